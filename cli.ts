@@ -1,0 +1,34 @@
+// memreg command-line entry: one subcommand per job, wired with commander. Errors become one line + exit code.
+import { Command, CommanderError } from "commander";
+import { registerTestbed } from "./testbed/commands.ts";
+import { collectDevices, formatDevices } from "./commands/devices.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice, UsageError, VERSION } from "./commands/common.ts";
+import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
+
+const program = new Command("memreg")
+  .description("RDMA memory-registration benchmarks and invalidation conformance, through libibverbs")
+  .version(VERSION)
+  .enablePositionalOptions()
+  .exitOverride();
+
+deviceOptions(
+  program.command("devices").description("list RDMA devices with decoded capabilities")
+    .option("--json", "print the JSON record"),
+).action(async (opts: DeviceOptions & { json?: boolean }) => {
+  await ensureDevice(opts);
+  const out = collectDevices(opts.device);
+  console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
+});
+
+registerTestbed(program);
+
+try {
+  await program.parseAsync(["deno", "memreg", ...Deno.args]);
+} catch (e) {
+  closeAll();
+  if (e instanceof CommanderError) Deno.exit(e.exitCode);
+  const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError;
+  console.error(`memreg: ${(e as Error)?.message ?? String(e)}`);
+  if (!known || Deno.env.get("MEMREG_DEBUG")) console.error(Deno.env.get("MEMREG_DEBUG") ? e : "(internal error; set MEMREG_DEBUG=1 for the stack)");
+  Deno.exit(e instanceof UsageError ? 2 : 1);
+}

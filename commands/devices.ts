@@ -1,0 +1,50 @@
+// `memreg devices`: every RDMA device with its decoded capabilities, as a table or the JSON record.
+import { Context, listDevices } from "../ffi/mod.ts";
+import { type DeviceRecord, deviceRecord } from "../reports/device_record.ts";
+import { type HostRecord, hostRecord } from "../reports/host.ts";
+
+export interface DevicesOutput {
+  host: HostRecord;
+  devices: DeviceRecord[];
+}
+
+export function collectDevices(only?: string): DevicesOutput {
+  const names = listDevices().map((d) => d.name).filter((n) => !only || n === only);
+  if (only && names.length === 0) throw new Error(`no RDMA device named ${only}`);
+  const devices = names.map((name) => {
+    using ctx = Context.open(name);
+    return deviceRecord(ctx);
+  });
+  return { host: hostRecord(), devices };
+}
+
+export function formatDevices(out: DevicesOutput): string {
+  const lines: string[] = [];
+  const h = out.host;
+  lines.push(`host ${h.hostname}: kernel ${h.kernel}, rdma-core ${h.rdmaCore ?? "?"}, ${h.cpu ?? "cpu ?"}` +
+    (h.testbed ? " (Soft-RoCE testbed)" : ""));
+  if (out.devices.length === 0) lines.push("no RDMA devices");
+  for (const d of out.devices) {
+    lines.push("");
+    const row = (k: string, v: string | number) => lines.push(`  ${k.padEnd(18)} ${v}`);
+    lines.push(`${d.name}  ${d.model}`);
+    row("node GUID", d.nodeGuid);
+    row("transport", d.transport);
+    row("vendor / part", `${d.vendorId} / ${d.vendorPartId} (hw ${d.hwVer})`);
+    row("firmware", d.firmware || "-");
+    row("NUMA node", d.numaNode < 0 ? "-" : d.numaNode);
+    row("max_mr_size", d.maxMrSize);
+    row("page_size_cap", d.pageSizeCap);
+    row("max_mr / max_mw", `${d.maxMr} / ${d.maxMw}`);
+    row("max_qp / wr / cqe", `${d.maxQp} / ${d.maxQpWr} / ${d.maxCqe}`);
+    row("cap flags", `${d.deviceCapFlagsRaw}: ${d.deviceCapFlags.join(" ")}`);
+    const odp = d.odp.general.length ? `${d.odp.general.join(" ")}; RC ${d.odp.rc.join(" ") || "-"}` : "none";
+    row("ODP", odp);
+    for (const p of d.ports) {
+      row(`port ${p.port}`, `${p.state}, ${p.linkLayer}, MTU ${p.activeMtu}/${p.maxMtu}, ${p.width}` +
+        (p.speedGbps ? ` ${p.speedGbps} Gb/s per lane` : "") + (p.linkLayer === "InfiniBand" ? `, LID ${p.lid}` : ""));
+      for (const g of p.gids) row(`  GID[${g.index}]`, `${g.gid}  ${g.type}`);
+    }
+  }
+  return lines.join("\n");
+}

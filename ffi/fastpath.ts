@@ -1,0 +1,212 @@
+// The inline verbs (post_send, poll_cq, bind_mw, ...) exist only as provider function pointers. The fast path is
+// a tiny C helper exporting them as real symbols, built with `cc` on first use and cached; the fallback calls
+// the provider pointers through Deno.UnsafeFnPointer (~100x slower per call). Which one ran goes in every result.
+import { LAYOUTS } from "./layouts.ts";
+import { c, ibverbs, ptrOf, ptrValue } from "./lib.ts";
+
+type P = Deno.PointerValue;
+
+export interface FastVerbs {
+  readonly kind: "native" | "fnptr";
+  /** Why the fallback is in use (empty for the native path). */
+  readonly reason: string;
+  postSend(qp: P, wr: P, bad: P): number;
+  postRecv(qp: P, wr: P, bad: P): number;
+  pollCq(cq: P, n: number, wc: P): number;
+  reqNotifyCq(cq: P, solicitedOnly: number): number;
+  allocMw(pd: P, type: number): P;
+  deallocMw(mw: P): number;
+  bindMw(qp: P, mw: P, bind: P): number;
+  queryPort(ctx: P, port: number, attr: P): number;
+  queryDeviceEx(ctx: P, attr: P): number;
+  adviseMr(pd: P, advice: number, flags: number, sg: P, n: number): number;
+  nowNs(): bigint;
+}
+
+const NATIVE_SYMBOLS = {
+  memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_poll_cq: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
+  memreg_req_notify_cq: { parameters: ["pointer", "i32"], result: "i32" },
+  memreg_alloc_mw: { parameters: ["pointer", "i32"], result: "pointer" },
+  memreg_dealloc_mw: { parameters: ["pointer"], result: "i32" },
+  memreg_bind_mw: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_query_port: { parameters: ["pointer", "u8", "pointer"], result: "i32" },
+  memreg_query_device_ex: { parameters: ["pointer", "pointer"], result: "i32" },
+  memreg_advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
+  memreg_now_ns: { parameters: [], result: "u64" },
+  memreg_abi: { parameters: [], result: "i32" },
+} as const;
+
+const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
+
+export function cacheDir(): string {
+  return Deno.env.get("MEMREG_CACHE_DIR") ?? new URL("../.cache", import.meta.url).pathname;
+}
+
+function fnv1a(data: Uint8Array, h = 0xcbf29ce484222325n): bigint {
+  for (const b of data) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h;
+}
+
+function readOr(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return new Uint8Array();
+  }
+}
+
+/** Builds (once per source + header version) and returns the helper's path; throws with the reason. */
+export function buildHelper(): string {
+  const src = Deno.readFileSync(SOURCE_URL);
+  const hash = fnv1a(readOr("/usr/include/infiniband/verbs.h"), fnv1a(src)).toString(16);
+  const dir = `${cacheDir()}/native`;
+  const out = `${dir}/fastpath-${hash}.so`;
+  try {
+    Deno.statSync(out);
+    return out;
+  } catch { /* not built yet */ }
+  Deno.mkdirSync(dir, { recursive: true });
+  const tmp = `${out}.${Deno.pid}.tmp`;
+  let res: Deno.CommandOutput;
+  try {
+    res = new Deno.Command(Deno.env.get("CC") ?? "cc", {
+      args: ["-O2", "-shared", "-fPIC", "-o", tmp, SOURCE_URL.pathname, "-libverbs"],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (e) {
+    throw new Error(`no C compiler (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (!res.success) {
+    const msg = new TextDecoder().decode(res.stderr).split("\n").find((l) => l.includes("error")) ?? "cc failed";
+    throw new Error(`cc could not build the helper: ${msg.trim()}`);
+  }
+  Deno.renameSync(tmp, out);
+  return out;
+}
+
+function nativeVerbs(path: string): FastVerbs {
+  const s = Deno.dlopen(path, NATIVE_SYMBOLS).symbols;
+  if (s.memreg_abi() !== 1) throw new Error("helper ABI mismatch");
+  return {
+    kind: "native",
+    reason: "",
+    postSend: s.memreg_post_send,
+    postRecv: s.memreg_post_recv,
+    pollCq: s.memreg_poll_cq,
+    reqNotifyCq: s.memreg_req_notify_cq,
+    allocMw: s.memreg_alloc_mw,
+    deallocMw: s.memreg_dealloc_mw,
+    bindMw: s.memreg_bind_mw,
+    queryPort: s.memreg_query_port,
+    queryDeviceEx: s.memreg_query_device_ex,
+    adviseMr: s.memreg_advise_mr,
+    nowNs: () => BigInt(s.memreg_now_ns()),
+  };
+}
+
+const OPS = LAYOUTS.ibv_context_ops;
+const VCTX = LAYOUTS.verbs_context;
+const FN_DEFS = {
+  post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  poll_cq: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
+  req_notify_cq: { parameters: ["pointer", "i32"], result: "i32" },
+  alloc_mw: { parameters: ["pointer", "i32"], result: "pointer" },
+  dealloc_mw: { parameters: ["pointer"], result: "i32" },
+  bind_mw: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  query_port: { parameters: ["pointer", "u8", "pointer", "usize"], result: "i32" },
+  query_device_ex: { parameters: ["pointer", "pointer", "pointer", "usize"], result: "i32" },
+  advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
+} as const;
+type FnName = keyof typeof FN_DEFS;
+type Fns = { [K in FnName]: Deno.UnsafeFnPointer<typeof FN_DEFS[K]> | null };
+
+/** Provider function pointers of one context: ibv_context_ops, and verbs_context in front of ibv_context. */
+function contextFns(ctx: P): Fns {
+  const view = new Deno.UnsafePointerView(ctx!);
+  const fns = {} as Record<FnName, unknown>;
+  const wrap = (name: FnName, p: P) => fns[name] = p ? new Deno.UnsafeFnPointer(p as Deno.PointerObject<never>, FN_DEFS[name]) : null;
+  const opsBase = LAYOUTS.ibv_context.ops;
+  for (const name of ["post_send", "post_recv", "poll_cq", "req_notify_cq", "alloc_mw", "dealloc_mw", "bind_mw"] as const) {
+    wrap(name, view.getPointer(opsBase + OPS[name]));
+  }
+  const extended = view.getBigUint64(LAYOUTS.ibv_context.abi_compat) === 0xffffffffffffffffn;
+  const vctxAddr = ptrValue(ctx) - BigInt(VCTX.context);
+  const vctx = extended ? new Deno.UnsafePointerView(ptrOf(vctxAddr)!) : null;
+  const sz = vctx ? Number(vctx.getBigUint64(VCTX.sz)) : 0;
+  for (const name of ["query_port", "query_device_ex", "advise_mr"] as const) {
+    // verbs_get_ctx_op(): the op exists only if the provider's verbs_context is large enough to hold it.
+    wrap(name, vctx && sz >= VCTX.size - VCTX[name] ? vctx.getPointer(VCTX[name]) : null);
+  }
+  return fns as Fns;
+}
+
+function fnptrVerbs(reason: string): FastVerbs {
+  const cache = new Map<bigint, Fns>();
+  const ctxOf = (obj: P) => new Deno.UnsafePointerView(obj!).getPointer(0); // every verbs object starts with context
+  const fnsFor = (ctx: P) => {
+    const key = ptrValue(ctx);
+    let fns = cache.get(key);
+    if (!fns) cache.set(key, fns = contextFns(ctx));
+    return fns;
+  };
+  const ops = (obj: P) => fnsFor(ctxOf(obj));
+  const ts = new BigInt64Array(2);
+  const EOPNOTSUPP = 95, ENOSYS = 38;
+  return {
+    kind: "fnptr",
+    reason,
+    postSend: (qp, wr, bad) => ops(qp).post_send!.call(qp, wr, bad),
+    postRecv: (qp, wr, bad) => ops(qp).post_recv!.call(qp, wr, bad),
+    pollCq: (cq, n, wc) => ops(cq).poll_cq!.call(cq, n, wc),
+    reqNotifyCq: (cq, s) => ops(cq).req_notify_cq!.call(cq, s),
+    allocMw: (pd, type) => {
+      const f = ops(pd).alloc_mw;
+      if (f) return f.call(pd, type);
+      setErrno(EOPNOTSUPP); // as ibv_alloc_mw does when the provider has no alloc_mw
+      return null;
+    },
+    deallocMw: (mw) => ops(mw).dealloc_mw!.call(mw),
+    bindMw: (qp, mw, bind) => ops(qp).bind_mw?.call(qp, mw, bind) ?? EOPNOTSUPP,
+    queryPort: (ctx, port, attr) => {
+      const f = fnsFor(ctx).query_port;
+      return f ? f.call(ctx, port, attr, BigInt(LAYOUTS.ibv_port_attr.size)) : ibverbs().ibv_query_port(ctx, port, attr);
+    },
+    queryDeviceEx: (ctx, attr) => {
+      const f = fnsFor(ctx).query_device_ex;
+      const ret = f ? f.call(ctx, null, attr, BigInt(LAYOUTS.ibv_device_attr_ex.size)) : EOPNOTSUPP;
+      if (ret !== EOPNOTSUPP && ret !== ENOSYS) return ret;
+      c().memset(attr, 0, BigInt(LAYOUTS.ibv_device_attr_ex.size));
+      return ibverbs().ibv_query_device(ctx, attr);
+    },
+    adviseMr: (pd, advice, flags, sg, n) => ops(pd).advise_mr?.call(pd, advice, flags, sg, n) ?? EOPNOTSUPP,
+    nowNs: () => {
+      c().clock_gettime(1 /* CLOCK_MONOTONIC */, ts);
+      return ts[0] * 1_000_000_000n + ts[1];
+    },
+  };
+}
+
+function setErrno(v: number): void {
+  const p = c().__errno_location()!;
+  new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4))[0] = v;
+}
+
+let fast: FastVerbs | undefined;
+
+/** The verbs fast path for this process: native unless MEMREG_FFI_PATH=fnptr or the helper cannot be built. */
+export function fastVerbs(): FastVerbs {
+  if (fast) return fast;
+  if (Deno.env.get("MEMREG_FFI_PATH") === "fnptr") return fast = fnptrVerbs("MEMREG_FFI_PATH=fnptr");
+  try {
+    fast = nativeVerbs(buildHelper());
+  } catch (e) {
+    const reason = (e as Error).message;
+    console.error(`memreg: native fast path unavailable (${reason}); using the slower UnsafeFnPointer path`);
+    fast = fnptrVerbs(reason);
+  }
+  return fast;
+}

@@ -1,0 +1,17 @@
+// The verbs binding, pyverbs-style: Context, PD, MR, MW, CQ, QP, plus work requests and native memory.
+export * from "./constants.ts";
+export { VerbsError } from "./errors.ts";
+export { LibraryMissingError } from "./lib.ts";
+export { listDevices } from "./device.ts";
+export { Context } from "./context.ts";
+export type { DeviceAttr, GidEntry, PortAttr } from "./context.ts";
+export { PD } from "./pd.ts";
+export { MR } from "./mr.ts";
+export { incRkey, MW } from "./mw.ts";
+export { type Completion, CQ } from "./cq.ts";
+export { type Endpoint, type PathOptions, QP } from "./qp.ts";
+export { RecvWr, SendWr, type Sge } from "./wr.ts";
+export { checkPattern, HUGE_PAGE, MADV_DONTNEED, NativeBuffer, PAGE, type PageKind, writePattern } from "./memory.ts";
+export { Loopback, type LoopbackOptions } from "./loopback.ts";
+export { fastVerbs, type FastVerbs } from "./fastpath.ts";
+export { closeAll } from "./resource.ts";

@@ -1,0 +1,149 @@
+// QP: reliable-connected queue pair: create, RESET→INIT→RTR→RTS (RoCE GID or IB LID addressing), ERR, RESET,
+// query, post_send / post_recv through the fast path.
+import { LAYOUTS } from "./layouts.ts";
+import { errno, ibverbs } from "./lib.ts";
+import { check, VerbsError } from "./errors.ts";
+import { VerbsObject } from "./resource.ts";
+import { alloc } from "./arena.ts";
+import { fastVerbs } from "./fastpath.ts";
+import { Access, QpAttrMask as M, QpState, QpType } from "./constants.ts";
+import type { PD } from "./pd.ts";
+import type { CQ } from "./cq.ts";
+import type { RecvWr, SendWr } from "./wr.ts";
+
+const IA = LAYOUTS.ibv_qp_init_attr;
+const CAP = LAYOUTS.ibv_qp_cap;
+const QA = LAYOUTS.ibv_qp_attr;
+const AH = LAYOUTS.ibv_ah_attr;
+const GR = LAYOUTS.ibv_global_route;
+
+export interface QpCaps {
+  maxSendWr?: number;
+  maxRecvWr?: number;
+  maxSendSge?: number;
+  maxRecvSge?: number;
+  maxInlineData?: number;
+}
+
+/** What a peer needs to reach this QP. gid is null on InfiniBand (LID addressing). */
+export interface Endpoint {
+  qpNum: number;
+  lid: number;
+  gid: Uint8Array | null;
+  psn: number;
+}
+
+export interface PathOptions {
+  port: number;
+  /** GID index for RoCE (global routing); -1 for IB LID addressing. */
+  gidIndex: number;
+  /** enum ibv_mtu (1=256 … 5=4096). */
+  mtu: number;
+  timeout?: number;
+  retryCnt?: number;
+  rnrRetry?: number;
+  maxRdAtomic?: number;
+}
+
+export class QP extends VerbsObject {
+  readonly ptr: Deno.PointerObject;
+  readonly qpNum: number;
+  readonly #attr = alloc(QA.size);
+  readonly #initAttr = alloc(IA.size);
+  readonly #bad = alloc(8);
+  readonly #fast = fastVerbs();
+  protected readonly releaseVerb = "ibv_destroy_qp";
+
+  constructor(readonly pd: PD, readonly sendCq: CQ, readonly recvCq: CQ, caps: QpCaps = {}) {
+    super([pd, sendCq, recvCq]);
+    const v = this.#initAttr.view;
+    this.#initAttr.u8.fill(0);
+    v.setBigUint64(IA.send_cq, BigInt(Deno.UnsafePointer.value(sendCq.ptr)), true);
+    v.setBigUint64(IA.recv_cq, BigInt(Deno.UnsafePointer.value(recvCq.ptr)), true);
+    v.setUint32(IA.cap + CAP.max_send_wr, caps.maxSendWr ?? 256, true);
+    v.setUint32(IA.cap + CAP.max_recv_wr, caps.maxRecvWr ?? 256, true);
+    v.setUint32(IA.cap + CAP.max_send_sge, caps.maxSendSge ?? 1, true);
+    v.setUint32(IA.cap + CAP.max_recv_sge, caps.maxRecvSge ?? 1, true);
+    v.setUint32(IA.cap + CAP.max_inline_data, caps.maxInlineData ?? 0, true);
+    v.setUint32(IA.qp_type, QpType.RC, true);
+    v.setInt32(IA.sq_sig_all, 0, true);
+    const p = ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
+    if (!p) throw new VerbsError("ibv_create_qp", errno());
+    this.ptr = p;
+    this.qpNum = new Deno.UnsafePointerView(p).getUint32(LAYOUTS.ibv_qp.qp_num);
+  }
+
+  protected releaseRaw(): number {
+    return ibverbs().ibv_destroy_qp(this.ptr);
+  }
+
+  #modify(mask: number, fill: (v: DataView) => void, what: string): void {
+    this.#attr.u8.fill(0);
+    fill(this.#attr.view);
+    check("ibv_modify_qp", ibverbs().ibv_modify_qp(this.ptr, this.#attr.ptr, mask), what);
+  }
+
+  toInit(port: number, access = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC): void {
+    this.#modify(M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS, (v) => {
+      v.setUint32(QA.qp_state, QpState.INIT, true);
+      v.setUint16(QA.pkey_index, 0, true);
+      v.setUint8(QA.port_num, port);
+      v.setUint32(QA.qp_access_flags, access, true);
+    }, "RESET→INIT");
+  }
+
+  toRtr(remote: Endpoint, path: PathOptions): void {
+    const mask = M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER;
+    this.#modify(mask, (v) => {
+      v.setUint32(QA.qp_state, QpState.RTR, true);
+      v.setUint32(QA.path_mtu, path.mtu, true);
+      v.setUint32(QA.dest_qp_num, remote.qpNum, true);
+      v.setUint32(QA.rq_psn, remote.psn, true);
+      v.setUint8(QA.max_dest_rd_atomic, path.maxRdAtomic ?? 16);
+      v.setUint8(QA.min_rnr_timer, 12);
+      const ah = QA.ah_attr;
+      v.setUint16(ah + AH.dlid, remote.lid, true);
+      v.setUint8(ah + AH.port_num, path.port);
+      if (path.gidIndex >= 0 && remote.gid) {
+        v.setUint8(ah + AH.is_global, 1);
+        new Uint8Array(v.buffer, v.byteOffset + ah + AH.grh + GR.dgid, 16).set(remote.gid);
+        v.setUint8(ah + AH.grh + GR.sgid_index, path.gidIndex);
+        v.setUint8(ah + AH.grh + GR.hop_limit, 64);
+      }
+    }, "INIT→RTR");
+  }
+
+  toRts(psn: number, path: PathOptions): void {
+    const mask = M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC;
+    this.#modify(mask, (v) => {
+      v.setUint32(QA.qp_state, QpState.RTS, true);
+      v.setUint8(QA.timeout, path.timeout ?? 14);
+      v.setUint8(QA.retry_cnt, path.retryCnt ?? 7);
+      v.setUint8(QA.rnr_retry, path.rnrRetry ?? 7);
+      v.setUint32(QA.sq_psn, psn, true);
+      v.setUint8(QA.max_rd_atomic, path.maxRdAtomic ?? 16);
+    }, "RTR→RTS");
+  }
+
+  /** Moves to ERR or RESET (any state may go there). */
+  toState(state: typeof QpState.ERR | typeof QpState.RESET): void {
+    this.#modify(M.STATE, (v) => v.setUint32(QA.qp_state, state, true), `→${state === QpState.ERR ? "ERR" : "RESET"}`);
+  }
+
+  /** ibv_query_qp: the current state (enum ibv_qp_state). */
+  state(): number {
+    this.#attr.u8.fill(0);
+    // The init_attr out-parameter is not needed after creation, so its block is reused here.
+    check("ibv_query_qp", ibverbs().ibv_query_qp(this.ptr, this.#attr.ptr, M.STATE, this.#initAttr.ptr));
+    return this.#attr.view.getUint32(QA.qp_state, true);
+  }
+
+  /** Posts a (chain of) send WR(s); returns 0 or the errno value, without throwing (hot path). */
+  postSend(wr: SendWr): number {
+    return this.#fast.postSend(this.ptr, wr.ptr, this.#bad.ptr);
+  }
+
+  postRecv(wr: RecvWr): number {
+    return this.#fast.postRecv(this.ptr, wr.ptr, this.#bad.ptr);
+  }
+}

@@ -1,0 +1,90 @@
+// Lifetime of verbs objects: each is released exactly once, after every object that depends on it (newest
+// first), also when a parent is closed early, on error paths (`using`) and on Ctrl-C (closeAll).
+import { check } from "./errors.ts";
+
+let nextSeq = 0;
+const roots = new Set<VerbsObject>();
+let signalsHooked = false;
+
+export abstract class VerbsObject {
+  readonly seq = nextSeq++;
+  #closed = false;
+  readonly #dependents = new Set<VerbsObject>();
+
+  constructor(readonly deps: VerbsObject[]) {
+    for (const d of deps) d.#dependents.add(this);
+    if (deps.length === 0) {
+      roots.add(this);
+      hookSignals();
+    }
+  }
+
+  /** Name of the verb that frees the object, for errors. */
+  protected abstract readonly releaseVerb: string;
+  /** Calls that verb; returns 0 or an errno value (the object then stays open). */
+  protected abstract releaseRaw(): number;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Releases dependents newest first, then this object. Throws the first failure after trying them all. */
+  close(): void {
+    if (this.#closed) return;
+    let first: unknown;
+    for (const d of [...this.#dependents].sort((a, b) => b.seq - a.seq)) {
+      try {
+        d.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    check(this.releaseVerb, this.releaseRaw());
+    this.#finish();
+    if (first) throw first;
+  }
+
+  /** Calls the release verb once, leaving dependents alone; for cases that expect it to fail. 0 = released. */
+  tryRelease(): number {
+    if (this.#closed) throw new Error(`${this.releaseVerb}: object already released`);
+    const ret = this.releaseRaw();
+    if (ret === 0) this.#finish();
+    return ret;
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    for (const d of this.deps) d.#dependents.delete(this);
+    roots.delete(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Closes every open verbs object (device contexts and all they hold); errors are reported, not thrown. */
+export function closeAll(): void {
+  for (const r of [...roots].sort((a, b) => b.seq - a.seq)) {
+    try {
+      r.close();
+    } catch (e) {
+      console.error(`memreg: cleanup: ${(e as Error).message}`);
+    }
+  }
+}
+
+export function openObjects(): number {
+  return roots.size;
+}
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      closeAll();
+      Deno.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}

@@ -1,0 +1,143 @@
+// Work requests in native memory, built once and re-aimed per I/O by setters (no allocation in hot loops).
+import { LAYOUTS } from "./layouts.ts";
+import { alloc, type Block } from "./arena.ts";
+import { WrOpcode } from "./constants.ts";
+
+const W = LAYOUTS.ibv_send_wr;
+const R = LAYOUTS.ibv_recv_wr;
+const S = LAYOUTS.ibv_sge;
+const BI = LAYOUTS.ibv_mw_bind_info;
+
+export interface Sge {
+  addr: bigint;
+  length: number;
+  lkey: number;
+}
+
+abstract class WrBase {
+  readonly block: Block;
+  protected readonly v: DataView;
+
+  constructor(wrSize: number, readonly maxSge: number) {
+    this.block = alloc(wrSize + maxSge * S.size);
+    this.v = this.block.view;
+  }
+  get ptr(): Deno.PointerValue {
+    return this.block.ptr;
+  }
+  protected abstract readonly offsets: { wr_id: number; next: number; sg_list: number; num_sge: number };
+  protected abstract readonly wrSize: number;
+
+  set wrId(id: bigint) {
+    this.v.setBigUint64(this.offsets.wr_id, id, true);
+  }
+
+  /** Sets the scatter/gather list (up to maxSge entries); length 0 means no SGE. */
+  sge(i: number, addr: bigint, length: number, lkey: number): this {
+    const base = this.wrSize + i * S.size;
+    this.v.setBigUint64(base + S.addr, addr, true);
+    this.v.setUint32(base + S.length, length, true);
+    this.v.setUint32(base + S.lkey, lkey, true);
+    this.v.setBigUint64(this.offsets.sg_list, this.block.addr + BigInt(this.wrSize), true);
+    return this;
+  }
+  numSge(n: number): this {
+    this.v.setInt32(this.offsets.num_sge, n, true);
+    return this;
+  }
+  /** Chains `next` after this one (null ends the list). */
+  link(next: WrBase | null): this {
+    this.v.setBigUint64(this.offsets.next, next ? next.block.addr : 0n, true);
+    return this;
+  }
+}
+
+export class SendWr extends WrBase {
+  protected readonly offsets = W;
+  protected readonly wrSize = W.size;
+
+  constructor(maxSge = 1) {
+    super(W.size, maxSge);
+  }
+
+  private head(wrId: bigint, opcode: number, flags: number): this {
+    this.v.setBigUint64(W.wr_id, wrId, true);
+    this.v.setUint32(W.opcode, opcode, true);
+    this.v.setUint32(W.send_flags, flags, true);
+    this.v.setInt32(W.num_sge, 0, true);
+    this.v.setBigUint64(W.next, 0n, true);
+    return this;
+  }
+
+  /** RDMA_WRITE / RDMA_WRITE_WITH_IMM / RDMA_READ of one local SGE to/from (remoteAddr, rkey). */
+  rdma(
+    opcode: number,
+    wrId: bigint,
+    local: Sge,
+    remoteAddr: bigint,
+    rkey: number,
+    flags: number,
+    imm = 0,
+  ): this {
+    this.head(wrId, opcode, flags);
+    if (local.length > 0 || local.lkey !== 0) this.sge(0, local.addr, local.length, local.lkey).numSge(1);
+    this.v.setBigUint64(W["wr.rdma.remote_addr"], remoteAddr, true);
+    this.v.setUint32(W["wr.rdma.rkey"], rkey, true);
+    this.v.setUint32(W.imm_data, imm, true);
+    return this;
+  }
+
+  /** SEND / SEND_WITH_IMM / SEND_WITH_INV; `extra` is imm_data or the rkey to invalidate. */
+  send(opcode: number, wrId: bigint, local: Sge | null, flags: number, extra = 0): this {
+    this.head(wrId, opcode, flags);
+    if (local) this.sge(0, local.addr, local.length, local.lkey).numSge(1);
+    this.v.setUint32(W.imm_data, extra, true); // imm_data and invalidate_rkey share the union
+    return this;
+  }
+
+  localInv(wrId: bigint, rkey: number, flags: number): this {
+    this.head(wrId, WrOpcode.LOCAL_INV, flags);
+    this.v.setUint32(W.invalidate_rkey, rkey, true);
+    return this;
+  }
+
+  /** IBV_WR_BIND_MW (type 2 windows): bind `mw` with `newRkey` to [addr, addr+length) of `mr`. */
+  bindMw(
+    wrId: bigint,
+    mw: Deno.PointerValue,
+    newRkey: number,
+    mr: Deno.PointerValue,
+    addr: bigint,
+    length: bigint | number,
+    access: number,
+    flags: number,
+  ): this {
+    this.head(wrId, WrOpcode.BIND_MW, flags);
+    this.v.setBigUint64(W["bind_mw.mw"], BigInt(Deno.UnsafePointer.value(mw)), true);
+    this.v.setUint32(W["bind_mw.rkey"], newRkey, true);
+    const bi = W["bind_mw.bind_info"];
+    this.v.setBigUint64(bi + BI.mr, BigInt(Deno.UnsafePointer.value(mr)), true);
+    this.v.setBigUint64(bi + BI.addr, addr, true);
+    this.v.setBigUint64(bi + BI.length, BigInt(length), true);
+    this.v.setUint32(bi + BI.mw_access_flags, access, true);
+    return this;
+  }
+}
+
+export class RecvWr extends WrBase {
+  protected readonly offsets = R;
+  protected readonly wrSize = R.size;
+
+  constructor(maxSge = 1) {
+    super(R.size, maxSge);
+  }
+
+  /** A receive of one SGE (or none, for zero-byte messages). */
+  set(wrId: bigint, local: Sge | null): this {
+    this.v.setBigUint64(R.wr_id, wrId, true);
+    this.v.setBigUint64(R.next, 0n, true);
+    this.v.setInt32(R.num_sge, 0, true);
+    if (local) this.sge(0, local.addr, local.length, local.lkey).numSge(1);
+    return this;
+  }
+}

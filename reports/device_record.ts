@@ -1,0 +1,110 @@
+// The `devices` record of one device: identity, capabilities decoded by name, ports and GIDs.
+import {
+  Context,
+  decodeFlags,
+  DEVICE_CAP_FLAGS,
+  GID_TYPES,
+  listDevices,
+  MTU_BYTES,
+  ODP_GENERAL_CAPS,
+  ODP_TRANSPORT_CAPS,
+  PORT_STATES,
+} from "../ffi/mod.ts";
+import { modelName } from "./models.ts";
+import { deviceNumaNode } from "./host.ts";
+
+const LINK_LAYERS = ["unspecified", "InfiniBand", "Ethernet"];
+const TRANSPORTS: Record<number, string> = { 0: "InfiniBand", 1: "iWARP", 2: "usNIC", 3: "usNIC UDP", 4: "unspecified" };
+const WIDTHS: Record<number, number> = { 1: 1, 2: 4, 4: 8, 8: 12, 16: 2 };
+const SPEEDS: Record<number, number> = { 1: 2.5, 2: 5, 4: 10, 8: 10, 16: 14, 32: 25, 64: 50, 128: 100 };
+
+export interface DeviceRecord {
+  name: string;
+  model: string;
+  nodeGuid: string;
+  sysImageGuid: string;
+  transport: string;
+  vendorId: string;
+  vendorPartId: number;
+  hwVer: number;
+  firmware: string;
+  numaNode: number;
+  maxMrSize: string;
+  pageSizeCap: string;
+  maxMr: number;
+  maxMw: number;
+  maxPd: number;
+  maxQp: number;
+  maxQpWr: number;
+  maxCqe: number;
+  maxSge: number;
+  maxQpRdAtom: number;
+  deviceCapFlags: string[];
+  deviceCapFlagsRaw: string;
+  odp: { general: string[]; rc: string[]; uc: string[]; ud: string[]; xrc: string[] };
+  ports: PortRecord[];
+}
+
+export interface PortRecord {
+  port: number;
+  state: string;
+  linkLayer: string;
+  maxMtu: number;
+  activeMtu: number;
+  lid: number;
+  width: string;
+  speedGbps: number | null;
+  gids: { index: number; gid: string; type: string }[];
+}
+
+export function deviceRecord(ctx: Context): DeviceRecord {
+  const a = ctx.queryDevice();
+  const ports: PortRecord[] = [];
+  for (let p = 1; p <= a.physPortCnt; p++) {
+    const pa = ctx.queryPort(p);
+    ports.push({
+      port: p,
+      state: PORT_STATES[pa.state] ?? String(pa.state),
+      linkLayer: LINK_LAYERS[pa.linkLayer] ?? String(pa.linkLayer),
+      maxMtu: MTU_BYTES[pa.maxMtu] ?? 0,
+      activeMtu: MTU_BYTES[pa.activeMtu] ?? 0,
+      lid: pa.lid,
+      width: WIDTHS[pa.activeWidth] ? `${WIDTHS[pa.activeWidth]}x` : `code ${pa.activeWidth}`,
+      speedGbps: SPEEDS[pa.activeSpeed] ?? null,
+      gids: ctx.gids(p).map((g) => ({ index: g.index, gid: g.gid, type: GID_TYPES[g.gidType] ?? String(g.gidType) })),
+    });
+  }
+  const transport = listDevices().find((d) => d.name === ctx.name)?.transportType ?? 4;
+  return {
+    name: ctx.name,
+    model: modelName(ctx.name, a.vendorId, a.vendorPartId),
+    nodeGuid: a.nodeGuid,
+    sysImageGuid: a.sysImageGuid,
+    transport: TRANSPORTS[transport] ?? String(transport),
+    vendorId: `0x${a.vendorId.toString(16)}`,
+    vendorPartId: a.vendorPartId,
+    hwVer: a.hwVer,
+    firmware: a.fwVer,
+    numaNode: deviceNumaNode(ctx.name),
+    maxMrSize: a.maxMrSize.toString(),
+    pageSizeCap: `0x${a.pageSizeCap.toString(16)}`,
+    maxMr: a.maxMr,
+    maxMw: a.maxMw,
+    maxPd: a.maxPd,
+    maxQp: a.maxQp,
+    maxQpWr: a.maxQpWr,
+    maxCqe: a.maxCqe,
+    maxSge: a.maxSge,
+    maxQpRdAtom: a.maxQpRdAtom,
+    deviceCapFlags: decodeFlags(a.deviceCapFlags, DEVICE_CAP_FLAGS),
+    deviceCapFlagsRaw: `0x${a.deviceCapFlags.toString(16)}`,
+    odp: {
+      general: decodeFlags(a.odp.generalCaps, ODP_GENERAL_CAPS),
+      rc: decodeFlags(a.odp.rc, ODP_TRANSPORT_CAPS),
+      uc: decodeFlags(a.odp.uc, ODP_TRANSPORT_CAPS),
+      ud: decodeFlags(a.odp.ud, ODP_TRANSPORT_CAPS),
+      xrc: decodeFlags(a.odp.xrc, ODP_TRANSPORT_CAPS),
+    },
+    ports,
+  };
+}

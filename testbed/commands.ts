@@ -1,0 +1,69 @@
+// CLI wiring: `memreg testbed [options] [-- command...]` and `memreg testbed-setup`.
+import { Command, InvalidArgumentError } from "commander";
+import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "./vm.ts";
+import { fetchKernel, listKernels, resolveKernel } from "./kernels.ts";
+import { testbedSetup } from "./setup.ts";
+
+const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+};
+
+export function registerTestbed(program: Command): void {
+  // Lets `testbed` stop option parsing at the inner command, so `testbed ibv_devinfo -v` passes -v on.
+  program.enablePositionalOptions();
+  program
+    .command("testbed")
+    .description("run a command inside the Soft-RoCE (rdma_rxe) QEMU testbed (default: ibv_devinfo; rdma link)")
+    .argument("[command...]", "command to run inside, cwd = the current directory")
+    .option("--kernel <ver>", "kernel version, version prefix or fetched Debian suite (default: newest 6.1)")
+    .option("--memory <MiB>", "guest memory", positiveInt, DEFAULT_MEMORY_MIB)
+    .option("--timeout <s>", "hard limit for the whole VM in seconds", positiveInt, DEFAULT_TIMEOUT_MS / 1000)
+    .option("--fetch-kernel <suite>", "download the newest Debian kernel of a suite (trixie, sid) into the cache")
+    .option("--list-kernels", "list the kernels the testbed can boot")
+    .option("--console", "also stream the guest kernel console to stderr")
+    .passThroughOptions()
+    .action(async (command: string[], o) => {
+      Deno.exitCode = await testbedAction(command, o);
+    });
+  program
+    .command("testbed-setup")
+    .description("install the Debian packages the testbed needs (as root)")
+    .action(async () => {
+      Deno.exitCode = await testbedSetup();
+    });
+}
+
+async function testbedAction(
+  command: string[],
+  o: { kernel?: string; memory: number; timeout: number; fetchKernel?: string; listKernels?: boolean; console?: boolean },
+): Promise<number> {
+  try {
+    if (o.fetchKernel) {
+      const k = await fetchKernel(o.fetchKernel);
+      console.log(`${k.version}\t${k.suite} ${k.packageVersion}`);
+      if (command.length === 0) return 0;
+      o.kernel ??= k.version;
+    }
+    if (o.listKernels) {
+      const def = (await resolveKernel().catch(() => null))?.version;
+      for (const k of listKernels()) {
+        const from = k.source === "fetched" ? `fetched from Debian ${k.suite} (${k.packageVersion})` : "installed";
+        console.log(`${k.version}\t${from}${k.version === def ? "\t(default)" : ""}`);
+      }
+      return 0;
+    }
+    return await runInTestbed(command.length ? command : DEFAULT_COMMAND, {
+      kernel: o.kernel,
+      memoryMiB: o.memory,
+      timeoutMs: o.timeout * 1000,
+      console: o.console,
+    });
+  } catch (e) {
+    console.error(`testbed: ${e instanceof Error ? e.message : e}`);
+    return 125;
+  }
+}

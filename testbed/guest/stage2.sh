@@ -1,0 +1,93 @@
+#!/bin/sh
+# memreg testbed stage 2 (PID 1 after switch_root, running from the host's root mounted read-only).
+# Mounts the writable shares, brings up Soft-RoCE (rxe0 on a guest-only veth pair), then runs the
+# command with stdout/stderr on virtio-serial ports (the serial console only carries kernel noise).
+# The host writes spec.sh next to this file: variables, share/user_env calls and `set -- argv`.
+R=/run/memreg
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+OUT=/dev/console
+ERR=/dev/console
+
+finish() {
+  echo "$1" >"$R/rc"
+  sync
+  /bin/busybox poweroff -f || echo o >/proc/sysrq-trigger
+  sleep 30
+}
+fail() {
+  echo "memreg-testbed: $*" >/dev/console
+  [ "$ERR" = /dev/console ] || echo "memreg-testbed: $*" >"$ERR"
+  finish "error $*"
+}
+# Writable 9p shares (the project, the caller's cwd) mounted at the same paths as on the host.
+share() {
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$1" "$2" || fail "mounting $2"
+}
+
+mkdir -p /dev/pts /dev/shm /dev/hugepages
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+hostname memreg-testbed
+
+# Output ports first, so that later failures reach the caller's stderr.
+i=0
+while [ $i -lt 50 ]; do
+  for p in /sys/class/virtio-ports/*; do
+    case "$(cat "$p/name" 2>/dev/null)" in
+    memreg.out) OUT=/dev/${p##*/} ;;
+    memreg.err) ERR=/dev/${p##*/} ;;
+    esac
+  done
+  [ "$OUT" != /dev/console ] && [ "$ERR" != /dev/console ] && break
+  i=$((i + 1))
+  sleep 0.1
+done
+
+. "$R/spec.sh"
+
+# A fetched kernel's modules live in the cache, not in the host's /lib/modules.
+if [ -n "$MODULES_TAG" ]; then
+  mount -t tmpfs tmpfs /lib/modules || fail "tmpfs /lib/modules"
+  mkdir -p "/lib/modules/$(uname -r)"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro "$MODULES_TAG" "/lib/modules/$(uname -r)" ||
+    fail "mounting the kernel modules"
+fi
+
+# Soft-RoCE: both QPs of a test use rxe0 and meet through rxe's loopback.
+modprobe rdma_rxe || fail "modprobe rdma_rxe"
+ip link set lo up
+ip link add veth0 type veth peer name veth1 || fail "creating the veth pair"
+ip addr add 10.0.0.1/24 dev veth0
+ip addr add 10.0.0.2/24 dev veth1
+ip link set veth0 up
+ip link set veth1 up
+rdma link add rxe0 type rxe netdev veth0 || fail "rdma link add rxe0"
+i=0
+until grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -gt 100 ] && fail "rxe0 port 1 did not become ACTIVE"
+  sleep 0.1
+done
+
+echo "${HUGEPAGES:-0}" >/proc/sys/vm/nr_hugepages
+mount -t hugetlbfs hugetlbfs /dev/hugepages
+ulimit -l unlimited
+
+# Deno needs a writable DENO_DIR: overlay a tmpfs on the host's cache (offline npm metadata, compiled
+# code), or copy its npm part if overlayfs refuses the 9p lower layer.
+mkdir -p /tmp/deno-dir /tmp/home
+if [ -n "$HOST_DENO_DIR" ] && [ -d "$HOST_DENO_DIR" ]; then
+  mkdir -p /tmp/.deno-upper /tmp/.deno-work
+  mount -t overlay overlay -o "lowerdir=$HOST_DENO_DIR,upperdir=/tmp/.deno-upper,workdir=/tmp/.deno-work" \
+    /tmp/deno-dir 2>/dev/null || cp -a "$HOST_DENO_DIR/npm" /tmp/deno-dir/ 2>/dev/null
+fi
+
+[ -n "$TESTBED_READY" ] && echo "$TESTBED_READY" >/dev/console
+(
+  cd "$CWD" || exit 125
+  export HOME=/tmp/home DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1
+  user_env
+  export MEMREG_TESTBED=1 MEMREG_TESTBED_KERNEL="$(uname -r)"
+  exec "$@"
+) >"$OUT" 2>"$ERR" </dev/null
+finish "rc $?"

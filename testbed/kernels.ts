@@ -1,0 +1,141 @@
+// Kernels the testbed can boot: the host's installed ones (/boot + /lib/modules) and Debian kernels
+// fetched as .debs into the cache (unpacked, never installed), because newer rxe drivers (e.g. ODP in sid)
+// only exist in newer kernels than the host's.
+import { join } from "node:path";
+import { cacheDir, exists, run, runText, which } from "./paths.ts";
+
+export interface KernelInfo {
+  version: string;
+  vmlinuz: string;
+  /** Directory holding modules.dep etc. for this version. */
+  modulesDir: string;
+  source: "installed" | "fetched";
+  /** Debian suite it was fetched from, and the package version. */
+  suite?: string;
+  packageVersion?: string;
+}
+
+export const kernelsDir: string = join(cacheDir, "kernels");
+const DEFAULT_PREFIX = "6.1.";
+
+/** Natural version order ("6.1.0-9" < "6.1.0-56"). */
+export function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
+export function listKernels(): KernelInfo[] {
+  const found: KernelInfo[] = [];
+  for (const e of readDir("/boot")) {
+    const version = e.startsWith("vmlinuz-") ? e.slice("vmlinuz-".length) : "";
+    const modulesDir = `/lib/modules/${version}`;
+    if (version && exists(join(modulesDir, "modules.dep"))) {
+      found.push({ version, vmlinuz: `/boot/${e}`, modulesDir, source: "installed" });
+    }
+  }
+  for (const version of readDir(kernelsDir)) {
+    const dir = join(kernelsDir, version);
+    if (!exists(join(dir, ".ready"))) continue; // a fetch that did not finish
+    const [suite, packageVersion] = Deno.readTextFileSync(join(dir, ".ready")).trim().split(/\s+/);
+    found.push({
+      version,
+      vmlinuz: join(dir, "boot", `vmlinuz-${version}`),
+      modulesDir: join(dir, "lib", "modules", version),
+      source: "fetched",
+      suite,
+      packageVersion,
+    });
+  }
+  return found.sort((a, b) => compareVersions(b.version, a.version));
+}
+
+/**
+ * Picks a kernel: undefined → newest installed 6.1 (else newest installed); otherwise an exact
+ * version, a Debian suite name (fetched on demand), or a version prefix (newest match).
+ */
+export async function resolveKernel(spec?: string): Promise<KernelInfo> {
+  const all = listKernels();
+  if (!spec) {
+    const installed = all.filter((k) => k.source === "installed");
+    const k = installed.find((k) => k.version.startsWith(DEFAULT_PREFIX)) ?? installed[0];
+    if (!k) throw new Error("no kernel in /boot with modules in /lib/modules; run `deno task testbed:setup`");
+    return k;
+  }
+  const exact = all.find((k) => k.version === spec);
+  if (exact) return exact;
+  if (/^[a-z][a-z-]*$/.test(spec)) return all.find((k) => k.suite === spec) ?? await fetchKernel(spec);
+  const prefixed = all.find((k) => k.version.startsWith(spec));
+  if (prefixed) return prefixed;
+  throw new Error(
+    `kernel '${spec}' not found (have: ${all.map((k) => k.version).join(", ") || "none"}); ` +
+      "try --list-kernels or --fetch-kernel trixie|sid",
+  );
+}
+
+/**
+ * Downloads the newest linux-image-amd64 of a Debian suite with apt-get (private sources list and
+ * state dirs, so the host's apt setup is untouched) and unpacks it with dpkg-deb into the cache.
+ */
+export async function fetchKernel(suite: string, log: (s: string) => void = console.error): Promise<KernelInfo> {
+  for (const tool of ["apt-get", "apt-cache", "dpkg-deb", "depmod"]) {
+    if (!which(tool)) throw new Error(`--fetch-kernel needs ${tool} (Debian/Ubuntu host)`);
+  }
+  const apt = join(cacheDir, "apt", suite);
+  for (const d of ["lists/partial", "cache/archives/partial", "sources.list.d", "dl"]) {
+    await Deno.mkdir(join(apt, d), { recursive: true });
+  }
+  const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+  await Deno.writeTextFile(
+    join(apt, "sources.list"),
+    `deb [signed-by=${keyring}] http://deb.debian.org/debian ${suite} main\n`,
+  );
+  const o = [
+    ["Dir::Etc::SourceList", join(apt, "sources.list")],
+    ["Dir::Etc::SourceParts", join(apt, "sources.list.d")],
+    ["Dir::State::Lists", join(apt, "lists")],
+    ["Dir::Cache", join(apt, "cache")],
+    ["APT::Sandbox::User", "root"], // the _apt user cannot write into the project cache
+    ["Acquire::Languages", "none"],
+  ].flatMap(([k, v]) => ["-o", `${k}=${v}`]);
+  log(`testbed: apt-get update for Debian ${suite}...`);
+  await run("apt-get", [...o, "-q", "update"]);
+  const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
+  const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];
+  if (!pkg) throw new Error(`no linux-image-amd64 dependency found in Debian ${suite}`);
+  const version = pkg.replace(/^linux-image-/, "").replace(/-unsigned$/, "");
+  const policy = await runText("apt-cache", [...o, "policy", pkg]);
+  const packageVersion = policy.match(/Candidate: (\S+)/)?.[1] ?? "?";
+
+  const dest = join(kernelsDir, version);
+  if (exists(join(dest, ".ready"))) {
+    log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
+    return listKernels().find((k) => k.version === version)!;
+  }
+  log(`testbed: downloading ${pkg} ${packageVersion}...`);
+  const dl = join(apt, "dl");
+  for (const f of readDir(dl)) await Deno.remove(join(dl, f));
+  await run("apt-get", [...o, "-q", "download", pkg], { cwd: dl });
+  const deb = readDir(dl).find((f) => f.endsWith(".deb"));
+  if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
+  await Deno.remove(dest, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dest, { recursive: true });
+  await run("dpkg-deb", ["-x", join(dl, deb), dest]);
+  await Deno.remove(join(dl, deb));
+  // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
+  if (!exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))) {
+    await Deno.mkdir(join(dest, "lib"), { recursive: true });
+    await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
+  }
+  if (!exists(join(dest, "boot", `vmlinuz-${version}`))) throw new Error(`${pkg} has no boot/vmlinuz-${version}`);
+  await run("depmod", ["-b", dest, version]);
+  await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
+  log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
+  return listKernels().find((k) => k.version === version)!;
+}
+
+function readDir(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,68 @@
+// Shared helpers for the testbed: where the project and its cache live (derived from this file, never
+// hard-coded), PATH lookup, and a small subprocess wrapper.
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+/** Project root: the directory above testbed/. */
+export const projectRoot: string = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Everything the testbed builds or downloads is cached here (gitignored via .cache/). */
+export const cacheDir: string = join(projectRoot, ".cache", "testbed");
+
+/** Finds an executable on PATH (plus the sbin dirs, which non-root PATHs often lack). */
+export function which(name: string): string | null {
+  if (name.includes("/")) return isExecutable(name) ? name : null;
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]);
+  for (const d of dirs) {
+    if (d && isExecutable(join(d, name))) return join(d, name);
+  }
+  return null;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a program to completion; throws with its stderr when it fails. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; stdin?: Uint8Array; env?: Record<string, string> } = {},
+): Promise<Uint8Array> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(opts.stdin);
+    await w.close();
+  }
+  const out = await child.output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}): ${err}`);
+  }
+  return out.stdout;
+}
+
+export async function runText(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  return new TextDecoder().decode(await run(cmd, args, opts));
+}

@@ -1,0 +1,30 @@
+// Lets every memreg command work on a machine without an RDMA NIC: it re-runs itself inside the
+// Soft-RoCE testbed, where rxe0 exists.
+import { join } from "node:path";
+import { hasRdmaDevice, inTestbed, runInTestbed } from "./vm.ts";
+import { resolveKernel } from "./kernels.ts";
+import { projectRoot } from "./paths.ts";
+
+/** Exit code of the relaunched run, 2 when refused, or null when the caller should run locally. */
+export async function relaunchInTestbedIfNeeded(
+  argv: string[],
+  opts: { noTestbed?: boolean; kernel?: string },
+): Promise<number | null> {
+  if (hasRdmaDevice() || inTestbed()) return null;
+  if (opts.noTestbed) {
+    console.error("no RDMA device present and --no-testbed given");
+    return 2;
+  }
+  const kernel = await resolveKernel(opts.kernel);
+  console.error(`no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version})`);
+  // Forward memreg's own settings and colour choice; everything else is the guest's default.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(Deno.env.toObject())) {
+    if (k.startsWith("MEMREG_") || k === "NO_COLOR" || k === "FORCE_COLOR") env[k] = v;
+  }
+  return await runInTestbed([Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), ...argv], {
+    kernel: kernel.version,
+    env,
+    quiet: true,
+  });
+}
