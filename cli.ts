@@ -1,6 +1,8 @@
 // memreg command-line entry: one subcommand per job, wired with commander. Errors become one line + exit code.
 import { Command, CommanderError } from "commander";
 import { registerTestbed } from "./testbed/commands.ts";
+import { registerBench } from "./bench/command.ts";
+import { registerConformance } from "./conformance/command.ts";
 import { collectDevices, formatDevices } from "./commands/devices.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice, UsageError, VERSION } from "./commands/common.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
@@ -20,6 +22,8 @@ deviceOptions(
   console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
 });
 
+registerBench(program);
+registerConformance(program);
 registerTestbed(program);
 
 try {
@@ -29,6 +33,8 @@ try {
   if (e instanceof CommanderError) Deno.exit(e.exitCode);
   const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError;
   console.error(`memreg: ${(e as Error)?.message ?? String(e)}`);
-  if (!known || Deno.env.get("MEMREG_DEBUG")) console.error(Deno.env.get("MEMREG_DEBUG") ? e : "(internal error; set MEMREG_DEBUG=1 for the stack)");
+  if (!known || Deno.env.get("MEMREG_DEBUG")) {
+    console.error(Deno.env.get("MEMREG_DEBUG") ? e : "(internal error; set MEMREG_DEBUG=1 for the stack)");
+  }
   Deno.exit(e instanceof UsageError ? 2 : 1);
 }

@@ -30,7 +30,9 @@ export async function ensureDevice(opts: DeviceOptions): Promise<void> {
 export function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+    }
     return n;
   };
 }

@@ -21,8 +21,10 @@ export function collectDevices(only?: string): DevicesOutput {
 export function formatDevices(out: DevicesOutput): string {
   const lines: string[] = [];
   const h = out.host;
-  lines.push(`host ${h.hostname}: kernel ${h.kernel}, rdma-core ${h.rdmaCore ?? "?"}, ${h.cpu ?? "cpu ?"}` +
-    (h.testbed ? " (Soft-RoCE testbed)" : ""));
+  lines.push(
+    `host ${h.hostname}: kernel ${h.kernel}, rdma-core ${h.rdmaCore ?? "?"}, ${h.cpu ?? "cpu ?"}` +
+      (h.testbed ? " (Soft-RoCE testbed)" : ""),
+  );
   if (out.devices.length === 0) lines.push("no RDMA devices");
   for (const d of out.devices) {
     lines.push("");
@@ -41,8 +43,12 @@ export function formatDevices(out: DevicesOutput): string {
     const odp = d.odp.general.length ? `${d.odp.general.join(" ")}; RC ${d.odp.rc.join(" ") || "-"}` : "none";
     row("ODP", odp);
     for (const p of d.ports) {
-      row(`port ${p.port}`, `${p.state}, ${p.linkLayer}, MTU ${p.activeMtu}/${p.maxMtu}, ${p.width}` +
-        (p.speedGbps ? ` ${p.speedGbps} Gb/s per lane` : "") + (p.linkLayer === "InfiniBand" ? `, LID ${p.lid}` : ""));
+      row(
+        `port ${p.port}`,
+        `${p.state}, ${p.linkLayer}, MTU ${p.activeMtu}/${p.maxMtu}, ${p.width}` +
+          (p.speedGbps ? ` ${p.speedGbps} Gb/s per lane` : "") +
+          (p.linkLayer === "InfiniBand" ? `, LID ${p.lid}` : ""),
+      );
       for (const g of p.gids) row(`  GID[${g.index}]`, `${g.gid}  ${g.type}`);
     }
   }

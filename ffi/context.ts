@@ -137,7 +137,11 @@ export class Context extends VerbsObject {
 
   queryPort(port: number): PortAttr {
     const buf = new Uint8Array(PA.size);
-    check("ibv_query_port", fastVerbs().queryPort(this.ptr, port, Deno.UnsafePointer.of(buf)), `port ${port}`);
+    check(
+      "ibv_query_port",
+      fastVerbs().queryPort(this.ptr, port, Deno.UnsafePointer.of(buf)),
+      `port ${port}`,
+    );
     const v = new DataView(buf.buffer);
     return {
       state: v.getUint32(PA.state, true),
@@ -158,7 +162,14 @@ export class Context extends VerbsObject {
   /** One GID table entry with its type (ibv_query_gid_ex); null for an empty slot. */
   queryGid(port: number, index: number): GidEntry | null {
     const buf = new Uint8Array(GE.size);
-    const ret = ibverbs()._ibv_query_gid_ex(this.ptr, port, index, Deno.UnsafePointer.of(buf), 0, BigInt(GE.size));
+    const ret = ibverbs()._ibv_query_gid_ex(
+      this.ptr,
+      port,
+      index,
+      Deno.UnsafePointer.of(buf),
+      0,
+      BigInt(GE.size),
+    );
     if (ret !== 0) {
       const err = ret < 0 ? errno() : ret;
       if (err === 61 /* ENODATA: empty slot */ || err === 22) return null;

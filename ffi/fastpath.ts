@@ -20,7 +20,8 @@ export interface FastVerbs {
   queryPort(ctx: P, port: number, attr: P): number;
   queryDeviceEx(ctx: P, attr: P): number;
   adviseMr(pd: P, advice: number, flags: number, sg: P, n: number): number;
-  nowNs(): bigint;
+  /** Monotonic nanoseconds since a process-local origin (a plain number: reading it allocates nothing). */
+  nowNs(): number;
 }
 
 const NATIVE_SYMBOLS = {
@@ -34,7 +35,7 @@ const NATIVE_SYMBOLS = {
   memreg_query_port: { parameters: ["pointer", "u8", "pointer"], result: "i32" },
   memreg_query_device_ex: { parameters: ["pointer", "pointer"], result: "i32" },
   memreg_advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
-  memreg_now_ns: { parameters: [], result: "u64" },
+  memreg_now_ns: { parameters: [], result: "f64" },
   memreg_abi: { parameters: [], result: "i32" },
 } as const;
 
@@ -80,7 +81,8 @@ export function buildHelper(): string {
     throw new Error(`no C compiler (${(e as Error).message.split("\n")[0]})`);
   }
   if (!res.success) {
-    const msg = new TextDecoder().decode(res.stderr).split("\n").find((l) => l.includes("error")) ?? "cc failed";
+    const msg = new TextDecoder().decode(res.stderr).split("\n").find((l) => l.includes("error")) ??
+      "cc failed";
     throw new Error(`cc could not build the helper: ${msg.trim()}`);
   }
   Deno.renameSync(tmp, out);
@@ -103,7 +105,7 @@ function nativeVerbs(path: string): FastVerbs {
     queryPort: s.memreg_query_port,
     queryDeviceEx: s.memreg_query_device_ex,
     adviseMr: s.memreg_advise_mr,
-    nowNs: () => BigInt(s.memreg_now_ns()),
+    nowNs: s.memreg_now_ns,
   };
 }
 
@@ -128,9 +130,20 @@ type Fns = { [K in FnName]: Deno.UnsafeFnPointer<typeof FN_DEFS[K]> | null };
 function contextFns(ctx: P): Fns {
   const view = new Deno.UnsafePointerView(ctx!);
   const fns = {} as Record<FnName, unknown>;
-  const wrap = (name: FnName, p: P) => fns[name] = p ? new Deno.UnsafeFnPointer(p as Deno.PointerObject<never>, FN_DEFS[name]) : null;
+  const wrap = (name: FnName, p: P) =>
+    fns[name] = p ? new Deno.UnsafeFnPointer(p as Deno.PointerObject<never>, FN_DEFS[name]) : null;
   const opsBase = LAYOUTS.ibv_context.ops;
-  for (const name of ["post_send", "post_recv", "poll_cq", "req_notify_cq", "alloc_mw", "dealloc_mw", "bind_mw"] as const) {
+  for (
+    const name of [
+      "post_send",
+      "post_recv",
+      "poll_cq",
+      "req_notify_cq",
+      "alloc_mw",
+      "dealloc_mw",
+      "bind_mw",
+    ] as const
+  ) {
     wrap(name, view.getPointer(opsBase + OPS[name]));
   }
   const extended = view.getBigUint64(LAYOUTS.ibv_context.abi_compat) === 0xffffffffffffffffn;
@@ -154,7 +167,9 @@ function fnptrVerbs(reason: string): FastVerbs {
     return fns;
   };
   const ops = (obj: P) => fnsFor(ctxOf(obj));
-  const ts = new BigInt64Array(2);
+  // timespec as int32 halves: tv_sec's low word is enough for differences, and reading it allocates nothing.
+  const ts = new Int32Array(4);
+  let sec0 = -1;
   const EOPNOTSUPP = 95, ENOSYS = 38;
   return {
     kind: "fnptr",
@@ -173,7 +188,9 @@ function fnptrVerbs(reason: string): FastVerbs {
     bindMw: (qp, mw, bind) => ops(qp).bind_mw?.call(qp, mw, bind) ?? EOPNOTSUPP,
     queryPort: (ctx, port, attr) => {
       const f = fnsFor(ctx).query_port;
-      return f ? f.call(ctx, port, attr, BigInt(LAYOUTS.ibv_port_attr.size)) : ibverbs().ibv_query_port(ctx, port, attr);
+      return f
+        ? f.call(ctx, port, attr, BigInt(LAYOUTS.ibv_port_attr.size))
+        : ibverbs().ibv_query_port(ctx, port, attr);
     },
     queryDeviceEx: (ctx, attr) => {
       const f = fnsFor(ctx).query_device_ex;
@@ -184,8 +201,9 @@ function fnptrVerbs(reason: string): FastVerbs {
     },
     adviseMr: (pd, advice, flags, sg, n) => ops(pd).advise_mr?.call(pd, advice, flags, sg, n) ?? EOPNOTSUPP,
     nowNs: () => {
-      c().clock_gettime(1 /* CLOCK_MONOTONIC */, ts);
-      return ts[0] * 1_000_000_000n + ts[1];
+      c().clock_gettime(1, /* CLOCK_MONOTONIC */ ts);
+      if (sec0 < 0) sec0 = ts[0];
+      return (ts[0] - sec0) * 1e9 + ts[2];
     },
   };
 }

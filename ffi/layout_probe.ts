@@ -14,7 +14,16 @@ export function probeProgram(): string {
       ? `  printf("${struct} size %zu\\n", sizeof(struct ${struct}));`
       : `  printf("${struct} ${field} %zu\\n", offsetof(struct ${struct}, ${field}));`
   );
-  return ["#include <stdio.h>", "#include <stddef.h>", "#include <infiniband/verbs.h>", "int main(void) {", ...lines, "  return 0;", "}", ""]
+  return [
+    "#include <stdio.h>",
+    "#include <stddef.h>",
+    "#include <infiniband/verbs.h>",
+    "int main(void) {",
+    ...lines,
+    "  return 0;",
+    "}",
+    "",
+  ]
     .join("\n");
 }
 
@@ -23,7 +32,10 @@ export async function probeInstalled(): Promise<Map<string, number>> {
   const dir = await Deno.makeTempDir({ prefix: "memreg-layout-" });
   try {
     await Deno.writeTextFile(`${dir}/probe.c`, probeProgram());
-    const cc = await new Deno.Command("cc", { args: ["-o", `${dir}/probe`, `${dir}/probe.c`], stderr: "piped" }).output();
+    const cc = await new Deno.Command("cc", {
+      args: ["-o", `${dir}/probe`, `${dir}/probe.c`],
+      stderr: "piped",
+    }).output();
     if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
     const run = await new Deno.Command(`${dir}/probe`, { stdout: "piped" }).output();
     const out = new Map<string, number>();

@@ -15,7 +15,11 @@ function mmap(length: number, huge: boolean, at?: bigint): Deno.PointerValue {
   const flags = MAP_PRIVATE | MAP_ANONYMOUS | (huge ? MAP_HUGETLB : 0) | (at !== undefined ? MAP_FIXED : 0);
   const p = c().mmap(at !== undefined ? ptrOf(at) : null, BigInt(length), PROT_RW, flags, -1, 0n);
   if (ptrValue(p) === 0xffffffffffffffffn) {
-    throw new VerbsError("mmap", errno(), huge ? "huge pages: reserve some in /proc/sys/vm/nr_hugepages" : undefined);
+    throw new VerbsError(
+      "mmap",
+      errno(),
+      huge ? "huge pages: reserve some in /proc/sys/vm/nr_hugepages" : undefined,
+    );
   }
   return p;
 }
@@ -87,7 +91,13 @@ export function writePattern(u8: Uint8Array, offset: number, length: number, see
 }
 
 /** Index of the first byte that differs from the pattern, or -1. `stride` > 1 samples. */
-export function checkPattern(u8: Uint8Array, offset: number, length: number, seed: number, stride = 1): number {
+export function checkPattern(
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  seed: number,
+  stride = 1,
+): number {
   let x = (seed * 2654435761) >>> 0 || 1;
   const end = offset + length;
   for (let i = offset; i < end; i++) {

@@ -11,7 +11,15 @@ export { incRkey, MW } from "./mw.ts";
 export { type Completion, CQ } from "./cq.ts";
 export { type Endpoint, type PathOptions, QP } from "./qp.ts";
 export { RecvWr, SendWr, type Sge } from "./wr.ts";
-export { checkPattern, HUGE_PAGE, MADV_DONTNEED, NativeBuffer, PAGE, type PageKind, writePattern } from "./memory.ts";
+export {
+  checkPattern,
+  HUGE_PAGE,
+  MADV_DONTNEED,
+  NativeBuffer,
+  PAGE,
+  type PageKind,
+  writePattern,
+} from "./memory.ts";
 export { Loopback, type LoopbackOptions } from "./loopback.ts";
-export { fastVerbs, type FastVerbs } from "./fastpath.ts";
+export { type FastVerbs, fastVerbs } from "./fastpath.ts";
 export { closeAll } from "./resource.ts";

@@ -45,7 +45,15 @@ export class MW extends VerbsObject {
    * ibv_bind_mw (type 1): posts the bind on `qp`'s send queue; returns the verb's status (0 or errno) rather
    * than throwing, since conformance provokes failures. length 0 unbinds. A completion arrives if signaled.
    */
-  bind(qp: QP, mr: MR | null, addr: bigint, length: number | bigint, access: number, wrId = 0n, flags = 2): number {
+  bind(
+    qp: QP,
+    mr: MR | null,
+    addr: bigint,
+    length: number | bigint,
+    access: number,
+    wrId = 0n,
+    flags = 2,
+  ): number {
     const v = this.#bind.view;
     v.setBigUint64(MB.wr_id, wrId, true);
     v.setUint32(MB.send_flags, flags, true);

@@ -127,7 +127,11 @@ export class QP extends VerbsObject {
 
   /** Moves to ERR or RESET (any state may go there). */
   toState(state: typeof QpState.ERR | typeof QpState.RESET): void {
-    this.#modify(M.STATE, (v) => v.setUint32(QA.qp_state, state, true), `→${state === QpState.ERR ? "ERR" : "RESET"}`);
+    this.#modify(
+      M.STATE,
+      (v) => v.setUint32(QA.qp_state, state, true),
+      `→${state === QpState.ERR ? "ERR" : "RESET"}`,
+    );
   }
 
   /** ibv_query_qp: the current state (enum ibv_qp_state). */

@@ -3,7 +3,6 @@
  * Keep it tiny: no logic beyond forwarding, except the clock used to time hot loops. */
 #include <infiniband/verbs.h>
 #include <time.h>
-#include <errno.h>
 #include <stdint.h>
 
 int memreg_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr, struct ibv_send_wr **bad) { return ibv_post_send(qp, wr, bad); }
@@ -18,11 +17,13 @@ int memreg_query_device_ex(struct ibv_context *ctx, struct ibv_device_attr_ex *a
 int memreg_advise_mr(struct ibv_pd *pd, int advice, uint32_t flags, struct ibv_sge *sg, uint32_t n) {
 	return ibv_advise_mr(pd, (enum ibv_advise_mr_advice)advice, flags, sg, n);
 }
-/* errno of the calling thread, read right after a verb that returned NULL. */
-int memreg_errno(void) { return errno; }
-uint64_t memreg_now_ns(void) {
+/* Monotonic ns since the first call, as a double: exact for 104 days, and returned without allocating,
+ * which a u64 (a BigInt in JS) would not be. */
+double memreg_now_ns(void) {
+	static struct timespec t0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (!t0.tv_sec && !t0.tv_nsec) t0 = ts;
+	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
 int memreg_abi(void) { return 1; }

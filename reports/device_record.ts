@@ -14,7 +14,13 @@ import { modelName } from "./models.ts";
 import { deviceNumaNode } from "./host.ts";
 
 const LINK_LAYERS = ["unspecified", "InfiniBand", "Ethernet"];
-const TRANSPORTS: Record<number, string> = { 0: "InfiniBand", 1: "iWARP", 2: "usNIC", 3: "usNIC UDP", 4: "unspecified" };
+const TRANSPORTS: Record<number, string> = {
+  0: "InfiniBand",
+  1: "iWARP",
+  2: "usNIC",
+  3: "usNIC UDP",
+  4: "unspecified",
+};
 const WIDTHS: Record<number, number> = { 1: 1, 2: 4, 4: 8, 8: 12, 16: 2 };
 const SPEEDS: Record<number, number> = { 1: 2.5, 2: 5, 4: 10, 8: 10, 16: 14, 32: 25, 64: 50, 128: 100 };
 
@@ -71,7 +77,11 @@ export function deviceRecord(ctx: Context): DeviceRecord {
       lid: pa.lid,
       width: WIDTHS[pa.activeWidth] ? `${WIDTHS[pa.activeWidth]}x` : `code ${pa.activeWidth}`,
       speedGbps: SPEEDS[pa.activeSpeed] ?? null,
-      gids: ctx.gids(p).map((g) => ({ index: g.index, gid: g.gid, type: GID_TYPES[g.gidType] ?? String(g.gidType) })),
+      gids: ctx.gids(p).map((g) => ({
+        index: g.index,
+        gid: g.gid,
+        type: GID_TYPES[g.gidType] ?? String(g.gidType),
+      })),
     });
   }
   const transport = listDevices().find((d) => d.name === ctx.name)?.transportType ?? 4;

@@ -26,7 +26,12 @@ const PARTS: Record<number, Record<number, string>> = {
     41692: "BlueField-3",
   },
   0x1d0f: { 0xefa0: "EFA (gen 1)", 0xefa1: "EFA (gen 2)", 0xefa2: "EFA (gen 3)", 0xefa3: "EFA (gen 4)" },
-  0x8086: { 0x1592: "Intel E810-C (irdma)", 0x1593: "Intel E810-C (irdma)", 0x159b: "Intel E810-XXV (irdma)", 0x37d2: "Intel X722 (irdma)" },
+  0x8086: {
+    0x1592: "Intel E810-C (irdma)",
+    0x1593: "Intel E810-C (irdma)",
+    0x159b: "Intel E810-XXV (irdma)",
+    0x37d2: "Intel X722 (irdma)",
+  },
   0x14e4: { 0x16d7: "Broadcom BCM57414 (bnxt_re)", 0x1750: "Broadcom BCM57508 (bnxt_re)" },
 };
 

@@ -17,12 +17,17 @@ export function registerTestbed(program: Command): void {
   program.enablePositionalOptions();
   program
     .command("testbed")
-    .description("run a command inside the Soft-RoCE (rdma_rxe) QEMU testbed (default: ibv_devinfo; rdma link)")
+    .description(
+      "run a command inside the Soft-RoCE (rdma_rxe) QEMU testbed (default: ibv_devinfo; rdma link)",
+    )
     .argument("[command...]", "command to run inside, cwd = the current directory")
     .option("--kernel <ver>", "kernel version, version prefix or fetched Debian suite (default: newest 6.1)")
     .option("--memory <MiB>", "guest memory", positiveInt, DEFAULT_MEMORY_MIB)
     .option("--timeout <s>", "hard limit for the whole VM in seconds", positiveInt, DEFAULT_TIMEOUT_MS / 1000)
-    .option("--fetch-kernel <suite>", "download the newest Debian kernel of a suite (trixie, sid) into the cache")
+    .option(
+      "--fetch-kernel <suite>",
+      "download the newest Debian kernel of a suite (trixie, sid) into the cache",
+    )
     .option("--list-kernels", "list the kernels the testbed can boot")
     .option("--console", "also stream the guest kernel console to stderr")
     .passThroughOptions()
@@ -39,7 +44,14 @@ export function registerTestbed(program: Command): void {
 
 async function testbedAction(
   command: string[],
-  o: { kernel?: string; memory: number; timeout: number; fetchKernel?: string; listKernels?: boolean; console?: boolean },
+  o: {
+    kernel?: string;
+    memory: number;
+    timeout: number;
+    fetchKernel?: string;
+    listKernels?: boolean;
+    console?: boolean;
+  },
 ): Promise<number> {
   try {
     if (o.fetchKernel) {
@@ -51,7 +63,9 @@ async function testbedAction(
     if (o.listKernels) {
       const def = (await resolveKernel().catch(() => null))?.version;
       for (const k of listKernels()) {
-        const from = k.source === "fetched" ? `fetched from Debian ${k.suite} (${k.packageVersion})` : "installed";
+        const from = k.source === "fetched"
+          ? `fetched from Debian ${k.suite} (${k.packageVersion})`
+          : "installed";
         console.log(`${k.version}\t${from}${k.version === def ? "\t(default)" : ""}`);
       }
       return 0;

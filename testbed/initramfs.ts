@@ -21,7 +21,9 @@ export function moduleLoadOrder(modulesDir: string, wanted: string[] = INITRAMFS
   const deps = new Map<string, ModDep>();
   for (const line of Deno.readTextFileSync(join(modulesDir, "modules.dep")).split("\n")) {
     const [path, rest] = line.split(":");
-    if (path && rest !== undefined) deps.set(modName(path), { path, deps: rest.trim().split(/\s+/).filter(Boolean) });
+    if (path && rest !== undefined) {
+      deps.set(modName(path), { path, deps: rest.trim().split(/\s+/).filter(Boolean) });
+    }
   }
   const builtin = new Set(
     (exists(join(modulesDir, "modules.builtin"))
@@ -68,7 +70,14 @@ export async function buildInitramfs(kernel: KernelInfo): Promise<string> {
       names.push(name);
     }
     await Deno.writeTextFile(join(stage, "modules", "order"), names.join("\n") + "\n");
-    const files = ["init", "bin", "bin/busybox", "modules", "modules/order", ...names.map((n) => `modules/${n}`)]
+    const files = [
+      "init",
+      "bin",
+      "bin/busybox",
+      "modules",
+      "modules/order",
+      ...names.map((n) => `modules/${n}`),
+    ]
       .concat(["proc", "sys", "dev", "newroot"]);
     const cpio = await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--quiet"], {
       cwd: stage,

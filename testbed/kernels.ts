@@ -75,7 +75,10 @@ export async function resolveKernel(spec?: string): Promise<KernelInfo> {
  * Downloads the newest linux-image-amd64 of a Debian suite with apt-get (private sources list and
  * state dirs, so the host's apt setup is untouched) and unpacks it with dpkg-deb into the cache.
  */
-export async function fetchKernel(suite: string, log: (s: string) => void = console.error): Promise<KernelInfo> {
+export async function fetchKernel(
+  suite: string,
+  log: (s: string) => void = console.error,
+): Promise<KernelInfo> {
   for (const tool of ["apt-get", "apt-cache", "dpkg-deb", "depmod"]) {
     if (!which(tool)) throw new Error(`--fetch-kernel needs ${tool} (Debian/Ubuntu host)`);
   }
@@ -121,11 +124,15 @@ export async function fetchKernel(suite: string, log: (s: string) => void = cons
   await run("dpkg-deb", ["-x", join(dl, deb), dest]);
   await Deno.remove(join(dl, deb));
   // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
-  if (!exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))) {
+  if (
+    !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
+  ) {
     await Deno.mkdir(join(dest, "lib"), { recursive: true });
     await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
   }
-  if (!exists(join(dest, "boot", `vmlinuz-${version}`))) throw new Error(`${pkg} has no boot/vmlinuz-${version}`);
+  if (!exists(join(dest, "boot", `vmlinuz-${version}`))) {
+    throw new Error(`${pkg} has no boot/vmlinuz-${version}`);
+  }
   await run("depmod", ["-b", dest, version]);
   await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
   log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);

@@ -50,12 +50,15 @@ export async function run(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (opts.stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(opts.stdin);
-    await w.close();
-  }
-  const out = await child.output();
+  // Feed stdin while output() drains stdout: writing first would deadlock once the pipe buffers fill.
+  const feed = opts.stdin
+    ? (async () => {
+      const w = child.stdin.getWriter();
+      await w.write(opts.stdin!);
+      await w.close();
+    })()
+    : Promise.resolve();
+  const [out] = await Promise.all([child.output(), feed]);
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}): ${err}`);

@@ -6,6 +6,7 @@ import { dirname, join, relative } from "node:path";
 import { checkTestbedPrereqs } from "./setup.ts";
 import { type KernelInfo, resolveKernel } from "./kernels.ts";
 import { buildInitramfs } from "./initramfs.ts";
+import { bootImage } from "./kernel_image.ts";
 import { exists, projectRoot, which } from "./paths.ts";
 
 export interface TestbedOptions {
@@ -55,6 +56,7 @@ export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): P
   }
   const kernel = await resolveKernel(opts.kernel);
   const initrd = await buildInitramfs(kernel);
+  const image = await bootImage(kernel, say);
   await ensureNodeModules(say);
 
   const work = await Deno.makeTempDir({ prefix: "memreg-testbed-" });
@@ -65,7 +67,7 @@ export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): P
     const shares = shareDirs();
     await Deno.writeTextFile(join(guest, "spec.sh"), specScript(argv, kernel, shares, opts));
     for (const f of ["console", "out", "err"]) await Deno.writeFile(join(work, f), new Uint8Array());
-    const args = qemuArgs(kernel, initrd, work, shares, opts);
+    const args = qemuArgs(kernel, image, initrd, work, shares, opts);
     return await supervise(args, work, kernel, opts, say);
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
@@ -111,6 +113,7 @@ function specScript(argv: string[], kernel: KernelInfo, shares: string[], opts: 
 
 function qemuArgs(
   kernel: KernelInfo,
+  image: string,
   initrd: string,
   work: string,
   shares: string[],
@@ -132,15 +135,24 @@ function qemuArgs(
   return [
     ...["-nodefaults", "-no-user-config", "-no-reboot", "-display", "none", "-nic", "none"],
     // Nested KVM is unreliable where memreg runs; multi-threaded TCG boots in a few seconds.
-    ...["-accel", "tcg,thread=multi", "-cpu", "max", "-smp", String(Math.min(2, navigator.hardwareConcurrency))],
+    ...[
+      "-accel",
+      "tcg,thread=multi",
+      "-cpu",
+      "max",
+      "-smp",
+      String(Math.min(2, navigator.hardwareConcurrency)),
+    ],
     ...["-m", String(opts.memoryMiB ?? DEFAULT_MEMORY_MIB)],
-    ...["-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1"],
+    ...["-kernel", image, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1"],
     ...["-chardev", `file,id=console,path=${esc(join(work, "console"))}`, "-serial", "chardev:console"],
     ...["-device", "virtio-serial-pci,id=vser", ...port("out", 1), ...port("err", 2)],
     ...fs("root", "/", ",readonly=on"),
     ...fs("memreg", join(work, "guest")),
     ...shares.flatMap((d, i) => fs(`share${i}`, d)),
-    ...(kernel.source === "fetched" ? fs("modules", Deno.realPathSync(kernel.modulesDir), ",readonly=on") : []),
+    ...(kernel.source === "fetched"
+      ? fs("modules", Deno.realPathSync(kernel.modulesDir), ",readonly=on")
+      : []),
   ];
 }
 
@@ -204,8 +216,12 @@ async function supervise(
   const rc = exists(join(work, "guest", "rc")) ? Deno.readTextFileSync(join(work, "guest", "rc")).trim() : "";
   const m = rc.match(/^rc (\d+)$/);
   if (m) return Number(m[1]);
-  console.error(`testbed: ${rc ? rc.replace(/^error /, "guest setup failed: ") : "the VM stopped without a result"}`);
-  if (qemuErr) console.error(`testbed: qemu (exit ${status.code}): ${qemuErr.split("\n").slice(-5).join("\n")}`);
+  console.error(
+    `testbed: ${rc ? rc.replace(/^error /, "guest setup failed: ") : "the VM stopped without a result"}`,
+  );
+  if (qemuErr) {
+    console.error(`testbed: qemu (exit ${status.code}): ${qemuErr.split("\n").slice(-5).join("\n")}`);
+  }
   if (!opts.console) {
     console.error("testbed: last console lines:\n" + console_.trimEnd().split("\n").slice(-25).join("\n"));
   }

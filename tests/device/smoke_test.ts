@@ -13,8 +13,8 @@ import {
   RecvWr,
   SendFlags,
   SendWr,
-  WrOpcode,
   writePattern,
+  WrOpcode,
 } from "../../ffi/mod.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 
@@ -43,7 +43,10 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       writePattern(src.u8, 0, MiB, 1);
       dst.fill(0);
       const local = { addr: src.addr, length: MiB, lkey: mrSrc.lkey };
-      assert.equal(lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 1n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)), 0);
+      assert.equal(
+        lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 1n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
+        0,
+      );
       await expectSuccess(lb, "cqA");
       assert.equal(checkPattern(dst.u8, 0, MiB, 1), -1);
     });
@@ -52,7 +55,10 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       writePattern(dst.u8, 0, MiB, 2);
       src.fill(0);
       const local = { addr: src.addr, length: MiB, lkey: mrSrc.lkey };
-      assert.equal(lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_READ, 2n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)), 0);
+      assert.equal(
+        lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_READ, 2n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
+        0,
+      );
       await expectSuccess(lb, "cqA");
       assert.equal(checkPattern(src.u8, 0, MiB, 2), -1);
     });
@@ -61,7 +67,12 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       const recv = new RecvWr().set(7n, { addr: dst.addr, length: 4096, lkey: mrDst.lkey });
       assert.equal(lb.qpB.postRecv(recv), 0);
       writePattern(src.u8, 0, 4096, 3);
-      assert.equal(lb.qpA.postSend(wr.send(WrOpcode.SEND, 3n, { addr: src.addr, length: 4096, lkey: mrSrc.lkey }, SendFlags.SIGNALED)), 0);
+      assert.equal(
+        lb.qpA.postSend(
+          wr.send(WrOpcode.SEND, 3n, { addr: src.addr, length: 4096, lkey: mrSrc.lkey }, SendFlags.SIGNALED),
+        ),
+        0,
+      );
       await expectSuccess(lb, "cqA");
       const [rwc] = await expectSuccess(lb, "cqB");
       assert.equal(rwc.opcode, "IBV_WC_RECV");
@@ -80,7 +91,10 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       dst.fill(0);
       writePattern(src.u8, 0, 65536, 4);
       const local = { addr: src.addr, length: 65536, lkey: mrSrc.lkey };
-      assert.equal(lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 4n, local, dst.addr, key, SendFlags.SIGNALED)), 0);
+      assert.equal(
+        lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 4n, local, dst.addr, key, SendFlags.SIGNALED)),
+        0,
+      );
       await expectSuccess(lb, "cqA");
       assert.equal(checkPattern(dst.u8, 0, 65536, 4), -1);
       // Invalidate before the window is freed, as an upper layer would.

@@ -12,12 +12,15 @@ import { cacheDir, projectRoot } from "../../testbed/paths.ts";
 const missing = checkTestbedPrereqs();
 if (missing) console.warn(`skipping testbed tests: ${missing}`);
 
-Deno.test({ name: "kernel listing finds the host's 6.1 kernel as the default", ignore: !!missing }, async () => {
-  const k = await resolveKernel();
-  assert(k.version.startsWith("6.1."), k.version);
-  assertEquals(k.source, "installed");
-  assert(listKernels().some((l) => l.version === k.version));
-});
+Deno.test(
+  { name: "kernel listing finds the host's 6.1 kernel as the default", ignore: !!missing },
+  async () => {
+    const k = await resolveKernel();
+    assert(k.version.startsWith("6.1."), k.version);
+    assertEquals(k.source, "installed");
+    assert(listKernels().some((l) => l.version === k.version));
+  },
+);
 
 Deno.test({ name: "module load order puts dependencies first", ignore: !!missing }, async () => {
   const order = moduleLoadOrder((await resolveKernel()).modulesDir).map((p) => p.replace(/^.*\//, ""));
@@ -27,35 +30,42 @@ Deno.test({ name: "module load order puts dependencies first", ignore: !!missing
   }
 });
 
-Deno.test({ name: "initramfs is a cpio with /init, busybox and the 9p/virtio modules", ignore: !!missing }, async () => {
-  const cpio = await buildInitramfs(await resolveKernel());
-  const out = await new Deno.Command("cpio", { args: ["-it", "--quiet"], stdin: "piped", stdout: "piped" }).spawn();
-  const w = out.stdin.getWriter();
-  await w.write(await Deno.readFile(cpio));
-  await w.close();
-  const files = new TextDecoder().decode((await out.output()).stdout).split("\n");
-  for (const f of ["init", "bin/busybox", "modules/order", "modules/9p.ko", "modules/9pnet_virtio.ko"]) {
-    assert(files.includes(f), `${f} missing from ${cpio}`);
-  }
-  assert(files.includes("modules/virtio_pci.ko"), "virtio_pci.ko");
-  assertEquals(await buildInitramfs(await resolveKernel()), cpio, "second build must hit the cache");
-});
+Deno.test(
+  { name: "initramfs is a cpio with /init, busybox and the 9p/virtio modules", ignore: !!missing },
+  async () => {
+    const cpio = await buildInitramfs(await resolveKernel());
+    const out = await new Deno.Command("cpio", { args: ["-it", "--quiet"], stdin: "piped", stdout: "piped" })
+      .spawn();
+    const w = out.stdin.getWriter();
+    await w.write(await Deno.readFile(cpio));
+    await w.close();
+    const files = new TextDecoder().decode((await out.output()).stdout).split("\n");
+    for (const f of ["init", "bin/busybox", "modules/order", "modules/9p.ko", "modules/9pnet_virtio.ko"]) {
+      assert(files.includes(f), `${f} missing from ${cpio}`);
+    }
+    assert(files.includes("modules/virtio_pci.ko"), "virtio_pci.ko");
+    assertEquals(await buildInitramfs(await resolveKernel()), cpio, "second build must hit the cache");
+  },
+);
 
-Deno.test({ name: "boot: rxe0 ACTIVE and the project share writes back to the host", ignore: !!missing }, async () => {
-  const probe = join(cacheDir, "probe");
-  await Deno.remove(probe).catch(() => {});
-  const inner = `cat /sys/class/infiniband/rxe0/ports/1/state; echo hi > ${probe}`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(projectRoot, "cli.ts"), "testbed", "--", "sh", "-c", inner],
-    cwd: projectRoot,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert(stdout.includes("ACTIVE"), stdout);
-  assertEquals((await Deno.readTextFile(probe)).trim(), "hi");
-});
+Deno.test(
+  { name: "boot: rxe0 ACTIVE and the project share writes back to the host", ignore: !!missing },
+  async () => {
+    const probe = join(cacheDir, "probe");
+    await Deno.remove(probe).catch(() => {});
+    const inner = `cat /sys/class/infiniband/rxe0/ports/1/state; echo hi > ${probe}`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(projectRoot, "cli.ts"), "testbed", "--", "sh", "-c", inner],
+      cwd: projectRoot,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert(stdout.includes("ACTIVE"), stdout);
+    assertEquals((await Deno.readTextFile(probe)).trim(), "hi");
+  },
+);
 
 Deno.test({ name: "boot: the inner command's exit code comes back", ignore: !!missing }, async () => {
   assertEquals(await runInTestbed(["sh", "-c", "exit 7"], { quiet: true, timeoutMs: 120_000 }), 7);

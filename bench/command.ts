@@ -1,0 +1,72 @@
+// `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted.
+import type { Command } from "commander";
+import {
+  type DeviceOptions,
+  deviceOptions,
+  ensureDevice,
+  positiveInt,
+  UsageError,
+} from "../commands/common.ts";
+import { DEFAULTS, parseConfig, type RawOptions } from "./config.ts";
+import { runBench } from "./run.ts";
+
+function nonNegInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
+    }
+    return n;
+  };
+}
+
+export function registerBench(program: Command): void {
+  deviceOptions(
+    program.command("bench").description("measure memory-registration strategies per I/O (and regcost)")
+      .option("--sizes <list>", "I/O sizes, e.g. 4k,64k,1m", DEFAULTS.sizes)
+      .option("--ops <list>", "peer operations: write, read", DEFAULTS.ops)
+      .option("--strategies <list>", "strategies to run", DEFAULTS.strategies)
+      .option("--depth <list>", "outstanding I/Os (queue depth), e.g. 1,4", DEFAULTS.depth)
+      .option("--reuse <pattern>", "buffer reuse: same, rotate, random", DEFAULTS.reuse)
+      .option(
+        "--buffers <n>",
+        "user buffers to rotate over / draw from",
+        positiveInt("--buffers"),
+        DEFAULTS.buffers,
+      )
+      .option(
+        "--iterations <n>",
+        "measured I/Os per point at most",
+        positiveInt("--iterations"),
+        DEFAULTS.iterations,
+      )
+      .option(
+        "--duration <ms>",
+        "time budget per point and repetition",
+        positiveInt("--duration"),
+        DEFAULTS.durationMs,
+      )
+      .option("--warmup <n>", "warm-up I/Os per point (not recorded)", nonNegInt("--warmup"), DEFAULTS.warmup)
+      .option("--reps <n>", "repetitions per point", positiveInt("--reps"), DEFAULTS.reps)
+      .option("--hugepages", "also run every point on 2 MiB pages")
+      .option("--rcache-cap <size>", "rcache pinned-bytes cap", DEFAULTS.rcacheCap)
+      .option("--verify <mode>", "data checks per I/O: sampled, full", DEFAULTS.verify)
+      .option("--no-regcost", "skip the registration-cost curve")
+      .option("--regcost-max <size>", "largest regcost registration", DEFAULTS.regcostMax)
+      .option("--no-revocation-check", "skip the late-access check of revoking strategies")
+      .option("--calibrate", "run perftest next to the global strategy and report the ratios")
+      .option("--seed <n>", "seed of the random reuse pattern", positiveInt("--seed"), DEFAULTS.seed)
+      .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
+      .option("--quiet", "no progress output"),
+  ).action(async (opts: DeviceOptions & RawOptions & { quiet?: boolean }) => {
+    const cfg = parseConfig(opts);
+    await ensureDevice(opts);
+    const r = await runBench(cfg, opts.device, opts.quiet);
+    if (r.failed || r.notRevoked) {
+      console.error(
+        `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,
+      );
+      Deno.exitCode = 1;
+    }
+  });
+}

@@ -1,0 +1,26 @@
+// Failures the bench itself detects (verbs failures are VerbsError): an error completion, lost or stale
+// data, a protocol step that did not happen, a run that stopped making progress.
+import { wcStatusName } from "../ffi/mod.ts";
+
+export class CompletionError extends Error {
+  readonly statusName: string;
+  constructor(readonly step: string, readonly status: number, slot: number) {
+    super(`${step} (slot ${slot}) completed with ${wcStatusName(status)}`);
+    this.name = "CompletionError";
+    this.statusName = wcStatusName(status);
+  }
+}
+
+export class DataError extends Error {
+  constructor(what: string, seq: number, offset: number) {
+    super(`${what}: I/O #${seq} data mismatch at byte ${offset} (lost, misplaced or stale data)`);
+    this.name = "DataError";
+  }
+}
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}

@@ -1,0 +1,178 @@
+// One point of the matrix: (strategy, op, size, page size, depth). Sets the strategy up on a fresh arena,
+// warms up, measures `reps` repetitions, tears everything down and returns the figures, or why it did not
+// run: `unsupported` (a capability flag, or the verb's errno such as EOPNOTSUPP) or `failed` (any other error).
+import { VerbsError } from "../ffi/mod.ts";
+import { Arena, type Rig } from "./rig.ts";
+import { Engine, type PhaseStats } from "./engine.ts";
+import { makeStrategy, type Strategy, type StrategyEnv } from "./strategies/mod.ts";
+import { emptySummary, type LatencySummary, summarize } from "./stats.ts";
+import type { BenchConfig, Op, PageKindName, StrategyName } from "./config.ts";
+import type * as hdr from "hdr-histogram-js";
+
+/** errno values that mean "this device (driver) cannot do it", not "something went wrong". */
+const UNSUPPORTED_ERRNOS = new Set(["EOPNOTSUPP", "ENOSYS", "EPROTONOSUPPORT"]);
+
+export interface PointKey {
+  strategy: StrategyName;
+  op: Op;
+  size: number;
+  pages: PageKindName;
+  depth: number;
+}
+
+export interface Failure {
+  message: string;
+  verb?: string;
+  errno?: string;
+}
+
+export interface PointResult extends PointKey {
+  status: "ok" | "unsupported" | "failed";
+  /** unsupported: the capability flag or errno; failed: the error. */
+  reason?: Failure;
+  reuse: string;
+  buffers: number;
+  ios: number;
+  reps: { ios: number; elapsedNs: number; iops: number; bytesPerSec: number }[];
+  iops: number;
+  bytesPerSec: number;
+  /** MB/s, 10^6 bytes. */
+  mbPerSec: number;
+  latency: LatencySummary;
+  /** Mean ns per I/O of each step (copy is part of expose or revoke, shown on its own too). */
+  split: { exposeNs: number; transferNs: number; revokeNs: number; copyNs: number; verifyNs: number };
+  cpu: { userUs: number; systemUs: number; perIoUs: number };
+  peakPinnedBytes: number;
+  counters: Record<string, number> | null;
+  verify: { mode: string; unit: string; perIo: number };
+}
+
+export function failureOf(e: unknown): Failure {
+  if (e instanceof VerbsError) return { message: e.message, verb: e.verb, errno: e.errnoName };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+export function isUnsupported(e: unknown): boolean {
+  return e instanceof VerbsError && UNSUPPORTED_ERRNOS.has(e.errnoName);
+}
+
+function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
+  return {
+    ...key,
+    status: "ok",
+    reuse: cfg.reuse,
+    buffers: bufferCount(cfg, key.depth),
+    ios: 0,
+    reps: [],
+    iops: 0,
+    bytesPerSec: 0,
+    mbPerSec: 0,
+    latency: emptySummary(),
+    split: { exposeNs: 0, transferNs: 0, revokeNs: 0, copyNs: 0, verifyNs: 0 },
+    cpu: { userUs: 0, systemUs: 0, perIoUs: 0 },
+    peakPinnedBytes: 0,
+    counters: null,
+    verify: { mode: cfg.verify, unit: "words", perIo: 0 },
+  };
+}
+
+export function bufferCount(cfg: BenchConfig, depth: number): number {
+  return cfg.reuse === "same" ? depth : cfg.buffers;
+}
+
+/** A strategy set up for one point, with its engine: used by the point runner and the revocation check. */
+export class Setup {
+  readonly strategy: Strategy;
+  readonly arena: Arena;
+  readonly env: StrategyEnv;
+  engine?: Engine;
+
+  constructor(readonly rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram) {
+    this.strategy = makeStrategy(key.strategy);
+    this.arena = new Arena(bufferCount(cfg, key.depth), key.size, key.pages);
+    this.env = { rig, arena: this.arena, op: key.op, size: key.size, depth: key.depth, cfg };
+    try {
+      this.strategy.setup(this.env);
+      this.engine = new Engine(rig, this.strategy, this.env, hist, cfg);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Releases everything on every path, then resets the QPs (flushing posted receives) for the next point. */
+  close(): void {
+    let first: unknown;
+    for (
+      const step of [
+        () => this.engine?.close(),
+        () => this.strategy.teardown(),
+        () => this.arena.close(),
+        () => this.rig.recover(),
+      ]
+    ) {
+      try {
+        step();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+  }
+}
+
+export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
+  const r = emptyResult(key, cfg);
+  const why = makeStrategy(key.strategy).unsupported(rig, key.op);
+  if (why) return { ...r, status: "unsupported", reason: { message: why } };
+  let setup: Setup | undefined;
+  try {
+    setup = new Setup(rig, key, cfg, hist);
+    const engine = setup.engine!;
+    if (cfg.warmup > 0) engine.run(cfg.warmup, cfg.durationMs * 1e6, false);
+    hist.reset();
+    const phases: PhaseStats[] = [];
+    for (let i = 0; i < cfg.reps; i++) phases.push(engine.run(cfg.iterations, cfg.durationMs * 1e6, true));
+    fill(r, phases, key.size);
+    r.counters = setup.strategy.counters();
+    r.latency = summarize(hist);
+    const v = engine.verifier.checkedPerIo(key.size);
+    r.verify = { mode: cfg.verify, unit: v.unit, perIo: v.count };
+  } catch (e) {
+    r.status = isUnsupported(e) ? "unsupported" : "failed";
+    r.reason = failureOf(e);
+  } finally {
+    try {
+      setup?.close();
+    } catch (e) {
+      if (r.status === "ok") [r.status, r.reason] = ["failed", failureOf(e)];
+    }
+  }
+  return r;
+}
+
+function fill(r: PointResult, phases: PhaseStats[], size: number): void {
+  const sum = (f: (p: PhaseStats) => number) => phases.reduce((a, p) => a + f(p), 0);
+  const ios = sum((p) => p.ios), elapsed = sum((p) => p.elapsedNs);
+  r.ios = ios;
+  r.reps = phases.map((p) => ({
+    ios: p.ios,
+    elapsedNs: Math.round(p.elapsedNs),
+    iops: p.ios / (p.elapsedNs / 1e9),
+    bytesPerSec: (p.ios * size) / (p.elapsedNs / 1e9),
+  }));
+  r.iops = ios / (elapsed / 1e9);
+  r.bytesPerSec = r.iops * size;
+  r.mbPerSec = r.bytesPerSec / 1e6;
+  const per = (f: (p: PhaseStats) => number) => (ios ? Math.round(sum(f) / ios) : 0);
+  r.split = {
+    exposeNs: per((p) => p.exposeNs),
+    transferNs: per((p) => p.transferNs),
+    revokeNs: per((p) => p.revokeNs),
+    copyNs: per((p) => p.copyNs),
+    verifyNs: per((p) => p.verifyNs),
+  };
+  const user = sum((p) => p.cpuUserUs), sys = sum((p) => p.cpuSystemUs);
+  r.cpu = { userUs: user, systemUs: sys, perIoUs: ios ? Math.round(((user + sys) / ios) * 10) / 10 : 0 };
+  r.peakPinnedBytes = Math.max(...phases.map((p) => p.peakPinnedBytes));
+}

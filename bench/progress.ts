@@ -1,0 +1,36 @@
+// Progress while the matrix runs: a bar with what runs now, how many are left and the ETA on a TTY; one line
+// per finished point on stderr otherwise (logs stay greppable).
+import { SingleBar } from "cli-progress";
+import process from "node:process";
+
+export interface Progress {
+  step(what: string): void;
+  done(line: string): void;
+  stop(): void;
+}
+
+export function progress(total: number, quiet = false): Progress {
+  let n = 0;
+  if (!quiet && Deno.stderr.isTerminal()) {
+    const bar = new SingleBar({
+      format: "{bar} {value}/{total} | ETA {eta_formatted} | {what}",
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 20,
+    });
+    bar.start(total, 0, { what: "" });
+    return {
+      step: (what) => bar.update(n, { what }),
+      done: () => bar.update(++n),
+      stop: () => bar.stop(),
+    };
+  }
+  return {
+    step: () => {},
+    done: (line) => {
+      n++;
+      if (!quiet) console.error(`[${n}/${total}] ${line}`);
+    },
+    stop: () => {},
+  };
+}

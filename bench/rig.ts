@@ -1,0 +1,155 @@
+// The bench's two ends on one device: the exposer (an upper layer's data owner: QP B, its own PD) and the
+// peer (the side that moves data: QP A), their small registered control buffers for the key advert and the
+// completion notice, and the arena of user buffers that strategies expose.
+import {
+  Access,
+  type Context,
+  type DeviceAttr,
+  Loopback,
+  MR,
+  NativeBuffer,
+  PAGE,
+  type PageKind,
+  QpState,
+} from "../ffi/mod.ts";
+import { LAYOUTS } from "../ffi/layouts.ts";
+import { MAX_DEPTH } from "./config.ts";
+
+const WC = LAYOUTS.ibv_wc;
+/** Bytes per control message slot: advert = slot u32, rkey u32, addr u64, len u32, seq u32; notice = slot, seq. */
+export const CTL = 32;
+
+/** wr_id kinds (low 16 bits carry the slot). */
+export const Kind = {
+  EXPOSE: 1,
+  ADVERT: 2,
+  NOTICE_RECV: 3,
+  REVOKE: 4,
+  PEER_RECV: 5,
+  PEER_RDMA: 6,
+  PEER_NOTICE: 7,
+} as const;
+
+/** Queue slots the control buffers have room for. */
+export const MAX_SLOTS = MAX_DEPTH;
+
+const WRID = new Array<bigint>(8 * MAX_SLOTS);
+for (let k = 0; k < 8; k++) {
+  for (let s = 0; s < MAX_SLOTS; s++) WRID[k * MAX_SLOTS + s] = BigInt((k << 16) | s);
+}
+
+/** A preallocated wr_id (no BigInt is created per I/O). */
+export function wrId(kind: number, slot: number): bigint {
+  return WRID[kind * MAX_SLOTS + slot];
+}
+
+/** Allocation-free reads of a CQ's native completion array (the CQ's own accessors return BigInt wr_ids). */
+export class WcView {
+  readonly #v: DataView;
+  constructor(wcPtr: Deno.PointerValue, capacity: number) {
+    this.#v = new DataView(Deno.UnsafePointerView.getArrayBuffer(wcPtr!, WC.size * capacity));
+  }
+  kind(i: number): number {
+    return this.#v.getUint32(i * WC.size + WC.wr_id, true) >>> 16;
+  }
+  slot(i: number): number {
+    return this.#v.getUint32(i * WC.size + WC.wr_id, true) & 0xffff;
+  }
+  status(i: number): number {
+    return this.#v.getUint32(i * WC.size + WC.status, true);
+  }
+  flags(i: number): number {
+    return this.#v.getUint32(i * WC.size + WC.wc_flags, true);
+  }
+  invalidatedRkey(i: number): number {
+    return this.#v.getUint32(i * WC.size + WC.invalidated_rkey, true);
+  }
+}
+
+export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
+
+export class Rig {
+  readonly lb: Loopback;
+  /** Exposer control memory: adverts to send [0, depth), notices received [MAX_SLOTS, +depth). */
+  readonly ctlB = new NativeBuffer(2 * MAX_SLOTS * CTL);
+  /** Peer control memory: adverts received [0, depth), notices to send [MAX_SLOTS, +depth). */
+  readonly ctlA = new NativeBuffer(2 * MAX_SLOTS * CTL);
+  readonly ctlBMr: MR;
+  readonly ctlAMr: MR;
+  readonly wcA: WcView;
+  readonly wcB: WcView;
+  readonly dev: DeviceAttr;
+
+  constructor(readonly ctx: Context) {
+    this.dev = ctx.queryDevice();
+    this.lb = new Loopback(ctx, { separatePd: true, cqe: 4096, caps: { maxSendWr: 512, maxRecvWr: 256 } });
+    try {
+      this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
+      this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    this.wcA = new WcView(this.lb.cqA.wcPtr, this.lb.cqA.capacity);
+    this.wcB = new WcView(this.lb.cqB.wcPtr, this.lb.cqB.capacity);
+  }
+
+  /** The exposer's PD: every strategy registers there (QP B's PD, so its keys work on QP B). */
+  get pd() {
+    return this.lb.pdB;
+  }
+
+  /** After an error completion both QPs are in ERR: flush both CQs, reset, reconnect. */
+  recover(): void {
+    for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.ERR);
+    const deadline = performance.now() + 5000;
+    let quiet = 0;
+    // Flushed WRs complete asynchronously on rxe; drain until both CQs stay empty for a while.
+    while (quiet < 2000 && performance.now() < deadline) {
+      quiet = this.lb.cqA.poll() + this.lb.cqB.poll() === 0 ? quiet + 1 : 0;
+    }
+    for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.RESET);
+    this.lb.connect();
+  }
+
+  close(): void {
+    // Closing the loopback's PDs closes the control MRs first (they depend on them).
+    this.lb?.close();
+    this.ctlA.unmap();
+    this.ctlB.unmap();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The exposer's user buffers: `count` buffers of `size` bytes, each starting on a 4 KiB boundary. */
+export class Arena {
+  readonly mem: NativeBuffer;
+  readonly stride: number;
+  readonly #addrs: bigint[];
+
+  constructor(readonly count: number, readonly size: number, readonly pages: PageKind) {
+    this.stride = Math.ceil(size / PAGE) * PAGE;
+    this.mem = new NativeBuffer(count * this.stride, pages);
+    this.#addrs = Array.from({ length: count }, (_, i) => this.mem.addr + BigInt(i * this.stride));
+    // Touch every page: upper-layer buffers hold data, and registration cost differs for unfaulted pages.
+    this.mem.u8.fill(0);
+  }
+
+  addrOf(i: number): bigint {
+    return this.#addrs[i];
+  }
+  offsetOf(i: number): number {
+    return i * this.stride;
+  }
+  /** Bytes spanned by the whole arena (what one-big-MR strategies register). */
+  get length(): number {
+    return this.mem.length;
+  }
+
+  close(): void {
+    this.mem.unmap();
+  }
+}

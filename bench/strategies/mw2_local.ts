@@ -1,0 +1,72 @@
+// `mw2-local`: type 2 windows bound with an IBV_WR_BIND_MW work request per I/O (a fresh key from
+// ibv_inc_rkey) and invalidated with IBV_WR_LOCAL_INV after: the FRWR-like pattern of NFS/RDMA and iSER.
+// A WR bind does not update ibv_mw.rkey in user space, so the key is tracked here.
+import { Access, DeviceCap, incRkey, MW, SendFlags, SendWr, VerbsError } from "../../ffi/mod.ts";
+import { Kind, REMOTE_RW, type Rig, wrId } from "../rig.ts";
+import { BaseStrategy, remoteAccess } from "./base.ts";
+import { arenaMr } from "./arena_mr.ts";
+import type { MR } from "../../ffi/mod.ts";
+import type { Slot, StrategyEnv } from "./types.ts";
+
+export class Mw2Local extends BaseStrategy {
+  readonly name: "mw2-local" | "mw2-remote" = "mw2-local";
+  readonly revokes = true;
+  readonly note: string = "type 2 MW: IBV_WR_BIND_MW per I/O, IBV_WR_LOCAL_INV by the exposer after";
+  protected mr!: MR;
+  protected mws: MW[] = [];
+  protected keys = new Uint32Array(0);
+  protected bindWr: SendWr[] = [];
+  protected invWr: SendWr[] = [];
+  #access = 0;
+
+  override unsupported(rig: Rig): string | null {
+    const caps = rig.dev.deviceCapFlags;
+    if (!(caps & (DeviceCap.MEM_WINDOW_TYPE_2A | DeviceCap.MEM_WINDOW_TYPE_2B))) {
+      return "device_cap_flags lacks IBV_DEVICE_MEM_WINDOW_TYPE_2A/2B";
+    }
+    return null;
+  }
+
+  override setup(env: StrategyEnv): void {
+    super.setup(env);
+    this.mr = this.own(arenaMr(env, REMOTE_RW | Access.MW_BIND));
+    this.pinned = env.arena.length;
+    this.mws = Array.from({ length: env.depth }, () => this.own(new MW(env.rig.pd, 2)));
+    this.keys = Uint32Array.from(this.mws, (mw) => mw.rkey);
+    this.bindWr = this.mws.map(() => new SendWr());
+    this.invWr = this.mws.map(() => new SendWr());
+    this.#access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
+  }
+
+  expose(s: Slot): number {
+    const i = s.index;
+    const key = this.keys[i] = incRkey(this.keys[i]);
+    const wr = this.bindWr[i].bindMw(
+      wrId(Kind.EXPOSE, i),
+      this.mws[i].ptr,
+      key,
+      this.mr.ptr,
+      s.addr,
+      this.env.size,
+      this.#access,
+      SendFlags.SIGNALED,
+    );
+    this.post(wr, "IBV_WR_BIND_MW");
+    s.raddr = s.addr;
+    s.rkey = key;
+    return 1;
+  }
+
+  revoke(s: Slot): number {
+    this.post(
+      this.invWr[s.index].localInv(wrId(Kind.REVOKE, s.index), this.keys[s.index], SendFlags.SIGNALED),
+      "LOCAL_INV",
+    );
+    return 1;
+  }
+
+  protected post(wr: SendWr, what: string): void {
+    const ret = this.env.rig.lb.qpB.postSend(wr);
+    if (ret !== 0) throw new VerbsError("ibv_post_send", ret, what);
+  }
+}

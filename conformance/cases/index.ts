@@ -1,0 +1,11 @@
+// The case catalogue, in run order.
+import type { CaseDef } from "../model.ts";
+import { mrCases } from "./mr.ts";
+import { mw1Cases } from "./mw1.ts";
+import { mw2Cases } from "./mw2.ts";
+import { qpCases } from "./qp.ts";
+import { odpCases } from "./odp.ts";
+
+export const GROUPS = ["mr", "mw1", "mw2", "qp", "odp"] as const;
+
+export const CASES: readonly CaseDef[] = [...mrCases, ...mw1Cases, ...mw2Cases, ...qpCases, ...odpCases];

@@ -1,0 +1,107 @@
+// What an access error does to the queue pairs: flush order, ERR state on both ends, recovery, posting in ERR.
+import { QpState } from "../../ffi/mod.ts";
+import { BOGUS_KEY, T } from "../fixture.ts";
+import type { CaseDef } from "../model.ts";
+import { all, FLUSH, granted, REM_ACCESS, unchanged, written } from "./shared.ts";
+
+export const qpCases: CaseDef[] = [
+  {
+    id: "qp.flush_in_order",
+    title:
+      "After an access error the WRs behind it complete with IBV_WC_WR_FLUSH_ERR, in order, and write nothing",
+    rule: "vol1.error-flush",
+    level: "must",
+    setup: "a live target MR",
+    provoke: "one post of [WRITE with an invalid rkey, WRITE with the MR's rkey, WRITE with the MR's rkey]",
+    expect: all({
+      "chain.ret": ["0"],
+      "chain.wc": [`${REM_ACCESS},${FLUSH},${FLUSH}`],
+      "chain.order": ["posted"],
+    }, unchanged),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      const ops = [f.writeOp({ key: BOGUS_KEY }), f.writeOp({ key }), f.writeOp({ key, off: T.mrOff + 64 })];
+      await f.post("chain", ops, "A");
+      f.data();
+    },
+  },
+  {
+    id: "qp.requester_error_state",
+    title: "The requester QP reads ERR after a remote access error",
+    rule: "vol1.error-flush",
+    level: "must",
+    setup: "a live target MR",
+    provoke: "WRITE with an invalid rkey, then ibv_query_qp on qpA",
+    expect: all({ "access.wc": [REM_ACCESS], qpA: ["ERR"] }),
+    async run(f) {
+      f.targetMr();
+      await f.write("access", { key: BOGUS_KEY });
+      f.states();
+    },
+  },
+  {
+    id: "qp.responder_state_after_nak",
+    title: "The responder QP's state after it NAKed a remote access error",
+    rule: "vol1.error-flush",
+    level: "observe",
+    setup: "a live target MR",
+    provoke: "WRITE with an invalid rkey, then ibv_query_qp on both QPs",
+    async run(f) {
+      f.targetMr();
+      await f.write("access", { key: BOGUS_KEY });
+      f.states();
+    },
+  },
+  {
+    id: "qp.recover_err_reset_rts",
+    title: "ERR → RESET → RTS recovers the pair: traffic flows again",
+    rule: "vol1.error-flush",
+    level: "must",
+    setup: "a live target MR; an access error puts qpA in ERR",
+    provoke: "both QPs to RESET, then INIT/RTR/RTS, then WRITE with the MR's rkey",
+    expect: all(
+      { "access.wc": [REM_ACCESS], "after.qpA": ["RTS"], "after.qpB": ["RTS"] },
+      granted("again"),
+      written,
+    ),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      await f.write("access", { key: BOGUS_KEY });
+      f.recover();
+      f.states("after.");
+      await f.write("again", { key });
+      f.data();
+    },
+  },
+  {
+    id: "qp.post_in_err",
+    title: "A WR posted on a QP in ERR completes with IBV_WC_WR_FLUSH_ERR and writes nothing",
+    rule: "vol1.error-flush",
+    level: "must",
+    setup: "a live target MR; an access error puts qpA in ERR",
+    provoke: "RDMA WRITE with the valid rkey posted on qpA in ERR",
+    expect: all({ qpA: ["ERR"], "post.ret": ["0"], "post.wc": [FLUSH] }, unchanged),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      await f.write("access", { key: BOGUS_KEY });
+      f.states();
+      await f.write("post", { key });
+      f.data();
+    },
+  },
+  {
+    id: "qp.receives_flush_on_err",
+    title:
+      "Receives outstanding when the responder QP goes to ERR complete with IBV_WC_WR_FLUSH_ERR, in order",
+    rule: "vol1.error-flush",
+    level: "must",
+    setup: "three receives posted on qpB",
+    provoke: "ibv_modify_qp(qpB → ERR)",
+    expect: [{ "recv.wc": [`${FLUSH},${FLUSH},${FLUSH}`], "recv.order": ["posted"] }],
+    async run(f) {
+      const ids = [f.postRecv("B"), f.postRecv("B"), f.postRecv("B")];
+      f.qp("B").toState(QpState.ERR);
+      await f.collect("recv", "B", ids);
+    },
+  },
+];

@@ -1,0 +1,149 @@
+// `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case.
+// Exit 0 only when every case matches its expectations (pass, known deviation or unsupported); 1 otherwise;
+// 2 for bad input.
+import { Command, CommanderError, Option } from "commander";
+import {
+  type DeviceOptions,
+  deviceOptions,
+  ensureDevice,
+  positiveInt,
+  UsageError,
+} from "../commands/common.ts";
+import { defaultOutPath } from "../reports/record.ts";
+import { writeJson } from "../reports/stream.ts";
+import { CASES } from "./cases/index.ts";
+import { selectCases } from "./select.ts";
+import { loadProfile } from "./profile.ts";
+import { runSuite } from "./suite.ts";
+import { deviceCaps, runCase } from "./runner.ts";
+import { RESULT_MARK } from "./isolate.ts";
+import { openDevice } from "./suite.ts";
+import { RULES } from "./rules.ts";
+import { formatTable } from "./output/table.ts";
+import { formatMarkdown } from "./output/markdown.ts";
+import { formatJunit } from "./output/junit.ts";
+import { detail } from "./output/doc.ts";
+import type { CaseDef } from "./model.ts";
+
+interface ConformanceOptions extends DeviceOptions {
+  cases?: string;
+  list?: boolean;
+  port: number;
+  gid?: number;
+  isolate?: boolean;
+  strict?: boolean;
+  profile?: string;
+  out?: string;
+  junit?: string;
+  summary?: string;
+  stepDeadline: number;
+  caseDeadline: number;
+  child?: string;
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
+    }
+    return n;
+  };
+}
+
+export function formatList(defs: readonly CaseDef[]): string {
+  const w = Math.max(...defs.map((d) => d.id.length));
+  return defs.map((d) => `${d.id.padEnd(w)}  ${d.level.padEnd(7)}  ${d.rule.padEnd(17)}  ${d.title}`).join(
+    "\n",
+  );
+}
+
+export function registerConformance(program: Command): void {
+  const cmd = deviceOptions(
+    program.command("conformance")
+      .description(
+        "provoke the invalidation error cases (MR, MW type 1/2, QP, ODP) and classify each outcome",
+      )
+      .option("--cases <patterns>", "comma-separated case ids or globs, e.g. 'mw2.*,mr.write_*'")
+      .option("--list", "list the selected cases (id, level, rule, title) and exit")
+      .option("--port <n>", "port number", positiveInt("--port"), 1)
+      .option(
+        "--gid <index>",
+        "GID index (default: the port's RoCE v2 IPv4-mapped entry)",
+        nonNegativeInt("--gid"),
+      )
+      .option("--isolate", "run each case in its own child process (a crash becomes `crashed`)")
+      .option("--strict", "ignore expectation profiles: every deviation is a failure")
+      .option("--profile <file>", "expectation profile to apply instead of the built-in one for the driver")
+      .option("--out <file>", "JSON result file (default: results/conformance-<device>-<time>.json)")
+      .option("--junit <file>", "also write JUnit XML here")
+      .option("--summary <file>", "also write a Markdown summary here")
+      .option("--step-deadline <ms>", "longest wait for one completion", positiveInt("--step-deadline"), 5000)
+      .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000)
+      .addOption(
+        new Option("--child <id>", "run one case and print its result (used by --isolate)").hideHelp(),
+      ),
+  );
+  cmd.exitOverride((e) => {
+    // Commander's own usage errors (unknown option, missing value) are bad input too: exit 2.
+    throw e.exitCode === 0 ? e : new CommanderError(2, e.code, e.message);
+  });
+  cmd.action(async (opts: ConformanceOptions) => {
+    Deno.exitCode = await conformance(opts);
+  });
+}
+
+async function conformance(o: ConformanceOptions): Promise<number> {
+  const defs = selectCases(CASES, o.cases);
+  if (o.list) {
+    console.log(formatList(defs));
+    return 0;
+  }
+  const profile = o.profile ? loadProfile(o.profile) : undefined;
+  await ensureDevice(o);
+  const caseOpts = {
+    port: o.port,
+    gidIndex: o.gid,
+    stepDeadlineMs: o.stepDeadline,
+    caseDeadlineMs: o.caseDeadline,
+  };
+  if (o.child) return await child(o.child, o, caseOpts);
+
+  const doc = await runSuite(defs, {
+    ...caseOpts,
+    device: o.device,
+    cases: o.cases ?? null,
+    isolate: !!o.isolate,
+    strict: !!o.strict,
+    profile,
+    onResult: (r, i, n) =>
+      console.error(`[${i + 1}/${n}] ${r.id}: ${r.class}${r.class === "pass" ? "" : ` (${detail(r)})`}`),
+  });
+  const out = o.out ?? defaultOutPath("conformance", doc.device.name);
+  writeJson(out, doc);
+  if (o.junit) writeText(o.junit, formatJunit(doc));
+  if (o.summary) writeText(o.summary, formatMarkdown(doc));
+  console.log(formatTable(doc));
+  console.error(`results: ${out}`);
+  return doc.exitCode;
+}
+
+/** --child: one case in this process, its result as one marked JSON line on stdout. */
+async function child(
+  id: string,
+  o: ConformanceOptions,
+  caseOpts: Parameters<typeof runCase>[3],
+): Promise<number> {
+  const def = CASES.find((c) => c.id === id);
+  if (!def) throw new UsageError(`--child: no case ${id}`);
+  using ctx = openDevice({ device: o.device, port: o.port, gidIndex: o.gid });
+  const r = await runCase(ctx, def, deviceCaps(ctx), caseOpts);
+  console.log(RESULT_MARK + JSON.stringify({ ...r, pid: Deno.pid }));
+  return 0;
+}
+
+function writeText(path: string, text: string): void {
+  const dir = path.replace(/\/[^/]*$/, "");
+  if (dir !== path && dir) Deno.mkdirSync(dir, { recursive: true });
+  Deno.writeTextFileSync(path, text);
+}

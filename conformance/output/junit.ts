@@ -1,0 +1,83 @@
+// JUnit XML for CI systems: one <testsuite> per group, one <testcase> per case. fail/timeout → <failure>,
+// crashed/error → <error>, unsupported → <skipped>; known deviations and observations pass, noted in system-out.
+import { XMLBuilder } from "fast-xml-parser";
+import type { CaseResult } from "../model.ts";
+import { detail, type SuiteDoc } from "./doc.ts";
+import { formatAccept } from "../outcome.ts";
+
+// XML 1.0 cannot carry most control characters (e.g. ANSI escapes in a crashed child's stderr).
+// deno-lint-ignore no-control-regex
+const clean = (s: string) => s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "");
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+
+function testcase(r: CaseResult): Record<string, unknown> {
+  const tc: Record<string, unknown> = {
+    "@_name": r.id,
+    "@_classname": `memreg.conformance.${r.group}`,
+    "@_time": secs(r.durationMs),
+  };
+  const full = [
+    `${r.title}`,
+    `rule: ${r.rule} (${r.source}), ${r.level}`,
+    ...r.expected.map((o, i) =>
+      `accepted outcome ${i + 1}: ` + Object.entries(o).map(([k, a]) => `${k}: ${formatAccept(a)}`).join("; ")
+    ),
+    `observed: ${JSON.stringify(r.observed)}`,
+    ...(r.mismatches ?? []).map((m) => `mismatch: ${m}`),
+    ...(r.reason ? [`reason: ${r.reason}`] : []),
+  ].join("\n");
+  const message = clean(detail(r)).slice(0, 500);
+  if (r.class === "fail" || r.class === "timeout") {
+    tc.failure = { "@_message": message, "@_type": r.class, "#text": clean(full) };
+  } else if (r.class === "crashed" || r.class === "error") {
+    tc.error = { "@_message": message, "@_type": r.class, "#text": clean(full) };
+  } else if (r.class === "unsupported") tc.skipped = { "@_message": message };
+  else if (r.class === "known") {
+    tc["system-out"] = clean(`known deviation (${r.deviation!.verdict}): ${r.deviation!.reason}\n${full}`);
+  } else tc["system-out"] = clean(full);
+  return tc;
+}
+
+export function formatJunit(doc: SuiteDoc): string {
+  const groups = [...new Set(doc.results.map((r) => r.group))];
+  const count = (rs: CaseResult[]) => ({
+    "@_tests": rs.length,
+    "@_failures": rs.filter((r) => r.class === "fail" || r.class === "timeout").length,
+    "@_errors": rs.filter((r) => r.class === "crashed" || r.class === "error").length,
+    "@_skipped": rs.filter((r) => r.class === "unsupported").length,
+    "@_time": secs(rs.reduce((s, r) => s + r.durationMs, 0)),
+  });
+  const suites = groups.map((g) => {
+    const rs = doc.results.filter((r) => r.group === g);
+    return {
+      "@_name": `memreg.conformance.${g}`,
+      ...count(rs),
+      "@_timestamp": doc.startedAt.replace(/\.\d+Z$/, ""),
+      "@_hostname": clean(doc.host.hostname),
+      properties: {
+        property: [
+          { "@_name": "device", "@_value": doc.device.name },
+          { "@_name": "model", "@_value": doc.device.model },
+          { "@_name": "kernel", "@_value": doc.host.kernel },
+          { "@_name": "memreg", "@_value": doc.version },
+        ],
+      },
+      testcase: rs.map(testcase),
+    };
+  });
+  const builder = new XMLBuilder({
+    ignoreAttributes: false,
+    attributeNamePrefix: "@_",
+    format: true,
+    suppressEmptyNode: true,
+  });
+  const body = builder.build({
+    testsuites: {
+      "@_name": "memreg conformance",
+      ...count(doc.results),
+      "@_time": secs(doc.run.wallMs),
+      testsuite: suites,
+    },
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}

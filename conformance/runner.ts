@@ -1,0 +1,120 @@
+// Runs cases: capabilities first, a fresh fixture per case, a deadline per case, everything released after,
+// and a classification. Profiles and --strict are applied by the caller (the same for --isolate children).
+import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
+import { CaseTimeout, Fixture, type FixtureOptions, StepFailed, Unsupported } from "./fixture.ts";
+import { compare } from "./outcome.ts";
+import { RULES } from "./rules.ts";
+import { matchDeviation, type Profile } from "./profile.ts";
+import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
+
+export interface CaseOptions extends FixtureOptions {
+  caseDeadlineMs: number;
+}
+
+/** The capabilities of the device that cases can ask for. */
+export function deviceCaps(ctx: Context): Set<Cap> {
+  const d = ctx.queryDevice();
+  const caps = new Set<Cap>();
+  const f = d.deviceCapFlags;
+  if (f & DeviceCap.MEM_WINDOW) caps.add("MW1");
+  if (f & (DeviceCap.MEM_WINDOW_TYPE_2A | DeviceCap.MEM_WINDOW_TYPE_2B)) caps.add("MW2");
+  if (f & DeviceCap.MEM_WINDOW_TYPE_2B) caps.add("MW2B");
+  if (f & DeviceCap.MEM_MGT_EXTENSIONS) caps.add("MGT_EXT");
+  const odp = Number(d.odp.generalCaps);
+  const rc = d.odp.rc;
+  if (odp & OdpCaps.SUPPORT && rc & OdpCaps.READ && rc & OdpCaps.WRITE) caps.add("ODP_RC");
+  if (odp & OdpCaps.SUPPORT_IMPLICIT && rc & OdpCaps.READ) caps.add("ODP_IMPLICIT");
+  return caps;
+}
+
+export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" | "durationMs"> {
+  return {
+    id: def.id,
+    group: groupOf(def.id),
+    title: def.title,
+    rule: def.rule,
+    source: RULES[def.rule].source,
+    level: def.level,
+    expected: def.expect ?? [],
+  };
+}
+
+/** Runs one case in this process. */
+export async function runCase(
+  ctx: Context,
+  def: CaseDef,
+  caps: Set<Cap>,
+  opts: CaseOptions,
+): Promise<CaseResult> {
+  const t0 = performance.now();
+  const done = (cls: Classification, extra: Partial<CaseResult> = {}): CaseResult => ({
+    ...baseResult(def),
+    class: cls,
+    observed: {},
+    durationMs: Math.round(performance.now() - t0),
+    ...extra,
+  });
+  const missing = (def.needs ?? []).filter((c) => !caps.has(c));
+  if (missing.length) return done("unsupported", { reason: `device lacks ${missing.join(", ")}` });
+
+  let f: Fixture;
+  try {
+    f = new Fixture(ctx, opts, def.separatePd);
+  } catch (e) {
+    return done("error", { reason: `fixture: ${(e as Error).message}` });
+  }
+  const outcome = await runWithDeadline(f, def, opts.caseDeadlineMs);
+  let cleanup: string | undefined;
+  try {
+    f.close();
+  } catch (e) {
+    cleanup = (e as Error).message;
+  }
+  const observed = { ...f.facts };
+  const notes = f.notes.length ? { notes: f.notes } : {};
+  const r = done(outcome.cls, { observed, ...outcome.extra, ...notes });
+  // Releasing what a case made is the harness's job: failing to is a harness fault, whatever the case said.
+  if (cleanup) return { ...r, class: "error", reason: [r.reason, cleanup].filter(Boolean).join("; ") };
+  return r;
+}
+
+async function runWithDeadline(
+  f: Fixture,
+  def: CaseDef,
+  deadlineMs: number,
+): Promise<{ cls: Classification; extra?: Partial<CaseResult> }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const run = def.run(f).then(() => null, (e) => e as Error);
+  const expired = new Promise<"expired">((r) => timer = setTimeout(() => r("expired"), deadlineMs));
+  let err = await Promise.race([run, expired]);
+  clearTimeout(timer);
+  if (err === "expired") {
+    // Stop the case's waits and let it unwind before its objects are released under it.
+    f.abort();
+    err = (await run) ?? new CaseTimeout(`the case ran past its ${deadlineMs} ms deadline`);
+  }
+  if (err instanceof Unsupported) return { cls: "unsupported", extra: { reason: err.message } };
+  if (err instanceof CaseTimeout) return { cls: "timeout", extra: { reason: err.message } };
+  if (err instanceof StepFailed) return { cls: "fail", extra: { mismatches: [err.message] } };
+  if (err) return { cls: "error", extra: { reason: `${err.name}: ${err.message}` } };
+  if (def.level === "observe") return { cls: "pass" };
+  const m = compare(def.expect ?? [], f.facts);
+  return m ? { cls: "fail", extra: { mismatches: m } } : { cls: "pass" };
+}
+
+/** A failing case whose facts match a deviation of the profile becomes `known` (not under --strict). */
+export function applyProfile(
+  r: CaseResult,
+  profile: Profile | null,
+  strict: boolean,
+  kernel: string,
+): CaseResult {
+  if (strict || r.class !== "fail") return r;
+  const d = matchDeviation(profile, r.id, r.observed, kernel);
+  if (!d) return r;
+  return { ...r, class: "known", deviation: { verdict: d.verdict, reason: d.reason, evidence: d.evidence } };
+}
+
+export function exitCodeFor(results: CaseResult[]): number {
+  return results.every((r) => r.class === "pass" || r.class === "known" || r.class === "unsupported") ? 0 : 1;
+}

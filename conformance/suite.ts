@@ -1,0 +1,71 @@
+// A whole run: open the device, write the header, run the selected cases (in process or isolated), apply the
+// profile, and build the result document.
+import { Context } from "../ffi/mod.ts";
+import { runHeader } from "../reports/record.ts";
+import { UsageError } from "../commands/common.ts";
+import type { CaseDef, CaseResult } from "./model.ts";
+import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase } from "./runner.ts";
+import { runIsolated } from "./isolate.ts";
+import { type Profile, profileFor } from "./profile.ts";
+import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./output/doc.ts";
+
+export interface SuiteOptions extends CaseOptions {
+  device?: string;
+  cases: string | null;
+  isolate: boolean;
+  strict: boolean;
+  /** An explicit profile (--profile); otherwise the built-in one matching the device. */
+  profile?: Profile;
+  onResult?: (r: CaseResult, index: number, total: number) => void;
+}
+
+/** Opens the device and checks --port / --gid against it (bad values are usage errors). */
+export function openDevice(o: { device?: string; port: number; gidIndex?: number }): Context {
+  const ctx = Context.open(o.device);
+  try {
+    const ports = ctx.queryDevice().physPortCnt;
+    if (o.port > ports) throw new UsageError(`--port ${o.port}: ${ctx.name} has ${ports} port(s)`);
+    if (o.gidIndex !== undefined && !ctx.queryGid(o.port, o.gidIndex)) {
+      throw new UsageError(`--gid ${o.gidIndex}: no GID at that index on ${ctx.name} port ${o.port}`);
+    }
+    return ctx;
+  } catch (e) {
+    ctx.close();
+    throw e;
+  }
+}
+
+export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promise<SuiteDoc> {
+  using ctx = openDevice(o);
+  const t0 = performance.now();
+  const header = runHeader("conformance", SCHEMA_VERSION, ctx);
+  const profile = o.strict ? null : o.profile ?? profileFor(ctx.name);
+  const caps = deviceCaps(ctx);
+  const results: CaseResult[] = [];
+  for (const [i, def] of defs.entries()) {
+    const raw = o.isolate
+      ? await runIsolated(def, { ...o, device: ctx.name })
+      : await runCase(ctx, def, caps, o);
+    const r = applyProfile(raw, profile, o.strict, header.host.kernel);
+    o.onResult?.(r, i, defs.length);
+    results.push(r);
+  }
+  return {
+    ...header,
+    run: {
+      cases: o.cases,
+      isolate: o.isolate,
+      strict: o.strict,
+      profile: profile ? { driver: profile.driver, file: profile.path?.replace(/^.*\//, "") ?? "" } : null,
+      port: o.port,
+      gidIndex: o.gidIndex ?? null,
+      stepDeadlineMs: o.stepDeadlineMs,
+      caseDeadlineMs: o.caseDeadlineMs,
+      wallMs: Math.round(performance.now() - t0),
+      finishedAt: new Date().toISOString(),
+    },
+    counts: countClasses(results),
+    exitCode: exitCodeFor(results),
+    results,
+  };
+}

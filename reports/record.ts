@@ -1,0 +1,39 @@
+// The header every result file starts with: tool, schema, FFI path and its measured cost, host and device.
+import type { Context } from "../ffi/mod.ts";
+import { CQ } from "../ffi/mod.ts";
+import { type FfiPathRecord, measureCallCost } from "../ffi/callcost.ts";
+import { type HostRecord, hostRecord } from "./host.ts";
+import { type DeviceRecord, deviceRecord } from "./device_record.ts";
+import { VERSION } from "../commands/common.ts";
+
+export interface RunHeader {
+  tool: "memreg";
+  version: string;
+  kind: "bench" | "conformance";
+  schemaVersion: number;
+  startedAt: string;
+  ffi: FfiPathRecord;
+  host: HostRecord;
+  device: DeviceRecord;
+}
+
+export function runHeader(kind: RunHeader["kind"], schemaVersion: number, ctx: Context): RunHeader {
+  using cq = new CQ(ctx, 16, 1);
+  return {
+    tool: "memreg",
+    version: VERSION,
+    kind,
+    schemaVersion,
+    startedAt: new Date().toISOString(),
+    ffi: measureCallCost(cq),
+    host: hostRecord(),
+    device: deviceRecord(ctx),
+  };
+}
+
+/** results/<kind>-<device>-<date>.json under the current directory. */
+export function defaultOutPath(kind: string, device: string, ext = "json"): string {
+  const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+/, "");
+  const tag = Deno.env.get("MEMREG_TESTBED") === "1" ? `${device}-testbed` : device;
+  return `results/${kind}-${tag}-${stamp}.${ext}`;
+}

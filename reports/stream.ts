@@ -1,0 +1,35 @@
+// Results stream to disk as JSON lines while a run goes on, so nothing measured is lost on Ctrl-C or a crash;
+// the final JSON document is written at the end from the same records.
+import { dirname } from "node:path";
+
+export class JsonLines {
+  readonly #file: Deno.FsFile;
+  readonly #enc = new TextEncoder();
+
+  constructor(readonly path: string) {
+    Deno.mkdirSync(dirname(path), { recursive: true });
+    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  }
+
+  /** Appends one record (bigint values become strings) and flushes it. */
+  write(record: unknown): void {
+    this.#file.writeSync(this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n"));
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+export function writeJson(path: string, doc: unknown): void {
+  Deno.mkdirSync(dirname(path), { recursive: true });
+  Deno.writeTextFileSync(path, JSON.stringify(doc, jsonReplacer, 2) + "\n");
+}

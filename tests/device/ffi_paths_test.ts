@@ -1,0 +1,45 @@
+// Both FFI paths drive the real device: the native helper and the UnsafeFnPointer fallback.
+import assert from "node:assert/strict";
+import { rdmaResources } from "../helpers/resources.ts";
+
+const probe = new URL("../helpers/ffi_probe.ts", import.meta.url).pathname;
+
+async function runProbe(path: "native" | "fnptr") {
+  const env: Record<string, string> = path === "fnptr" ? { MEMREG_FFI_PATH: "fnptr" } : {};
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", probe],
+    env,
+    stdout: "piped",
+  });
+  const out = await cmd.output();
+  assert.ok(out.success, `probe (${path}) exited ${out.code}`);
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return JSON.parse(lines.at(-1)!);
+}
+
+for (const path of ["native", "fnptr"] as const) {
+  Deno.test(`FFI path ${path}: every inline verb works on the device`, async () => {
+    const r = await runProbe(path);
+    console.log(`${path}: ${r.cost.perCallNs} ns per ibv_poll_cq call, clock ${r.cost.clockNs} ns`);
+    assert.equal(r.cost.path, path);
+    assert.ok(r.maxMw > 0, "ibv_query_device_ex reported no memory windows");
+    assert.equal(r.portState, 4, "port not ACTIVE via ibv_query_port");
+    assert.equal(r.send, "IBV_WC_SUCCESS IBV_WC_SUCCESS -1");
+    assert.equal(r.bind, 0);
+    assert.equal(r.bindWc, "IBV_WC_SUCCESS");
+    assert.equal(r.write, "IBV_WC_SUCCESS -1");
+    assert.equal(r.unbind, 0);
+    assert.equal(r.unbindWc, "IBV_WC_SUCCESS");
+    assert.equal(r.notify, 0);
+    assert.ok(typeof r.advise === "number");
+  });
+}
+
+Deno.test("the probes left nothing in rdma resource show", async () => {
+  // The probes were child processes; no process of ours may hold anything now.
+  assert.deepEqual(await rdmaResources(Deno.pid), []);
+  const out = await new Deno.Command("rdma", { args: ["-j", "resource", "show", "qp"], stdout: "piped" })
+    .output();
+  const rows = JSON.parse(new TextDecoder().decode(out.stdout).trim() || "[]") as { comm?: string }[];
+  assert.deepEqual(rows.filter((r) => r.comm === "deno"), []);
+});

@@ -1,0 +1,67 @@
+// Exercises every inline verb through whichever FFI path this process uses (MEMREG_FFI_PATH picks it) and
+// prints one JSON line: the path, its measured per-call cost, and what each verb did.
+import {
+  Access,
+  checkPattern,
+  Context,
+  CQ,
+  fastVerbs,
+  Loopback,
+  MR,
+  MW,
+  NativeBuffer,
+  RecvWr,
+  SendFlags,
+  SendWr,
+  writePattern,
+  WrOpcode,
+} from "../../ffi/mod.ts";
+import { measureCallCost } from "../../ffi/callcost.ts";
+
+const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
+const out: Record<string, unknown> = {};
+{
+  using ctx = Context.open(Deno.env.get("MEMREG_DEVICE"));
+  out.maxMw = ctx.queryDevice().maxMw; // ibv_query_device_ex
+  out.portState = ctx.queryPort(1).state; // ibv_query_port
+  using lb = new Loopback(ctx);
+  {
+    using cq = new CQ(ctx, 16, 1);
+    out.cost = measureCallCost(cq); // ibv_poll_cq
+  }
+  using buf = new NativeBuffer(65536);
+  using mr = new MR(lb.pd, buf.addr, 65536, RW | Access.MW_BIND);
+  const wr = new SendWr();
+  const wait = async (cq: CQ) => (await cq.collect(1, 20_000)).map((c) => c.statusName).join(",");
+
+  // post_recv + post_send (SEND) + poll_cq
+  writePattern(buf.u8, 0, 256, 5);
+  lb.qpB.postRecv(new RecvWr().set(1n, { addr: buf.addr + 4096n, length: 256, lkey: mr.lkey }));
+  lb.qpA.postSend(
+    wr.send(WrOpcode.SEND, 2n, { addr: buf.addr, length: 256, lkey: mr.lkey }, SendFlags.SIGNALED),
+  );
+  out.send = [await wait(lb.cqA), await wait(lb.cqB), checkPattern(buf.u8, 4096, 256, 5)].join(" ");
+
+  // alloc_mw + bind_mw (type 1) + a write through the window + dealloc_mw
+  using mw = new MW(lb.pd, 1);
+  out.bind = mw.bind(lb.qpB, mr, buf.addr + 8192n, 4096, RW, 3n);
+  out.bindWc = await wait(lb.cqB);
+  writePattern(buf.u8, 0, 512, 6);
+  lb.qpA.postSend(
+    wr.rdma(
+      WrOpcode.RDMA_WRITE,
+      4n,
+      { addr: buf.addr, length: 512, lkey: mr.lkey },
+      buf.addr + 8192n,
+      mw.rkey,
+      2,
+    ),
+  );
+  out.write = `${await wait(lb.cqA)} ${checkPattern(buf.u8, 8192, 512, 6)}`;
+  out.unbind = mw.bind(lb.qpB, mr, 0n, 0, 0, 5n);
+  out.unbindWc = await wait(lb.cqB);
+  // req_notify_cq and advise_mr (the latter is EOPNOTSUPP on a non-ODP MR/device; what matters is the call works)
+  out.notify = fastVerbs().reqNotifyCq(lb.cqA.ptr, 0);
+  out.advise = fastVerbs().adviseMr(lb.pd.ptr, 0, 1, null, 0);
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,69 @@
+// The CLI as a user meets it on a host without an RDMA device: one-line errors, never a stack trace.
+import assert from "node:assert/strict";
+
+const cli = new URL("../../cli.ts", import.meta.url).pathname;
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+const hasDevice = (() => {
+  try {
+    return [...Deno.readDirSync("/sys/class/infiniband")].length > 0;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "devices --no-testbed without an RDMA device: one line, exit 2",
+  ignore: hasDevice,
+  fn: async () => {
+    const r = await run(["devices", "--no-testbed"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), "no RDMA device present and --no-testbed given");
+  },
+});
+
+Deno.test("an unknown subcommand or option is one line and a non-zero exit", async () => {
+  for (const args of [["frobnicate"], ["devices", "--bogus"]]) {
+    const r = await run(args);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
+Deno.test("--help lists the jobs", async () => {
+  const r = await run(["--help"]);
+  assert.equal(r.code, 0);
+  for (const c of ["devices", "bench", "conformance", "testbed"]) {
+    assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  }
+});
+
+Deno.test("a missing libibverbs is one line naming the packages to install", async () => {
+  const lib = new URL("../../ffi/lib.ts", import.meta.url).href;
+  const code = `import { ibverbs } from "${lib}"; try { ibverbs(); } catch (e) { console.log(e.message); }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { MEMREG_LIBIBVERBS: "/nonexistent/libibverbs.so.1" },
+    stdout: "piped",
+  }).output();
+  const msg = new TextDecoder().decode(out.stdout).trim();
+  assert.equal(msg.split("\n").length, 1);
+  assert.match(
+    msg,
+    /cannot load \/nonexistent\/libibverbs\.so\.1 .*libibverbs1 and ibverbs-providers \(Debian/,
+  );
+});

@@ -1,0 +1,66 @@
+// The native fast path builds from native/fastpath.c with the installed headers and is cheap to call.
+import assert from "node:assert/strict";
+import { buildHelper } from "../../ffi/fastpath.ts";
+import { measureMechanism } from "../../ffi/callcost.ts";
+
+Deno.test("the fast-path helper builds, is cached, and exports every inline verb", async () => {
+  const path = buildHelper();
+  assert.equal(buildHelper(), path, "a second call must reuse the cached build");
+  const nm = await new Deno.Command("nm", { args: ["-D", "--defined-only", path], stdout: "piped" }).output();
+  const syms = new TextDecoder().decode(nm.stdout);
+  for (
+    const s of [
+      "post_send",
+      "post_recv",
+      "poll_cq",
+      "req_notify_cq",
+      "alloc_mw",
+      "dealloc_mw",
+      "bind_mw",
+      "query_port",
+      "query_device_ex",
+      "advise_mr",
+      "now_ns",
+    ]
+  ) assert.match(syms, new RegExp(`\\bmemreg_${s}\\b`));
+});
+
+Deno.test("the monotonic clock advances in nanoseconds through both mechanisms", () => {
+  const cost = measureMechanism(50_000);
+  assert.ok(cost, "no C compiler on this host");
+  console.log(`per call: dlopen symbol ${cost.dlopenNs} ns, UnsafeFnPointer ${cost.fnPointerNs} ns`);
+  assert.ok(cost.dlopenNs > 0 && cost.fnPointerNs > 0);
+});
+
+Deno.test("without the helper (MEMREG_FFI_PATH=fnptr) the fallback is chosen and says why", async () => {
+  const code = `import { fastVerbs } from "${new URL("../../ffi/fastpath.ts", import.meta.url).href}";
+    const f = fastVerbs(); const a = f.nowNs(); const b = f.nowNs();
+    console.log(JSON.stringify({ kind: f.kind, reason: f.reason, ok: b >= a && a >= 0 }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { MEMREG_FFI_PATH: "fnptr" },
+    stdout: "piped",
+  }).output();
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(r, { kind: "fnptr", reason: "MEMREG_FFI_PATH=fnptr", ok: true });
+});
+
+Deno.test("a broken compiler falls back to UnsafeFnPointer with one line naming the reason", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const code = `import { fastVerbs } from "${new URL("../../ffi/fastpath.ts", import.meta.url).href}";
+      console.log(fastVerbs().kind);`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { CC: "/nonexistent/cc", MEMREG_CACHE_DIR: dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "fnptr");
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n");
+    assert.equal(err.length, 1);
+    assert.match(err[0], /native fast path unavailable \(no C compiler/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

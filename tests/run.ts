@@ -1,0 +1,89 @@
+// The test command: host tests here, device tests on an RDMA device — this host's, or rxe0 in one testbed boot
+// for the whole device suite. Prints the plain `N passed, N failed` line CI reads, from the JUnit results.
+import { XMLParser } from "fast-xml-parser";
+import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const outDir = `${root}results/tests`;
+Deno.mkdirSync(outDir, { recursive: true });
+const filter = Deno.args; // extra args go to both `deno test` runs, e.g. --filter smoke
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function junitCounts(path: string): Counts | null {
+  let xml: string;
+  try {
+    xml = Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    isArray: (n) => n === "testsuite" || n === "testcase",
+  })
+    .parse(xml);
+  const c: Counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const suite of doc.testsuites?.testsuite ?? []) {
+    for (const tc of suite.testcase ?? []) {
+      if (tc.failure !== undefined || tc.error !== undefined) c.failed++;
+      else if (tc.skipped !== undefined) c.skipped++;
+      else c.passed++;
+    }
+  }
+  return c;
+}
+
+async function deno(args: string[]): Promise<number> {
+  const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
+  return code;
+}
+
+const hostJunit = `${outDir}/host.xml`;
+const deviceJunit = `${outDir}/device.xml`;
+for (const f of [hostJunit, deviceJunit]) await Deno.remove(f).catch(() => {});
+
+console.log("== host tests");
+const hostCode = await deno(["test", "-A", `--junit-path=${hostJunit}`, ...filter, "tests/host/"]);
+// The device tests run unchecked in the emulated guest (to save minutes), so they are type-checked here.
+const checkCode = await deno(["check", "cli.ts", "tests/device/"]);
+
+const deviceArgs = ["test", "-A", "--no-check", `--junit-path=${deviceJunit}`, ...filter, "tests/device/"];
+let deviceCode: number;
+if (hasRdmaDevice() || inTestbed()) {
+  console.log("== device tests (local RDMA device)");
+  deviceCode = await deno(deviceArgs);
+} else {
+  console.log("== device tests (Soft-RoCE testbed, one boot)");
+  deviceCode = await runInTestbed([Deno.execPath(), ...deviceArgs], { env: { NO_COLOR: "1" } });
+}
+
+const results = [junitCounts(hostJunit), junitCounts(deviceJunit)];
+const total = results.reduce<Counts>(
+  (a, c) => ({
+    passed: a.passed + (c?.passed ?? 0),
+    failed: a.failed + (c?.failed ?? 0),
+    skipped: a.skipped + (c?.skipped ?? 0),
+  }),
+  { passed: 0, failed: 0, skipped: 0 },
+);
+// A run that died before writing its JUnit file counts as one failure, so a crash can never read as success.
+for (const [i, r] of results.entries()) {
+  const code = i === 0 ? hostCode : deviceCode;
+  if (!r) {
+    console.error(`${i === 0 ? "host" : "device"} tests produced no results (exit code ${code})`);
+    total.failed++;
+  } else if (code !== 0 && r.failed === 0) {
+    console.error(`${i === 0 ? "host" : "device"} tests exited ${code} with no failed test case`);
+    total.failed++;
+  }
+}
+if (checkCode !== 0) {
+  console.error("deno check of cli.ts and tests/device/ failed");
+  total.failed++;
+}
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+Deno.exit(total.failed > 0 ? 1 : 0);
