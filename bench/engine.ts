@@ -14,7 +14,9 @@ import type * as hdr from "hdr-histogram-js";
 import process from "node:process";
 
 const W = LAYOUTS.ibv_send_wr;
-const WITH_INV = 8;
+// IBV_WC_WITH_INV is 8; rxe (6.1) hands user space the kernel's IB_WC_WITH_INVALIDATE (4) instead.
+// The key must match either way, and the late-access check proves the window is really gone.
+const WITH_INV_ANY = 8 | 4;
 const STALL_NS = 60e9;
 const S_EXPOSING = 1, S_ADVERTISED = 2, S_REVOKING = 3, S_EXPOSER_DONE = 4;
 
@@ -258,9 +260,10 @@ export class Engine {
     }
     if (this.strategy.notice === "send-inv") {
       const wc = this.rig.wcB;
-      if (!(wc.flags(i) & WITH_INV) || wc.invalidatedRkey(i) !== s.rkey) {
+      if (!(wc.flags(i) & WITH_INV_ANY) || wc.invalidatedRkey(i) !== s.rkey) {
         throw new ProtocolError(
-          `SEND_WITH_INV arrived without IBV_WC_WITH_INV for rkey 0x${s.rkey.toString(16)}`,
+          `SEND_WITH_INV for rkey 0x${s.rkey.toString(16)} completed with wc_flags 0x${wc.flags(i).toString(16)}, ` +
+            `invalidated_rkey 0x${wc.invalidatedRkey(i).toString(16)} (expected IBV_WC_WITH_INV and the key)`,
         );
       }
     }

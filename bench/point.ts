@@ -45,6 +45,8 @@ export interface PointResult extends PointKey {
   peakPinnedBytes: number;
   counters: Record<string, number> | null;
   verify: { mode: string; unit: string; perIo: number };
+  /** Wall time of the whole point: setup, warm-up, repetitions, teardown. */
+  wallMs: number;
 }
 
 export function failureOf(e: unknown): Failure {
@@ -73,6 +75,7 @@ function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
     peakPinnedBytes: 0,
     counters: null,
     verify: { mode: cfg.verify, unit: "words", perIo: 0 },
+    wallMs: 0,
   };
 }
 
@@ -122,6 +125,13 @@ export class Setup {
 }
 
 export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
+  const t0 = performance.now();
+  const r = measurePoint(rig, key, cfg, hist);
+  r.wallMs = Math.round(performance.now() - t0);
+  return r;
+}
+
+function measurePoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
   const r = emptyResult(key, cfg);
   const why = makeStrategy(key.strategy).unsupported(rig, key.op);
   if (why) return { ...r, status: "unsupported", reason: { message: why } };

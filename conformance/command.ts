@@ -18,7 +18,6 @@ import { runSuite } from "./suite.ts";
 import { deviceCaps, runCase } from "./runner.ts";
 import { RESULT_MARK } from "./isolate.ts";
 import { openDevice } from "./suite.ts";
-import { RULES } from "./rules.ts";
 import { formatTable } from "./output/table.ts";
 import { formatMarkdown } from "./output/markdown.ts";
 import { formatJunit } from "./output/junit.ts";

@@ -57,6 +57,8 @@ export interface RdmaSpec {
   raddr?: bigint;
   /** Local key of the source/landing SGE instead of the fixture's own (stale-lkey cases). */
   lkey?: number;
+  /** Whose PD the local buffer is in: A (default) or B, for WRs posted on qpB/qpD when the PDs differ. */
+  from?: "A" | "B";
 }
 
 export interface BindSpec {
@@ -257,6 +259,8 @@ export class Fixture {
       SendFlags.SIGNALED,
     );
     const [wc] = await this.post(label, [{ wr, kind: "local" }], o.via ?? "B");
+    // Keep ibv_mw.rkey current, as an application must: the provider may name the window by it next time.
+    if (wc?.status === 0) s.mw.rkey = s.key;
     return this.#bindResult(label, wc?.status === 0, o.must, true) !== null;
   }
 
@@ -275,7 +279,7 @@ export class Fixture {
 
   writeOp(s: RdmaSpec): Op {
     const len = s.len ?? 64;
-    const local = this.#local(len, s.lkey);
+    const local = this.#local(len, s);
     const wr = new SendWr().rdma(
       WrOpcode.RDMA_WRITE,
       this.#nextWr,
@@ -321,8 +325,14 @@ export class Fixture {
     return { wr: new SendWr().localInv(this.#nextWr, key, SendFlags.SIGNALED), kind: "local" };
   }
 
-  #local(len: number, lkey = this.#srcMr.lkey) {
-    return { addr: this.src.addr, length: len, lkey: len === 0 ? 0 : lkey };
+  #local(len: number, s: Partial<RdmaSpec> = {}) {
+    const { buf, mr } = this.#source(s);
+    return { addr: buf.addr, length: len, lkey: len === 0 ? 0 : s.lkey ?? mr.lkey };
+  }
+
+  /** The buffer a write takes its bytes from: the source in PD A, or the receive buffer in PD B. */
+  #source(s: Partial<RdmaSpec>): { buf: Buf; mr: MR } {
+    return s.from === "B" ? this.#recv : { buf: this.src, mr: this.#srcMr };
   }
 
   #raddr(s: RdmaSpec): bigint {
@@ -355,7 +365,8 @@ export class Fixture {
 
   /** An RDMA WRITE from qpA (or `via`); facts .ret .wc .resp, and `${label}.data` for the target buffer. */
   async write(label: string, s: RdmaSpec, via: Side = "A"): Promise<Completion | undefined> {
-    return (await this.post(label, [this.writeOp(s)], via))[0];
+    const from = via === "B" || via === "D" ? "B" : "A";
+    return (await this.post(label, [this.writeOp({ from, ...s })], via))[0];
   }
 
   async read(label: string, s: RdmaSpec, via: Side = "A"): Promise<Completion | undefined> {
@@ -403,8 +414,17 @@ export class Fixture {
     const first = got[0];
     if (!first) return;
     this.fact(`${label}.respOp`, first.opcode);
-    this.fact(`${label}.respFlags`, first.wcFlags & WcFlags.WITH_INV ? "WITH_INV" : "none");
-    if (first.wcFlags & WcFlags.WITH_INV) this.fact(`${label}.invRkey`, this.keyName(first.immOrInvRkey));
+    // wc_flags decoded with the libibverbs values, so a provider that leaks other values shows them.
+    const flags = Object.entries(WcFlags).filter(([, bit]) => first.wcFlags & bit).map(([n]) => n);
+    this.fact(`${label}.respFlags`, flags.join("|") || "none");
+    if (ops.some((o) => o.kind === "send")) {
+      // invalidated_rkey is only defined with WITH_INV; its field is recorded anyway as evidence.
+      this.fact(
+        `${label}.invRkey`,
+        first.wcFlags & WcFlags.WITH_INV ? this.keyName(first.immOrInvRkey) : "(no WITH_INV)",
+      );
+      this.fact(`${label}.invRkeyField`, this.keyName(first.immOrInvRkey));
+    }
   }
 
   /** Reads: what landed. Writes: a completed write is what the target may now hold ("written"). */
@@ -415,7 +435,9 @@ export class Fixture {
     if (op.kind === "read" && op.landing) {
       this.fact(`${label}.data`, readVerdict(op.landing, target, off, len));
     }
-    if (op.kind === "write" && wc?.status === 0) target.intend(off, this.src.nb.u8.subarray(0, len));
+    if (op.kind === "write" && wc?.status === 0) {
+      target.intend(off, this.#source(s).buf.nb.u8.subarray(0, len));
+    }
   }
 
   /** The target buffer against its pattern and the writes aimed at it: unchanged | written | corrupt… */

@@ -10,6 +10,11 @@ export interface Deviation extends KnownDeviation {
   observed: Record<string, Value>;
   /** Kernel release prefixes it was seen on; absent = any. */
   kernels?: string[];
+  /**
+   * The case is not run on this driver because provoking it takes the machine down (a kernel panic ends the
+   * whole run, which --isolate cannot survive). It is reported `known` without facts; --strict runs it anyway.
+   */
+  skip?: boolean;
 }
 
 export interface Profile {
@@ -71,7 +76,13 @@ export function matchDeviation(
   for (const d of profile?.deviations ?? []) {
     if (d.case !== id) continue;
     if (d.kernels && !d.kernels.some((k) => kernel.startsWith(k))) continue;
-    if (Object.entries(d.observed).every(([k, v]) => facts[k] === v)) return d;
+    if (d.skip || Object.entries(d.observed).every(([k, v]) => facts[k] === v)) return d;
   }
   return null;
+}
+
+/** A deviation that says not to run the case at all here. */
+export function skipDeviation(profile: Profile | null, id: string, kernel: string): Deviation | null {
+  const d = matchDeviation(profile, id, {}, kernel);
+  return d?.skip ? d : null;
 }

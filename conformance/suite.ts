@@ -4,9 +4,9 @@ import { Context } from "../ffi/mod.ts";
 import { runHeader } from "../reports/record.ts";
 import { UsageError } from "../commands/common.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
-import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase } from "./runner.ts";
+import { applyProfile, baseResult, type CaseOptions, deviceCaps, exitCodeFor, runCase } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";
-import { type Profile, profileFor } from "./profile.ts";
+import { type Deviation, type Profile, profileFor, skipDeviation } from "./profile.ts";
 import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./output/doc.ts";
 
 export interface SuiteOptions extends CaseOptions {
@@ -43,10 +43,13 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
   const caps = deviceCaps(ctx);
   const results: CaseResult[] = [];
   for (const [i, def] of defs.entries()) {
-    const raw = o.isolate
-      ? await runIsolated(def, { ...o, device: ctx.name })
-      : await runCase(ctx, def, caps, o);
-    const r = applyProfile(raw, profile, o.strict, header.host.kernel);
+    const skip = skipDeviation(profile, def.id, header.host.kernel);
+    const r = skip ? skipped(def, skip) : applyProfile(
+      o.isolate ? await runIsolated(def, { ...o, device: ctx.name }) : await runCase(ctx, def, caps, o),
+      profile,
+      o.strict,
+      header.host.kernel,
+    );
     o.onResult?.(r, i, defs.length);
     results.push(r);
   }
@@ -68,4 +71,10 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
     exitCode: exitCodeFor(results),
     results,
   };
+}
+
+function skipped(def: CaseDef, d: Deviation): CaseResult {
+  const deviation = { verdict: d.verdict, reason: d.reason, evidence: d.evidence };
+  const reason = "not run: the profile says provoking it takes the machine down";
+  return { ...baseResult(def), class: "known", observed: {}, reason, deviation, durationMs: 0 };
 }

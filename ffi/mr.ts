@@ -25,8 +25,10 @@ export class MR extends VerbsObject {
       ? lib.ibv_reg_mr(pd.ptr, ptrOf(addr), BigInt(length), access)
       : lib.ibv_reg_mr_iova2(pd.ptr, ptrOf(addr), BigInt(length), opts.iova, access);
     if (!p) {
+      const err = errno();
+      this.abandon();
       const verb = opts.iova === undefined ? "ibv_reg_mr" : "ibv_reg_mr_iova2";
-      throw new VerbsError(verb, errno(), `length ${length}, access 0x${access.toString(16)}`);
+      throw new VerbsError(verb, err, `length ${length}, access 0x${access.toString(16)}`);
     }
     this.ptr = p;
     this.#view = new Deno.UnsafePointerView(p);

@@ -27,7 +27,11 @@ export class MW extends VerbsObject {
   constructor(readonly pd: PD, readonly type: 1 | 2) {
     super([pd]);
     const p = fastVerbs().allocMw(pd.ptr, type);
-    if (!p) throw new VerbsError("ibv_alloc_mw", errno(), `type ${type}`);
+    if (!p) {
+      const err = errno();
+      this.abandon();
+      throw new VerbsError("ibv_alloc_mw", err, `type ${type}`);
+    }
     this.ptr = p;
     this.#view = new Deno.UnsafePointerView(p);
   }
@@ -39,6 +43,14 @@ export class MW extends VerbsObject {
   /** The current rkey (providers update it on bind). */
   get rkey(): number {
     return this.#view.getUint32(MWL.rkey);
+  }
+
+  /**
+   * Stores in ibv_mw.rkey the key an IBV_WR_BIND_MW installed (a WR bind leaves the field alone). Providers
+   * such as rxe name the window by this field in the next bind WR, so a rebind after invalidation needs it.
+   */
+  set rkey(key: number) {
+    new DataView(this.#view.getArrayBuffer(4, MWL.rkey)).setUint32(0, key, true);
   }
 
   /**

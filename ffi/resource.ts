@@ -52,6 +52,11 @@ export abstract class VerbsObject {
     return ret;
   }
 
+  /** For a constructor whose verb failed after super(): unlink the half-made object without releasing it. */
+  protected abandon(): void {
+    this.#finish();
+  }
+
   #finish(): void {
     this.#closed = true;
     for (const d of this.deps) d.#dependents.delete(this);

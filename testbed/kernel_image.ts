@@ -7,8 +7,10 @@ import type { KernelInfo } from "./kernels.ts";
 
 /** The file to pass to qemu -kernel: a cached PVH-bootable vmlinux when possible, else the bzImage. */
 export async function bootImage(kernel: KernelInfo, log: (s: string) => void = () => {}): Promise<string> {
-  const config = join(dirname(kernel.vmlinuz), `config-${kernel.version}`);
-  if (!exists(config) || !/^CONFIG_PVH=y$/m.test(Deno.readTextFileSync(config))) return kernel.vmlinuz;
+  const config = kernel.config;
+  if (!config || !exists(config) || !/^CONFIG_PVH=y$/m.test(Deno.readTextFileSync(config))) {
+    return kernel.vmlinuz;
+  }
   const st = Deno.statSync(kernel.vmlinuz);
   const out = join(cacheDir, "vmlinux", `${kernel.version}-${st.size}-${st.mtime?.getTime()}`);
   if (exists(out)) return out;

@@ -9,6 +9,8 @@ export interface KernelInfo {
   vmlinuz: string;
   /** Directory holding modules.dep etc. for this version. */
   modulesDir: string;
+  /** The kernel's .config, when shipped (used to see whether it can boot through PVH). */
+  config?: string;
   source: "installed" | "fetched";
   /** Debian suite it was fetched from, and the package version. */
   suite?: string;
@@ -29,17 +31,25 @@ export function listKernels(): KernelInfo[] {
     const version = e.startsWith("vmlinuz-") ? e.slice("vmlinuz-".length) : "";
     const modulesDir = `/lib/modules/${version}`;
     if (version && exists(join(modulesDir, "modules.dep"))) {
-      found.push({ version, vmlinuz: `/boot/${e}`, modulesDir, source: "installed" });
+      found.push({
+        version,
+        vmlinuz: `/boot/${e}`,
+        modulesDir,
+        config: `/boot/config-${version}`,
+        source: "installed",
+      });
     }
   }
   for (const version of readDir(kernelsDir)) {
     const dir = join(kernelsDir, version);
     if (!exists(join(dir, ".ready"))) continue; // a fetch that did not finish
     const [suite, packageVersion] = Deno.readTextFileSync(join(dir, ".ready")).trim().split(/\s+/);
+    const modulesDir = join(dir, "lib", "modules", version);
     found.push({
       version,
-      vmlinuz: join(dir, "boot", `vmlinuz-${version}`),
-      modulesDir: join(dir, "lib", "modules", version),
+      vmlinuz: imageFile(dir, version)!,
+      modulesDir,
+      config: [join(dir, "boot", `config-${version}`), join(modulesDir, "config")].find(exists),
       source: "fetched",
       suite,
       packageVersion,
@@ -113,16 +123,20 @@ export async function fetchKernel(
     log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
     return listKernels().find((k) => k.version === version)!;
   }
-  log(`testbed: downloading ${pkg} ${packageVersion}...`);
+  // Since 7.x, sid's linux-image-* is an empty package depending on linux-{binary,modules,base}-<ver>.
+  const split =
+    (await runText("apt-cache", [...o, "depends", pkg])).match(/linux-(binary|modules|base)-\S+/g) ?? [];
+  const pkgs = [pkg, ...new Set(split.filter((p) => p.endsWith(`-${version}`)))];
+  log(`testbed: downloading ${pkgs.join(" ")} ${packageVersion}...`);
   const dl = join(apt, "dl");
   for (const f of readDir(dl)) await Deno.remove(join(dl, f));
-  await run("apt-get", [...o, "-q", "download", pkg], { cwd: dl });
-  const deb = readDir(dl).find((f) => f.endsWith(".deb"));
-  if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
+  await run("apt-get", [...o, "-q", "download", ...pkgs], { cwd: dl });
   await Deno.remove(dest, { recursive: true }).catch(() => {});
   await Deno.mkdir(dest, { recursive: true });
-  await run("dpkg-deb", ["-x", join(dl, deb), dest]);
-  await Deno.remove(join(dl, deb));
+  for (const deb of readDir(dl).filter((f) => f.endsWith(".deb"))) {
+    await run("dpkg-deb", ["-x", join(dl, deb), dest]);
+    await Deno.remove(join(dl, deb));
+  }
   // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
   if (
     !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
@@ -130,13 +144,21 @@ export async function fetchKernel(
     await Deno.mkdir(join(dest, "lib"), { recursive: true });
     await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
   }
-  if (!exists(join(dest, "boot", `vmlinuz-${version}`))) {
-    throw new Error(`${pkg} has no boot/vmlinuz-${version}`);
+  if (!imageFile(dest, version)) {
+    throw new Error(`${pkgs.join(" ")} have no vmlinuz`);
   }
   await run("depmod", ["-b", dest, version]);
   await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
+  await Deno.remove(apt, { recursive: true }).catch(() => {}); // package lists go stale anyway
   log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
   return listKernels().find((k) => k.version === version)!;
+}
+
+/** Debian ≤ 6.x ships boot/vmlinuz-<ver>; sid's split packages put it in the modules dir. */
+function imageFile(dir: string, version: string): string | undefined {
+  return [join(dir, "boot", `vmlinuz-${version}`), join(dir, "lib", "modules", version, "vmlinuz")].find(
+    exists,
+  );
 }
 
 function readDir(dir: string): string[] {

@@ -51,19 +51,24 @@ export async function run(
     stderr: "piped",
   }).spawn();
   // Feed stdin while output() drains stdout: writing first would deadlock once the pipe buffers fill.
-  const feed = opts.stdin
-    ? (async () => {
-      const w = child.stdin.getWriter();
-      await w.write(opts.stdin!);
-      await w.close();
-    })()
-    : Promise.resolve();
-  const [out] = await Promise.all([child.output(), feed]);
+  const feeding = opts.stdin ? feed(child.stdin, opts.stdin) : Promise.resolve();
+  const [out] = await Promise.all([child.output(), feeding]);
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}): ${err}`);
   }
   return out.stdout;
+}
+
+/** A tool may stop reading early (xz --single-stream): a broken pipe is not an error, its exit status is. */
+async function feed(stream: WritableStream<Uint8Array>, data: Uint8Array) {
+  const w = stream.getWriter();
+  try {
+    await w.write(data);
+    await w.close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
 }
 
 export async function runText(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {

@@ -225,7 +225,7 @@ export const mw2Cases: CaseDef[] = [
       const { mr, mw, key } = await type2Window(f);
       await f.localInv("inv", key);
       const key2 = f.name(incRkey(key), "key2");
-      await f.bind2("rebind", { mw, key: key2, mr, ...WIN });
+      await f.bind2("rebind", { mw, key: key2, mr, ...WIN }, { must: true });
       await f.write("new", { key: key2 });
       await f.write("old", { key });
       f.data();
@@ -302,8 +302,10 @@ export const mw2Cases: CaseDef[] = [
     needs: INV,
     separatePd: true,
     setup: "requester and responder in different PDs; a type 2 window of the requester's PD bound on qpA",
-    provoke: "SEND_WITH_INV of that window's key from qpA to qpB (whose PD does not own it)",
-    expect: all({ "inv.ret": ["0"], "inv.wc": SEND_INV_FAIL }),
+    provoke:
+      "SEND_WITH_INV of that window's key from qpA to qpB (whose PD does not own it), then (recovered " +
+      "if needed) WRITE qpB → qpA through the window, which must still be bound",
+    expect: all({ "inv.ret": ["0"], "inv.wc": SEND_INV_FAIL }, granted("after"), written),
     async run(f) {
       const mr = f.targetMr(RW | Access.MW_BIND, { side: "A" });
       const mw = f.mw(2, "A");
@@ -311,6 +313,9 @@ export const mw2Cases: CaseDef[] = [
       await f.bind2("setup.bind", { mw, key, mr, ...WIN }, { via: "A", must: true });
       await f.sendInv("inv", key);
       f.states();
+      if (f.facts.qpA !== "RTS" || f.facts.qpB !== "RTS") f.recover();
+      await f.write("after", { key }, "B");
+      f.data();
     },
   },
   {

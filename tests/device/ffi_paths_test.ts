@@ -3,15 +3,18 @@ import assert from "node:assert/strict";
 import { rdmaResources } from "../helpers/resources.ts";
 
 const probe = new URL("../helpers/ffi_probe.ts", import.meta.url).pathname;
+const probePids: number[] = [];
 
 async function runProbe(path: "native" | "fnptr") {
   const env: Record<string, string> = path === "fnptr" ? { MEMREG_FFI_PATH: "fnptr" } : {};
-  const cmd = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", probe],
     env,
     stdout: "piped",
-  });
-  const out = await cmd.output();
+  })
+    .spawn();
+  probePids.push(child.pid);
+  const out = await child.output();
   assert.ok(out.success, `probe (${path}) exited ${out.code}`);
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
   return JSON.parse(lines.at(-1)!);
@@ -36,10 +39,6 @@ for (const path of ["native", "fnptr"] as const) {
 }
 
 Deno.test("the probes left nothing in rdma resource show", async () => {
-  // The probes were child processes; no process of ours may hold anything now.
-  assert.deepEqual(await rdmaResources(Deno.pid), []);
-  const out = await new Deno.Command("rdma", { args: ["-j", "resource", "show", "qp"], stdout: "piped" })
-    .output();
-  const rows = JSON.parse(new TextDecoder().decode(out.stdout).trim() || "[]") as { comm?: string }[];
-  assert.deepEqual(rows.filter((r) => r.comm === "deno"), []);
+  assert.equal(probePids.length, 2);
+  assert.deepEqual(await rdmaResources(Deno.pid, ...probePids), []);
 });

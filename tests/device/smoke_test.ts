@@ -81,6 +81,30 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       assert.equal(checkPattern(dst.u8, 0, 4096, 3), -1);
     });
 
+    await t.step("RDMA WRITE_WITH_IMM and SEND_WITH_IMM deliver their immediate data", async () => {
+      const recv = new RecvWr();
+      for (
+        const [op, imm] of [[WrOpcode.RDMA_WRITE_WITH_IMM, 0x11223344], [WrOpcode.SEND_WITH_IMM, 0x55667788]]
+      ) {
+        assert.equal(
+          lb.qpB.postRecv(recv.set(20n, { addr: dst.addr + 8192n, length: 4096, lkey: mrDst.lkey })),
+          0,
+        );
+        writePattern(src.u8, 0, 1024, imm);
+        const local = { addr: src.addr, length: 1024, lkey: mrSrc.lkey };
+        const posted = op === WrOpcode.SEND_WITH_IMM
+          ? wr.send(op, 21n, local, SendFlags.SIGNALED, imm)
+          : wr.rdma(op, 21n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED, imm);
+        assert.equal(lb.qpA.postSend(posted), 0);
+        await expectSuccess(lb, "cqA");
+        const [rwc] = await expectSuccess(lb, "cqB");
+        assert.equal(rwc.opcode, op === WrOpcode.SEND_WITH_IMM ? "IBV_WC_RECV" : "IBV_WC_RECV_RDMA_WITH_IMM");
+        assert.equal(rwc.immOrInvRkey, imm);
+        const landed = op === WrOpcode.SEND_WITH_IMM ? 8192 : 0;
+        assert.equal(checkPattern(dst.u8, landed, 1024, imm), -1);
+      }
+    });
+
     await t.step("type 2 MW bound by IBV_WR_BIND_MW takes a remote write through its rkey", async () => {
       using mw = new MW(lb.pdB, 2);
       const key = incRkey(mw.rkey);
