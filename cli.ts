@@ -4,6 +4,7 @@ import { registerTestbed } from "./testbed/commands.ts";
 import { registerBench } from "./bench/command.ts";
 import { registerConformance } from "./conformance/command.ts";
 import { collectDevices, formatDevices } from "./commands/devices.ts";
+import { renderResult } from "./commands/report.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice, UsageError, VERSION } from "./commands/common.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 
@@ -21,6 +22,11 @@ deviceOptions(
   const out = collectDevices(opts.device);
   console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
 });
+
+program.command("report").description("print saved bench or conformance results as tables")
+  .argument("<files...>", "result JSON files").action((files: string[]) => {
+    console.log(files.map(renderResult).join("\n\n"));
+  });
 
 registerBench(program);
 registerConformance(program);

@@ -1,7 +1,282 @@
-// placeholder replaced below
+// `--calibrate`: measuring the measurer against perftest on the same device in the same run. memreg's data
+// path (the `global` strategy's registration: one MR, nothing per I/O) moves the same sizes at the same depth
+// as ib_write_bw / ib_read_bw, and does ib_write_lat's ping-pong (RDMA WRITE, the receiver polls the last byte);
+// the ratios say how much the Deno FFI path itself costs. The full-cycle `global` figures sit next to them.
+import {
+  Access,
+  fastVerbs,
+  MR,
+  NativeBuffer,
+  SendFlags,
+  SendWr,
+  type Sge,
+  VerbsError,
+  WrOpcode,
+} from "../ffi/mod.ts";
+import { REMOTE_RW, type Rig } from "./rig.ts";
+import { summarizeSamples } from "./stats.ts";
+import type { BenchConfig, Op } from "./config.ts";
+import type { PointResult } from "./point.ts";
+
+export interface BwPair {
+  op: Op;
+  size: number;
+  depth: number;
+  iterations: number;
+  perftest: { tool: string; bytesPerSec: number; msgRateMpps: number } | { tool: string; error: string };
+  memreg: { bytesPerSec: number };
+  /** memreg / perftest (target ≥ 0.95 at ≥ 64 KiB). */
+  ratio: number | null;
+  /** memreg's full expose/advertise/transfer/revoke cycle with `global` at this point, if it ran. */
+  globalCycleBytesPerSec: number | null;
+}
+
+export interface LatPair {
+  size: number;
+  iterations: number;
+  perftest: { tool: string; typicalUs: number; avgUs: number } | { tool: string; error: string };
+  memreg: { typicalUs: number; avgUs: number };
+  /** memreg / perftest on the typical (median) one-way latency (target ≤ 1.10 at 4 KiB). */
+  ratio: number | null;
+}
+
 export interface Calibration {
+  device: string;
+  gidIndex: number;
+  bandwidth: BwPair[];
+  latency: LatPair[];
   summary: string;
 }
-export async function runCalibration(_rig: unknown, _cfg: unknown, _dev: unknown): Promise<Calibration> {
-  return await Promise.resolve({ summary: "" });
+
+const PERFTEST_BW: Record<Op, string> = { write: "ib_write_bw", read: "ib_read_bw" };
+
+async function perftest(tool: string, args: string[]): Promise<string> {
+  const spawn = (extra: string[]) =>
+    new Deno.Command(tool, { args: [...args, ...extra], stdout: "piped", stderr: "piped" }).spawn();
+  const server = spawn([]);
+  try {
+    // The server needs a moment to listen; the client retries its connect for a while on its own, but not forever.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const out = await spawn(["127.0.0.1"]).output();
+      const text = new TextDecoder().decode(out.stdout);
+      if (out.success) return text;
+      const err = new TextDecoder().decode(out.stderr);
+      if (!/Couldn't connect|Unable to open file descriptor|Failed to/.test(err + text) || attempt === 19) {
+        throw new Error(`${tool} client failed: ${(err || text).trim().split("\n").slice(-2).join(" ")}`);
+      }
+    }
+    throw new Error(`${tool}: no connection`);
+  } finally {
+    try {
+      server.kill("SIGTERM");
+    } catch { /* already exited */ }
+    await server.output().catch(() => {});
+  }
+}
+
+/** The figures line of a perftest report: the first line of numbers after the header with `#bytes`. */
+export function parsePerftest(text: string): number[] {
+  const lines = text.split("\n");
+  const h = lines.findIndex((l) => l.trim().startsWith("#bytes"));
+  for (const l of lines.slice(h + 1)) {
+    const nums = l.trim().split(/\s+/).map(Number);
+    if (nums.length >= 4 && nums.every((n) => Number.isFinite(n))) return nums;
+  }
+  throw new Error(`no figures in perftest output: ${text.trim().split("\n").slice(-3).join(" | ")}`);
+}
+
+function iterationsFor(size: number): number {
+  return Math.max(50, Math.min(2000, Math.floor((96 << 20) / size)));
+}
+
+/** memreg streaming `iters` RDMA ops of `size` at `depth` in flight from QP A to an MR on B. */
+function memregBw(rig: Rig, op: Op, size: number, depth: number, iters: number): number {
+  const clock = fastVerbs();
+  using remote = new NativeBuffer(size);
+  using local = new NativeBuffer(depth * size);
+  using rmr = new MR(rig.pd, remote.addr, remote.length, REMOTE_RW);
+  using lmr = new MR(rig.lb.pd, local.addr, local.length, Access.LOCAL_WRITE);
+  const wrs = Array.from({ length: depth }, (_, i) =>
+    new SendWr().rdma(
+      op === "write" ? WrOpcode.RDMA_WRITE : WrOpcode.RDMA_READ,
+      BigInt(i),
+      { addr: local.addr + BigInt(i * size), length: size, lkey: lmr.lkey },
+      remote.addr,
+      rmr.rkey,
+      SendFlags.SIGNALED,
+    ));
+  const { qpA, cqA } = rig.lb;
+  let posted = 0, done = 0;
+  const t0 = clock.nowNs();
+  for (; posted < Math.min(depth, iters); posted++) post(qpA.postSend(wrs[posted]));
+  while (done < iters) {
+    const n = cqA.poll();
+    for (let i = 0; i < n; i++) {
+      if (cqA.status(i) !== 0) throw new Error(`calibration ${op}: ${cqA.decode(i).statusName}`);
+      done++;
+      if (posted < iters) post(qpA.postSend(wrs[rig.wcA.slot(i)])), posted++;
+    }
+  }
+  return (iters * size) / ((clock.nowNs() - t0) / 1e9);
+}
+
+function post(ret: number): void {
+  if (ret !== 0) throw new VerbsError("ibv_post_send", ret, "calibration");
+}
+
+/** ib_write_lat's method: A WRITEs to B, B spins on the last byte, WRITEs back; one-way = round trip / 2. */
+function memregLat(rig: Rig, size: number, iters: number): { typicalUs: number; avgUs: number } {
+  const clock = fastVerbs();
+  using bufA = new NativeBuffer(size);
+  using bufB = new NativeBuffer(size);
+  using mrA = new MR(rig.lb.pd, bufA.addr, bufA.length, REMOTE_RW);
+  using mrB = new MR(rig.pd, bufB.addr, bufB.length, REMOTE_RW);
+  const wrA = new SendWr(), wrB = new SendWr();
+  const { qpA, qpB, cqA, cqB } = rig.lb;
+  const half = new Float64Array(iters);
+  const sgeA = { addr: bufA.addr, length: size, lkey: mrA.lkey },
+    sgeB = { addr: bufB.addr, length: size, lkey: mrB.lkey };
+  const ping = (
+    qp: typeof qpA,
+    wr: SendWr,
+    src: NativeBuffer,
+    sge: Sge,
+    dst: NativeBuffer,
+    rkey: number,
+    i: number,
+    cq: typeof cqA,
+  ) => {
+    src.u8[size - 1] = i & 0xff;
+    // Signal every 64th write so the send queue drains, as perftest does with its cq moderation.
+    const signaled = i % 64 === 63;
+    wr.rdma(WrOpcode.RDMA_WRITE, 0n, sge, dst.addr, rkey, signaled ? SendFlags.SIGNALED : 0);
+    post(qp.postSend(wr));
+    if (signaled) { while (cq.poll(1) === 0) { /* spin */ } }
+  };
+  bufA.fill(0xff);
+  bufB.fill(0xff);
+  for (let i = 0; i < iters; i++) {
+    const t0 = clock.nowNs();
+    ping(qpA, wrA, bufA, sgeA, bufB, mrB.rkey, i, cqA);
+    while (bufB.u8[size - 1] !== (i & 0xff)) { /* B polls memory */ }
+    ping(qpB, wrB, bufB, sgeB, bufA, mrA.rkey, i, cqB);
+    while (bufA.u8[size - 1] !== (i & 0xff)) { /* A polls memory */ }
+    half[i] = (clock.nowNs() - t0) / 2;
+  }
+  const s = summarizeSamples(Array.from(half));
+  return { typicalUs: s.p50Ns / 1000, avgUs: s.meanNs / 1000 };
+}
+
+export async function runCalibration(
+  rig: Rig,
+  cfg: BenchConfig,
+  device: { name: string },
+  points: PointResult[] = [],
+): Promise<Calibration> {
+  const gid = rig.lb.path.gidIndex;
+  const common = ["-d", rig.ctx.name, "-F", ...(gid >= 0 ? ["-x", String(gid)] : [])];
+  const depth = Math.max(...cfg.depths);
+  const bandwidth: BwPair[] = [];
+  for (const op of cfg.ops) {
+    for (const size of cfg.sizes.filter((s) => s >= 65536)) {
+      const iters = iterationsFor(size);
+      const tool = PERFTEST_BW[op];
+      let pt: BwPair["perftest"];
+      try {
+        const nums = parsePerftest(
+          await perftest(tool, [
+            ...common,
+            "-s",
+            String(size),
+            "-n",
+            String(iters),
+            "-t",
+            String(depth),
+            ...(op === "read" ? ["-o", String(depth)] : []),
+          ]),
+        );
+        // #bytes #iterations BW-peak BW-average MsgRate[Mpps]: the message rate is unit-unambiguous.
+        pt = { tool, msgRateMpps: nums[4], bytesPerSec: nums[4] * 1e6 * size };
+      } catch (e) {
+        pt = { tool, error: (e as Error).message };
+      }
+      const bytesPerSec = memregBw(rig, op, size, depth, iters);
+      const g = points.find((p) =>
+        p.strategy === "global" && p.op === op && p.size === size && p.depth === depth && p.pages === "4k" &&
+        p.status === "ok"
+      );
+      bandwidth.push({
+        op,
+        size,
+        depth,
+        iterations: iters,
+        perftest: pt,
+        memreg: { bytesPerSec },
+        ratio: "bytesPerSec" in pt && pt.bytesPerSec > 0 ? bytesPerSec / pt.bytesPerSec : null,
+        globalCycleBytesPerSec: g?.bytesPerSec ?? null,
+      });
+    }
+  }
+  const latency: LatPair[] = [];
+  for (const size of [4096]) {
+    const iters = 2000;
+    let pt: LatPair["perftest"];
+    try {
+      // #bytes #iterations t_min t_max t_typical t_avg t_stdev p99 p99.9
+      const nums = parsePerftest(
+        await perftest("ib_write_lat", [...common, "-s", String(size), "-n", String(iters)]),
+      );
+      pt = { tool: "ib_write_lat", typicalUs: nums[4], avgUs: nums[5] };
+    } catch (e) {
+      pt = { tool: "ib_write_lat", error: (e as Error).message };
+    }
+    const m = memregLat(rig, size, iters);
+    latency.push({
+      size,
+      iterations: iters,
+      perftest: pt,
+      memreg: m,
+      ratio: "typicalUs" in pt && pt.typicalUs > 0 ? m.typicalUs / pt.typicalUs : null,
+    });
+  }
+  return {
+    device: device.name,
+    gidIndex: gid,
+    bandwidth,
+    latency,
+    summary: calibrationSummary(bandwidth, latency),
+  };
+}
+
+export function calibrationSummary(bw: BwPair[], lat: LatPair[]): string {
+  const lines = ["", "calibration against perftest (same device, same run):"];
+  for (const b of bw) {
+    const pt = "error" in b.perftest
+      ? `${b.perftest.tool}: ${b.perftest.error}`
+      : `${b.perftest.tool} ${(b.perftest.bytesPerSec / 1e6).toFixed(1)} MB/s`;
+    const ratio = b.ratio === null
+      ? "-"
+      : `${(b.ratio * 100).toFixed(1)}%${b.ratio >= 0.95 ? "" : "  (below the 95% target)"}`;
+    const g = b.globalCycleBytesPerSec === null
+      ? ""
+      : `; global full cycle ${(b.globalCycleBytesPerSec / 1e6).toFixed(1)} MB/s`;
+    lines.push(
+      `  ${b.op} ${b.size / 1024} KiB qd${b.depth}: memreg ${
+        (b.memreg.bytesPerSec / 1e6).toFixed(1)
+      } MB/s vs ${pt} → ${ratio}${g}`,
+    );
+  }
+  for (const l of lat) {
+    const pt = "error" in l.perftest
+      ? `${l.perftest.tool}: ${l.perftest.error}`
+      : `ib_write_lat ${l.perftest.typicalUs.toFixed(2)} µs`;
+    const ratio = l.ratio === null
+      ? "-"
+      : `${(l.ratio * 100).toFixed(1)}%${l.ratio <= 1.1 ? "" : "  (above the 110% target)"}`;
+    lines.push(
+      `  write latency ${l.size / 1024} KiB: memreg ${l.memreg.typicalUs.toFixed(2)} µs vs ${pt} → ${ratio}`,
+    );
+  }
+  return lines.join("\n");
 }

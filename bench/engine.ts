@@ -262,7 +262,9 @@ export class Engine {
       const wc = this.rig.wcB;
       if (!(wc.flags(i) & WITH_INV_ANY) || wc.invalidatedRkey(i) !== s.rkey) {
         throw new ProtocolError(
-          `SEND_WITH_INV for rkey 0x${s.rkey.toString(16)} completed with wc_flags 0x${wc.flags(i).toString(16)}, ` +
+          `SEND_WITH_INV for rkey 0x${s.rkey.toString(16)} completed with wc_flags 0x${
+            wc.flags(i).toString(16)
+          }, ` +
             `invalidated_rkey 0x${wc.invalidatedRkey(i).toString(16)} (expected IBV_WC_WITH_INV and the key)`,
         );
       }

@@ -206,7 +206,7 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
     });
     run("IBV_WR_BIND_MW (type 2) + completion", no2, () => {
       using mw = new MW(rig.pd, 2);
-      const wr = new SendWr();
+      const wr = new SendWr(), inv = new SendWr();
       let key = mw.rkey;
       const invs: number[] = [];
       const binds = sample(o.samplesMin, o.budgetMs, () => {
@@ -217,10 +217,11 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
             wr.bindMw(1n, mw.ptr, key, mr.ptr, mem.addr, PAGE, bindAccess, SendFlags.SIGNALED),
             "BIND_MW",
           );
+          mw.rkey = key;
           waitOne(rig, "BIND_MW");
         });
         invs.push(timed(() => {
-          postOrThrow(rig, wr.localInv(2n, key, SendFlags.SIGNALED), "LOCAL_INV");
+          postOrThrow(rig, inv.localInv(2n, key, SendFlags.SIGNALED), "LOCAL_INV");
           waitOne(rig, "LOCAL_INV");
         }));
         return t;

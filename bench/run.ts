@@ -13,7 +13,7 @@ import { type RegcostResult, runRegcost } from "./regcost.ts";
 import { makeStrategy } from "./strategies/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
-import { regcostTable, revocationTable, strategyTable } from "./table.ts";
+import { benchReport } from "./table.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
 
@@ -119,7 +119,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
     }
     if (cfg.calibrate) {
       bar.step("calibration (perftest)");
-      calibration = await runCalibration(rig, cfg, header.device);
+      calibration = await runCalibration(rig, cfg, header.device, points);
       lines.write({ record: "calibration", ...calibration });
       bar.done("calibration");
     }
@@ -140,8 +140,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   };
   writeJson(out, doc);
   lines.write({ record: "end", file: out });
-  console.log(strategyTable(points) + revocationTable(checks) + regcostTable(regcost));
-  if (calibration) console.log(calibration.summary);
+  console.log(benchReport(doc));
   console.log(`\nresults: ${out} (streamed: ${out.replace(/\.json$/, "")}.jsonl)`);
   return {
     out,

@@ -105,3 +105,14 @@ export function regcostTable(r: RegcostResult | null): string {
   }
   return lines.join("\n");
 }
+
+/** Everything a finished bench document prints: strategies, revocation checks, regcost, calibration. */
+export function benchReport(doc: {
+  results: PointResult[];
+  revocation: LateAccessResult[];
+  regcost: RegcostResult | null;
+  calibration: { summary: string } | null;
+}): string {
+  const text = strategyTable(doc.results) + revocationTable(doc.revocation) + regcostTable(doc.regcost);
+  return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
+}

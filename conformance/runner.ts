@@ -4,7 +4,7 @@ import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
 import { CaseTimeout, Fixture, type FixtureOptions, StepFailed, Unsupported } from "./fixture.ts";
 import { compare } from "./outcome.ts";
 import { RULES } from "./rules.ts";
-import { matchDeviation, type Profile } from "./profile.ts";
+import { type Deviation, matchDeviation, type Profile } from "./profile.ts";
 import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
 
 export interface CaseOptions extends FixtureOptions {
@@ -117,4 +117,14 @@ export function applyProfile(
 
 export function exitCodeFor(results: CaseResult[]): number {
   return results.every((r) => r.class === "pass" || r.class === "known" || r.class === "unsupported") ? 0 : 1;
+}
+
+/** A case the profile says not to run here (it takes the machine down): known, or a failure under --strict. */
+export function skippedResult(def: CaseDef, d: Deviation, strict: boolean): CaseResult {
+  const deviation = { verdict: d.verdict, reason: d.reason, evidence: d.evidence };
+  const why = `not run: provoking it takes the machine down (${d.reason})`;
+  const r = { ...baseResult(def), observed: {}, durationMs: 0 };
+  return strict
+    ? { ...r, class: "fail", mismatches: [why] }
+    : { ...r, class: "known", reason: why, deviation };
 }

@@ -21,6 +21,7 @@ export function incRkey(rkey: number): number {
 export class MW extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;
+  readonly #rkeyOut: DataView;
   readonly #bind = alloc(MB.size);
   protected readonly releaseVerb = "ibv_dealloc_mw";
 
@@ -34,23 +35,24 @@ export class MW extends VerbsObject {
     }
     this.ptr = p;
     this.#view = new Deno.UnsafePointerView(p);
+    this.#rkeyOut = new DataView(Deno.UnsafePointerView.getArrayBuffer(p, 4, MWL.rkey));
   }
 
   protected releaseRaw(): number {
     return fastVerbs().deallocMw(this.ptr);
   }
 
-  /** The current rkey (providers update it on bind). */
+  /** The current rkey: providers update it for ibv_bind_mw (type 1), not for an IBV_WR_BIND_MW work request. */
   get rkey(): number {
     return this.#view.getUint32(MWL.rkey);
   }
 
   /**
-   * Stores in ibv_mw.rkey the key an IBV_WR_BIND_MW installed (a WR bind leaves the field alone). Providers
-   * such as rxe name the window by this field in the next bind WR, so a rebind after invalidation needs it.
+   * Records the key of an IBV_WR_BIND_MW the caller posted: some providers (rxe) name the window in the next
+   * bind WR by ibv_mw.rkey, which a WR bind leaves stale. No allocation: safe in hot loops.
    */
   set rkey(key: number) {
-    new DataView(this.#view.getArrayBuffer(4, MWL.rkey)).setUint32(0, key, true);
+    this.#rkeyOut.setUint32(0, key, true);
   }
 
   /**

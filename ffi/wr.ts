@@ -61,11 +61,11 @@ export class SendWr extends WrBase {
   }
 
   private head(wrId: bigint, opcode: number, flags: number): this {
+    // Clear the whole WR first: the opcode-specific unions of a reused WR must not leak into the next use.
+    this.block.u8.fill(0, 0, W.size);
     this.v.setBigUint64(W.wr_id, wrId, true);
     this.v.setUint32(W.opcode, opcode, true);
     this.v.setUint32(W.send_flags, flags, true);
-    this.v.setInt32(W.num_sge, 0, true);
-    this.v.setBigUint64(W.next, 0n, true);
     return this;
   }
 

@@ -15,8 +15,17 @@ const positiveInt = (v: string) => {
 export function registerTestbed(program: Command): void {
   // Lets `testbed` stop option parsing at the inner command, so `testbed ibv_devinfo -v` passes -v on.
   program.enablePositionalOptions();
+  program.addCommand(testbedCommand(true));
   program
-    .command("testbed")
+    .command("testbed-setup")
+    .description("install the Debian packages the testbed needs (as root)")
+    .action(async () => {
+      Deno.exitCode = await testbedSetup();
+    });
+}
+
+function testbedCommand(outer: boolean): Command {
+  return new Command("testbed")
     .description(
       "run a command inside the Soft-RoCE (rdma_rxe) QEMU testbed (default: ibv_devinfo; rdma link)",
     )
@@ -32,13 +41,13 @@ export function registerTestbed(program: Command): void {
     .option("--console", "also stream the guest kernel console to stderr")
     .passThroughOptions()
     .action(async (command: string[], o) => {
+      // `deno task testbed -- --kernel sid -- cmd` keeps the first `--`, which would make `--kernel`
+      // part of the command: when the command starts with an option, parse it once more.
+      if (outer && command[0]?.startsWith("-")) {
+        await testbedCommand(false).parseAsync(command, { from: "user" });
+        return;
+      }
       Deno.exitCode = await testbedAction(command, o);
-    });
-  program
-    .command("testbed-setup")
-    .description("install the Debian packages the testbed needs (as root)")
-    .action(async () => {
-      Deno.exitCode = await testbedSetup();
     });
 }
 

@@ -109,49 +109,57 @@ export async function fetchKernel(
     ["APT::Sandbox::User", "root"], // the _apt user cannot write into the project cache
     ["Acquire::Languages", "none"],
   ].flatMap(([k, v]) => ["-o", `${k}=${v}`]);
-  log(`testbed: apt-get update for Debian ${suite}...`);
-  await run("apt-get", [...o, "-q", "update"]);
-  const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
-  const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];
-  if (!pkg) throw new Error(`no linux-image-amd64 dependency found in Debian ${suite}`);
-  const version = pkg.replace(/^linux-image-/, "").replace(/-unsigned$/, "");
-  const policy = await runText("apt-cache", [...o, "policy", pkg]);
-  const packageVersion = policy.match(/Candidate: (\S+)/)?.[1] ?? "?";
+  try {
+    log(`testbed: apt-get update for Debian ${suite}...`);
+    try {
+      await run("apt-get", [...o, "-q", "update"]);
+    } catch (e) {
+      const why = String(e instanceof Error ? e.message : e).match(/E: .*/g)?.join(" ");
+      throw new Error(`cannot fetch Debian ${suite}: ${why ?? e}`);
+    }
+    const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
+    const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];
+    if (!pkg) throw new Error(`no linux-image-amd64 dependency found in Debian ${suite}`);
+    const version = pkg.replace(/^linux-image-/, "").replace(/-unsigned$/, "");
+    const policy = await runText("apt-cache", [...o, "policy", pkg]);
+    const packageVersion = policy.match(/Candidate: (\S+)/)?.[1] ?? "?";
 
-  const dest = join(kernelsDir, version);
-  if (exists(join(dest, ".ready"))) {
-    log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
+    const dest = join(kernelsDir, version);
+    if (exists(join(dest, ".ready"))) {
+      log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
+      return listKernels().find((k) => k.version === version)!;
+    }
+    // Since 7.x, sid's linux-image-* is an empty package depending on linux-{binary,modules,base}-<ver>.
+    const split =
+      (await runText("apt-cache", [...o, "depends", pkg])).match(/linux-(binary|modules|base)-\S+/g) ?? [];
+    const pkgs = [pkg, ...new Set(split.filter((p) => p.endsWith(`-${version}`)))];
+    log(`testbed: downloading ${pkgs.join(" ")} ${packageVersion}...`);
+    const dl = join(apt, "dl");
+    for (const f of readDir(dl)) await Deno.remove(join(dl, f));
+    await run("apt-get", [...o, "-q", "download", ...pkgs], { cwd: dl });
+    await Deno.remove(dest, { recursive: true }).catch(() => {});
+    await Deno.mkdir(dest, { recursive: true });
+    for (const deb of readDir(dl).filter((f) => f.endsWith(".deb"))) {
+      await run("dpkg-deb", ["-x", join(dl, deb), dest]);
+      await Deno.remove(join(dl, deb));
+    }
+    // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
+    if (
+      !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
+    ) {
+      await Deno.mkdir(join(dest, "lib"), { recursive: true });
+      await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
+    }
+    if (!imageFile(dest, version)) {
+      throw new Error(`${pkgs.join(" ")} have no vmlinuz`);
+    }
+    await run("depmod", ["-b", dest, version]);
+    await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
+    log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
     return listKernels().find((k) => k.version === version)!;
+  } finally {
+    await Deno.remove(apt, { recursive: true }).catch(() => {}); // package lists go stale anyway
   }
-  // Since 7.x, sid's linux-image-* is an empty package depending on linux-{binary,modules,base}-<ver>.
-  const split =
-    (await runText("apt-cache", [...o, "depends", pkg])).match(/linux-(binary|modules|base)-\S+/g) ?? [];
-  const pkgs = [pkg, ...new Set(split.filter((p) => p.endsWith(`-${version}`)))];
-  log(`testbed: downloading ${pkgs.join(" ")} ${packageVersion}...`);
-  const dl = join(apt, "dl");
-  for (const f of readDir(dl)) await Deno.remove(join(dl, f));
-  await run("apt-get", [...o, "-q", "download", ...pkgs], { cwd: dl });
-  await Deno.remove(dest, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dest, { recursive: true });
-  for (const deb of readDir(dl).filter((f) => f.endsWith(".deb"))) {
-    await run("dpkg-deb", ["-x", join(dl, deb), dest]);
-    await Deno.remove(join(dl, deb));
-  }
-  // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
-  if (
-    !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
-  ) {
-    await Deno.mkdir(join(dest, "lib"), { recursive: true });
-    await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
-  }
-  if (!imageFile(dest, version)) {
-    throw new Error(`${pkgs.join(" ")} have no vmlinuz`);
-  }
-  await run("depmod", ["-b", dest, version]);
-  await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
-  await Deno.remove(apt, { recursive: true }).catch(() => {}); // package lists go stale anyway
-  log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
-  return listKernels().find((k) => k.version === version)!;
 }
 
 /** Debian ≤ 6.x ships boot/vmlinuz-<ver>; sid's split packages put it in the modules dir. */

@@ -5,10 +5,7 @@ import { Access, DeviceCap, incRkey, MW, SendFlags, SendWr, VerbsError } from ".
 import { Kind, REMOTE_RW, type Rig, wrId } from "../rig.ts";
 import { BaseStrategy, remoteAccess } from "./base.ts";
 import { arenaMr } from "./arena_mr.ts";
-import { LAYOUTS } from "../../ffi/layouts.ts";
 import type { MR } from "../../ffi/mod.ts";
-
-const MWL = LAYOUTS.ibv_mw;
 import type { Slot, StrategyEnv } from "./types.ts";
 
 export class Mw2Local extends BaseStrategy {
@@ -21,7 +18,6 @@ export class Mw2Local extends BaseStrategy {
   protected bindWr: SendWr[] = [];
   protected invWr: SendWr[] = [];
   #access = 0;
-  #mwRkey: DataView[] = [];
 
   override unsupported(rig: Rig): string | null {
     const caps = rig.dev.deviceCapFlags;
@@ -37,7 +33,6 @@ export class Mw2Local extends BaseStrategy {
     this.pinned = env.arena.length;
     this.mws = Array.from({ length: env.depth }, () => this.own(new MW(env.rig.pd, 2)));
     this.keys = Uint32Array.from(this.mws, (mw) => mw.rkey);
-    this.#mwRkey = this.mws.map((mw) => new DataView(Deno.UnsafePointerView.getArrayBuffer(mw.ptr, 4, MWL.rkey)));
     this.bindWr = this.mws.map(() => new SendWr());
     this.invWr = this.mws.map(() => new SendWr());
     this.#access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
@@ -57,9 +52,8 @@ export class Mw2Local extends BaseStrategy {
       SendFlags.SIGNALED,
     );
     this.post(wr, "IBV_WR_BIND_MW");
-    // Some providers (rxe) name the window in the next bind WR by ibv_mw.rkey, which a WR bind leaves stale:
-    // keep it current, as the provider copied the old value into this WR already.
-    this.#mwRkey[i].setUint32(0, key, true);
+    // Keep ibv_mw.rkey current for the next bind (the provider copied the old value into this WR already).
+    this.mws[i].rkey = key;
     s.raddr = s.addr;
     s.rkey = key;
     return 1;

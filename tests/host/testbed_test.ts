@@ -7,6 +7,7 @@ import { buildInitramfs, moduleLoadOrder } from "../../testbed/initramfs.ts";
 import { listKernels, resolveKernel } from "../../testbed/kernels.ts";
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { runInTestbed } from "../../testbed/vm.ts";
+import { bootImage } from "../../testbed/kernel_image.ts";
 import { cacheDir, projectRoot } from "../../testbed/paths.ts";
 
 const missing = checkTestbedPrereqs();
@@ -48,6 +49,29 @@ Deno.test(
   },
 );
 
+Deno.test({ name: "the boot image is a PVH-bootable ELF vmlinux, cached", ignore: !!missing }, async () => {
+  const k = await resolveKernel();
+  const image = await bootImage(k);
+  assert(image !== k.vmlinuz, "expected the unpacked vmlinux, got the bzImage");
+  const head = new Uint8Array(4);
+  using f = await Deno.open(image);
+  await f.read(head);
+  assertEquals([...head], [0x7f, 0x45, 0x4c, 0x46]);
+  assertEquals(await bootImage(k), image);
+});
+
+Deno.test({ name: "`deno task testbed -- --list-kernels` lists, not boots", ignore: !!missing }, async () => {
+  // deno task keeps the `--`, so the testbed options arrive after it.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(projectRoot, "cli.ts"), "testbed", "--", "--list-kernels"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert(/^6\.1\.\S+\tinstalled\t\(default\)$/m.test(text), text);
+});
+
 Deno.test(
   { name: "boot: rxe0 ACTIVE and the project share writes back to the host", ignore: !!missing },
   async () => {
@@ -64,6 +88,7 @@ Deno.test(
     assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
     assert(stdout.includes("ACTIVE"), stdout);
     assertEquals((await Deno.readTextFile(probe)).trim(), "hi");
+    await Deno.remove(probe);
   },
 );
 

@@ -1,0 +1,79 @@
+// `memreg bench` end to end on the device, small: the JSON document conforms to the schema, the JSON lines
+// stream holds every record, the table ranks what ran and names what did not, regcost and the revocation
+// check are in.
+import assert from "node:assert/strict";
+import { validateDocument } from "../../bench/schema.ts";
+
+Deno.test("memreg bench writes a conforming document, the JSON lines stream and the ranked table", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-bench-" });
+  const out = `${dir}/b.json`;
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const args = [
+    "run",
+    "-A",
+    cli,
+    "bench",
+    "--no-testbed",
+    "--sizes",
+    "4k",
+    "--ops",
+    "write",
+    "--strategies",
+    "global,mw2-remote,reg-per-io,odp",
+    "--duration",
+    "150",
+    "--warmup",
+    "1",
+    "--regcost-max",
+    "16k",
+    "--out",
+    out,
+  ];
+  const r = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output();
+  const stdout = new TextDecoder().decode(r.stdout), stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, stderr);
+  try {
+    const doc = JSON.parse(Deno.readTextFileSync(out));
+    assert.deepEqual(validateDocument(doc), []);
+    assert.equal(doc.results.length, 4);
+    const odp = doc.results.find((p: { strategy: string }) => p.strategy === "odp");
+    assert.ok(
+      odp.status === "ok" || (odp.status === "unsupported" && odp.reason.message),
+      JSON.stringify(odp),
+    );
+    for (const name of ["global", "mw2-remote", "reg-per-io"]) {
+      assert.ok(
+        doc.results.some((p: { strategy: string; status: string }) =>
+          p.strategy === name && p.status === "ok"
+        ),
+        name,
+      );
+    }
+    assert.deepEqual(
+      doc.revocation.map((c: { strategy: string; revoked: boolean }) => [c.strategy, c.revoked]),
+      [["mw2-remote", true], ["reg-per-io", true]],
+    );
+    assert.ok(
+      doc.regcost.mr.some((m: { status: string; access: string }) =>
+        m.status === "ok" && m.access === "remote-rw"
+      ),
+    );
+    assert.ok(
+      doc.regcost.mw.some((m: { verb: string; status: string }) =>
+        m.verb.startsWith("IBV_WR_BIND_MW") && m.status === "ok"
+      ),
+    );
+    assert.ok(doc.overhead.emptyCycleNs > 0);
+    const lines = Deno.readTextFileSync(out.replace(/\.json$/, ".jsonl")).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(lines[0].record, "header");
+    assert.equal(lines.filter((l) => l.record === "point").length, 4);
+    assert.equal(lines.at(-1).record, "end");
+    assert.match(stdout, /write, 4k pages, depth 1/);
+    assert.match(stdout, /global/);
+    assert.match(stdout, /late access with the revoked key/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

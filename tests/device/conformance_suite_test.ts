@@ -1,0 +1,92 @@
+// The conformance suite on a real device (rxe0 in the testbed): every case classifies without harness faults,
+// every id is in the JSON, the JUnit file parses, and nothing is left in `rdma resource show`, neither by
+// this process (the whole suite in process) nor by the --isolate children.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { CASES } from "../../conformance/cases/index.ts";
+import { runSuite } from "../../conformance/suite.ts";
+import type { SuiteDoc } from "../../conformance/output/doc.ts";
+import { formatJunit } from "../../conformance/output/junit.ts";
+import { rdmaResources } from "../helpers/resources.ts";
+
+const device = Deno.env.get("MEMREG_DEVICE");
+const opts = { port: 1, stepDeadlineMs: 5000, caseDeadlineMs: 30000, strict: false, isolate: false, device };
+
+Deno.test("conformance: the whole suite in process, no error or crash, every id reported, nothing leaked", async () => {
+  const doc = await runSuite(CASES, { ...opts, cases: null });
+  const byClass = doc.results.filter((r) => r.class !== "pass").map((r) => `${r.id}=${r.class}`);
+  console.log(
+    `${doc.results.length} cases in ${doc.run.wallMs} ms on ${doc.device.name}: ${
+      JSON.stringify(doc.counts)
+    }`,
+  );
+  console.log(byClass.join(" "));
+  assertEquals(doc.results.map((r) => r.id), CASES.map((c) => c.id));
+  const faults = doc.results.filter((r) => r.class === "error" || r.class === "crashed");
+  assertEquals(faults.map((r) => `${r.id}: ${r.reason}`), []);
+  assert(doc.run.wallMs < 5 * 60_000, `${doc.run.wallMs} ms`);
+  // With the driver's profile every case on this device matches its expectations.
+  assertEquals(
+    doc.results.filter((r) => !["pass", "known", "unsupported"].includes(r.class)).map((r) => r.id),
+    [],
+  );
+  assertEquals(doc.exitCode, 0);
+  assertEquals(await rdmaResources(Deno.pid), []);
+  // Control cases are the proof that refusals elsewhere are not the harness failing to get through.
+  for (const id of ["mr.write_control", "mr.read_control", "mw1.bind_access", "mw2.bind_access"]) {
+    assertEquals(doc.results.find((r) => r.id === id)?.class, "pass", id);
+  }
+});
+
+Deno.test("conformance --isolate: children classify like the in-process run and leave nothing behind", async () => {
+  const dir = await Deno.makeTempDir();
+  const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+  const pick =
+    "mr.write_control,mr.write_after_dereg,mw1.bind_through_other_pd_qp,mw2.send_inv_*,qp.flush_in_order";
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      cli,
+      "conformance",
+      "--isolate",
+      "--cases",
+      pick,
+      "--out",
+      `${dir}/r.json`,
+      "--junit",
+      `${dir}/r.xml`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  const doc: SuiteDoc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  assert(doc.run.isolate);
+  const expectedIds = CASES.filter((c) =>
+    /^(mr\.write_control|mr\.write_after_dereg|mw1\.bind_through_other_pd_qp|mw2\.send_inv_.*|qp\.flush_in_order)$/
+      .test(c.id)
+  );
+  assertEquals(doc.results.map((r) => r.id), expectedIds.map((c) => c.id));
+  const pids = doc.results.map((r) => r.pid);
+  assert(pids.every((p) => typeof p === "number" && p !== Deno.pid), JSON.stringify(pids));
+  assertEquals(new Set(pids).size, pids.length, "one child per case");
+  assert(doc.results.every((r) => ["pass", "known"].includes(r.class)), JSON.stringify(doc.counts));
+  for (const pid of [...pids, Deno.pid]) assertEquals(await rdmaResources(pid!), [], `pid ${pid}`);
+  // The JUnit file of a real run parses and names every case.
+  const xml = await Deno.readTextFile(`${dir}/r.xml`);
+  assertEquals(XMLValidator.validate(xml), true);
+  const parsed = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: "",
+    isArray: (n) => ["testsuite", "testcase"].includes(n),
+  }).parse(xml);
+  const names = (parsed.testsuites.testsuite as { testcase: { name: string }[] }[]).flatMap((s) =>
+    s.testcase.map((c) => c.name)
+  );
+  assertEquals(names, expectedIds.map((c) => c.id));
+  assertEquals(xml, formatJunit(doc), "the file is what the formatter makes of the JSON document");
+  await Deno.remove(dir, { recursive: true });
+});

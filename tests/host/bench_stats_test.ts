@@ -1,0 +1,160 @@
+// Statistics, ranking, data checks and the result schema: pure code, no device.
+import assert from "node:assert/strict";
+import { emptySummary, newHistogram, rankPerSize, summarize, summarizeSamples } from "../../bench/stats.ts";
+import { Verifier } from "../../bench/verify.ts";
+import { DataError } from "../../bench/errors.ts";
+import { validateDocument } from "../../bench/schema.ts";
+import { strategyTable } from "../../bench/table.ts";
+import type { PointResult } from "../../bench/point.ts";
+
+Deno.test("exact percentiles, mean and stdev of a small sample", () => {
+  const s = summarizeSamples([5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);
+  assert.equal(s.count, 10);
+  assert.equal(s.p50Ns, 5);
+  assert.equal(s.p90Ns, 9);
+  assert.equal(s.p99Ns, 10);
+  assert.equal(s.maxNs, 10);
+  assert.equal(s.minNs, 1);
+  assert.equal(s.meanNs, 6); // 5.5 rounds to 6
+  assert.equal(s.stdevNs, 3); // population stdev 2.87
+  assert.deepEqual(summarizeSamples([]), emptySummary());
+});
+
+Deno.test("HdrHistogram summary agrees with exact figures within its 3 significant digits", () => {
+  const h = newHistogram();
+  const xs: number[] = [];
+  for (let i = 1; i <= 10_000; i++) xs.push(1000 + ((i * 7919) % 10_000) * 37); // 1 µs .. 371 µs, spread
+  for (const x of xs) h.recordValue(x);
+  const hs = summarize(h), ex = summarizeSamples(xs);
+  for (const k of ["p50Ns", "p90Ns", "p99Ns", "p999Ns", "maxNs", "meanNs"] as const) {
+    assert.ok(Math.abs(hs[k] - ex[k]) <= ex[k] * 0.001 + 1, `${k}: hdr ${hs[k]} vs exact ${ex[k]}`);
+  }
+  assert.equal(hs.count, 10_000);
+  h.reset();
+  assert.equal(summarize(h).count, 0);
+});
+
+function point(
+  strategy: string,
+  op: string,
+  size: number,
+  iops: number,
+  status: PointResult["status"] = "ok",
+): PointResult {
+  return {
+    strategy,
+    op,
+    size,
+    pages: "4k",
+    depth: 1,
+    status,
+    reason: status === "ok" ? undefined : { message: "odp_caps.general_caps lacks IBV_ODP_SUPPORT" },
+    reuse: "rotate",
+    buffers: 8,
+    ios: status === "ok" ? 100 : 0,
+    reps: [],
+    iops,
+    bytesPerSec: iops * size,
+    mbPerSec: (iops * size) / 1e6,
+    latency: {
+      ...emptySummary(),
+      count: 100,
+      p50Ns: 1e9 / (iops || 1),
+      p99Ns: 2e9 / (iops || 1),
+      meanNs: 1,
+      maxNs: 1,
+    },
+    split: { exposeNs: 100, transferNs: 200, revokeNs: 50, copyNs: 0, verifyNs: 1 },
+    cpu: { userUs: 1, systemUs: 1, perIoUs: 20 },
+    peakPinnedBytes: size,
+    counters: null,
+    verify: { mode: "sampled", unit: "words", perIo: 2 },
+    wallMs: 10,
+  } as PointResult;
+}
+
+Deno.test("ranking: per (op, pages, depth, size), best I/O rate first; writes before reads, small sizes first", () => {
+  const pts = [
+    point("reg-per-io", "read", 4096, 100),
+    point("global", "read", 4096, 300),
+    point("mw1", "write", 65536, 50),
+    point("global", "write", 65536, 80),
+    point("bounce", "write", 4096, 90),
+    point("global", "write", 4096, 200),
+  ];
+  const groups = rankPerSize(pts);
+  assert.deepEqual(groups.map((g) => `${g.key.op} ${g.key.size}`), [
+    "write 4096",
+    "write 65536",
+    "read 4096",
+  ]);
+  assert.deepEqual(groups[0].ranked.map((p) => p.strategy), ["global", "bounce"]);
+  assert.deepEqual(groups[1].ranked.map((p) => p.strategy), ["global", "mw1"]);
+  assert.deepEqual(groups[2].ranked.map((p) => p.strategy), ["global", "reg-per-io"]);
+});
+
+Deno.test("the table ranks per size and lists what did not run with its reason", () => {
+  const t = strategyTable([
+    point("mw1", "write", 4096, 50),
+    point("global", "write", 4096, 100),
+    point("odp", "write", 4096, 0, "unsupported"),
+  ]);
+  const lines = t.split("\n");
+  const g = lines.findIndex((l) => /global/.test(l));
+  const m = lines.findIndex((l) => /mw1/.test(l));
+  assert.ok(g > 0 && m > g, t);
+  assert.match(lines[g], /best$/);
+  assert.match(lines[m], /50%$/);
+  assert.match(t, /odp unsupported: odp_caps.general_caps lacks IBV_ODP_SUPPORT/);
+});
+
+Deno.test("sampled verification catches a lost page, a stale I/O and a torn tail; full catches one byte", () => {
+  const len = 5 * 4096 + 100;
+  const mem = new Uint8Array(len + 64);
+  const view = new DataView(mem.buffer);
+  const v = new Verifier("sampled");
+  v.stamp(view, mem, 16, len, 7);
+  v.check(view, mem, 16, len, 7, "ok");
+  assert.throws(() => v.check(view, mem, 16, len, 8, "stale"), DataError);
+  const lost = mem.slice();
+  lost.fill(0, 16 + 2 * 4096, 16 + 3 * 4096);
+  assert.throws(() => v.check(new DataView(lost.buffer), lost, 16, len, 7, "lost page"), /byte 8192/);
+  const torn = mem.slice();
+  torn[16 + len - 1] ^= 1;
+  assert.throws(() => v.check(new DataView(torn.buffer), torn, 16, len, 7, "tail"), DataError);
+  const f = new Verifier("full");
+  f.stamp(view, mem, 0, 4096, 3);
+  f.check(view, mem, 0, 4096, 3, "ok");
+  mem[1234] ^= 0x10;
+  assert.throws(() => f.check(view, mem, 0, 4096, 3, "flip"), /byte 1234/);
+  assert.equal(v.checkedPerIo(8 << 20).count, 2049);
+});
+
+Deno.test("schema: a conforming document passes; missing pieces and reasonless failures are named", () => {
+  const doc = {
+    tool: "memreg",
+    version: "0.1.0",
+    kind: "bench",
+    schemaVersion: 1,
+    startedAt: "x",
+    finishedAt: "y",
+    ffi: { path: "native", perCallNs: 50 },
+    host: { kernel: "6.1", rdmaCore: "44.0", hugepages: {}, governor: null },
+    device: { name: "rxe0" },
+    config: { sizes: [4096], strategies: ["global"] },
+    overhead: { emptyCycleNs: 100, ffiPerCallNs: 50 },
+    verification: "sampled",
+    strategies: [],
+    results: [point("global", "write", 4096, 100), point("odp", "write", 4096, 0, "unsupported")],
+    revocation: [],
+    regcost: null,
+    calibration: null,
+  };
+  assert.deepEqual(validateDocument(doc), []);
+  const bad = structuredClone(doc) as Record<string, unknown>;
+  delete bad.ffi;
+  (bad.results as Record<string, unknown>[])[1].reason = undefined;
+  const problems = validateDocument(bad);
+  assert.ok(problems.some((p) => p.includes("'ffi'")), problems.join("; "));
+  assert.ok(problems.some((p) => p.includes("without a reason")), problems.join("; "));
+});
