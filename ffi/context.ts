@@ -4,8 +4,7 @@ import { c, errno, ibverbs } from "./lib.ts";
 import { check, VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
 import { fastVerbs } from "./fastpath.ts";
-import { withDeviceList } from "./device.ts";
-import { formatGuid } from "./device.ts";
+import { formatGuid, withDeviceList } from "./device.ts";
 import { GidType, LinkLayer } from "./constants.ts";
 
 const DA = LAYOUTS.ibv_device_attr;

@@ -1,7 +1,7 @@
 // MR: memory region (ibv_reg_mr, ibv_reg_mr_iova2, ibv_rereg_mr, ibv_dereg_mr).
 import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs, ptrOf, ptrValue } from "./lib.ts";
-import { check, VerbsError } from "./errors.ts";
+import { VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
 import type { PD } from "./pd.ts";
 
