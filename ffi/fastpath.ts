@@ -24,7 +24,7 @@ export interface FastVerbs {
   nowNs(): number;
 }
 
-const NATIVE_SYMBOLS = {
+export const NATIVE_SYMBOLS = {
   memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   memreg_poll_cq: { parameters: ["pointer", "i32", "pointer"], result: "i32" },

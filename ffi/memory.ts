@@ -78,16 +78,30 @@ export class NativeBuffer {
   }
 }
 
-/** Fills a region with a pattern derived from seed so that misplaced or stale bytes are detected. */
-export function writePattern(u8: Uint8Array, offset: number, length: number, seed: number): void {
+/** Runs the seeded xorshift byte generator over a region; stops where `step` returns false (that index). */
+function walkPattern(
+  offset: number,
+  length: number,
+  seed: number,
+  step: (i: number, byte: number) => boolean,
+) {
   let x = (seed * 2654435761) >>> 0 || 1;
   const end = offset + length;
   for (let i = offset; i < end; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    u8[i] = x & 0xff;
+    if (!step(i, x & 0xff)) return i - offset;
   }
+  return -1;
+}
+
+/** Fills a region with a pattern derived from seed so that misplaced or stale bytes are detected. */
+export function writePattern(u8: Uint8Array, offset: number, length: number, seed: number): void {
+  walkPattern(offset, length, seed, (i, b) => {
+    u8[i] = b;
+    return true;
+  });
 }
 
 /** Index of the first byte that differs from the pattern, or -1. `stride` > 1 samples. */
@@ -98,13 +112,5 @@ export function checkPattern(
   seed: number,
   stride = 1,
 ): number {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const end = offset + length;
-  for (let i = offset; i < end; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    if ((i - offset) % stride === 0 && u8[i] !== (x & 0xff)) return i - offset;
-  }
-  return -1;
+  return walkPattern(offset, length, seed, (i, b) => (i - offset) % stride !== 0 || u8[i] === b);
 }

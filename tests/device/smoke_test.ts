@@ -39,29 +39,28 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
     using mrDst = new MR(lb.pd, dst.addr, MiB, RW | Access.MW_BIND);
     const wr = new SendWr();
 
-    await t.step("RDMA WRITE of 1 MiB lands with the pattern intact", async () => {
-      writePattern(src.u8, 0, MiB, 1);
-      dst.fill(0);
-      const local = { addr: src.addr, length: MiB, lkey: mrSrc.lkey };
-      assert.equal(
-        lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 1n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
-        0,
-      );
-      await expectSuccess(lb, "cqA");
-      assert.equal(checkPattern(dst.u8, 0, MiB, 1), -1);
-    });
-
-    await t.step("RDMA READ of 1 MiB brings the remote pattern back", async () => {
-      writePattern(dst.u8, 0, MiB, 2);
-      src.fill(0);
-      const local = { addr: src.addr, length: MiB, lkey: mrSrc.lkey };
-      assert.equal(
-        lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_READ, 2n, local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
-        0,
-      );
-      await expectSuccess(lb, "cqA");
-      assert.equal(checkPattern(src.u8, 0, MiB, 2), -1);
-    });
+    // WRITE pushes src into dst; READ pulls dst into src. Either way the pattern must arrive intact.
+    for (
+      const [name, op, from, to, seed] of [["WRITE", WrOpcode.RDMA_WRITE, src, dst, 1], [
+        "READ",
+        WrOpcode.RDMA_READ,
+        dst,
+        src,
+        2,
+      ]] as const
+    ) {
+      await t.step(`RDMA ${name} of 1 MiB arrives with the pattern intact`, async () => {
+        writePattern(from.u8, 0, MiB, seed);
+        to.fill(0);
+        const local = { addr: src.addr, length: MiB, lkey: mrSrc.lkey };
+        assert.equal(
+          lb.qpA.postSend(wr.rdma(op, BigInt(seed), local, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
+          0,
+        );
+        await expectSuccess(lb, "cqA");
+        assert.equal(checkPattern(to.u8, 0, MiB, seed), -1);
+      });
+    }
 
     await t.step("SEND/RECV delivers the message and its length", async () => {
       const recv = new RecvWr().set(7n, { addr: dst.addr, length: 4096, lkey: mrDst.lkey });

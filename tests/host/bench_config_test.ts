@@ -1,5 +1,6 @@
 // Bench option parsing and bad input, without a device.
 import assert from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
 import {
   DEFAULTS,
   fmtSize,
@@ -90,18 +91,7 @@ Deno.test("fmtSize prints exact binary units", () => {
   assert.equal(fmtSize(6000), "6000 B");
 });
 
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, "bench", ...args, "--no-testbed"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
+const cli = (...args: string[]) => runCli(["bench", ...args, "--no-testbed"]);
 
 Deno.test("bad input on the command line: one line, exit 2, before any device or testbed", async () => {
   for (

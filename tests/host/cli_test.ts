@@ -1,21 +1,6 @@
 // The CLI as a user meets it on a host without an RDMA device: one-line errors, never a stack trace.
 import assert from "node:assert/strict";
-
-const cli = new URL("../../cli.ts", import.meta.url).pathname;
-
-async function run(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+import { runCli } from "../helpers/cli.ts";
 
 const hasDevice = (() => {
   try {
@@ -29,7 +14,7 @@ Deno.test({
   name: "devices --no-testbed without an RDMA device: one line, exit 2",
   ignore: hasDevice,
   fn: async () => {
-    const r = await run(["devices", "--no-testbed"]);
+    const r = await runCli(["devices", "--no-testbed"]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trim(), "no RDMA device present and --no-testbed given");
   },
@@ -37,7 +22,7 @@ Deno.test({
 
 Deno.test("an unknown subcommand or option is one line and a non-zero exit", async () => {
   for (const args of [["frobnicate"], ["devices", "--bogus"]]) {
-    const r = await run(args);
+    const r = await runCli(args);
     assert.notEqual(r.code, 0);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -45,7 +30,7 @@ Deno.test("an unknown subcommand or option is one line and a non-zero exit", asy
 });
 
 Deno.test("--help lists the jobs", async () => {
-  const r = await run(["--help"]);
+  const r = await runCli(["--help"]);
   assert.equal(r.code, 0);
   for (const c of ["devices", "bench", "conformance", "testbed"]) {
     assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
