@@ -4,21 +4,12 @@ import {
   type DeviceOptions,
   deviceOptions,
   ensureDevice,
+  nonNegativeInt,
   positiveInt,
   UsageError,
 } from "../commands/common.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "./config.ts";
 import { runBench } from "./run.ts";
-
-function nonNegInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
-    }
-    return n;
-  };
-}
 
 export function registerBench(program: Command): void {
   deviceOptions(
@@ -46,7 +37,12 @@ export function registerBench(program: Command): void {
         positiveInt("--duration"),
         DEFAULTS.durationMs,
       )
-      .option("--warmup <n>", "warm-up I/Os per point (not recorded)", nonNegInt("--warmup"), DEFAULTS.warmup)
+      .option(
+        "--warmup <n>",
+        "warm-up I/Os per point (not recorded)",
+        nonNegativeInt("--warmup"),
+        DEFAULTS.warmup,
+      )
       .option("--reps <n>", "repetitions per point", positiveInt("--reps"), DEFAULTS.reps)
       .option("--hugepages", "also run every point on 2 MiB pages")
       .option("--rcache-cap <size>", "rcache pinned-bytes cap", DEFAULTS.rcacheCap)

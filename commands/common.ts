@@ -26,13 +26,17 @@ export async function ensureDevice(opts: DeviceOptions): Promise<void> {
   if (code !== null) Deno.exit(code);
 }
 
-/** Parses a positive integer option or throws a UsageError naming it. */
-export function positiveInt(name: string) {
+function intOption(name: string, min: number, what: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+    if (!Number.isInteger(n) || n < min) {
+      throw new UsageError(`${name} must be a ${what} integer, got '${v}'`);
     }
     return n;
   };
 }
+
+/** Parses a positive integer option or throws a UsageError naming it. */
+export const positiveInt = (name: string) => intOption(name, 1, "positive");
+/** Parses a non-negative integer option or throws a UsageError naming it. */
+export const nonNegativeInt = (name: string) => intOption(name, 0, "non-negative");

@@ -6,6 +6,7 @@ import {
   type DeviceOptions,
   deviceOptions,
   ensureDevice,
+  nonNegativeInt,
   positiveInt,
   UsageError,
 } from "../commands/common.ts";
@@ -38,16 +39,6 @@ interface ConformanceOptions extends DeviceOptions {
   stepDeadline: number;
   caseDeadline: number;
   child?: string;
-}
-
-function nonNegativeInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
-    }
-    return n;
-  };
 }
 
 export function formatList(defs: readonly CaseDef[]): string {

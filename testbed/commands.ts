@@ -1,16 +1,11 @@
 // CLI wiring: `memreg testbed [options] [-- command...]` and `memreg testbed-setup`.
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { positiveInt } from "../commands/common.ts";
 import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "./vm.ts";
 import { fetchKernel, listKernels, resolveKernel } from "./kernels.ts";
 import { testbedSetup } from "./setup.ts";
 
 const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-};
 
 export function registerTestbed(program: Command): void {
   // Lets `testbed` stop option parsing at the inner command, so `testbed ibv_devinfo -v` passes -v on.
@@ -31,8 +26,13 @@ function testbedCommand(outer: boolean): Command {
     )
     .argument("[command...]", "command to run inside, cwd = the current directory")
     .option("--kernel <ver>", "kernel version, version prefix or fetched Debian suite (default: newest 6.1)")
-    .option("--memory <MiB>", "guest memory", positiveInt, DEFAULT_MEMORY_MIB)
-    .option("--timeout <s>", "hard limit for the whole VM in seconds", positiveInt, DEFAULT_TIMEOUT_MS / 1000)
+    .option("--memory <MiB>", "guest memory", positiveInt("--memory"), DEFAULT_MEMORY_MIB)
+    .option(
+      "--timeout <s>",
+      "hard limit for the whole VM in seconds",
+      positiveInt("--timeout"),
+      DEFAULT_TIMEOUT_MS / 1000,
+    )
     .option(
       "--fetch-kernel <suite>",
       "download the newest Debian kernel of a suite (trixie, sid) into the cache",
