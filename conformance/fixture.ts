@@ -45,7 +45,7 @@ export interface FixtureOptions {
   stepDeadlineMs: number;
 }
 
-type Side = "A" | "B" | "C" | "D";
+export type Side = "A" | "B" | "C" | "D";
 
 export interface RdmaSpec {
   key: number;
@@ -279,16 +279,7 @@ export class Fixture {
 
   writeOp(s: RdmaSpec): Op {
     const len = s.len ?? 64;
-    const local = this.#local(len, s);
-    const wr = new SendWr().rdma(
-      WrOpcode.RDMA_WRITE,
-      this.#nextWr,
-      local,
-      this.#raddr(s),
-      s.key,
-      SendFlags.SIGNALED,
-    );
-    return { wr, kind: "write", spec: s };
+    return { wr: this.#rdma(WrOpcode.RDMA_WRITE, this.#local(len, s), s), kind: "write", spec: s };
   }
 
   readOp(s: RdmaSpec): Op {
@@ -297,15 +288,12 @@ export class Fixture {
     const len = s.len ?? 64;
     // A zero-length READ carries no SGE at all.
     const sge = { addr: landing.addr, length: len, lkey: len === 0 ? 0 : s.lkey ?? mr.lkey };
-    const wr = new SendWr().rdma(
-      WrOpcode.RDMA_READ,
-      this.#nextWr,
-      sge,
-      this.#raddr(s),
-      s.key,
-      SendFlags.SIGNALED,
-    );
-    return { wr, kind: "read", spec: s, landing };
+    return { wr: this.#rdma(WrOpcode.RDMA_READ, sge, s), kind: "read", spec: s, landing };
+  }
+
+  /** A signaled RDMA WRITE or READ of `sge` at the remote address and key of `s`. */
+  #rdma(opcode: number, sge: Parameters<SendWr["rdma"]>[2], s: RdmaSpec): SendWr {
+    return new SendWr().rdma(opcode, this.#nextWr, sge, this.#raddr(s), s.key, SendFlags.SIGNALED);
   }
 
   /** SEND_WITH_INV of `key` (a receive is posted on the responder first). */

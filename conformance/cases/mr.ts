@@ -7,11 +7,14 @@ import {
   all,
   denied,
   granted,
-  LOCAL_INV_FAIL,
+  localInvFailed,
+  localInvThenWrite,
   NOT_OK,
   OK,
-  SEND_INV_FAIL,
+  sendInvRefused,
+  sendInvThenWrite,
   unchanged,
+  writeChecked,
   written,
 } from "./shared.ts";
 
@@ -27,8 +30,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE of 64 bytes at the MR's start with its rkey",
     expect: all(granted("access"), written),
     async run(f) {
-      await f.write("access", { key: f.targetMr().rkey });
-      f.data();
+      await writeChecked(f, { key: f.targetMr().rkey });
     },
   },
   {
@@ -54,8 +56,7 @@ export const mrCases: CaseDef[] = [
     async run(f) {
       const mr = f.targetMr();
       f.release("dereg", mr);
-      await f.write("access", { key: mr.rkey });
-      f.data();
+      await writeChecked(f, { key: mr.rkey });
     },
   },
   {
@@ -84,8 +85,7 @@ export const mrCases: CaseDef[] = [
       const target = f.targetMr();
       const stale = f.regMr("setup.lreg", RW, { buf: f.src, off: 0, len: T.size, side: "A", must: true })!;
       f.release("dereg", stale);
-      await f.write("access", { key: target.rkey, lkey: stale.lkey });
-      f.data();
+      await writeChecked(f, { key: target.rkey, lkey: stale.lkey });
     },
   },
   {
@@ -98,8 +98,7 @@ export const mrCases: CaseDef[] = [
     expect: all(denied("access"), unchanged),
     async run(f) {
       f.targetMr();
-      await f.write("access", { key: BOGUS_KEY });
-      f.data();
+      await writeChecked(f, { key: BOGUS_KEY });
     },
   },
   {
@@ -111,8 +110,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE with rkey ^ 0x01 (same index, other key byte)",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      await f.write("access", { key: (f.targetMr().rkey ^ 1) >>> 0 });
-      f.data();
+      await writeChecked(f, { key: (f.targetMr().rkey ^ 1) >>> 0 });
     },
   },
   {
@@ -124,8 +122,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE of 64 bytes starting 32 bytes before the MR's end",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      await f.write("access", { key: f.targetMr().rkey, off: END - 32 });
-      f.data();
+      await writeChecked(f, { key: f.targetMr().rkey, off: END - 32 });
     },
   },
   {
@@ -137,8 +134,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE of 64 bytes starting 32 bytes before the MR's start",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      await f.write("access", { key: f.targetMr().rkey, off: T.mrOff - 32 });
-      f.data();
+      await writeChecked(f, { key: f.targetMr().rkey, off: T.mrOff - 32 });
     },
   },
   {
@@ -162,8 +158,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE with its rkey",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      await f.write("access", { key: f.targetMr(Access.LOCAL_WRITE | Access.REMOTE_READ).rkey });
-      f.data();
+      await writeChecked(f, { key: f.targetMr(Access.LOCAL_WRITE | Access.REMOTE_READ).rkey });
     },
   },
   {
@@ -188,8 +183,7 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA WRITE to the responder with that rkey",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      await f.write("access", { key: f.targetMr(RW, { side: "A" }).rkey });
-      f.data();
+      await writeChecked(f, { key: f.targetMr(RW, { side: "A" }).rkey });
     },
   },
   {
@@ -229,8 +223,7 @@ export const mrCases: CaseDef[] = [
     expect: all(granted("access"), unchanged),
     async run(f) {
       f.targetMr();
-      await f.write("access", { key: BOGUS_KEY, len: 0 });
-      f.data();
+      await writeChecked(f, { key: BOGUS_KEY, len: 0 });
     },
   },
   {
@@ -259,8 +252,7 @@ export const mrCases: CaseDef[] = [
       const mr = f.targetMr(RW);
       f.rereg("rereg", mr, ReregFlags.CHANGE_ACCESS, { access: Access.LOCAL_WRITE | Access.REMOTE_READ });
       f.name(mr.rkey, "mr.after");
-      await f.write("access", { key: mr.rkey });
-      f.data();
+      await writeChecked(f, { key: mr.rkey });
     },
   },
   {
@@ -281,8 +273,7 @@ export const mrCases: CaseDef[] = [
       });
       await f.write("new", { key: mr.rkey, target: b2 });
       f.data("data.new", b2);
-      await f.write("old", { key: mr.rkey });
-      f.data();
+      await writeChecked(f, { key: mr.rkey }, "old");
     },
   },
   {
@@ -297,8 +288,7 @@ export const mrCases: CaseDef[] = [
     async run(f) {
       const mr = f.targetMr(RW);
       f.rereg("rereg", mr, ReregFlags.CHANGE_PD, { pd: f.pd("A") });
-      await f.write("access", { key: mr.rkey });
-      f.data();
+      await writeChecked(f, { key: mr.rkey });
     },
   },
   {
@@ -308,12 +298,9 @@ export const mrCases: CaseDef[] = [
     level: "must",
     setup: "target MR from ibv_reg_mr; a second QP pair on the same PDs",
     provoke: "IBV_WR_LOCAL_INV of the MR's rkey on the spare QP, then RDMA WRITE qpA → qpB with the rkey",
-    expect: all({ "inv.ret": ["0"], "inv.wc": LOCAL_INV_FAIL }, granted("after"), written),
+    expect: all(localInvFailed, granted("after"), written),
     async run(f) {
-      const mr = f.targetMr(RW);
-      await f.localInv("inv", mr.rkey, "D");
-      await f.write("after", { key: mr.rkey });
-      f.data();
+      await localInvThenWrite(f, f.targetMr(RW).rkey);
     },
   },
   {
@@ -323,13 +310,9 @@ export const mrCases: CaseDef[] = [
     level: "must",
     setup: "target MR from ibv_reg_mr; a receive posted on the responder",
     provoke: "IBV_WR_SEND_WITH_INV carrying the MR's rkey, then (after recovery) RDMA WRITE with it",
-    expect: all({ "inv.ret": ["0"], "inv.wc": SEND_INV_FAIL }, granted("after"), written),
+    expect: all(sendInvRefused, granted("after"), written),
     async run(f) {
-      const mr = f.targetMr(RW);
-      await f.sendInv("inv", mr.rkey);
-      f.recover();
-      await f.write("after", { key: mr.rkey });
-      f.data();
+      await sendInvThenWrite(f, f.targetMr(RW).rkey);
     },
   },
   {

@@ -1,22 +1,25 @@
 // Type 2 memory windows (IBV_WR_BIND_MW): invalidation by LOCAL_INV and SEND_WITH_INV and what the key is
 // worth afterwards, the bind rules (o10-37.2.30/40, C10-72…75), ibv_inc_rkey, type 2B QP association.
 import { Access, incRkey } from "../../ffi/mod.ts";
-import { RW, T } from "../fixture.ts";
+import { RW } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,
   denied,
   granted,
-  LOCAL_INV_FAIL,
-  NO_LOCAL_WRITE,
-  NOT_OK,
+  localInvFailed,
+  localInvThenWrite,
   OK,
+  refusedBind,
   refusedKeyGrantsNothing,
   rejected,
-  SEND_INV_FAIL,
+  sendInvRefused,
   type2Window,
   unchanged,
   WIN,
+  windowCases,
+  writeChecked,
+  writeThroughWindow,
   written,
 } from "./shared.ts";
 
@@ -24,40 +27,15 @@ const MW2 = ["MW2"] as const;
 const INV = ["MW2", "MGT_EXT"] as const;
 const invOk = { "inv.ret": ["0"], "inv.wc": [OK] };
 
-/** A type 2 bind of a fresh window (key = ibv_inc_rkey of its allocated key) that the case expects refused. */
-const refusedBind =
-  (o: { access?: number; off?: number; len?: number; mrAccess?: number; via?: "A" | "B" }) =>
-  async (f: import("../fixture.ts").Fixture) => {
-    const mr = f.targetMr(o.mrAccess);
-    const mw = f.mw(2);
-    const key = f.name(incRkey(mw.rkey), "key1");
-    await f.bind2("bind", {
-      mw,
-      key,
-      mr,
-      off: o.off ?? WIN.off,
-      len: o.len ?? WIN.len,
-      access: o.access ?? RW,
-    }, { via: o.via });
-    await refusedKeyGrantsNothing(f, key, o.off);
-  };
+const same = windowCases(2);
 
 export const mw2Cases: CaseDef[] = [
-  {
+  same.bindAccess({
     id: "mw2.bind_access",
     title: "A type 2 window bound by IBV_WR_BIND_MW takes an RDMA WRITE (control)",
-    rule: "man.ibv_post_send",
-    level: "must",
-    needs: MW2,
     setup: "target MR with MW_BIND; type 2 window bound on qpB with key1 = ibv_inc_rkey(allocated rkey)",
     provoke: "RDMA WRITE of 64 bytes through key1",
-    expect: all(granted("access"), written),
-    async run(f) {
-      const { key } = await type2Window(f);
-      await f.write("access", { key });
-      f.data();
-    },
-  },
+  }),
   {
     id: "mw2.local_inv_then_access",
     title: "After LOCAL_INV of a type 2 window its key is refused",
@@ -67,12 +45,7 @@ export const mw2Cases: CaseDef[] = [
     setup: "bound type 2 window",
     provoke: "IBV_WR_LOCAL_INV of key1 on qpB, then RDMA WRITE with key1",
     expect: all(invOk, denied("access"), unchanged),
-    async run(f) {
-      const { key } = await type2Window(f);
-      await f.localInv("inv", key);
-      await f.write("access", { key });
-      f.data();
-    },
+    run: writeThroughWindow(2, { act: (f, { key }) => f.localInv("inv", key) }),
   },
   {
     id: "mw2.local_inv_then_read",
@@ -165,53 +138,32 @@ export const mw2Cases: CaseDef[] = [
     setup: "target MR with MW_BIND, a free type 2 window",
     provoke: "IBV_WR_BIND_MW with length 0, then (recovered) WRITE with that key",
     expect: rejected("bind", denied("after"), unchanged),
-    run: refusedBind({ len: 0 }),
+    run: refusedBind(2, { len: 0 }),
   },
-  {
+  same.bindBeyondMr({
     id: "mw2.bind_beyond_mr",
     title: "A type 2 bind reaching past the MR's end is refused",
-    rule: "C10-75",
-    level: "must",
-    needs: MW2,
     setup: "target MR with MW_BIND, a free type 2 window",
     provoke: "IBV_WR_BIND_MW over [MR end − 2 KiB, MR end + 2 KiB), then (recovered) WRITE there",
-    expect: rejected("bind", denied("after"), unchanged),
-    run: refusedBind({ off: T.mrOff + T.mrLen - 2048, len: 4096 }),
-  },
-  {
+  }),
+  same.mrWithoutMwBind({
     id: "mw2.mr_without_mw_bind",
     title: "Binding a type 2 window to an MR without MW_BIND is refused",
-    rule: "C10-73",
-    level: "must",
-    needs: MW2,
     setup: "target MR without MW_BIND, a free type 2 window",
     provoke: "IBV_WR_BIND_MW, then (recovered) WRITE with that key",
-    expect: rejected("bind", denied("after"), unchanged),
-    run: refusedBind({ mrAccess: RW }),
-  },
-  {
+  }),
+  same.writableWindowWithoutLocalWrite({
     id: "mw2.writable_window_without_local_write",
     title: "A writable type 2 window on an MR without LOCAL_WRITE is refused",
-    rule: "C10-74",
-    level: "must",
-    needs: MW2,
     setup: "target MR with REMOTE_READ|MW_BIND only",
     provoke: "IBV_WR_BIND_MW with REMOTE_WRITE, then (recovered) WRITE with that key",
-    expect: rejected("bind", denied("after"), unchanged),
-    run: refusedBind({ mrAccess: NO_LOCAL_WRITE, access: Access.REMOTE_WRITE | Access.REMOTE_READ }),
-  },
-  {
+  }),
+  same.bindThroughOtherPdQp({
     id: "mw2.bind_through_other_pd_qp",
     title: "Binding a type 2 window through a QP of another PD is refused",
-    rule: "C10-72",
-    level: "must",
-    needs: MW2,
-    separatePd: true,
     setup: "requester and responder in different PDs; MR and window in the responder's PD",
     provoke: "IBV_WR_BIND_MW posted on the requester's QP (other PD), then (recovered) WRITE with that key",
-    expect: rejected("bind", denied("after"), unchanged),
-    run: refusedBind({ via: "A" }),
-  },
+  }),
   {
     id: "mw2.inc_rkey_stale_key",
     title: "After invalidate and a rebind with ibv_inc_rkey, the old key is refused and the new one works",
@@ -227,8 +179,7 @@ export const mw2Cases: CaseDef[] = [
       const key2 = f.name(incRkey(key), "key2");
       await f.bind2("rebind", { mw, key: key2, mr, ...WIN }, { must: true });
       await f.write("new", { key: key2 });
-      await f.write("old", { key });
-      f.data();
+      await writeChecked(f, { key }, "old");
     },
   },
   {
@@ -256,9 +207,7 @@ export const mw2Cases: CaseDef[] = [
     provoke: "RDMA WRITE with key1 from qpC to qpD",
     expect: all(denied("access"), unchanged),
     async run(f) {
-      const { key } = await type2Window(f);
-      await f.write("access", { key }, "C");
-      f.data();
+      await writeChecked(f, { key: (await type2Window(f)).key }, "access", "C");
     },
   },
   {
@@ -270,13 +219,12 @@ export const mw2Cases: CaseDef[] = [
     setup: "bound type 2 window; LOCAL_INV of key1 on qpB; a second QP pair",
     provoke: "LOCAL_INV of key1 again on the spare QP (status recorded), then WRITE qpA → qpB with key1",
     expect: all(invOk, denied("access"), unchanged),
-    async run(f) {
-      const { key } = await type2Window(f);
-      await f.localInv("inv", key);
-      await f.localInv("inv2", key, "D");
-      await f.write("access", { key });
-      f.data();
-    },
+    run: writeThroughWindow(2, {
+      act: async (f, { key }) => {
+        await f.localInv("inv", key);
+        await f.localInv("inv2", key, "D");
+      },
+    }),
   },
   {
     id: "mw2.local_inv_wrong_key",
@@ -286,12 +234,10 @@ export const mw2Cases: CaseDef[] = [
     needs: INV,
     setup: "type 2 window bound with key1; a second QP pair on the same PDs",
     provoke: "LOCAL_INV of ibv_inc_rkey(key1) on the spare QP, then WRITE qpA → qpB with key1",
-    expect: all({ "inv.ret": ["0"], "inv.wc": LOCAL_INV_FAIL }, granted("after"), written),
+    expect: all(localInvFailed, granted("after"), written),
     async run(f) {
       const { key } = await type2Window(f);
-      await f.localInv("inv", f.name(incRkey(key), "wrong"), "D");
-      await f.write("after", { key });
-      f.data();
+      await localInvThenWrite(f, key, f.name(incRkey(key), "wrong"));
     },
   },
   {
@@ -305,7 +251,7 @@ export const mw2Cases: CaseDef[] = [
     provoke:
       "SEND_WITH_INV of that window's key from qpA to qpB (whose PD does not own it), then (recovered " +
       "if needed) WRITE qpB → qpA through the window, which must still be bound",
-    expect: all({ "inv.ret": ["0"], "inv.wc": SEND_INV_FAIL }, granted("after"), written),
+    expect: all(sendInvRefused, granted("after"), written),
     async run(f) {
       const mr = f.targetMr(RW | Access.MW_BIND, { side: "A" });
       const mw = f.mw(2, "A");
@@ -314,42 +260,21 @@ export const mw2Cases: CaseDef[] = [
       await f.sendInv("inv", key);
       f.states();
       if (f.facts.qpA !== "RTS" || f.facts.qpB !== "RTS") f.recover();
-      await f.write("after", { key }, "B");
-      f.data();
+      await writeChecked(f, { key }, "after", "B");
     },
   },
-  {
+  same.deallocThenAccess({
     id: "mw2.dealloc_while_bound",
     title: "After ibv_dealloc_mw of a bound type 2 window its key is refused",
-    rule: "man.ibv_alloc_mw",
-    level: "must",
-    needs: MW2,
     setup: "bound type 2 window",
     provoke: "ibv_dealloc_mw (no invalidate first), then WRITE with key1",
-    expect: all({ "dealloc.ret": ["0"] }, denied("access"), unchanged),
-    async run(f) {
-      const { mw, key } = await type2Window(f);
-      f.release("dealloc", mw);
-      await f.write("access", { key });
-      f.data();
-    },
-  },
-  {
+  }),
+  same.deregMrWhileBound({
     id: "mw2.dereg_mr_while_bound",
     title: "ibv_dereg_mr of an MR with a bound type 2 window fails; the window keeps working",
-    rule: "10.6.7.2.6",
-    level: "must",
-    needs: MW2,
     setup: "bound type 2 window",
     provoke: "ibv_dereg_mr of the underlying MR, then WRITE with key1",
-    expect: all({ "dereg.ret": NOT_OK }, granted("access"), written),
-    async run(f) {
-      const { mr, key } = await type2Window(f);
-      f.release("dereg", mr);
-      await f.write("access", { key });
-      f.data();
-    },
-  },
+  }),
   {
     id: "mw2.ibv_bind_mw_on_type2",
     title: "ibv_bind_mw on a type 2 window is refused (it is for type 1 only)",
@@ -366,36 +291,18 @@ export const mw2Cases: CaseDef[] = [
       await refusedKeyGrantsNothing(f, mw.rkey);
     },
   },
-  {
+  same.readOnlyWindowWritten({
     id: "mw2.read_only_window_written",
     title: "An RDMA WRITE through a read-only type 2 window is refused",
-    rule: "vol1.rkey-access",
-    level: "must",
-    needs: MW2,
     setup: "type 2 window with REMOTE_READ only",
     provoke: "RDMA WRITE with key1",
-    expect: all(denied("access"), unchanged),
-    async run(f) {
-      const { key } = await type2Window(f, Access.REMOTE_READ);
-      await f.write("access", { key });
-      f.data();
-    },
-  },
-  {
+  }),
+  same.narrowerThanAccess({
     id: "mw2.narrower_than_access",
     title: "A WRITE crossing the end of a type 2 window (inside the MR) is refused",
-    rule: "vol1.rkey-bounds",
-    level: "must",
-    needs: MW2,
     setup: "type 2 window over the MR's first 4 KiB",
     provoke: "RDMA WRITE of 64 bytes starting 32 bytes before the window's end",
-    expect: all(denied("access"), unchanged),
-    async run(f) {
-      const { key } = await type2Window(f);
-      await f.write("access", { key, off: WIN.off + WIN.len - 32 });
-      f.data();
-    },
-  },
+  }),
   {
     id: "mw2.zero_based",
     title: "A zero-based type 2 window: is it supported, and where does offset 0 land?",

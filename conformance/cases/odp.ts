@@ -1,7 +1,7 @@
 // On-demand paging: the device must follow the process's page tables (what the process would read is what
 // the peer reads), and a hole in them must fail the access instead of exposing old pages.
 import { Access, MADV_DONTNEED } from "../../ffi/mod.ts";
-import { RW, T, Unsupported } from "../fixture.ts";
+import { type Fixture, RW, T, Unsupported } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
 import { all, granted } from "./shared.ts";
 
@@ -9,6 +9,13 @@ const ODP = RW | Access.ON_DEMAND;
 /** Any remote error: the spec names none for a fault that cannot be resolved. */
 const REMOTE_FAIL = ["IBV_WC_REM_ACCESS_ERR", "IBV_WC_REM_OP_ERR", "IBV_WC_REM_INV_REQ_ERR"];
 const control = { "first.wc": ["IBV_WC_SUCCESS"], "first.data": ["current"] };
+
+/** An ODP MR (over the target buffer unless `o` says otherwise), read once remotely ("first") to fault it in. */
+async function readOnce(f: Fixture, o: { addr?: bigint; len?: number | bigint } = {}) {
+  const mr = f.regMr("setup.reg", ODP, { ...o, must: true })!;
+  await f.read("first", { key: mr.rkey });
+  return mr;
+}
 
 export const odpCases: CaseDef[] = [
   {
@@ -21,8 +28,7 @@ export const odpCases: CaseDef[] = [
     provoke: "madvise(MADV_DONTNEED) over the MR, then RDMA READ",
     expect: all(control, granted("access"), { "access.data": ["zero"] }),
     async run(f) {
-      const mr = f.regMr("setup.reg", ODP, { must: true })!;
-      await f.read("first", { key: mr.rkey });
+      const mr = await readOnce(f);
       f.dst.nb.madvise(MADV_DONTNEED, T.mrOff, T.mrLen);
       await f.read("access", { key: mr.rkey });
     },
@@ -37,8 +43,7 @@ export const odpCases: CaseDef[] = [
     provoke: "munmap of the buffer, then RDMA READ through the MR",
     expect: all(control, { "access.ret": ["0"], "access.wc": REMOTE_FAIL, "access.data": ["unchanged"] }),
     async run(f) {
-      const mr = f.regMr("setup.reg", ODP, { must: true })!;
-      await f.read("first", { key: mr.rkey });
+      const mr = await readOnce(f);
       f.dst.unmap();
       await f.read("access", { key: mr.rkey });
     },
@@ -53,8 +58,7 @@ export const odpCases: CaseDef[] = [
     provoke: "munmap, mmap(MAP_FIXED) fresh pages at the same address with a new pattern, then RDMA READ",
     expect: all(control, granted("access"), { "access.data": ["current"] }),
     async run(f) {
-      const mr = f.regMr("setup.reg", ODP, { must: true })!;
-      await f.read("first", { key: mr.rkey });
+      const mr = await readOnce(f);
       f.dst.unmap();
       f.dst.nb.remapFresh();
       f.dst.reseed(7);
@@ -74,8 +78,7 @@ export const odpCases: CaseDef[] = [
       "access.wc": REMOTE_FAIL,
     }),
     async run(f) {
-      const mr = f.regMr("setup.reg", ODP, { addr: 0n, len: 0xffffffffffffffffn, must: true })!;
-      await f.read("first", { key: mr.rkey });
+      const mr = await readOnce(f, { addr: 0n, len: 0xffffffffffffffffn });
       const hole = f.buf();
       hole.unmap();
       await f.read("access", { key: mr.rkey, target: hole });
