@@ -6,7 +6,6 @@ import {
   ensureDevice,
   nonNegativeInt,
   positiveInt,
-  UsageError,
 } from "../commands/common.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "./config.ts";
 import { runBench } from "./run.ts";

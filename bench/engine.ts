@@ -237,7 +237,7 @@ export class Engine {
 
   #onExposer(i: number): void {
     const wc = this.rig.wcB;
-    const kind = wc.kind(i), idx = wc.slot(i), status = wc.status(i);
+    const kind = wc.kind(i), idx = wc.slot(i), status = this.rig.lb.cqB.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.EXPOSE) {
       const s = this.slots[idx];
@@ -283,7 +283,7 @@ export class Engine {
 
   #onPeer(i: number): void {
     const wc = this.rig.wcA;
-    const kind = wc.kind(i), idx = wc.slot(i), status = wc.status(i);
+    const kind = wc.kind(i), idx = wc.slot(i), status = this.rig.lb.cqA.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.PEER_RECV) {
       this.#onAdvert(idx);

@@ -168,6 +168,14 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
       });
     }
   };
+  /** Samples `once`, which times its main verb and also times `pairVerb` into the array it gets: records
+   * `pairVerb` (when all samples succeeded) and returns the main verb's samples. */
+  const sampleWithPair = (pairVerb: string, once: (pair: number[]) => number): number[] => {
+    const pair: number[] = [];
+    const main = sample(o.samplesMin, o.budgetMs, () => once(pair));
+    out.push({ verb: pairVerb, status: "ok", latency: summarizeSamples(pair) });
+    return main;
+  };
   try {
     using mr = new MR(rig.pd, mem.addr, mem.length, REMOTE_RW | Access.MW_BIND);
     const bindAccess = Access.REMOTE_WRITE | Access.REMOTE_READ;
@@ -191,25 +199,17 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
     };
     run("ibv_bind_mw (type 1) + completion", no1, () => {
       using mw = new MW(rig.pd, 1);
-      const unbinds: number[] = [];
-      const binds = sample(o.samplesMin, o.budgetMs, () => {
+      return sampleWithPair("ibv_bind_mw zero-length unbind (type 1) + completion", (unbinds) => {
         const t = timed(() => bind1(mw, PAGE, bindAccess));
         unbinds.push(timed(() => bind1(mw, 0, 0)));
         return t;
       });
-      out.push({
-        verb: "ibv_bind_mw zero-length unbind (type 1) + completion",
-        status: "ok",
-        latency: summarizeSamples(unbinds),
-      });
-      return binds;
     });
     run("IBV_WR_BIND_MW (type 2) + completion", no2, () => {
       using mw = new MW(rig.pd, 2);
       const wr = new SendWr(), inv = new SendWr();
       let key = mw.rkey;
-      const invs: number[] = [];
-      const binds = sample(o.samplesMin, o.budgetMs, () => {
+      return sampleWithPair("IBV_WR_LOCAL_INV (type 2) + completion", (invs) => {
         key = incRkey(key);
         const t = timed(() => {
           postOrThrow(
@@ -226,12 +226,6 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
         }));
         return t;
       });
-      out.push({
-        verb: "IBV_WR_LOCAL_INV (type 2) + completion",
-        status: "ok",
-        latency: summarizeSamples(invs),
-      });
-      return binds;
     });
   } finally {
     mem.unmap();

@@ -43,7 +43,10 @@ export function wrId(kind: number, slot: number): bigint {
   return WRID[kind * MAX_SLOTS + slot];
 }
 
-/** Allocation-free reads of a CQ's native completion array (the CQ's own accessors return BigInt wr_ids). */
+/**
+ * What the CQ's own accessors lack, read allocation-free from its native completion array: the wr_id's kind
+ * and slot as numbers (CQ.wrId makes a BigInt), wc_flags and invalidated_rkey. Status: use CQ.status.
+ */
 export class WcView {
   readonly #v: DataView;
   constructor(wcPtr: Deno.PointerValue, capacity: number) {
@@ -54,9 +57,6 @@ export class WcView {
   }
   slot(i: number): number {
     return this.#v.getUint32(i * WC.size + WC.wr_id, true) & 0xffff;
-  }
-  status(i: number): number {
-    return this.#v.getUint32(i * WC.size + WC.status, true);
   }
   flags(i: number): number {
     return this.#v.getUint32(i * WC.size + WC.wc_flags, true);

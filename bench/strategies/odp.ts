@@ -2,10 +2,8 @@
 // pages in on first access (and again after the kernel moved them). Needs ODP for RC as responder.
 import { Access, OdpCaps } from "../../ffi/mod.ts";
 import { REMOTE_RW, type Rig } from "../rig.ts";
-import { BaseStrategy } from "./base.ts";
-import { arenaMr } from "./arena_mr.ts";
+import { ArenaKeyStrategy } from "./arena_mr.ts";
 import type { Op } from "../config.ts";
-import type { Slot, StrategyEnv } from "./types.ts";
 
 /** Why ODP (explicit, or implicit too) cannot serve a remote `op` on RC here; null when it can. */
 export function odpUnsupported(rig: Rig, op: Op, implicit: boolean): string | null {
@@ -19,28 +17,12 @@ export function odpUnsupported(rig: Rig, op: Op, implicit: boolean): string | nu
   return null;
 }
 
-export class Odp extends BaseStrategy {
+export class Odp extends ArenaKeyStrategy {
   readonly name = "odp";
-  readonly revokes = false;
   readonly note = "one explicit ODP MR over the arena, registered once; nothing pinned (pinned bytes = 0)";
-  #rkey = 0;
+  protected readonly access = REMOTE_RW | Access.ON_DEMAND;
 
   override unsupported(rig: Rig, op: Op): string | null {
     return odpUnsupported(rig, op, false);
-  }
-
-  override setup(env: StrategyEnv): void {
-    super.setup(env);
-    this.#rkey = this.own(arenaMr(env, REMOTE_RW | Access.ON_DEMAND)).rkey;
-  }
-
-  expose(s: Slot): number {
-    s.raddr = s.addr;
-    s.rkey = this.#rkey;
-    return 0;
-  }
-
-  revoke(_s: Slot): number {
-    return 0;
   }
 }
