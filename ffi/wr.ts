@@ -18,15 +18,20 @@ abstract class WrBase {
   readonly block: Block;
   protected readonly v: DataView;
 
-  constructor(wrSize: number, readonly maxSge: number) {
-    this.block = alloc(wrSize + maxSge * S.size);
+  protected readonly wrSize: number;
+
+  /** `offsets`: the layout of ibv_send_wr or ibv_recv_wr; the SGEs live right after the WR. */
+  constructor(
+    protected readonly offsets: { size: number; wr_id: number; next: number; sg_list: number; num_sge: number },
+    readonly maxSge: number,
+  ) {
+    this.wrSize = offsets.size;
+    this.block = alloc(this.wrSize + maxSge * S.size);
     this.v = this.block.view;
   }
   get ptr(): Deno.PointerValue {
     return this.block.ptr;
   }
-  protected abstract readonly offsets: { wr_id: number; next: number; sg_list: number; num_sge: number };
-  protected abstract readonly wrSize: number;
 
   set wrId(id: bigint) {
     this.v.setBigUint64(this.offsets.wr_id, id, true);
@@ -53,11 +58,8 @@ abstract class WrBase {
 }
 
 export class SendWr extends WrBase {
-  protected readonly offsets = W;
-  protected readonly wrSize = W.size;
-
   constructor(maxSge = 1) {
-    super(W.size, maxSge);
+    super(W, maxSge);
   }
 
   private head(wrId: bigint, opcode: number, flags: number): this {
@@ -125,11 +127,8 @@ export class SendWr extends WrBase {
 }
 
 export class RecvWr extends WrBase {
-  protected readonly offsets = R;
-  protected readonly wrSize = R.size;
-
   constructor(maxSge = 1) {
-    super(R.size, maxSge);
+    super(R, maxSge);
   }
 
   /** A receive of one SGE (or none, for zero-byte messages). */
