@@ -14,6 +14,9 @@ export interface Sge {
   lkey: number;
 }
 
+/** The fields ibv_send_wr and ibv_recv_wr share. */
+type WrOffsets = { size: number; wr_id: number; next: number; sg_list: number; num_sge: number };
+
 abstract class WrBase {
   readonly block: Block;
   protected readonly v: DataView;
@@ -22,7 +25,7 @@ abstract class WrBase {
 
   /** `offsets`: the layout of ibv_send_wr or ibv_recv_wr; the SGEs live right after the WR. */
   constructor(
-    protected readonly offsets: { size: number; wr_id: number; next: number; sg_list: number; num_sge: number },
+    protected readonly offsets: WrOffsets,
     readonly maxSge: number,
   ) {
     this.wrSize = offsets.size;
