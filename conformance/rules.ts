@@ -69,6 +69,11 @@ export const RULES = {
     text:
       "REMOTE_WRITE or REMOTE_ATOMIC need LOCAL_WRITE; after ibv_dereg_mr the keys are gone; lkey validates local access",
   },
+  "man.ibv_reg_mr.odp": {
+    source: "ibv_reg_mr(3), IBV_ACCESS_ON_DEMAND",
+    text:
+      "an on-demand paging MR is used like any other MR: the device resolves its pages when they are accessed",
+  },
   "man.ibv_dereg_mr": {
     source: "ibv_reg_mr(3) NOTES",
     text: "ibv_dereg_mr fails if any memory window is still bound to this MR",

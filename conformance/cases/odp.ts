@@ -3,12 +3,14 @@
 import { Access, MADV_DONTNEED } from "../../ffi/mod.ts";
 import { type Fixture, RW, T, Unsupported } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
-import { all, granted } from "./shared.ts";
+import { all, granted, writeChecked, written } from "./shared.ts";
 
 const ODP = RW | Access.ON_DEMAND;
 /** Any remote error: the spec names none for a fault that cannot be resolved. */
 const REMOTE_FAIL = ["IBV_WC_REM_ACCESS_ERR", "IBV_WC_REM_OP_ERR", "IBV_WC_REM_INV_REQ_ERR"];
 const control = { "first.wc": ["IBV_WC_SUCCESS"], "first.data": ["current"] };
+/** 3 KiB starting 512 bytes into a page: several packets at any MTU up to 2048, none at a page start. */
+const IN_PAGE = { off: T.mrOff + 512, len: 3072 };
 
 /** An ODP MR (over the target buffer unless `o` says otherwise), read once remotely ("first") to fault it in. */
 async function readOnce(f: Fixture, o: { addr?: bigint; len?: number | bigint } = {}) {
@@ -63,6 +65,34 @@ export const odpCases: CaseDef[] = [
       f.dst.nb.remapFresh();
       f.dst.reseed(7);
       await f.read("access", { key: mr.rkey });
+    },
+  },
+  {
+    id: "odp.write_at_page_offset",
+    title: "An RDMA WRITE into an ODP MR at an in-page offset lands exactly there and nowhere else",
+    rule: "man.ibv_reg_mr.odp",
+    level: "must",
+    needs: ["ODP_RC"],
+    setup: "ODP MR over a buffer with a pattern, read once remotely (pages faulted in)",
+    provoke: "RDMA WRITE of 3 KiB starting 512 bytes into a page",
+    expect: all(control, granted("access"), written),
+    async run(f) {
+      const mr = await readOnce(f);
+      await writeChecked(f, { key: mr.rkey, ...IN_PAGE });
+    },
+  },
+  {
+    id: "odp.read_at_page_offset",
+    title: "An RDMA READ from an ODP MR at an in-page offset returns exactly those bytes",
+    rule: "man.ibv_reg_mr.odp",
+    level: "must",
+    needs: ["ODP_RC"],
+    setup: "ODP MR over a buffer with a pattern, read once remotely (pages faulted in)",
+    provoke: "RDMA READ of 3 KiB starting 512 bytes into a page",
+    expect: all(control, granted("access"), { "access.data": ["current"] }),
+    async run(f) {
+      const mr = await readOnce(f);
+      await f.read("access", { key: mr.rkey, ...IN_PAGE });
     },
   },
   {
