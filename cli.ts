@@ -32,8 +32,13 @@ registerBench(program);
 registerConformance(program);
 registerTestbed(program);
 
+// `deno task bench -- --sizes 4k` keeps the literal `--`; these subcommands take no positional arguments, so a
+// `--` right after one of them can only mean "options follow".
+const args = [...Deno.args];
+if (args[1] === "--" && ["devices", "bench", "conformance"].includes(args[0])) args.splice(1, 1);
+
 try {
-  await program.parseAsync(["deno", "memreg", ...Deno.args]);
+  await program.parseAsync(["deno", "memreg", ...args]);
 } catch (e) {
   closeAll();
   if (e instanceof CommanderError) Deno.exit(e.exitCode);

@@ -52,3 +52,12 @@ Deno.test("a missing libibverbs is one line naming the packages to install", asy
     /cannot load \/nonexistent\/libibverbs\.so\.1 .*libibverbs1 and ibverbs-providers \(Debian/,
   );
 });
+
+Deno.test("`deno task bench -- --opts`: the literal `--` deno task keeps is not an argument", async () => {
+  const r = await runCli(["bench", "--", "--sizes", "bogus", "--no-testbed"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^memreg: --sizes: 'bogus' is not a size/);
+  const list = await runCli(["conformance", "--", "--list"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^mr\./m);
+});
