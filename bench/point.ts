@@ -103,11 +103,16 @@ export class Setup {
     }
   }
 
-  /** Releases everything on every path, then resets the QPs (flushing posted receives) for the next point. */
+  /**
+   * Releases everything on every path and leaves the rig as new for the next point. The QPs are stopped
+   * first: after a failure WRs may still be in flight (other slots, posted receives), and they must not reach
+   * MRs and buffers being released; then the rig's QPs and CQs are rebuilt (Rig.recover).
+   */
   close(): void {
     let first: unknown;
     for (
       const step of [
+        () => this.rig.quiesce(),
         () => this.engine?.close(),
         () => this.strategy.teardown(),
         () => this.arena.close(),

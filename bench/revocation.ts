@@ -1,6 +1,6 @@
 // Proof that a revoking strategy really revokes: one full I/O through the cycle, then the peer tries the
 // advertised (address, key) again. The access must fail with IBV_WC_REM_ACCESS_ERR; anything else (success,
-// another error, no completion) is reported as such. The QPs are reset and reconnected afterwards.
+// another error, no completion) is reported as such. The rig's QPs and CQs are rebuilt afterwards.
 import { Setup } from "./point.ts";
 import { Kind, type Rig, wrId } from "./rig.ts";
 import { newHistogram } from "./stats.ts";

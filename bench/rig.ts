@@ -69,27 +69,39 @@ export class WcView {
 export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
 
 export class Rig {
-  readonly lb: Loopback;
+  /** Replaced by recover(): read it afresh, never keep it across points. */
+  lb!: Loopback;
   /** Exposer control memory: adverts to send [0, depth), notices received [MAX_SLOTS, +depth). */
   readonly ctlB = new NativeBuffer(2 * MAX_SLOTS * CTL);
   /** Peer control memory: adverts received [0, depth), notices to send [MAX_SLOTS, +depth). */
   readonly ctlA = new NativeBuffer(2 * MAX_SLOTS * CTL);
-  readonly ctlBMr: MR;
-  readonly ctlAMr: MR;
-  readonly wcA: WcView;
-  readonly wcB: WcView;
+  ctlBMr!: MR;
+  ctlAMr!: MR;
+  wcA!: WcView;
+  wcB!: WcView;
   readonly dev: DeviceAttr;
+  /** How many times recover() rebuilt the QPs and CQs (tests check that a point recovered). */
+  recoveries = 0;
 
   constructor(readonly ctx: Context) {
     this.dev = ctx.queryDevice();
-    this.lb = new Loopback(ctx, { separatePd: true, cqe: 4096, caps: { maxSendWr: 512, maxRecvWr: 256 } });
     try {
-      this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
-      this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
+      this.#open();
     } catch (e) {
       this.close();
       throw e;
     }
+  }
+
+  /** PDs, CQs, connected QPs and the control MRs, all new. */
+  #open(): void {
+    this.lb = new Loopback(this.ctx, {
+      separatePd: true,
+      cqe: 4096,
+      caps: { maxSendWr: 512, maxRecvWr: 256 },
+    });
+    this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
+    this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
     this.wcA = new WcView(this.lb.cqA.wcPtr, this.lb.cqA.capacity);
     this.wcB = new WcView(this.lb.cqB.wcPtr, this.lb.cqB.capacity);
   }
@@ -99,17 +111,30 @@ export class Rig {
     return this.lb.pdB;
   }
 
-  /** After an error completion both QPs are in ERR: flush both CQs, reset, reconnect. */
-  recover(): void {
+  /**
+   * Stops both QPs (→ERR) so that nothing still in flight touches memory about to be deregistered or
+   * unmapped: called before a point releases its MRs and buffers. Idempotent; recover() must follow.
+   */
+  quiesce(): void {
     for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.ERR);
-    const deadline = performance.now() + 5000;
-    let quiet = 0;
-    // Flushed WRs complete asynchronously on rxe; drain until both CQs stay empty for a while.
-    while (quiet < 2000 && performance.now() < deadline) {
-      quiet = this.lb.cqA.poll() + this.lb.cqB.poll() === 0 ? quiet + 1 : 0;
+  }
+
+  /**
+   * Leaves the rig as new for the next point: destroys the QPs, CQs, PDs and control MRs and creates them
+   * again. Resetting and reconnecting the same QPs is not enough: rxe flushes the posted receives (and any
+   * WR a failed point left behind) asynchronously, so a flush completion could still land in the CQ after
+   * the drain, or the reconnected QP's receive queue be flushed late, and the next point would inherit it
+   * (a stale IBV_WC_WR_FLUSH_ERR, or missing receives and RNR retries). Fresh objects carry nothing over.
+   */
+  recover(): void {
+    try {
+      this.quiesce();
+    } catch {
+      // Destroying the QPs below flushes them anyway.
     }
-    for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.RESET);
-    this.lb.connect();
+    this.lb.close();
+    this.#open();
+    this.recoveries++;
   }
 
   close(): void {

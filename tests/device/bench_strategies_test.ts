@@ -1,9 +1,9 @@
 // Every registration strategy on a real device (rxe0 in the testbed): each runs with its data checked on every
 // I/O or is reported unsupported with a reason; revoking strategies fail a late access with the revoked key;
 // a non-revoking one (global) lets the same late access through (so the check can fail); a strategy that
-// advertises the wrong address is caught by the data check; nothing is left in `rdma resource show`.
+// advertises the wrong address is caught by the data check; a failed point leaves the rig clean; nothing is left in `rdma resource show`.
 import assert from "node:assert/strict";
-import { Context } from "../../ffi/mod.ts";
+import { Context, QpState } from "../../ffi/mod.ts";
 import { DEFAULTS, parseConfig, STRATEGY_NAMES } from "../../bench/config.ts";
 import { Rig } from "../../bench/rig.ts";
 import { runPoint, Setup } from "../../bench/point.ts";
@@ -126,6 +126,52 @@ Deno.test("bench strategies on the device", async (t) => {
       },
     );
   }
+
+  await t.step(
+    "a failed point leaves the rig clean: the next point runs as before, no stale completions",
+    () => {
+      using ctx = Context.open(dev);
+      using rig = new Rig(ctx);
+      const hist = newHistogram();
+      const key = { strategy: "global", op: "write", size: 4096, pages: "4k", depth: 2 } as const;
+      const base = runPoint(rig, key, cfg, hist);
+      assert.equal(base.status, "ok", `baseline: ${base.reason?.message}`);
+      // A point that fails its data check with the other slot's I/O still in flight and receives posted.
+      const wrong = new class extends Global {
+        override expose(s: Slot): number {
+          super.expose(s);
+          s.raddr += BigInt(this.env.arena.stride);
+          return 0;
+        }
+      }();
+      const before = rig.recoveries;
+      const setup = new Setup(rig, key, { ...cfg, reuse: "rotate", buffers: 4 }, hist);
+      try {
+        wrong.setup(setup.env);
+        (setup.engine as unknown as { strategy: unknown }).strategy = wrong;
+        assert.throws(() => setup.engine!.run(12, 10e9, true), /data mismatch/);
+      } finally {
+        wrong.teardown();
+        setup.close();
+      }
+      assert.equal(rig.recoveries, before + 1, "the failed point did not recover the rig");
+      // Nothing of the failed point may surface later (a late flush completion would fail the next point).
+      const deadline = performance.now() + 300;
+      let stale = 0;
+      while (performance.now() < deadline) stale += rig.lb.cqA.poll() + rig.lb.cqB.poll();
+      assert.equal(stale, 0, "completions left over from the failed point");
+      for (const qp of [rig.lb.qpA, rig.lb.qpB]) assert.equal(qp.state(), QpState.RTS);
+      for (let i = 0; i < 3; i++) {
+        const p = runPoint(rig, key, cfg, hist);
+        assert.equal(p.status, "ok", `point ${i} after the failure: ${p.reason?.message}`);
+        assert.equal(p.ios, 12);
+        assert.ok(
+          p.latency.p50Ns < Math.max(8 * base.latency.p50Ns, 2e6),
+          `p50 ${p.latency.p50Ns} ns after the failure vs ${base.latency.p50Ns} ns before (RNR/retry stalls?)`,
+        );
+      }
+    },
+  );
 
   await t.step("nothing of ours is left in `rdma resource show`", async () => {
     assert.deepEqual(await rdmaResources(Deno.pid), []);
