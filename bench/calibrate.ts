@@ -13,7 +13,7 @@ import {
   VerbsError,
   WrOpcode,
 } from "../ffi/mod.ts";
-import { REMOTE_RW, type Rig } from "./rig.ts";
+import { REMOTE_RW, type Rig, slotOf } from "./rig.ts";
 import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
 import type { PointResult } from "./point.ts";
@@ -115,7 +115,7 @@ function memregBw(rig: Rig, op: Op, size: number, depth: number, iters: number):
     for (let i = 0; i < n; i++) {
       if (cqA.status(i) !== 0) throw new Error(`calibration ${op}: ${cqA.decode(i).statusName}`);
       done++;
-      if (posted < iters) post(qpA.postSend(wrs[rig.wcA.slot(i)])), posted++;
+      if (posted < iters) post(qpA.postSend(wrs[slotOf(cqA, i)])), posted++;
     }
   }
   return (iters * size) / ((clock.nowNs() - t0) / 1e9);

@@ -5,7 +5,7 @@
 import { Access, fastVerbs, MR, NativeBuffer, SendFlags, SendWr, VerbsError, WrOpcode } from "../ffi/mod.ts";
 import { RecvWr, type Sge } from "../ffi/mod.ts";
 import { LAYOUTS } from "../ffi/layouts.ts";
-import { CTL, Kind, MAX_SLOTS, type Rig, wrId } from "./rig.ts";
+import { CTL, Kind, kindOf, MAX_SLOTS, type Rig, slotOf, wrId } from "./rig.ts";
 import { Slot, type Strategy, type StrategyEnv } from "./strategies/types.ts";
 import { CompletionError, ProtocolError } from "./errors.ts";
 import { Verifier } from "./verify.ts";
@@ -236,8 +236,8 @@ export class Engine {
   }
 
   #onExposer(i: number): void {
-    const wc = this.rig.wcB;
-    const kind = wc.kind(i), idx = wc.slot(i), status = this.rig.lb.cqB.status(i);
+    const cq = this.rig.lb.cqB;
+    const kind = kindOf(cq, i), idx = slotOf(cq, i), status = cq.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.EXPOSE) {
       const s = this.slots[idx];
@@ -259,13 +259,13 @@ export class Engine {
       throw new ProtocolError(`unexpected notice for slot ${slot} I/O #${seq}`);
     }
     if (this.strategy.notice === "send-inv") {
-      const wc = this.rig.wcB;
-      if (!(wc.flags(i) & WITH_INV_ANY) || wc.invalidatedRkey(i) !== s.rkey) {
+      const cq = this.rig.lb.cqB;
+      if (!(cq.wcFlags(i) & WITH_INV_ANY) || cq.immOrInvRkey(i) !== s.rkey) {
         throw new ProtocolError(
           `SEND_WITH_INV for rkey 0x${s.rkey.toString(16)} completed with wc_flags 0x${
-            wc.flags(i).toString(16)
+            cq.wcFlags(i).toString(16)
           }, ` +
-            `invalidated_rkey 0x${wc.invalidatedRkey(i).toString(16)} (expected IBV_WC_WITH_INV and the key)`,
+            `invalidated_rkey 0x${cq.immOrInvRkey(i).toString(16)} (expected IBV_WC_WITH_INV and the key)`,
         );
       }
     }
@@ -282,8 +282,8 @@ export class Engine {
   }
 
   #onPeer(i: number): void {
-    const wc = this.rig.wcA;
-    const kind = wc.kind(i), idx = wc.slot(i), status = this.rig.lb.cqA.status(i);
+    const cq = this.rig.lb.cqA;
+    const kind = kindOf(cq, i), idx = slotOf(cq, i), status = cq.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.PEER_RECV) {
       this.#onAdvert(idx);

@@ -4,6 +4,7 @@
 import {
   Access,
   type Context,
+  type CQ,
   type DeviceAttr,
   Loopback,
   MR,
@@ -12,10 +13,8 @@ import {
   type PageKind,
   QpState,
 } from "../ffi/mod.ts";
-import { LAYOUTS } from "../ffi/layouts.ts";
 import { MAX_DEPTH } from "./config.ts";
 
-const WC = LAYOUTS.ibv_wc;
 /** Bytes per control message slot: advert = slot u32, rkey u32, addr u64, len u32, seq u32; notice = slot, seq. */
 export const CTL = 32;
 
@@ -43,27 +42,12 @@ export function wrId(kind: number, slot: number): bigint {
   return WRID[kind * MAX_SLOTS + slot];
 }
 
-/**
- * What the CQ's own accessors lack, read allocation-free from its native completion array: the wr_id's kind
- * and slot as numbers (CQ.wrId makes a BigInt), wc_flags and invalidated_rkey. Status: use CQ.status.
- */
-export class WcView {
-  readonly #v: DataView;
-  constructor(wcPtr: Deno.PointerValue, capacity: number) {
-    this.#v = new DataView(Deno.UnsafePointerView.getArrayBuffer(wcPtr!, WC.size * capacity));
-  }
-  kind(i: number): number {
-    return this.#v.getUint32(i * WC.size + WC.wr_id, true) >>> 16;
-  }
-  slot(i: number): number {
-    return this.#v.getUint32(i * WC.size + WC.wr_id, true) & 0xffff;
-  }
-  flags(i: number): number {
-    return this.#v.getUint32(i * WC.size + WC.wc_flags, true);
-  }
-  invalidatedRkey(i: number): number {
-    return this.#v.getUint32(i * WC.size + WC.invalidated_rkey, true);
-  }
+/** The wr_id kind and slot of completion `i` (allocation-free: from the low 32 bits of wr_id). */
+export function kindOf(cq: CQ, i: number): number {
+  return cq.wrIdLow(i) >>> 16;
+}
+export function slotOf(cq: CQ, i: number): number {
+  return cq.wrIdLow(i) & 0xffff;
 }
 
 export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
@@ -77,8 +61,6 @@ export class Rig {
   readonly ctlA = new NativeBuffer(2 * MAX_SLOTS * CTL);
   ctlBMr!: MR;
   ctlAMr!: MR;
-  wcA!: WcView;
-  wcB!: WcView;
   readonly dev: DeviceAttr;
   /** How many times recover() rebuilt the QPs and CQs (tests check that a point recovered). */
   recoveries = 0;
@@ -102,8 +84,6 @@ export class Rig {
     });
     this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
     this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
-    this.wcA = new WcView(this.lb.cqA.wcPtr, this.lb.cqA.capacity);
-    this.wcB = new WcView(this.lb.cqB.wcPtr, this.lb.cqB.capacity);
   }
 
   /** The exposer's PD: every strategy registers there (QP B's PD, so its keys work on QP B). */

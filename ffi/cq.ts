@@ -51,8 +51,13 @@ export class CQ extends VerbsObject {
     return n;
   }
 
+  /** wr_id as a BigInt (allocates: hot loops use wrIdLow). */
   wrId(i: number): bigint {
     return this.#wc.getBigUint64(i * WC.size + WC.wr_id, true);
+  }
+  /** The low 32 bits of wr_id as a number: where hot loops encode what they need, without a BigInt. */
+  wrIdLow(i: number): number {
+    return this.#wc.getUint32(i * WC.size + WC.wr_id, true);
   }
   status(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.status, true);
@@ -63,22 +68,26 @@ export class CQ extends VerbsObject {
   byteLen(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.byte_len, true);
   }
+  wcFlags(i: number): number {
+    return this.#wc.getUint32(i * WC.size + WC.wc_flags, true);
+  }
+  /** imm_data, or the invalidated rkey of a SEND_WITH_INV (the two share a union in ibv_wc). */
+  immOrInvRkey(i: number): number {
+    return this.#wc.getUint32(i * WC.size + WC.imm_data, true);
+  }
 
   decode(i: number): Completion {
-    const b = i * WC.size;
-    const v = this.#wc;
-    const status = v.getUint32(b + WC.status, true);
-    const op = v.getUint32(b + WC.opcode, true);
+    const status = this.status(i), op = this.opcode(i);
     return {
-      wrId: v.getBigUint64(b + WC.wr_id, true),
+      wrId: this.wrId(i),
       status,
       statusName: wcStatusName(status),
       opcode: status === 0 ? `IBV_WC_${WcOpcode[op] ?? op}` : "(undefined: error completion)",
-      vendorErr: v.getUint32(b + WC.vendor_err, true),
-      byteLen: v.getUint32(b + WC.byte_len, true),
-      immOrInvRkey: v.getUint32(b + WC.imm_data, true),
-      qpNum: v.getUint32(b + WC.qp_num, true),
-      wcFlags: v.getUint32(b + WC.wc_flags, true),
+      vendorErr: this.#wc.getUint32(i * WC.size + WC.vendor_err, true),
+      byteLen: this.byteLen(i),
+      immOrInvRkey: this.immOrInvRkey(i),
+      qpNum: this.#wc.getUint32(i * WC.size + WC.qp_num, true),
+      wcFlags: this.wcFlags(i),
     };
   }
 
