@@ -3,6 +3,7 @@
 // the provider pointers through Deno.UnsafeFnPointer (~100x slower per call). Which one ran goes in every result.
 import { LAYOUTS } from "./layouts.ts";
 import { c, ibverbs, ptrOf, ptrValue } from "./lib.ts";
+import { cacheDir } from "./cache.ts";
 
 type P = Deno.PointerValue;
 
@@ -40,10 +41,6 @@ export const NATIVE_SYMBOLS = {
 } as const;
 
 const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
-
-export function cacheDir(): string {
-  return Deno.env.get("MEMREG_CACHE_DIR") ?? new URL("../.cache", import.meta.url).pathname;
-}
 
 function fnv1a(data: Uint8Array, h = 0xcbf29ce484222325n): bigint {
   for (const b of data) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;

@@ -2,11 +2,12 @@
 // hard-coded), PATH lookup, and a small subprocess wrapper.
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { cacheDir as memregCacheDir } from "../ffi/cache.ts";
 
 /** Project root: the directory above testbed/. */
 export const projectRoot: string = dirname(dirname(fileURLToPath(import.meta.url)));
-/** Everything the testbed builds or downloads is cached here (gitignored via .cache/). */
-export const cacheDir: string = join(projectRoot, ".cache", "testbed");
+/** Everything the testbed builds or downloads is cached here (memreg's cache dir, .cache/ by default). */
+export const cacheDir: string = join(memregCacheDir(), "testbed");
 
 /** Finds an executable on PATH (plus the sbin dirs, which non-root PATHs often lack). */
 export function which(name: string): string | null {
