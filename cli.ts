@@ -41,7 +41,8 @@ try {
   await program.parseAsync(["deno", "memreg", ...args]);
 } catch (e) {
   closeAll();
-  if (e instanceof CommanderError) Deno.exit(e.exitCode);
+  // Commander has printed its message; its own usage errors (unknown option, missing value) are bad input: 2.
+  if (e instanceof CommanderError) Deno.exit(e.exitCode === 0 ? 0 : 2);
   const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError;
   console.error(`memreg: ${(e as Error)?.message ?? String(e)}`);
   if (!known || Deno.env.get("MEMREG_DEBUG")) {

@@ -3,7 +3,7 @@
 // document and the ranked table come at the end.
 import { Context } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../reports/record.ts";
-import { JsonLines, writeJson } from "../reports/stream.ts";
+import { JsonLines, jsonLinesPath, writeJson } from "../reports/stream.ts";
 import { type BenchConfig, fmtSize } from "./config.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead } from "./overhead.ts";
@@ -58,7 +58,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   using ctx = Context.open(device);
   const header = runHeader("bench", SCHEMA_VERSION, ctx);
   const out = cfg.out ?? defaultOutPath("bench", ctx.name);
-  using lines = new JsonLines(out.replace(/\.json$/, "") + ".jsonl");
+  using lines = new JsonLines(jsonLinesPath(out));
   lines.write({ record: "header", ...header, config: cfg });
   using rig = new Rig(ctx);
   const overhead = measureOverhead(rig);
@@ -141,7 +141,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   writeJson(out, doc);
   lines.write({ record: "end", file: out });
   console.log(benchReport(doc));
-  console.log(`\nresults: ${out} (streamed: ${out.replace(/\.json$/, "")}.jsonl)`);
+  console.log(`\nresults: ${out} (streamed: ${jsonLinesPath(out)})`);
   return {
     out,
     failed: points.filter((p) => p.status === "failed").length,

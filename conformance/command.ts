@@ -1,7 +1,7 @@
 // `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case.
 // Exit 0 only when every case matches its expectations (pass, known deviation or unsupported); 1 otherwise;
 // 2 for bad input.
-import { Command, CommanderError, Option } from "commander";
+import { type Command, Option } from "commander";
 import {
   type DeviceOptions,
   deviceOptions,
@@ -11,7 +11,7 @@ import {
   UsageError,
 } from "../commands/common.ts";
 import { defaultOutPath } from "../reports/record.ts";
-import { writeJson } from "../reports/stream.ts";
+import { JsonLines, jsonLinesPath, writeJson, writeText } from "../reports/stream.ts";
 import { CASES } from "./cases/index.ts";
 import { selectCases } from "./select.ts";
 import { loadProfile } from "./profile.ts";
@@ -22,7 +22,7 @@ import { openDevice } from "./suite.ts";
 import { formatTable } from "./output/table.ts";
 import { formatMarkdown } from "./output/markdown.ts";
 import { formatJunit } from "./output/junit.ts";
-import { detail } from "./output/doc.ts";
+import { detail, type SuiteDoc } from "./output/doc.ts";
 import type { CaseDef } from "./model.ts";
 
 interface ConformanceOptions extends DeviceOptions {
@@ -74,10 +74,6 @@ export function registerConformance(program: Command): void {
         new Option("--child <id>", "run one case and print its result (used by --isolate)").hideHelp(),
       ),
   );
-  cmd.exitOverride((e) => {
-    // Commander's own usage errors (unknown option, missing value) are bad input too: exit 2.
-    throw e.exitCode === 0 ? e : new CommanderError(2, e.code, e.message);
-  });
   cmd.action(async (opts: ConformanceOptions) => {
     Deno.exitCode = await conformance(opts);
   });
@@ -99,22 +95,40 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   };
   if (o.child) return await child(o.child, o, caseOpts);
 
-  const doc = await runSuite(defs, {
-    ...caseOpts,
-    device: o.device,
-    cases: o.cases ?? null,
-    isolate: !!o.isolate,
-    strict: !!o.strict,
-    profile,
-    onResult: (r, i, n) =>
-      console.error(`[${i + 1}/${n}] ${r.id}: ${r.class}${r.class === "pass" ? "" : ` (${detail(r)})`}`),
-  });
-  const out = o.out ?? defaultOutPath("conformance", doc.device.name);
-  writeJson(out, doc);
+  // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing.
+  let out = o.out;
+  let lines: JsonLines | undefined;
+  try {
+    const doc = await runSuite(defs, {
+      ...caseOpts,
+      device: o.device,
+      cases: o.cases ?? null,
+      isolate: !!o.isolate,
+      strict: !!o.strict,
+      profile,
+      onHeader: (h) => {
+        out ??= defaultOutPath("conformance", h.device.name);
+        lines = new JsonLines(jsonLinesPath(out));
+        lines.write({ record: "header", ...h });
+      },
+      onResult: (r, i, n) => {
+        lines?.write({ record: "case", ...r });
+        console.error(`[${i + 1}/${n}] ${r.id}: ${r.class}${r.class === "pass" ? "" : ` (${detail(r)})`}`);
+      },
+    });
+    writeJson(out!, doc);
+    lines?.write({ record: "end", file: out });
+    return writeOutputs(doc, out!, o);
+  } finally {
+    lines?.close();
+  }
+}
+
+function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number {
   if (o.junit) writeText(o.junit, formatJunit(doc));
   if (o.summary) writeText(o.summary, formatMarkdown(doc));
   console.log(formatTable(doc));
-  console.error(`results: ${out}`);
+  console.error(`results: ${out} (streamed: ${jsonLinesPath(out)})`);
   return doc.exitCode;
 }
 
@@ -130,10 +144,4 @@ async function child(
   const r = await runCase(ctx, def, deviceCaps(ctx), caseOpts);
   console.log(RESULT_MARK + JSON.stringify({ ...r, pid: Deno.pid }));
   return 0;
-}
-
-function writeText(path: string, text: string): void {
-  const dir = path.replace(/\/[^/]*$/, "");
-  if (dir !== path && dir) Deno.mkdirSync(dir, { recursive: true });
-  Deno.writeTextFileSync(path, text);
 }

@@ -1,7 +1,7 @@
 // A whole run: open the device, write the header, run the selected cases (in process or isolated), apply the
 // profile, and build the result document.
 import { Context } from "../ffi/mod.ts";
-import { runHeader } from "../reports/record.ts";
+import { type RunHeader, runHeader } from "../reports/record.ts";
 import { UsageError } from "../commands/common.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase, skippedResult } from "./runner.ts";
@@ -16,6 +16,8 @@ export interface SuiteOptions extends CaseOptions {
   strict: boolean;
   /** An explicit profile (--profile); otherwise the built-in one matching the device. */
   profile?: Profile;
+  /** Called once the run header exists (before any case), e.g. to start streaming. */
+  onHeader?: (header: RunHeader) => void;
   onResult?: (r: CaseResult, index: number, total: number) => void;
 }
 
@@ -39,6 +41,7 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
   using ctx = openDevice(o);
   const t0 = performance.now();
   const header = runHeader("conformance", SCHEMA_VERSION, ctx);
+  o.onHeader?.(header);
   const matched = o.profile ?? profileFor(ctx.name);
   const profile = o.strict ? null : matched;
   const caps = deviceCaps(ctx);

@@ -29,7 +29,17 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
 
-export function writeJson(path: string, doc: unknown): void {
+/** Where a run streams the records of the JSON document `out` (results/x.json → results/x.jsonl). */
+export function jsonLinesPath(out: string): string {
+  return out.replace(/\.json$/, "") + ".jsonl";
+}
+
+/** Writes a file, creating its directory first. */
+export function writeText(path: string, text: string): void {
   Deno.mkdirSync(dirname(path), { recursive: true });
-  Deno.writeTextFileSync(path, JSON.stringify(doc, jsonReplacer, 2) + "\n");
+  Deno.writeTextFileSync(path, text);
+}
+
+export function writeJson(path: string, doc: unknown): void {
+  writeText(path, JSON.stringify(doc, jsonReplacer, 2) + "\n");
 }

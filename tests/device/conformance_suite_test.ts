@@ -73,6 +73,10 @@ Deno.test("conformance --isolate: children classify like the in-process run and 
   const pids = doc.results.map((r) => r.pid);
   assert(pids.every((p) => typeof p === "number" && p !== Deno.pid), JSON.stringify(pids));
   assertEquals(new Set(pids).size, pids.length, "one child per case");
+  // The JSON lines stream holds the header, every case as it finished, and the end marker.
+  const stream = (await Deno.readTextFile(`${dir}/r.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(stream.map((r) => r.record), ["header", ...expectedIds.map(() => "case"), "end"]);
+  assertEquals(stream.filter((r) => r.record === "case").map((r) => r.id), expectedIds.map((c) => c.id));
   assert(doc.results.every((r) => ["pass", "known"].includes(r.class)), JSON.stringify(doc.counts));
   for (const pid of [...pids, Deno.pid]) assertEquals(await rdmaResources(pid!), [], `pid ${pid}`);
   // The JUnit file of a real run parses and names every case.
