@@ -104,6 +104,24 @@ Deno.test("rxe smoke: WRITE, READ, SEND/RECV and a type 2 window over two RC QPs
       }
     });
 
+    await t.step(
+      "an MR registered with ibv_reg_mr_iova2 at I/O address 0 is addressed by offset",
+      async () => {
+        using zb = new MR(lb.pd, dst.addr, MiB, RW, { iova: 0n });
+        writePattern(src.u8, 0, 4096, 30);
+        dst.fill(0);
+        const local = { addr: src.addr, length: 4096, lkey: mrSrc.lkey };
+        // Remote address 8192 means "8 KiB into the region", wherever the buffer is mapped.
+        assert.equal(
+          lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_WRITE, 30n, local, 8192n, zb.rkey, SendFlags.SIGNALED)),
+          0,
+        );
+        await expectSuccess(lb, "cqA");
+        assert.equal(checkPattern(dst.u8, 8192, 4096, 30), -1);
+        assert.ok(dst.u8.subarray(0, 8192).every((b) => b === 0), "bytes before the offset changed");
+      },
+    );
+
     await t.step("type 2 MW bound by IBV_WR_BIND_MW takes a remote write through its rkey", async () => {
       using mw = new MW(lb.pdB, 2);
       const key = incRkey(mw.rkey);
