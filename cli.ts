@@ -5,7 +5,8 @@ import { registerBench } from "./bench/command.ts";
 import { registerConformance } from "./conformance/command.ts";
 import { collectDevices, formatDevices } from "./commands/devices.ts";
 import { renderResult } from "./commands/report.ts";
-import { type DeviceOptions, deviceOptions, ensureDevice, UsageError, VERSION } from "./commands/common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "./commands/common.ts";
+import { KnownError, UsageError, VERSION } from "./common/mod.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 
 const program = new Command("memreg")
@@ -43,7 +44,8 @@ try {
   closeAll();
   // Commander has printed its message; its own usage errors (unknown option, missing value) are bad input: 2.
   if (e instanceof CommanderError) Deno.exit(e.exitCode === 0 ? 0 : 2);
-  const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError;
+  const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError ||
+    e instanceof KnownError;
   console.error(`memreg: ${(e as Error)?.message ?? String(e)}`);
   if (!known || Deno.env.get("MEMREG_DEBUG")) {
     console.error(Deno.env.get("MEMREG_DEBUG") ? e : "(internal error; set MEMREG_DEBUG=1 for the stack)");

@@ -1,12 +1,7 @@
 // `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted.
 import type { Command } from "commander";
-import {
-  type DeviceOptions,
-  deviceOptions,
-  ensureDevice,
-  nonNegativeInt,
-  positiveInt,
-} from "../commands/common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "../commands/common.ts";
+import { nonNegativeInt, positiveInt } from "../common/mod.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "./config.ts";
 import { runBench } from "./run.ts";
 

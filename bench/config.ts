@@ -1,6 +1,6 @@
 // Bench configuration: the knobs of the matrix, parsed and checked before any device or testbed is touched,
 // so bad input costs one line and exit 2, never a VM boot.
-import { UsageError } from "../commands/common.ts";
+import { parseSize, UsageError } from "../common/mod.ts";
 
 export const STRATEGY_NAMES = [
   "reg-per-io",
@@ -60,18 +60,6 @@ export const DEFAULTS = {
   verify: "sampled",
   seed: 1,
 } as const;
-
-const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** "4k", "64K", "1m", "4096" → bytes; throws UsageError naming the option. */
-export function parseSize(text: string, what = "size"): number {
-  const m = text.trim().toLowerCase().match(/^(\d+)\s*([kmg]?)(?:i?b)?$/);
-  const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new UsageError(`${what}: '${text}' is not a size (e.g. 4k, 64k, 1m)`);
-  }
-  return n;
-}
 
 function list<T extends string>(text: string, allowed: readonly T[], what: string): T[] {
   const items = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -162,12 +150,4 @@ export function parseConfig(o: RawOptions): BenchConfig {
     seed: o.seed,
     out: o.out,
   };
-}
-
-/** 4096 → "4 KiB", 8388608 → "8 MiB" (exact units where possible). */
-export function fmtSize(n: number): string {
-  for (const [u, v] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (n >= v && n % v === 0) return `${n / v} ${u}`;
-  }
-  return `${n} B`;
 }

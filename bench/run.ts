@@ -4,7 +4,8 @@
 import { Context } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../reports/record.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../reports/stream.ts";
-import { type BenchConfig, fmtSize } from "./config.ts";
+import type { BenchConfig } from "./config.ts";
+import { fmtSize } from "../common/mod.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead } from "./overhead.ts";
 import { type PointKey, type PointResult, runPoint } from "./point.ts";

@@ -1,6 +1,6 @@
 // The concise end-of-run table: per (op, pages, depth) and size, the strategies ranked by I/O rate, then what
 // did not run and why, the revocation checks, and the regcost curve.
-import { fmtSize } from "./config.ts";
+import { fmtSize } from "../common/mod.ts";
 import { rankPerSize } from "./stats.ts";
 import type { PointResult } from "./point.ts";
 import type { LateAccessResult } from "./revocation.ts";

@@ -1,6 +1,6 @@
 // `memreg report`: renders saved result documents (bench or conformance JSON) as the tables a run prints, so
 // results from lab machines can be read and compared without re-running anything.
-import { UsageError } from "./common.ts";
+import { UsageError } from "../common/mod.ts";
 import { validateDocument } from "../bench/schema.ts";
 import { benchReport } from "../bench/table.ts";
 import { formatTable } from "../conformance/output/table.ts";

@@ -2,14 +2,8 @@
 // Exit 0 only when every case matches its expectations (pass, known deviation or unsupported); 1 otherwise;
 // 2 for bad input.
 import { type Command, Option } from "commander";
-import {
-  type DeviceOptions,
-  deviceOptions,
-  ensureDevice,
-  nonNegativeInt,
-  positiveInt,
-  UsageError,
-} from "../commands/common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "../commands/common.ts";
+import { nonNegativeInt, positiveInt, UsageError } from "../common/mod.ts";
 import { defaultOutPath } from "../reports/record.ts";
 import { JsonLines, jsonLinesPath, writeJson, writeText } from "../reports/stream.ts";
 import { CASES } from "./cases/index.ts";

@@ -2,7 +2,7 @@
 // evidence and a verdict (acceptable or bug). A failing case whose facts match a deviation is `known`.
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Facts, KnownDeviation, Value } from "./model.ts";
-import { UsageError } from "../commands/common.ts";
+import { UsageError } from "../common/mod.ts";
 
 export interface Deviation extends KnownDeviation {
   case: string;

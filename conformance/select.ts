@@ -1,5 +1,5 @@
 // --cases: comma-separated id globs (`*` any run of characters, `?` one), each of which must match a case.
-import { UsageError } from "../commands/common.ts";
+import { UsageError } from "../common/mod.ts";
 import type { CaseDef } from "./model.ts";
 
 export function globToRegExp(glob: string): RegExp {

@@ -2,7 +2,7 @@
 // profile, and build the result document.
 import { Context } from "../ffi/mod.ts";
 import { type RunHeader, runHeader } from "../reports/record.ts";
-import { UsageError } from "../commands/common.ts";
+import { UsageError } from "../common/mod.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase, skippedResult } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";

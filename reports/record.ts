@@ -4,7 +4,7 @@ import { CQ } from "../ffi/mod.ts";
 import { type FfiPathRecord, measureCallCost } from "../ffi/callcost.ts";
 import { type HostRecord, hostRecord } from "./host.ts";
 import { type DeviceRecord, deviceRecord } from "./device_record.ts";
-import { VERSION } from "../commands/common.ts";
+import { VERSION } from "../common/mod.ts";
 
 export interface RunHeader {
   tool: "memreg";

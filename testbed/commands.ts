@@ -1,6 +1,6 @@
 // CLI wiring: `memreg testbed [options] [-- command...]` and `memreg testbed-setup`.
 import { Command } from "commander";
-import { positiveInt } from "../commands/common.ts";
+import { positiveInt } from "../common/mod.ts";
 import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "./vm.ts";
 import { fetchKernel, listKernels, resolveKernel } from "./kernels.ts";
 import { testbedSetup } from "./setup.ts";

@@ -1,16 +1,9 @@
 // Bench option parsing and bad input, without a device.
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
-import {
-  DEFAULTS,
-  fmtSize,
-  parseConfig,
-  parseSize,
-  type RawOptions,
-  STRATEGY_NAMES,
-} from "../../bench/config.ts";
+import { DEFAULTS, parseConfig, type RawOptions, STRATEGY_NAMES } from "../../bench/config.ts";
 import { matrix } from "../../bench/run.ts";
-import { UsageError } from "../../commands/common.ts";
+import { fmtSize, parseSize, UsageError } from "../../common/mod.ts";
 
 const raw = (o: Partial<RawOptions> = {}): RawOptions => ({
   sizes: DEFAULTS.sizes,

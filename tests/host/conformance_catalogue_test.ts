@@ -5,7 +5,7 @@ import { RULES } from "../../conformance/rules.ts";
 import { selectCases } from "../../conformance/select.ts";
 import { compare, mismatches } from "../../conformance/outcome.ts";
 import { groupOf, type Outcome } from "../../conformance/model.ts";
-import { UsageError } from "../../commands/common.ts";
+import { UsageError } from "../../common/mod.ts";
 
 const CAPS = new Set(["MW1", "MW2", "MW2B", "MGT_EXT", "ODP_RC", "ODP_IMPLICIT"]);
 
