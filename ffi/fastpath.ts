@@ -4,8 +4,81 @@
 import { LAYOUTS } from "./layouts.ts";
 import { c, ibverbs, ptrOf, ptrValue } from "./lib.ts";
 import { cacheDir } from "./cache.ts";
+import { alloc } from "./arena.ts";
+import { WrOpcode } from "./constants.ts";
 
 type P = Deno.PointerValue;
+
+export const NATIVE_SYMBOLS = {
+  memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_poll_cq: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
+  memreg_req_notify_cq: { parameters: ["pointer", "i32"], result: "i32" },
+  memreg_alloc_mw: { parameters: ["pointer", "i32"], result: "pointer" },
+  memreg_dealloc_mw: { parameters: ["pointer"], result: "i32" },
+  memreg_bind_mw: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  memreg_query_port: { parameters: ["pointer", "u8", "pointer"], result: "i32" },
+  memreg_query_device_ex: { parameters: ["pointer", "pointer"], result: "i32" },
+  memreg_advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
+  memreg_now_ns: { parameters: [], result: "f64" },
+  memreg_abi: { parameters: [], result: "i32" },
+  // Timed verbs: the raw verb between two clock reads taken in C; `buffer` = Float64Array [start, end].
+  memreg_timed_reg_mr: { parameters: ["pointer", "pointer", "usize", "i32", "buffer"], result: "pointer" },
+  memreg_timed_dereg_mr: { parameters: ["pointer", "buffer"], result: "i32" },
+  memreg_timed_rereg_mr: {
+    parameters: ["pointer", "i32", "pointer", "pointer", "usize", "i32", "buffer"],
+    result: "i32",
+  },
+  memreg_timed_alloc_mw: { parameters: ["pointer", "i32", "buffer"], result: "pointer" },
+  memreg_timed_dealloc_mw: { parameters: ["pointer", "buffer"], result: "i32" },
+  memreg_timed_bind_mw: { parameters: ["pointer", "pointer", "pointer", "buffer"], result: "i32" },
+  memreg_timed_post_send: { parameters: ["pointer", "pointer", "pointer", "buffer"], result: "i32" },
+  memreg_timed_advise_mr: {
+    parameters: ["pointer", "i32", "u32", "pointer", "u32", "buffer"],
+    result: "i32",
+  },
+  memreg_timed_bind_mw_wait: {
+    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer", "f64", "buffer"],
+    result: "i32",
+  },
+  memreg_timed_post_wait: {
+    parameters: ["pointer", "pointer", "pointer", "pointer", "f64", "buffer"],
+    result: "i32",
+  },
+  // The C reference loops.
+  memreg_ref_reg_mr: {
+    parameters: ["pointer", "pointer", "usize", "i32", "i32", "f64", "i32", "pointer", "pointer"],
+    result: "i32",
+  },
+  memreg_ref_alloc_mw: {
+    parameters: ["pointer", "i32", "i32", "f64", "i32", "pointer", "pointer"],
+    result: "i32",
+  },
+  memreg_ref_bind_mw1: {
+    parameters: [
+      ...["pointer", "pointer", "pointer", "pointer", "pointer", "pointer"],
+      ...["f64", "i32", "f64", "i32", "pointer", "pointer"],
+    ],
+    result: "i32",
+  },
+  memreg_ref_bind_mw2: {
+    parameters: [
+      ...["pointer", "pointer", "pointer", "pointer", "pointer"],
+      ...["f64", "i32", "f64", "i32", "pointer", "pointer"],
+    ],
+    result: "i32",
+  },
+} as const;
+
+type Native = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>["symbols"];
+
+/** The helper's C reference loops (ffi/timed.ts drives them): rounds done, or a negative code. */
+export interface ReferenceLoops {
+  regMr: Native["memreg_ref_reg_mr"];
+  allocMw: Native["memreg_ref_alloc_mw"];
+  bindMw1: Native["memreg_ref_bind_mw1"];
+  bindMw2: Native["memreg_ref_bind_mw2"];
+}
 
 export interface FastVerbs {
   readonly kind: "native" | "fnptr";
@@ -23,22 +96,34 @@ export interface FastVerbs {
   adviseMr(pd: P, advice: number, flags: number, sg: P, n: number): number;
   /** Monotonic nanoseconds since a process-local origin (a plain number: reading it allocates nothing). */
   nowNs(): number;
+  /**
+   * Timed verbs: the raw verb with `ts` = [start, end] in nowNs' time base taken right around it, in C on the
+   * native path (the FFI crossing stays outside), in JS on the fallback path. Same results as the plain verbs.
+   */
+  regMrTimed: Native["memreg_timed_reg_mr"];
+  deregMrTimed: Native["memreg_timed_dereg_mr"];
+  reregMrTimed: Native["memreg_timed_rereg_mr"];
+  allocMwTimed: Native["memreg_timed_alloc_mw"];
+  deallocMwTimed: Native["memreg_timed_dealloc_mw"];
+  bindMwTimed: Native["memreg_timed_bind_mw"];
+  postSendTimed: Native["memreg_timed_post_send"];
+  adviseMrTimed: Native["memreg_timed_advise_mr"];
+  /**
+   * A type 1 bind, or one signaled WR, and its completion timed as one: ts = [before the post, completion
+   * seen]; 0, -errno, -ETIMEDOUT past maxNs, or -(WC_ERROR_BASE + status) (see waitFailure). postWait keeps
+   * ibv_mw.rkey current after an IBV_WR_BIND_MW.
+   */
+  bindMwWait: Native["memreg_timed_bind_mw_wait"];
+  postWait: Native["memreg_timed_post_wait"];
+  /** The C reference loops; null on the fallback path, which has no helper. */
+  readonly reference: ReferenceLoops | null;
 }
 
-export const NATIVE_SYMBOLS = {
-  memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
-  memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
-  memreg_poll_cq: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
-  memreg_req_notify_cq: { parameters: ["pointer", "i32"], result: "i32" },
-  memreg_alloc_mw: { parameters: ["pointer", "i32"], result: "pointer" },
-  memreg_dealloc_mw: { parameters: ["pointer"], result: "i32" },
-  memreg_bind_mw: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
-  memreg_query_port: { parameters: ["pointer", "u8", "pointer"], result: "i32" },
-  memreg_query_device_ex: { parameters: ["pointer", "pointer"], result: "i32" },
-  memreg_advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
-  memreg_now_ns: { parameters: [], result: "f64" },
-  memreg_abi: { parameters: [], result: "i32" },
-} as const;
+/** How the helper's wait returns an error completion: -(WC_ERROR_BASE + status). */
+export const WC_ERROR_BASE = 1000;
+
+/** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
+const HELPER_ABI = 2;
 
 const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
 
@@ -88,7 +173,7 @@ export function buildHelper(): string {
 
 function nativeVerbs(path: string): FastVerbs {
   const s = Deno.dlopen(path, NATIVE_SYMBOLS).symbols;
-  if (s.memreg_abi() !== 1) throw new Error("helper ABI mismatch");
+  if (s.memreg_abi() !== HELPER_ABI) throw new Error("helper ABI mismatch");
   return {
     kind: "native",
     reason: "",
@@ -103,6 +188,22 @@ function nativeVerbs(path: string): FastVerbs {
     queryDeviceEx: s.memreg_query_device_ex,
     adviseMr: s.memreg_advise_mr,
     nowNs: s.memreg_now_ns,
+    regMrTimed: s.memreg_timed_reg_mr,
+    deregMrTimed: s.memreg_timed_dereg_mr,
+    reregMrTimed: s.memreg_timed_rereg_mr,
+    allocMwTimed: s.memreg_timed_alloc_mw,
+    deallocMwTimed: s.memreg_timed_dealloc_mw,
+    bindMwTimed: s.memreg_timed_bind_mw,
+    postSendTimed: s.memreg_timed_post_send,
+    adviseMrTimed: s.memreg_timed_advise_mr,
+    bindMwWait: s.memreg_timed_bind_mw_wait,
+    postWait: s.memreg_timed_post_wait,
+    reference: {
+      regMr: s.memreg_ref_reg_mr,
+      allocMw: s.memreg_ref_alloc_mw,
+      bindMw1: s.memreg_ref_bind_mw1,
+      bindMw2: s.memreg_ref_bind_mw2,
+    },
   };
 }
 
@@ -154,7 +255,81 @@ function contextFns(ctx: P): Fns {
   return fns as Fns;
 }
 
+type TimedVerbs = Pick<
+  FastVerbs,
+  | "regMrTimed"
+  | "deregMrTimed"
+  | "reregMrTimed"
+  | "allocMwTimed"
+  | "deallocMwTimed"
+  | "bindMwTimed"
+  | "postSendTimed"
+  | "adviseMrTimed"
+  | "bindMwWait"
+  | "postWait"
+>;
+type BaseVerbs = Omit<FastVerbs, keyof TimedVerbs>;
+
+/** The timed verbs for the fallback path: the same contract as the helper's, with the clock read from JS. */
+function jsTimedVerbs(f: BaseVerbs): TimedVerbs {
+  const ETIMEDOUT = 110, EIO = 5;
+  const lib = ibverbs();
+  const bad = alloc(8).ptr;
+  const W = LAYOUTS.ibv_send_wr;
+  const timed = <T>(ts: Float64Array, call: () => T): T => {
+    ts[0] = f.nowNs();
+    const r = call();
+    ts[1] = f.nowNs();
+    return r;
+  };
+  const wait = (cq: P, wc: P, maxNs: number, ts: Float64Array): number => {
+    let got: number, spins = 0;
+    while ((got = f.pollCq(cq, 1, wc)) === 0) {
+      if (++spins % 1024 === 0 && f.nowNs() - ts[0] > maxNs) return -ETIMEDOUT;
+    }
+    ts[1] = f.nowNs();
+    if (got < 0) return -EIO;
+    const status = new Deno.UnsafePointerView(wc!).getUint32(LAYOUTS.ibv_wc.status);
+    return status === 0 ? 0 : -(WC_ERROR_BASE + status);
+  };
+  const f64 = (b: AllowSharedBufferSource | null) => b as Float64Array;
+  return {
+    regMrTimed: (pd, addr, len, access, ts) => timed(f64(ts), () => lib.ibv_reg_mr(pd, addr, len, access)),
+    deregMrTimed: (mr, ts) => timed(f64(ts), () => lib.ibv_dereg_mr(mr)),
+    reregMrTimed: (mr, flags, pd, addr, len, access, ts) =>
+      timed(f64(ts), () => lib.ibv_rereg_mr(mr, flags, pd, addr, len, access)),
+    allocMwTimed: (pd, type, ts) => timed(f64(ts), () => f.allocMw(pd, type)),
+    deallocMwTimed: (mw, ts) => timed(f64(ts), () => f.deallocMw(mw)),
+    bindMwTimed: (qp, mw, bind, ts) => timed(f64(ts), () => f.bindMw(qp, mw, bind)),
+    postSendTimed: (qp, wr, bad, ts) => timed(f64(ts), () => f.postSend(qp, wr, bad)),
+    adviseMrTimed: (pd, advice, flags, sg, n, ts) =>
+      timed(f64(ts), () => f.adviseMr(pd, advice, flags, sg, n)),
+    bindMwWait: (qp, mw, bind, cq, wc, maxNs, ts) => {
+      f64(ts)[0] = f.nowNs();
+      const ret = f.bindMw(qp, mw, bind);
+      return ret ? -ret : wait(cq, wc, maxNs, f64(ts));
+    },
+    postWait: (qp, wr, cq, wc, maxNs, ts) => {
+      f64(ts)[0] = f.nowNs();
+      const ret = f.postSend(qp, wr, bad);
+      if (ret) return -ret;
+      const v = new Deno.UnsafePointerView(wr!);
+      if (v.getUint32(W.opcode) === WrOpcode.BIND_MW) {
+        const mw = v.getPointer(W["bind_mw.mw"])!;
+        new DataView(Deno.UnsafePointerView.getArrayBuffer(mw, 4, LAYOUTS.ibv_mw.rkey))
+          .setUint32(0, v.getUint32(W["bind_mw.rkey"]), true);
+      }
+      return wait(cq, wc, maxNs, f64(ts));
+    },
+  };
+}
+
 function fnptrVerbs(reason: string): FastVerbs {
+  const base = fnptrBase(reason);
+  return { ...base, ...jsTimedVerbs(base) };
+}
+
+function fnptrBase(reason: string): BaseVerbs {
   const cache = new Map<bigint, Fns>();
   const ctxOf = (obj: P) => new Deno.UnsafePointerView(obj!).getPointer(0); // every verbs object starts with context
   const fnsFor = (ctx: P) => {
@@ -171,6 +346,7 @@ function fnptrVerbs(reason: string): FastVerbs {
   return {
     kind: "fnptr",
     reason,
+    reference: null,
     postSend: (qp, wr, bad) => ops(qp).post_send!.call(qp, wr, bad),
     postRecv: (qp, wr, bad) => ops(qp).post_recv!.call(qp, wr, bad),
     pollCq: (cq, n, wc) => ops(cq).poll_cq!.call(cq, n, wc),

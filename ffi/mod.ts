@@ -6,7 +6,7 @@ export { listDevices } from "./device.ts";
 export { Context } from "./context.ts";
 export type { DeviceAttr, GidEntry, PortAttr } from "./context.ts";
 export { PD } from "./pd.ts";
-export { MR } from "./mr.ts";
+export { MR, MrHandle } from "./mr.ts";
 export { incRkey, MW } from "./mw.ts";
 export { type Completion, CQ } from "./cq.ts";
 export { type Endpoint, type PathOptions, QP } from "./qp.ts";
@@ -23,3 +23,16 @@ export {
 export { Loopback, type LoopbackOptions } from "./loopback.ts";
 export { type FastVerbs, fastVerbs } from "./fastpath.ts";
 export { closeAll } from "./resource.ts";
+export {
+  AllocMwTimer,
+  BindMw1Timer,
+  BindMw2Timer,
+  type BindTarget,
+  referenceUnavailable,
+  RegMrTimer,
+  SampleSet,
+  type Sampling,
+  type VerbTimer,
+  WAIT_NS,
+  waitFailure,
+} from "./timed.ts";

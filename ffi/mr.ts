@@ -1,7 +1,8 @@
 // MR: memory region (ibv_reg_mr, ibv_reg_mr_iova2, ibv_rereg_mr, ibv_dereg_mr).
 import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs, ptrOf, ptrValue } from "./lib.ts";
-import { VerbsError } from "./errors.ts";
+import { check, VerbsError } from "./errors.ts";
+import { fastVerbs } from "./fastpath.ts";
 import { VerbsObject } from "./resource.ts";
 import type { PD } from "./pd.ts";
 
@@ -10,6 +11,8 @@ const M = LAYOUTS.ibv_mr;
 export interface RegOptions {
   /** Register with ibv_reg_mr_iova2 at this I/O virtual address (e.g. 0 for a zero-based MR). */
   iova?: bigint;
+  /** An MR already registered by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  adopt?: Deno.PointerObject;
 }
 
 export class MR extends VerbsObject {
@@ -21,9 +24,10 @@ export class MR extends VerbsObject {
   constructor(pd: PD, addr: bigint, length: number | bigint, readonly access: number, opts: RegOptions = {}) {
     super([pd]);
     const lib = ibverbs();
-    const p = opts.iova === undefined
-      ? lib.ibv_reg_mr(pd.ptr, ptrOf(addr), BigInt(length), access)
-      : lib.ibv_reg_mr_iova2(pd.ptr, ptrOf(addr), BigInt(length), opts.iova, access);
+    const p = opts.adopt ??
+      (opts.iova === undefined
+        ? lib.ibv_reg_mr(pd.ptr, ptrOf(addr), BigInt(length), access)
+        : lib.ibv_reg_mr_iova2(pd.ptr, ptrOf(addr), BigInt(length), opts.iova, access));
     if (!p) {
       const err = errno();
       this.abandon();
@@ -51,16 +55,24 @@ export class MR extends VerbsObject {
     return this.#view.getBigUint64(M.length);
   }
 
-  /** ibv_rereg_mr: flags from ReregFlags; throws VerbsError (EOPNOTSUPP where the device cannot). */
-  rereg(flags: number, opts: { pd?: PD; addr?: bigint; length?: number | bigint; access?: number }): void {
-    const ret = ibverbs().ibv_rereg_mr(
+  /**
+   * ibv_rereg_mr: flags from ReregFlags; throws VerbsError (EOPNOTSUPP where the device cannot). With `ts`, the
+   * timed verb runs and leaves [start, end] of the call there (FastVerbs.reregMrTimed).
+   */
+  rereg(
+    flags: number,
+    opts: { pd?: PD; addr?: bigint; length?: number | bigint; access?: number },
+    ts?: Float64Array,
+  ): void {
+    const args = [
       this.ptr,
       flags,
       opts.pd?.ptr ?? null,
       opts.addr !== undefined ? ptrOf(opts.addr) : null,
       BigInt(opts.length ?? 0),
       opts.access ?? 0,
-    );
+    ] as const;
+    const ret = ts ? fastVerbs().reregMrTimed(...args, ts) : ibverbs().ibv_rereg_mr(...args);
     // ibv_rereg_mr returns 0, an IBV_REREG_MR_ERR_* code (<0) with errno set, or an errno value.
     if (ret !== 0) throw new VerbsError("ibv_rereg_mr", ret < 0 ? errno() : ret, reregErr(ret));
     if (opts.pd) this.#pd = opts.pd;
@@ -81,4 +93,58 @@ function reregErr(ret: number): string | undefined {
     [-5]: "IBV_REREG_MR_ERR_CMD_AND_DO_FORK_NEW",
   };
   return names[ret];
+}
+
+/**
+ * A registration handle for hot loops: holds at most one MR at a time, registered and deregistered with the
+ * timed raw verbs (FastVerbs.regMrTimed / deregMrTimed), so that nothing is allocated per call beyond the verb's
+ * own pointer and each call's duration is the verb alone (`lastNs`). Released like any verbs object: closing it
+ * (or its PD) deregisters the MR it holds.
+ */
+export class MrHandle extends VerbsObject {
+  readonly #fast = fastVerbs();
+  readonly #ts = new Float64Array(2);
+  readonly #keys = new Uint32Array(2);
+  readonly #keyBytes = new Uint8Array(this.#keys.buffer);
+  #mr: Deno.PointerObject | null = null;
+  protected readonly releaseVerb = "ibv_dereg_mr";
+
+  constructor(readonly pd: PD) {
+    super([pd]);
+  }
+
+  get registered(): boolean {
+    return this.#mr !== null;
+  }
+  get lkey(): number {
+    return this.#keys[0];
+  }
+  get rkey(): number {
+    return this.#keys[1];
+  }
+  /** ns spent inside the last ibv_reg_mr or ibv_dereg_mr (the helper's clock reads, not the FFI call). */
+  get lastNs(): number {
+    return this.#ts[1] - this.#ts[0];
+  }
+
+  /** ibv_reg_mr of [addr, addr+length); `addr` a pointer prepared once (no allocation per call). */
+  register(addr: Deno.PointerValue, length: bigint, access: number): void {
+    if (this.#mr) throw new Error("MrHandle.register: already holds an MR");
+    const p = this.#fast.regMrTimed(this.pd.ptr, addr, length, access, this.#ts);
+    if (!p) throw new VerbsError("ibv_reg_mr", errno(), `length ${length}, access 0x${access.toString(16)}`);
+    this.#mr = p;
+    Deno.UnsafePointerView.copyInto(p, this.#keyBytes, M.lkey); // lkey, rkey: adjacent u32s
+  }
+
+  /** ibv_dereg_mr of the MR held (none: nothing to do). */
+  deregister(): void {
+    check("ibv_dereg_mr", this.releaseRaw());
+  }
+
+  protected releaseRaw(): number {
+    if (!this.#mr) return 0;
+    const ret = this.#fast.deregMrTimed(this.#mr, this.#ts);
+    if (ret === 0) this.#mr = null;
+    return ret;
+  }
 }

@@ -3,7 +3,7 @@ import { LAYOUTS } from "./layouts.ts";
 import { errno } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
-import { alloc } from "./arena.ts";
+import { alloc, type Block } from "./arena.ts";
 import { fastVerbs } from "./fastpath.ts";
 import type { PD } from "./pd.ts";
 import type { MR } from "./mr.ts";
@@ -18,16 +18,42 @@ export function incRkey(rkey: number): number {
   return ((rkey & 0xffffff00) | ((rkey + 1) & 0xff)) >>> 0;
 }
 
+/** Fills a struct ibv_mw_bind (type 1 binds; length 0 unbinds). */
+export function fillMwBind(
+  v: DataView,
+  mr: MR | null,
+  addr: bigint,
+  length: number | bigint,
+  access: number,
+  wrId: bigint,
+  flags: number,
+): void {
+  v.setBigUint64(MB.wr_id, wrId, true);
+  v.setUint32(MB.send_flags, flags, true);
+  const bi = MB.bind_info;
+  v.setBigUint64(bi + BI.mr, mr ? BigInt(Deno.UnsafePointer.value(mr.ptr)) : 0n, true);
+  v.setBigUint64(bi + BI.addr, addr, true);
+  v.setBigUint64(bi + BI.length, BigInt(length), true);
+  v.setUint32(bi + BI.mw_access_flags, access, true);
+}
+
+export interface MwOptions {
+  /** A window already allocated by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  adopt?: Deno.PointerObject;
+}
+
 export class MW extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;
   readonly #rkeyOut: DataView;
   readonly #bind = alloc(MB.size);
+  /** The prepared pair of a hot loop (prepare()); made on first use. */
+  #prepared?: { bind: Block; unbind: Block };
   protected readonly releaseVerb = "ibv_dealloc_mw";
 
-  constructor(readonly pd: PD, readonly type: 1 | 2) {
+  constructor(readonly pd: PD, readonly type: 1 | 2, opts: MwOptions = {}) {
     super([pd]);
-    const p = fastVerbs().allocMw(pd.ptr, type);
+    const p = opts.adopt ?? fastVerbs().allocMw(pd.ptr, type);
     if (!p) {
       const err = errno();
       this.abandon();
@@ -67,15 +93,37 @@ export class MW extends VerbsObject {
     access: number,
     wrId = 0n,
     flags = 2,
+    ts?: Float64Array,
   ): number {
-    const v = this.#bind.view;
-    v.setBigUint64(MB.wr_id, wrId, true);
-    v.setUint32(MB.send_flags, flags, true);
-    const bi = MB.bind_info;
-    v.setBigUint64(bi + BI.mr, mr ? BigInt(Deno.UnsafePointer.value(mr.ptr)) : 0n, true);
-    v.setBigUint64(bi + BI.addr, addr, true);
-    v.setBigUint64(bi + BI.length, BigInt(length), true);
-    v.setUint32(bi + BI.mw_access_flags, access, true);
-    return fastVerbs().bindMw(qp.ptr, this.ptr, this.#bind.ptr);
+    fillMwBind(this.#bind.view, mr, addr, length, access, wrId, flags);
+    const f = fastVerbs();
+    return ts
+      ? f.bindMwTimed(qp.ptr, this.ptr, this.#bind.ptr, ts)
+      : f.bindMw(qp.ptr, this.ptr, this.#bind.ptr);
+  }
+
+  /**
+   * For hot loops of type 1 binds: fills a bind (with `length` and `access`) and a zero-length unbind of `mr`
+   * once; bindAt / unbindAt then change only the address, so each I/O writes one field.
+   */
+  prepare(mr: MR, length: number, access: number, bindWrId: bigint, unbindWrId: bigint, flags: number): void {
+    this.#prepared ??= { bind: alloc(MB.size), unbind: alloc(MB.size) };
+    fillMwBind(this.#prepared.bind.view, mr, 0n, length, access, bindWrId, flags);
+    fillMwBind(this.#prepared.unbind.view, mr, 0n, 0, 0, unbindWrId, flags);
+  }
+
+  /** The prepared bind at `addr` (timed: [start, end] of the post in `ts`); 0 or the errno value. */
+  bindAt(qp: QP, addr: bigint, ts: Float64Array): number {
+    return this.#postPrepared(qp, this.#prepared!.bind, addr, ts);
+  }
+
+  /** The prepared zero-length unbind (its address is where the window was); 0 or the errno value. */
+  unbindAt(qp: QP, addr: bigint, ts: Float64Array): number {
+    return this.#postPrepared(qp, this.#prepared!.unbind, addr, ts);
+  }
+
+  #postPrepared(qp: QP, b: Block, addr: bigint, ts: Float64Array): number {
+    b.view.setBigUint64(MB.bind_info + BI.addr, addr, true);
+    return fastVerbs().bindMwTimed(qp.ptr, this.ptr, b.ptr, ts);
   }
 }

@@ -147,6 +147,11 @@ export class QP extends VerbsObject {
     return this.#fast.postSend(this.ptr, wr.ptr, this.#bad.ptr);
   }
 
+  /** postSend through the timed verb: [start, end] of the post in `ts` (FastVerbs.postSendTimed). */
+  postSendTimed(wr: SendWr, ts: Float64Array): number {
+    return this.#fast.postSendTimed(this.ptr, wr.ptr, this.#bad.ptr, ts);
+  }
+
   postRecv(wr: RecvWr): number {
     return this.#fast.postRecv(this.ptr, wr.ptr, this.#bad.ptr);
   }

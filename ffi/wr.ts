@@ -106,6 +106,21 @@ export class SendWr extends WrBase {
     return this;
   }
 
+  /** Re-aims a prepared IBV_WR_BIND_MW at its next key, touching nothing else (hot loops). */
+  set bindRkey(key: number) {
+    this.v.setUint32(W["bind_mw.rkey"], key, true);
+  }
+
+  /** Moves a prepared IBV_WR_BIND_MW's window to start at `addr`, touching nothing else (hot loops). */
+  set bindAddr(addr: bigint) {
+    this.v.setBigUint64(W["bind_mw.bind_info"] + BI.addr, addr, true);
+  }
+
+  /** Re-aims a prepared IBV_WR_LOCAL_INV (or SEND_WITH_INV) at another key, touching nothing else. */
+  set invalidateRkey(key: number) {
+    this.v.setUint32(W.invalidate_rkey, key, true);
+  }
+
   /** IBV_WR_BIND_MW (type 2 windows): bind `mw` with `newRkey` to [addr, addr+length) of `mr`. */
   bindMw(
     wrId: bigint,

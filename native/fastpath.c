@@ -1,7 +1,15 @@
 /* memreg fast path: the libibverbs verbs that verbs.h defines `static inline`, exported as real symbols so
  * Deno.dlopen can call them (~13 ns) instead of an UnsafeFnPointer through the provider ops (~1,500 ns).
- * Keep it tiny: no logic beyond forwarding, except the clock used to time hot loops. */
+ * Keep the forwarders tiny: no logic beyond forwarding, except the clock used to time hot loops.
+ *
+ * Then the timed verbs (memreg_timed_*): the raw verb bracketed by two clock reads right here, so that what
+ * memreg reports as a verb's cost holds the verb alone, not the FFI crossing into it (tens of ns on a real
+ * host, microseconds under emulation). Each writes ts[0] = start and ts[1] = end in memreg_now_ns' time base.
+ *
+ * Last, the C reference (memreg_ref_*): plain C loops of the same timed verbs, so that memreg's figures, taken
+ * from a JS loop between other work, can be checked against a tight C loop in the same boot. */
 #include <infiniband/verbs.h>
+#include <errno.h>
 #include <time.h>
 #include <stdint.h>
 
@@ -19,11 +27,181 @@ int memreg_advise_mr(struct ibv_pd *pd, int advice, uint32_t flags, struct ibv_s
 }
 /* Monotonic ns since the first call, as a double: exact for 104 days, and returned without allocating,
  * which a u64 (a BigInt in JS) would not be. */
-double memreg_now_ns(void) {
+static double now_ns(void) {
 	static struct timespec t0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (!t0.tv_sec && !t0.tv_nsec) t0 = ts;
 	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
-int memreg_abi(void) { return 1; }
+double memreg_now_ns(void) { return now_ns(); }
+int memreg_abi(void) { return 2; }
+
+/* ---- timed verbs ---- */
+
+/* The end stamp keeps errno as the verb left it. */
+#define STAMP_END(ts) do { int e_ = errno; (ts)[1] = now_ns(); errno = e_; } while (0)
+
+struct ibv_mr *memreg_timed_reg_mr(struct ibv_pd *pd, void *addr, size_t len, int access, double *ts) {
+	ts[0] = now_ns();
+	/* The parentheses call the exported ibv_reg_mr, as memreg's plain binding does, not the verbs.h macro. */
+	struct ibv_mr *mr = (ibv_reg_mr)(pd, addr, len, access);
+	STAMP_END(ts);
+	return mr;
+}
+int memreg_timed_dereg_mr(struct ibv_mr *mr, double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_dereg_mr(mr);
+	STAMP_END(ts);
+	return ret;
+}
+int memreg_timed_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd, void *addr, size_t len, int access,
+			  double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_rereg_mr(mr, flags, pd, addr, len, access);
+	STAMP_END(ts);
+	return ret;
+}
+struct ibv_mw *memreg_timed_alloc_mw(struct ibv_pd *pd, int type, double *ts) {
+	ts[0] = now_ns();
+	struct ibv_mw *mw = ibv_alloc_mw(pd, (enum ibv_mw_type)type);
+	STAMP_END(ts);
+	return mw;
+}
+int memreg_timed_dealloc_mw(struct ibv_mw *mw, double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_dealloc_mw(mw);
+	STAMP_END(ts);
+	return ret;
+}
+int memreg_timed_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *bind, double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_bind_mw(qp, mw, bind);
+	STAMP_END(ts);
+	return ret;
+}
+int memreg_timed_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr, struct ibv_send_wr **bad, double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_post_send(qp, wr, bad);
+	STAMP_END(ts);
+	return ret;
+}
+int memreg_timed_advise_mr(struct ibv_pd *pd, int advice, uint32_t flags, struct ibv_sge *sg, uint32_t n,
+			   double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_advise_mr(pd, (enum ibv_advise_mr_advice)advice, flags, sg, n);
+	STAMP_END(ts);
+	return ret;
+}
+
+#define WC_BASE 1000 /* an error completion is returned as -(WC_BASE + status) */
+
+/* Spins until `cq` yields one completion (into *wc) or `max_ns` pass (the clock is read every 1024 empty polls);
+ * 0, -ETIMEDOUT, -EIO (poll error) or -(WC_BASE + status). ts[1] = when the completion was seen. */
+static int wait_one(struct ibv_cq *cq, struct ibv_wc *wc, double max_ns, double *ts) {
+	unsigned spins = 0;
+	int got;
+	while ((got = ibv_poll_cq(cq, 1, wc)) == 0)
+		if (++spins % 1024 == 0 && now_ns() - ts[0] > max_ns) return -ETIMEDOUT;
+	ts[1] = now_ns();
+	if (got < 0) return -EIO;
+	return wc->status == IBV_WC_SUCCESS ? 0 : -(WC_BASE + (int)wc->status);
+}
+
+/* Type 1 bind (or zero-length unbind) and its completion, timed as one: ts = [before the bind, completion seen].
+ * `cq` is the send CQ of `qp`, empty before. Returns what wait_one does, or -errno of the bind. */
+int memreg_timed_bind_mw_wait(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *bind, struct ibv_cq *cq,
+			      struct ibv_wc *wc, double max_ns, double *ts) {
+	ts[0] = now_ns();
+	int ret = ibv_bind_mw(qp, mw, bind);
+	return ret ? -ret : wait_one(cq, wc, max_ns, ts);
+}
+
+/* One signaled work request (IBV_WR_BIND_MW, IBV_WR_LOCAL_INV) and its completion, timed as one. A bind's new
+ * key goes to ibv_mw.rkey right after the post, as memreg does (rxe names the window in a bind WR by it). */
+int memreg_timed_post_wait(struct ibv_qp *qp, struct ibv_send_wr *wr, struct ibv_cq *cq, struct ibv_wc *wc,
+			   double max_ns, double *ts) {
+	struct ibv_send_wr *bad;
+	ts[0] = now_ns();
+	int ret = ibv_post_send(qp, wr, &bad);
+	if (ret) return -ret;
+	if (wr->opcode == IBV_WR_BIND_MW) wr->bind_mw.mw->rkey = wr->bind_mw.rkey;
+	return wait_one(cq, wc, max_ns, ts);
+}
+
+/* ---- C reference ----
+ * Each loop runs `cap` rounds, or stops once it has `min_n` rounds and `budget_ns` has passed, writing one
+ * sample per round and verb into a[] and b[]; it returns the rounds done, or the failed call's negative code
+ * (-errno, or -(WC_BASE + status)). */
+
+static int enough(int n, int min_n, double start, double budget_ns) {
+	return n >= min_n && now_ns() - start >= budget_ns;
+}
+
+int memreg_ref_reg_mr(struct ibv_pd *pd, void *addr, size_t len, int access, int min_n, double budget_ns,
+		      int cap, double *a, double *b) {
+	double ts[2], start = now_ns();
+	int n = 0;
+	while (n < cap) {
+		struct ibv_mr *mr = memreg_timed_reg_mr(pd, addr, len, access, ts);
+		if (!mr) return -errno;
+		a[n] = ts[1] - ts[0];
+		int ret = memreg_timed_dereg_mr(mr, ts);
+		if (ret) return -ret;
+		b[n] = ts[1] - ts[0];
+		if (enough(++n, min_n, start, budget_ns)) break;
+	}
+	return n;
+}
+
+int memreg_ref_alloc_mw(struct ibv_pd *pd, int type, int min_n, double budget_ns, int cap, double *a, double *b) {
+	double ts[2], start = now_ns();
+	int n = 0;
+	while (n < cap) {
+		struct ibv_mw *mw = memreg_timed_alloc_mw(pd, type, ts);
+		if (!mw) return -errno;
+		a[n] = ts[1] - ts[0];
+		int ret = memreg_timed_dealloc_mw(mw, ts);
+		if (ret) return -ret;
+		b[n] = ts[1] - ts[0];
+		if (enough(++n, min_n, start, budget_ns)) break;
+	}
+	return n;
+}
+
+/* Type 1: bind + completion, then unbind + completion (the caller's two prepared ibv_mw_bind). */
+int memreg_ref_bind_mw1(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_mw *mw, struct ibv_mw_bind *bind,
+			struct ibv_mw_bind *unbind, struct ibv_wc *wc, double max_ns, int min_n, double budget_ns,
+			int cap, double *a, double *b) {
+	double ts[2], start = now_ns();
+	int n = 0, ret;
+	while (n < cap) {
+		if ((ret = memreg_timed_bind_mw_wait(qp, mw, bind, cq, wc, max_ns, ts))) return ret;
+		a[n] = ts[1] - ts[0];
+		if ((ret = memreg_timed_bind_mw_wait(qp, mw, unbind, cq, wc, max_ns, ts))) return ret;
+		b[n] = ts[1] - ts[0];
+		if (enough(++n, min_n, start, budget_ns)) break;
+	}
+	return n;
+}
+
+/* Type 2: IBV_WR_BIND_MW with the next key (ibv_inc_rkey of ibv_mw.rkey) + completion, then IBV_WR_LOCAL_INV of
+ * that key + completion (the caller's two prepared WRs; their keys are set here). */
+int memreg_ref_bind_mw2(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr *bind, struct ibv_send_wr *inv,
+			struct ibv_wc *wc, double max_ns, int min_n, double budget_ns, int cap, double *a,
+			double *b) {
+	double ts[2], start = now_ns();
+	int n = 0, ret;
+	while (n < cap) {
+		uint32_t key = ibv_inc_rkey(bind->bind_mw.mw->rkey);
+		bind->bind_mw.rkey = key;
+		inv->invalidate_rkey = key;
+		if ((ret = memreg_timed_post_wait(qp, bind, cq, wc, max_ns, ts))) return ret;
+		a[n] = ts[1] - ts[0];
+		if ((ret = memreg_timed_post_wait(qp, inv, cq, wc, max_ns, ts))) return ret;
+		b[n] = ts[1] - ts[0];
+		if (enough(++n, min_n, start, budget_ns)) break;
+	}
+	return n;
+}
+

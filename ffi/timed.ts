@@ -1,0 +1,322 @@
+// Verbs timed the way memreg reports them, and the C reference that checks those figures.
+//
+// A verb's cost is the helper's bracket around the raw verb (FastVerbs.*Timed: two clock reads in C, the FFI
+// crossing outside), read back from a preallocated [start, end] array: no object is built and nothing allocated
+// per call, and the loop does nothing else between calls. A second mode times each call from JS instead (clock,
+// FFI call, clock), so what the crossing costs is shown beside the verb's figure, never subtracted from it. The C
+// reference (native/fastpath.c, memreg_ref_*) runs the same timed verbs in a tight C loop on the same objects,
+// so that memreg's figures, taken from a JS loop, can be compared with C's in the same boot.
+import { errno, ptrOf } from "./lib.ts";
+import { VerbsError } from "./errors.ts";
+import { fastVerbs, type ReferenceLoops, WC_ERROR_BASE } from "./fastpath.ts";
+import { NativeBuffer } from "./memory.ts";
+import { SendWr } from "./wr.ts";
+import { SendFlags, wcStatusName } from "./constants.ts";
+import { alloc } from "./arena.ts";
+import { MR } from "./mr.ts";
+import { fillMwBind, incRkey, MW } from "./mw.ts";
+import { LAYOUTS } from "./layouts.ts";
+import type { PD } from "./pd.ts";
+import type { QP } from "./qp.ts";
+import type { CQ } from "./cq.ts";
+
+/** A completion slower than this is lost. */
+export const WAIT_NS = 20e9;
+
+/** When a loop stops: at `cap` rounds, or once it has `minN` rounds and `budgetNs` has passed. */
+export interface Sampling {
+  minN: number;
+  budgetNs: number;
+  cap: number;
+}
+
+/**
+ * Samples of a verb pair (reg/dereg, alloc/dealloc, bind/unbind, bind/invalidate), one per round, in `a` and `b`.
+ * In native memory, so that the C loops fill them too; blocks of rounds append.
+ */
+export class SampleSet {
+  readonly #mem: NativeBuffer;
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+  n = 0;
+
+  constructor(readonly cap: number) {
+    this.#mem = new NativeBuffer(cap * 16);
+    this.a = new Float64Array(this.#mem.u8.buffer, 0, cap);
+    this.b = new Float64Array(this.#mem.u8.buffer, cap * 8, cap);
+  }
+
+  /** How many rounds the next block may add, and where the C loops write them. */
+  get room(): number {
+    return this.cap - this.n;
+  }
+  get aNext(): Deno.PointerValue {
+    return this.#mem.at(this.n * 8);
+  }
+  get bNext(): Deno.PointerValue {
+    return this.#mem.at((this.cap + this.n) * 8);
+  }
+
+  close(): void {
+    this.#mem.unmap();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** One verb pair timed two ways: memreg's JS loop, and the helper's C loop. */
+export interface VerbTimer {
+  /** The verb and its inverse, as reports name them. */
+  readonly verbs: readonly [string, string];
+  /**
+   * Appends rounds of a JS loop: each verb's own duration (the helper's bracket), or with `fromJs` each call as
+   * timed from JS (the verb plus the FFI crossing).
+   */
+  js(lim: Sampling, out: SampleSet, fromJs?: boolean): void;
+  /** Appends rounds timed by the C reference; throws when there is no helper. */
+  c(lim: Sampling, out: SampleSet): void;
+}
+
+/** Why the C reference cannot run here, or null. */
+export function referenceUnavailable(): string | null {
+  const f = fastVerbs();
+  return f.reference ? null : `no native helper (${f.reason}): the C reference lives in it`;
+}
+
+function loops(): ReferenceLoops {
+  const r = fastVerbs().reference;
+  if (!r) throw new Error(referenceUnavailable()!);
+  return r;
+}
+
+/** The error a helper wait returned (-errno, or -(WC_ERROR_BASE + status) for an error completion). */
+export function waitFailure(ret: number, what: string): Error {
+  if (-ret >= WC_ERROR_BASE) return new Error(`${what}: completion ${wcStatusName(-ret - WC_ERROR_BASE)}`);
+  if (-ret === 110) return new Error(`${what}: no completion in ${WAIT_NS / 1e9} s`);
+  return new VerbsError(what, -ret);
+}
+
+/** Adds a C loop's rounds to `out`, or throws what went wrong. */
+function refRounds(ret: number, what: string, out: SampleSet): void {
+  if (ret < 0) throw waitFailure(ret, `C reference ${what}`);
+  out.n += ret;
+}
+
+function blockCap(lim: Sampling, out: SampleSet): number {
+  return Math.min(lim.cap, out.room);
+}
+
+/**
+ * Drives a block of JS rounds with the C loops' stopping rule. `round(i)` times one round into index i of the
+ * arrays and returns the clock at its end; the driver's own work lies outside every bracket.
+ */
+function jsRounds(lim: Sampling, out: SampleSet, round: (i: number) => number): void {
+  const cap = blockCap(lim, out);
+  const start = fastVerbs().nowNs();
+  for (let k = 0; k < cap; k++) {
+    const end = round(out.n);
+    out.n++;
+    if (k + 1 >= lim.minN && end - start >= lim.budgetNs) break;
+  }
+}
+
+/** ibv_reg_mr then ibv_dereg_mr of [addr, addr+length). */
+export class RegMrTimer implements VerbTimer {
+  readonly verbs = ["ibv_reg_mr", "ibv_dereg_mr"] as const;
+  readonly #addr: Deno.PointerValue;
+  readonly #len: bigint;
+
+  constructor(readonly pd: PD, addr: bigint, length: number, readonly access: number) {
+    this.#addr = ptrOf(addr);
+    this.#len = BigInt(length);
+  }
+
+  js(lim: Sampling, out: SampleSet, fromJs = false): void {
+    const f = fastVerbs(), now = f.nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+    const pd = this.pd.ptr, addr = this.#addr, len = this.#len, access = this.access;
+    const { a, b } = out;
+    const t = fromJs ? call : ts;
+    jsRounds(lim, out, (i) => {
+      if (fromJs) call[0] = now();
+      const mr = f.regMrTimed(pd, addr, len, access, ts);
+      if (fromJs) call[1] = now();
+      if (!mr) throw new VerbsError("ibv_reg_mr", errno(), `length ${len}, access 0x${access.toString(16)}`);
+      a[i] = t[1] - t[0];
+      if (fromJs) call[0] = now();
+      const ret = f.deregMrTimed(mr, ts);
+      if (fromJs) call[1] = now();
+      if (ret !== 0) {
+        new MR(this.pd, 0n, 0, access, { adopt: mr }); // still registered: released with its PD
+        throw new VerbsError("ibv_dereg_mr", ret);
+      }
+      b[i] = t[1] - t[0];
+      return t[1];
+    });
+  }
+
+  c(lim: Sampling, out: SampleSet): void {
+    const cap = blockCap(lim, out);
+    const ret = loops().regMr(
+      ...[this.pd.ptr, this.#addr, this.#len, this.access] as const,
+      ...[lim.minN, lim.budgetNs, cap, out.aNext, out.bNext] as const,
+    );
+    refRounds(ret, "ibv_reg_mr/ibv_dereg_mr", out);
+  }
+}
+
+/** ibv_alloc_mw then ibv_dealloc_mw. */
+export class AllocMwTimer implements VerbTimer {
+  readonly verbs: readonly [string, string];
+
+  constructor(readonly pd: PD, readonly type: 1 | 2) {
+    this.verbs = [`ibv_alloc_mw (type ${type})`, `ibv_dealloc_mw (type ${type})`];
+  }
+
+  js(lim: Sampling, out: SampleSet, fromJs = false): void {
+    const f = fastVerbs(), now = f.nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+    const pd = this.pd.ptr, type = this.type;
+    const { a, b } = out;
+    const t = fromJs ? call : ts;
+    jsRounds(lim, out, (i) => {
+      if (fromJs) call[0] = now();
+      const mw = f.allocMwTimed(pd, type, ts);
+      if (fromJs) call[1] = now();
+      if (!mw) throw new VerbsError("ibv_alloc_mw", errno(), `type ${type}`);
+      a[i] = t[1] - t[0];
+      if (fromJs) call[0] = now();
+      const ret = f.deallocMwTimed(mw, ts);
+      if (fromJs) call[1] = now();
+      if (ret !== 0) {
+        new MW(this.pd, type, { adopt: mw }); // still allocated: released with its PD
+        throw new VerbsError("ibv_dealloc_mw", ret);
+      }
+      b[i] = t[1] - t[0];
+      return t[1];
+    });
+  }
+
+  c(lim: Sampling, out: SampleSet): void {
+    const cap = blockCap(lim, out);
+    const ret = loops().allocMw(this.pd.ptr, this.type, lim.minN, lim.budgetNs, cap, out.aNext, out.bNext);
+    refRounds(ret, "ibv_alloc_mw/ibv_dealloc_mw", out);
+  }
+}
+
+/** What a window timer binds: a window, the MR under it, a range, and the QP whose send CQ is `cq` (empty). */
+export interface BindTarget {
+  qp: QP;
+  cq: CQ;
+  mw: MW;
+  mr: MR;
+  addr: bigint;
+  length: number;
+  access: number;
+}
+
+/** Times the two halves of a window round (bind and undo, each with its completion) from JS. */
+function windowRounds(
+  lim: Sampling,
+  out: SampleSet,
+  fromJs: boolean,
+  what: readonly [string, string],
+  before: () => void,
+  half: (second: boolean, ts: Float64Array) => number,
+): void {
+  const now = fastVerbs().nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+  const { a, b } = out;
+  const t = fromJs ? call : ts;
+  jsRounds(lim, out, (i) => {
+    before();
+    if (fromJs) call[0] = now();
+    let ret = half(false, ts);
+    if (fromJs) call[1] = now();
+    if (ret !== 0) throw waitFailure(ret, what[0]);
+    a[i] = t[1] - t[0];
+    if (fromJs) call[0] = now();
+    ret = half(true, ts);
+    if (fromJs) call[1] = now();
+    if (ret !== 0) throw waitFailure(ret, what[1]);
+    b[i] = t[1] - t[0];
+    return t[1];
+  });
+}
+
+/** Type 1: ibv_bind_mw and its completion, then the zero-length unbind and its completion. */
+export class BindMw1Timer implements VerbTimer {
+  static readonly VERBS = [
+    "ibv_bind_mw (type 1) + completion",
+    "ibv_bind_mw zero-length unbind (type 1) + completion",
+  ] as const;
+  readonly verbs = BindMw1Timer.VERBS;
+  readonly #bind = alloc(LAYOUTS.ibv_mw_bind.size);
+  readonly #unbind = alloc(LAYOUTS.ibv_mw_bind.size);
+
+  constructor(readonly t: BindTarget) {
+    fillMwBind(this.#bind.view, t.mr, t.addr, t.length, t.access, 1n, SendFlags.SIGNALED);
+    fillMwBind(this.#unbind.view, t.mr, t.addr, 0, 0, 2n, SendFlags.SIGNALED);
+  }
+
+  js(lim: Sampling, out: SampleSet, fromJs = false): void {
+    const f = fastVerbs(), { qp, cq, mw } = this.t;
+    const qpp = qp.ptr, mwp = mw.ptr, cqp = cq.ptr, wc = cq.wcPtr;
+    const bind = this.#bind.ptr, unbind = this.#unbind.ptr;
+    windowRounds(
+      lim,
+      out,
+      fromJs,
+      ["ibv_bind_mw", "ibv_bind_mw (unbind)"],
+      () => {},
+      (second, ts) => f.bindMwWait(qpp, mwp, second ? unbind : bind, cqp, wc, WAIT_NS, ts),
+    );
+  }
+
+  c(lim: Sampling, out: SampleSet): void {
+    const { qp, cq, mw } = this.t;
+    const ret = loops().bindMw1(
+      ...[qp.ptr, cq.ptr, mw.ptr, this.#bind.ptr, this.#unbind.ptr, cq.wcPtr, WAIT_NS] as const,
+      ...[lim.minN, lim.budgetNs, blockCap(lim, out), out.aNext, out.bNext] as const,
+    );
+    refRounds(ret, "ibv_bind_mw", out);
+  }
+}
+
+/**
+ * Type 2: IBV_WR_BIND_MW with the next key (ibv_inc_rkey) and its completion, then IBV_WR_LOCAL_INV of that key
+ * and its completion. ibv_mw.rkey is kept current after each bind (rxe names the window in a bind WR by it).
+ */
+export class BindMw2Timer implements VerbTimer {
+  static readonly VERBS = [
+    "IBV_WR_BIND_MW (type 2) + completion",
+    "IBV_WR_LOCAL_INV (type 2) + completion",
+  ] as const;
+  readonly verbs = BindMw2Timer.VERBS;
+  readonly #bind = new SendWr();
+  readonly #inv = new SendWr();
+
+  constructor(readonly t: BindTarget) {
+    this.#bind.bindMw(1n, t.mw.ptr, 0, t.mr.ptr, t.addr, t.length, t.access, SendFlags.SIGNALED);
+    this.#inv.localInv(2n, 0, SendFlags.SIGNALED);
+  }
+
+  js(lim: Sampling, out: SampleSet, fromJs = false): void {
+    const f = fastVerbs(), { qp, cq, mw } = this.t;
+    const bind = this.#bind, inv = this.#inv;
+    const qpp = qp.ptr, cqp = cq.ptr, wc = cq.wcPtr, bindp = bind.ptr, invp = inv.ptr;
+    windowRounds(lim, out, fromJs, ["IBV_WR_BIND_MW", "IBV_WR_LOCAL_INV"], () => {
+      const key = incRkey(mw.rkey);
+      bind.bindRkey = key;
+      inv.invalidateRkey = key;
+    }, (second, ts) => f.postWait(qpp, second ? invp : bindp, cqp, wc, WAIT_NS, ts));
+  }
+
+  c(lim: Sampling, out: SampleSet): void {
+    const { qp, cq } = this.t;
+    const ret = loops().bindMw2(
+      ...[qp.ptr, cq.ptr, this.#bind.ptr, this.#inv.ptr, cq.wcPtr, WAIT_NS] as const,
+      ...[lim.minN, lim.budgetNs, blockCap(lim, out), out.aNext, out.bNext] as const,
+    );
+    refRounds(ret, "IBV_WR_BIND_MW/IBV_WR_LOCAL_INV", out);
+  }
+}
