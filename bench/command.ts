@@ -27,7 +27,7 @@ export function registerBench(program: Command): void {
       )
       .option(
         "--duration <ms>",
-        "time budget per point and repetition",
+        "time budget per repetition",
         positiveInt("--duration"),
         DEFAULTS.durationMs,
       )
@@ -37,12 +37,30 @@ export function registerBench(program: Command): void {
         nonNegativeInt("--warmup"),
         DEFAULTS.warmup,
       )
-      .option("--reps <n>", "repetitions per point", positiveInt("--reps"), DEFAULTS.reps)
+      .option(
+        "--reps <n>",
+        "repetitions per point (their spread is recorded)",
+        positiveInt("--reps"),
+        DEFAULTS.reps,
+      )
+      .option(
+        "--rep-min-ios <n>",
+        "I/Os a repetition completes even past --duration",
+        positiveInt("--rep-min-ios"),
+        DEFAULTS.repMinIos,
+      )
       .option("--hugepages", "also run every point on 2 MiB pages")
       .option("--rcache-cap <size>", "rcache pinned-bytes cap", DEFAULTS.rcacheCap)
       .option("--verify <mode>", "data checks per I/O: sampled, full", DEFAULTS.verify)
       .option("--no-regcost", "skip the registration-cost curve")
       .option("--regcost-max <size>", "largest regcost registration", DEFAULTS.regcostMax)
+      .option(
+        "--regcost-budget <ms>",
+        "time per regcost measurement, for memreg and again for the C reference",
+        positiveInt("--regcost-budget"),
+        DEFAULTS.regcostBudgetMs,
+      )
+      .option("--no-reference", "skip the C reference loops timed next to regcost's own")
       .option("--no-revocation-check", "skip the late-access check of revoking strategies")
       .option("--calibrate", "run perftest next to the global strategy and report the ratios")
       .option("--seed <n>", "seed of the random reuse pattern", positiveInt("--seed"), DEFAULTS.seed)

@@ -11,6 +11,7 @@ import { CompletionError, ProtocolError } from "./errors.ts";
 import { Verifier } from "./verify.ts";
 import type { Reuse } from "./config.ts";
 import type * as hdr from "hdr-histogram-js";
+import { newHistogram, summarize } from "./stats.ts";
 import process from "node:process";
 
 const W = LAYOUTS.ibv_send_wr;
@@ -28,6 +29,11 @@ export interface PhaseStats {
   revokeNs: number;
   copyNs: number;
   verifyNs: number;
+  /** Of exposeNs / revokeNs: the time inside verbs (see Slot.exposeVerbNs). */
+  exposeVerbNs: number;
+  revokeVerbNs: number;
+  /** Median I/O latency of this phase (recorded phases only). */
+  p50Ns: number;
   cpuUserUs: number;
   cpuSystemUs: number;
   peakPinnedBytes: number;
@@ -37,6 +43,8 @@ export interface EngineOptions {
   reuse: Reuse;
   verify: "sampled" | "full";
   seed: number;
+  /** I/Os a phase completes even when its time budget has passed (a repetition needs a few to mean much). */
+  repMinIos: number;
 }
 
 let nextSeq = 1;
@@ -58,6 +66,9 @@ export class Engine {
   readonly #rdmaOp: number;
   readonly #noticeOp: number;
   readonly #noticeFlags: number;
+  /** This phase's latencies alone (the point's histogram gathers all phases). */
+  readonly #phaseHist = newHistogram();
+  readonly #minIos: number;
   #cursor = -1;
   #rand: number;
   // Per-phase state.
@@ -78,6 +89,7 @@ export class Engine {
     const { depth, arena, op } = env;
     if (depth > MAX_SLOTS) throw new RangeError(`depth ${depth} > ${MAX_SLOTS}`);
     this.verifier = new Verifier(opts.verify);
+    this.#minIos = opts.repMinIos;
     this.#rand = (opts.seed >>> 0) || 1;
     this.#busy = new Uint8Array(arena.count);
     this.slots = Array.from({ length: depth }, (_, i) => new Slot(i));
@@ -133,6 +145,7 @@ export class Engine {
     this.#record = record;
     this.#target = count;
     this.#started = 0;
+    this.#phaseHist.reset();
     const cpu0 = process.cpuUsage();
     const t0 = this.#fast.nowNs();
     this.#deadline = t0 + budgetNs;
@@ -159,6 +172,7 @@ export class Engine {
     const cpu = process.cpuUsage(cpu0);
     st.cpuUserUs = cpu.user;
     st.cpuSystemUs = cpu.system;
+    if (record) st.p50Ns = summarize(this.#phaseHist).p50Ns;
     return st;
   }
 
@@ -207,6 +221,7 @@ export class Engine {
     s.offset = arena.offsetOf(b);
     s.seq = nextSeq++;
     s.copyNs = 0;
+    s.exposeVerbNs = s.revokeVerbNs = s.wrPostedNs = 0;
     s.peerDone = false;
     const v0 = this.#fast.nowNs();
     if (op === "write") {
@@ -231,6 +246,10 @@ export class Engine {
     v.setUint32(off + 16, this.env.size, true);
     v.setUint32(off + 20, s.seq, true);
     s.t1 = this.#fast.nowNs();
+    if (s.wrPostedNs) {
+      s.exposeVerbNs += s.t1 - s.wrPostedNs;
+      s.wrPostedNs = 0;
+    }
     s.state = S_ADVERTISED;
     this.#post(this.rig.lb.qpB.postSend(this.#advertWr[s.index]), "ibv_post_send", "advert SEND");
   }
@@ -277,6 +296,10 @@ export class Engine {
 
   #exposerDone(s: Slot): void {
     s.t3 = this.#fast.nowNs();
+    if (s.wrPostedNs) {
+      s.revokeVerbNs += s.t3 - s.wrPostedNs;
+      s.wrPostedNs = 0;
+    }
     s.state = S_EXPOSER_DONE;
     if (s.peerDone) this.#complete(s);
   }
@@ -336,8 +359,12 @@ export class Engine {
       );}
     st.verifyNs += this.#fast.nowNs() - v0;
     if (this.#record) {
-      this.hist.recordValue(Math.max(1, Math.round(s.t3 - s.t0)));
+      const ns = Math.max(1, Math.round(s.t3 - s.t0));
+      this.hist.recordValue(ns);
+      this.#phaseHist.recordValue(ns);
       st.exposeNs += s.t1 - s.t0;
+      st.exposeVerbNs += s.exposeVerbNs;
+      st.revokeVerbNs += s.revokeVerbNs;
       st.transferNs += s.t2 - s.t1;
       st.revokeNs += s.t3 - s.t2;
       st.copyNs += s.copyNs;
@@ -346,7 +373,9 @@ export class Engine {
     this.#busy[s.buf] = 0;
     this.#inflight--;
     s.state = 0;
-    if (this.#started < this.#target && this.#fast.nowNs() < this.#deadline) this.#start(s);
+    if (
+      this.#started < this.#target && (this.#started < this.#minIos || this.#fast.nowNs() < this.#deadline)
+    ) this.#start(s);
   }
 }
 
@@ -369,6 +398,9 @@ function emptyStats(): PhaseStats {
     revokeNs: 0,
     copyNs: 0,
     verifyNs: 0,
+    exposeVerbNs: 0,
+    revokeVerbNs: 0,
+    p50Ns: 0,
     cpuUserUs: 0,
     cpuSystemUs: 0,
     peakPinnedBytes: 0,

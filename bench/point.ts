@@ -26,6 +26,26 @@ export interface Failure {
   errno?: string;
 }
 
+/** min / median / max over a point's repetitions. */
+export interface Range {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/**
+ * The run-to-run spread of a point: its repetitions' figures. With n repetitions, [min, max] is a distribution-free
+ * confidence interval for the median with confidence 1 − 2·0.5^n (0.9375 for five); 0 when n = 1 (no spread).
+ */
+export interface Spread {
+  method: "reps";
+  n: number;
+  confidence: number;
+  iops: Range;
+  p50Ns: Range;
+  bytesPerSec: Range;
+}
+
 export interface PointResult extends PointKey {
   status: "ok" | "unsupported" | "failed";
   /** unsupported: the capability flag or errno; failed: the error. */
@@ -33,14 +53,27 @@ export interface PointResult extends PointKey {
   reuse: string;
   buffers: number;
   ios: number;
-  reps: { ios: number; elapsedNs: number; iops: number; bytesPerSec: number }[];
+  reps: { ios: number; elapsedNs: number; iops: number; bytesPerSec: number; p50Ns: number }[];
+  spread: Spread | null;
   iops: number;
   bytesPerSec: number;
   /** MB/s, 10^6 bytes. */
   mbPerSec: number;
   latency: LatencySummary;
-  /** Mean ns per I/O of each step (copy is part of expose or revoke, shown on its own too). */
-  split: { exposeNs: number; transferNs: number; revokeNs: number; copyNs: number; verifyNs: number };
+  /**
+   * Mean ns per I/O of each step (copy is part of expose or revoke, shown on its own too). exposeVerbNs and
+   * revokeVerbNs: the part of expose / revoke spent inside verbs (timed raw verbs; a WR from its post until its
+   * completion is seen); the rest of expose / revoke is harness, memreg's own work around them.
+   */
+  split: {
+    exposeNs: number;
+    transferNs: number;
+    revokeNs: number;
+    copyNs: number;
+    verifyNs: number;
+    exposeVerbNs: number;
+    revokeVerbNs: number;
+  };
   cpu: { userUs: number; systemUs: number; perIoUs: number };
   peakPinnedBytes: number;
   counters: Record<string, number> | null;
@@ -66,11 +99,20 @@ function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
     buffers: bufferCount(cfg, key.depth),
     ios: 0,
     reps: [],
+    spread: null,
     iops: 0,
     bytesPerSec: 0,
     mbPerSec: 0,
     latency: emptySummary(),
-    split: { exposeNs: 0, transferNs: 0, revokeNs: 0, copyNs: 0, verifyNs: 0 },
+    split: {
+      exposeNs: 0,
+      transferNs: 0,
+      revokeNs: 0,
+      copyNs: 0,
+      verifyNs: 0,
+      exposeVerbNs: 0,
+      revokeVerbNs: 0,
+    },
     cpu: { userUs: 0, systemUs: 0, perIoUs: 0 },
     peakPinnedBytes: 0,
     counters: null,
@@ -175,7 +217,9 @@ function fill(r: PointResult, phases: PhaseStats[], size: number): void {
     elapsedNs: Math.round(p.elapsedNs),
     iops: p.ios / (p.elapsedNs / 1e9),
     bytesPerSec: (p.ios * size) / (p.elapsedNs / 1e9),
+    p50Ns: p.p50Ns,
   }));
+  r.spread = spreadOf(r.reps);
   r.iops = ios / (elapsed / 1e9);
   r.bytesPerSec = r.iops * size;
   r.mbPerSec = r.bytesPerSec / 1e6;
@@ -186,8 +230,29 @@ function fill(r: PointResult, phases: PhaseStats[], size: number): void {
     revokeNs: per((p) => p.revokeNs),
     copyNs: per((p) => p.copyNs),
     verifyNs: per((p) => p.verifyNs),
+    exposeVerbNs: per((p) => p.exposeVerbNs),
+    revokeVerbNs: per((p) => p.revokeVerbNs),
   };
   const user = sum((p) => p.cpuUserUs), sys = sum((p) => p.cpuSystemUs);
   r.cpu = { userUs: user, systemUs: sys, perIoUs: ios ? Math.round(((user + sys) / ios) * 10) / 10 : 0 };
   r.peakPinnedBytes = Math.max(...phases.map((p) => p.peakPinnedBytes));
+}
+
+function range(values: number[]): Range {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  return { min: s[0], median: n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2, max: s[n - 1] };
+}
+
+export function spreadOf(reps: PointResult["reps"]): Spread | null {
+  const n = reps.length;
+  if (n === 0) return null;
+  return {
+    method: "reps",
+    n,
+    confidence: n > 1 ? 1 - 2 * 0.5 ** n : 0,
+    iops: range(reps.map((r) => r.iops)),
+    p50Ns: range(reps.map((r) => r.p50Ns)),
+    bytesPerSec: range(reps.map((r) => r.bytesPerSec)),
+  };
 }

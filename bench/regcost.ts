@@ -1,19 +1,29 @@
 // `regcost`: what the registration verbs themselves cost, outside any I/O: ibv_reg_mr / ibv_dereg_mr vs size
 // (4 KiB … the cap, ×4 steps) per page size and access flags (also as ns per page), ODP registration where
 // the device has it, and memory-window alloc / bind / invalidate / unbind / dealloc.
+//
+// Each verb is timed by the clock alone around the raw call (ffi/timed.ts: the helper's bracket, the FFI crossing
+// outside it; the call as seen from JS is recorded beside it) and, unless told not to, next to the C reference
+// of the same loop (native/fastpath.c) in the same process: short blocks of C and JS rounds alternate, so drift
+// and other load fall on both alike, and each record carries memreg's figure, C's, their ratio and difference.
+// Nothing is subtracted from any figure.
 import {
   Access,
+  AllocMwTimer,
+  BindMw1Timer,
+  BindMw2Timer,
   HUGE_PAGE,
-  incRkey,
   MR,
   MW,
   NativeBuffer,
   PAGE,
-  SendFlags,
-  SendWr,
+  referenceUnavailable,
+  RegMrTimer,
+  SampleSet,
+  type Sampling,
   VerbsError,
+  type VerbTimer,
 } from "../ffi/mod.ts";
-import { fastVerbs } from "../ffi/mod.ts";
 import { REMOTE_RW, type Rig } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
 import { odpUnsupported } from "./strategies/odp.ts";
@@ -28,17 +38,30 @@ const ACCESS_SETS = [
   { name: "odp-remote-rw", flags: REMOTE_RW | Access.ON_DEMAND },
 ] as const;
 
+/** memreg's p50 over the C reference's p50, and the difference in ns. */
+export interface RefComparison {
+  ratio: number;
+  diffNs: number;
+}
+
 export interface RegcostMr {
   pages: PageKindName;
   access: string;
   size: number;
   status: "ok" | "skipped" | "unsupported" | "failed";
   reason?: Failure;
+  /** The verbs' own durations (memreg's figures). */
   reg?: LatencySummary;
   dereg?: LatencySummary;
+  /** Each call as timed from JS: the verb plus the FFI crossing into it and back. */
+  regCall?: LatencySummary;
+  deregCall?: LatencySummary;
   /** p50 divided by the number of pages of this page size. */
   regNsPerPage?: number;
   deregNsPerPage?: number;
+  /** The same verbs timed by the C reference, interleaved with memreg's rounds; null when it did not run. */
+  reference?: { reg: LatencySummary; dereg: LatencySummary } | null;
+  ratio?: { reg: RefComparison; dereg: RefComparison } | null;
 }
 
 export interface RegcostMw {
@@ -46,14 +69,21 @@ export interface RegcostMw {
   status: "ok" | "unsupported" | "failed";
   reason?: Failure;
   latency?: LatencySummary;
+  /** The call as timed from JS (the verb plus the FFI crossing). */
+  call?: LatencySummary;
+  reference?: LatencySummary | null;
+  ratio?: RefComparison | null;
 }
 
 export interface RegcostResult {
   mr: RegcostMr[];
   mw: RegcostMw[];
-  /** Minimum samples and time budget per measurement. */
+  /** Minimum samples and time budget per measurement and side (memreg, C). */
   samplesMin: number;
   budgetMs: number;
+  /** Whether the C reference ran next to memreg's figures, and why not. */
+  reference: { ran: boolean; reason?: string };
+  method: string;
   note: string;
 }
 
@@ -62,20 +92,35 @@ export interface RegcostOptions {
   pages: PageKindName[];
   budgetMs: number;
   samplesMin: number;
+  /** Run the C reference next to memreg's own rounds. */
+  reference: boolean;
   onProgress?: (what: string) => void;
 }
+
+/**
+ * Alternating blocks per side: short enough (budget/16) that a burst of other load falls on both sides alike,
+ * long enough that a small verb's block holds many rounds; a block has at least one round.
+ */
+const BLOCKS = 16;
+/** Samples kept per side and measurement. */
+const CAP = 10_000;
+/** The phase that times calls from JS gets budget / CALL_SHARE. */
+const CALL_SHARE = 4;
+/** Untimed rounds before the first block, so that JIT compilation is not measured. */
+const WARMUP = 3;
+
+export const METHOD =
+  `each verb bracketed by the clock alone: two clock reads in the native helper around the ` +
+  `raw verb, called from a JS loop that does nothing else between calls (arguments prepared outside, no ` +
+  `object built, nothing allocated); bind and invalidate include their completion, polled in the helper; ` +
+  `*Call / call figures time the same calls from JS (verb + FFI crossing) in a phase of their own; the C ` +
+  `reference runs the same timed verbs in a tight C loop on the same objects, in ${BLOCKS} blocks per side ` +
+  `alternating with memreg's, after ${WARMUP} untimed rounds each; ratio = memreg p50 / C p50, diffNs = ` +
+  `memreg p50 − C p50; p50CiNs is a 95 % distribution-free CI of the median (order statistics)`;
 
 export function regcostSizes(maxBytes: number): number[] {
   const out: number[] = [];
   for (let s = PAGE; s <= maxBytes; s *= 4) out.push(s);
-  return out;
-}
-
-/** Repeats `once` (which returns ns) until both `min` samples and `budgetMs` are reached (at most 10 000). */
-function sample(min: number, budgetMs: number, once: () => number): number[] {
-  const out: number[] = [];
-  const end = performance.now() + budgetMs;
-  while (out.length < min || (performance.now() < end && out.length < 10_000)) out.push(once());
   return out;
 }
 
@@ -84,8 +129,58 @@ function freeHugeBytes(): number {
   return Number(m?.[1] ?? 0) * HUGE_PAGE;
 }
 
+type Pair = [LatencySummary, LatencySummary];
+
+interface PairFigures {
+  memreg: Pair;
+  call: Pair;
+  reference: Pair | null;
+}
+
+/** Times a verb pair from JS and, when asked, by the C reference, in alternating blocks. */
+function measurePair(timer: VerbTimer, o: RegcostOptions): PairFigures {
+  using js = new SampleSet(CAP);
+  using ref = new SampleSet(CAP);
+  const sides = o.reference ? [js, ref] : [js];
+  const run = (side: SampleSet, lim: Sampling) => side === js ? timer.js(lim, side) : timer.c(lim, side);
+  for (const side of sides) {
+    run(side, { minN: WARMUP, budgetNs: 0, cap: WARMUP });
+    side.n = 0;
+  }
+  const blocks = o.reference ? BLOCKS : 1;
+  const lim: Sampling = {
+    minN: Math.ceil(o.samplesMin / blocks),
+    budgetNs: (o.budgetMs * 1e6) / blocks,
+    cap: Math.floor(CAP / blocks),
+  };
+  for (let b = 0; b < blocks; b++) {
+    for (const side of b % 2 ? sides : [...sides].reverse()) run(side, lim);
+  }
+  // Calls timed from JS, in a phase of their own: the extra clock reads between verbs would perturb the above.
+  using calls = new SampleSet(CAP);
+  timer.js({ minN: WARMUP, budgetNs: 0, cap: WARMUP }, calls, true);
+  calls.n = 0;
+  timer.js({ minN: lim.minN, budgetNs: (o.budgetMs * 1e6) / CALL_SHARE, cap: CAP }, calls, true);
+  const pair = (x: Float64Array, y: Float64Array, n: number): Pair => [
+    summarizeSamples(x.subarray(0, n)),
+    summarizeSamples(y.subarray(0, n)),
+  ];
+  return {
+    memreg: pair(js.a, js.b, js.n),
+    call: pair(calls.a, calls.b, calls.n),
+    reference: o.reference ? pair(ref.a, ref.b, ref.n) : null,
+  };
+}
+
+export function compareToRef(memreg: LatencySummary, c: LatencySummary): RefComparison {
+  return { ratio: Math.round((memreg.p50Ns / c.p50Ns) * 1000) / 1000, diffNs: memreg.p50Ns - c.p50Ns };
+}
+
+function statusOf(e: unknown): "unsupported" | "failed" {
+  return e instanceof VerbsError && e.errnoName === "EOPNOTSUPP" ? "unsupported" : "failed";
+}
+
 export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
-  const clock = fastVerbs();
   const out: RegcostMr[] = [];
   for (const pages of o.pages) {
     for (const size of regcostSizes(o.maxBytes)) {
@@ -109,25 +204,17 @@ export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
         try {
           buf = new NativeBuffer(size, pages);
           buf.fill(1); // fault the pages in: an upper layer registers memory that holds data
-          const deregs: number[] = [];
-          const regs = sample(o.samplesMin, o.budgetMs, () => {
-            const t0 = clock.nowNs();
-            const mr = new MR(rig.pd, buf!.addr, size, acc.flags);
-            const t1 = clock.nowNs();
-            mr.close();
-            deregs.push(clock.nowNs() - t1);
-            return t1 - t0;
-          });
+          const f = measurePair(new RegMrTimer(rig.pd, buf.addr, size, acc.flags), o);
           const perPage = Math.max(1, size / (pages === "2m" ? HUGE_PAGE : PAGE));
-          rec.reg = summarizeSamples(regs);
-          rec.dereg = summarizeSamples(deregs);
+          [rec.reg, rec.dereg] = f.memreg;
+          [rec.regCall, rec.deregCall] = f.call;
           rec.regNsPerPage = Math.round(rec.reg.p50Ns / perPage);
           rec.deregNsPerPage = Math.round(rec.dereg.p50Ns / perPage);
+          rec.reference = f.reference && { reg: f.reference[0], dereg: f.reference[1] };
+          rec.ratio = f.reference &&
+            { reg: compareToRef(rec.reg, f.reference[0]), dereg: compareToRef(rec.dereg, f.reference[1]) };
         } catch (e) {
-          Object.assign(rec, {
-            status: e instanceof VerbsError && e.errnoName === "EOPNOTSUPP" ? "unsupported" : "failed",
-            reason: failureOf(e),
-          });
+          Object.assign(rec, { status: statusOf(e), reason: failureOf(e) });
         } finally {
           buf?.unmap();
         }
@@ -137,113 +224,68 @@ export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
   return out;
 }
 
-/** Polls the exposer CQ for one completion; throws if it is an error or does not come. */
-function waitOne(rig: Rig, what: string): void {
-  const cq = rig.lb.cqB;
-  const end = performance.now() + 20_000;
-  while (cq.poll(1) === 0) if (performance.now() > end) throw new Error(`${what}: no completion in 20 s`);
-  if (cq.status(0) !== 0) throw new Error(`${what}: ${cq.decode(0).statusName}`);
-}
-
 export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
-  const clock = fastVerbs();
   const out: RegcostMw[] = [];
-  const mem = new NativeBuffer(1 << 20);
-  const qp = rig.lb.qpB;
-  const timed = (f: () => void) => {
-    const t0 = clock.nowNs();
-    f();
-    return clock.nowNs() - t0;
-  };
-  const run = (verb: string, why: string | null, body: () => number[]) => {
-    if (why) return out.push({ verb, status: "unsupported", reason: { message: why } });
-    o.onProgress?.(`regcost ${verb}`);
+  /** Records both verbs of a timer, or why neither could be measured. */
+  const run = (verbs: readonly [string, string], why: string | null, make: () => VerbTimer) => {
+    if (why) {
+      for (const verb of verbs) out.push({ verb, status: "unsupported", reason: { message: why } });
+      return;
+    }
+    o.onProgress?.(`regcost ${verbs[0]}`);
     try {
-      out.push({ verb, status: "ok", latency: summarizeSamples(body()) });
+      const f = measurePair(make(), o);
+      verbs.forEach((verb, i) =>
+        out.push({
+          verb,
+          status: "ok",
+          latency: f.memreg[i],
+          call: f.call[i],
+          reference: f.reference?.[i] ?? null,
+          ratio: f.reference ? compareToRef(f.memreg[i], f.reference[i]) : null,
+        })
+      );
     } catch (e) {
-      out.push({
-        verb,
-        status: e instanceof VerbsError && e.errnoName === "EOPNOTSUPP" ? "unsupported" : "failed",
-        reason: failureOf(e),
-      });
+      for (const verb of verbs) out.push({ verb, status: statusOf(e), reason: failureOf(e) });
     }
   };
-  /** Samples `once`, which times its main verb and also times `pairVerb` into the array it gets: records
-   * `pairVerb` (when all samples succeeded) and returns the main verb's samples. */
-  const sampleWithPair = (pairVerb: string, once: (pair: number[]) => number): number[] => {
-    const pair: number[] = [];
-    const main = sample(o.samplesMin, o.budgetMs, () => once(pair));
-    out.push({ verb: pairVerb, status: "ok", latency: summarizeSamples(pair) });
-    return main;
-  };
+  using mem = new NativeBuffer(1 << 20);
+  using mr = new MR(rig.pd, mem.addr, mem.length, REMOTE_RW | Access.MW_BIND);
+  const no1 = new Mw1().unsupported(rig), no2 = new Mw2Local().unsupported(rig);
+  for (const [type, why] of [[1, no1], [2, no2]] as const) {
+    const t = new AllocMwTimer(rig.pd, type);
+    run(t.verbs, why, () => t);
+  }
+  const target = (mw: MW) => ({
+    qp: rig.lb.qpB,
+    cq: rig.lb.cqB,
+    mw,
+    mr,
+    addr: mem.addr,
+    length: PAGE,
+    access: Access.REMOTE_WRITE | Access.REMOTE_READ,
+  });
+  const windows: MW[] = [];
+  const window = (type: 1 | 2) => windows[windows.push(new MW(rig.pd, type)) - 1];
   try {
-    using mr = new MR(rig.pd, mem.addr, mem.length, REMOTE_RW | Access.MW_BIND);
-    const bindAccess = Access.REMOTE_WRITE | Access.REMOTE_READ;
-    const no1 = new Mw1().unsupported(rig), no2 = new Mw2Local().unsupported(rig);
-    for (const [type, why] of [[1, no1], [2, no2]] as const) {
-      const allocs: number[] = [];
-      run(`ibv_dealloc_mw (type ${type})`, why, () =>
-        sample(o.samplesMin, o.budgetMs, () => {
-          let mw: MW | undefined;
-          allocs.push(timed(() => mw = new MW(rig.pd, type)));
-          return timed(() => mw!.close());
-        }));
-      if (!why) {
-        out.push({ verb: `ibv_alloc_mw (type ${type})`, status: "ok", latency: summarizeSamples(allocs) });
-      }
-    }
-    const bind1 = (mw: MW, length: number, access: number) => {
-      const ret = mw.bind(qp, mr, mem.addr, length, access, 1n, SendFlags.SIGNALED);
-      if (ret !== 0) throw new VerbsError("ibv_bind_mw", ret, length ? "bind" : "unbind");
-      waitOne(rig, "ibv_bind_mw");
-    };
-    run("ibv_bind_mw (type 1) + completion", no1, () => {
-      using mw = new MW(rig.pd, 1);
-      return sampleWithPair("ibv_bind_mw zero-length unbind (type 1) + completion", (unbinds) => {
-        const t = timed(() => bind1(mw, PAGE, bindAccess));
-        unbinds.push(timed(() => bind1(mw, 0, 0)));
-        return t;
-      });
-    });
-    run("IBV_WR_BIND_MW (type 2) + completion", no2, () => {
-      using mw = new MW(rig.pd, 2);
-      const wr = new SendWr(), inv = new SendWr();
-      let key = mw.rkey;
-      return sampleWithPair("IBV_WR_LOCAL_INV (type 2) + completion", (invs) => {
-        key = incRkey(key);
-        const t = timed(() => {
-          postOrThrow(
-            rig,
-            wr.bindMw(1n, mw.ptr, key, mr.ptr, mem.addr, PAGE, bindAccess, SendFlags.SIGNALED),
-            "BIND_MW",
-          );
-          mw.rkey = key;
-          waitOne(rig, "BIND_MW");
-        });
-        invs.push(timed(() => {
-          postOrThrow(rig, inv.localInv(2n, key, SendFlags.SIGNALED), "LOCAL_INV");
-          waitOne(rig, "LOCAL_INV");
-        }));
-        return t;
-      });
-    });
+    run(BindMw1Timer.VERBS, no1, () => new BindMw1Timer(target(window(1))));
+    run(BindMw2Timer.VERBS, no2, () => new BindMw2Timer(target(window(2))));
   } finally {
-    mem.unmap();
+    for (const w of windows) w.close();
   }
   return out;
 }
 
-function postOrThrow(rig: Rig, wr: SendWr, what: string): void {
-  const ret = rig.lb.qpB.postSend(wr);
-  if (ret !== 0) throw new VerbsError("ibv_post_send", ret, what);
-}
-
 export function runRegcost(rig: Rig, o: RegcostOptions): RegcostResult {
+  const missing = o.reference ? referenceUnavailable() : "not asked for (--no-reference)";
+  const opts = { ...o, reference: o.reference && !missing };
   return {
-    mr: measureMrCost(rig, o),
-    mw: measureMwCost(rig, o),
+    mr: measureMrCost(rig, opts),
+    mw: measureMwCost(rig, opts),
     samplesMin: o.samplesMin,
     budgetMs: o.budgetMs,
+    reference: missing ? { ran: false, reason: missing } : { ran: true },
+    method: METHOD,
     note: "pages faulted in before registering; reg/dereg timed back to back on the same buffer",
   };
 }

@@ -134,17 +134,23 @@ export class Arena {
   readonly mem: NativeBuffer;
   readonly stride: number;
   readonly #addrs: bigint[];
+  readonly #ptrs: Deno.PointerValue[];
 
   constructor(readonly count: number, readonly size: number, readonly pages: PageKind) {
     this.stride = Math.ceil(size / PAGE) * PAGE;
     this.mem = new NativeBuffer(count * this.stride, pages);
     this.#addrs = Array.from({ length: count }, (_, i) => this.mem.addr + BigInt(i * this.stride));
+    this.#ptrs = Array.from({ length: count }, (_, i) => this.mem.at(i * this.stride));
     // Touch every page: upper-layer buffers hold data, and registration cost differs for unfaulted pages.
     this.mem.u8.fill(0);
   }
 
   addrOf(i: number): bigint {
     return this.#addrs[i];
+  }
+  /** Buffer i's address as a pointer made once, for the verbs hot loops call (no allocation per I/O). */
+  ptrOf(i: number): Deno.PointerValue {
+    return this.#ptrs[i];
   }
   offsetOf(i: number): number {
     return i * this.stride;

@@ -18,7 +18,7 @@ import { benchReport } from "./table.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function matrix(cfg: BenchConfig): PointKey[] {
   const keys: PointKey[] = [];
@@ -111,8 +111,9 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
       regcost = runRegcost(rig, {
         maxBytes: cfg.regcostMaxBytes,
         pages: cfg.pages,
-        budgetMs: 150,
+        budgetMs: cfg.regcostBudgetMs,
         samplesMin: 3,
+        reference: cfg.reference,
         onProgress: bar.step,
       });
       lines.write({ record: "regcost", ...regcost });

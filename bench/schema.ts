@@ -9,7 +9,7 @@ const TOP: Record<string, (v: unknown) => boolean> = {
   tool: (v) => v === "memreg",
   version: isStr,
   kind: (v) => v === "bench",
-  schemaVersion: (v) => v === 1,
+  schemaVersion: (v) => v === 1 || v === 2,
   startedAt: isStr,
   finishedAt: isStr,
   ffi: (v) => isObj(v) && isStr(v.path) && isNum(v.perCallNs),

@@ -11,6 +11,11 @@ export interface LatencySummary {
   p999Ns: number;
   maxNs: number;
   minNs: number;
+  /**
+   * A 95 % distribution-free confidence interval of the median, [lo, hi] ns, from order statistics (exact
+   * binomial ranks); absent where the sample is too small (fewer than 6) or summarised by a histogram.
+   */
+  p50CiNs?: [number, number];
 }
 
 /** A histogram built once per run and reset per point (recording allocates nothing). */
@@ -43,25 +48,48 @@ export function summarize(h: hdr.Histogram): LatencySummary {
   };
 }
 
-/** Plain-array summary for small samples (regcost): same fields, exact order statistics. */
-export function summarizeSamples(ns: number[]): LatencySummary {
-  const s = [...ns].sort((a, b) => a - b);
+/**
+ * 1-based ranks (j, n+1-j) of the order statistics that bound a distribution-free confidence interval of the
+ * median: the largest j with P(Binomial(n, 1/2) < j) ≤ (1 − level)/2. null when even (1, n) falls short.
+ */
+export function medianCiRanks(n: number, level = 0.95): [number, number] | null {
+  const tail = (1 - level) / 2;
+  // P(X ≤ k) for X ~ Binomial(n, 1/2), summed in log space so that large n does not underflow.
+  let logP = -n * Math.LN2, cdf = 0, j = 0;
+  for (let k = 0; k < n; k++) {
+    cdf += Math.exp(logP);
+    if (cdf > tail) break;
+    j = k + 1;
+    logP += Math.log((n - k) / (k + 1));
+  }
+  return j >= 1 ? [j, n + 1 - j] : null;
+}
+
+/** Plain-array summary for small samples (regcost): same fields, exact order statistics and the median's CI. */
+export function summarizeSamples(ns: ArrayLike<number>): LatencySummary {
+  const s = Float64Array.from(ns).sort();
   const n = s.length;
   if (n === 0) return emptySummary();
-  const mean = s.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  let sum = 0, sq = 0;
+  for (const v of s) sum += v;
+  const mean = sum / n;
+  for (const v of s) sq += (v - mean) ** 2;
+  const sd = Math.sqrt(sq / n);
   // Nearest-rank percentile, as HdrHistogram reports it.
   const at = (p: number) => s[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
+  const ci = medianCiRanks(n);
+  const round = (v: number) => Math.round(v);
   return {
     count: n,
     meanNs: Math.round(mean),
     stdevNs: Math.round(sd),
-    p50Ns: at(50),
-    p90Ns: at(90),
-    p99Ns: at(99),
-    p999Ns: at(99.9),
-    maxNs: s[n - 1],
-    minNs: s[0],
+    p50Ns: round(at(50)),
+    p90Ns: round(at(90)),
+    p99Ns: round(at(99)),
+    p999Ns: round(at(99.9)),
+    maxNs: round(s[n - 1]),
+    minNs: round(s[0]),
+    ...(ci ? { p50CiNs: [round(s[ci[0] - 1]), round(s[ci[1] - 1])] as [number, number] } : {}),
   };
 }
 

@@ -4,7 +4,8 @@ import { fmtSize } from "../common/mod.ts";
 import { rankPerSize } from "./stats.ts";
 import type { PointResult } from "./point.ts";
 import type { LateAccessResult } from "./revocation.ts";
-import type { RegcostResult } from "./regcost.ts";
+import type { RefComparison, RegcostResult } from "./regcost.ts";
+import { PAGE } from "../ffi/mod.ts";
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
 
@@ -13,10 +14,22 @@ function row(cells: (string | number)[], widths: number[]): string {
     .trimEnd();
 }
 
-export function strategyTable(points: PointResult[]): string {
+/** ±half the repetitions' IO/s range, relative to their median; "" without a spread. */
+function spreadCell(p: PointResult): string {
+  const r = p.spread;
+  if (!r || r.n < 2 || !r.iops.median) return "";
+  return `±${((r.iops.max - r.iops.min) / 2 / r.iops.median * 100).toFixed(0)}%`;
+}
+
+/** "mean (of it in verbs)", µs per I/O. */
+function stepCell(total: number, verb: number | undefined): string {
+  return verb === undefined || total === 0 ? us(total) : `${us(total)} (${us(verb)})`;
+}
+
+export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: number }): string {
   const ok = points.filter((p) => p.status === "ok");
   const lines: string[] = [];
-  const W = [8, 12, 9, 9, 9, 9, 9, 9, 8, 12];
+  const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, 8, 8];
   let header = "";
   for (const g of rankPerSize(ok)) {
     const h = `${g.key.op}, ${g.key.pages} pages, depth ${g.key.depth}`;
@@ -25,7 +38,19 @@ export function strategyTable(points: PointResult[]): string {
       lines.push("", h);
       lines.push(
         row(
-          ["size", "strategy", "IO/s", "MB/s", "p50 µs", "p99 µs", "expose", "revoke", "cpu/IO", "vs best"],
+          [
+            "size",
+            "strategy",
+            "IO/s",
+            "",
+            "MB/s",
+            "p50 µs",
+            "p99 µs",
+            "expose",
+            "revoke",
+            "cpu/IO",
+            "vs best",
+          ],
           W,
         ),
       );
@@ -36,11 +61,12 @@ export function strategyTable(points: PointResult[]): string {
         i === 0 ? fmtSize(p.size) : "",
         p.strategy,
         p.iops.toFixed(p.iops < 100 ? 1 : 0),
+        spreadCell(p),
         p.mbPerSec.toFixed(1),
         us(p.latency.p50Ns),
         us(p.latency.p99Ns),
-        us(p.split.exposeNs),
-        us(p.split.revokeNs),
+        stepCell(p.split.exposeNs, p.split.exposeVerbNs),
+        stepCell(p.split.revokeNs, p.split.revokeVerbNs),
         p.cpu.perIoUs.toFixed(0),
         i === 0 ? "best" : `${(p.iops / best * 100).toFixed(0)}%`,
       ], W))
@@ -56,7 +82,26 @@ export function strategyTable(points: PointResult[]): string {
     for (const [k, why] of notRun) lines.push(`  ${k}: ${why}`);
   }
   if (lines.length) {
-    lines.push("", "expose/revoke: mean µs per I/O; cpu/IO: user+system µs per I/O (getrusage)");
+    const spread = ok.find((p) => p.spread && p.spread.n > 1)?.spread;
+    lines.push(
+      "",
+      "expose/revoke: mean µs per I/O (in brackets: inside the verbs; the rest is memreg's harness)",
+      ...(overhead
+        ? [
+          `harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
+            us(overhead.emptyCycleNs)
+          } µs per I/O, inside every latency above`,
+        ]
+        : []),
+      ...(spread
+        ? [
+          `±: half the range of IO/s over ${spread.n} repetitions, relative to their median ([min, max] is a ${
+            (spread.confidence * 100).toFixed(1)
+          } % confidence interval of the median)`,
+        ]
+        : []),
+      "cpu/IO: user+system µs per I/O (getrusage)",
+    );
   }
   return lines.join("\n");
 }
@@ -72,13 +117,28 @@ export function revocationTable(checks: LateAccessResult[]): string {
   ].join("\n");
 }
 
+/** "1.234×" memreg / C, or "-" when the reference did not run. */
+function ratioCell(c: RefComparison | null | undefined): string {
+  return c ? `${c.ratio.toFixed(2)}×` : "-";
+}
+
 export function regcostTable(r: RegcostResult | null): string {
   if (!r) return "";
-  const lines = ["", "regcost: ibv_reg_mr / ibv_dereg_mr p50 µs (ns per page)"];
+  const ref = r.reference?.ran;
+  const lines = [
+    "",
+    `regcost: p50 µs of the verb alone${
+      ref ? ", beside the C reference (same verbs, tight C loop, same boot)" : ""
+    }`,
+  ];
+  if (r.reference && !r.reference.ran) lines.push(`  C reference not run: ${r.reference.reason}`);
   const groups = new Map<string, typeof r.mr>();
   for (const m of r.mr) {
     groups.set(`${m.access}, ${m.pages} pages`, [...(groups.get(`${m.access}, ${m.pages} pages`) ?? []), m]);
   }
+  const W = [10, 10, 10, 7, 10, 10, 7, 9, 9];
+  const cell = (cells: string[]) =>
+    cells.map((c, i) => i === 0 ? c.padEnd(W[i]) : c.padStart(W[i])).join(" ");
   for (const [g, ms] of groups) {
     const first = ms.find((m) => m.status !== "ok");
     if (ms.every((m) => m.status !== "ok")) {
@@ -86,21 +146,45 @@ export function regcostTable(r: RegcostResult | null): string {
       continue;
     }
     lines.push(`  ${g}`);
+    lines.push(
+      "    " + cell(["size", "reg", "C", "ratio", "dereg", "C", "ratio", "ns/page", "ns/page"]),
+    );
     for (const m of ms) {
       lines.push(
         m.status === "ok"
-          ? `    ${fmtSize(m.size).padEnd(8)} reg ${
-            us(m.reg!.p50Ns).padStart(9)
-          } (${m.regNsPerPage})  dereg ${us(m.dereg!.p50Ns).padStart(9)} (${m.deregNsPerPage})`
-          : `    ${fmtSize(m.size).padEnd(8)} ${m.status}: ${m.reason?.message}`,
+          ? "    " + cell([
+            fmtSize(m.size),
+            us(m.reg!.p50Ns),
+            m.reference ? us(m.reference.reg.p50Ns) : "-",
+            ratioCell(m.ratio?.reg),
+            us(m.dereg!.p50Ns),
+            m.reference ? us(m.reference.dereg.p50Ns) : "-",
+            ratioCell(m.ratio?.dereg),
+            String(m.regNsPerPage),
+            String(m.deregNsPerPage),
+          ])
+          : `    ${fmtSize(m.size).padEnd(W[0])} ${m.status}: ${m.reason?.message}`,
       );
     }
   }
+  lines.push(`  ${"windows".padEnd(54)} ${"memreg".padStart(9)} ${"C".padStart(9)} ${"ratio".padStart(7)}`);
   for (const w of r.mw) {
     lines.push(
-      `  ${w.verb.padEnd(52)} ${
-        w.status === "ok" ? `p50 ${us(w.latency!.p50Ns)} µs` : `${w.status}: ${w.reason?.message}`
+      `  ${w.verb.padEnd(54)} ${
+        w.status === "ok"
+          ? `${us(w.latency!.p50Ns).padStart(9)} ${(w.reference ? us(w.reference.p50Ns) : "-").padStart(9)} ${
+            ratioCell(w.ratio).padStart(7)
+          }`
+          : `${w.status}: ${w.reason?.message}`
       }`,
+    );
+  }
+  const call = r.mr.find((m) => m.status === "ok" && m.size === PAGE && m.regCall);
+  if (call) {
+    lines.push(
+      `  the same calls timed from JS (verb + FFI crossing), 4 KiB ${call.access}: reg ${
+        us(call.regCall!.p50Ns)
+      } µs, dereg ${us(call.deregCall!.p50Ns)} µs`,
     );
   }
   return lines.join("\n");
@@ -109,10 +193,12 @@ export function regcostTable(r: RegcostResult | null): string {
 /** Everything a finished bench document prints: strategies, revocation checks, regcost, calibration. */
 export function benchReport(doc: {
   results: PointResult[];
+  overhead?: { emptyCycleNs: number };
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: { summary: string } | null;
 }): string {
-  const text = strategyTable(doc.results) + revocationTable(doc.revocation) + regcostTable(doc.regcost);
+  const text = strategyTable(doc.results, doc.overhead) + revocationTable(doc.revocation) +
+    regcostTable(doc.regcost);
   return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
 }

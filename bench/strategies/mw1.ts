@@ -4,16 +4,14 @@ import { Access, DeviceCap, MW, SendFlags, VerbsError } from "../../ffi/mod.ts";
 import { Kind, REMOTE_RW, type Rig, wrId } from "../rig.ts";
 import { BaseStrategy, remoteAccess } from "./base.ts";
 import { arenaMr } from "./arena_mr.ts";
-import type { MR } from "../../ffi/mod.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
 export class Mw1 extends BaseStrategy {
   readonly name = "mw1";
   readonly revokes = true;
   readonly note = "type 1 MW bound per I/O with ibv_bind_mw over one arena MR, unbound by a zero-length bind";
-  #mr!: MR;
   #mws: MW[] = [];
-  #access = 0;
+  readonly #ts = new Float64Array(2);
 
   override unsupported(rig: Rig): string | null {
     return rig.dev.deviceCapFlags & DeviceCap.MEM_WINDOW
@@ -23,16 +21,20 @@ export class Mw1 extends BaseStrategy {
 
   override setup(env: StrategyEnv): void {
     super.setup(env);
-    this.#mr = this.own(arenaMr(env, REMOTE_RW | Access.MW_BIND));
+    const mr = this.own(arenaMr(env, REMOTE_RW | Access.MW_BIND));
     this.pinned = env.arena.length;
-    this.#mws = Array.from({ length: env.depth }, () => this.own(new MW(env.rig.pd, 1)));
     // A window grants remote access only (local access goes through the MR).
-    this.#access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
+    const access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
+    this.#mws = Array.from({ length: env.depth }, (_, i) => {
+      const mw = this.own(new MW(env.rig.pd, 1));
+      mw.prepare(mr, env.size, access, wrId(Kind.EXPOSE, i), wrId(Kind.REVOKE, i), SendFlags.SIGNALED);
+      return mw;
+    });
   }
 
   expose(s: Slot): number {
     const mw = this.#mws[s.index];
-    this.#bind(mw, s, this.env.size, this.#access, Kind.EXPOSE);
+    this.#check(s, mw.bindAt(this.env.rig.lb.qpB, s.addr, this.#ts), "bind");
     // ibv_bind_mw stores the new key in ibv_mw.rkey before posting.
     s.raddr = s.addr;
     s.rkey = mw.rkey;
@@ -40,20 +42,12 @@ export class Mw1 extends BaseStrategy {
   }
 
   revoke(s: Slot): number {
-    this.#bind(this.#mws[s.index], s, 0, 0, Kind.REVOKE);
+    this.#check(s, this.#mws[s.index].unbindAt(this.env.rig.lb.qpB, s.addr, this.#ts), "zero-length unbind");
     return 1;
   }
 
-  #bind(mw: MW, s: Slot, length: number, access: number, kind: number): void {
-    const ret = mw.bind(
-      this.env.rig.lb.qpB,
-      this.#mr,
-      s.addr,
-      length,
-      access,
-      wrId(kind, s.index),
-      SendFlags.SIGNALED,
-    );
-    if (ret !== 0) throw new VerbsError("ibv_bind_mw", ret, length ? "bind" : "zero-length unbind");
+  #check(s: Slot, ret: number, what: string): void {
+    if (ret !== 0) throw new VerbsError("ibv_bind_mw", ret, what);
+    s.wrPostedNs = this.#ts[0]; // the step's verb time runs until the engine sees the completion
   }
 }

@@ -17,7 +17,7 @@ export class Mw2Local extends BaseStrategy {
   protected keys = new Uint32Array(0);
   protected bindWr: SendWr[] = [];
   protected invWr: SendWr[] = [];
-  #access = 0;
+  readonly #ts = new Float64Array(2);
 
   override unsupported(rig: Rig): string | null {
     const caps = rig.dev.deviceCapFlags;
@@ -33,25 +33,30 @@ export class Mw2Local extends BaseStrategy {
     this.pinned = env.arena.length;
     this.mws = Array.from({ length: env.depth }, () => this.own(new MW(env.rig.pd, 2)));
     this.keys = Uint32Array.from(this.mws, (mw) => mw.rkey);
-    this.bindWr = this.mws.map(() => new SendWr());
-    this.invWr = this.mws.map(() => new SendWr());
-    this.#access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
+    const access = remoteAccess(env.op) & ~Access.LOCAL_WRITE;
+    // Built once per slot; per I/O only the key and the address change (and the LOCAL_INV's key).
+    this.bindWr = this.mws.map((mw, i) =>
+      new SendWr().bindMw(
+        wrId(Kind.EXPOSE, i),
+        mw.ptr,
+        0,
+        this.mr.ptr,
+        0n,
+        env.size,
+        access,
+        SendFlags.SIGNALED,
+      )
+    );
+    this.invWr = this.mws.map((_, i) => new SendWr().localInv(wrId(Kind.REVOKE, i), 0, SendFlags.SIGNALED));
   }
 
   expose(s: Slot): number {
     const i = s.index;
     const key = this.keys[i] = incRkey(this.keys[i]);
-    const wr = this.bindWr[i].bindMw(
-      wrId(Kind.EXPOSE, i),
-      this.mws[i].ptr,
-      key,
-      this.mr.ptr,
-      s.addr,
-      this.env.size,
-      this.#access,
-      SendFlags.SIGNALED,
-    );
-    this.post(wr, "IBV_WR_BIND_MW");
+    const wr = this.bindWr[i];
+    wr.bindRkey = key;
+    wr.bindAddr = s.addr;
+    this.post(s, wr, "IBV_WR_BIND_MW");
     // Keep ibv_mw.rkey current for the next bind (the provider copied the old value into this WR already).
     this.mws[i].rkey = key;
     s.raddr = s.addr;
@@ -60,15 +65,16 @@ export class Mw2Local extends BaseStrategy {
   }
 
   revoke(s: Slot): number {
-    this.post(
-      this.invWr[s.index].localInv(wrId(Kind.REVOKE, s.index), this.keys[s.index], SendFlags.SIGNALED),
-      "LOCAL_INV",
-    );
+    const wr = this.invWr[s.index];
+    wr.invalidateRkey = this.keys[s.index];
+    this.post(s, wr, "LOCAL_INV");
     return 1;
   }
 
-  protected post(wr: SendWr, what: string): void {
-    const ret = this.env.rig.lb.qpB.postSend(wr);
+  /** Posts one signaled exposer WR; the step's verb time runs from the post until its completion is seen. */
+  protected post(s: Slot, wr: SendWr, what: string): void {
+    const ret = this.env.rig.lb.qpB.postSendTimed(wr, this.#ts);
     if (ret !== 0) throw new VerbsError("ibv_post_send", ret, what);
+    s.wrPostedNs = this.#ts[0];
   }
 }

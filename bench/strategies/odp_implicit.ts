@@ -22,6 +22,7 @@ export class OdpImplicit extends BaseStrategy {
   #mr!: MR;
   #sge = alloc(SGE.size);
   #advice = 0;
+  readonly #ts = new Float64Array(2);
 
   override unsupported(rig: Rig, op: Op): string | null {
     return odpUnsupported(rig, op, true);
@@ -37,14 +38,16 @@ export class OdpImplicit extends BaseStrategy {
 
   expose(s: Slot): number {
     this.#sge.view.setBigUint64(SGE.addr, s.addr, true);
-    const ret = this.#fast.adviseMr(
+    const ret = this.#fast.adviseMrTimed(
       this.env.rig.pd.ptr,
       this.#advice,
       ADVISE_MR_FLAG_FLUSH,
       this.#sge.ptr,
       1,
+      this.#ts,
     );
     if (ret !== 0) throw new VerbsError("ibv_advise_mr", ret, "prefetch");
+    s.exposeVerbNs += this.#ts[1] - this.#ts[0];
     s.raddr = s.addr;
     s.rkey = this.#mr.rkey;
     return 0;

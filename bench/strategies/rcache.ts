@@ -2,9 +2,9 @@
 // kept after the I/O and reused on the next I/O of that buffer, LRU-evicted when the pinned bytes would pass
 // the cap. Keys stay valid between I/Os (the peer can reach any cached buffer at any time): the insecure
 // trade-off that makes hits cheap. Entries in use by an in-flight I/O are never evicted.
-import { MR } from "../../ffi/mod.ts";
+import { MrHandle } from "../../ffi/mod.ts";
 import { REMOTE_RW } from "../rig.ts";
-import { BaseStrategy, closeAll } from "./base.ts";
+import { BaseStrategy } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
 export class Rcache extends BaseStrategy {
@@ -12,8 +12,8 @@ export class Rcache extends BaseStrategy {
   readonly revokes = false;
   readonly note =
     "MR per buffer cached under an LRU pinned-bytes cap; keys stay valid between I/Os (insecure)";
-  #mr: (MR | null)[] = [];
-  #rkey = new Uint32Array(0);
+  /** One registration handle per buffer, registered while the buffer is cached. */
+  #mr: MrHandle[] = [];
   #inUse = new Int32Array(0);
   // Intrusive doubly linked LRU list over buffer indexes: head = most recent; -1 = none.
   #prev = new Int32Array(0);
@@ -21,38 +21,38 @@ export class Rcache extends BaseStrategy {
   #head = -1;
   #tail = -1;
   #cap = 0;
+  #len = 0n;
   #c = { hits: 0, misses: 0, evictions: 0, overCap: 0 };
 
   override setup(env: StrategyEnv): void {
     super.setup(env);
     const n = env.arena.count;
-    this.#mr = new Array(n).fill(null);
-    this.#rkey = new Uint32Array(n);
+    this.#mr = Array.from({ length: n }, () => this.own(new MrHandle(env.rig.pd)));
     this.#inUse = new Int32Array(n);
     this.#prev = new Int32Array(n).fill(-1);
     this.#next = new Int32Array(n).fill(-1);
     this.#head = this.#tail = -1;
     this.#cap = env.cfg.rcacheCapBytes;
+    this.#len = BigInt(env.size);
     this.#c = { hits: 0, misses: 0, evictions: 0, overCap: 0 };
   }
 
   expose(s: Slot): number {
-    const b = s.buf;
-    if (this.#mr[b]) {
+    const b = s.buf, h = this.#mr[b];
+    if (h.registered) {
       this.#c.hits++;
       this.#unlink(b);
     } else {
       this.#c.misses++;
-      this.#makeRoom(this.env.size);
-      const mr = new MR(this.env.rig.pd, s.addr, this.env.size, REMOTE_RW);
-      this.#mr[b] = mr;
-      this.#rkey[b] = mr.rkey;
+      this.#makeRoom(s, this.env.size);
+      h.register(this.env.arena.ptrOf(b), this.#len, REMOTE_RW);
+      s.exposeVerbNs += h.lastNs;
       this.pinned += this.env.size;
     }
     this.#pushFront(b);
     this.#inUse[b]++;
     s.raddr = s.addr;
-    s.rkey = this.#rkey[b];
+    s.rkey = h.rkey;
     return 0;
   }
 
@@ -61,17 +61,18 @@ export class Rcache extends BaseStrategy {
     return 0;
   }
 
-  #makeRoom(need: number): void {
+  /** Evicts least recently used idle entries until `need` more bytes fit under the cap. */
+  #makeRoom(s: Slot, need: number): void {
     let victim = this.#tail;
     while (this.pinned + need > this.#cap && victim >= 0) {
       const before = this.#prev[victim];
       if (this.#inUse[victim] === 0) {
         this.#unlink(victim);
-        const mr = this.#mr[victim]!;
-        this.#mr[victim] = null;
+        const h = this.#mr[victim];
+        h.deregister();
+        s.exposeVerbNs += h.lastNs;
         this.pinned -= this.env.size;
         this.#c.evictions++;
-        mr.close();
       }
       victim = before;
     }
@@ -100,10 +101,8 @@ export class Rcache extends BaseStrategy {
   }
 
   override teardown(): void {
-    const left = this.#mr;
     this.#mr = [];
     this.#head = this.#tail = -1;
-    closeAll(left);
     super.teardown();
   }
 }

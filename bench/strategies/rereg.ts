@@ -13,6 +13,7 @@ export class Rereg extends BaseStrategy {
   #mrs: MR[] = [];
   #expose = { addr: 0n, length: 0, access: 0 };
   readonly #revoke = { access: Access.LOCAL_WRITE };
+  readonly #ts = new Float64Array(2);
 
   override setup(env: StrategyEnv): void {
     super.setup(env);
@@ -35,14 +36,16 @@ export class Rereg extends BaseStrategy {
   expose(s: Slot): number {
     const mr = this.#mrs[s.index];
     this.#expose.addr = s.addr;
-    mr.rereg(ReregFlags.CHANGE_TRANSLATION | ReregFlags.CHANGE_ACCESS, this.#expose);
+    mr.rereg(ReregFlags.CHANGE_TRANSLATION | ReregFlags.CHANGE_ACCESS, this.#expose, this.#ts);
+    s.exposeVerbNs += this.#ts[1] - this.#ts[0];
     s.raddr = s.addr;
     s.rkey = mr.rkey;
     return 0;
   }
 
   revoke(s: Slot): number {
-    this.#mrs[s.index].rereg(ReregFlags.CHANGE_ACCESS, this.#revoke);
+    this.#mrs[s.index].rereg(ReregFlags.CHANGE_ACCESS, this.#revoke, this.#ts);
+    s.revokeVerbNs += this.#ts[1] - this.#ts[0];
     return 0;
   }
 }

@@ -16,6 +16,14 @@ export class Slot {
   rkey = 0;
   /** ns spent copying (bounce) during this I/O. */
   copyNs = 0;
+  /**
+   * ns spent inside verbs during expose / revoke (the timed raw verbs; a WR's from its post until its completion
+   * is seen). The rest of expose / revoke is harness: memreg's own work around the verbs.
+   */
+  exposeVerbNs = 0;
+  revokeVerbNs = 0;
+  /** When the expose / revoke WR whose completion ends the step was posted (nowNs), or 0. */
+  wrPostedNs = 0;
   /** Exposer WRs (bind, invalidate) still to complete before the next step. */
   pending = 0;
   state = 0;

@@ -22,7 +22,10 @@ const cfg = parseConfig({
   duration: 2000,
   warmup: 1,
   reps: 1,
+  repMinIos: 1,
   regcost: false,
+  regcostBudget: DEFAULTS.regcostBudgetMs,
+  reference: true,
   revocationCheck: true,
   depth: "2",
 });
