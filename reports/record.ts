@@ -12,6 +12,8 @@ export interface RunHeader {
   kind: "bench" | "conformance";
   schemaVersion: number;
   startedAt: string;
+  /** The command line after the program name, as the user gave it (`memreg` + argv reproduces the run). */
+  argv?: string[];
   ffi: FfiPathRecord;
   host: HostRecord;
   device: DeviceRecord;
@@ -25,6 +27,7 @@ export function runHeader(kind: RunHeader["kind"], schemaVersion: number, ctx: C
     kind,
     schemaVersion,
     startedAt: new Date().toISOString(),
+    argv: [...Deno.args],
     ffi: measureCallCost(cq),
     host: hostRecord(),
     device: deviceRecord(ctx),
