@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { CASES } from "../../conformance/cases/index.ts";
 import { runSuite } from "../../conformance/suite.ts";
-import type { SuiteDoc } from "../../conformance/output/doc.ts";
-import { formatJunit } from "../../conformance/output/junit.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { formatJunit } from "../../reports/conformance/junit.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 
 const device = Deno.env.get("MEMREG_DEVICE");

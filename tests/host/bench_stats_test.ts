@@ -4,7 +4,7 @@ import { emptySummary, newHistogram, rankPerSize, summarize, summarizeSamples } 
 import { Verifier } from "../../bench/verify.ts";
 import { DataError } from "../../bench/errors.ts";
 import { validateDocument } from "../../bench/schema.ts";
-import { strategyTable } from "../../bench/table.ts";
+import { strategyTable } from "../../reports/bench/table.ts";
 import type { PointResult } from "../../bench/point.ts";
 
 Deno.test("exact percentiles, mean and stdev of a small sample", () => {

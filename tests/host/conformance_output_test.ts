@@ -4,10 +4,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { fileURLToPath } from "node:url";
 import type { CaseResult, Classification } from "../../conformance/model.ts";
-import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/output/doc.ts";
-import { formatJunit } from "../../conformance/output/junit.ts";
-import { formatMarkdown } from "../../conformance/output/markdown.ts";
-import { formatTable } from "../../conformance/output/table.ts";
+import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/doc.ts";
+import { formatJunit } from "../../reports/conformance/junit.ts";
+import { formatMarkdown } from "../../reports/conformance/markdown.ts";
+import { formatTable } from "../../reports/conformance/table.ts";
 import { applyProfile, exitCodeFor, skippedResult } from "../../conformance/runner.ts";
 import { loadProfile, type Profile, skipDeviation, validateProfile } from "../../conformance/profile.ts";
 import { CASES } from "../../conformance/cases/index.ts";

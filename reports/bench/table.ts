@@ -1,10 +1,10 @@
 // The concise end-of-run table: per (op, pages, depth) and size, the strategies ranked by I/O rate, then what
 // did not run and why, the revocation checks, and the regcost curve.
-import { fmtSize } from "../common/mod.ts";
-import { rankPerSize } from "./stats.ts";
-import type { PointResult } from "./point.ts";
-import type { LateAccessResult } from "./revocation.ts";
-import type { RegcostResult } from "./regcost.ts";
+import { fmtSize } from "../../common/mod.ts";
+import { rankPerSize } from "../../bench/stats.ts";
+import type { PointResult } from "../../bench/point.ts";
+import type { LateAccessResult } from "../../bench/revocation.ts";
+import type { RegcostResult } from "../../bench/regcost.ts";
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
 
