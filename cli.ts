@@ -24,10 +24,11 @@ registerCompare(program);
 registerPublish(program);
 registerTestbed(program);
 
-// `deno task bench -- --sizes 4k` keeps the literal `--`; these subcommands take no positional arguments, so a
-// `--` right after one of them can only mean "options follow".
+// `deno task bench -- --sizes 4k` keeps the literal `--`; right after one of these subcommands it can only be
+// that (a result file is not named like an option), so it means "arguments follow".
 const args = [...Deno.args];
-if (args[1] === "--" && ["devices", "bench", "conformance"].includes(args[0])) args.splice(1, 1);
+const TASKS = ["devices", "bench", "conformance", "report", "compare", "publish"];
+if (args[1] === "--" && TASKS.includes(args[0])) args.splice(1, 1);
 
 try {
   await program.parseAsync(["deno", "memreg", ...args]);

@@ -18,7 +18,6 @@ import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
 import { type BenchDoc, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
 
-
 export function matrix(cfg: BenchConfig): PointKey[] {
   const keys: PointKey[] = [];
   for (const pages of cfg.pages) {

@@ -8,11 +8,20 @@ import { compareHtml } from "../reports/html/compare.ts";
 import { writeText } from "../record/stream.ts";
 
 export function registerCompare(program: Command): void {
-  program.command("compare").description("compare runs (HCAs, kernels): the first of each kind is the baseline")
-    .argument("<results...>", "two or more result files (.json or .jsonl); bench and conformance may be mixed")
+  program.command("compare").description(
+    "compare runs (HCAs, kernels): the first of each kind is the baseline",
+  )
+    .argument(
+      "<results...>",
+      "two or more result files (.json or .jsonl); bench and conformance may be mixed",
+    )
     .option("-o, --out <file>", "write the comparison here (default: stdout)")
     .addOption(
-      new Option("--format <format>", "html, md (CI summaries) or json (scripts)").choices(["html", "md", "json"]),
+      new Option("--format <format>", "html, md (CI summaries) or json (scripts)").choices([
+        "html",
+        "md",
+        "json",
+      ]),
     )
     .action((files: string[], o: { out?: string; format?: "html" | "md" | "json" }) => {
       const runs = files.map(loadResult);
@@ -20,7 +29,8 @@ export function registerCompare(program: Command): void {
       if (!model.bench && !model.conformance) {
         throw new UsageError("compare needs at least two runs of the same kind (bench or conformance)");
       }
-      const format = o.format ?? (o.out?.endsWith(".md") ? "md" : o.out?.endsWith(".json") ? "json" : o.out ? "html" : "md");
+      const format = o.format ??
+        (o.out?.endsWith(".md") ? "md" : o.out?.endsWith(".json") ? "json" : o.out ? "html" : "md");
       const text = format === "html"
         ? compareHtml(model)
         : format === "json"

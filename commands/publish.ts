@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { publish } from "../reports/site.ts";
 
 export function registerPublish(program: Command): void {
-  program.command("publish").description("build a static site (index, run pages, compare pages) from a results directory")
+  program.command("publish").description(
+    "build a static site (index, run pages, compare pages) from a results directory",
+  )
     .argument("<runs-dir>", "directory holding result files (searched recursively)")
     .requiredOption("-o, --out <site-dir>", "where to write the site")
     .action((dir: string, o: { out: string }) => {

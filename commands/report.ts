@@ -1,7 +1,7 @@
 // `memreg report RESULT…`: saved results (final .json or the .jsonl stream of an interrupted run) as the tables a
 // run prints, or as one offline HTML page (-o), and the charts as PNG or SVG files.
 import type { Command } from "commander";
-import { loadResult, type Loaded } from "../reports/load.ts";
+import { type Loaded, loadResult } from "../reports/load.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { formatTable } from "../reports/conformance/table.ts";
 import { reportHtml } from "../reports/html/report.ts";
@@ -15,7 +15,9 @@ function textReport(r: Loaded): string {
     d.host.testbed ? " (testbed)" : ""
   }, ${d.startedAt}, FFI ${d.ffi.path} ${d.ffi.perCallNs} ns/call`;
   const status = r.status.complete ? [] : [
-    `INCOMPLETE RUN (${r.status.interruptedBy ? `interrupted by ${r.status.interruptedBy}` : "no end record"})`,
+    `INCOMPLETE RUN (${
+      r.status.interruptedBy ? `interrupted by ${r.status.interruptedBy}` : "no end record"
+    })`,
     ...r.status.missing.map((m) => `  not measured: ${m}`),
   ];
   const notes = r.status.notes.map((n) => `note: ${n}`);
@@ -38,7 +40,11 @@ export function registerReport(program: Command): void {
       for (const [format, dir] of [["png", o.png], ["svg", o.svg]] as const) {
         if (!dir) continue;
         const written = writeChartFiles(runs, dir, format);
-        console.log(`${written.length} ${format.toUpperCase()} chart file(s) in ${dir}${written.length ? "" : " (conformance runs have no charts)"}`);
+        console.log(
+          `${written.length} ${format.toUpperCase()} chart file(s) in ${dir}${
+            written.length ? "" : " (conformance runs have no charts)"
+          }`,
+        );
       }
       if (!o.out && !o.png && !o.svg) console.log(runs.map(textReport).join("\n\n"));
     });

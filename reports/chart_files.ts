@@ -29,7 +29,11 @@ const background = {
 function draw(spec: ChartSpec, format: "png" | "svg"): Uint8Array {
   const svg = format === "svg" ? createCanvas(WIDTH, HEIGHT, SvgExportFlag.ConvertTextToPaths) : null;
   const png = svg ? null : createCanvas(WIDTH, HEIGHT);
-  const config = chartConfig(spec, { responsive: false, devicePixelRatio: 1, makeCanvas: (w, h) => createCanvas(w, h) }) as
+  const config = chartConfig(spec, {
+    responsive: false,
+    devicePixelRatio: 1,
+    makeCanvas: (w, h) => createCanvas(w, h),
+  }) as
     & Record<string, unknown>
     & { plugins?: unknown[] };
   config.plugins = [background];

@@ -104,7 +104,9 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
     const first = cs.find((c) => c)!;
     const classes = cs.map((c) => c?.class ?? null);
     const verdicts = cs.map((c) => c?.deviation?.verdict ?? null);
-    const factKeys = [...new Set(cs.flatMap((c) => Object.keys(c?.observed ?? {})))].filter((k) => !ignoredFact(k));
+    const factKeys = [...new Set(cs.flatMap((c) => Object.keys(c?.observed ?? {})))].filter((k) =>
+      !ignoredFact(k)
+    );
     const facts: Record<string, string[]> = {};
     for (const k of factKeys) {
       const vs = cs.map((c) => c ? String(c.observed[k] ?? "–") : "(not run)");
@@ -114,7 +116,8 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
     const base = classes[0];
     if (cs.some((c) => !c)) change = "missing";
     else if (classes.some((c) => c !== base)) {
-      const good = (c: string | null) => c === "pass" || c === "known" || c === "unsupported" || c === "observed";
+      const good = (c: string | null) =>
+        c === "pass" || c === "known" || c === "unsupported" || c === "observed";
       change = classes.some((c) => good(base) && !good(c))
         ? "regression"
         : classes.some((c) => !good(base) && good(c))
@@ -131,7 +134,13 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
   const missing = diffs.filter((d) => d.change === "missing");
   for (const [i, r] of runs.entries()) {
     const absent = missing.filter((d) => d.classes[i] === null).map((d) => d.id);
-    if (absent.length) leftOut.push(`${absent.length} case(s) not in ${r.name}: ${absent.slice(0, 8).join(", ")}${absent.length > 8 ? ", …" : ""}`);
+    if (absent.length) {
+      leftOut.push(
+        `${absent.length} case(s) not in ${r.name}: ${absent.slice(0, 8).join(", ")}${
+          absent.length > 8 ? ", …" : ""
+        }`,
+      );
+    }
   }
   return { runs: runs.map(runRef), counts: runs.map((r) => r.doc.counts), diffs, leftOut };
 }
@@ -192,8 +201,11 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     if (i === 0) continue;
     const d = dims(r);
     for (const k of Object.keys(base) as (keyof typeof base)[]) {
-      const onlyA = base[k].filter((v) => !d[k].includes(v)), onlyB = d[k].filter((v) => !base[k].includes(v));
-      if (onlyA.length) leftOut.push(`${k} ${onlyA.join(", ")} only in the baseline ${runs[0].name}, not in ${r.name}`);
+      const onlyA = base[k].filter((v) => !d[k].includes(v)),
+        onlyB = d[k].filter((v) => !base[k].includes(v));
+      if (onlyA.length) {
+        leftOut.push(`${k} ${onlyA.join(", ")} only in the baseline ${runs[0].name}, not in ${r.name}`);
+      }
       if (onlyB.length) leftOut.push(`${k} ${onlyB.join(", ")} only in ${r.name}, not in the baseline`);
     }
   }
@@ -201,7 +213,9 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     runs.every((r) => r.doc.results.some((p) => pointKey(p) === k))
   );
   for (const r of runs) {
-    const missing = r.status.complete ? 0 : runs[0].doc.results.filter((p) => !r.doc.results.some((q) => pointKey(q) === pointKey(p))).length;
+    const missing = r.status.complete
+      ? 0
+      : runs[0].doc.results.filter((p) => !r.doc.results.some((q) => pointKey(q) === pointKey(p))).length;
     if (missing) leftOut.push(`${missing} baseline point(s) not measured in the incomplete run ${r.name}`);
   }
   const statusChanges: StatusChange[] = [];
@@ -209,55 +223,130 @@ function compareBench(runs: BenchRun[]): BenchCompare {
   for (const k of keys) {
     const ps = runs.map((r) => r.doc.results.find((p) => pointKey(p) === k)!);
     if (ps.some((p) => p.status !== ps[0].status)) {
-      statusChanges.push({ key: k, statuses: ps.map((p) => p.status), reasons: ps.map((p) => p.reason?.message ?? "") });
+      statusChanges.push({
+        key: k,
+        statuses: ps.map((p) => p.status),
+        reasons: ps.map((p) => p.reason?.message ?? ""),
+      });
     }
     const ok = ps.map((p) => p.status === "ok" ? p : null);
     if (!ok[0] || ok.every((p, i) => i === 0 || !p)) continue;
     const g = pointGroup(ps[0]);
-    figures.push(figure(k, g, "I/O rate", "IO/s", "higher", ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") })));
-    figures.push(figure(k, g, "bandwidth", "B/s", "higher", ok.map((p) => p && { v: p.bytesPerSec, iv: spreadOf(p, "bytesPerSec") })));
-    figures.push(figure(k, g, "p50 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p50Ns, iv: spreadOf(p, "p50Ns") ?? ciOf(p.latency) })));
-    figures.push(figure(k, g, "p99 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p99Ns, iv: null })));
-    figures.push(figure(k, g, "expose", "ns", "lower", ok.map((p) => p && { v: p.split.exposeNs, iv: null })));
-    figures.push(figure(k, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })));
+    figures.push(
+      figure(k, g, "I/O rate", "IO/s", "higher", ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") })),
+    );
+    figures.push(
+      figure(
+        k,
+        g,
+        "bandwidth",
+        "B/s",
+        "higher",
+        ok.map((p) => p && { v: p.bytesPerSec, iv: spreadOf(p, "bytesPerSec") }),
+      ),
+    );
+    figures.push(
+      figure(
+        k,
+        g,
+        "p50 latency",
+        "ns",
+        "lower",
+        ok.map((p) => p && { v: p.latency.p50Ns, iv: spreadOf(p, "p50Ns") ?? ciOf(p.latency) }),
+      ),
+    );
+    figures.push(
+      figure(k, g, "p99 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p99Ns, iv: null })),
+    );
+    figures.push(
+      figure(k, g, "expose", "ns", "lower", ok.map((p) => p && { v: p.split.exposeNs, iv: null })),
+    );
+    figures.push(
+      figure(k, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })),
+    );
   }
   // Registration cost: the same (pages, access, size) in every run.
   const rc = runs.map((r) => r.doc.regcost);
   if (rc.every((x) => x)) {
     for (const m of rc[0]!.mr) {
       const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
-      const ms = rc.map((x) => x!.mr.find((q) => q.pages === m.pages && q.access === m.access && q.size === m.size) ?? null);
+      const ms = rc.map((x) =>
+        x!.mr.find((q) => q.pages === m.pages && q.access === m.access && q.size === m.size) ?? null
+      );
       if (ms.some((q) => !q)) continue;
       if (ms.some((q) => q!.status !== ms[0]!.status)) {
-        statusChanges.push({ key: `regcost ${k}`, statuses: ms.map((q) => q!.status), reasons: ms.map((q) => q!.reason?.message ?? "") });
+        statusChanges.push({
+          key: `regcost ${k}`,
+          statuses: ms.map((q) => q!.status),
+          reasons: ms.map((q) => q!.reason?.message ?? ""),
+        });
       }
       if (ms[0]!.status !== "ok") continue;
       const okm = ms.map((q) => q!.status === "ok" ? q! : null);
-      figures.push(figure(k, `regcost ${m.access} ${m.pages}`, "ibv_reg_mr p50", "ns", "lower", okm.map((q) => q?.reg ? { v: q.reg.p50Ns, iv: ciOf(q.reg) } : null)));
-      figures.push(figure(k, `regcost ${m.access} ${m.pages}`, "ibv_dereg_mr p50", "ns", "lower", okm.map((q) => q?.dereg ? { v: q.dereg.p50Ns, iv: ciOf(q.dereg) } : null)));
+      figures.push(
+        figure(
+          k,
+          `regcost ${m.access} ${m.pages}`,
+          "ibv_reg_mr p50",
+          "ns",
+          "lower",
+          okm.map((q) => q?.reg ? { v: q.reg.p50Ns, iv: ciOf(q.reg) } : null),
+        ),
+      );
+      figures.push(
+        figure(
+          k,
+          `regcost ${m.access} ${m.pages}`,
+          "ibv_dereg_mr p50",
+          "ns",
+          "lower",
+          okm.map((q) => q?.dereg ? { v: q.dereg.p50Ns, iv: ciOf(q.dereg) } : null),
+        ),
+      );
     }
     for (const w of rc[0]!.mw) {
       const ws = rc.map((x) => x!.mw.find((q) => q.verb === w.verb) ?? null);
       if (ws.some((q) => !q)) continue;
       if (ws.some((q) => q!.status !== ws[0]!.status)) {
-        statusChanges.push({ key: w.verb, statuses: ws.map((q) => q!.status), reasons: ws.map((q) => q!.reason?.message ?? "") });
+        statusChanges.push({
+          key: w.verb,
+          statuses: ws.map((q) => q!.status),
+          reasons: ws.map((q) => q!.reason?.message ?? ""),
+        });
       }
       if (w.status !== "ok") continue;
-      figures.push(figure(w.verb, "memory windows", "p50", "ns", "lower", ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null)));
+      figures.push(
+        figure(
+          w.verb,
+          "memory windows",
+          "p50",
+          "ns",
+          "lower",
+          ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null),
+        ),
+      );
     }
   } else if (rc.some((x) => x)) leftOut.push("regcost: not in every run");
   for (const [i, r] of runs.entries()) {
     for (const c of r.doc.revocation) {
       const b = runs[0].doc.revocation.find((x) => x.strategy === c.strategy && x.op === c.op);
       if (i > 0 && b && b.status !== c.status) {
-        statusChanges.push({ key: `late access ${c.strategy} ${c.op}`, statuses: [b.status, c.status], reasons: ["", ""] });
+        statusChanges.push({
+          key: `late access ${c.strategy} ${c.op}`,
+          statuses: [b.status, c.status],
+          reasons: ["", ""],
+        });
       }
     }
   }
   const withSpread = runs.filter((r) => r.doc.results.some((p) => p.spread && p.spread.n > 1));
   const spread = withSpread.length === runs.length
-    ? `known: min–max over ${runs[0].doc.results.find((p) => p.spread)?.spread?.n} repetitions per point (a distribution-free interval for the median); regcost: 95 % intervals of the median where recorded`
-    : `not known for ${runs.filter((r) => !withSpread.includes(r)).map((r) => r.name).join(", ")} (one repetition per point, schema ${
+    ? `known: min–max over ${
+      runs[0].doc.results.find((p) => p.spread)?.spread?.n
+    } repetitions per point (a distribution-free interval for the median); regcost: 95 % intervals of the median where recorded`
+    : `not known for ${
+      runs.filter((r) => !withSpread.includes(r)).map((r) => r.name).join(", ")
+    } (one repetition per point, schema ${
       runs.map((r) => r.doc.schemaVersion).join("/")
     }): ratios are shown, changes are not flagged. Run with --reps 5 (bench schema 2) to know the spread`;
   return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread };

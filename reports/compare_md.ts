@@ -26,9 +26,11 @@ function runsTable(runs: RunRef[]): string[] {
     "| run | file | device | kernel | started |",
     "|---|---|---|---|---|",
     ...runs.map((r, i) =>
-      `| ${i === 0 ? "**A (baseline)**" : String.fromCharCode(65 + i)} | ${cell(r.name)} | ${cell(`${r.device} (${r.model})`)} | ${
-        cell(r.kernel)
-      }${r.testbed ? " (testbed)" : ""} | ${r.startedAt}${r.complete ? "" : " **incomplete**"} |`
+      `| ${i === 0 ? "**A (baseline)**" : String.fromCharCode(65 + i)} | ${cell(r.name)} | ${
+        cell(`${r.device} (${r.model})`)
+      } | ${cell(r.kernel)}${r.testbed ? " (testbed)" : ""} | ${r.startedAt}${
+        r.complete ? "" : " **incomplete**"
+      } |`
     ),
   ];
 }
@@ -43,14 +45,18 @@ function conformanceMd(c: ConformanceCompare): string[] {
   if (!c.diffs.length) out.push("No differences between the runs' cases.");
   else {
     out.push(`**${c.diffs.length} case(s) differ**`, "");
-    out.push(`| case | change | ${c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} | facts that differ |`);
+    out.push(
+      `| case | change | ${
+        c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")
+      } | facts that differ |`,
+    );
     out.push(`|---|---|${c.runs.map(() => "---").join("|")}|---|`);
     for (const d of c.diffs) {
       const facts = Object.entries(d.facts).map(([k, vs]) => `${k}: ${vs.join(" → ")}`).join("; ");
       out.push(
-        `| \`${d.id}\` | ${d.change} | ${d.classes.map((x, i) => `${x ?? "–"}${d.verdicts[i] ? ` (${d.verdicts[i]})` : ""}`).join(" | ")} | ${
-          cell(facts)
-        } |`,
+        `| \`${d.id}\` | ${d.change} | ${
+          d.classes.map((x, i) => `${x ?? "–"}${d.verdicts[i] ? ` (${d.verdicts[i]})` : ""}`).join(" | ")
+        } | ${cell(facts)} |`,
       );
     }
   }
@@ -62,10 +68,18 @@ function benchMd(b: BenchCompare): string[] {
   const out = ["### Bench", "", ...runsTable(b.runs), "", `Spread: ${b.spread}.`, ""];
   if (b.leftOut.length) out.push("Compared on the overlap; left out:", ...b.leftOut.map((l) => `- ${l}`), "");
   if (b.statusChanges.length) {
-    out.push("**Status changes**", "", `| point | ${b.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`);
+    out.push(
+      "**Status changes**",
+      "",
+      `| point | ${b.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`,
+    );
     out.push(`|---|${b.runs.map(() => "---").join("|")}|`);
     for (const s of b.statusChanges) {
-      out.push(`| ${cell(s.key)} | ${s.statuses.map((st, i) => cell(`${st}${s.reasons[i] ? `: ${s.reasons[i]}` : ""}`)).join(" | ")} |`);
+      out.push(
+        `| ${cell(s.key)} | ${
+          s.statuses.map((st, i) => cell(`${st}${s.reasons[i] ? `: ${s.reasons[i]}` : ""}`)).join(" | ")
+        } |`,
+      );
     }
     out.push("");
   }
@@ -79,17 +93,30 @@ function benchMd(b: BenchCompare): string[] {
     "",
   );
   const rows = (fs: FigureDiff[]) => [
-    `| point | figure | A | ${b.runs.slice(1).map((_, i) => `${String.fromCharCode(66 + i)} | ×A`).join(" | ")} |`,
+    `| point | figure | A | ${
+      b.runs.slice(1).map((_, i) => `${String.fromCharCode(66 + i)} | ×A`).join(" | ")
+    } |`,
     `|---|---|---:|${b.runs.slice(1).map(() => "---:|---:").join("|")}|`,
     ...fs.map((f) =>
       `| ${cell(f.key)} | ${f.metric} | ${fmtValue(f, f.values[0])} | ${
-        b.runs.slice(1).map((_, j) => `${fmtValue(f, f.values[j + 1])} | ${fmtRatioCell(f, j + 1)}`).join(" | ")
+        b.runs.slice(1).map((_, j) => `${fmtValue(f, f.values[j + 1])} | ${fmtRatioCell(f, j + 1)}`).join(
+          " | ",
+        )
       } |`
     ),
   ];
   if (flagged.length) out.push(...rows(flagged), "");
-  const headline = b.figures.filter((f) => f.metric === "I/O rate" || f.metric === "ibv_reg_mr p50" || f.group === "memory windows");
-  out.push("<details><summary>I/O rate and registration cost, every point</summary>", "", ...rows(headline), "", "</details>", "");
+  const headline = b.figures.filter((f) =>
+    f.metric === "I/O rate" || f.metric === "ibv_reg_mr p50" || f.group === "memory windows"
+  );
+  out.push(
+    "<details><summary>I/O rate and registration cost, every point</summary>",
+    "",
+    ...rows(headline),
+    "",
+    "</details>",
+    "",
+  );
   return out;
 }
 
@@ -97,6 +124,9 @@ export function compareMarkdown(m: CompareModel): string {
   const out = ["## memreg compare", ""];
   if (m.conformance) out.push(...conformanceMd(m.conformance), "");
   if (m.bench) out.push(...benchMd(m.bench), "");
-  out.push("Ratios are run ÷ baseline (A); ▲ ▼ a change beyond the run-to-run spread; ? no spread known.", "");
+  out.push(
+    "Ratios are run ÷ baseline (A); ▲ ▼ a change beyond the run-to-run spread; ? no spread known.",
+    "",
+  );
   return out.join("\n");
 }

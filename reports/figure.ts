@@ -7,6 +7,8 @@ export interface Cell {
   /** Raw value (data-v in HTML: sorting, and the browser test compares it with the JSON). */
   v?: number | string | null;
   cls?: string;
+  /** Columns the cell spans (a strategy that did not run at any size: one cell saying why). */
+  span?: number;
 }
 
 export interface Figure {

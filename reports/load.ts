@@ -11,7 +11,7 @@ import { countClasses } from "../conformance/doc.ts";
 import { exitCodeFor } from "../conformance/runner.ts";
 import type { CaseResult } from "../conformance/model.ts";
 import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords } from "./schema/bench.ts";
-import { CONFORMANCE_VERSIONS, type SuiteIn, SuiteDocSchema, SuiteRecords } from "./schema/conformance.ts";
+import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
 import { fmtSize } from "../common/mod.ts";
 
 /** Whether a run went through, and what a reader must know about what is missing: said once, on top. */
@@ -128,12 +128,16 @@ function loadStream(path: string, text: string): Loaded {
       notes.push(`the last line (${line.length} bytes) was cut off mid-record and is ignored`);
     }
   }
-  if (recs[0]?.record !== "header") throw new UsageError(`${path}: the stream does not start with its header`);
+  if (recs[0]?.record !== "header") {
+    throw new UsageError(`${path}: the stream does not start with its header`);
+  }
   const where = (r: Rec) => `${path}:${r.line}: ${r.record} record: `;
   const kind = identify(recs[0], `${path}:1: `);
   const end = recs.find((r) => r.record === "end");
   const unknown = [...new Set(recs.map((r) => r.record).filter((k) => !(k in records(kind))))];
-  if (unknown.length) notes.push(`records of kinds this memreg does not know were ignored: ${unknown.join(", ")}`);
+  if (unknown.length) {
+    notes.push(`records of kinds this memreg does not know were ignored: ${unknown.join(", ")}`);
+  }
   const get = <K extends string>(k: K) => recs.filter((r) => r.record === k);
   const finished = end ? { completed: end.completed !== false, interruptedBy: end.interruptedBy ?? null } : {
     completed: false,
@@ -207,7 +211,12 @@ function casesFilter(argv: string[] | undefined): string | undefined {
   return argv[i].includes("=") ? argv[i].slice("--cases=".length) : argv[i + 1];
 }
 
-function statusOf(doc: BenchIn | SuiteIn, source: RunStatus["source"], notes: string[], ended = true): RunStatus {
+function statusOf(
+  doc: BenchIn | SuiteIn,
+  source: RunStatus["source"],
+  notes: string[],
+  ended = true,
+): RunStatus {
   const complete = ended && doc.completed !== false;
   const status: RunStatus = {
     complete,
@@ -233,7 +242,9 @@ function benchMissing(doc: BenchIn): string[] {
   if (left.length) {
     out.push(`${left.length} of ${planned.length} points not measured: ${list(left.map(key), 4)}`);
   }
-  if (doc.config.revocationCheck && doc.revocation.length === 0) out.push("the late-access (revocation) checks");
+  if (doc.config.revocationCheck && doc.revocation.length === 0) {
+    out.push("the late-access (revocation) checks");
+  }
   if (doc.config.regcost && !doc.regcost) out.push("the registration-cost curve (regcost)");
   if (doc.config.calibrate && !doc.calibration) out.push("the calibration against perftest");
   return out;

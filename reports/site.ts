@@ -43,7 +43,8 @@ function headline(r: Loaded): { text: string; v: number | null } {
   const d = r.doc;
   const reg = d.regcost?.mr.find((m) => m.status === "ok" && m.access === "remote-rw" && m.pages === "4k");
   const small = Math.min(...d.results.map((p) => p.size));
-  const best = d.results.filter((p) => p.status === "ok" && p.size === small).sort((a, b) => b.iops - a.iops)[0];
+  const best =
+    d.results.filter((p) => p.status === "ok" && p.size === small).sort((a, b) => b.iops - a.iops)[0];
   const parts = [
     `${d.results.filter((p) => p.status === "ok").length}/${d.results.length} points ran`,
     best ? `best at ${small / 1024} KiB: ${best.strategy} ${fmtCount(best.iops)} IO/s` : "",
@@ -97,7 +98,13 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
   for (const r of runs) {
     const n = names.get(r)!;
     write(`data/${n}${r.path.endsWith(".jsonl") ? ".jsonl" : ".json"}`, Deno.readTextFileSync(r.path));
-    write(`runs/${n}.html`, reportHtml([r], [...back, { href: `../data/${n}${r.path.endsWith(".jsonl") ? ".jsonl" : ".json"}`, text: "JSON" }]));
+    write(
+      `runs/${n}.html`,
+      reportHtml([r], [...back, {
+        href: `../data/${n}${r.path.endsWith(".jsonl") ? ".jsonl" : ".json"}`,
+        text: "JSON",
+      }]),
+    );
   }
   // Compare pages: per kind, the latest run of each (device, kernel), every pair, the earlier config as baseline.
   const compares: { kind: string; a: Loaded; b: Loaded; file: string }[] = [];
@@ -109,7 +116,13 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
       for (let j = i + 1; j < configs.length; j++) {
         const [a, b] = [configs[i], configs[j]];
         const file = `compare/${kind}-${names.get(a)}--${names.get(b)}.html`;
-        write(file, compareHtml(compareRuns([a, b]), { links: back, runLinks: [`../runs/${names.get(a)}.html`, `../runs/${names.get(b)}.html`] }));
+        write(
+          file,
+          compareHtml(compareRuns([a, b]), {
+            links: back,
+            runLinks: [`../runs/${names.get(a)}.html`, `../runs/${names.get(b)}.html`],
+          }),
+        );
         compares.push({ kind, a, b, file });
       }
     }
@@ -118,39 +131,59 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
   return { pages: pages.sort(), skipped };
 }
 
-function indexPage(runs: Loaded[], names: Map<Loaded, string>, compares: { kind: string; a: Loaded; b: Loaded; file: string }[]): string {
+function indexPage(
+  runs: Loaded[],
+  names: Map<Loaded, string>,
+  compares: { kind: string; a: Loaded; b: Loaded; file: string }[],
+): string {
   const rows = runs.map((r) => {
     const h = headline(r);
     const n = names.get(r)!;
-    const text = `${r.kind} ${r.doc.device.name} ${r.doc.device.model} ${r.doc.host.kernel} ${r.name}`.toLowerCase();
-    return `<tr data-kind="${r.kind}" data-device="${esc(r.doc.device.name)}" data-kernel="${esc(r.doc.host.kernel)}" data-text="${
-      esc(text)
-    }"><td><a href="runs/${esc(n)}.html">${esc(r.name)}</a></td><td>${r.kind}</td><td>${esc(`${r.doc.device.name} (${r.doc.device.model})`)}</td><td>${
+    const text = `${r.kind} ${r.doc.device.name} ${r.doc.device.model} ${r.doc.host.kernel} ${r.name}`
+      .toLowerCase();
+    return `<tr data-kind="${r.kind}" data-device="${esc(r.doc.device.name)}" data-kernel="${
       esc(r.doc.host.kernel)
-    }${r.doc.host.testbed ? " (testbed)" : ""}</td>${td(r.doc.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), r.doc.startedAt)}<td class="${
-      r.status.complete ? "" : "bad"
-    }">${r.status.complete ? "complete" : "incomplete"}</td>${td(h.text, h.v)}<td><a href="data/${esc(n)}${
-      r.path.endsWith(".jsonl") ? ".jsonl" : ".json"
-    }">JSON</a></td></tr>`;
+    }" data-text="${esc(text)}"><td><a href="runs/${esc(n)}.html">${
+      esc(r.name)
+    }</a></td><td>${r.kind}</td><td>${esc(`${r.doc.device.name} (${r.doc.device.model})`)}</td><td>${
+      esc(r.doc.host.kernel)
+    }${r.doc.host.testbed ? " (testbed)" : ""}</td>${
+      td(r.doc.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), r.doc.startedAt)
+    }<td class="${r.status.complete ? "" : "bad"}">${r.status.complete ? "complete" : "incomplete"}</td>${
+      td(h.text, h.v)
+    }<td><a href="data/${esc(n)}${r.path.endsWith(".jsonl") ? ".jsonl" : ".json"}">JSON</a></td></tr>`;
   });
-  const opts = (vals: string[]) => [...new Set(vals)].sort().map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join("");
-  const filter = `<div class="filters" data-filter-table="runs"><label>kind <select name="kind"><option value="">all</option>${
-    opts(runs.map((r) => r.kind))
-  }</select></label><label>device <select name="device"><option value="">all</option>${opts(runs.map((r) => r.doc.device.name))}</select></label><label>kernel <select name="kernel"><option value="">all</option>${
-    opts(runs.map((r) => r.doc.host.kernel))
-  }</select></label><label>search <input type="search" name="text" placeholder="device, kernel, file…"></label><span class="shown" aria-live="polite"></span></div>`;
+  const opts = (vals: string[]) =>
+    [...new Set(vals)].sort().map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join("");
+  const filter =
+    `<div class="filters" data-filter-table="runs"><label>kind <select name="kind"><option value="">all</option>${
+      opts(runs.map((r) => r.kind))
+    }</select></label><label>device <select name="device"><option value="">all</option>${
+      opts(runs.map((r) => r.doc.device.name))
+    }</select></label><label>kernel <select name="kernel"><option value="">all</option>${
+      opts(runs.map((r) => r.doc.host.kernel))
+    }</select></label><label>search <input type="search" name="text" placeholder="device, kernel, file…"></label><span class="shown" aria-live="polite"></span></div>`;
   const comp = compares.length
     ? `<h2>Compare</h2>${
-      table(["kind", "baseline (A)", "compared (B)", "page"], compares.map((c) =>
-        `<tr><td>${c.kind}</td><td>${esc(configKey(c.a))}</td><td>${esc(configKey(c.b))}</td><td><a href="${esc(c.file)}">${esc(c.file.replace(/^compare\//, ""))}</a></td></tr>`
-      ), { id: "compares" })
+      table(
+        ["kind", "baseline (A)", "compared (B)", "page"],
+        compares.map((c) =>
+          `<tr><td>${c.kind}</td><td>${esc(configKey(c.a))}</td><td>${esc(configKey(c.b))}</td><td><a href="${
+            esc(c.file)
+          }">${esc(c.file.replace(/^compare\//, ""))}</a></td></tr>`
+        ),
+        { id: "compares" },
+      )
     }`
     : "<p>No compare pages: every run is of a different kind, or all share one device and kernel.</p>";
   return page({
     title: "memreg results",
     subtitle: `${runs.length} runs: ${[...new Set(runs.map(configKey))].length} device/kernel configurations`,
     body: `<h2>Runs</h2>${filter}${
-      table(["run", "kind", "device", "kernel", "started", "status", "headline", "record"], rows, { id: "runs", cls: "data sortable" })
+      table(["run", "kind", "device", "kernel", "started", "status", "headline", "record"], rows, {
+        id: "runs",
+        cls: "data sortable",
+      })
     }${comp}`,
     charts: new Charts(),
   });

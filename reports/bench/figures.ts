@@ -45,7 +45,12 @@ const sizeAxis = (sizes: number[], title = "I/O size") => ({
 });
 
 /** "1234 (1200–1250)" when the run measured a spread across repetitions. */
-function withSpread(value: string, p: PointIn, key: "iops" | "bytesPerSec", f: (v: number) => string): string {
+function withSpread(
+  value: string,
+  p: PointIn,
+  key: "iops" | "bytesPerSec",
+  f: (v: number) => string,
+): string {
   const s = p.spread;
   if (!s || s.n < 2) return value;
   return `${value} [${f(s[key].min)}–${f(s[key].max)}]`;
@@ -55,13 +60,15 @@ function rateFigures(g: Group): Figure[] {
   const ok = g.points.filter((p) => p.status === "ok");
   const sizes = sizesOf(g.points);
   const strategies = strategiesOf(g.points);
+  // Strategies that never ran here have no line (the table says why): no empty legend entries.
+  const drawn = strategiesOf(ok);
   const make = (
     what: "iops" | "bytesPerSec",
     title: string,
     format: "count" | "mbps",
     f: (v: number) => string,
   ): Figure => {
-    const datasets: DatasetSpec[] = strategies.map((s) => ({
+    const datasets: DatasetSpec[] = drawn.map((s) => ({
       label: s,
       style: styleOf(s),
       data: sizes.map((size) => {
@@ -69,15 +76,22 @@ function rateFigures(g: Group): Figure[] {
         return { x: size, y: p ? (what === "iops" ? p.iops : p.bytesPerSec / 1e6) : null };
       }),
     }));
-    const rows: Cell[][] = strategies.map((s) => [
-      cell(s),
-      ...sizes.map((size) => {
-        const p = g.points.find((q) => q.strategy === s && q.size === size);
-        if (!p) return cell("");
-        if (p.status !== "ok") return cell(p.status, null, "muted");
-        return cell(withSpread(f(p[what]), p, what, f), p[what]);
-      }),
-    ]);
+    const rows: Cell[][] = strategies.map((s) => {
+      const mine = g.points.filter((q) => q.strategy === s);
+      const why = new Set(mine.map((q) => `${q.status}: ${q.reason?.message ?? ""}`));
+      if (mine.every((q) => q.status !== "ok") && why.size === 1) {
+        return [cell(s), { text: [...why][0], cls: "muted", span: sizes.length }];
+      }
+      return [
+        cell(s),
+        ...sizes.map((size) => {
+          const p = g.points.find((q) => q.strategy === s && q.size === size);
+          if (!p) return cell("");
+          if (p.status !== "ok") return cell(p.status, null, "muted");
+          return cell(withSpread(f(p[what]), p, what, f), p[what]);
+        }),
+      ];
+    });
     return {
       id: slug(what === "iops" ? "rate" : "bandwidth", g.op, g.pages, `qd${g.depth}`),
       spec: {
@@ -168,7 +182,12 @@ function splitFigure(g: Group, size: number): Figure | null {
     stack: "io",
     data: strategies.map((s) => f(get(s))),
   }));
-  datasets.push({ label: "of which copy (bounce)", style: 7, stack: "copy", data: strategies.map((s) => get(s).copyNs) });
+  datasets.push({
+    label: "of which copy (bounce)",
+    style: 7,
+    stack: "copy",
+    data: strategies.map((s) => get(s).copyNs),
+  });
   return {
     id: slug("split", g.op, g.pages, `qd${g.depth}`, fmtSize(size)),
     spec: {
@@ -200,7 +219,9 @@ function countersFigure(g: Group): Figure | null {
   const strategies = strategiesOf(ps);
   const keys = uniq(ps.flatMap((p) => Object.keys(p.counters!)));
   const series = ["hits", "misses", "evictions"].filter((k) => keys.includes(k));
-  const labels = strategies.flatMap((s) => sizes.map((size) => `${strategies.length > 1 ? `${s} ` : ""}${fmtSize(size)}`));
+  const labels = strategies.flatMap((s) =>
+    sizes.map((size) => `${strategies.length > 1 ? `${s} ` : ""}${fmtSize(size)}`)
+  );
   return {
     id: slug("rcache", g.op, g.pages, `qd${g.depth}`),
     spec: {
@@ -226,7 +247,9 @@ function countersFigure(g: Group): Figure | null {
         return [[
           cell(s),
           cell(fmtSize(size), size),
-          ...keys.map((k) => cell(k.endsWith("Bytes") ? fmtSize(c[k] ?? 0) : String(c[k] ?? ""), c[k] ?? null)),
+          ...keys.map((k) =>
+            cell(k.endsWith("Bytes") ? fmtSize(c[k] ?? 0) : String(c[k] ?? ""), c[k] ?? null)
+          ),
           cell(lookups ? fmtRatio(c.hits / lookups) : "–", lookups ? c.hits / lookups : null),
         ]];
       })
@@ -254,8 +277,20 @@ function regcostFigures(doc: BenchIn): Figure[] {
     const datasets: DatasetSpec[] = [
       { label: "ibv_reg_mr p50", style: 0, data: at((m) => m.reg!.p50Ns) },
       { label: "ibv_dereg_mr p50", style: 1, data: at((m) => m.dereg!.p50Ns) },
-      { label: "reg per page (right axis)", style: 2, axis: "y2", dash: [3, 3], data: at((m) => m.regNsPerPage) },
-      { label: "dereg per page (right axis)", style: 3, axis: "y2", dash: [3, 3], data: at((m) => m.deregNsPerPage) },
+      {
+        label: "reg per page (right axis)",
+        style: 2,
+        axis: "y2",
+        dash: [3, 3],
+        data: at((m) => m.regNsPerPage),
+      },
+      {
+        label: "dereg per page (right axis)",
+        style: 3,
+        axis: "y2",
+        dash: [3, 3],
+        data: at((m) => m.deregNsPerPage),
+      },
     ];
     if (ref) {
       datasets.push({ label: "ibv_reg_mr p50, C loop", style: 4, data: at((m) => m.reference?.reg.p50Ns) });
@@ -321,19 +356,32 @@ function regcostFigures(doc: BenchIn): Figure[] {
           { label: "p99", style: 1, data: mw.map((w) => w.latency!.p99Ns) },
         ],
       },
-      head: ["verb", "p50", "p90", "p99", "max", "samples", ...(mw.some((w) => w.reference) ? ["C p50", "memreg / C"] : [])],
+      head: [
+        "verb",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "samples",
+        ...(mw.some((w) => w.reference) ? ["C p50", "memreg / C"] : []),
+      ],
       rows: r.mw.map((w) =>
-        w.status !== "ok" || !w.latency ? [cell(w.verb), cell(`${w.status}: ${w.reason?.message ?? ""}`, null, "muted")] : [
-          cell(w.verb),
-          cell(fmtNs(w.latency.p50Ns), w.latency.p50Ns),
-          cell(fmtNs(w.latency.p90Ns), w.latency.p90Ns),
-          cell(fmtNs(w.latency.p99Ns), w.latency.p99Ns),
-          cell(fmtNs(w.latency.maxNs), w.latency.maxNs),
-          cell(String(w.latency.count), w.latency.count),
-          ...(mw.some((x) => x.reference)
-            ? [cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null), cell(w.ratio ? `${sig(w.ratio)}×` : "–", w.ratio ?? null)]
-            : []),
-        ]
+        w.status !== "ok" || !w.latency
+          ? [cell(w.verb), cell(`${w.status}: ${w.reason?.message ?? ""}`, null, "muted")]
+          : [
+            cell(w.verb),
+            cell(fmtNs(w.latency.p50Ns), w.latency.p50Ns),
+            cell(fmtNs(w.latency.p90Ns), w.latency.p90Ns),
+            cell(fmtNs(w.latency.p99Ns), w.latency.p99Ns),
+            cell(fmtNs(w.latency.maxNs), w.latency.maxNs),
+            cell(String(w.latency.count), w.latency.count),
+            ...(mw.some((x) => x.reference)
+              ? [
+                cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null),
+                cell(w.ratio ? `${sig(w.ratio)}×` : "–", w.ratio ?? null),
+              ]
+              : []),
+          ]
       ),
       tall: true,
     });
@@ -344,7 +392,11 @@ function regcostFigures(doc: BenchIn): Figure[] {
 function calibrationFigure(doc: BenchIn): Figure | null {
   const c = doc.calibration;
   if (!c) return null;
-  const bw = c.bandwidth.map((b) => ({ label: `${b.op} ${fmtSize(b.size)} qd${b.depth}`, ratio: b.ratio, b }));
+  const bw = c.bandwidth.map((b) => ({
+    label: `${b.op} ${fmtSize(b.size)} qd${b.depth}`,
+    ratio: b.ratio,
+    b,
+  }));
   const lat = c.latency.map((l) => ({ label: `write latency ${fmtSize(l.size)}`, ratio: l.ratio, l }));
   const labels = [...bw.map((x) => x.label), ...lat.map((x) => x.label)];
   const spec: ChartSpec = {
@@ -355,8 +407,22 @@ function calibrationFigure(doc: BenchIn): Figure | null {
     y: { type: "linear", title: "memreg / perftest", format: "ratio", min: 0 },
     datasets: [
       { label: "memreg / perftest", style: 0, data: [...bw, ...lat].map((x) => x.ratio) },
-      { label: "bandwidth target ≥ 95 %", style: 1, line: true, noMarkers: true, dash: [6, 4], data: labels.map((_, i) => i < bw.length ? 0.95 : null) },
-      { label: "latency target ≤ 110 %", style: 3, line: true, noMarkers: true, dash: [2, 3], data: labels.map((_, i) => i >= bw.length ? 1.1 : null) },
+      {
+        label: "bandwidth target ≥ 95 %",
+        style: 1,
+        line: true,
+        noMarkers: true,
+        dash: [6, 4],
+        data: labels.map((_, i) => i < bw.length ? 0.95 : null),
+      },
+      {
+        label: "latency target ≤ 110 %",
+        style: 3,
+        line: true,
+        noMarkers: true,
+        dash: [2, 3],
+        data: labels.map((_, i) => i >= bw.length ? 1.1 : null),
+      },
     ],
   };
   const pt = (p: { tool: string; error: string } | { tool: string }, f: (p: never) => string) =>
@@ -369,9 +435,14 @@ function calibrationFigure(doc: BenchIn): Figure | null {
       ...bw.map(({ label, b }) => [
         cell(label),
         cell(fmtMBps(b.memreg.bytesPerSec), b.memreg.bytesPerSec),
-        cell(pt(b.perftest, (p: { tool: string; bytesPerSec: number }) => `${p.tool} ${fmtMBps(p.bytesPerSec)}`)),
+        cell(
+          pt(b.perftest, (p: { tool: string; bytesPerSec: number }) => `${p.tool} ${fmtMBps(p.bytesPerSec)}`),
+        ),
         cell(fmtRatio(b.ratio), b.ratio, b.ratio !== null && b.ratio < 0.95 ? "bad" : undefined),
-        cell(b.globalCycleBytesPerSec === null ? "–" : fmtMBps(b.globalCycleBytesPerSec), b.globalCycleBytesPerSec),
+        cell(
+          b.globalCycleBytesPerSec === null ? "–" : fmtMBps(b.globalCycleBytesPerSec),
+          b.globalCycleBytesPerSec,
+        ),
       ]),
       ...lat.map(({ label, l }) => [
         cell(label),

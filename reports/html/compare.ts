@@ -15,9 +15,11 @@ function runsTable(runs: RunRef[], links?: (string | null)[]): string {
     runs.map((r, i) =>
       `<tr><th scope="row">${letter(i)}${i === 0 ? " (baseline)" : ""}</th><td>${
         links?.[i] ? `<a href="${esc(links[i])}">${esc(r.name)}</a>` : esc(r.name)
-      }</td><td>${esc(`${r.device} (${r.model})`)}</td><td>${esc(r.kernel)}${r.testbed ? " (testbed)" : ""}</td><td>${
-        esc(r.startedAt)
-      }</td><td class="${r.complete ? "" : "bad"}">${r.complete ? "yes" : "incomplete"}</td></tr>`
+      }</td><td>${esc(`${r.device} (${r.model})`)}</td><td>${esc(r.kernel)}${
+        r.testbed ? " (testbed)" : ""
+      }</td><td>${esc(r.startedAt)}</td><td class="${r.complete ? "" : "bad"}">${
+        r.complete ? "yes" : "incomplete"
+      }</td></tr>`
     ),
   );
 }
@@ -28,36 +30,77 @@ function conformanceHtml(c: ConformanceCompare, links?: (string | null)[]): stri
     `<tr data-change="${esc(d.change)}"><th scope="row" class="mono">${esc(d.id)}</th><td class="${
       d.change === "regression" ? "bad" : d.change === "fixed" ? "good" : ""
     }">${esc(d.change)}</td>${
-      d.classes.map((x, i) => `<td class="cls-${esc(x ?? "")}">${esc(x ?? "–")}${d.verdicts[i] ? ` (${esc(d.verdicts[i])})` : ""}</td>`)
+      d.classes.map((x, i) =>
+        `<td class="cls-${esc(x ?? "")}">${esc(x ?? "–")}${
+          d.verdicts[i] ? ` (${esc(d.verdicts[i])})` : ""
+        }</td>`
+      )
         .join("")
-    }<td class="mono">${Object.entries(d.facts).map(([k, vs]) => `${esc(k)}: ${vs.map(esc).join(" → ")}`).join("<br>")}</td><td>${
-      esc(d.rule)
-    }</td></tr>`
+    }<td class="mono">${
+      Object.entries(d.facts).map(([k, vs]) => `${esc(k)}: ${vs.map(esc).join(" → ")}`).join("<br>")
+    }</td><td>${esc(d.rule)}</td></tr>`
   );
-  return `<section id="conformance"><h2>Conformance: ${c.diffs.length} case(s) differ</h2>${runsTable(c.runs, links)}
-<div class="grid">${c.runs.map((r, i) => `<div><strong>${letter(i)}</strong>${countsHtml(c.counts[i], Object.values(c.counts[i]).reduce((a: number, b) => a + (b ?? 0), 0))}</div>`).join("")}</div>
-${c.diffs.length ? table(head, rows, { id: "conformance-diffs", cls: "data sortable" }) : "<p>No differences.</p>"}
+  return `<section id="conformance"><h2>Conformance: ${c.diffs.length} case(s) differ</h2>${
+    runsTable(c.runs, links)
+  }
+<div class="grid">${
+    c.runs.map((_, i) =>
+      `<div><strong>${letter(i)}</strong>${
+        countsHtml(c.counts[i], Object.values(c.counts[i]).reduce((a: number, b) => a + (b ?? 0), 0))
+      }</div>`
+    ).join("")
+  }</div>
+${
+    c.diffs.length
+      ? table(head, rows, { id: "conformance-diffs", cls: "data sortable" })
+      : "<p>No differences.</p>"
+  }
 ${c.leftOut.map((l) => `<p class="muted">Left out: ${esc(l)}</p>`).join("")}</section>`;
 }
 
 function ratioCell(f: FigureDiff, i: number): string {
   const c = f.changes[i];
-  const cls = c === "up" || c === "down" ? (worse(f, i) ? "bad flag-" + c : "good flag-" + c) : c === "unknown" ? "muted" : "";
+  const cls = c === "up" || c === "down"
+    ? (worse(f, i) ? "bad flag-" + c : "good flag-" + c)
+    : c === "unknown"
+    ? "muted"
+    : "";
   return td(fmtRatioCell(f, i), f.ratios[i], cls);
 }
 
 function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): string {
   const n = b.runs.length;
-  const out: string[] = [`<section id="bench"><h2>Bench</h2>${runsTable(b.runs, links)}<p>Spread: ${esc(b.spread)}.</p>`];
-  if (b.leftOut.length) out.push(`<p>Compared where the runs overlap; left out:</p><ul>${b.leftOut.map((l) => `<li>${esc(l)}</li>`).join("")}</ul>`);
+  const out: string[] = [
+    `<section id="bench"><h2>Bench</h2>${runsTable(b.runs, links)}<p>Spread: ${esc(b.spread)}.</p>`,
+  ];
+  if (b.leftOut.length) {
+    out.push(
+      `<p>Compared where the runs overlap; left out:</p><ul>${
+        b.leftOut.map((l) => `<li>${esc(l)}</li>`).join("")
+      }</ul>`,
+    );
+  }
   if (b.statusChanges.length) {
-    out.push(`<h3 id="status-changes">Status changes</h3>${
-      table(["point", ...b.runs.map((_, i) => letter(i))], b.statusChanges.map((s) =>
-        `<tr><th scope="row">${esc(s.key)}</th>${
-          s.statuses.map((st, i) => `<td class="${st === "failed" ? "bad" : st === "ok" ? "good" : "muted"}">${esc(st)}${s.reasons[i] ? `: ${esc(s.reasons[i])}` : ""}</td>`).join("")
-        }</tr>`
-      ), { id: "status-changes-table" })
-    }`);
+    out.push(
+      `<h3 id="status-changes">Status changes</h3>${
+        table(
+          [
+            "point",
+            ...b.runs.map((_, i) => letter(i)),
+          ],
+          b.statusChanges.map((s) =>
+            `<tr><th scope="row">${esc(s.key)}</th>${
+              s.statuses.map((st, i) =>
+                `<td class="${st === "failed" ? "bad" : st === "ok" ? "good" : "muted"}">${esc(st)}${
+                  s.reasons[i] ? `: ${esc(s.reasons[i])}` : ""
+                }</td>`
+              ).join("")
+            }</tr>`
+          ),
+          { id: "status-changes-table" },
+        )
+      }`,
+    );
   }
   // I/O rate ratio per group: one line per strategy and compared run.
   const groups = [...new Set(b.figures.filter((f) => f.metric === "I/O rate").map((f) => f.group))];
@@ -80,7 +123,9 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
           label: n > 2 ? `${s} (${letter(j + 1)})` : s,
           style: styleOf(s),
           dash: j > 0 ? [2, 2] : undefined,
-          data: sizes.map((sz) => fs.find((f) => parse(f).strategy === s && parse(f).sizeLabel === sz)?.ratios[j + 1] ?? null),
+          data: sizes.map((sz) =>
+            fs.find((f) => parse(f).strategy === s && parse(f).sizeLabel === sz)?.ratios[j + 1] ?? null
+          ),
         }))
       ),
     };
@@ -88,11 +133,16 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
       `<tr><th scope="row">${esc(s)}</th>${
         sizes.map((sz) => {
           const f = fs.find((x) => parse(x).strategy === s && parse(x).sizeLabel === sz);
-          return f ? b.runs.slice(1).map((_, j) => ratioCell(f, j + 1)).join("") : b.runs.slice(1).map(() => "<td></td>").join("");
+          return f
+            ? b.runs.slice(1).map((_, j) => ratioCell(f, j + 1)).join("")
+            : b.runs.slice(1).map(() => "<td></td>").join("");
         }).join("")
       }</tr>`
     );
-    const head = ["strategy", ...sizes.flatMap((sz) => b.runs.slice(1).map((_, j) => n > 2 ? `${sz} ${letter(j + 1)}` : sz))];
+    const head = [
+      "strategy",
+      ...sizes.flatMap((sz) => b.runs.slice(1).map((_, j) => n > 2 ? `${sz} ${letter(j + 1)}` : sz)),
+    ];
     out.push(charts.figure(spec, table(head, rows, { caption: spec.title }), { tall: true }));
   }
   // Registration cost per run, absolute: one line per run.
@@ -108,7 +158,9 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
       datasets: b.runs.map((_, i) => ({ label: letter(i), style: i, data: fs.map((f) => f.values[i]) })),
     };
     const rows = fs.map((f) =>
-      `<tr><th scope="row">${esc(f.key)}</th>${f.values.map((v, i) => td(fmtValue(f, v), v) + (i ? ratioCell(f, i) : "")).join("")}</tr>`
+      `<tr><th scope="row">${esc(f.key)}</th>${
+        f.values.map((v, i) => td(fmtValue(f, v), v) + (i ? ratioCell(f, i) : "")).join("")
+      }</tr>`
     );
     const head = ["size", "A", ...b.runs.slice(1).flatMap((_, j) => [letter(j + 1), "×A"])];
     out.push(charts.figure(spec, table(head, rows, { caption: spec.title })));
@@ -118,16 +170,21 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
       f.values.map((v, i) => td(fmtValue(f, v), v) + (i ? ratioCell(f, i) : "")).join("")
     }</tr>`
   );
-  out.push(`<details open><summary>Every compared figure (${b.figures.length})</summary>${
-    table(["point", "figure", "A", ...b.runs.slice(1).flatMap((_, j) => [letter(j + 1), "×A"])], all, {
-      id: "bench-figures",
-      cls: "data sortable",
-    })
-  }</details></section>`);
+  out.push(
+    `<details open><summary>Every compared figure (${b.figures.length})</summary>${
+      table(["point", "figure", "A", ...b.runs.slice(1).flatMap((_, j) => [letter(j + 1), "×A"])], all, {
+        id: "bench-figures",
+        cls: "data sortable",
+      })
+    }</details></section>`,
+  );
   return out.join("\n");
 }
 
-export function compareHtml(m: CompareModel, o: { links?: { href: string; text: string }[]; runLinks?: (string | null)[] } = {}): string {
+export function compareHtml(
+  m: CompareModel,
+  o: { links?: { href: string; text: string }[]; runLinks?: (string | null)[] } = {},
+): string {
   const charts = new Charts();
   const runs = [...(m.conformance?.runs ?? []), ...(m.bench?.runs ?? [])];
   const devices = [...new Set(runs.map((r) => `${r.device} ${r.kernel}`))];
@@ -144,4 +201,3 @@ export function compareHtml(m: CompareModel, o: { links?: { href: string; text: 
     links: o.links,
   });
 }
-

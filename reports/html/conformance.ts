@@ -67,14 +67,18 @@ export function suiteBody(run: SuiteRun, prefix: string): string {
     const did = `${prefix}case-${i}`;
     const text = `${r.id} ${r.title} ${r.rule} ${r.source} ${r.reason ?? ""} ${r.deviation?.reason ?? ""}`
       .toLowerCase();
-    return `<tr data-id="${esc(r.id)}" data-group="${esc(r.group)}" data-class="${esc(r.class)}" data-level="${
-      esc(r.level)
-    }" data-verdict="${esc(r.deviation?.verdict ?? "none")}" data-text="${esc(text)}">` +
+    return `<tr data-id="${esc(r.id)}" data-group="${esc(r.group)}" data-class="${
+      esc(r.class)
+    }" data-level="${esc(r.level)}" data-verdict="${esc(r.deviation?.verdict ?? "none")}" data-text="${
+      esc(text)
+    }">` +
       `<td><button class="expand" type="button" aria-expanded="false" aria-controls="${did}" aria-label="details of ${
         esc(r.id)
-      }"></button></td><td class="mono">${esc(r.id)}</td><td>${esc(r.title)}</td><td class="cls-${esc(r.class)}">${
+      }"></button></td><td class="mono">${esc(r.id)}</td><td>${esc(r.title)}</td><td class="cls-${
         esc(r.class)
-      }</td><td>${esc(r.level)}</td><td>${esc(r.source)}</td><td>${esc(detail(r as CaseResult))}</td></tr>` +
+      }">${esc(r.class)}</td><td>${esc(r.level)}</td><td>${esc(r.source)}</td><td>${
+        esc(detail(r as CaseResult))
+      }</td></tr>` +
       `<tr class="detail" id="${did}" hidden><td colspan="7">${caseDetail(r)}</td></tr>`;
   });
   const profile = d.run.profile
@@ -85,16 +89,20 @@ export function suiteBody(run: SuiteRun, prefix: string): string {
   const settings = run.status.source === "json"
     ? `<p>${d.run.cases ? `cases ${esc(d.run.cases)}; ` : "all cases; "}${esc(profile)}; ${
       d.run.isolate ? "each case in its own process" : "in process"
-    }; port ${d.run.port}, GID ${d.run.gidIndex ?? "auto"}; deadlines ${d.run.stepDeadlineMs} ms per step, ${d.run.caseDeadlineMs} ms per case; ${
+    }; port ${d.run.port}, GID ${
+      d.run.gidIndex ?? "auto"
+    }; deadlines ${d.run.stepDeadlineMs} ms per step, ${d.run.caseDeadlineMs} ms per case; ${
       (d.run.wallMs / 1000).toFixed(1)
     } s; exit code ${d.exitCode}.</p>`
     : "";
   return `${statusBanner(run)}${runHeader(run)}
 <section id="${prefix}summary"><h2>Result</h2>${countsHtml(d.counts, d.results.length)}${settings}</section>
 <section id="${prefix}matrix"><h2>Cases</h2>
-<div class="filters" data-filter-table="${tid}">${select("group", "group", groups)}${select("class", "result", CLASSES)}${
-    select("level", "level", ["must", "observe"])
-  }${select("verdict", "verdict", verdicts)}<label>search <input type="search" name="text" placeholder="id, title, rule…"></label><span class="shown" aria-live="polite"></span></div>
+<div class="filters" data-filter-table="${tid}">${select("group", "group", groups)}${
+    select("class", "result", CLASSES)
+  }${select("level", "level", ["must", "observe"])}${
+    select("verdict", "verdict", verdicts)
+  }<label>search <input type="search" name="text" placeholder="id, title, rule…"></label><span class="shown" aria-live="polite"></span></div>
 <table id="${tid}" class="data cases"><thead><tr><th scope="col"><span class="muted">±</span></th><th scope="col">case</th><th scope="col">title</th><th scope="col">result</th><th scope="col">level</th><th scope="col">rule</th><th scope="col">detail</th></tr></thead><tbody>
 ${rows.join("\n")}
 </tbody></table></section>`;

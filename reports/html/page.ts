@@ -28,9 +28,9 @@ const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"
 export const esc = (s: unknown): string => String(s ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
 
 /** A table cell; numbers carry their raw value in data-v (sorting, and tests compare it with the JSON). */
-export function td(text: unknown, raw?: number | string | null, cls?: string): string {
+export function td(text: unknown, raw?: number | string | null, cls?: string, span?: number): string {
   const v = raw === undefined || raw === null ? "" : ` data-v="${esc(raw)}"`;
-  return `<td${v}${cls ? ` class="${cls}"` : ""}>${esc(text)}</td>`;
+  return `<td${v}${cls ? ` class="${cls}"` : ""}${span ? ` colspan="${span}"` : ""}>${esc(text)}</td>`;
 }
 
 export function table(
@@ -54,7 +54,9 @@ export class Charts {
   figure(spec: ChartSpec, tableHtml: string, o: { note?: string; tall?: boolean } = {}): string {
     const id = `c${++this.#n}`;
     this.specs[id] = spec;
-    return `<figure class="fig"><div class="chart${o.tall ? " tall" : ""}"><canvas data-chart="${id}" role="img" aria-label="${
+    return `<figure class="fig"><div class="chart${
+      o.tall ? " tall" : ""
+    }"><canvas data-chart="${id}" role="img" aria-label="${
       esc(spec.title)
     }"></canvas></div><div class="numbers">${tableHtml}</div>${
       o.note ? `<figcaption>${esc(o.note)}</figcaption>` : ""
@@ -73,34 +75,40 @@ export function commandLine(argv: string[] | undefined): string {
 }
 
 /** The header every page shows for a run: device, host, FFI path, tool, date, the command line. */
-export function runHeader(run: Loaded): string {
-  const d = run.doc, dev = d.device, h = d.host;
+export function runHeader(run_: Loaded): string {
+  const d = run_.doc, dev = d.device, h = d.host;
   const hp = h.hugepages;
-  const rows: [string, string][] = [
+  const device: [string, string][] = [
     ["device", `${dev.name}: ${dev.model}`],
     ["firmware", dev.firmware || "–"],
     ["vendor / part", `${dev.vendorId} / ${dev.vendorPartId} (hw ${dev.hwVer})`],
     ["node GUID", dev.nodeGuid],
+    ["NUMA node", dev.numaNode < 0 ? "none (soft device or single node)" : String(dev.numaNode)],
+    ["FFI path", `${d.ffi.path}: ${fmtNs(d.ffi.perCallNs)} per call, clock read ${fmtNs(d.ffi.clockNs)}`],
+  ];
+  const host: [string, string][] = [
     ["kernel", h.kernel],
     ["rdma-core", h.rdmaCore ?? "unknown"],
     ["CPU", `${h.cpu ?? "unknown"} (${h.cpus} CPUs, ${h.memoryMiB} MiB)`],
-    ["NUMA node of the device", dev.numaNode < 0 ? "none (soft device or single node)" : String(dev.numaNode)],
     ["hugepages", `${hp.total} × ${hp.sizeKiB} KiB, ${hp.free} free`],
     ["CPU governor", h.governor ?? "not exposed"],
-    ["testbed", h.testbed ? "yes: Soft-RoCE (rdma_rxe) under QEMU TCG — ratios only, not absolute figures" : "no"],
+    ["testbed", h.testbed ? "yes: rdma_rxe under QEMU TCG (ratios, not absolute figures)" : "no"],
+  ];
+  const run: [string, string][] = [
     [
-      "FFI path",
-      `${d.ffi.path} (${fmtNs(d.ffi.perCallNs)} per call, clock read ${fmtNs(d.ffi.clockNs)})${
-        d.ffi.reason ? `: ${d.ffi.reason}` : ""
+      "tool",
+      `memreg ${d.version}, ${d.kind} schema ${d.schemaVersion}${
+        d.ffi.reason ? `; FFI: ${d.ffi.reason}` : ""
       }`,
     ],
-    ["tool", `memreg ${d.version}, ${d.kind} schema ${d.schemaVersion}`],
-    ["date", `${d.startedAt}${finishedAt(run) ? ` → ${finishedAt(run)}` : ""}`],
+    ["date", `${d.startedAt}${finishedAt(run_) ? ` → ${finishedAt(run_)}` : ""}`],
     ["command line", commandLine(d.argv)],
   ];
-  return `<table class="header">${
-    rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
-  }</table>`;
+  const t = (rows: [string, string][], cls = "") =>
+    `<table class="header${cls}">${
+      rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
+    }</table>`;
+  return `<div class="headers">${t(device)}${t(host)}${t(run, " wide")}</div>`;
 }
 
 function finishedAt(run: Loaded): string {
@@ -137,9 +145,13 @@ nav.toc a{display:block}
 a{color:#0a58a8}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}
-td[data-v]{text-align:right;font-variant-numeric:tabular-nums}
+tbody th{white-space:nowrap;font-weight:600}
+td[data-v]{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 thead th{background:var(--head);position:sticky;top:0}
-table.header th{background:var(--head);font-weight:600;white-space:nowrap}
+.headers{display:grid;grid-template-columns:1fr 1fr;gap:0 16px;margin:8px 0}
+.headers table{margin:2px 0;width:100%}.headers table.wide{grid-column:1/-1}
+@media (max-width:900px){.headers{grid-template-columns:1fr}}
+table.header th{background:var(--head);font-weight:600;white-space:nowrap;width:1%}
 table.header td{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
 caption{text-align:left;font-weight:600;padding:2px 0}
 figure.fig{display:grid;grid-template-columns:minmax(360px,1.15fr) minmax(300px,1fr);gap:16px;margin:10px 0 22px;align-items:start}

@@ -19,6 +19,8 @@ export function reportHtml(runs: Loaded[], links: { href: string; text: string }
       esc(r.name)
     }</span></h2>${runBody(r, charts, `r${i + 1}-`)}</article>`
   ).join("\n");
-  const index = `<ol>${runs.map((r, i) => `<li><a href="#run${i + 1}">${esc(runTitle(r))}</a></li>`).join("")}</ol>`;
+  const index = `<ol>${
+    runs.map((r, i) => `<li><a href="#run${i + 1}">${esc(runTitle(r))}</a></li>`).join("")
+  }</ol>`;
   return page({ title: `memreg report: ${runs.length} runs`, body: index + body, charts, links });
 }

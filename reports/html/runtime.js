@@ -14,8 +14,8 @@ export const PALETTE = [
   "#56B4E9",
   "#000000",
   "#8C6D31",
+  "#6A3D9A",
   "#7F7F7F",
-  "#F0E442",
 ];
 export const MARKERS = [
   "circle",
@@ -43,14 +43,11 @@ export function fmtNs(ns) {
   return `${ns} ns`;
 }
 
-/** Three significant digits, no exponent. */
+/** Three significant digits, no exponent, no trailing zeros (1.50 → "1.5", 20.0 → "20"). */
 export function sig(v) {
-  if (!Number.isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a >= 100 || v === 0) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(3);
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  if (Math.abs(v) >= 100 || v === 0) return v.toFixed(0);
+  return String(Number(v.toPrecision(3)));
 }
 
 /** 12345 → "12.3 k". */
@@ -163,6 +160,9 @@ export function chartConfig(spec, env) {
         borderDash: d.dash ?? DASHES[s % DASHES.length],
         borderWidth: 2,
         pointStyle: d.marker ?? MARKERS[s % MARKERS.length],
+        // The markers repeat after eight series: the repeats are hollow.
+        pointBackgroundColor: s % MARKERS.length >= 8 ? "#ffffff" : color,
+        pointBorderWidth: s % MARKERS.length >= 8 ? 2 : 1,
         pointRadius: d.noMarkers ? 0 : 4,
         pointHoverRadius: 6,
         spanGaps: false,
@@ -176,7 +176,10 @@ export function chartConfig(spec, env) {
       borderWidth: 1.5,
     };
   });
-  const scales = { x: axis(spec.x, spec.x.type === "logarithmic"), y: axis(spec.y, spec.y.type === "logarithmic") };
+  const scales = {
+    x: axis(spec.x, spec.x.type === "logarithmic"),
+    y: axis(spec.y, spec.y.type === "logarithmic"),
+  };
   if (spec.y2) scales.y2 = { ...axis(spec.y2, spec.y2.type === "logarithmic"), position: "right" };
   if (scales.y2) scales.y2.grid = { drawOnChartArea: false };
   const fmtOf = (id) => FORMATS[(id === "y2" ? spec.y2 : spec.y)?.format] ?? FORMATS.plain;

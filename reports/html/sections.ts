@@ -7,7 +7,13 @@ import { fmtNs, fmtSize } from "./runtime.js";
 import { suiteBody } from "./conformance.ts";
 
 export function figureHtml(charts: Charts, f: Figure): string {
-  const rows = f.rows.map((r) => `<tr>${r.map((c, i) => i === 0 && c.v === undefined ? `<th scope="row">${esc(c.text)}</th>` : td(c.text, c.v, c.cls)).join("")}</tr>`);
+  const rows = f.rows.map((r) =>
+    `<tr>${
+      r.map((c, i) =>
+        i === 0 && c.v === undefined ? `<th scope="row">${esc(c.text)}</th>` : td(c.text, c.v, c.cls, c.span)
+      ).join("")
+    }</tr>`
+  );
   return charts.figure(f.spec, table(f.head, rows, { cls: "data", caption: f.spec.title }), {
     note: f.note,
     tall: f.tall,
@@ -23,7 +29,9 @@ export function sectionsHtml(charts: Charts, sections: Section[], prefix: string
 }
 
 function toc(items: [string, string][]): string {
-  return `<nav class="toc" aria-label="contents">${items.map(([id, t]) => `<a href="#${esc(id)}">${esc(t)}</a>`).join("")}</nav>`;
+  return `<nav class="toc" aria-label="contents">${
+    items.map(([id, t]) => `<a href="#${esc(id)}">${esc(t)}</a>`).join("")
+  }</nav>`;
 }
 
 function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
@@ -37,40 +45,74 @@ function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
     notRun.set(k, e);
   }
   const summary = `<section id="${prefix}run"><h2>Run</h2>
-<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${c.ops.join(", ")} × ${c.strategies.length} strategies × depth ${
-    c.depths.join(", ")
-  } × pages ${c.pages.join(", ")} = ${c.sizes.length * c.ops.length * c.strategies.length * c.depths.length * c.pages.length} points; ${d.results.length} measured, ${
+<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
+    c.ops.join(", ")
+  } × ${c.strategies.length} strategies × depth ${c.depths.join(", ")} × pages ${c.pages.join(", ")} = ${
+    c.sizes.length * c.ops.length * c.strategies.length * c.depths.length * c.pages.length
+  } points; ${d.results.length} measured, ${
     d.results.filter((p) => p.status === "ok").length
-  } ran. Buffer reuse ${esc(c.reuse)} over ${c.buffers} buffers, ${c.durationMs} ms and at most ${c.iterations} I/Os per point and repetition, ${c.reps} repetition(s), ${c.warmup} warm-up I/Os.</p>
+  } ran. Buffer reuse ${
+    esc(c.reuse)
+  } over ${c.buffers} buffers, ${c.durationMs} ms and at most ${c.iterations} I/Os per point and repetition, ${c.reps} repetition(s), ${c.warmup} warm-up I/Os.</p>
 <p>Spread: ${
     d.results.some((p) => p.spread && p.spread.n > 1)
-      ? `[min–max] over ${d.results.find((p) => p.spread)!.spread!.n} repetitions, a ${(d.results.find((p) => p.spread)!.spread!.confidence * 100).toFixed(1)} % distribution-free interval for the median`
+      ? `[min–max] over ${d.results.find((p) => p.spread)!.spread!.n} repetitions, a ${
+        (d.results.find((p) => p.spread)!.spread!.confidence * 100).toFixed(1)
+      } % distribution-free interval for the median`
       : "not known (one repetition per point): differences between strategies below ~10 % are within the testbed's run-to-run variation"
   }.</p>
 ${d.verification ? `<p>Data checks: ${esc(d.verification)}.</p>` : ""}
-<p>Measurer's own cost per I/O (empty cycle): ${fmtNs(d.overhead.emptyCycleNs)}; FFI call ${fmtNs(d.overhead.ffiPerCallNs)}; clock read ${fmtNs(d.overhead.clockNs)}.</p>
+<p>Measurer's own cost per I/O (empty cycle): ${fmtNs(d.overhead.emptyCycleNs)}; FFI call ${
+    fmtNs(d.overhead.ffiPerCallNs)
+  }; clock read ${fmtNs(d.overhead.clockNs)}.</p>
 ${
     notRun.size
       ? `<h3 id="${prefix}not-run">Not run</h3>${
-        table(["strategy", "status", "why", "points"], [...notRun].map(([k, e]) => `<tr><th scope="row">${esc(k.split("|")[0])}</th><td class="${e.status === "failed" ? "bad" : "muted"}">${esc(e.status)}</td><td>${esc(e.why)}</td>${td(String(e.n), e.n)}</tr>`))
+        table(
+          ["strategy", "status", "why", "points"],
+          [...notRun].map(([k, e]) =>
+            `<tr><th scope="row">${esc(k.split("|")[0])}</th><td class="${
+              e.status === "failed" ? "bad" : "muted"
+            }">${esc(e.status)}</td><td>${esc(e.why)}</td>${td(String(e.n), e.n)}</tr>`
+          ),
+        )
       }`
       : ""
   }
 ${
     d.strategies.length
       ? `<details><summary>Strategies (what each does)</summary>${
-        table(["strategy", "revokes", "notice", "note"], d.strategies.map((s) => `<tr><th scope="row">${esc(s.name)}</th><td>${s.revokes ? "yes" : "no"}</td><td>${esc(s.notice)}</td><td>${esc(s.note)}</td></tr>`))
+        table(
+          ["strategy", "revokes", "notice", "note"],
+          d.strategies.map((s) =>
+            `<tr><th scope="row">${esc(s.name)}</th><td>${s.revokes ? "yes" : "no"}</td><td>${
+              esc(s.notice)
+            }</td><td>${esc(s.note)}</td></tr>`
+          ),
+        )
       }</details>`
       : ""
   }</section>`;
   const late = d.revocation.length
     ? `<section id="${prefix}revocation"><h2>Late access with the revoked key</h2><p>After one full I/O the peer tries the advertised address and key again; a revoking strategy must make it fail with IBV_WC_REM_ACCESS_ERR.</p>${
-      table(["strategy", "op", "completion", "verdict"], d.revocation.map((r) => `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${esc(r.status)}</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`))
+      table(
+        ["strategy", "op", "completion", "verdict"],
+        d.revocation.map((r) =>
+          `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${
+            esc(r.status)
+          }</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`
+        ),
+      )
     }</section>`
     : "";
-  const items: [string, string][] = [[`${prefix}run`, "Run"], ...sections.map((s) => [prefix + s.id, s.title] as [string, string])];
+  const items: [string, string][] = [
+    [`${prefix}run`, "Run"],
+    ...sections.map((s) => [prefix + s.id, s.title] as [string, string]),
+  ];
   if (late) items.push([`${prefix}revocation`, "Late access"]);
-  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${sectionsHtml(charts, sections, prefix)}${late}`;
+  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${
+    sectionsHtml(charts, sections, prefix)
+  }${late}`;
 }
 
 /** One run's body; `prefix` keeps element ids unique when several runs share a page. */

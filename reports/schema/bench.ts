@@ -75,9 +75,23 @@ export const PointSchema = z.object({
   counters: z.record(str, num).nullable(),
   verify: z.object({ mode: str, unit: str, perIo: num }),
   wallMs: num,
+}).superRefine((p, ctx) => {
+  // What the figures mean depends on these: a point that did not run says why; one that ran did I/O.
+  if (p.status !== "ok" && !p.reason?.message) {
+    ctx.addIssue({ code: "custom", path: ["reason"], message: `status ${p.status} without a reason` });
+  }
+  if (p.status === "ok" && p.ios <= 0) {
+    ctx.addIssue({ code: "custom", path: ["ios"], message: "status ok with no I/Os" });
+  }
 });
 
-const LateAccessSchema = z.object({ strategy: Strategy, op: Op, status: str, revoked: z.boolean(), rkey: int });
+const LateAccessSchema = z.object({
+  strategy: Strategy,
+  op: Op,
+  status: str,
+  revoked: z.boolean(),
+  rkey: int,
+});
 
 const RegcostMrSchema = z.object({
   pages: Pages,

@@ -41,21 +41,26 @@ type PendingV2<D extends BenchDoc> = Omit<D, "results" | "regcost"> & {
       bytesPerSec: Range;
     };
   })[];
-  regcost: null | Omit<NonNullable<D["regcost"]>, "mr" | "mw"> & {
-    method?: string;
-    reference?: { ran: boolean; reason?: string };
-    mr: (Omit<NonNullable<D["regcost"]>["mr"][number], "reg" | "dereg"> & {
-      reg?: BenchDoc["results"][number]["latency"] & V2Latency;
-      dereg?: BenchDoc["results"][number]["latency"] & V2Latency;
-      reference?: { reg: BenchDoc["results"][number]["latency"] & V2Latency; dereg: BenchDoc["results"][number]["latency"] & V2Latency } | null;
-      ratio?: { reg: number; dereg: number } | null;
-    })[];
-    mw: (Omit<NonNullable<D["regcost"]>["mw"][number], "latency"> & {
-      latency?: BenchDoc["results"][number]["latency"] & V2Latency;
-      reference?: (BenchDoc["results"][number]["latency"] & V2Latency) | null;
-      ratio?: number | null;
-    })[];
-  };
+  regcost:
+    | null
+    | Omit<NonNullable<D["regcost"]>, "mr" | "mw"> & {
+      method?: string;
+      reference?: { ran: boolean; reason?: string };
+      mr: (Omit<NonNullable<D["regcost"]>["mr"][number], "reg" | "dereg"> & {
+        reg?: BenchDoc["results"][number]["latency"] & V2Latency;
+        dereg?: BenchDoc["results"][number]["latency"] & V2Latency;
+        reference?: {
+          reg: BenchDoc["results"][number]["latency"] & V2Latency;
+          dereg: BenchDoc["results"][number]["latency"] & V2Latency;
+        } | null;
+        ratio?: { reg: number; dereg: number } | null;
+      })[];
+      mw: (Omit<NonNullable<D["regcost"]>["mw"][number], "latency"> & {
+        latency?: BenchDoc["results"][number]["latency"] & V2Latency;
+        reference?: (BenchDoc["results"][number]["latency"] & V2Latency) | null;
+        ratio?: number | null;
+      })[];
+    };
 };
 type WrittenBench = PendingV2<BenchDoc>;
 

@@ -92,5 +92,9 @@ Deno.test("conformance --isolate: children classify like the in-process run and 
   );
   assertEquals(names, expectedIds.map((c) => c.id));
   assertEquals(xml, formatJunit(doc), "the file is what the formatter makes of the JSON document");
+  // The HTML report lies next to the JSON and shows every case.
+  const html = await Deno.readTextFile(`${dir}/r.html`);
+  for (const c of expectedIds) assert(html.includes(`data-id="${c.id}"`), c.id);
+  assertEquals(doc.argv.slice(0, 3), ["conformance", "--isolate", "--cases"]);
   await Deno.remove(dir, { recursive: true });
 });
