@@ -283,26 +283,18 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       }
       if (ms[0]!.status !== "ok") continue;
       const okm = ms.map((q) => q!.status === "ok" ? q! : null);
-      figures.push(
-        figure(
-          k,
-          `regcost ${m.access} ${m.pages}`,
-          "ibv_reg_mr p50",
-          "ns",
-          "lower",
-          okm.map((q) => q?.reg ? { v: q.reg.p50Ns, iv: ciOf(q.reg) } : null),
-        ),
-      );
-      figures.push(
-        figure(
-          k,
-          `regcost ${m.access} ${m.pages}`,
-          "ibv_dereg_mr p50",
-          "ns",
-          "lower",
-          okm.map((q) => q?.dereg ? { v: q.dereg.p50Ns, iv: ciOf(q.dereg) } : null),
-        ),
-      );
+      for (const verb of ["reg", "dereg"] as const) {
+        figures.push(
+          figure(
+            k,
+            `regcost ${m.access} ${m.pages}`,
+            `ibv_${verb}_mr p50`,
+            "ns",
+            "lower",
+            okm.map((q) => q?.[verb] ? { v: q[verb]!.p50Ns, iv: ciOf(q[verb]) } : null),
+          ),
+        );
+      }
     }
     for (const w of rc[0]!.mw) {
       const ws = rc.map((x) => x!.mw.find((q) => q.verb === w.verb) ?? null);

@@ -7,7 +7,7 @@
 // the tables hold the JSON's numbers. Screenshots go to results/screenshots/.
 import assert from "node:assert/strict";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { FIXTURES } from "./reports_test.ts";
+import { FIXTURES } from "../helpers/fixtures.ts";
 import { loadResult } from "../../reports/load.ts";
 import { reportHtml } from "../../reports/html/report.ts";
 import { compareRuns } from "../../reports/compare.ts";

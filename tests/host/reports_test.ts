@@ -4,20 +4,12 @@
 // versions read and refused, interrupted runs, compare, publish and the chart files.
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
+import { FIXTURES } from "../helpers/fixtures.ts";
 import { loadResult } from "../../reports/load.ts";
 import { compareRuns } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { publish } from "../../reports/site.ts";
 import { reportHtml } from "../../reports/html/report.ts";
-
-export const FIX = new URL("../fixtures/", import.meta.url).pathname;
-export const FIXTURES = {
-  bench61: `${FIX}bench-rxe-6.1.json`,
-  benchSid: `${FIX}bench-rxe-7.2.json`,
-  conf61: `${FIX}conformance-rxe-6.1.json`,
-  confSid: `${FIX}conformance-rxe-7.2.json`,
-  torn: `${FIX}bench-rxe-6.1-crashed.jsonl`,
-};
 
 function tmp(): string {
   return Deno.makeTempDirSync({ prefix: "memreg-reports-" });
