@@ -1,6 +1,6 @@
 // The compare model as Markdown that fits a CI comment or $GITHUB_STEP_SUMMARY.
 import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "./compare.ts";
-import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
+import { fmtCount, fmtMBps, fmtNs } from "./html/runtime.js";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
@@ -14,7 +14,7 @@ export function fmtRatioCell(f: FigureDiff, i: number): string {
   const r = f.ratios[i], c = f.changes[i];
   if (r === null) return "–";
   const mark = c === "up" ? " ▲" : c === "down" ? " ▼" : c === "unknown" ? " ?" : "";
-  return `${sig(r)}×${mark}`;
+  return `${r.toFixed(2)}×${mark}`;
 }
 
 /** Beyond the spread and in the worse direction. */

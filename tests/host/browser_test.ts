@@ -32,7 +32,9 @@ function chromiumPath(): string {
       if (p && Deno.statSync(p).isFile) return p;
     } catch { /* next */ }
   }
-  throw new Error("chromium is not installed: apt-get install chromium (Debian's package; .ci/run installs it)");
+  throw new Error(
+    "chromium is not installed: apt-get install chromium (Debian's package; .ci/run installs it)",
+  );
 }
 
 interface Watch {
@@ -48,7 +50,9 @@ async function open(ctx: BrowserContext, file: string): Promise<{ page: Page; wa
   page.on("request", (r) => watch.requests.push(r.url()));
   await page.goto(`file://${file}`);
   await page.waitForLoadState("load");
-  await page.waitForFunction(() => document.querySelectorAll("canvas[data-chart]").length === 0 || "Chart" in window);
+  await page.waitForFunction(() =>
+    document.querySelectorAll("canvas[data-chart]").length === 0 || "Chart" in window
+  );
   return { page, watch };
 }
 
@@ -70,7 +74,12 @@ function clean(watch: Watch, file: string): void {
 }
 
 const visibleRows = (page: Page, table: string) =>
-  page.evaluate((t) => [...document.querySelectorAll(`#${t} tbody tr:not(.detail)`)].filter((r) => !(r as HTMLElement).hidden).length, table);
+  page.evaluate(
+    (t) =>
+      [...document.querySelectorAll(`#${t} tbody tr:not(.detail)`)].filter((r) => !(r as HTMLElement).hidden)
+        .length,
+    table,
+  );
 
 Deno.test("browser: reports, compare page and site index work offline in chromium", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-browser-" });
@@ -107,23 +116,29 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       assert.ok(ink.length >= 30, `${ink.length} charts`);
       assert.deepEqual(ink.map((n, i) => n > 2000 ? -1 : i).filter((i) => i >= 0), [], "blank canvases");
       const tables = await page.evaluate(() =>
-        [...document.querySelectorAll("table")].filter((t) => t.caption?.textContent?.startsWith("I/O rate:")).map(
-          (t) => ({
-            caption: t.caption!.textContent!,
-            head: [...t.tHead!.rows[0].cells].map((c) => c.textContent!),
-            rows: [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.dataset.v ?? c.textContent!)),
-          }),
-        )
+        [...document.querySelectorAll("table")].filter((t) => t.caption?.textContent?.startsWith("I/O rate:"))
+          .map(
+            (t) => ({
+              caption: t.caption!.textContent!,
+              head: [...t.tHead!.rows[0].cells].map((c) => c.textContent!),
+              rows: [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.dataset.v ?? c.textContent!)),
+            }),
+          )
       );
       assert.equal(tables.length, 2, "write and read");
       let checked = 0;
       for (const t of tables) {
         const op = /WRITE/.test(t.caption) ? "write" : "read";
         for (const row of t.rows) {
-          const mine = bench.kind === "bench" ? bench.doc.results.filter((q) => q.strategy === row[0] && q.op === op) : [];
+          const mine = bench.kind === "bench"
+            ? bench.doc.results.filter((q) => q.strategy === row[0] && q.op === op)
+            : [];
           if (row.length === 2 && t.head.length > 2) {
             // One cell for a strategy that ran at no size: its status and reason.
-            assert.ok(mine.every((q) => q.status !== "ok" && row[1].startsWith(q.status)), `${row[0]}: ${row[1]}`);
+            assert.ok(
+              mine.every((q) => q.status !== "ok" && row[1].startsWith(q.status)),
+              `${row[0]}: ${row[1]}`,
+            );
             continue;
           }
           for (const [j, v] of row.slice(1).entries()) {
@@ -142,7 +157,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       await page.screenshot({ path: `${SHOTS}bench-rate.png` });
       await page.evaluate(() => document.getElementById("regcost")!.scrollIntoView());
       await page.screenshot({ path: `${SHOTS}bench-regcost.png` });
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate(() => globalThis.scrollTo(0, 0));
       await page.screenshot({ path: `${SHOTS}bench-top.png` });
       clean(watch, files.bench);
       await page.close();
@@ -159,7 +174,10 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
         ])
       );
       assert.deepEqual(rows, results.map((r) => [r.id, r.class]));
-      assert.equal(await page.locator(".shown").textContent(), `${results.length} of ${results.length} shown`);
+      assert.equal(
+        await page.locator(".shown").textContent(),
+        `${results.length} of ${results.length} shown`,
+      );
       const known = results.filter((r) => r.class === "known").length;
       assert.ok(known > 0);
       await page.selectOption('select[name="class"]', "known");

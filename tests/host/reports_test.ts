@@ -45,9 +45,12 @@ Deno.test("report: every fixture is a real, complete run and validates", () => {
 
 Deno.test("report: a malformed file is one line naming the file, the field and what was expected; exit 2", async () => {
   const wrongType = mutated(FIXTURES.bench61, (d) => {
-    ((d.results as Record<string, Record<string, unknown>>[])[3].latency).p50Ns = "fast";
+    (d.results as Record<string, Record<string, unknown>>[])[3].latency.p50Ns = "fast";
   });
-  await refused(wrongType, /^memreg: .*bad\.json: results\[3\]\.latency\.p50Ns: expected number, received string$/);
+  await refused(
+    wrongType,
+    /^memreg: .*bad\.json: results\[3\]\.latency\.p50Ns: expected number, received string$/,
+  );
   const missing = mutated(FIXTURES.conf61, (d) => {
     delete (d.host as Record<string, unknown>).kernel;
   });
@@ -62,7 +65,10 @@ Deno.test("report: a malformed file is one line naming the file, the field and w
   });
   await refused(badClass, /results\[0\]\.class: .*expected one of "pass"\|"fail"/);
   const newer = mutated(FIXTURES.bench61, (d) => d.schemaVersion = 3);
-  await refused(newer, /schemaVersion: bench schema version 3 is not one this memreg reads \(it reads 1, 2\)$/);
+  await refused(
+    newer,
+    /schemaVersion: bench schema version 3 is not one this memreg reads \(it reads 1, 2\)$/,
+  );
   const foreign = `${tmp()}/package.json`;
   Deno.writeTextFileSync(foreign, '{"name": "x"}');
   await refused(foreign, /package\.json: not a memreg result document/);
@@ -126,10 +132,15 @@ Deno.test("compare 6.1 vs sid: conformance differences first, ODP appears and fa
   const odp = m.bench!.statusChanges.filter((s) => s.key.startsWith("odp "));
   assert.ok(odp.length > 0, "ODP points change status");
   assert.ok(odp.every((s) => s.statuses[0] === "unsupported"), JSON.stringify(odp[0]));
-  assert.ok(odp.some((s) => s.statuses[1] === "failed" && /data|check|verif/i.test(s.reasons[1])), JSON.stringify(odp));
+  assert.ok(
+    odp.some((s) => s.statuses[1] === "failed" && /data|check|verif/i.test(s.reasons[1])),
+    JSON.stringify(odp),
+  );
   assert.ok(m.conformance!.diffs.length > 0);
   assert.ok(
-    m.conformance!.diffs.some((d) => Object.values(d.facts).some((vs) => vs.some((v) => /FLUSH_ERR/.test(v)))),
+    m.conformance!.diffs.some((d) =>
+      Object.values(d.facts).some((vs) => vs.some((v) => /FLUSH_ERR/.test(v)))
+    ),
     "the FLUSH_ERR change in refused binds",
   );
   assert.match(m.bench!.spread, /^not known/, "v1 runs have no spread: nothing is flagged");
@@ -166,7 +177,11 @@ Deno.test("publish: a deterministic site with relative links only, every link re
   publish(runsDir, b);
   assert.ok(ra.pages.includes("index.html"));
   assert.equal(ra.pages.filter((p) => p.startsWith("runs/")).length, 5);
-  assert.deepEqual(ra.pages.filter((p) => p.startsWith("compare/")).length, 2, "bench and conformance, 6.1 vs 7.2");
+  assert.deepEqual(
+    ra.pages.filter((p) => p.startsWith("compare/")).length,
+    2,
+    "bench and conformance, 6.1 vs 7.2",
+  );
   for (const p of ra.pages) {
     const x = Deno.readFileSync(`${a}/${p}`), y = Deno.readFileSync(`${b}/${p}`);
     assert.deepEqual(x, y, `${p} is byte-identical on a rerun`);
