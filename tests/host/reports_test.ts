@@ -210,3 +210,33 @@ Deno.test("chart files: --png and --svg write every chart of a run", async () =>
   assert.match(s, /^<\?xml[^>]*>\s*<svg /);
   assert.ok(s.length > 5000 && /<path /.test(s), "the chart is drawn into the SVG");
 });
+
+Deno.test("compare: with a spread in both runs, only changes beyond it are flagged", () => {
+  const withSpread = (scale: (i: number) => number) =>
+    mutated(FIXTURES.bench61, (d) => {
+      d.schemaVersion = 2;
+      for (const [i, p] of (d.results as Record<string, unknown>[]).entries()) {
+        if (p.status !== "ok") continue;
+        const iops = (p.iops as number) * scale(i);
+        p.iops = iops;
+        p.spread = {
+          method: "reps",
+          n: 5,
+          confidence: 0.9375,
+          iops: { min: iops * 0.95, median: iops, max: iops * 1.05 },
+          p50Ns: { min: 1, median: 2, max: 3 },
+          bytesPerSec: { min: 1, median: 2, max: 3 },
+        } as never;
+      }
+    });
+  const a = loadResult(withSpread(() => 1));
+  // Point 0 doubles (intervals apart), point 1 moves 3 % (intervals overlap), the rest stay.
+  const b = loadResult(withSpread((i) => i === 0 ? 2 : i === 1 ? 1.03 : 1));
+  const m = compareRuns([a, b]);
+  const rate = m.bench!.figures.filter((f) => f.metric === "I/O rate");
+  assert.equal(rate[0].changes[1], "up");
+  assert.equal(rate[1].changes[1], "same");
+  assert.ok(rate.slice(2).every((f) => f.changes[1] === "same"));
+  assert.match(m.bench!.spread, /^known: min–max over 5 repetitions/);
+  assert.match(compareMarkdown(m), /\*\*1 figure\(s\) changed beyond the spread\*\*/);
+});
