@@ -32,7 +32,7 @@ export function registerCompare(program: Command): void {
       const format = o.format ??
         (o.out?.endsWith(".md") ? "md" : o.out?.endsWith(".json") ? "json" : o.out ? "html" : "md");
       const text = format === "html"
-        ? compareHtml(model)
+        ? compareHtml(model, { runs })
         : format === "json"
         ? JSON.stringify(model, null, 2) + "\n"
         : compareMarkdown(model);

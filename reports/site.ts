@@ -119,6 +119,7 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
         write(
           file,
           compareHtml(compareRuns([a, b]), {
+            runs: [a, b],
             links: back,
             runLinks: [`../runs/${names.get(a)}.html`, `../runs/${names.get(b)}.html`],
           }),

@@ -3,7 +3,8 @@
 import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "../compare.ts";
 import { fmtRatioCell, fmtValue, worse } from "../compare_md.ts";
 import type { ChartSpec } from "./runtime.js";
-import { Charts, esc, page, table, td } from "./page.ts";
+import { Charts, esc, page, runHeader, table, td } from "./page.ts";
+import type { Loaded } from "../load.ts";
 import { countsHtml } from "./conformance.ts";
 import { styleOf } from "../bench/figures.ts";
 
@@ -183,7 +184,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
 
 export function compareHtml(
   m: CompareModel,
-  o: { links?: { href: string; text: string }[]; runLinks?: (string | null)[] } = {},
+  o: { links?: { href: string; text: string }[]; runLinks?: (string | null)[]; runs?: Loaded[] } = {},
 ): string {
   const charts = new Charts();
   const runs = [...(m.conformance?.runs ?? []), ...(m.bench?.runs ?? [])];
@@ -192,6 +193,11 @@ export function compareHtml(
     `<p>Baseline (A) first; ratios are run ÷ A. ▲ ▼ mark a change beyond the run-to-run spread (red when worse); “?” means the spread is not known, so no change is claimed.</p>`,
     m.conformance ? conformanceHtml(m.conformance, o.runLinks?.slice(0, m.conformance.runs.length)) : "",
     m.bench ? benchHtml(m.bench, charts, o.runLinks?.slice(m.conformance?.runs.length ?? 0)) : "",
+    o.runs?.length
+      ? `<section id="headers"><h2>Run headers</h2>${
+        o.runs.map((r) => `<details><summary>${esc(r.name)}</summary>${runHeader(r)}</details>`).join("")
+      }</section>`
+      : "",
   ].join("\n");
   return page({
     title: `memreg compare: ${devices.join(" vs ")}`,

@@ -6,6 +6,7 @@
 // canvas drawn, the conformance filter, search and expanders work, sorting and filtering the index work, and
 // the tables hold the JSON's numbers. Screenshots go to results/screenshots/.
 import assert from "node:assert/strict";
+import { resolve } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { FIXTURES } from "../helpers/fixtures.ts";
 import { loadResult } from "../../reports/load.ts";
@@ -95,7 +96,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
   Deno.writeTextFileSync(files.bench, reportHtml([bench]));
   Deno.writeTextFileSync(files.conf, reportHtml([conf]));
   const model = compareRuns(runs);
-  Deno.writeTextFileSync(files.compare, compareHtml(model));
+  Deno.writeTextFileSync(files.compare, compareHtml(model, { runs }));
   const runsDir = `${dir}/runs`;
   Deno.mkdirSync(runsDir);
   for (const f of Object.values(FIXTURES)) Deno.copyFileSync(f, `${runsDir}/${f.split("/").at(-1)}`);
@@ -249,6 +250,21 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       assert.match(page.url(), /\/site\/compare\/.*\.html$/);
       assert.deepEqual(watch.errors, []);
       assert.ok(watch.requests.every((u) => u.startsWith(`file://${dir}/site/`)), watch.requests.join(" "));
+      await page.close();
+    }
+    // Any other result files named in MEMREG_BROWSER_RESULTS (e.g. the HTML a real run left next to its JSON):
+    // the same generic checks.
+    for (const f of (Deno.env.get("MEMREG_BROWSER_RESULTS") ?? "").split(/\s+/).filter(Boolean)) {
+      const html = resolve(f.replace(/\.jsonl?$/, "") + ".html");
+      const { page, watch } = await open(ctx, html);
+      const ink = await inked(page);
+      assert.deepEqual(
+        ink.map((n, i) => n > 2000 ? -1 : i).filter((i) => i >= 0),
+        [],
+        `${html}: blank canvases`,
+      );
+      clean(watch, html);
+      console.log(`${html}: ${ink.length} charts drawn, no console error, no request`);
       await page.close();
     }
   } finally {
