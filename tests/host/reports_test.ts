@@ -240,3 +240,21 @@ Deno.test("compare: with a spread in both runs, only changes beyond it are flagg
   assert.match(m.bench!.spread, /^known: min–max over 5 repetitions/);
   assert.match(compareMarkdown(m), /\*\*1 figure\(s\) changed beyond the spread\*\*/);
 });
+
+Deno.test("layers: the engines and what they stand on never import reports/ or commands/", () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const bad: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(`${root}${dir}`)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (e.name.endsWith(".ts")) {
+        for (const [, spec] of Deno.readTextFileSync(`${root}${p}`).matchAll(/from "([^"]+)"/g)) {
+          if (/(^|\/)(reports|commands)\//.test(spec) || spec.endsWith("cli.ts")) bad.push(`${p} imports ${spec}`);
+        }
+      }
+    }
+  };
+  for (const d of ["common", "ffi", "record", "bench", "conformance", "testbed"]) walk(d);
+  assert.deepEqual(bad, []);
+});
