@@ -28,7 +28,16 @@ export interface CaseDiff {
   verdicts: (string | null)[];
   /** Facts that differ: name → value per run ("–" when not observed). */
   facts: Record<string, string[]>;
-  change: "regression" | "fixed" | "new deviation" | "class changed" | "facts changed" | "missing";
+  change:
+    | "regression"
+    | "new deviation"
+    | "verdict changed"
+    | "now runs"
+    | "no longer runs"
+    | "fixed"
+    | "class changed"
+    | "facts changed"
+    | "missing";
 }
 
 export interface ConformanceCompare {
@@ -107,10 +116,14 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
     const factKeys = [...new Set(cs.flatMap((c) => Object.keys(c?.observed ?? {})))].filter((k) =>
       !ignoredFact(k)
     );
+    // Facts are compared between the runs that observed something (an unsupported case observes nothing).
+    const saw = (c: typeof cs[number]) => !!c && Object.keys(c.observed).length > 0;
     const facts: Record<string, string[]> = {};
-    for (const k of factKeys) {
-      const vs = cs.map((c) => c ? String(c.observed[k] ?? "–") : "(not run)");
-      if (new Set(vs.filter((v) => v !== "(not run)")).size > 1) facts[k] = vs;
+    if (cs.filter(saw).length > 1) {
+      for (const k of factKeys) {
+        const vs = cs.map((c) => saw(c) ? String(c!.observed[k] ?? "–") : "(not observed)");
+        if (new Set(vs.filter((v) => v !== "(not observed)")).size > 1) facts[k] = vs;
+      }
     }
     let change: CaseDiff["change"] | null = null;
     const base = classes[0];
@@ -120,16 +133,30 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
         c === "pass" || c === "known" || c === "unsupported" || c === "observed";
       change = classes.some((c) => good(base) && !good(c))
         ? "regression"
+        : classes.some((c) => c === "known" && base !== "known" && base !== "unsupported")
+        ? "new deviation"
+        : base === "unsupported"
+        ? "now runs"
+        : classes.includes("unsupported")
+        ? "no longer runs"
         : classes.some((c) => !good(base) && good(c))
         ? "fixed"
-        : classes.some((c) => c === "known" && base !== "known")
-        ? "new deviation"
         : "class changed";
-    } else if (verdicts.some((v) => v !== verdicts[0])) change = "new deviation";
+    } else if (verdicts.some((v) => v !== verdicts[0])) change = "verdict changed";
     else if (Object.keys(facts).length) change = "facts changed";
     if (change) diffs.push({ id, title: first.title, rule: first.source, classes, verdicts, facts, change });
   }
-  const order = ["regression", "new deviation", "fixed", "class changed", "facts changed", "missing"];
+  const order = [
+    "regression",
+    "new deviation",
+    "verdict changed",
+    "now runs",
+    "no longer runs",
+    "fixed",
+    "class changed",
+    "facts changed",
+    "missing",
+  ];
   diffs.sort((a, b) => order.indexOf(a.change) - order.indexOf(b.change) || a.id.localeCompare(b.id));
   const missing = diffs.filter((d) => d.change === "missing");
   for (const [i, r] of runs.entries()) {

@@ -40,7 +40,9 @@ function conformanceMd(c: ConformanceCompare): string[] {
   const classes = [...new Set(c.counts.flatMap((x) => Object.keys(x)))];
   out.push(`| result | ${c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`);
   out.push(`|---|${c.runs.map(() => "---:").join("|")}|`);
-  for (const k of classes) out.push(`| ${k} | ${c.counts.map((x) => x[k] ?? 0).join(" | ")} |`);
+  for (const k of classes) {
+    if (c.counts.some((x) => x[k])) out.push(`| ${k} | ${c.counts.map((x) => x[k] ?? 0).join(" | ")} |`);
+  }
   out.push("");
   if (!c.diffs.length) out.push("No differences between the runs' cases.");
   else {
