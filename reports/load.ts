@@ -13,6 +13,8 @@ import type { CaseResult } from "../conformance/model.ts";
 import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords } from "./schema/bench.ts";
 import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
 import { fmtSize } from "../common/mod.ts";
+// The compile-time proof that these schemas and the writers' types describe the same documents.
+import "./schema/check.ts";
 
 /** Whether a run went through, and what a reader must know about what is missing: said once, on top. */
 export interface RunStatus {
