@@ -115,7 +115,7 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
     for (let i = 0; i < configs.length; i++) {
       for (let j = i + 1; j < configs.length; j++) {
         const [a, b] = [configs[i], configs[j]];
-        const file = `compare/${kind}-${names.get(a)}--${names.get(b)}.html`;
+        const file = `compare/${names.get(a)}--${names.get(b)}.html`;
         write(
           file,
           compareHtml(compareRuns([a, b]), {
@@ -151,7 +151,7 @@ function indexPage(
     }${r.doc.host.testbed ? " (testbed)" : ""}</td>${
       td(r.doc.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), r.doc.startedAt)
     }<td class="${r.status.complete ? "" : "bad"}">${r.status.complete ? "complete" : "incomplete"}</td>${
-      td(h.text, h.v)
+      td(h.text, h.v, "left")
     }<td><a href="data/${esc(n)}${r.path.endsWith(".jsonl") ? ".jsonl" : ".json"}">JSON</a></td></tr>`;
   });
   const opts = (vals: string[]) =>

@@ -28,7 +28,7 @@ function runsTable(runs: RunRef[], links?: (string | null)[]): string {
 function conformanceHtml(c: ConformanceCompare, links?: (string | null)[]): string {
   const head = ["case", "change", ...c.runs.map((_, i) => letter(i)), "facts that differ", "rule"];
   const rows = c.diffs.map((d) =>
-    `<tr data-change="${esc(d.change)}"><th scope="row" class="mono">${esc(d.id)}</th><td class="${
+    `<tr data-change="${esc(d.change)}"><th scope="row" class="mono">${esc(d.id)}</th><td class="nowrap ${
       d.change === "regression" ? "bad" : d.change === "fixed" ? "good" : ""
     }">${esc(d.change)}</td>${
       d.classes.map((x, i) =>

@@ -169,7 +169,7 @@ figure.fig figcaption{grid-column:1/-1;color:var(--muted);font-size:12.5px}
 .cls-pass{color:var(--good)}.cls-fail,.cls-error,.cls-crashed,.cls-timeout,.cls-kernel-crash{color:var(--bad);font-weight:600}
 .cls-known{color:var(--warn);font-weight:600}.cls-unsupported,.cls-observed{color:var(--muted)}
 .counts .pill strong{font-size:15px}
-.bad{color:var(--bad);font-weight:600}.good{color:var(--good)}.muted{color:var(--muted)}
+.nowrap{white-space:nowrap}td.left{text-align:left}.bad{color:var(--bad);font-weight:600}.good{color:var(--good)}.muted{color:var(--muted)}
 .flag-up::before{content:"▲ "}.flag-down::before{content:"▼ "}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:8px 0;padding:8px;background:var(--head);border:1px solid var(--line)}
 .filters label{display:flex;gap:4px;align-items:center}
