@@ -105,14 +105,14 @@ function rateFigures(g: Group): Figure[] {
         },
         datasets,
       },
-      head: ["strategy", ...sizes.map(fmtSize)],
+      head: [`strategy (${what === "iops" ? "IO/s" : "MB/s"})`, ...sizes.map(fmtSize)],
       rows,
       tall: true,
     };
   };
   return [
     make("iops", "I/O rate", "count", fmtCount),
-    make("bytesPerSec", "Bandwidth", "mbps", fmtMBps),
+    make("bytesPerSec", "Bandwidth", "mbps", (v) => sig(v / 1e6)),
   ];
 }
 

@@ -223,6 +223,8 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       const status = await page.locator("#status-changes-table").textContent();
       assert.match(status!, /odp write 4 KiB 4k qd1\s*unsupported/);
       await page.screenshot({ path: `${SHOTS}compare-top.png` });
+      await page.evaluate(() => document.getElementById("bench")!.scrollIntoView());
+      await page.screenshot({ path: `${SHOTS}compare-bench.png` });
       clean(watch, files.compare);
       await page.close();
     }
