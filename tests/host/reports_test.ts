@@ -78,24 +78,35 @@ Deno.test("report: a malformed file is one line naming the file, the field and w
   await refused(`${tmp()}/absent.json`, /absent\.json: cannot read: no such file$/);
 });
 
-Deno.test("report: unknown extra fields are read (later versions add fields); bench v2 fields render", () => {
-  const v2 = mutated(FIXTURES.bench61, (d) => {
+/** A bench schema 2 copy of the 6.1 fixture: every point that ran gets a ±`width` spread of its I/O rate, which
+ * `scale(i)` moves first. Only the spread's shape is invented; the numbers are the run's. */
+function withSpread(
+  scale: (i: number) => number,
+  width: number,
+  extra: Record<string, unknown> = {},
+): string {
+  return mutated(FIXTURES.bench61, (d) => {
     d.schemaVersion = 2;
-    d.futureField = { x: 1 };
-    for (const p of d.results as Record<string, unknown>[]) {
+    Object.assign(d, extra);
+    for (const [i, p] of (d.results as Record<string, unknown>[]).entries()) {
       if (p.status !== "ok") continue;
-      const iops = p.iops as number;
+      const iops = (p.iops as number) * scale(i);
+      p.iops = iops;
       p.spread = {
         method: "reps",
         n: 5,
         confidence: 0.9375,
-        iops: { min: iops * 0.9, median: iops, max: iops * 1.1 },
+        iops: { min: iops * (1 - width), median: iops, max: iops * (1 + width) },
         p50Ns: { min: 1, median: 2, max: 3 },
         bytesPerSec: { min: 1, median: 2, max: 3 },
       };
       p.pageRegion = "a later issue's field";
     }
   });
+}
+
+Deno.test("report: unknown extra fields are read (later versions add fields); bench v2 fields render", () => {
+  const v2 = withSpread(() => 1, 0.1, { futureField: { x: 1 } });
   const r = loadResult(v2);
   assert.equal(r.doc.schemaVersion, 2);
   const html = reportHtml([r]);
@@ -212,26 +223,9 @@ Deno.test("chart files: --png and --svg write every chart of a run", async () =>
 });
 
 Deno.test("compare: with a spread in both runs, only changes beyond it are flagged", () => {
-  const withSpread = (scale: (i: number) => number) =>
-    mutated(FIXTURES.bench61, (d) => {
-      d.schemaVersion = 2;
-      for (const [i, p] of (d.results as Record<string, unknown>[]).entries()) {
-        if (p.status !== "ok") continue;
-        const iops = (p.iops as number) * scale(i);
-        p.iops = iops;
-        p.spread = {
-          method: "reps",
-          n: 5,
-          confidence: 0.9375,
-          iops: { min: iops * 0.95, median: iops, max: iops * 1.05 },
-          p50Ns: { min: 1, median: 2, max: 3 },
-          bytesPerSec: { min: 1, median: 2, max: 3 },
-        } as never;
-      }
-    });
-  const a = loadResult(withSpread(() => 1));
+  const a = loadResult(withSpread(() => 1, 0.05));
   // Point 0 doubles (intervals apart), point 1 moves 3 % (intervals overlap), the rest stay.
-  const b = loadResult(withSpread((i) => i === 0 ? 2 : i === 1 ? 1.03 : 1));
+  const b = loadResult(withSpread((i) => i === 0 ? 2 : i === 1 ? 1.03 : 1, 0.05));
   const m = compareRuns([a, b]);
   const rate = m.bench!.figures.filter((f) => f.metric === "I/O rate");
   assert.equal(rate[0].changes[1], "up");
