@@ -10,6 +10,7 @@ import { compareRuns } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { publish } from "../../reports/site.ts";
 import { reportHtml } from "../../reports/html/report.ts";
+import { CASES } from "../../conformance/cases/index.ts";
 
 function tmp(): string {
   return Deno.makeTempDirSync({ prefix: "memreg-reports-" });
@@ -137,6 +138,22 @@ Deno.test("report: a crashed run's .jsonl (torn last line) renders what was meas
   assert.match(bad.stderr.trim(), /mid\.jsonl:4: not a JSON line/);
 });
 
+Deno.test("report: a crashed conformance stream shows the cases that ran and names those that did not, once", async () => {
+  const r = loadResult(FIXTURES.confTorn);
+  assert.ok(r.kind === "conformance" && !r.status.complete);
+  assert.equal(r.doc.results.length, 20);
+  // The selection is worked out from the recorded command line against today's catalogue.
+  assert.ok(
+    r.status.missing.join().startsWith(`${CASES.length - 20} of ${CASES.length} selected cases not run: `),
+  );
+  const out = `${tmp()}/c.html`;
+  const res = await runCli(["report", FIXTURES.confTorn, "-o", out]);
+  assert.equal(res.code, 0, res.stderr);
+  const html = Deno.readTextFileSync(out);
+  assert.equal(html.match(/Incomplete run/g)?.length, 1);
+  assert.equal(html.match(/<tr data-id=/g)?.length, 20);
+});
+
 Deno.test("compare 6.1 vs sid: conformance differences first, ODP appears and fails its data check", () => {
   const runs = [FIXTURES.conf61, FIXTURES.bench61, FIXTURES.confSid, FIXTURES.benchSid].map(loadResult);
   const m = compareRuns(runs);
@@ -180,14 +197,12 @@ Deno.test("compare: mismatched runs are compared on their overlap and what was l
 
 Deno.test("publish: a deterministic site with relative links only, every link resolves", () => {
   const runsDir = tmp();
-  for (const f of [FIXTURES.bench61, FIXTURES.benchSid, FIXTURES.conf61, FIXTURES.confSid, FIXTURES.torn]) {
-    Deno.copyFileSync(f, `${runsDir}/${f.split("/").at(-1)}`);
-  }
+  for (const f of Object.values(FIXTURES)) Deno.copyFileSync(f, `${runsDir}/${f.split("/").at(-1)}`);
   const a = tmp(), b = tmp();
   const ra = publish(runsDir, a);
   publish(runsDir, b);
   assert.ok(ra.pages.includes("index.html"));
-  assert.equal(ra.pages.filter((p) => p.startsWith("runs/")).length, 5);
+  assert.equal(ra.pages.filter((p) => p.startsWith("runs/")).length, Object.keys(FIXTURES).length);
   assert.deepEqual(
     ra.pages.filter((p) => p.startsWith("compare/")).length,
     2,
