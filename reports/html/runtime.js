@@ -163,7 +163,7 @@ export function chartConfig(spec, env) {
         // The markers repeat after eight series: the repeats are hollow.
         pointBackgroundColor: s % MARKERS.length >= 8 ? "#ffffff" : color,
         pointBorderWidth: s % MARKERS.length >= 8 ? 2 : 1,
-        pointRadius: d.noMarkers ? 0 : 4,
+        pointRadius: d.noMarkers ? 0 : d.marker === "line" ? 14 : 4,
         pointHoverRadius: 6,
         spanGaps: false,
         fill: false,
@@ -174,6 +174,7 @@ export function chartConfig(spec, env) {
       backgroundColor: pattern(env.makeCanvas, d.pattern ?? PATTERNS[s % PATTERNS.length], color),
       borderColor: color,
       borderWidth: 1.5,
+      pointStyle: "rect",
     };
   });
   const scales = {
@@ -196,7 +197,8 @@ export function chartConfig(spec, env) {
       interaction: { mode: "nearest", intersect: false },
       plugins: {
         title: { display: !!spec.title, text: spec.title, font: { size: 14 } },
-        legend: { position: "bottom", labels: { usePointStyle: line, boxWidth: 28 } },
+        // Point styles in the legend: markers for lines, a patterned square for bars, a dash for target lines.
+        legend: { position: "bottom", labels: { usePointStyle: true, boxWidth: 28 } },
         tooltip: {
           callbacks: {
             label(ctx) {
