@@ -1,11 +1,12 @@
 // memreg command-line entry: one subcommand per job, wired with commander. Errors become one line + exit code.
 import { Command, CommanderError } from "commander";
-import { registerTestbed } from "./testbed/commands.ts";
-import { registerBench } from "./bench/command.ts";
-import { registerConformance } from "./conformance/command.ts";
-import { collectDevices, formatDevices } from "./commands/devices.ts";
-import { renderResult } from "./commands/report.ts";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "./commands/common.ts";
+import { registerTestbed } from "./commands/testbed.ts";
+import { registerBench } from "./commands/bench.ts";
+import { registerConformance } from "./commands/conformance.ts";
+import { registerDevices } from "./commands/devices.ts";
+import { registerReport } from "./commands/report.ts";
+import { registerCompare } from "./commands/compare.ts";
+import { registerPublish } from "./commands/publish.ts";
 import { KnownError, UsageError, VERSION } from "./common/mod.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 
@@ -15,28 +16,19 @@ const program = new Command("memreg")
   .enablePositionalOptions()
   .exitOverride();
 
-deviceOptions(
-  program.command("devices").description("list RDMA devices with decoded capabilities")
-    .option("--json", "print the JSON record"),
-).action(async (opts: DeviceOptions & { json?: boolean }) => {
-  await ensureDevice(opts);
-  const out = collectDevices(opts.device);
-  console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
-});
-
-program.command("report").description("print saved bench or conformance results as tables")
-  .argument("<files...>", "result JSON files").action((files: string[]) => {
-    console.log(files.map(renderResult).join("\n\n"));
-  });
-
+registerDevices(program);
 registerBench(program);
 registerConformance(program);
+registerReport(program);
+registerCompare(program);
+registerPublish(program);
 registerTestbed(program);
 
-// `deno task bench -- --sizes 4k` keeps the literal `--`; these subcommands take no positional arguments, so a
-// `--` right after one of them can only mean "options follow".
+// `deno task bench -- --sizes 4k` keeps the literal `--`; right after one of these subcommands it can only be
+// that (a result file is not named like an option), so it means "arguments follow".
 const args = [...Deno.args];
-if (args[1] === "--" && ["devices", "bench", "conformance"].includes(args[0])) args.splice(1, 1);
+const TASKS = ["devices", "bench", "conformance", "report", "compare", "publish"];
+if (args[1] === "--" && TASKS.includes(args[0])) args.splice(1, 1);
 
 try {
   await program.parseAsync(["deno", "memreg", ...args]);

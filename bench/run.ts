@@ -2,8 +2,8 @@
 // optional perftest calibration. Every record is streamed as a JSON line as soon as it exists; the final JSON
 // document and the ranked table come at the end.
 import { Context } from "../ffi/mod.ts";
-import { defaultOutPath, runHeader } from "../reports/record.ts";
-import { JsonLines, jsonLinesPath, writeJson } from "../reports/stream.ts";
+import { defaultOutPath, runHeader } from "../record/header.ts";
+import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
 import type { BenchConfig } from "./config.ts";
 import { fmtSize } from "../common/mod.ts";
 import { Rig } from "./rig.ts";
@@ -14,13 +14,13 @@ import { type RegcostResult, runRegcost } from "./regcost.ts";
 import { makeStrategy } from "./strategies/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
-import { benchReport } from "./table.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
+import { type BenchDoc, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
 
-export const SCHEMA_VERSION = 2;
-
-export function matrix(cfg: BenchConfig): PointKey[] {
+export function matrix(
+  cfg: Pick<BenchConfig, "pages" | "depths" | "ops" | "sizes" | "strategies">,
+): PointKey[] {
   const keys: PointKey[] = [];
   for (const pages of cfg.pages) {
     for (const depth of cfg.depths) {
@@ -34,7 +34,7 @@ export function matrix(cfg: BenchConfig): PointKey[] {
   return keys;
 }
 
-export function strategyInfo(cfg: BenchConfig) {
+export function strategyInfo(cfg: BenchConfig): StrategyInfo[] {
   return cfg.strategies.map((name) => {
     const s = makeStrategy(name);
     return { name, revokes: s.revokes, keysValidBetweenIos: !s.revokes, notice: s.notice, note: s.note };
@@ -51,6 +51,7 @@ export function verificationNote(cfg: BenchConfig): string {
 
 export interface BenchOutcome {
   out: string;
+  doc: BenchDoc;
   failed: number;
   notRevoked: number;
 }
@@ -128,9 +129,11 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   } finally {
     bar.stop();
   }
-  const doc = {
+  const doc: BenchDoc = {
     ...header,
     finishedAt: new Date().toISOString(),
+    completed: true,
+    interruptedBy: null,
     config: cfg,
     overhead: { ...overhead, ffiPerCallNs: header.ffi.perCallNs, clockNs: header.ffi.clockNs },
     verification: verificationNote(cfg),
@@ -142,10 +145,9 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   };
   writeJson(out, doc);
   lines.write({ record: "end", file: out });
-  console.log(benchReport(doc));
-  console.log(`\nresults: ${out} (streamed: ${jsonLinesPath(out)})`);
   return {
     out,
+    doc,
     failed: points.filter((p) => p.status === "failed").length,
     notRevoked: checks.filter((c) => !c.revoked).length,
   };

@@ -1,7 +1,20 @@
 // `memreg devices`: every RDMA device with its decoded capabilities, as a table or the JSON record.
+import type { Command } from "commander";
 import { Context, listDevices } from "../ffi/mod.ts";
-import { type DeviceRecord, deviceRecord } from "../reports/device_record.ts";
-import { type HostRecord, hostRecord } from "../reports/host.ts";
+import { type DeviceRecord, deviceRecord } from "../record/device.ts";
+import { type HostRecord, hostRecord } from "../record/host.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
+
+export function registerDevices(program: Command): void {
+  deviceOptions(
+    program.command("devices").description("list RDMA devices with decoded capabilities")
+      .option("--json", "print the JSON record"),
+  ).action(async (opts: DeviceOptions & { json?: boolean }) => {
+    await ensureDevice(opts);
+    const out = collectDevices(opts.device);
+    console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
+  });
+}
 
 export interface DevicesOutput {
   host: HostRecord;

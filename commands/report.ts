@@ -1,47 +1,51 @@
-// `memreg report`: renders saved result documents (bench or conformance JSON) as the tables a run prints, so
-// results from lab machines can be read and compared without re-running anything.
-import { UsageError } from "../common/mod.ts";
-import { validateDocument } from "../bench/schema.ts";
-import { benchReport } from "../bench/table.ts";
-import { formatTable } from "../conformance/output/table.ts";
-import type { SuiteDoc } from "../conformance/output/doc.ts";
+// `memreg report RESULT…`: saved results (final .json or the .jsonl stream of an interrupted run) as the tables a
+// run prints, or as one offline HTML page (-o), and the charts as PNG or SVG files.
+import type { Command } from "commander";
+import { type Loaded, loadResult } from "../reports/load.ts";
+import { benchReport } from "../reports/bench/table.ts";
+import { formatTable } from "../reports/conformance/table.ts";
+import { reportHtml } from "../reports/html/report.ts";
+import { writeChartFiles } from "../reports/chart_files.ts";
+import { writeText } from "../record/stream.ts";
+import type { SuiteDoc } from "../conformance/doc.ts";
 
-interface AnyDoc {
-  tool?: string;
-  kind?: string;
-  startedAt?: string;
-  device?: { name?: string; model?: string };
-  host?: { kernel?: string; testbed?: boolean };
-  ffi?: { path?: string; perCallNs?: number };
+function textReport(r: Loaded): string {
+  const d = r.doc;
+  const head = `${r.path}: ${d.kind} on ${d.device.name} (${d.device.model}), kernel ${d.host.kernel}${
+    d.host.testbed ? " (testbed)" : ""
+  }, ${d.startedAt}, FFI ${d.ffi.path} ${d.ffi.perCallNs} ns/call`;
+  const status = r.status.complete ? [] : [
+    `INCOMPLETE RUN (${
+      r.status.interruptedBy ? `interrupted by ${r.status.interruptedBy}` : "no end record"
+    })`,
+    ...r.status.missing.map((m) => `  not measured: ${m}`),
+  ];
+  const notes = r.status.notes.map((n) => `note: ${n}`);
+  const body = r.kind === "bench" ? benchReport(r.doc) : formatTable(r.doc as unknown as SuiteDoc);
+  return [head, ...status, ...notes, body].join("\n");
 }
 
-function load(path: string): AnyDoc {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${path}: ${(e as Error).message.split(":")[0]}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError(`${path}: not JSON (the .jsonl stream of an interrupted run is read with jq)`);
-  }
-}
-
-export function renderResult(path: string): string {
-  const doc = load(path);
-  if (doc.tool !== "memreg") throw new UsageError(`${path}: not a memreg result document`);
-  const head =
-    `${path}: ${doc.kind} on ${doc.device?.name} (${doc.device?.model}), kernel ${doc.host?.kernel}` +
-    `${
-      doc.host?.testbed ? " (testbed)" : ""
-    }, ${doc.startedAt}, FFI ${doc.ffi?.path} ${doc.ffi?.perCallNs} ns/call`;
-  if (doc.kind === "bench") {
-    const problems = validateDocument(doc);
-    if (problems.length) throw new UsageError(`${path}: not a valid bench document: ${problems[0]}`);
-    return `${head}\n${benchReport(doc as Parameters<typeof benchReport>[0])}`;
-  }
-  if (doc.kind === "conformance") return `${head}\n${formatTable(doc as unknown as SuiteDoc)}`;
-  throw new UsageError(`${path}: unknown result kind '${doc.kind}'`);
+export function registerReport(program: Command): void {
+  program.command("report").description("render saved results: tables, one offline HTML page, chart files")
+    .argument("<results...>", "result files: .json documents or .jsonl streams (interrupted runs)")
+    .option("-o, --out <file>", "write one self-contained HTML report of all the results here")
+    .option("--png <dir>", "write every chart as a PNG file into this directory")
+    .option("--svg <dir>", "write every chart as an SVG file into this directory")
+    .action((files: string[], o: { out?: string; png?: string; svg?: string }) => {
+      const runs = files.map(loadResult);
+      if (o.out) {
+        writeText(o.out, reportHtml(runs));
+        console.log(`report: ${o.out}`);
+      }
+      for (const [format, dir] of [["png", o.png], ["svg", o.svg]] as const) {
+        if (!dir) continue;
+        const written = writeChartFiles(runs, dir, format);
+        console.log(
+          `${written.length} ${format.toUpperCase()} chart file(s) in ${dir}${
+            written.length ? "" : " (conformance runs have no charts)"
+          }`,
+        );
+      }
+      if (!o.out && !o.png && !o.svg) console.log(runs.map(textReport).join("\n\n"));
+    });
 }

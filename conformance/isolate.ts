@@ -1,5 +1,6 @@
-// --isolate: each case runs in a child process (`memreg conformance --child <id>`), so a provider crash or a
-// verb that never returns costs one case (crashed / timeout), not the run.
+// --isolate: each case runs in a child process (conformance/child.ts), so a provider crash or a verb that never
+// returns costs one case (crashed / timeout), not the run. The child gets its options as one JSON argument that
+// this module writes and child.ts reads: the engine owns that format, the CLI's option spellings never enter it.
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { baseResult, type CaseOptions } from "./runner.ts";
@@ -8,35 +9,37 @@ export const RESULT_MARK = "@@memreg-case ";
 /** Time a child gets to start (Deno, FFI, device open) on top of the case deadline; TCG is slow. */
 const CHILD_START_MS = 60_000;
 
-export interface ChildTarget {
+/** Everything a child needs to run one case: what `childArgs` serialises and `parseChildRequest` reads. */
+export interface ChildRequest extends CaseOptions {
+  id: string;
   device?: string;
 }
 
-export function childArgs(id: string, o: CaseOptions & ChildTarget): string[] {
-  const cli = fromFileUrl(new URL("../cli.ts", import.meta.url));
-  return [
-    "run",
-    "-A",
-    cli,
-    "conformance",
-    "--child",
-    id,
-    "--no-testbed",
-    "--port",
-    String(o.port),
-    ...(o.gidIndex !== undefined ? ["--gid", String(o.gidIndex)] : []),
-    ...(o.device ? ["--device", o.device] : []),
-    "--step-deadline",
-    String(o.stepDeadlineMs),
-    "--case-deadline",
-    String(o.caseDeadlineMs),
-  ];
+export function childArgs(req: ChildRequest): string[] {
+  const entry = fromFileUrl(new URL("./child.ts", import.meta.url));
+  return ["run", "-A", entry, JSON.stringify(req)];
 }
 
-export async function runIsolated(def: CaseDef, o: CaseOptions & ChildTarget): Promise<CaseResult> {
+export function parseChildRequest(arg: string | undefined): ChildRequest {
+  const req = JSON.parse(arg ?? "null") as ChildRequest | null;
+  if (typeof req?.id !== "string" || typeof req.port !== "number") {
+    throw new Error(`conformance child: malformed request ${arg}`);
+  }
+  return req;
+}
+
+export async function runIsolated(def: CaseDef, o: CaseOptions & { device?: string }): Promise<CaseResult> {
   const t0 = performance.now();
+  const req: ChildRequest = {
+    id: def.id,
+    device: o.device,
+    port: o.port,
+    gidIndex: o.gidIndex,
+    stepDeadlineMs: o.stepDeadlineMs,
+    caseDeadlineMs: o.caseDeadlineMs,
+  };
   const child = new Deno.Command(Deno.execPath(), {
-    args: childArgs(def.id, o),
+    args: childArgs(req),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

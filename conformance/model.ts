@@ -60,7 +60,12 @@ export interface CaseResult {
   title: string;
   rule: RuleId;
   source: string;
+  /** What the rule says (so a report reads without the code that ran it). */
+  ruleText: string;
   level: Level;
+  /** What was built before the provoking action, and the action (from the case definition). */
+  setup: string;
+  provoke: string;
   class: Classification;
   /** Accepted outcomes, in full. */
   expected: readonly Outcome[];

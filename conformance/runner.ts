@@ -34,7 +34,10 @@ export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" 
     title: def.title,
     rule: def.rule,
     source: RULES[def.rule].source,
+    ruleText: RULES[def.rule].text,
     level: def.level,
+    setup: def.setup,
+    provoke: def.provoke,
     expected: def.expect ?? [],
   };
 }

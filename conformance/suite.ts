@@ -1,13 +1,13 @@
 // A whole run: open the device, write the header, run the selected cases (in process or isolated), apply the
 // profile, and build the result document.
 import { Context } from "../ffi/mod.ts";
-import { type RunHeader, runHeader } from "../reports/record.ts";
+import { type RunHeader, runHeader } from "../record/header.ts";
 import { UsageError } from "../common/mod.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase, skippedResult } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";
 import { type Profile, profileFor, skipDeviation } from "./profile.ts";
-import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./output/doc.ts";
+import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
 
 export interface SuiteOptions extends CaseOptions {
   device?: string;
@@ -60,6 +60,8 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
   }
   return {
     ...header,
+    completed: true,
+    interruptedBy: null,
     run: {
       cases: o.cases,
       isolate: o.isolate,

@@ -1,8 +1,8 @@
 // `memreg bench` end to end on the device, small: the JSON document conforms to the schema, the JSON lines
 // stream holds every record, the table ranks what ran and names what did not, regcost and the revocation
-// check are in.
+// check are in, and the HTML report lies next to the JSON.
 import assert from "node:assert/strict";
-import { validateDocument } from "../../bench/schema.ts";
+import { loadResult } from "../../reports/load.ts";
 
 Deno.test("memreg bench writes a conforming document, the JSON lines stream and the ranked table", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-bench-" });
@@ -34,7 +34,11 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
   assert.equal(r.code, 0, stderr);
   try {
     const doc = JSON.parse(Deno.readTextFileSync(out));
-    assert.deepEqual(validateDocument(doc), []);
+    assert.equal(loadResult(out).status.complete, true);
+    const html = Deno.readTextFileSync(`${dir}/b.html`);
+    assert.match(stdout, new RegExp(`report: ${dir}/b\\.html`));
+    assert.match(html, /<canvas data-chart=/);
+    assert.match(html, /Late access with the revoked key/);
     assert.equal(doc.results.length, 4);
     const odp = doc.results.find((p: { strategy: string }) => p.strategy === "odp");
     assert.ok(

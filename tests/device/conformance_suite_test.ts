@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { CASES } from "../../conformance/cases/index.ts";
 import { runSuite } from "../../conformance/suite.ts";
-import type { SuiteDoc } from "../../conformance/output/doc.ts";
-import { formatJunit } from "../../conformance/output/junit.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { formatJunit } from "../../reports/conformance/junit.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 
 const device = Deno.env.get("MEMREG_DEVICE");
@@ -92,5 +92,9 @@ Deno.test("conformance --isolate: children classify like the in-process run and 
   );
   assertEquals(names, expectedIds.map((c) => c.id));
   assertEquals(xml, formatJunit(doc), "the file is what the formatter makes of the JSON document");
+  // The HTML report lies next to the JSON and shows every case.
+  const html = await Deno.readTextFile(`${dir}/r.html`);
+  for (const c of expectedIds) assert(html.includes(`data-id="${c.id}"`), c.id);
+  assertEquals(doc.argv.slice(0, 3), ["conformance", "--isolate", "--cases"]);
   await Deno.remove(dir, { recursive: true });
 });

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { emptySummary, newHistogram, rankPerSize, summarize, summarizeSamples } from "../../bench/stats.ts";
 import { Verifier } from "../../bench/verify.ts";
 import { DataError } from "../../bench/errors.ts";
-import { validateDocument } from "../../bench/schema.ts";
-import { strategyTable } from "../../bench/table.ts";
+import { strategyTable } from "../../reports/bench/table.ts";
 import type { PointResult } from "../../bench/point.ts";
 
 Deno.test("exact percentiles, mean and stdev of a small sample", () => {
@@ -137,33 +136,4 @@ Deno.test("sampled verification catches a lost page, a stale I/O and a torn tail
   mem[1234] ^= 0x10;
   assert.throws(() => f.check(view, mem, 0, 4096, 3, "flip"), /byte 1234/);
   assert.equal(v.checkedPerIo(8 << 20).count, 2049);
-});
-
-Deno.test("schema: a conforming document passes; missing pieces and reasonless failures are named", () => {
-  const doc = {
-    tool: "memreg",
-    version: "0.1.0",
-    kind: "bench",
-    schemaVersion: 1,
-    startedAt: "x",
-    finishedAt: "y",
-    ffi: { path: "native", perCallNs: 50 },
-    host: { kernel: "6.1", rdmaCore: "44.0", hugepages: {}, governor: null },
-    device: { name: "rxe0" },
-    config: { sizes: [4096], strategies: ["global"] },
-    overhead: { emptyCycleNs: 100, ffiPerCallNs: 50 },
-    verification: "sampled",
-    strategies: [],
-    results: [point("global", "write", 4096, 100), point("odp", "write", 4096, 0, "unsupported")],
-    revocation: [],
-    regcost: null,
-    calibration: null,
-  };
-  assert.deepEqual(validateDocument(doc), []);
-  const bad = structuredClone(doc) as Record<string, unknown>;
-  delete bad.ffi;
-  (bad.results as Record<string, unknown>[])[1].reason = undefined;
-  const problems = validateDocument(bad);
-  assert.ok(problems.some((p) => p.includes("'ffi'")), problems.join("; "));
-  assert.ok(problems.some((p) => p.includes("without a reason")), problems.join("; "));
 });

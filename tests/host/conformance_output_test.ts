@@ -4,10 +4,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { fileURLToPath } from "node:url";
 import type { CaseResult, Classification } from "../../conformance/model.ts";
-import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/output/doc.ts";
-import { formatJunit } from "../../conformance/output/junit.ts";
-import { formatMarkdown } from "../../conformance/output/markdown.ts";
-import { formatTable } from "../../conformance/output/table.ts";
+import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/doc.ts";
+import { formatJunit } from "../../reports/conformance/junit.ts";
+import { formatMarkdown } from "../../reports/conformance/markdown.ts";
+import { formatTable } from "../../reports/conformance/table.ts";
 import { applyProfile, exitCodeFor, skippedResult } from "../../conformance/runner.ts";
 import { loadProfile, type Profile, skipDeviation, validateProfile } from "../../conformance/profile.ts";
 import { CASES } from "../../conformance/cases/index.ts";
@@ -19,7 +19,10 @@ function result(id: string, cls: Classification, extra: Partial<CaseResult> = {}
     title: `title of ${id}`,
     rule: "C10-72",
     source: "IBTA Vol 1 C10-72",
+    ruleText: "the QP used to bind a window and the window must belong to the same PD",
     level: "must",
+    setup: "an MR and a window in another PD",
+    provoke: "bind the window",
     class: cls,
     expected: [{ "access.wc": ["IBV_WC_REM_ACCESS_ERR"] }],
     observed: { "access.wc": cls === "pass" ? "IBV_WC_REM_ACCESS_ERR" : "IBV_WC_SUCCESS" },

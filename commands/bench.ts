@@ -1,9 +1,13 @@
-// `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted.
+// `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted; at the
+// end the ranked table on stdout and the HTML report next to the JSON.
 import type { Command } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "../commands/common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
 import { nonNegativeInt, positiveInt } from "../common/mod.ts";
-import { DEFAULTS, parseConfig, type RawOptions } from "./config.ts";
-import { runBench } from "./run.ts";
+import { DEFAULTS, parseConfig, type RawOptions } from "../bench/config.ts";
+import { runBench } from "../bench/run.ts";
+import { jsonLinesPath } from "../record/stream.ts";
+import { benchReport } from "../reports/bench/table.ts";
+import { writeHtmlReport } from "../reports/write.ts";
 
 export function registerBench(program: Command): void {
   deviceOptions(
@@ -65,11 +69,15 @@ export function registerBench(program: Command): void {
       .option("--calibrate", "run perftest next to the global strategy and report the ratios")
       .option("--seed <n>", "seed of the random reuse pattern", positiveInt("--seed"), DEFAULTS.seed)
       .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
+      .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--quiet", "no progress output"),
-  ).action(async (opts: DeviceOptions & RawOptions & { quiet?: boolean }) => {
+  ).action(async (opts: DeviceOptions & RawOptions & { quiet?: boolean; html: boolean }) => {
     const cfg = parseConfig(opts);
     await ensureDevice(opts);
     const r = await runBench(cfg, opts.device, opts.quiet);
+    console.log(benchReport(r.doc));
+    console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
+    if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
     if (r.failed || r.notRevoked) {
       console.error(
         `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,

@@ -1,7 +1,8 @@
 // A Markdown summary that fits a CI job summary: counts, what did not pass in full, known deviations, all cases.
-import { CLASSES } from "../model.ts";
-import { countsLine, detail, deviceLine, formatDuration, observedLine, type SuiteDoc } from "./doc.ts";
-import { formatAccept } from "../outcome.ts";
+import { CLASSES } from "../../conformance/model.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { countsLine, detail, deviceLine, formatDuration, observedLine } from "./summary.ts";
+import { formatAccept } from "../../conformance/outcome.ts";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 

@@ -1,5 +1,6 @@
 // The table printed on stdout at the end of a run.
-import { countsLine, detail, deviceLine, formatDuration, type SuiteDoc } from "./doc.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { countsLine, detail, deviceLine, formatDuration } from "./summary.ts";
 
 export function formatTable(doc: SuiteDoc, width = 180): string {
   const idW = Math.max(4, ...doc.results.map((r) => r.id.length));

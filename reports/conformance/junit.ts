@@ -1,9 +1,10 @@
 // JUnit XML for CI systems: one <testsuite> per group, one <testcase> per case. fail/timeout → <failure>,
 // crashed/error → <error>, unsupported → <skipped>; known deviations and observations pass, noted in system-out.
 import { XMLBuilder } from "fast-xml-parser";
-import type { CaseResult } from "../model.ts";
-import { detail, type SuiteDoc } from "./doc.ts";
-import { formatAccept } from "../outcome.ts";
+import type { CaseResult } from "../../conformance/model.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { detail } from "./summary.ts";
+import { formatAccept } from "../../conformance/outcome.ts";
 
 // XML 1.0 cannot carry most control characters (e.g. ANSI escapes in a crashed child's stderr).
 // deno-lint-ignore no-control-regex

@@ -1,9 +1,10 @@
 // The header every result file starts with: tool, schema, FFI path and its measured cost, host and device.
+// record/ is what the engines (bench/, conformance/) share to write their documents; reports/ reads them.
 import type { Context } from "../ffi/mod.ts";
 import { CQ } from "../ffi/mod.ts";
 import { type FfiPathRecord, measureCallCost } from "../ffi/callcost.ts";
 import { type HostRecord, hostRecord } from "./host.ts";
-import { type DeviceRecord, deviceRecord } from "./device_record.ts";
+import { type DeviceRecord, deviceRecord } from "./device.ts";
 import { VERSION } from "../common/mod.ts";
 
 export interface RunHeader {
@@ -12,12 +13,18 @@ export interface RunHeader {
   kind: "bench" | "conformance";
   schemaVersion: number;
   startedAt: string;
+  /** The command line after the program name, as the user gave it (`memreg` + argv reproduces the run). */
+  argv: string[];
   ffi: FfiPathRecord;
   host: HostRecord;
   device: DeviceRecord;
 }
 
-export function runHeader(kind: RunHeader["kind"], schemaVersion: number, ctx: Context): RunHeader {
+export function runHeader<K extends RunHeader["kind"]>(
+  kind: K,
+  schemaVersion: number,
+  ctx: Context,
+): RunHeader & { kind: K } {
   using cq = new CQ(ctx, 16, 1);
   return {
     tool: "memreg",
@@ -25,6 +32,7 @@ export function runHeader(kind: RunHeader["kind"], schemaVersion: number, ctx: C
     kind,
     schemaVersion,
     startedAt: new Date().toISOString(),
+    argv: [...Deno.args],
     ffi: measureCallCost(cq),
     host: hostRecord(),
     device: deviceRecord(ctx),

@@ -1,23 +1,22 @@
 // `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case.
 // Exit 0 only when every case matches its expectations (pass, known deviation or unsupported); 1 otherwise;
-// 2 for bad input.
-import { type Command, Option } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "../commands/common.ts";
-import { nonNegativeInt, positiveInt, UsageError } from "../common/mod.ts";
-import { defaultOutPath } from "../reports/record.ts";
-import { JsonLines, jsonLinesPath, writeJson, writeText } from "../reports/stream.ts";
-import { CASES } from "./cases/index.ts";
-import { selectCases } from "./select.ts";
-import { loadProfile } from "./profile.ts";
-import { runSuite } from "./suite.ts";
-import { deviceCaps, runCase } from "./runner.ts";
-import { RESULT_MARK } from "./isolate.ts";
-import { openDevice } from "./suite.ts";
-import { formatTable } from "./output/table.ts";
-import { formatMarkdown } from "./output/markdown.ts";
-import { formatJunit } from "./output/junit.ts";
-import { detail, type SuiteDoc } from "./output/doc.ts";
-import type { CaseDef } from "./model.ts";
+// 2 for bad input. The JSON document, its stream, the HTML report and the optional JUnit/Markdown files.
+import type { Command } from "commander";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
+import { nonNegativeInt, positiveInt } from "../common/mod.ts";
+import { defaultOutPath } from "../record/header.ts";
+import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
+import { CASES } from "../conformance/cases/index.ts";
+import { selectCases } from "../conformance/select.ts";
+import { loadProfile } from "../conformance/profile.ts";
+import { runSuite } from "../conformance/suite.ts";
+import type { SuiteDoc } from "../conformance/doc.ts";
+import type { CaseDef } from "../conformance/model.ts";
+import { formatTable } from "../reports/conformance/table.ts";
+import { formatMarkdown } from "../reports/conformance/markdown.ts";
+import { formatJunit } from "../reports/conformance/junit.ts";
+import { detail } from "../reports/conformance/summary.ts";
+import { writeHtmlReport } from "../reports/write.ts";
 
 interface ConformanceOptions extends DeviceOptions {
   cases?: string;
@@ -30,9 +29,9 @@ interface ConformanceOptions extends DeviceOptions {
   out?: string;
   junit?: string;
   summary?: string;
+  html: boolean;
   stepDeadline: number;
   caseDeadline: number;
-  child?: string;
 }
 
 export function formatList(defs: readonly CaseDef[]): string {
@@ -62,11 +61,9 @@ export function registerConformance(program: Command): void {
       .option("--out <file>", "JSON result file (default: results/conformance-<device>-<time>.json)")
       .option("--junit <file>", "also write JUnit XML here")
       .option("--summary <file>", "also write a Markdown summary here")
+      .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--step-deadline <ms>", "longest wait for one completion", positiveInt("--step-deadline"), 5000)
-      .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000)
-      .addOption(
-        new Option("--child <id>", "run one case and print its result (used by --isolate)").hideHelp(),
-      ),
+      .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000),
   );
   cmd.action(async (opts: ConformanceOptions) => {
     Deno.exitCode = await conformance(opts);
@@ -81,20 +78,16 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   }
   const profile = o.profile ? loadProfile(o.profile) : undefined;
   await ensureDevice(o);
-  const caseOpts = {
-    port: o.port,
-    gidIndex: o.gid,
-    stepDeadlineMs: o.stepDeadline,
-    caseDeadlineMs: o.caseDeadline,
-  };
-  if (o.child) return await child(o.child, o, caseOpts);
 
   // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing.
   let out = o.out;
   let lines: JsonLines | undefined;
   try {
     const doc = await runSuite(defs, {
-      ...caseOpts,
+      port: o.port,
+      gidIndex: o.gid,
+      stepDeadlineMs: o.stepDeadline,
+      caseDeadlineMs: o.caseDeadline,
       device: o.device,
       cases: o.cases ?? null,
       isolate: !!o.isolate,
@@ -123,19 +116,6 @@ function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number
   if (o.summary) writeText(o.summary, formatMarkdown(doc));
   console.log(formatTable(doc));
   console.error(`results: ${out} (streamed: ${jsonLinesPath(out)})`);
+  if (o.html) console.error(`report: ${writeHtmlReport(out)}`);
   return doc.exitCode;
-}
-
-/** --child: one case in this process, its result as one marked JSON line on stdout. */
-async function child(
-  id: string,
-  o: ConformanceOptions,
-  caseOpts: Parameters<typeof runCase>[3],
-): Promise<number> {
-  const def = CASES.find((c) => c.id === id);
-  if (!def) throw new UsageError(`--child: no case ${id}`);
-  using ctx = openDevice({ device: o.device, port: o.port, gidIndex: o.gid });
-  const r = await runCase(ctx, def, deviceCaps(ctx), caseOpts);
-  console.log(RESULT_MARK + JSON.stringify({ ...r, pid: Deno.pid }));
-  return 0;
 }

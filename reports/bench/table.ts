@@ -1,11 +1,16 @@
 // The concise end-of-run table: per (op, pages, depth) and size, the strategies ranked by I/O rate, then what
 // did not run and why, the revocation checks, and the regcost curve.
-import { fmtSize } from "../common/mod.ts";
-import { rankPerSize } from "./stats.ts";
-import type { PointResult } from "./point.ts";
-import type { LateAccessResult } from "./revocation.ts";
-import type { RefComparison, RegcostResult } from "./regcost.ts";
-import { PAGE } from "../ffi/mod.ts";
+import { fmtSize } from "../../common/mod.ts";
+import { rankPerSize } from "../../bench/stats.ts";
+import type { BenchIn, PointIn, RegcostIn } from "../schema/bench.ts";
+
+// Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
+type PointResult = PointIn;
+type LateAccessResult = BenchIn["revocation"][number];
+type RegcostResult = RegcostIn;
+type RefComparison = NonNullable<NonNullable<RegcostIn["mr"][number]["ratio"]>["reg"]>;
+
+const PAGE = 4096;
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
 

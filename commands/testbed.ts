@@ -1,9 +1,9 @@
 // CLI wiring: `memreg testbed [options] [-- command...]` and `memreg testbed-setup`.
 import { Command } from "commander";
 import { positiveInt } from "../common/mod.ts";
-import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "./vm.ts";
-import { fetchKernel, listKernels, resolveKernel } from "./kernels.ts";
-import { testbedSetup } from "./setup.ts";
+import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "../testbed/vm.ts";
+import { fetchKernel, listKernels, resolveKernel } from "../testbed/kernels.ts";
+import { testbedSetup } from "../testbed/setup.ts";
 
 const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
 

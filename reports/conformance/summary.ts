@@ -1,37 +1,7 @@
-// The JSON result document (versioned), and the summaries every output format shares.
-import type { RunHeader } from "../../reports/record.ts";
-import { type CaseResult, CLASSES, type Classification } from "../model.ts";
-
-/** Bump on any incompatible change of the document below. */
-export const SCHEMA_VERSION = 1;
-
-export interface RunInfo {
-  /** The --cases filter, or null for all. */
-  cases: string | null;
-  isolate: boolean;
-  strict: boolean;
-  /** The profile applied (none under --strict or when no profile matches the device). */
-  profile: { driver: string; file: string } | null;
-  port: number;
-  gidIndex: number | null;
-  stepDeadlineMs: number;
-  caseDeadlineMs: number;
-  wallMs: number;
-  finishedAt: string;
-}
-
-export interface SuiteDoc extends RunHeader {
-  run: RunInfo;
-  counts: Record<Classification, number>;
-  exitCode: number;
-  results: CaseResult[];
-}
-
-export function countClasses(results: CaseResult[]): Record<Classification, number> {
-  const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<Classification, number>;
-  for (const r of results) counts[r.class]++;
-  return counts;
-}
+// What every conformance renderer shares: the counts line, why a case is what it is, the device line.
+import { CLASSES, type Classification } from "../../conformance/model.ts";
+import type { CaseResult } from "../../conformance/model.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
 
 export function countsLine(counts: Record<Classification, number>): string {
   return CLASSES.filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${c}`).join(", ") || "no cases";

@@ -1,0 +1,16 @@
+// `memreg publish RUNS_DIR -o SITE_DIR`: a static, deterministic site of every run in a directory.
+import type { Command } from "commander";
+import { publish } from "../reports/site.ts";
+
+export function registerPublish(program: Command): void {
+  program.command("publish").description(
+    "build a static site (index, run pages, compare pages) from a results directory",
+  )
+    .argument("<runs-dir>", "directory holding result files (searched recursively)")
+    .requiredOption("-o, --out <site-dir>", "where to write the site")
+    .action((dir: string, o: { out: string }) => {
+      const r = publish(dir, o.out);
+      for (const s of r.skipped) console.error(`skipped ${s}`);
+      console.log(`${r.pages.length} files in ${o.out}; open ${o.out}/index.html`);
+    });
+}

@@ -1,0 +1,530 @@
+// The bench document as figures (chart + table): registration cost, I/O rate and bandwidth, latency
+// percentiles, the per-I/O time split, registration-cache counters and the calibration against perftest.
+// A strategy keeps its series style (colour, marker, dash) in every chart of every run.
+import { STRATEGY_NAMES } from "../../bench/config.ts";
+import type { BenchIn, LatencyIn, PointIn } from "../schema/bench.ts";
+import type { ChartSpec, DatasetSpec } from "../html/runtime.js";
+import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, sig } from "../html/runtime.js";
+import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
+import { esc } from "../html/page.ts";
+
+export const styleOf = (strategy: string): number => Math.max(0, STRATEGY_NAMES.indexOf(strategy as never));
+
+export interface Group {
+  op: string;
+  pages: string;
+  depth: number;
+  points: PointIn[];
+}
+
+export const groupTitle = (g: { op: string; pages: string; depth: number }) =>
+  `${g.op.toUpperCase()}, ${g.pages === "2m" ? "2 MiB" : "4 KiB"} pages, depth ${g.depth}`;
+
+/** Points by (op, pages, depth), in the matrix's order. */
+export function groups(points: PointIn[]): Group[] {
+  const out = new Map<string, Group>();
+  for (const p of points) {
+    const k = `${p.op}|${p.pages}|${p.depth}`;
+    if (!out.has(k)) out.set(k, { op: p.op, pages: p.pages, depth: p.depth, points: [] });
+    out.get(k)!.points.push(p);
+  }
+  return [...out.values()];
+}
+
+const uniq = <T>(xs: T[]) => [...new Set(xs)];
+export const sizesOf = (ps: { size: number }[]) => uniq(ps.map((p) => p.size)).sort((a, b) => a - b);
+export const strategiesOf = (ps: { strategy: string }[]) =>
+  uniq(ps.map((p) => p.strategy)).sort((a, b) => styleOf(a) - styleOf(b));
+
+const sizeAxis = (sizes: number[], title = "I/O size") => ({
+  type: "logarithmic" as const,
+  title,
+  format: "size" as const,
+  ticks: sizes,
+  min: sizes[0] / 1.3,
+  max: sizes.at(-1)! * 1.3,
+});
+
+/** "1234 (1200–1250)" when the run measured a spread across repetitions. */
+function withSpread(
+  value: string,
+  p: PointIn,
+  key: "iops" | "bytesPerSec",
+  f: (v: number) => string,
+): string {
+  const s = p.spread;
+  if (!s || s.n < 2) return value;
+  return `${value} [${f(s[key].min)}–${f(s[key].max)}]`;
+}
+
+function rateFigures(g: Group): Figure[] {
+  const ok = g.points.filter((p) => p.status === "ok");
+  const sizes = sizesOf(g.points);
+  const strategies = strategiesOf(g.points);
+  // Strategies that never ran here have no line (the table says why): no empty legend entries.
+  const drawn = strategiesOf(ok);
+  const make = (
+    what: "iops" | "bytesPerSec",
+    title: string,
+    format: "count" | "mbps",
+    f: (v: number) => string,
+  ): Figure => {
+    const datasets: DatasetSpec[] = drawn.map((s) => ({
+      label: s,
+      style: styleOf(s),
+      data: sizes.map((size) => {
+        const p = ok.find((q) => q.strategy === s && q.size === size);
+        return { x: size, y: p ? (what === "iops" ? p.iops : p.bytesPerSec / 1e6) : null };
+      }),
+    }));
+    const rows: Cell[][] = strategies.map((s) => {
+      const mine = g.points.filter((q) => q.strategy === s);
+      const why = new Set(mine.map((q) => `${q.status}: ${q.reason?.message ?? ""}`));
+      if (mine.every((q) => q.status !== "ok") && why.size === 1) {
+        return [cell(s), { text: [...why][0], cls: "muted", span: sizes.length }];
+      }
+      return [
+        cell(s),
+        ...sizes.map((size) => {
+          const p = g.points.find((q) => q.strategy === s && q.size === size);
+          if (!p) return cell("");
+          if (p.status !== "ok") return cell(p.status, null, "muted");
+          return cell(withSpread(f(p[what]), p, what, f), p[what]);
+        }),
+      ];
+    });
+    return {
+      id: slug(what === "iops" ? "rate" : "bandwidth", g.op, g.pages, `qd${g.depth}`),
+      spec: {
+        title: `${title}: ${groupTitle(g)}`,
+        type: "line",
+        x: sizeAxis(sizes),
+        y: {
+          type: "logarithmic",
+          title: what === "iops" ? "I/Os per second" : "MB/s (10⁶ bytes)",
+          format,
+        },
+        datasets,
+      },
+      head: [`strategy (${what === "iops" ? "IO/s" : "MB/s"})`, ...sizes.map(fmtSize)],
+      rows,
+      tall: true,
+    };
+  };
+  return [
+    make("iops", "I/O rate", "count", fmtCount),
+    make("bytesPerSec", "Bandwidth", "mbps", (v) => sig(v / 1e6)),
+  ];
+}
+
+const PCTS: [keyof LatencyIn, string][] = [
+  ["p50Ns", "p50"],
+  ["p90Ns", "p90"],
+  ["p99Ns", "p99"],
+  ["p999Ns", "p99.9"],
+  ["maxNs", "max"],
+];
+
+function latencyFigure(g: Group, size: number): Figure | null {
+  const ps = g.points.filter((p) => p.size === size && p.status === "ok");
+  if (!ps.length) return null;
+  const strategies = strategiesOf(ps);
+  return {
+    id: slug("latency", g.op, g.pages, `qd${g.depth}`, fmtSize(size)),
+    spec: {
+      title: `Latency percentiles, ${fmtSize(size)}: ${groupTitle(g)}`,
+      type: "line",
+      labels: PCTS.map(([, l]) => l),
+      x: { type: "category", title: "percentile" },
+      y: { type: "logarithmic", title: "latency per I/O", format: "ns" },
+      datasets: strategies.map((s) => {
+        const p = ps.find((q) => q.strategy === s)!;
+        return { label: s, style: styleOf(s), data: PCTS.map(([k]) => p.latency[k] as number) };
+      }),
+    },
+    head: ["strategy", ...PCTS.map(([, l]) => l), "mean", "samples"],
+    rows: strategies.map((s) => {
+      const l = ps.find((q) => q.strategy === s)!.latency;
+      return [
+        cell(s),
+        ...PCTS.map(([k]) => cell(fmtNs(l[k] as number), l[k] as number)),
+        cell(fmtNs(l.meanNs), l.meanNs),
+        cell(String(l.count), l.count),
+      ];
+    }),
+  };
+}
+
+function splitFigure(g: Group, size: number): Figure | null {
+  const ps = g.points.filter((p) => p.size === size && p.status === "ok");
+  if (!ps.length) return null;
+  const strategies = strategiesOf(ps);
+  const get = (s: string) => ps.find((q) => q.strategy === s)!.split;
+  // Version 2 documents separate the verbs' own time from the harness's share of expose and revoke.
+  const verbs = ps.every((p) => p.split.exposeVerbNs !== undefined && p.split.revokeVerbNs !== undefined);
+  const parts: [string, (s: PointIn["split"]) => number][] = verbs
+    ? [
+      ["expose: verbs", (s) => s.exposeVerbNs!],
+      ["expose: harness", (s) => s.exposeNs - s.exposeVerbNs!],
+      ["transfer", (s) => s.transferNs],
+      ["revoke: verbs", (s) => s.revokeVerbNs!],
+      ["revoke: harness", (s) => s.revokeNs - s.revokeVerbNs!],
+      ["verify", (s) => s.verifyNs],
+    ]
+    : [
+      ["expose", (s) => s.exposeNs],
+      ["transfer", (s) => s.transferNs],
+      ["revoke", (s) => s.revokeNs],
+      ["verify", (s) => s.verifyNs],
+    ];
+  const datasets: DatasetSpec[] = parts.map(([label, f], i) => ({
+    label,
+    style: i,
+    stack: "io",
+    data: strategies.map((s) => f(get(s))),
+  }));
+  datasets.push({
+    label: "of which copy (bounce)",
+    style: 7,
+    stack: "copy",
+    data: strategies.map((s) => get(s).copyNs),
+  });
+  return {
+    id: slug("split", g.op, g.pages, `qd${g.depth}`, fmtSize(size)),
+    spec: {
+      title: `Per-I/O time split, ${fmtSize(size)}: ${groupTitle(g)}`,
+      type: "bar",
+      labels: strategies,
+      x: { type: "category", stacked: true },
+      y: { type: "linear", title: "mean time per I/O", format: "ns", stacked: true },
+      datasets,
+    },
+    head: ["strategy", ...parts.map(([l]) => l), "copy", "total"],
+    rows: strategies.map((s) => {
+      const sp = get(s);
+      const total = parts.reduce((a, [, f]) => a + f(sp), 0);
+      return [
+        cell(s),
+        ...parts.map(([, f]) => cell(fmtNs(f(sp)), f(sp))),
+        cell(fmtNs(sp.copyNs), sp.copyNs),
+        cell(fmtNs(total), total),
+      ];
+    }),
+  };
+}
+
+function countersFigure(g: Group): Figure | null {
+  const ps = g.points.filter((p) => p.status === "ok" && p.counters && "hits" in p.counters);
+  if (!ps.length) return null;
+  const sizes = sizesOf(ps);
+  const strategies = strategiesOf(ps);
+  const keys = uniq(ps.flatMap((p) => Object.keys(p.counters!)));
+  const series = ["hits", "misses", "evictions"].filter((k) => keys.includes(k));
+  const labels = strategies.flatMap((s) =>
+    sizes.map((size) => `${strategies.length > 1 ? `${s} ` : ""}${fmtSize(size)}`)
+  );
+  return {
+    id: slug("rcache", g.op, g.pages, `qd${g.depth}`),
+    spec: {
+      title: `Registration cache per size: ${groupTitle(g)}`,
+      type: "bar",
+      labels,
+      x: { type: "category", title: "I/O size" },
+      y: { type: "linear", title: "lookups", format: "count" },
+      datasets: series.map((k, i) => ({
+        label: k,
+        style: i,
+        data: strategies.flatMap((s) =>
+          sizes.map((size) => ps.find((p) => p.strategy === s && p.size === size)?.counters?.[k] ?? null)
+        ),
+      })),
+    },
+    head: ["strategy", "size", ...keys, "hit rate"],
+    rows: strategies.flatMap((s) =>
+      sizes.flatMap((size) => {
+        const c = ps.find((p) => p.strategy === s && p.size === size)?.counters;
+        if (!c) return [];
+        const lookups = (c.hits ?? 0) + (c.misses ?? 0);
+        return [[
+          cell(s),
+          cell(fmtSize(size), size),
+          ...keys.map((k) =>
+            cell(k.endsWith("Bytes") ? fmtSize(c[k] ?? 0) : String(c[k] ?? ""), c[k] ?? null)
+          ),
+          cell(lookups ? fmtRatio(c.hits / lookups) : "–", lookups ? c.hits / lookups : null),
+        ]];
+      })
+    ),
+  };
+}
+
+/** How regcost timed its verbs, and whether the C reference ran beside them. */
+function regcostIntro(doc: BenchIn): string | undefined {
+  const r = doc.regcost;
+  if (!r?.method) return undefined;
+  const ref = r.reference?.ran
+    ? "The C reference ran beside memreg's figures: memreg / C is their p50 ratio, with the difference."
+    : `The C reference did not run${r.reference?.reason ? `: ${esc(r.reference.reason)}` : ""}.`;
+  return `<p>How: ${esc(r.method)}.</p><p>${ref}</p>`;
+}
+
+/** memreg / C with the difference: "1.08× (+3.1 µs)"; "–" when the reference did not run. */
+function ratioCell(c: { ratio: number; diffNs: number } | null | undefined) {
+  if (!c) return cell("–", null);
+  return cell(`${sig(c.ratio)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
+}
+
+function regcostFigures(doc: BenchIn): Figure[] {
+  const r = doc.regcost;
+  if (!r) return [];
+  const out: Figure[] = [];
+  const keys = uniq(r.mr.map((m) => `${m.pages}|${m.access}`));
+  for (const k of keys) {
+    const [pages, access] = k.split("|");
+    const ms = r.mr.filter((m) => m.pages === pages && m.access === access);
+    const ok = ms.filter((m) => m.status === "ok" && m.reg && m.dereg);
+    if (!ok.length) continue;
+    const sizes = sizesOf(ms);
+    const at = (f: (m: typeof ok[number]) => number | undefined) =>
+      sizes.map((size) => {
+        const m = ok.find((q) => q.size === size);
+        return { x: size, y: m ? f(m) ?? null : null };
+      });
+    const ref = ok.some((m) => m.reference);
+    const datasets: DatasetSpec[] = [
+      { label: "ibv_reg_mr p50", style: 0, data: at((m) => m.reg!.p50Ns) },
+      { label: "ibv_dereg_mr p50", style: 1, data: at((m) => m.dereg!.p50Ns) },
+      {
+        label: "reg per page (right axis)",
+        style: 2,
+        axis: "y2",
+        dash: [3, 3],
+        data: at((m) => m.regNsPerPage),
+      },
+      {
+        label: "dereg per page (right axis)",
+        style: 3,
+        axis: "y2",
+        dash: [3, 3],
+        data: at((m) => m.deregNsPerPage),
+      },
+    ];
+    if (ref) {
+      datasets.push(
+        { label: "ibv_reg_mr p50, C loop", style: 4, dash: [6, 3], data: at((m) => m.reference?.reg.p50Ns) },
+        {
+          label: "ibv_dereg_mr p50, C loop",
+          style: 5,
+          dash: [6, 3],
+          data: at((m) => m.reference?.dereg.p50Ns),
+        },
+      );
+    }
+    const ci = (l?: LatencyIn) => l?.p50CiNs ? ` [${fmtNs(l.p50CiNs[0])}–${fmtNs(l.p50CiNs[1])}]` : "";
+    out.push({
+      id: slug("regcost", pages, access),
+      spec: {
+        title: `Registration cost vs size: ${access} access, ${pages === "2m" ? "2 MiB" : "4 KiB"} pages`,
+        type: "line",
+        x: sizeAxis(sizes, "registered size"),
+        y: { type: "logarithmic", title: "time per call (p50)", format: "ns" },
+        y2: { type: "logarithmic", title: "ns per page", format: "ns" },
+        datasets,
+      },
+      head: [
+        "size",
+        "reg p50",
+        "reg p99",
+        "dereg p50",
+        "dereg p99",
+        "reg / page",
+        "dereg / page",
+        "samples",
+        ...(ref ? ["C reg p50", "reg: memreg / C", "C dereg p50", "dereg: memreg / C"] : []),
+        "reg call from JS",
+      ],
+      rows: ms.map((m) =>
+        m.status !== "ok" || !m.reg || !m.dereg
+          ? [cell(fmtSize(m.size), m.size), cell(`${m.status}: ${m.reason?.message ?? ""}`, null, "muted")]
+          : [
+            cell(fmtSize(m.size), m.size),
+            cell(fmtNs(m.reg.p50Ns) + ci(m.reg), m.reg.p50Ns),
+            cell(fmtNs(m.reg.p99Ns), m.reg.p99Ns),
+            cell(fmtNs(m.dereg.p50Ns) + ci(m.dereg), m.dereg.p50Ns),
+            cell(fmtNs(m.dereg.p99Ns), m.dereg.p99Ns),
+            cell(fmtNs(m.regNsPerPage ?? NaN), m.regNsPerPage ?? null),
+            cell(fmtNs(m.deregNsPerPage ?? NaN), m.deregNsPerPage ?? null),
+            cell(String(m.reg.count), m.reg.count),
+            ...(ref
+              ? [
+                cell(fmtNs(m.reference?.reg.p50Ns), m.reference?.reg.p50Ns ?? null),
+                ratioCell(m.ratio?.reg),
+                cell(fmtNs(m.reference?.dereg.p50Ns), m.reference?.dereg.p50Ns ?? null),
+                ratioCell(m.ratio?.dereg),
+              ]
+              : []),
+            cell(fmtNs(m.regCall?.p50Ns), m.regCall?.p50Ns ?? null),
+          ]
+      ),
+      tall: true,
+    });
+  }
+  const mw = r.mw.filter((w) => w.status === "ok" && w.latency);
+  if (mw.length) {
+    out.push({
+      id: "regcost-mw",
+      spec: {
+        title: "Memory-window verbs: alloc, bind, invalidate, dealloc",
+        type: "bar",
+        horizontal: true,
+        labels: mw.map((w) => w.verb),
+        x: { type: "logarithmic", title: "time per call", format: "ns" },
+        y: { type: "category" },
+        datasets: [
+          { label: "p50", style: 0, data: mw.map((w) => w.latency!.p50Ns) },
+          { label: "p99", style: 1, data: mw.map((w) => w.latency!.p99Ns) },
+        ],
+      },
+      head: [
+        "verb",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "samples",
+        ...(mw.some((w) => w.reference) ? ["C p50", "memreg / C"] : []),
+        "call from JS",
+      ],
+      rows: r.mw.map((w) =>
+        w.status !== "ok" || !w.latency
+          ? [cell(w.verb), cell(`${w.status}: ${w.reason?.message ?? ""}`, null, "muted")]
+          : [
+            cell(w.verb),
+            cell(fmtNs(w.latency.p50Ns), w.latency.p50Ns),
+            cell(fmtNs(w.latency.p90Ns), w.latency.p90Ns),
+            cell(fmtNs(w.latency.p99Ns), w.latency.p99Ns),
+            cell(fmtNs(w.latency.maxNs), w.latency.maxNs),
+            cell(String(w.latency.count), w.latency.count),
+            ...(mw.some((x) => x.reference)
+              ? [
+                cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null),
+                ratioCell(w.ratio),
+              ]
+              : []),
+            cell(fmtNs(w.call?.p50Ns), w.call?.p50Ns ?? null),
+          ]
+      ),
+      tall: true,
+    });
+  }
+  return out;
+}
+
+function calibrationFigure(doc: BenchIn): Figure | null {
+  const c = doc.calibration;
+  if (!c) return null;
+  const bw = c.bandwidth.map((b) => ({
+    label: `${b.op} ${fmtSize(b.size)} qd${b.depth}`,
+    ratio: b.ratio,
+    b,
+  }));
+  const lat = c.latency.map((l) => ({ label: `write latency ${fmtSize(l.size)}`, ratio: l.ratio, l }));
+  const labels = [...bw.map((x) => x.label), ...lat.map((x) => x.label)];
+  const spec: ChartSpec = {
+    title: "Calibration: memreg's data path against perftest (same device, same run)",
+    type: "bar",
+    labels,
+    x: { type: "category" },
+    y: { type: "linear", title: "memreg / perftest", format: "ratio", min: 0 },
+    datasets: [
+      { label: "memreg / perftest", style: 0, data: [...bw, ...lat].map((x) => x.ratio) },
+      {
+        label: "bandwidth target ≥ 95 %",
+        style: 1,
+        line: true,
+        marker: "line",
+        dash: [6, 4],
+        data: labels.map((_, i) => i < bw.length ? 0.95 : null),
+      },
+      {
+        label: "latency target ≤ 110 %",
+        style: 3,
+        line: true,
+        marker: "line",
+        dash: [2, 3],
+        data: labels.map((_, i) => i >= bw.length ? 1.1 : null),
+      },
+    ],
+  };
+  const pt = (p: { tool: string; error: string } | { tool: string }, f: (p: never) => string) =>
+    "error" in p ? `${p.tool}: ${p.error}` : f(p as never);
+  return {
+    id: "calibration",
+    spec,
+    head: ["measurement", "memreg", "perftest", "memreg / perftest", "global, full cycle"],
+    rows: [
+      ...bw.map(({ label, b }) => [
+        cell(label),
+        cell(fmtMBps(b.memreg.bytesPerSec), b.memreg.bytesPerSec),
+        cell(
+          pt(b.perftest, (p: { tool: string; bytesPerSec: number }) => `${p.tool} ${fmtMBps(p.bytesPerSec)}`),
+        ),
+        cell(fmtRatio(b.ratio), b.ratio, b.ratio !== null && b.ratio < 0.95 ? "bad" : undefined),
+        cell(
+          b.globalCycleBytesPerSec === null ? "–" : fmtMBps(b.globalCycleBytesPerSec),
+          b.globalCycleBytesPerSec,
+        ),
+      ]),
+      ...lat.map(({ label, l }) => [
+        cell(label),
+        cell(`${sig(l.memreg.typicalUs)} µs`, l.memreg.typicalUs),
+        cell(pt(l.perftest, (p: { tool: string; typicalUs: number }) => `${p.tool} ${sig(p.typicalUs)} µs`)),
+        cell(fmtRatio(l.ratio), l.ratio, l.ratio !== null && l.ratio > 1.1 ? "bad" : undefined),
+        cell("–"),
+      ]),
+    ],
+  };
+}
+
+/** Everything the bench document shows as figures, section by section (sections without data are left out). */
+export function benchSections(doc: BenchIn): Section[] {
+  const gs = groups(doc.results);
+  const each = <T>(f: (g: Group, size: number) => T | null) =>
+    gs.flatMap((g) => sizesOf(g.points).map((s) => f(g, s))).filter((x): x is T => x !== null);
+  const harness = `<p>Harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
+    fmtNs(doc.overhead.emptyCycleNs)
+  } per I/O. It is inside every latency and I/O rate below; nothing is subtracted.</p>`;
+  const sections: Section[] = [
+    { id: "regcost", title: "Registration cost", intro: regcostIntro(doc), figures: regcostFigures(doc) },
+    {
+      id: "rate",
+      title: "I/O rate and bandwidth per strategy",
+      intro: harness,
+      figures: gs.flatMap(rateFigures),
+    },
+    {
+      id: "latency",
+      title: "Latency percentiles per strategy",
+      intro: harness,
+      figures: each(latencyFigure),
+      grid: true,
+    },
+    {
+      id: "split",
+      title: "Where the time of one I/O goes",
+      intro: harness +
+        "<p>“verbs”: time inside the verbs (the timed raw verb; a work request from its post until its " +
+        "completion is seen). “harness”: the rest of expose or revoke, memreg's own work around them.</p>",
+      figures: each(splitFigure),
+      grid: true,
+    },
+    {
+      id: "rcache",
+      title: "Registration cache hits and misses",
+      figures: gs.map(countersFigure).filter((f): f is Figure => f !== null),
+    },
+  ];
+  const cal = calibrationFigure(doc);
+  if (cal) sections.push({ id: "calibration", title: "Calibration against perftest", figures: [cal] });
+  return sections.filter((s) => s.figures.length);
+}

@@ -1,0 +1,65 @@
+// --png DIR / --svg DIR: every chart of a report as a file, drawn by the same chart.js configuration as the HTML
+// (runtime.js) on @napi-rs/canvas, for slides and papers. SVG comes from the canvas's SVG backend with text
+// converted to paths, so a file looks the same without the fonts.
+import { createCanvas, SvgExportFlag } from "@napi-rs/canvas";
+import { Chart, registerables } from "chart.js";
+import { join } from "node:path";
+import type { Loaded } from "./load.ts";
+import { benchSections } from "./bench/figures.ts";
+import { chartConfig } from "./html/runtime.js";
+import type { ChartSpec } from "./html/runtime.js";
+import { slug } from "./figure.ts";
+
+Chart.register(...registerables);
+
+const WIDTH = 1100, HEIGHT = 640;
+
+/** White behind the chart: chart.js leaves the canvas transparent, which slides and papers do not want. */
+const background = {
+  id: "memreg-background",
+  beforeDraw(chart: Chart) {
+    const g = chart.ctx;
+    g.save();
+    g.fillStyle = "#ffffff";
+    g.fillRect(0, 0, chart.width, chart.height);
+    g.restore();
+  },
+};
+
+function draw(spec: ChartSpec, format: "png" | "svg"): Uint8Array {
+  const svg = format === "svg" ? createCanvas(WIDTH, HEIGHT, SvgExportFlag.ConvertTextToPaths) : null;
+  const png = svg ? null : createCanvas(WIDTH, HEIGHT);
+  const config = chartConfig(spec, {
+    responsive: false,
+    devicePixelRatio: 1,
+    makeCanvas: (w, h) => createCanvas(w, h),
+  }) as
+    & Record<string, unknown>
+    & { plugins?: unknown[] };
+  config.plugins = [background];
+  // deno-lint-ignore no-explicit-any
+  const chart = new Chart((svg ?? png) as any, config as any);
+  try {
+    return svg ? svg.getContent() : png!.toBuffer("image/png");
+  } finally {
+    chart.destroy();
+  }
+}
+
+/** Writes every chart of the runs into `dir`; returns the files written. */
+export function writeChartFiles(runs: Loaded[], dir: string, format: "png" | "svg"): string[] {
+  Deno.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const run of runs) {
+    if (run.kind !== "bench") continue;
+    const base = slug(run.name.replace(/\.jsonl?$/, ""));
+    for (const s of benchSections(run.doc)) {
+      for (const f of s.figures) {
+        const file = join(dir, `${base}-${f.id}.${format}`);
+        Deno.writeFileSync(file, draw(f.spec, format));
+        files.push(file);
+      }
+    }
+  }
+  return files;
+}

@@ -1,0 +1,383 @@
+// `memreg compare`: runs side by side, the first of each kind as the baseline. Conformance differences come
+// first (a case whose result or observed facts changed, a new known deviation), then the bench: points whose
+// status changed (a strategy appearing, or failing), and every figure with its ratio to the baseline. A change
+// is flagged only when it is larger than the run-to-run spread both runs measured (non-overlapping intervals
+// for the median); where a run has no spread, the ratio is shown and the change is said to be unknown.
+// Mismatched runs are compared where they overlap, and what was left out is said.
+import type { BenchRun, Loaded, SuiteRun } from "./load.ts";
+import type { LatencyIn, PointIn } from "./schema/bench.ts";
+import { fmtSize } from "./html/runtime.js";
+
+export interface RunRef {
+  name: string;
+  kind: "bench" | "conformance";
+  device: string;
+  model: string;
+  kernel: string;
+  startedAt: string;
+  complete: boolean;
+  testbed: boolean;
+}
+
+export interface CaseDiff {
+  id: string;
+  title: string;
+  rule: string;
+  /** Per run (baseline first): class, or null when the run did not have the case. */
+  classes: (string | null)[];
+  verdicts: (string | null)[];
+  /** Facts that differ: name → value per run ("–" when not observed). */
+  facts: Record<string, string[]>;
+  change:
+    | "regression"
+    | "new deviation"
+    | "verdict changed"
+    | "now runs"
+    | "no longer runs"
+    | "fixed"
+    | "class changed"
+    | "facts changed"
+    | "missing";
+}
+
+export interface ConformanceCompare {
+  runs: RunRef[];
+  counts: Partial<Record<string, number>>[];
+  diffs: CaseDiff[];
+  leftOut: string[];
+}
+
+export type Change = "up" | "down" | "same" | "unknown";
+
+export interface FigureDiff {
+  /** strategy op size pages depth (bench points) or access pages size (regcost) or verb (MW). */
+  key: string;
+  group: string;
+  metric: string;
+  unit: "IO/s" | "B/s" | "ns";
+  /** Higher is better (rates) or lower is better (times). */
+  better: "higher" | "lower";
+  values: (number | null)[];
+  /** value / baseline value, per run (null for the baseline and where either is missing). */
+  ratios: (number | null)[];
+  /** Per run: beyond the spread (up/down = the value went up/down), within it (same), or no spread known. */
+  changes: (Change | null)[];
+}
+
+export interface StatusChange {
+  key: string;
+  statuses: string[];
+  reasons: string[];
+}
+
+export interface BenchCompare {
+  runs: RunRef[];
+  statusChanges: StatusChange[];
+  figures: FigureDiff[];
+  leftOut: string[];
+  /** How the spread was known: e.g. "repetitions (n = 5) in both runs" or why not. */
+  spread: string;
+}
+
+export interface CompareModel {
+  tool: "memreg";
+  kind: "compare";
+  conformance: ConformanceCompare | null;
+  bench: BenchCompare | null;
+}
+
+export function runRef(r: Loaded): RunRef {
+  return {
+    name: r.name,
+    kind: r.kind,
+    device: r.doc.device.name,
+    model: r.doc.device.model,
+    kernel: r.doc.host.kernel,
+    startedAt: r.doc.startedAt,
+    complete: r.status.complete,
+    testbed: r.doc.host.testbed,
+  };
+}
+
+export const runLabel = (r: RunRef, i: number) =>
+  `${String.fromCharCode(65 + i)}: ${r.device}, ${r.kernel}${r.complete ? "" : " (incomplete)"}`;
+
+const ignoredFact = (k: string) => /(^|\.)((duration|ms|ns|us)$|addr|rkey|lkey|key$|pid)/i.test(k);
+
+function compareSuites(runs: SuiteRun[]): ConformanceCompare {
+  const ids = [...new Set(runs.flatMap((r) => r.doc.results.map((c) => c.id)))];
+  const diffs: CaseDiff[] = [];
+  const leftOut: string[] = [];
+  for (const id of ids) {
+    const cs = runs.map((r) => r.doc.results.find((c) => c.id === id) ?? null);
+    const first = cs.find((c) => c)!;
+    const classes = cs.map((c) => c?.class ?? null);
+    const verdicts = cs.map((c) => c?.deviation?.verdict ?? null);
+    const factKeys = [...new Set(cs.flatMap((c) => Object.keys(c?.observed ?? {})))].filter((k) =>
+      !ignoredFact(k)
+    );
+    // Facts are compared between the runs that observed something (an unsupported case observes nothing).
+    const saw = (c: typeof cs[number]) => !!c && Object.keys(c.observed).length > 0;
+    const facts: Record<string, string[]> = {};
+    if (cs.filter(saw).length > 1) {
+      for (const k of factKeys) {
+        const vs = cs.map((c) => saw(c) ? String(c!.observed[k] ?? "–") : "(not observed)");
+        if (new Set(vs.filter((v) => v !== "(not observed)")).size > 1) facts[k] = vs;
+      }
+    }
+    let change: CaseDiff["change"] | null = null;
+    const base = classes[0];
+    if (cs.some((c) => !c)) change = "missing";
+    else if (classes.some((c) => c !== base)) {
+      const good = (c: string | null) =>
+        c === "pass" || c === "known" || c === "unsupported" || c === "observed";
+      change = classes.some((c) => good(base) && !good(c))
+        ? "regression"
+        : classes.some((c) => c === "known" && base !== "known" && base !== "unsupported")
+        ? "new deviation"
+        : base === "unsupported"
+        ? "now runs"
+        : classes.includes("unsupported")
+        ? "no longer runs"
+        : classes.some((c) => !good(base) && good(c))
+        ? "fixed"
+        : "class changed";
+    } else if (verdicts.some((v) => v !== verdicts[0])) change = "verdict changed";
+    else if (Object.keys(facts).length) change = "facts changed";
+    if (change) diffs.push({ id, title: first.title, rule: first.source, classes, verdicts, facts, change });
+  }
+  const order = [
+    "regression",
+    "new deviation",
+    "verdict changed",
+    "now runs",
+    "no longer runs",
+    "fixed",
+    "class changed",
+    "facts changed",
+    "missing",
+  ];
+  diffs.sort((a, b) => order.indexOf(a.change) - order.indexOf(b.change) || a.id.localeCompare(b.id));
+  const missing = diffs.filter((d) => d.change === "missing");
+  for (const [i, r] of runs.entries()) {
+    const absent = missing.filter((d) => d.classes[i] === null).map((d) => d.id);
+    if (absent.length) {
+      leftOut.push(
+        `${absent.length} case(s) not in ${r.name}: ${absent.slice(0, 8).join(", ")}${
+          absent.length > 8 ? ", …" : ""
+        }`,
+      );
+    }
+  }
+  return { runs: runs.map(runRef), counts: runs.map((r) => r.doc.counts), diffs, leftOut };
+}
+
+export const pointKey = (p: { strategy: string; op: string; size: number; pages: string; depth: number }) =>
+  `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}`;
+const pointGroup = (p: PointIn) => `${p.op} ${p.pages} qd${p.depth}`;
+
+/** Intervals for the median from both runs: non-overlapping = a change beyond the run-to-run spread. */
+type Interval = [number, number] | null;
+function judge(base: Interval, other: Interval): Change {
+  if (!base || !other) return "unknown";
+  if (other[0] > base[1]) return "up";
+  if (other[1] < base[0]) return "down";
+  return "same";
+}
+
+const spreadOf = (p: PointIn, k: "iops" | "bytesPerSec" | "p50Ns"): Interval =>
+  p.spread && p.spread.n > 1 && p.spread.confidence > 0 ? [p.spread[k].min, p.spread[k].max] : null;
+const ciOf = (l: LatencyIn | undefined): Interval => l?.p50CiNs ? [l.p50CiNs[0], l.p50CiNs[1]] : null;
+
+function figure(
+  key: string,
+  group: string,
+  metric: string,
+  unit: FigureDiff["unit"],
+  better: FigureDiff["better"],
+  vals: ({ v: number; iv: Interval } | null)[],
+): FigureDiff {
+  const b = vals[0];
+  return {
+    key,
+    group,
+    metric,
+    unit,
+    better,
+    values: vals.map((x) => x?.v ?? null),
+    ratios: vals.map((x, i) => i === 0 || !x || !b || !b.v ? null : x.v / b.v),
+    changes: vals.map((x, i) => i === 0 || !x || !b ? null : judge(b.iv, x.iv)),
+  };
+}
+
+function dims(r: BenchRun) {
+  const c = r.doc.config;
+  return {
+    sizes: c.sizes.map(fmtSize),
+    ops: c.ops as string[],
+    strategies: c.strategies as string[],
+    depths: c.depths.map(String),
+    pages: c.pages as string[],
+  };
+}
+
+function compareBench(runs: BenchRun[]): BenchCompare {
+  const leftOut: string[] = [];
+  const base = dims(runs[0]);
+  for (const [i, r] of runs.entries()) {
+    if (i === 0) continue;
+    const d = dims(r);
+    for (const k of Object.keys(base) as (keyof typeof base)[]) {
+      const onlyA = base[k].filter((v) => !d[k].includes(v)),
+        onlyB = d[k].filter((v) => !base[k].includes(v));
+      if (onlyA.length) {
+        leftOut.push(`${k} ${onlyA.join(", ")} only in the baseline ${runs[0].name}, not in ${r.name}`);
+      }
+      if (onlyB.length) leftOut.push(`${k} ${onlyB.join(", ")} only in ${r.name}, not in the baseline`);
+    }
+  }
+  const keys = [...new Set(runs[0].doc.results.map(pointKey))].filter((k) =>
+    runs.every((r) => r.doc.results.some((p) => pointKey(p) === k))
+  );
+  for (const r of runs) {
+    const missing = r.status.complete
+      ? 0
+      : runs[0].doc.results.filter((p) => !r.doc.results.some((q) => pointKey(q) === pointKey(p))).length;
+    if (missing) leftOut.push(`${missing} baseline point(s) not measured in the incomplete run ${r.name}`);
+  }
+  const statusChanges: StatusChange[] = [];
+  const figures: FigureDiff[] = [];
+  for (const k of keys) {
+    const ps = runs.map((r) => r.doc.results.find((p) => pointKey(p) === k)!);
+    if (ps.some((p) => p.status !== ps[0].status)) {
+      statusChanges.push({
+        key: k,
+        statuses: ps.map((p) => p.status),
+        reasons: ps.map((p) => p.reason?.message ?? ""),
+      });
+    }
+    const ok = ps.map((p) => p.status === "ok" ? p : null);
+    if (!ok[0] || ok.every((p, i) => i === 0 || !p)) continue;
+    const g = pointGroup(ps[0]);
+    figures.push(
+      figure(k, g, "I/O rate", "IO/s", "higher", ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") })),
+    );
+    figures.push(
+      figure(
+        k,
+        g,
+        "bandwidth",
+        "B/s",
+        "higher",
+        ok.map((p) => p && { v: p.bytesPerSec, iv: spreadOf(p, "bytesPerSec") }),
+      ),
+    );
+    figures.push(
+      figure(
+        k,
+        g,
+        "p50 latency",
+        "ns",
+        "lower",
+        ok.map((p) => p && { v: p.latency.p50Ns, iv: spreadOf(p, "p50Ns") ?? ciOf(p.latency) }),
+      ),
+    );
+    figures.push(
+      figure(k, g, "p99 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p99Ns, iv: null })),
+    );
+    figures.push(
+      figure(k, g, "expose", "ns", "lower", ok.map((p) => p && { v: p.split.exposeNs, iv: null })),
+    );
+    figures.push(
+      figure(k, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })),
+    );
+  }
+  // Registration cost: the same (pages, access, size) in every run.
+  const rc = runs.map((r) => r.doc.regcost);
+  if (rc.every((x) => x)) {
+    for (const m of rc[0]!.mr) {
+      const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
+      const ms = rc.map((x) =>
+        x!.mr.find((q) => q.pages === m.pages && q.access === m.access && q.size === m.size) ?? null
+      );
+      if (ms.some((q) => !q)) continue;
+      if (ms.some((q) => q!.status !== ms[0]!.status)) {
+        statusChanges.push({
+          key: `regcost ${k}`,
+          statuses: ms.map((q) => q!.status),
+          reasons: ms.map((q) => q!.reason?.message ?? ""),
+        });
+      }
+      if (ms[0]!.status !== "ok") continue;
+      const okm = ms.map((q) => q!.status === "ok" ? q! : null);
+      for (const verb of ["reg", "dereg"] as const) {
+        figures.push(
+          figure(
+            k,
+            `regcost ${m.access} ${m.pages}`,
+            `ibv_${verb}_mr p50`,
+            "ns",
+            "lower",
+            okm.map((q) => q?.[verb] ? { v: q[verb]!.p50Ns, iv: ciOf(q[verb]) } : null),
+          ),
+        );
+      }
+    }
+    for (const w of rc[0]!.mw) {
+      const ws = rc.map((x) => x!.mw.find((q) => q.verb === w.verb) ?? null);
+      if (ws.some((q) => !q)) continue;
+      if (ws.some((q) => q!.status !== ws[0]!.status)) {
+        statusChanges.push({
+          key: w.verb,
+          statuses: ws.map((q) => q!.status),
+          reasons: ws.map((q) => q!.reason?.message ?? ""),
+        });
+      }
+      if (w.status !== "ok") continue;
+      figures.push(
+        figure(
+          w.verb,
+          "memory windows",
+          "p50",
+          "ns",
+          "lower",
+          ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null),
+        ),
+      );
+    }
+  } else if (rc.some((x) => x)) leftOut.push("regcost: not in every run");
+  for (const [i, r] of runs.entries()) {
+    for (const c of r.doc.revocation) {
+      const b = runs[0].doc.revocation.find((x) => x.strategy === c.strategy && x.op === c.op);
+      if (i > 0 && b && b.status !== c.status) {
+        statusChanges.push({
+          key: `late access ${c.strategy} ${c.op}`,
+          statuses: [b.status, c.status],
+          reasons: ["", ""],
+        });
+      }
+    }
+  }
+  const withSpread = runs.filter((r) => r.doc.results.some((p) => p.spread && p.spread.n > 1));
+  const spread = withSpread.length === runs.length
+    ? `known: min–max over ${
+      runs[0].doc.results.find((p) => p.spread)?.spread?.n
+    } repetitions per point (a distribution-free interval for the median); regcost: 95 % intervals of the median where recorded`
+    : `not known for ${
+      runs.filter((r) => !withSpread.includes(r)).map((r) => r.name).join(", ")
+    } (one repetition per point, schema ${
+      runs.map((r) => r.doc.schemaVersion).join("/")
+    }): ratios are shown, changes are not flagged. Run with --reps 5 (bench schema 2) to know the spread`;
+  return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread };
+}
+
+export function compareRuns(runs: Loaded[]): CompareModel {
+  const suites = runs.filter((r): r is SuiteRun => r.kind === "conformance");
+  const benches = runs.filter((r): r is BenchRun => r.kind === "bench");
+  return {
+    tool: "memreg",
+    kind: "compare",
+    conformance: suites.length > 1 ? compareSuites(suites) : null,
+    bench: benches.length > 1 ? compareBench(benches) : null,
+  };
+}

@@ -1,0 +1,134 @@
+// The compare model as Markdown that fits a CI comment or $GITHUB_STEP_SUMMARY.
+import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "./compare.ts";
+import { fmtCount, fmtMBps, fmtNs } from "./html/runtime.js";
+
+const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
+
+export function fmtValue(f: FigureDiff, v: number | null): string {
+  if (v === null) return "–";
+  return f.unit === "IO/s" ? `${fmtCount(v)} IO/s` : f.unit === "B/s" ? fmtMBps(v) : fmtNs(v);
+}
+
+/** "1.23× ▲" — the arrow only when the change is beyond the spread; "?" when no spread is known. */
+export function fmtRatioCell(f: FigureDiff, i: number): string {
+  const r = f.ratios[i], c = f.changes[i];
+  if (r === null) return "–";
+  const mark = c === "up" ? " ▲" : c === "down" ? " ▼" : c === "unknown" ? " ?" : "";
+  return `${r.toFixed(2)}×${mark}`;
+}
+
+/** Beyond the spread and in the worse direction. */
+export const worse = (f: FigureDiff, i: number) =>
+  (f.changes[i] === "up" && f.better === "lower") || (f.changes[i] === "down" && f.better === "higher");
+
+function runsTable(runs: RunRef[]): string[] {
+  return [
+    "| run | file | device | kernel | started |",
+    "|---|---|---|---|---|",
+    ...runs.map((r, i) =>
+      `| ${i === 0 ? "**A (baseline)**" : String.fromCharCode(65 + i)} | ${cell(r.name)} | ${
+        cell(`${r.device} (${r.model})`)
+      } | ${cell(r.kernel)}${r.testbed ? " (testbed)" : ""} | ${r.startedAt}${
+        r.complete ? "" : " **incomplete**"
+      } |`
+    ),
+  ];
+}
+
+function conformanceMd(c: ConformanceCompare): string[] {
+  const out = ["### Conformance", "", ...runsTable(c.runs), ""];
+  const classes = [...new Set(c.counts.flatMap((x) => Object.keys(x)))];
+  out.push(`| result | ${c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`);
+  out.push(`|---|${c.runs.map(() => "---:").join("|")}|`);
+  for (const k of classes) {
+    if (c.counts.some((x) => x[k])) out.push(`| ${k} | ${c.counts.map((x) => x[k] ?? 0).join(" | ")} |`);
+  }
+  out.push("");
+  if (!c.diffs.length) out.push("No differences between the runs' cases.");
+  else {
+    out.push(`**${c.diffs.length} case(s) differ**`, "");
+    out.push(
+      `| case | change | ${
+        c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")
+      } | facts that differ |`,
+    );
+    out.push(`|---|---|${c.runs.map(() => "---").join("|")}|---|`);
+    for (const d of c.diffs) {
+      const facts = Object.entries(d.facts).map(([k, vs]) => `${k}: ${vs.join(" → ")}`).join("; ");
+      out.push(
+        `| \`${d.id}\` | ${d.change} | ${
+          d.classes.map((x, i) => `${x ?? "–"}${d.verdicts[i] ? ` (${d.verdicts[i]})` : ""}`).join(" | ")
+        } | ${cell(facts)} |`,
+      );
+    }
+  }
+  for (const l of c.leftOut) out.push("", `Left out: ${l}`);
+  return out;
+}
+
+function benchMd(b: BenchCompare): string[] {
+  const out = ["### Bench", "", ...runsTable(b.runs), "", `Spread: ${b.spread}.`, ""];
+  if (b.leftOut.length) out.push("Compared on the overlap; left out:", ...b.leftOut.map((l) => `- ${l}`), "");
+  if (b.statusChanges.length) {
+    out.push(
+      "**Status changes**",
+      "",
+      `| point | ${b.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`,
+    );
+    out.push(`|---|${b.runs.map(() => "---").join("|")}|`);
+    for (const s of b.statusChanges) {
+      out.push(
+        `| ${cell(s.key)} | ${
+          s.statuses.map((st, i) => cell(`${st}${s.reasons[i] ? `: ${s.reasons[i]}` : ""}`)).join(" | ")
+        } |`,
+      );
+    }
+    out.push("");
+  }
+  const flagged = b.figures.filter((f) => f.changes.some((c) => c === "up" || c === "down"));
+  out.push(
+    flagged.length
+      ? `**${flagged.length} figure(s) changed beyond the spread** (▲ up, ▼ down)`
+      : b.figures.some((f) => f.changes.some((c) => c === "same"))
+      ? "No figure changed beyond the run-to-run spread."
+      : "No change can be flagged: the spread is not known (ratios below, `?`).",
+    "",
+  );
+  const rows = (fs: FigureDiff[]) => [
+    `| point | figure | A | ${
+      b.runs.slice(1).map((_, i) => `${String.fromCharCode(66 + i)} | ×A`).join(" | ")
+    } |`,
+    `|---|---|---:|${b.runs.slice(1).map(() => "---:|---:").join("|")}|`,
+    ...fs.map((f) =>
+      `| ${cell(f.key)} | ${f.metric} | ${fmtValue(f, f.values[0])} | ${
+        b.runs.slice(1).map((_, j) => `${fmtValue(f, f.values[j + 1])} | ${fmtRatioCell(f, j + 1)}`).join(
+          " | ",
+        )
+      } |`
+    ),
+  ];
+  if (flagged.length) out.push(...rows(flagged), "");
+  const headline = b.figures.filter((f) =>
+    f.metric === "I/O rate" || f.metric === "ibv_reg_mr p50" || f.group === "memory windows"
+  );
+  out.push(
+    "<details><summary>I/O rate and registration cost, every point</summary>",
+    "",
+    ...rows(headline),
+    "",
+    "</details>",
+    "",
+  );
+  return out;
+}
+
+export function compareMarkdown(m: CompareModel): string {
+  const out = ["## memreg compare", ""];
+  if (m.conformance) out.push(...conformanceMd(m.conformance), "");
+  if (m.bench) out.push(...benchMd(m.bench), "");
+  out.push(
+    "Ratios are run ÷ baseline (A); ▲ ▼ a change beyond the run-to-run spread; ? no spread known.",
+    "",
+  );
+  return out.join("\n");
+}

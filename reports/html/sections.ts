@@ -1,0 +1,127 @@
+// The body of one run's report, bench or conformance: header, status, then its sections.
+import type { BenchRun, Loaded, SuiteRun } from "../load.ts";
+import type { Figure, Section } from "../figure.ts";
+import { benchSections } from "../bench/figures.ts";
+import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts";
+import { fmtNs, fmtSize } from "./runtime.js";
+import { suiteBody } from "./conformance.ts";
+
+export function figureHtml(charts: Charts, f: Figure): string {
+  const rows = f.rows.map((r) =>
+    `<tr>${
+      r.map((c, i) =>
+        i === 0 && c.v === undefined ? `<th scope="row">${esc(c.text)}</th>` : td(c.text, c.v, c.cls, c.span)
+      ).join("")
+    }</tr>`
+  );
+  return charts.figure(f.spec, table(f.head, rows, { cls: "data", caption: f.spec.title }), {
+    note: f.note,
+    tall: f.tall,
+  });
+}
+
+export function sectionsHtml(charts: Charts, sections: Section[], prefix: string): string {
+  return sections.map((s) =>
+    `<section id="${esc(prefix + s.id)}"><h2>${esc(s.title)}</h2>${s.intro ?? ""}${
+      s.grid ? `<div class="grid">` : ""
+    }${s.figures.map((f) => figureHtml(charts, f)).join("\n")}${s.grid ? "</div>" : ""}</section>`
+  ).join("\n");
+}
+
+function toc(items: [string, string][]): string {
+  return `<nav class="toc" aria-label="contents">${
+    items.map(([id, t]) => `<a href="#${esc(id)}">${esc(t)}</a>`).join("")
+  }</nav>`;
+}
+
+function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
+  const d = run.doc, c = d.config;
+  const sections = benchSections(d);
+  const notRun = new Map<string, { status: string; why: string; n: number }>();
+  for (const p of d.results.filter((p) => p.status !== "ok")) {
+    const k = `${p.strategy}|${p.status}|${p.reason?.message ?? ""}`;
+    const e = notRun.get(k) ?? { status: p.status, why: p.reason?.message ?? "", n: 0 };
+    e.n++;
+    notRun.set(k, e);
+  }
+  const summary = `<section id="${prefix}run"><h2>Run</h2>
+<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
+    c.ops.join(", ")
+  } × ${c.strategies.length} strategies × depth ${c.depths.join(", ")} × pages ${c.pages.join(", ")} = ${
+    c.sizes.length * c.ops.length * c.strategies.length * c.depths.length * c.pages.length
+  } points; ${d.results.length} measured, ${
+    d.results.filter((p) => p.status === "ok").length
+  } ran. Buffer reuse ${
+    esc(c.reuse)
+  } over ${c.buffers} buffers, ${c.durationMs} ms and at most ${c.iterations} I/Os per point and repetition, ${c.reps} repetition(s), ${c.warmup} warm-up I/Os.</p>
+<p>Spread: ${
+    d.results.some((p) => p.spread && p.spread.n > 1)
+      ? `[min–max] over ${d.results.find((p) => p.spread)!.spread!.n} repetitions, a ${
+        (d.results.find((p) => p.spread)!.spread!.confidence * 100).toFixed(1)
+      } % distribution-free interval for the median`
+      : "not known (one repetition per point): differences between strategies below ~10 % are within the testbed's run-to-run variation"
+  }.</p>
+${d.verification ? `<p>Data checks: ${esc(d.verification)}.</p>` : ""}
+<p>Measurer's own cost per I/O (empty cycle): ${fmtNs(d.overhead.emptyCycleNs)}; FFI call ${
+    fmtNs(d.overhead.ffiPerCallNs)
+  }; clock read ${fmtNs(d.overhead.clockNs)}.</p>
+${
+    notRun.size
+      ? `<h3 id="${prefix}not-run">Not run</h3>${
+        table(
+          ["strategy", "status", "why", "points"],
+          [...notRun].map(([k, e]) =>
+            `<tr><th scope="row">${esc(k.split("|")[0])}</th><td class="${
+              e.status === "failed" ? "bad" : "muted"
+            }">${esc(e.status)}</td><td>${esc(e.why)}</td>${td(String(e.n), e.n)}</tr>`
+          ),
+        )
+      }`
+      : ""
+  }
+${
+    d.strategies.length
+      ? `<details><summary>Strategies (what each does)</summary>${
+        table(
+          ["strategy", "revokes", "notice", "note"],
+          d.strategies.map((s) =>
+            `<tr><th scope="row">${esc(s.name)}</th><td>${s.revokes ? "yes" : "no"}</td><td>${
+              esc(s.notice)
+            }</td><td>${esc(s.note)}</td></tr>`
+          ),
+        )
+      }</details>`
+      : ""
+  }</section>`;
+  const late = d.revocation.length
+    ? `<section id="${prefix}revocation"><h2>Late access with the revoked key</h2><p>After one full I/O the peer tries the advertised address and key again; a revoking strategy must make it fail with IBV_WC_REM_ACCESS_ERR.</p>${
+      table(
+        ["strategy", "op", "completion", "verdict"],
+        d.revocation.map((r) =>
+          `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${
+            esc(r.status)
+          }</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`
+        ),
+      )
+    }</section>`
+    : "";
+  const items: [string, string][] = [
+    [`${prefix}run`, "Run"],
+    ...sections.map((s) => [prefix + s.id, s.title] as [string, string]),
+  ];
+  if (late) items.push([`${prefix}revocation`, "Late access"]);
+  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${
+    sectionsHtml(charts, sections, prefix)
+  }${late}`;
+}
+
+/** One run's body; `prefix` keeps element ids unique when several runs share a page. */
+export function runBody(run: Loaded, charts: Charts, prefix = ""): string {
+  return run.kind === "bench" ? benchBody(run, charts, prefix) : suiteBody(run as SuiteRun, prefix);
+}
+
+export function runTitle(run: Loaded): string {
+  return `memreg ${run.kind}: ${run.doc.device.name} (${run.doc.device.model}), kernel ${run.doc.host.kernel}${
+    run.status.complete ? "" : " — incomplete"
+  }`;
+}

@@ -1,0 +1,265 @@
+// Reading result files: the final `.json` document or the `.jsonl` stream a run writes while it goes on (an
+// interrupted or crashed run leaves only that, possibly with a torn last line). Everything read is validated;
+// a file that does not match is one UsageError naming the file, the field and what was expected.
+import { basename } from "node:path";
+import type { z } from "zod";
+import { UsageError } from "../common/mod.ts";
+import { matrix } from "../bench/run.ts";
+import { CASES } from "../conformance/cases/index.ts";
+import { selectCases } from "../conformance/select.ts";
+import { countClasses } from "../conformance/doc.ts";
+import { exitCodeFor } from "../conformance/runner.ts";
+import type { CaseResult } from "../conformance/model.ts";
+import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords } from "./schema/bench.ts";
+import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
+import { fmtSize } from "../common/mod.ts";
+// The compile-time proof that these schemas and the writers' types describe the same documents.
+import "./schema/check.ts";
+
+/** Whether a run went through, and what a reader must know about what is missing: said once, on top. */
+export interface RunStatus {
+  complete: boolean;
+  source: "json" | "jsonl";
+  interruptedBy: string | null;
+  /** What the run meant to do and did not (incomplete runs only). */
+  missing: string[];
+  /** Anything else about reading the file (a torn last line). */
+  notes: string[];
+}
+
+export type Loaded =
+  & { path: string; name: string; status: RunStatus }
+  & ({ kind: "bench"; doc: BenchIn } | { kind: "conformance"; doc: SuiteIn });
+export type BenchRun = Extract<Loaded, { kind: "bench" }>;
+export type SuiteRun = Extract<Loaded, { kind: "conformance" }>;
+
+/** `results[3].latency.p50Ns` from zod's path. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`).join("") ||
+    "(document)";
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  let what = issue.message.replace(/^Invalid input: /, "");
+  if (/received undefined$/.test(what)) what = `missing (${what.replace(/, received undefined$/, "")})`;
+  throw new UsageError(`${where}${fieldPath(issue.path)}: ${what}`);
+}
+
+/** Checks the identifying fields first, so a foreign file or another schema version is refused by name. */
+function identify(doc: unknown, where: string): "bench" | "conformance" {
+  const d = doc as Record<string, unknown> | null;
+  if (typeof d !== "object" || d === null || Array.isArray(d) || d.tool !== "memreg") {
+    throw new UsageError(`${where}not a memreg result document (expected "tool": "memreg")`);
+  }
+  if (d.kind !== "bench" && d.kind !== "conformance") {
+    throw new UsageError(`${where}kind: expected "bench" or "conformance", got ${JSON.stringify(d.kind)}`);
+  }
+  const known: readonly number[] = d.kind === "bench" ? BENCH_VERSIONS : CONFORMANCE_VERSIONS;
+  if (!known.includes(d.schemaVersion as number)) {
+    throw new UsageError(
+      `${where}schemaVersion: ${d.kind} schema version ${
+        JSON.stringify(d.schemaVersion)
+      } is not one this memreg reads (it reads ${known.join(", ")})`,
+    );
+  }
+  return d.kind;
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : (e as Error).message.split(":")[0];
+    throw new UsageError(`${path}: cannot read: ${why}`);
+  }
+}
+
+export function loadResult(path: string): Loaded {
+  const text = readText(path);
+  const stream = path.endsWith(".jsonl") || /^\{"record":/.test(text);
+  return stream ? loadStream(path, text) : loadDocument(path, text);
+}
+
+function loadDocument(path: string, text: string): Loaded {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${path}: not JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+  const where = `${path}: `;
+  const kind = identify(raw, where);
+  const base = { path, name: basename(path) };
+  if (kind === "bench") {
+    const doc = parseOrThrow(BenchDocSchema, raw, where);
+    return { ...base, kind, doc, status: statusOf(doc, "json", []) };
+  }
+  const doc = parseOrThrow(SuiteDocSchema, raw, where);
+  return { ...base, kind, doc, status: statusOf(doc, "json", []) };
+}
+
+interface Rec {
+  record: string;
+  line: number;
+  [k: string]: unknown;
+}
+
+function loadStream(path: string, text: string): Loaded {
+  const notes: string[] = [];
+  const lines = text.split("\n");
+  const recs: Rec[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line);
+      if (typeof r?.record !== "string") throw new UsageError(`${path}:${i + 1}: expected a "record" field`);
+      recs.push({ ...r, line: i + 1 });
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      // Only the last line may be torn: the writer died in the middle of it.
+      if (lines.slice(i + 1).some((l) => l.trim())) {
+        throw new UsageError(`${path}:${i + 1}: not a JSON line (${(e as Error).message.split("\n")[0]})`);
+      }
+      notes.push(`the last line (${line.length} bytes) was cut off mid-record and is ignored`);
+    }
+  }
+  if (recs[0]?.record !== "header") {
+    throw new UsageError(`${path}: the stream does not start with its header`);
+  }
+  const where = (r: Rec) => `${path}:${r.line}: ${r.record} record: `;
+  const kind = identify(recs[0], `${path}:1: `);
+  const end = recs.find((r) => r.record === "end");
+  const unknown = [...new Set(recs.map((r) => r.record).filter((k) => !(k in records(kind))))];
+  if (unknown.length) {
+    notes.push(`records of kinds this memreg does not know were ignored: ${unknown.join(", ")}`);
+  }
+  const get = <K extends string>(k: K) => recs.filter((r) => r.record === k);
+  const finished = end ? { completed: end.completed !== false, interruptedBy: end.interruptedBy ?? null } : {
+    completed: false,
+    interruptedBy: null,
+  };
+  const base = { path, name: basename(path) };
+  if (kind === "bench") {
+    const R = BenchRecords;
+    const header = parseOrThrow(R.header, recs[0], where(recs[0]));
+    const one = <S extends z.ZodType>(k: string, s: S): z.infer<S> | null => {
+      const r = get(k).at(-1);
+      return r ? parseOrThrow(s, r, where(r)) : null;
+    };
+    const overhead = one("overhead", R.overhead);
+    const doc: BenchIn = {
+      ...header,
+      ...finished,
+      interruptedBy: finished.interruptedBy as BenchIn["interruptedBy"],
+      finishedAt: "",
+      overhead: {
+        emptyCycleNs: overhead?.emptyCycleNs ?? 0,
+        cycles: overhead?.cycles ?? 0,
+        ffiPerCallNs: header.ffi.perCallNs,
+        clockNs: header.ffi.clockNs,
+      },
+      verification: "",
+      strategies: [],
+      results: get("point").map((r) => parseOrThrow(R.point, r, where(r))),
+      revocation: get("revocation").map((r) => parseOrThrow(R.revocation, r, where(r))),
+      regcost: one("regcost", R.regcost),
+      calibration: one("calibration", R.calibration),
+    };
+    if (!overhead) notes.push("the empty-cycle overhead was not measured");
+    return { ...base, kind, doc, status: statusOf(doc, "jsonl", notes, !!end) };
+  }
+  const R = SuiteRecords;
+  const header = parseOrThrow(R.header, recs[0], where(recs[0]));
+  const results = get("case").map((r) => parseOrThrow(R.case, r, where(r)));
+  const doc: SuiteIn = {
+    ...header,
+    ...finished,
+    interruptedBy: finished.interruptedBy as SuiteIn["interruptedBy"],
+    run: {
+      cases: casesFilter(header.argv) ?? null,
+      isolate: header.argv?.includes("--isolate") ?? false,
+      strict: header.argv?.includes("--strict") ?? false,
+      profile: null,
+      port: 0,
+      gidIndex: null,
+      stepDeadlineMs: 0,
+      caseDeadlineMs: 0,
+      wallMs: results.reduce((s, r) => s + r.durationMs, 0),
+      finishedAt: "",
+    },
+    counts: countClasses(results as CaseResult[]),
+    exitCode: exitCodeFor(results as CaseResult[]),
+    results,
+  };
+  notes.push("run settings (profile, port, deadlines) are only in the final document");
+  return { ...base, kind, doc, status: statusOf(doc, "jsonl", notes, !!end) };
+}
+
+function records(kind: "bench" | "conformance"): Record<string, unknown> {
+  return kind === "bench" ? BenchRecords : SuiteRecords;
+}
+
+/** The --cases value in a recorded command line (undefined: all cases, or no command line recorded). */
+function casesFilter(argv: string[] | undefined): string | undefined {
+  const i = argv?.findIndex((a) => a === "--cases" || a.startsWith("--cases=")) ?? -1;
+  if (!argv || i < 0) return undefined;
+  return argv[i].includes("=") ? argv[i].slice("--cases=".length) : argv[i + 1];
+}
+
+function statusOf(
+  doc: BenchIn | SuiteIn,
+  source: RunStatus["source"],
+  notes: string[],
+  ended = true,
+): RunStatus {
+  const complete = ended && doc.completed !== false;
+  const status: RunStatus = {
+    complete,
+    source,
+    interruptedBy: doc.interruptedBy ?? null,
+    missing: [],
+    notes,
+  };
+  if (!complete) status.missing = doc.kind === "bench" ? benchMissing(doc) : suiteMissing(doc);
+  return status;
+}
+
+const list = (items: string[], max = 6) =>
+  items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
+
+function benchMissing(doc: BenchIn): string[] {
+  const key = (p: { strategy: string; op: string; size: number; pages: string; depth: number }) =>
+    `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}`;
+  const measured = new Set(doc.results.map(key));
+  const planned = matrix(doc.config);
+  const left = planned.filter((k) => !measured.has(key(k)));
+  const out: string[] = [];
+  if (left.length) {
+    out.push(`${left.length} of ${planned.length} points not measured: ${list(left.map(key), 4)}`);
+  }
+  if (doc.config.revocationCheck && doc.revocation.length === 0) {
+    out.push("the late-access (revocation) checks");
+  }
+  if (doc.config.regcost && !doc.regcost) out.push("the registration-cost curve (regcost)");
+  if (doc.config.calibrate && !doc.calibration) out.push("the calibration against perftest");
+  return out;
+}
+
+function suiteMissing(doc: SuiteIn): string[] {
+  const ran = new Set(doc.results.map((r) => r.id));
+  let selected: string[];
+  try {
+    selected = selectCases(CASES, doc.run.cases ?? undefined).map((c) => c.id);
+  } catch {
+    return ["the cases selected could not be worked out from the recorded command line"];
+  }
+  const left = selected.filter((id) => !ran.has(id));
+  return left.length ? [`${left.length} of ${selected.length} selected cases not run: ${list(left)}`] : [];
+}

@@ -1,0 +1,237 @@
+// The bench result document, schema versions 1 and 2. Version 2 (repetition spread, verb-only split, CIs and
+// the C reference loop of regcost) only adds fields, so they are optional here and version 1 files still read.
+import { z } from "zod";
+import { STRATEGY_NAMES } from "../../bench/config.ts";
+import { completionShape, headerShape, int, num, str } from "./header.ts";
+
+/** Bench schema versions this memreg reads. */
+export const BENCH_VERSIONS = [1, 2] as const;
+
+const Strategy = z.enum(STRATEGY_NAMES);
+const Op = z.enum(["write", "read"]);
+const Pages = z.enum(["4k", "2m"]);
+
+export const LatencySchema = z.object({
+  count: int,
+  meanNs: num,
+  stdevNs: num,
+  p50Ns: num,
+  p90Ns: num,
+  p99Ns: num,
+  p999Ns: num,
+  maxNs: num,
+  minNs: num,
+  /** v2: 95 % distribution-free confidence interval of the median (order statistics). */
+  p50CiNs: z.tuple([num, num]).optional(),
+});
+
+const FailureSchema = z.object({ message: str, verb: str.optional(), errno: str.optional() });
+/** v2: memreg's p50 over the C reference's, and their difference in ns. */
+const RefComparison = z.object({ ratio: num, diffNs: num });
+const Range = z.object({ min: num, median: num, max: num });
+
+export const PointSchema = z.object({
+  strategy: Strategy,
+  op: Op,
+  size: int,
+  pages: Pages,
+  depth: int,
+  status: z.enum(["ok", "unsupported", "failed"]),
+  reason: FailureSchema.optional(),
+  reuse: str,
+  buffers: int,
+  ios: int,
+  reps: z.array(z.object({
+    ios: int,
+    elapsedNs: num,
+    iops: num,
+    bytesPerSec: num,
+    /** v2 */
+    p50Ns: num.optional(),
+  })),
+  iops: num,
+  bytesPerSec: num,
+  mbPerSec: num,
+  latency: LatencySchema,
+  split: z.object({
+    exposeNs: num,
+    transferNs: num,
+    revokeNs: num,
+    copyNs: num,
+    verifyNs: num,
+    /** v2: the verbs alone (clock-bracketed); expose − exposeVerb is the harness's share. */
+    exposeVerbNs: num.optional(),
+    revokeVerbNs: num.optional(),
+  }),
+  /** v2: across repetitions; [min, max] is a confidence interval for the median (0 when n = 1). */
+  spread: z.object({
+    method: z.literal("reps"),
+    n: int,
+    confidence: num,
+    iops: Range,
+    p50Ns: Range,
+    bytesPerSec: Range,
+  }).nullable().optional(),
+  cpu: z.object({ userUs: num, systemUs: num, perIoUs: num }),
+  peakPinnedBytes: num,
+  counters: z.record(str, num).nullable(),
+  verify: z.object({ mode: str, unit: str, perIo: num }),
+  wallMs: num,
+}).superRefine((p, ctx) => {
+  // What the figures mean depends on these: a point that did not run says why; one that ran did I/O.
+  if (p.status !== "ok" && !p.reason?.message) {
+    ctx.addIssue({ code: "custom", path: ["reason"], message: `status ${p.status} without a reason` });
+  }
+  if (p.status === "ok" && p.ios <= 0) {
+    ctx.addIssue({ code: "custom", path: ["ios"], message: "status ok with no I/Os" });
+  }
+});
+
+const LateAccessSchema = z.object({
+  strategy: Strategy,
+  op: Op,
+  status: str,
+  revoked: z.boolean(),
+  rkey: int,
+});
+
+const RegcostMrSchema = z.object({
+  pages: Pages,
+  access: str,
+  size: int,
+  status: z.enum(["ok", "skipped", "unsupported", "failed"]),
+  reason: FailureSchema.optional(),
+  reg: LatencySchema.optional(),
+  dereg: LatencySchema.optional(),
+  /** v2: each call as timed from JS (the verb plus the FFI crossing). */
+  regCall: LatencySchema.optional(),
+  deregCall: LatencySchema.optional(),
+  regNsPerPage: num.optional(),
+  deregNsPerPage: num.optional(),
+  /** v2: the same verbs timed by a C loop in the native helper, same boot, interleaved; memreg p50 / C p50. */
+  reference: z.object({ reg: LatencySchema, dereg: LatencySchema }).nullable().optional(),
+  ratio: z.object({ reg: RefComparison, dereg: RefComparison }).nullable().optional(),
+});
+
+const RegcostMwSchema = z.object({
+  verb: str,
+  status: z.enum(["ok", "unsupported", "failed"]),
+  reason: FailureSchema.optional(),
+  latency: LatencySchema.optional(),
+  /** v2 */
+  call: LatencySchema.optional(),
+  reference: LatencySchema.nullable().optional(),
+  ratio: RefComparison.nullable().optional(),
+});
+
+export const RegcostSchema = z.object({
+  mr: z.array(RegcostMrSchema),
+  mw: z.array(RegcostMwSchema),
+  samplesMin: int,
+  budgetMs: num,
+  note: str,
+  /** v2 */
+  method: str.optional(),
+  reference: z.object({ ran: z.boolean(), reason: str.optional() }).optional(),
+});
+
+const BwPairSchema = z.object({
+  op: Op,
+  size: int,
+  depth: int,
+  iterations: int,
+  perftest: z.union([
+    z.object({ tool: str, bytesPerSec: num, msgRateMpps: num }),
+    z.object({ tool: str, error: str }),
+  ]),
+  memreg: z.object({ bytesPerSec: num }),
+  ratio: num.nullable(),
+  globalCycleBytesPerSec: num.nullable(),
+});
+
+const LatPairSchema = z.object({
+  size: int,
+  iterations: int,
+  perftest: z.union([
+    z.object({ tool: str, typicalUs: num, avgUs: num }),
+    z.object({ tool: str, error: str }),
+  ]),
+  memreg: z.object({ typicalUs: num, avgUs: num }),
+  ratio: num.nullable(),
+});
+
+export const CalibrationSchema = z.object({
+  device: str,
+  gidIndex: int,
+  bandwidth: z.array(BwPairSchema),
+  latency: z.array(LatPairSchema),
+  summary: str,
+});
+
+export const ConfigSchema = z.object({
+  sizes: z.array(int),
+  ops: z.array(Op),
+  strategies: z.array(Strategy),
+  depths: z.array(int),
+  reuse: z.enum(["same", "rotate", "random"]),
+  buffers: int,
+  iterations: int,
+  durationMs: num,
+  warmup: int,
+  reps: int,
+  /** v2 */
+  repMinIos: int.optional(),
+  pages: z.array(Pages),
+  rcacheCapBytes: num,
+  verify: z.enum(["sampled", "full"]),
+  regcost: z.boolean(),
+  regcostMaxBytes: num,
+  /** v2 */
+  regcostBudgetMs: num.optional(),
+  reference: z.boolean().optional(),
+  calibrate: z.boolean(),
+  revocationCheck: z.boolean(),
+  seed: int,
+  out: str.optional(),
+});
+
+export const OverheadSchema = z.object({ emptyCycleNs: num, cycles: int, ffiPerCallNs: num, clockNs: num });
+
+export const StrategyInfoSchema = z.object({
+  name: Strategy,
+  revokes: z.boolean(),
+  keysValidBetweenIos: z.boolean(),
+  notice: z.enum(["send", "send-inv"]),
+  note: str,
+});
+
+export const BenchDocSchema = z.object({
+  ...headerShape,
+  kind: z.literal("bench"),
+  ...completionShape,
+  finishedAt: str,
+  config: ConfigSchema,
+  overhead: OverheadSchema,
+  verification: str,
+  strategies: z.array(StrategyInfoSchema),
+  results: z.array(PointSchema),
+  revocation: z.array(LateAccessSchema),
+  regcost: RegcostSchema.nullable(),
+  calibration: CalibrationSchema.nullable(),
+});
+
+export type BenchIn = z.infer<typeof BenchDocSchema>;
+export type PointIn = z.infer<typeof PointSchema>;
+export type LatencyIn = z.infer<typeof LatencySchema>;
+export type RegcostIn = z.infer<typeof RegcostSchema>;
+
+/** The records of the .jsonl stream a bench run writes while it goes on. */
+export const BenchRecords = {
+  header: z.object({ ...headerShape, kind: z.literal("bench"), config: ConfigSchema }),
+  overhead: z.object({ emptyCycleNs: num, cycles: int }),
+  point: PointSchema,
+  revocation: LateAccessSchema,
+  regcost: RegcostSchema,
+  calibration: CalibrationSchema,
+  end: z.object({ file: str }),
+};

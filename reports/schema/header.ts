@@ -1,0 +1,99 @@
+// The run header every result document starts with (tool, version, FFI path, host, device), as zod schemas.
+//
+// Why zod: the schemas are TypeScript values whose inferred types are checked against the producers' own
+// interfaces at compile time (check.ts), so the validator and the writers cannot drift apart; its issues carry
+// the exact path of the offending field for the one-line error; and it needs no code generation. ajv would
+// need JSON Schema plus hand-kept types; valibot is close but less used and its issue paths are clumsier.
+//
+// Unknown extra fields are accepted and dropped (zod's default object mode): a newer memreg of the same schema
+// version may add fields (later issues add bench point fields), and an older reader then still renders what it
+// knows. Fields the writers know are all in these schemas — check.ts fails the build otherwise — and fields
+// that older documents lack are optional.
+import { z } from "zod";
+
+export const num = z.number();
+export const int = z.number().int();
+export const str = z.string();
+
+export const FfiSchema = z.object({
+  path: z.enum(["native", "fnptr"]),
+  reason: str,
+  perCallNs: num,
+  clockNs: num,
+});
+
+export const HostSchema = z.object({
+  hostname: str,
+  kernel: str,
+  rdmaCore: str.nullable(),
+  cpu: str.nullable(),
+  cpus: int,
+  memoryMiB: num,
+  hugepages: z.object({ total: int, free: int, sizeKiB: int }),
+  governor: str.nullable(),
+  testbed: z.boolean(),
+  deno: str,
+});
+
+const PortSchema = z.object({
+  port: int,
+  state: str,
+  linkLayer: str,
+  maxMtu: int,
+  activeMtu: int,
+  lid: int,
+  width: str,
+  speedGbps: num.nullable(),
+  gids: z.array(z.object({ index: int, gid: str, type: str })),
+});
+
+export const DeviceSchema = z.object({
+  name: str,
+  model: str,
+  nodeGuid: str,
+  sysImageGuid: str,
+  transport: str,
+  vendorId: str,
+  vendorPartId: int,
+  hwVer: int,
+  firmware: str,
+  numaNode: int,
+  maxMrSize: str,
+  pageSizeCap: str,
+  maxMr: num,
+  maxMw: num,
+  maxPd: num,
+  maxQp: num,
+  maxQpWr: num,
+  maxCqe: num,
+  maxSge: num,
+  maxQpRdAtom: num,
+  deviceCapFlags: z.array(str),
+  deviceCapFlagsRaw: str,
+  odp: z.object({
+    general: z.array(str),
+    rc: z.array(str),
+    uc: z.array(str),
+    ud: z.array(str),
+    xrc: z.array(str),
+  }),
+  ports: z.array(PortSchema),
+});
+
+/** The header fields (kind and schema version are checked before the schema runs, see load.ts). */
+export const headerShape = {
+  tool: z.literal("memreg"),
+  version: str,
+  schemaVersion: int,
+  startedAt: str,
+  argv: z.array(str).optional(),
+  ffi: FfiSchema,
+  host: HostSchema,
+  device: DeviceSchema,
+};
+
+/** Whether the run went through (final documents since issue 8 say so; older ones are complete by nature). */
+export const completionShape = {
+  completed: z.boolean().optional(),
+  interruptedBy: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
+};

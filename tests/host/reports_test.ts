@@ -1,0 +1,271 @@
+// Reading result files and rendering them, on real testbed runs (tests/fixtures/: default bench runs with
+// calibration and full conformance runs on rxe, kernel 6.1 and Debian sid's 7.2, and the stream of a bench run
+// cut off mid-line as a crash leaves it): validation errors are one line naming the file and the field, the
+// versions read and refused, interrupted runs, compare, publish and the chart files.
+import assert from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+import { FIXTURES } from "../helpers/fixtures.ts";
+import { loadResult } from "../../reports/load.ts";
+import { compareRuns } from "../../reports/compare.ts";
+import { compareMarkdown } from "../../reports/compare_md.ts";
+import { publish } from "../../reports/site.ts";
+import { reportHtml } from "../../reports/html/report.ts";
+import { CASES } from "../../conformance/cases/index.ts";
+
+function tmp(): string {
+  return Deno.makeTempDirSync({ prefix: "memreg-reports-" });
+}
+
+function mutated(src: string, f: (doc: Record<string, unknown>) => void): string {
+  const doc = JSON.parse(Deno.readTextFileSync(src));
+  f(doc);
+  const out = `${tmp()}/bad.json`;
+  Deno.writeTextFileSync(out, JSON.stringify(doc));
+  return out;
+}
+
+async function refused(file: string, pattern: RegExp): Promise<void> {
+  const r = await runCli(["report", file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  assert.match(r.stderr.trim(), pattern);
+}
+
+Deno.test("report: every fixture is a real, complete run and validates", () => {
+  for (const f of [FIXTURES.bench61, FIXTURES.benchSid, FIXTURES.conf61, FIXTURES.confSid]) {
+    const r = loadResult(f);
+    assert.equal(r.status.complete, true, f);
+    assert.equal(r.doc.host.testbed, true);
+    assert.ok(r.doc.argv && r.doc.argv[0] === r.kind, "the command line is recorded");
+  }
+  const b = loadResult(FIXTURES.bench61);
+  assert.equal(b.kind === "bench" && b.doc.results.length, 140, "a default run: 140 points");
+});
+
+Deno.test("report: a malformed file is one line naming the file, the field and what was expected; exit 2", async () => {
+  const wrongType = mutated(FIXTURES.bench61, (d) => {
+    (d.results as Record<string, Record<string, unknown>>[])[3].latency.p50Ns = "fast";
+  });
+  await refused(
+    wrongType,
+    /^memreg: .*bad\.json: results\[3\]\.latency\.p50Ns: expected number, received string$/,
+  );
+  const missing = mutated(FIXTURES.conf61, (d) => {
+    delete (d.host as Record<string, unknown>).kernel;
+  });
+  await refused(missing, /^memreg: .*bad\.json: host\.kernel: missing \(expected string\)$/);
+  const reasonless = mutated(FIXTURES.benchSid, (d) => {
+    const p = (d.results as Record<string, unknown>[]).find((x) => x.status !== "ok")!;
+    delete p.reason;
+  });
+  await refused(reasonless, /results\[\d+\]\.reason: status (unsupported|failed) without a reason$/);
+  const badClass = mutated(FIXTURES.confSid, (d) => {
+    (d.results as Record<string, unknown>[])[0].class = "passed";
+  });
+  await refused(badClass, /results\[0\]\.class: .*expected one of "pass"\|"fail"/);
+  const newer = mutated(FIXTURES.bench61, (d) => d.schemaVersion = 3);
+  await refused(
+    newer,
+    /schemaVersion: bench schema version 3 is not one this memreg reads \(it reads 1, 2\)$/,
+  );
+  const foreign = `${tmp()}/package.json`;
+  Deno.writeTextFileSync(foreign, '{"name": "x"}');
+  await refused(foreign, /package\.json: not a memreg result document/);
+  const notJson = `${tmp()}/x.json`;
+  Deno.writeTextFileSync(notJson, "{ nope");
+  await refused(notJson, /x\.json: not JSON/);
+  await refused(`${tmp()}/absent.json`, /absent\.json: cannot read: no such file$/);
+});
+
+/** A bench schema 2 copy of the 6.1 fixture: every point that ran gets a ±`width` spread of its I/O rate, which
+ * `scale(i)` moves first. Only the spread's shape is invented; the numbers are the run's. */
+function withSpread(
+  scale: (i: number) => number,
+  width: number,
+  extra: Record<string, unknown> = {},
+): string {
+  return mutated(FIXTURES.bench61, (d) => {
+    d.schemaVersion = 2;
+    Object.assign(d, extra);
+    for (const [i, p] of (d.results as Record<string, unknown>[]).entries()) {
+      if (p.status !== "ok") continue;
+      const iops = (p.iops as number) * scale(i);
+      p.iops = iops;
+      p.spread = {
+        method: "reps",
+        n: 5,
+        confidence: 0.9375,
+        iops: { min: iops * (1 - width), median: iops, max: iops * (1 + width) },
+        p50Ns: { min: 1, median: 2, max: 3 },
+        bytesPerSec: { min: 1, median: 2, max: 3 },
+      };
+      p.pageRegion = "a later issue's field";
+    }
+  });
+}
+
+Deno.test("report: unknown extra fields are read (later versions add fields); bench v2 fields render", () => {
+  const v2 = withSpread(() => 1, 0.1, { futureField: { x: 1 } });
+  const r = loadResult(v2);
+  assert.equal(r.doc.schemaVersion, 2);
+  const html = reportHtml([r]);
+  assert.match(html, /\[min–max\] over 5 repetitions, a 93\.8 % distribution-free interval/);
+});
+
+Deno.test("report: a crashed run's .jsonl (torn last line) renders what was measured, marked incomplete", async () => {
+  const r = loadResult(FIXTURES.torn);
+  assert.equal(r.status.complete, false);
+  assert.ok(r.kind === "bench" && r.doc.results.length > 0);
+  assert.match(r.status.notes.join(), /last line \(\d+ bytes\) was cut off/);
+  assert.match(r.status.missing[0], /^\d+ of 140 points not measured: /);
+  const text = await runCli(["report", FIXTURES.torn]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /INCOMPLETE RUN \(no end record\)/);
+  assert.match(text.stdout, /write, 4k pages, depth 1/);
+  const out = `${tmp()}/crashed.html`;
+  const html = await runCli(["report", FIXTURES.torn, "-o", out]);
+  assert.equal(html.code, 0, html.stderr);
+  const page = Deno.readTextFileSync(out);
+  assert.equal(page.match(/Incomplete run/g)?.length, 1, "said once");
+  // A torn line anywhere but at the end is corruption, not a crash.
+  const lines = Deno.readTextFileSync(FIXTURES.torn).split("\n");
+  const mid = `${tmp()}/mid.jsonl`;
+  Deno.writeTextFileSync(mid, [...lines.slice(0, 3), lines[3].slice(0, 40), ...lines.slice(4)].join("\n"));
+  const bad = await runCli(["report", mid]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr.trim(), /mid\.jsonl:4: not a JSON line/);
+});
+
+Deno.test("report: a crashed conformance stream shows the cases that ran and names those that did not, once", async () => {
+  const r = loadResult(FIXTURES.confTorn);
+  assert.ok(r.kind === "conformance" && !r.status.complete);
+  assert.equal(r.doc.results.length, 20);
+  // The selection is worked out from the recorded command line against today's catalogue.
+  assert.ok(
+    r.status.missing.join().startsWith(`${CASES.length - 20} of ${CASES.length} selected cases not run: `),
+  );
+  const out = `${tmp()}/c.html`;
+  const res = await runCli(["report", FIXTURES.confTorn, "-o", out]);
+  assert.equal(res.code, 0, res.stderr);
+  const html = Deno.readTextFileSync(out);
+  assert.equal(html.match(/Incomplete run/g)?.length, 1);
+  assert.equal(html.match(/<tr data-id=/g)?.length, 20);
+});
+
+Deno.test("compare 6.1 vs sid: conformance differences first, ODP appears and fails its data check", () => {
+  const runs = [FIXTURES.conf61, FIXTURES.bench61, FIXTURES.confSid, FIXTURES.benchSid].map(loadResult);
+  const m = compareRuns(runs);
+  const odp = m.bench!.statusChanges.filter((s) => s.key.startsWith("odp "));
+  assert.ok(odp.length > 0, "ODP points change status");
+  assert.ok(odp.every((s) => s.statuses[0] === "unsupported"), JSON.stringify(odp[0]));
+  assert.ok(
+    odp.some((s) => s.statuses[1] === "failed" && /data|check|verif/i.test(s.reasons[1])),
+    JSON.stringify(odp),
+  );
+  assert.ok(m.conformance!.diffs.length > 0);
+  assert.ok(
+    m.conformance!.diffs.some((d) =>
+      Object.values(d.facts).some((vs) => vs.some((v) => /FLUSH_ERR/.test(v)))
+    ),
+    "the FLUSH_ERR change in refused binds",
+  );
+  assert.match(m.bench!.spread, /^not known/, "v1 runs have no spread: nothing is flagged");
+  assert.ok(m.bench!.figures.every((f) => f.changes.every((c) => c === null || c === "unknown")));
+  const md = compareMarkdown(m);
+  assert.ok(md.indexOf("### Conformance") < md.indexOf("### Bench"));
+  assert.match(md, /\| odp write 4 KiB 4k qd1 \| unsupported: .* \| failed: /);
+  assert.match(md, /No change can be flagged: the spread is not known/);
+});
+
+Deno.test("compare: mismatched runs are compared on their overlap and what was left out is said", async () => {
+  const fewer = mutated(FIXTURES.benchSid, (d) => {
+    const cfg = d.config as { sizes: number[]; strategies: string[] };
+    cfg.sizes = cfg.sizes.filter((s) => s <= 65536);
+    d.results = (d.results as { size: number }[]).filter((p) => p.size <= 65536);
+  });
+  const r = await runCli(["compare", FIXTURES.bench61, fewer, "--format", "json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.match(m.bench.leftOut.join("\n"), /sizes 256 KiB, 1 MiB, 4 MiB, 8 MiB only in the baseline/);
+  assert.ok(m.bench.figures.every((f: { key: string }) => !/ (256 KiB|1 MiB|4 MiB|8 MiB) /.test(f.key)));
+  const one = await runCli(["compare", FIXTURES.bench61, FIXTURES.conf61]);
+  assert.equal(one.code, 2);
+  assert.match(one.stderr, /at least two runs of the same kind/);
+});
+
+Deno.test("publish: a deterministic site with relative links only, every link resolves", () => {
+  const runsDir = tmp();
+  for (const f of Object.values(FIXTURES)) Deno.copyFileSync(f, `${runsDir}/${f.split("/").at(-1)}`);
+  const a = tmp(), b = tmp();
+  const ra = publish(runsDir, a);
+  publish(runsDir, b);
+  assert.ok(ra.pages.includes("index.html"));
+  assert.equal(ra.pages.filter((p) => p.startsWith("runs/")).length, Object.keys(FIXTURES).length);
+  assert.deepEqual(
+    ra.pages.filter((p) => p.startsWith("compare/")).length,
+    2,
+    "bench and conformance, 6.1 vs 7.2",
+  );
+  for (const p of ra.pages) {
+    const x = Deno.readFileSync(`${a}/${p}`), y = Deno.readFileSync(`${b}/${p}`);
+    assert.deepEqual(x, y, `${p} is byte-identical on a rerun`);
+    if (!p.endsWith(".html")) continue;
+    const html = new TextDecoder().decode(x);
+    for (const [, href] of html.matchAll(/href="([^"#]+)"/g)) {
+      assert.doesNotMatch(href, /^(\/|[a-z]+:)/, `${p}: ${href} is not relative`);
+      const target = new URL(href, `file://${a}/${p}`).pathname;
+      assert.ok(Deno.statSync(target).isFile, `${p}: ${href} resolves`);
+    }
+  }
+});
+
+Deno.test("chart files: --png and --svg write every chart of a run", async () => {
+  const dir = tmp();
+  const r = await runCli(["report", FIXTURES.bench61, "--png", `${dir}/png`, "--svg", `${dir}/svg`]);
+  assert.equal(r.code, 0, r.stderr);
+  const png = [...Deno.readDirSync(`${dir}/png`)].map((e) => e.name).sort();
+  const svg = [...Deno.readDirSync(`${dir}/svg`)].map((e) => e.name).sort();
+  assert.ok(png.length >= 30, `${png.length} PNG files`);
+  assert.deepEqual(svg.map((n) => n.replace(/\.svg$/, "")), png.map((n) => n.replace(/\.png$/, "")));
+  assert.ok(png.some((n) => n.includes("regcost-4k-remote-rw")));
+  const head = Deno.readFileSync(`${dir}/png/${png[0]}`).slice(0, 8);
+  assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const s = Deno.readTextFileSync(`${dir}/svg/${svg[0]}`);
+  assert.match(s, /^<\?xml[^>]*>\s*<svg /);
+  assert.ok(s.length > 5000 && /<path /.test(s), "the chart is drawn into the SVG");
+});
+
+Deno.test("compare: with a spread in both runs, only changes beyond it are flagged", () => {
+  const a = loadResult(withSpread(() => 1, 0.05));
+  // Point 0 doubles (intervals apart), point 1 moves 3 % (intervals overlap), the rest stay.
+  const b = loadResult(withSpread((i) => i === 0 ? 2 : i === 1 ? 1.03 : 1, 0.05));
+  const m = compareRuns([a, b]);
+  const rate = m.bench!.figures.filter((f) => f.metric === "I/O rate");
+  assert.equal(rate[0].changes[1], "up");
+  assert.equal(rate[1].changes[1], "same");
+  assert.ok(rate.slice(2).every((f) => f.changes[1] === "same"));
+  assert.match(m.bench!.spread, /^known: min–max over 5 repetitions/);
+  assert.match(compareMarkdown(m), /\*\*1 figure\(s\) changed beyond the spread\*\*/);
+});
+
+Deno.test("layers: the engines and what they stand on never import reports/ or commands/", () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const bad: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(`${root}${dir}`)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (e.name.endsWith(".ts")) {
+        for (const [, spec] of Deno.readTextFileSync(`${root}${p}`).matchAll(/from "([^"]+)"/g)) {
+          if (/(^|\/)(reports|commands)\//.test(spec) || spec.endsWith("cli.ts")) {
+            bad.push(`${p} imports ${spec}`);
+          }
+        }
+      }
+    }
+  };
+  for (const d of ["common", "ffi", "record", "bench", "conformance", "testbed"]) walk(d);
+  assert.deepEqual(bad, []);
+});
