@@ -35,6 +35,13 @@ for (const path of ["native", "fnptr"] as const) {
     assert.equal(r.unbindWc, "IBV_WC_SUCCESS");
     assert.equal(r.notify, 0);
     assert.ok(typeof r.advise === "number");
+    assert.equal(r.timedReg, true, "ibv_reg_mr through the timed verb, [start, end] inside the call");
+    assert.equal(r.timedDereg, true);
+    assert.equal(r.postWaitBind, 0, "IBV_WR_BIND_MW posted and completed in one timed call");
+    assert.equal(r.rkeyKept, true);
+    assert.equal(r.postWaitInv, 0);
+    if (path === "native") assert.equal(r.reference, null);
+    else assert.match(r.reference, /no native helper/);
   });
 }
 

@@ -6,13 +6,16 @@ import {
   Context,
   CQ,
   fastVerbs,
+  incRkey,
   Loopback,
   MR,
   MW,
   NativeBuffer,
   RecvWr,
+  referenceUnavailable,
   SendFlags,
   SendWr,
+  WAIT_NS,
   writePattern,
   WrOpcode,
 } from "../../ffi/mod.ts";
@@ -63,5 +66,23 @@ const out: Record<string, unknown> = {};
   // req_notify_cq and advise_mr (the latter is EOPNOTSUPP on a non-ODP MR/device; what matters is the call works)
   out.notify = fastVerbs().reqNotifyCq(lb.cqA.ptr, 0);
   out.advise = fastVerbs().adviseMr(lb.pd.ptr, 0, 1, null, 0);
+
+  // The timed verbs through this path: the same results, [start, end] inside JS clock reads around the call.
+  const f = fastVerbs(), ts = new Float64Array(2);
+  const inside = (t0: number, t1: number) => t0 <= ts[0] && ts[0] < ts[1] && ts[1] <= t1;
+  let t0 = f.nowNs();
+  const tmr = f.regMrTimed(lb.pd.ptr, buf.ptr, 4096n, RW, ts);
+  out.timedReg = !!tmr && inside(t0, f.nowNs());
+  t0 = f.nowNs();
+  out.timedDereg = f.deregMrTimed(tmr, ts) === 0 && inside(t0, f.nowNs());
+  // A type 2 window: IBV_WR_BIND_MW then IBV_WR_LOCAL_INV, each posted and completed in one timed call.
+  using mw2 = new MW(lb.pd, 2);
+  const key = incRkey(mw2.rkey);
+  const bind = new SendWr().bindMw(6n, mw2.ptr, key, mr.ptr, buf.addr, 4096, RW, SendFlags.SIGNALED);
+  out.postWaitBind = f.postWait(lb.qpB.ptr, bind.ptr, lb.cqB.ptr, lb.cqB.wcPtr, WAIT_NS, ts);
+  out.rkeyKept = mw2.rkey === key; // postWait leaves ibv_mw.rkey at the bound key
+  const inv = new SendWr().localInv(7n, key, SendFlags.SIGNALED);
+  out.postWaitInv = f.postWait(lb.qpB.ptr, inv.ptr, lb.cqB.ptr, lb.cqB.wcPtr, WAIT_NS, ts);
+  out.reference = referenceUnavailable();
 }
 console.log(JSON.stringify(out));

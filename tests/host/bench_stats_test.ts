@@ -1,6 +1,14 @@
 // Statistics, ranking, data checks and the result schema: pure code, no device.
 import assert from "node:assert/strict";
-import { emptySummary, newHistogram, rankPerSize, summarize, summarizeSamples } from "../../bench/stats.ts";
+import {
+  emptySummary,
+  medianCiRanks,
+  newHistogram,
+  rankPerSize,
+  summarize,
+  summarizeSamples,
+} from "../../bench/stats.ts";
+import { spreadOf } from "../../bench/point.ts";
 import { Verifier } from "../../bench/verify.ts";
 import { DataError } from "../../bench/errors.ts";
 import { strategyTable } from "../../reports/bench/table.ts";
@@ -136,4 +144,35 @@ Deno.test("sampled verification catches a lost page, a stale I/O and a torn tail
   mem[1234] ^= 0x10;
   assert.throws(() => f.check(view, mem, 0, 4096, 3, "flip"), /byte 1234/);
   assert.equal(v.checkedPerIo(8 << 20).count, 2049);
+});
+
+Deno.test("median CI: exact binomial order-statistic ranks, none below six samples", () => {
+  // Known 95 % ranks (Conover, Practical Nonparametric Statistics, table A3; and the normal approximation).
+  assert.equal(medianCiRanks(5), null);
+  assert.deepEqual(medianCiRanks(6), [1, 6]);
+  assert.deepEqual(medianCiRanks(10), [2, 9]);
+  assert.deepEqual(medianCiRanks(20), [6, 15]);
+  assert.deepEqual(medianCiRanks(100), [40, 61]);
+  assert.deepEqual(medianCiRanks(1000), [469, 532]);
+  const s = summarizeSamples([10, 2, 9, 3, 8, 4, 7, 5, 6, 1]);
+  assert.deepEqual(s.p50CiNs, [2, 9]);
+  assert.equal(summarizeSamples([1, 2, 3]).p50CiNs, undefined);
+});
+
+Deno.test("spread of repetitions: min/median/max and the confidence of [min, max] for the median", () => {
+  const rep = (iops: number, p50Ns: number) => ({
+    ios: 10,
+    elapsedNs: 1e9,
+    iops,
+    bytesPerSec: iops * 4096,
+    p50Ns,
+  });
+  const s = spreadOf([rep(100, 9), rep(120, 7), rep(90, 11), rep(110, 8), rep(105, 10)])!;
+  assert.equal(s.n, 5);
+  assert.equal(s.confidence, 0.9375);
+  assert.deepEqual(s.iops, { min: 90, median: 105, max: 120 });
+  assert.deepEqual(s.p50Ns, { min: 7, median: 9, max: 11 });
+  assert.deepEqual(spreadOf([rep(1, 1), rep(3, 1)])!.iops, { min: 1, median: 2, max: 3 });
+  assert.equal(spreadOf([rep(1, 1)])!.confidence, 0);
+  assert.equal(spreadOf([]), null);
 });
