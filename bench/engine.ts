@@ -21,17 +21,25 @@ const WITH_INV_ANY = 8 | 4;
 const STALL_NS = 60e9;
 const S_EXPOSING = 1, S_ADVERTISED = 2, S_REVOKING = 3, S_EXPOSER_DONE = 4;
 
-export interface PhaseStats {
-  ios: number;
-  elapsedNs: number;
+/**
+ * Time per step of the cycle (copy is part of expose or revoke, shown on its own too). exposeVerbNs and
+ * revokeVerbNs: the part of expose / revoke spent inside verbs (timed raw verbs; a WR from its post until its
+ * completion is seen); the rest of expose / revoke is harness, memreg's own work around them.
+ */
+export interface StepTimes {
   exposeNs: number;
   transferNs: number;
   revokeNs: number;
   copyNs: number;
   verifyNs: number;
-  /** Of exposeNs / revokeNs: the time inside verbs (see Slot.exposeVerbNs). */
   exposeVerbNs: number;
   revokeVerbNs: number;
+}
+
+/** One phase's sums (StepTimes summed over its recorded I/Os). */
+export interface PhaseStats extends StepTimes {
+  ios: number;
+  elapsedNs: number;
   /** Median I/O latency of this phase (recorded phases only). */
   p50Ns: number;
   cpuUserUs: number;

@@ -3,7 +3,7 @@
 // run: `unsupported` (a capability flag, or the verb's errno such as EOPNOTSUPP) or `failed` (any other error).
 import { VerbsError } from "../ffi/mod.ts";
 import { Arena, type Rig } from "./rig.ts";
-import { Engine, type PhaseStats } from "./engine.ts";
+import { Engine, type PhaseStats, type StepTimes } from "./engine.ts";
 import { makeStrategy, type Strategy, type StrategyEnv } from "./strategies/mod.ts";
 import { emptySummary, type LatencySummary, summarize } from "./stats.ts";
 import type { BenchConfig, Op, PageKindName, StrategyName } from "./config.ts";
@@ -60,20 +60,8 @@ export interface PointResult extends PointKey {
   /** MB/s, 10^6 bytes. */
   mbPerSec: number;
   latency: LatencySummary;
-  /**
-   * Mean ns per I/O of each step (copy is part of expose or revoke, shown on its own too). exposeVerbNs and
-   * revokeVerbNs: the part of expose / revoke spent inside verbs (timed raw verbs; a WR from its post until its
-   * completion is seen); the rest of expose / revoke is harness, memreg's own work around them.
-   */
-  split: {
-    exposeNs: number;
-    transferNs: number;
-    revokeNs: number;
-    copyNs: number;
-    verifyNs: number;
-    exposeVerbNs: number;
-    revokeVerbNs: number;
-  };
+  /** Mean ns per I/O of each step. */
+  split: StepTimes;
   cpu: { userUs: number; systemUs: number; perIoUs: number };
   peakPinnedBytes: number;
   counters: Record<string, number> | null;
