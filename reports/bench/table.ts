@@ -34,7 +34,9 @@ function stepCell(total: number, verb: number | undefined): string {
 export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: number }): string {
   const ok = points.filter((p) => p.status === "ok");
   const lines: string[] = [];
-  const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, 8, 8];
+  // A copy column only where a strategy copies (bounce): its copy is part of expose or revoke, not a verb.
+  const copies = ok.some((p) => p.split.copyNs > 0);
+  const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, ...(copies ? [9] : []), 8, 8];
   let header = "";
   for (const g of rankPerSize(ok)) {
     const h = `${g.key.op}, ${g.key.pages} pages, depth ${g.key.depth}`;
@@ -53,6 +55,7 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
             "p99 µs",
             "expose",
             "revoke",
+            ...(copies ? ["copy"] : []),
             "cpu/IO",
             "vs best",
           ],
@@ -72,6 +75,7 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
         us(p.latency.p99Ns),
         stepCell(p.split.exposeNs, p.split.exposeVerbNs),
         stepCell(p.split.revokeNs, p.split.revokeVerbNs),
+        ...(copies ? [us(p.split.copyNs)] : []),
         p.cpu.perIoUs.toFixed(0),
         i === 0 ? "best" : `${(p.iops / best * 100).toFixed(0)}%`,
       ], W))
@@ -90,7 +94,9 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
     const spread = ok.find((p) => p.spread && p.spread.n > 1)?.spread;
     lines.push(
       "",
-      "expose/revoke: mean µs per I/O (in brackets: inside the verbs; the rest is memreg's harness)",
+      `expose/revoke: mean µs per I/O (in brackets: inside the verbs; the rest is memreg's harness${
+        copies ? ", or the copy" : ""
+      })`,
       ...(overhead
         ? [
           `harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
