@@ -271,7 +271,7 @@ function regcostIntro(doc: BenchIn): string | undefined {
 /** memreg / C with the difference: "1.08× (+3.1 µs)"; "–" when the reference did not run. */
 function ratioCell(c: { ratio: number; diffNs: number } | null | undefined) {
   if (!c) return cell("–", null);
-  return cell(`${sig(c.ratio)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
+  return cell(`${c.ratio.toFixed(2)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
 }
 
 function regcostFigures(doc: BenchIn): Figure[] {
@@ -320,7 +320,8 @@ function regcostFigures(doc: BenchIn): Figure[] {
         },
       );
     }
-    const ci = (l?: LatencyIn) => l?.p50CiNs ? ` [${fmtNs(l.p50CiNs[0])}–${fmtNs(l.p50CiNs[1])}]` : "";
+    // The table leads with what the chart compares: memreg's p50 beside the C loop's, then the per-page costs
+    // and the tails. (The median's confidence interval is in the JSON: p50CiNs.)
     out.push({
       id: slug("regcost", pages, access),
       spec: {
@@ -334,36 +335,34 @@ function regcostFigures(doc: BenchIn): Figure[] {
       head: [
         "size",
         "reg p50",
-        "reg p99",
+        ...(ref ? ["C", "memreg / C"] : []),
         "dereg p50",
-        "dereg p99",
+        ...(ref ? ["C", "memreg / C"] : []),
         "reg / page",
         "dereg / page",
-        "samples",
-        ...(ref ? ["C reg p50", "reg: memreg / C", "C dereg p50", "dereg: memreg / C"] : []),
-        "reg call from JS",
+        "reg p99",
+        "dereg p99",
       ],
       rows: ms.map((m) =>
         m.status !== "ok" || !m.reg || !m.dereg
           ? [cell(fmtSize(m.size), m.size), cell(`${m.status}: ${m.reason?.message ?? ""}`, null, "muted")]
           : [
             cell(fmtSize(m.size), m.size),
-            cell(fmtNs(m.reg.p50Ns) + ci(m.reg), m.reg.p50Ns),
-            cell(fmtNs(m.reg.p99Ns), m.reg.p99Ns),
-            cell(fmtNs(m.dereg.p50Ns) + ci(m.dereg), m.dereg.p50Ns),
-            cell(fmtNs(m.dereg.p99Ns), m.dereg.p99Ns),
-            cell(fmtNs(m.regNsPerPage ?? NaN), m.regNsPerPage ?? null),
-            cell(fmtNs(m.deregNsPerPage ?? NaN), m.deregNsPerPage ?? null),
-            cell(String(m.reg.count), m.reg.count),
+            cell(fmtNs(m.reg.p50Ns), m.reg.p50Ns),
+            ...(ref
+              ? [cell(fmtNs(m.reference?.reg.p50Ns), m.reference?.reg.p50Ns ?? null), ratioCell(m.ratio?.reg)]
+              : []),
+            cell(fmtNs(m.dereg.p50Ns), m.dereg.p50Ns),
             ...(ref
               ? [
-                cell(fmtNs(m.reference?.reg.p50Ns), m.reference?.reg.p50Ns ?? null),
-                ratioCell(m.ratio?.reg),
                 cell(fmtNs(m.reference?.dereg.p50Ns), m.reference?.dereg.p50Ns ?? null),
                 ratioCell(m.ratio?.dereg),
               ]
               : []),
-            cell(fmtNs(m.regCall?.p50Ns), m.regCall?.p50Ns ?? null),
+            cell(fmtNs(m.regNsPerPage ?? NaN), m.regNsPerPage ?? null),
+            cell(fmtNs(m.deregNsPerPage ?? NaN), m.deregNsPerPage ?? null),
+            cell(fmtNs(m.reg.p99Ns), m.reg.p99Ns),
+            cell(fmtNs(m.dereg.p99Ns), m.dereg.p99Ns),
           ]
       ),
       tall: true,
@@ -371,6 +370,7 @@ function regcostFigures(doc: BenchIn): Figure[] {
   }
   const mw = r.mw.filter((w) => w.status === "ok" && w.latency);
   if (mw.length) {
+    const ref = mw.some((w) => w.reference);
     out.push({
       id: "regcost-mw",
       spec: {
@@ -381,18 +381,20 @@ function regcostFigures(doc: BenchIn): Figure[] {
         x: { type: "logarithmic", title: "time per call", format: "ns" },
         y: { type: "category" },
         datasets: [
-          { label: "p50", style: 0, data: mw.map((w) => w.latency!.p50Ns) },
-          { label: "p99", style: 1, data: mw.map((w) => w.latency!.p99Ns) },
+          { label: "memreg p50", style: 0, data: mw.map((w) => w.latency!.p50Ns) },
+          ...(ref
+            ? [{ label: "C loop p50", style: 4, data: mw.map((w) => w.reference?.p50Ns ?? null) }]
+            : []),
+          { label: "memreg p99", style: 1, data: mw.map((w) => w.latency!.p99Ns) },
         ],
       },
       head: [
         "verb",
         "p50",
-        "p90",
+        ...(ref ? ["C", "memreg / C"] : []),
         "p99",
         "max",
         "samples",
-        ...(mw.some((w) => w.reference) ? ["C p50", "memreg / C"] : []),
         "call from JS",
       ],
       rows: r.mw.map((w) =>
@@ -401,16 +403,10 @@ function regcostFigures(doc: BenchIn): Figure[] {
           : [
             cell(w.verb),
             cell(fmtNs(w.latency.p50Ns), w.latency.p50Ns),
-            cell(fmtNs(w.latency.p90Ns), w.latency.p90Ns),
+            ...(ref ? [cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null), ratioCell(w.ratio)] : []),
             cell(fmtNs(w.latency.p99Ns), w.latency.p99Ns),
             cell(fmtNs(w.latency.maxNs), w.latency.maxNs),
             cell(String(w.latency.count), w.latency.count),
-            ...(mw.some((x) => x.reference)
-              ? [
-                cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null),
-                ratioCell(w.ratio),
-              ]
-              : []),
             cell(fmtNs(w.call?.p50Ns), w.call?.p50Ns ?? null),
           ]
       ),
