@@ -68,6 +68,23 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
       ),
     );
     assert.ok(doc.overhead.emptyCycleNs > 0);
+    // The C reference ran beside regcost and its figures and ratios are in the document.
+    assert.deepEqual(doc.regcost.reference, { ran: true });
+    const rr = doc.regcost.mr.find((m: { status: string; access: string; size: number }) =>
+      m.status === "ok" && m.access === "remote-rw" && m.size === 4096
+    );
+    assert.ok(rr.reference.reg.p50Ns > 0 && rr.reference.dereg.p50Ns > 0, JSON.stringify(rr));
+    assert.equal(rr.ratio.reg.ratio, Math.round((rr.reg.p50Ns / rr.reference.reg.p50Ns) * 1000) / 1000);
+    assert.ok(
+      doc.regcost.mw.every((w: { status: string; ratio: { ratio: number } | null }) =>
+        w.status !== "ok" || w.ratio!.ratio > 0
+      ),
+    );
+    assert.match(stdout, /beside the C reference/);
+    // Every point carries its repetitions and their spread.
+    const g = doc.results.find((p: { strategy: string }) => p.strategy === "global");
+    assert.equal(g.spread.n, g.reps.length);
+    assert.ok(g.split.exposeVerbNs === 0 && g.split.exposeNs > 0);
     const lines = Deno.readTextFileSync(out.replace(/\.json$/, ".jsonl")).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
