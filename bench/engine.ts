@@ -397,10 +397,8 @@ const KIND_NAMES: Record<number, string> = {
   [Kind.PEER_NOTICE]: "peer notice SEND",
 };
 
-function emptyStats(): PhaseStats {
+export function emptySteps(): StepTimes {
   return {
-    ios: 0,
-    elapsedNs: 0,
     exposeNs: 0,
     transferNs: 0,
     revokeNs: 0,
@@ -408,6 +406,14 @@ function emptyStats(): PhaseStats {
     verifyNs: 0,
     exposeVerbNs: 0,
     revokeVerbNs: 0,
+  };
+}
+
+function emptyStats(): PhaseStats {
+  return {
+    ...emptySteps(),
+    ios: 0,
+    elapsedNs: 0,
     p50Ns: 0,
     cpuUserUs: 0,
     cpuSystemUs: 0,

@@ -3,7 +3,7 @@
 // run: `unsupported` (a capability flag, or the verb's errno such as EOPNOTSUPP) or `failed` (any other error).
 import { VerbsError } from "../ffi/mod.ts";
 import { Arena, type Rig } from "./rig.ts";
-import { Engine, type PhaseStats, type StepTimes } from "./engine.ts";
+import { emptySteps, Engine, type PhaseStats, type StepTimes } from "./engine.ts";
 import { makeStrategy, type Strategy, type StrategyEnv } from "./strategies/mod.ts";
 import { emptySummary, type LatencySummary, summarize } from "./stats.ts";
 import type { BenchConfig, Op, PageKindName, StrategyName } from "./config.ts";
@@ -92,15 +92,7 @@ function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
     bytesPerSec: 0,
     mbPerSec: 0,
     latency: emptySummary(),
-    split: {
-      exposeNs: 0,
-      transferNs: 0,
-      revokeNs: 0,
-      copyNs: 0,
-      verifyNs: 0,
-      exposeVerbNs: 0,
-      revokeVerbNs: 0,
-    },
+    split: emptySteps(),
     cpu: { userUs: 0, systemUs: 0, perIoUs: 0 },
     peakPinnedBytes: 0,
     counters: null,
