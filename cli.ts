@@ -42,5 +42,5 @@ try {
   if (!known || Deno.env.get("MEMREG_DEBUG")) {
     console.error(Deno.env.get("MEMREG_DEBUG") ? e : "(internal error; set MEMREG_DEBUG=1 for the stack)");
   }
-  Deno.exit(e instanceof UsageError ? 2 : 1);
+  Deno.exit(e instanceof UsageError ? 2 : e instanceof KnownError ? e.exitCode : 1);
 }

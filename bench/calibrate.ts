@@ -50,15 +50,41 @@ export interface Calibration {
 
 const PERFTEST_BW: Record<Op, string> = { write: "ib_write_bw", read: "ib_read_bw" };
 
+/** Longest a calibration loop spins without progress (a completion, a byte landing) before it gives up. */
+export const STALL_MS = 20_000;
+
+/** A bounded busy-wait: `spin()` in the loop, `progress()` when something arrived; allocation-free. */
+class Stall {
+  #n = 0;
+  #end = 0;
+  constructor(readonly what: string, readonly ms: number) {
+    this.progress();
+  }
+  progress(): void {
+    this.#n = 0;
+    this.#end = performance.now() + this.ms;
+  }
+  /** Reads the clock every 4096 spins; throws once `ms` passed without progress. */
+  spin(): void {
+    if ((++this.#n & 4095) === 0 && performance.now() > this.#end) {
+      throw new Error(`calibration: ${this.what}: nothing arrived within ${this.ms / 1000} s`);
+    }
+  }
+}
+
+/** Longest one perftest client may run (it has no deadline of its own when the server goes silent). */
+const PERFTEST_MS = 120_000;
+
 async function perftest(tool: string, args: string[]): Promise<string> {
-  const spawn = (extra: string[]) =>
-    new Deno.Command(tool, { args: [...args, ...extra], stdout: "piped", stderr: "piped" }).spawn();
+  const spawn = (extra: string[], signal?: AbortSignal) =>
+    new Deno.Command(tool, { args: [...args, ...extra], stdout: "piped", stderr: "piped", signal }).spawn();
   const server = spawn([]);
   try {
     // The server needs a moment to listen; the client retries its connect for a while on its own, but not forever.
     for (let attempt = 0; attempt < 20; attempt++) {
       await new Promise((r) => setTimeout(r, 500));
-      const out = await spawn(["127.0.0.1"]).output();
+      const out = await spawn(["127.0.0.1"], AbortSignal.timeout(PERFTEST_MS)).output();
+      if (out.signal) throw new Error(`${tool} client: no result within ${PERFTEST_MS / 1000} s`);
       const text = new TextDecoder().decode(out.stdout);
       if (out.success) return text;
       const err = new TextDecoder().decode(out.stderr);
@@ -91,7 +117,14 @@ function iterationsFor(size: number): number {
 }
 
 /** memreg streaming `iters` RDMA ops of `size` at `depth` in flight from QP A to an MR on B. */
-function memregBw(rig: Rig, op: Op, size: number, depth: number, iters: number): number {
+export function memregBw(
+  rig: Rig,
+  op: Op,
+  size: number,
+  depth: number,
+  iters: number,
+  stallMs = STALL_MS,
+): number {
   const clock = fastVerbs();
   using remote = new NativeBuffer(size);
   using local = new NativeBuffer(depth * size);
@@ -108,10 +141,13 @@ function memregBw(rig: Rig, op: Op, size: number, depth: number, iters: number):
     ));
   const { qpA, cqA } = rig.lb;
   let posted = 0, done = 0;
+  const stall = new Stall(`${op} completions`, stallMs);
   const t0 = clock.nowNs();
   for (; posted < Math.min(depth, iters); posted++) post(qpA.postSend(wrs[posted]));
   while (done < iters) {
     const n = cqA.poll();
+    if (n === 0) stall.spin();
+    else stall.progress();
     for (let i = 0; i < n; i++) {
       if (cqA.status(i) !== 0) throw new Error(`calibration ${op}: ${cqA.decode(i).statusName}`);
       done++;
@@ -126,7 +162,12 @@ function post(ret: number): void {
 }
 
 /** ib_write_lat's method: A WRITEs to B, B spins on the last byte, WRITEs back; one-way = round trip / 2. */
-function memregLat(rig: Rig, size: number, iters: number): { typicalUs: number; avgUs: number } {
+export function memregLat(
+  rig: Rig,
+  size: number,
+  iters: number,
+  stallMs = STALL_MS,
+): { typicalUs: number; avgUs: number } {
   const clock = fastVerbs();
   using bufA = new NativeBuffer(size);
   using bufB = new NativeBuffer(size);
@@ -135,6 +176,7 @@ function memregLat(rig: Rig, size: number, iters: number): { typicalUs: number; 
   const wrA = new SendWr(), wrB = new SendWr();
   const { qpA, qpB, cqA, cqB } = rig.lb;
   const half = new Float64Array(iters);
+  const stall = new Stall("write latency ping-pong", stallMs);
   const sgeA = { addr: bufA.addr, length: size, lkey: mrA.lkey },
     sgeB = { addr: bufB.addr, length: size, lkey: mrB.lkey };
   const ping = (
@@ -152,16 +194,22 @@ function memregLat(rig: Rig, size: number, iters: number): { typicalUs: number; 
     const signaled = i % 64 === 63;
     wr.rdma(WrOpcode.RDMA_WRITE, 0n, sge, dst.addr, rkey, signaled ? SendFlags.SIGNALED : 0);
     post(qp.postSend(wr));
-    if (signaled) { while (cq.poll(1) === 0) { /* spin */ } }
+    if (signaled) {
+      stall.progress();
+      while (cq.poll(1) === 0) stall.spin();
+      if (cq.status(0) !== 0) throw new Error(`calibration write latency: ${cq.decode(0).statusName}`);
+    }
   };
   bufA.fill(0xff);
   bufB.fill(0xff);
   for (let i = 0; i < iters; i++) {
     const t0 = clock.nowNs();
     ping(qpA, wrA, bufA, sgeA, bufB, mrB.rkey, i, cqA);
-    while (bufB.u8[size - 1] !== (i & 0xff)) { /* B polls memory */ }
+    stall.progress();
+    while (bufB.u8[size - 1] !== (i & 0xff)) stall.spin(); // B polls memory
     ping(qpB, wrB, bufB, sgeB, bufA, mrA.rkey, i, cqB);
-    while (bufA.u8[size - 1] !== (i & 0xff)) { /* A polls memory */ }
+    stall.progress();
+    while (bufA.u8[size - 1] !== (i & 0xff)) stall.spin(); // A polls memory
     half[i] = (clock.nowNs() - t0) / 2;
   }
   const s = summarizeSamples(Array.from(half));

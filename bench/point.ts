@@ -47,8 +47,8 @@ export interface Spread {
 }
 
 export interface PointResult extends PointKey {
-  status: "ok" | "unsupported" | "failed";
-  /** unsupported: the capability flag or errno; failed: the error. */
+  status: "ok" | "unsupported" | "failed" | "limited";
+  /** unsupported: the capability flag or errno; failed: the error; limited: the resource that ran out. */
   reason?: Failure;
   reuse: string;
   buffers: number;

@@ -5,7 +5,8 @@ import process from "node:process";
 
 export interface Progress {
   step(what: string): void;
-  done(line: string): void;
+  /** One step finished; `line` says how (null: count it, print nothing). */
+  done(line: string | null): void;
   stop(): void;
 }
 
@@ -29,7 +30,7 @@ export function progress(total: number, quiet = false): Progress {
     step: () => {},
     done: (line) => {
       n++;
-      if (!quiet) console.error(`[${n}/${total}] ${line}`);
+      if (!quiet && line !== null) console.error(`[${n}/${total}] ${line}`);
     },
     stop: () => {},
   };

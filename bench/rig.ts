@@ -117,6 +117,11 @@ export class Rig {
     this.recoveries++;
   }
 
+  /** recover() could not rebuild the QPs or control MRs (e.g. the device's max_qp was reached). */
+  get broken(): boolean {
+    return [this.lb.qpA, this.lb.qpB, this.ctlAMr, this.ctlBMr].some((o) => o.closed);
+  }
+
   close(): void {
     // Closing the loopback's PDs closes the control MRs first (they depend on them).
     this.lb?.close();

@@ -1,14 +1,14 @@
 // `memreg bench` end to end: header, empty-cycle overhead, the strategy matrix, revocation checks, regcost,
 // optional perftest calibration. Every record is streamed as a JSON line as soon as it exists; the final JSON
 // document and the ranked table come at the end.
-import { Context } from "../ffi/mod.ts";
+import { Context, type DeviceAttr } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
 import type { BenchConfig } from "./config.ts";
 import { fmtSize } from "../common/mod.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead } from "./overhead.ts";
-import { type PointKey, type PointResult, runPoint } from "./point.ts";
+import { failureOf, type PointKey, type PointResult, runPoint } from "./point.ts";
 import { lateAccess, type LateAccessResult } from "./revocation.ts";
 import { type RegcostResult, runRegcost } from "./regcost.ts";
 import { makeStrategy } from "./strategies/mod.ts";
@@ -17,6 +17,8 @@ import { progress } from "./progress.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
 import { type BenchDoc, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
+import { checkLimits } from "./limits.ts";
+import { type StopSignal, watchStop } from "../common/signals.ts";
 
 export function matrix(
   cfg: Pick<BenchConfig, "pages" | "depths" | "ops" | "sizes" | "strategies">,
@@ -54,9 +56,57 @@ export interface BenchOutcome {
   doc: BenchDoc;
   failed: number;
   notRevoked: number;
+  /** The signal that stopped the run early (the document then says completed: false). */
+  interruptedBy: StopSignal | null;
+  points: number;
+  of: number;
+}
+
+/** errno values of a create verb that mean a resource ran out: a device limit, host memory, RLIMIT_MEMLOCK. */
+const EXHAUSTED = new Set(["ENOMEM", "ENOSPC", "EAGAIN", "EMFILE", "ENFILE", "EDQUOT"]);
+const CREATE_VERBS: Record<string, [keyof DeviceAttr, string]> = {
+  ibv_reg_mr: ["maxMr", "max_mr"],
+  ibv_reg_mr_iova2: ["maxMr", "max_mr"],
+  ibv_alloc_mw: ["maxMw", "max_mw"],
+  ibv_create_qp: ["maxQp", "max_qp"],
+  ibv_create_cq: ["maxCq", "max_cq"],
+  ibv_alloc_pd: ["maxPd", "max_pd"],
+};
+
+/**
+ * A point whose create verb ran out of a resource is `limited`, not `failed`: the device's max_mr / max_mw /
+ * max_qp (shared with every process on the device) or host memory. rxe answers EINVAL at its limits, so EINVAL
+ * counts too once the same strategy ran fine earlier in this run (its arguments are known to be good).
+ */
+export function markLimited(p: PointResult, ranBefore: ReadonlySet<string>, dev: DeviceAttr): void {
+  const verb = p.reason?.verb, errno = p.reason?.errno ?? "";
+  if (p.status !== "failed" || !verb || !(verb in CREATE_VERBS)) return;
+  if (!EXHAUSTED.has(errno) && !(errno === "EINVAL" && ranBefore.has(p.strategy))) return;
+  const [attr, name] = CREATE_VERBS[verb];
+  p.status = "limited";
+  p.reason = {
+    ...p.reason!,
+    message: `${p.reason!.message} (a limit was reached: device ${name} ${dev[attr]})`,
+  };
+}
+
+function pointLine(p: PointResult, what: string, told: Set<string>): string | null {
+  if (p.status === "ok") {
+    return `${what}: ${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`;
+  }
+  // The same reason for every point of a strategy (odp on a device without ODP) is said once.
+  const key = `${p.strategy} ${p.status} ${p.reason?.message}`;
+  if (p.status === "unsupported" && told.has(key)) return null;
+  told.add(key);
+  const later = p.status === "unsupported"
+    ? ` (said once; later ${p.strategy} points are skipped quietly)`
+    : "";
+  return `${what}: ${p.status}: ${p.reason?.message}${later}`;
 }
 
 export async function runBench(cfg: BenchConfig, device?: string, quiet = false): Promise<BenchOutcome> {
+  checkLimits(cfg);
+  using stop = await watchStop("finishing the current point, then writing the results");
   using ctx = Context.open(device);
   const header = runHeader("bench", SCHEMA_VERSION, ctx);
   const out = cfg.out ?? defaultOutPath("bench", ctx.name);
@@ -78,23 +128,30 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   const checks: LateAccessResult[] = [];
   let regcost: RegcostResult | null = null;
   let calibration: Calibration | null = null;
+  const told = new Set<string>(), ranBefore = new Set<string>();
   try {
     for (const k of keys) {
+      if (stop.signal) break;
       const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${k.pages} qd${k.depth}`;
       bar.step(what);
       const p = runPoint(rig, k, cfg, hist);
+      markLimited(p, ranBefore, rig.dev);
+      if (p.status === "ok") ranBefore.add(p.strategy);
       points.push(p);
       lines.write({ record: "point", ...p });
-      bar.done(
-        `${what}: ${
-          p.status === "ok"
-            ? `${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`
-            : `${p.status}: ${p.reason?.message}`
-        }`,
-      );
+      bar.done(pointLine(p, what, told));
+      // A point that hit a limit may have left the rig without QPs (max_qp): rebuild it for the next one.
+      if (rig.broken) {
+        try {
+          rig.recover();
+        } catch (e) {
+          bar.done(`the rig could not be rebuilt after ${what}: ${failureOf(e).message}`);
+        }
+      }
     }
     if (cfg.revocationCheck) {
       for (const name of revoking) {
+        if (stop.signal) break;
         bar.step(`late access ${name}`);
         const supported = points.some((p) => p.strategy === name && p.status === "ok");
         if (!supported) {
@@ -107,20 +164,28 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
         bar.done(`late access ${name}: ${c.status}`);
       }
     }
-    if (cfg.regcost) {
+    if (cfg.regcost && !stop.signal) {
       bar.step("regcost");
-      regcost = runRegcost(rig, {
-        maxBytes: cfg.regcostMaxBytes,
-        pages: cfg.pages,
-        budgetMs: cfg.regcostBudgetMs,
-        samplesMin: 3,
-        reference: cfg.reference,
-        onProgress: bar.step,
-      });
-      lines.write({ record: "regcost", ...regcost });
-      bar.done("regcost");
+      try {
+        regcost = runRegcost(rig, {
+          maxBytes: cfg.regcostMaxBytes,
+          pages: cfg.pages,
+          budgetMs: cfg.regcostBudgetMs,
+          samplesMin: 3,
+          reference: cfg.reference,
+          onProgress: (what) => {
+            // Regcost is one long step: a signal abandons it at its next measurement (what it holds is released).
+            if (stop.signal) throw new RegcostStopped();
+            bar.step(what);
+          },
+        });
+        lines.write({ record: "regcost", ...regcost });
+        bar.done("regcost");
+      } catch (e) {
+        if (!(e instanceof RegcostStopped)) throw e;
+      }
     }
-    if (cfg.calibrate) {
+    if (cfg.calibrate && !stop.signal) {
       bar.step("calibration (perftest)");
       calibration = await runCalibration(rig, cfg, header.device, points);
       lines.write({ record: "calibration", ...calibration });
@@ -129,11 +194,12 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   } finally {
     bar.stop();
   }
+  const interruptedBy = stop.signal;
   const doc: BenchDoc = {
     ...header,
     finishedAt: new Date().toISOString(),
-    completed: true,
-    interruptedBy: null,
+    completed: interruptedBy === null,
+    interruptedBy,
     config: cfg,
     overhead: { ...overhead, ffiPerCallNs: header.ffi.perCallNs, clockNs: header.ffi.clockNs },
     verification: verificationNote(cfg),
@@ -144,11 +210,16 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
     calibration,
   };
   writeJson(out, doc);
-  lines.write({ record: "end", file: out });
+  lines.write({ record: "end", file: out, completed: doc.completed, interruptedBy });
   return {
     out,
     doc,
     failed: points.filter((p) => p.status === "failed").length,
     notRevoked: checks.filter((c) => !c.revoked).length,
+    interruptedBy,
+    points: points.length,
+    of: keys.length,
   };
 }
+
+class RegcostStopped extends Error {}

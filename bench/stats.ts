@@ -34,7 +34,10 @@ export function emptySummary(): LatencySummary {
 
 export function summarize(h: hdr.Histogram): LatencySummary {
   const n = h.totalCount;
-  const at = (p: number) => (n ? h.getValueAtPercentile(p) : 0);
+  const max = n ? h.maxValue : 0, min = n ? h.minNonZeroValue : 0;
+  // A percentile is the top of its bucket (3 significant digits), which can lie above the largest value
+  // recorded (p99.9 13,516,799 ns next to a max of 13,512,220 ns): the exact extremes bound it.
+  const at = (p: number) => (n ? Math.min(max, Math.max(min, h.getValueAtPercentile(p))) : 0);
   return {
     count: n,
     meanNs: n ? Math.round(h.mean) : 0,
@@ -43,8 +46,8 @@ export function summarize(h: hdr.Histogram): LatencySummary {
     p90Ns: at(90),
     p99Ns: at(99),
     p999Ns: at(99.9),
-    maxNs: n ? h.maxValue : 0,
-    minNs: n ? h.minNonZeroValue : 0,
+    maxNs: max,
+    minNs: min,
   };
 }
 

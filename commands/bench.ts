@@ -8,6 +8,7 @@ import { runBench } from "../bench/run.ts";
 import { jsonLinesPath } from "../record/stream.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { writeHtmlReport } from "../reports/write.ts";
+import { Interrupted } from "../common/signals.ts";
 
 export function registerBench(program: Command): void {
   deviceOptions(
@@ -78,6 +79,13 @@ export function registerBench(program: Command): void {
     console.log(benchReport(r.doc));
     console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
     if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
+    if (r.interruptedBy) {
+      throw new Interrupted(
+        r.interruptedBy,
+        `interrupted by ${r.interruptedBy} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
+          `(completed: false) and ${jsonLinesPath(r.out)}`,
+      );
+    }
     if (r.failed || r.notRevoked) {
       console.error(
         `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,

@@ -17,6 +17,7 @@ import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
 import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
+import { Interrupted, watchStop } from "../common/signals.ts";
 
 interface ConformanceOptions extends DeviceOptions {
   cases?: string;
@@ -82,6 +83,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing.
   let out = o.out;
   let lines: JsonLines | undefined;
+  using _stop = await watchStop("finishing the current case, then writing the results");
   try {
     const doc = await runSuite(defs, {
       port: o.port,
@@ -104,8 +106,16 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       },
     });
     writeJson(out!, doc);
-    lines?.write({ record: "end", file: out });
-    return writeOutputs(doc, out!, o);
+    lines?.write({ record: "end", file: out, completed: doc.completed, interruptedBy: doc.interruptedBy });
+    const code = writeOutputs(doc, out!, o);
+    if (doc.interruptedBy) {
+      throw new Interrupted(
+        doc.interruptedBy,
+        `interrupted by ${doc.interruptedBy} after ${doc.results.length} of ${defs.length} cases; what ` +
+          `completed is in ${out} (completed: false) and ${jsonLinesPath(out!)}`,
+      );
+    }
+    return code;
   } finally {
     lines?.close();
   }

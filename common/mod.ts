@@ -7,10 +7,14 @@ export const VERSION = "0.1.0";
 export class UsageError extends Error {}
 
 /**
- * A known condition that stops a run (a missing package, no device, a limit reached): one line and exit 1,
- * never the "internal error" hint, which is for real bugs only.
+ * A known condition that stops a run (a missing package, no device, a limit reached, a signal): one line and
+ * its exit code (1 unless said otherwise), never the "internal error" hint, which is for real bugs only.
  */
-export class KnownError extends Error {}
+export class KnownError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
 
 function intParser(name: string, min: number, what: string) {
   return (v: string): number => {

@@ -2,7 +2,10 @@
 import type { Fixture } from "./fixture.ts";
 import type { RuleId } from "./rules.ts";
 
-/** `must`: the rule is mandated, a mismatch fails. `observe`: implementation-defined, recorded, never failed. */
+/**
+ * `must`: the rule is mandated, a mismatch fails. `observe`: implementation-defined, recorded as `observed`
+ * (never failed, never counted as a pass).
+ */
 export type Level = "must" | "observe";
 
 /** Device capabilities a case needs (from ibv_query_device_ex); missing ones make the case `unsupported`. */
@@ -36,9 +39,18 @@ export interface CaseDef {
   run(f: Fixture): Promise<void>;
 }
 
-export type Classification = "pass" | "fail" | "known" | "unsupported" | "timeout" | "crashed" | "error";
+export type Classification =
+  | "pass"
+  | "observed"
+  | "fail"
+  | "known"
+  | "unsupported"
+  | "timeout"
+  | "crashed"
+  | "error";
 export const CLASSES: readonly Classification[] = [
   "pass",
+  "observed",
   "fail",
   "known",
   "unsupported",
@@ -46,6 +58,9 @@ export const CLASSES: readonly Classification[] = [
   "crashed",
   "error",
 ];
+
+/** The classes that let a run exit 0: nothing contradicts the spec or the profile. */
+export const CLEAN: readonly Classification[] = ["pass", "observed", "known", "unsupported"];
 
 /** A deviation from a profile that turned a `fail` into `known`. */
 export interface KnownDeviation {

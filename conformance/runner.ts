@@ -5,7 +5,7 @@ import { CaseTimeout, Fixture, type FixtureOptions, StepFailed, Unsupported } fr
 import { compare } from "./outcome.ts";
 import { RULES } from "./rules.ts";
 import { type Deviation, matchDeviation, type Profile } from "./profile.ts";
-import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
+import { type Cap, type CaseDef, type CaseResult, type Classification, CLEAN, groupOf } from "./model.ts";
 
 export interface CaseOptions extends FixtureOptions {
   caseDeadlineMs: number;
@@ -100,7 +100,7 @@ async function runWithDeadline(
   if (err instanceof CaseTimeout) return { cls: "timeout", extra: { reason: err.message } };
   if (err instanceof StepFailed) return { cls: "fail", extra: { mismatches: [err.message] } };
   if (err) return { cls: "error", extra: { reason: `${err.name}: ${err.message}` } };
-  if (def.level === "observe") return { cls: "pass" };
+  if (def.level === "observe") return { cls: "observed" };
   const m = compare(def.expect ?? [], f.facts);
   return m ? { cls: "fail", extra: { mismatches: m } } : { cls: "pass" };
 }
@@ -119,7 +119,7 @@ export function applyProfile(
 }
 
 export function exitCodeFor(results: CaseResult[]): number {
-  return results.every((r) => r.class === "pass" || r.class === "known" || r.class === "unsupported") ? 0 : 1;
+  return results.every((r) => CLEAN.includes(r.class)) ? 0 : 1;
 }
 
 /** A case the profile says not to run here (it takes the machine down): known, or a failure under --strict. */

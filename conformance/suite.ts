@@ -8,6 +8,7 @@ import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase, skipp
 import { runIsolated } from "./isolate.ts";
 import { type Profile, profileFor, skipDeviation } from "./profile.ts";
 import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
+import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 
 export interface SuiteOptions extends CaseOptions {
   device?: string;
@@ -47,6 +48,7 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
   const caps = deviceCaps(ctx);
   const results: CaseResult[] = [];
   for (const [i, def] of defs.entries()) {
+    if (stopRequested()) break; // SIGINT/SIGTERM: the cases run so far make the (interrupted) document
     // Even --strict does not run what the profile says takes the machine down: that becomes a failure.
     const skip = skipDeviation(matched, def.id, header.host.kernel);
     const r = skip ? skippedResult(def, skip, o.strict) : applyProfile(
@@ -55,13 +57,16 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
       o.strict,
       header.host.kernel,
     );
+    // A child that the same Ctrl-C ended did not crash: its case was abandoned, not run.
+    if (stopRequested() && o.isolate && (r.class === "crashed" || r.class === "timeout")) break;
     o.onResult?.(r, i, defs.length);
     results.push(r);
   }
+  const interruptedBy = stopRequested();
   return {
     ...header,
-    completed: true,
-    interruptedBy: null,
+    completed: interruptedBy === null,
+    interruptedBy,
     run: {
       cases: o.cases,
       isolate: o.isolate,
@@ -75,7 +80,7 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
       finishedAt: new Date().toISOString(),
     },
     counts: countClasses(results),
-    exitCode: exitCodeFor(results),
+    exitCode: interruptedBy ? SIGNAL_EXIT[interruptedBy] : exitCodeFor(results),
     results,
   };
 }

@@ -33,7 +33,11 @@ export class CQ extends VerbsObject {
   constructor(readonly ctx: Context, readonly cqe = 1024, readonly capacity = 64) {
     super([ctx]);
     const p = ibverbs().ibv_create_cq(ctx.ptr, cqe, null, null, 0);
-    if (!p) throw new VerbsError("ibv_create_cq", errno(), `cqe ${cqe}`);
+    if (!p) {
+      const err = errno();
+      this.abandon(); // never made: the context must not release it later
+      throw new VerbsError("ibv_create_cq", err, `cqe ${cqe}`);
+    }
     this.ptr = p;
     const block = alloc(WC.size * capacity);
     this.wcPtr = block.ptr;

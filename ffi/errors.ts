@@ -15,6 +15,7 @@ const ERRNO_NAMES: Record<number, string> = {
   17: "EEXIST",
   19: "ENODEV",
   22: "EINVAL",
+  23: "ENFILE",
   24: "EMFILE",
   28: "ENOSPC",
   34: "ERANGE",
@@ -24,6 +25,7 @@ const ERRNO_NAMES: Record<number, string> = {
   95: "EOPNOTSUPP",
   110: "ETIMEDOUT",
   113: "EHOSTUNREACH",
+  122: "EDQUOT",
 };
 
 export function errnoName(err: number): string {

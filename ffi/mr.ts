@@ -75,7 +75,11 @@ export class MR extends VerbsObject {
     const ret = ts ? fastVerbs().reregMrTimed(...args, ts) : ibverbs().ibv_rereg_mr(...args);
     // ibv_rereg_mr returns 0, an IBV_REREG_MR_ERR_* code (<0) with errno set, or an errno value.
     if (ret !== 0) throw new VerbsError("ibv_rereg_mr", ret < 0 ? errno() : ret, reregErr(ret));
-    if (opts.pd) this.#pd = opts.pd;
+    if (opts.pd && opts.pd !== this.#pd) {
+      // IBV_REREG_MR_CHANGE_PD: the MR now belongs to the new PD, which must release it before itself.
+      this.relink(this.#pd, opts.pd);
+      this.#pd = opts.pd;
+    }
   }
 
   protected readonly releaseVerb = "ibv_dereg_mr";

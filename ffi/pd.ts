@@ -10,7 +10,11 @@ export class PD extends VerbsObject {
   constructor(readonly ctx: Context) {
     super([ctx]);
     const p = ibverbs().ibv_alloc_pd(ctx.ptr);
-    if (!p) throw new VerbsError("ibv_alloc_pd", errno());
+    if (!p) {
+      const err = errno();
+      this.abandon(); // never made: the context must not release it later
+      throw new VerbsError("ibv_alloc_pd", err);
+    }
     this.ptr = p;
   }
 

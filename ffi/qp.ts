@@ -68,7 +68,15 @@ export class QP extends VerbsObject {
     v.setUint32(IA.qp_type, QpType.RC, true);
     v.setInt32(IA.sq_sig_all, 0, true);
     const p = ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
-    if (!p) throw new VerbsError("ibv_create_qp", errno());
+    if (!p) {
+      const err = errno();
+      this.abandon(); // never made: its PD and CQs must not release it later
+      throw new VerbsError(
+        "ibv_create_qp",
+        err,
+        `max_send_wr ${caps.maxSendWr ?? 256}, max_recv_wr ${caps.maxRecvWr ?? 256}`,
+      );
+    }
     this.ptr = p;
     this.qpNum = new Deno.UnsafePointerView(p).getUint32(LAYOUTS.ibv_qp.qp_num);
   }

@@ -1,6 +1,7 @@
 // Lifetime of verbs objects: each is released exactly once, after every object that depends on it (newest
 // first), also when a parent is closed early, on error paths (`using`) and on Ctrl-C (closeAll).
 import { check } from "./errors.ts";
+import { stopWatched } from "../common/signals.ts";
 
 let nextSeq = 0;
 const roots = new Set<VerbsObject>();
@@ -57,6 +58,15 @@ export abstract class VerbsObject {
     this.#finish();
   }
 
+  /** Moves this object from parent `from` to `to` (ibv_rereg_mr with IBV_REREG_MR_CHANGE_PD). */
+  protected relink(from: VerbsObject, to: VerbsObject): void {
+    const i = this.deps.indexOf(from);
+    if (i < 0) throw new Error(`${this.releaseVerb}: relink from an object that is not a parent`);
+    from.#dependents.delete(this);
+    this.deps[i] = to;
+    to.#dependents.add(this);
+  }
+
   #finish(): void {
     this.#closed = true;
     for (const d of this.deps) d.#dependents.delete(this);
@@ -88,6 +98,7 @@ function hookSignals(): void {
   signalsHooked = true;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
+      if (stopWatched()) return; // a run is stopping at its next checkpoint (common/signals.ts)
       closeAll();
       Deno.exit(sig === "SIGINT" ? 130 : 143);
     });

@@ -6,6 +6,7 @@ import { type FfiPathRecord, measureCallCost } from "../ffi/callcost.ts";
 import { type HostRecord, hostRecord } from "./host.ts";
 import { type DeviceRecord, deviceRecord } from "./device.ts";
 import { VERSION } from "../common/mod.ts";
+import { jsonLinesPath } from "./stream.ts";
 
 export interface RunHeader {
   tool: "memreg";
@@ -39,9 +40,30 @@ export function runHeader<K extends RunHeader["kind"]>(
   };
 }
 
-/** results/<kind>-<device>-<date>.json under the current directory. */
+/**
+ * results/<kind>-<device>-<date>.json under the current directory, never one another run uses: two runs started
+ * in the same second (two memreg processes on one device) get -2, -3…, reserved by creating the .jsonl.
+ */
 export function defaultOutPath(kind: string, device: string, ext = "json"): string {
   const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+/, "");
   const tag = Deno.env.get("MEMREG_TESTBED") === "1" ? `${device}-testbed` : device;
-  return `results/${kind}-${tag}-${stamp}.${ext}`;
+  Deno.mkdirSync("results", { recursive: true });
+  for (let n = 1;; n++) {
+    const path = `results/${kind}-${tag}-${stamp}${n > 1 ? `-${n}` : ""}.${ext}`;
+    try {
+      Deno.openSync(jsonLinesPath(path), { write: true, createNew: true }).close();
+      if (!exists(path)) return path;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

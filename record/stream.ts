@@ -11,9 +11,14 @@ export class JsonLines {
     this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
   }
 
-  /** Appends one record (bigint values become strings) and flushes it. */
+  /**
+   * Appends one record (bigint values become strings) and syncs it to disk: in the testbed the file lives on a
+   * write-back 9p share, and a VM killed after a signal must not take completed records with it.
+   */
   write(record: unknown): void {
-    this.#file.writeSync(this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n"));
+    const b = this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n");
+    for (let off = 0; off < b.length;) off += this.#file.writeSync(b.subarray(off));
+    this.#file.syncDataSync();
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 // JUnit XML for CI systems: one <testsuite> per group, one <testcase> per case. fail/timeout → <failure>,
-// crashed/error → <error>, unsupported → <skipped>; known deviations and observations pass, noted in system-out.
+// crashed/error → <error>, unsupported → <skipped>; known deviations and observations (`observed`) pass,
+// noted in system-out (JUnit has no class between passed and skipped).
 import { XMLBuilder } from "fast-xml-parser";
 import type { CaseResult } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";

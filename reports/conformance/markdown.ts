@@ -1,5 +1,5 @@
 // A Markdown summary that fits a CI job summary: counts, what did not pass in full, known deviations, all cases.
-import { CLASSES } from "../../conformance/model.ts";
+import { CLASSES, CLEAN } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import { countsLine, detail, deviceLine, formatDuration, observedLine } from "./summary.ts";
 import { formatAccept } from "../../conformance/outcome.ts";
@@ -13,6 +13,7 @@ export function formatMarkdown(doc: SuiteDoc): string {
     `**${doc.results.length} cases**: ${countsLine(doc.counts)} · ${
       formatDuration(doc.run.wallMs)
     } · exit ${doc.exitCode}` +
+      (doc.interruptedBy ? ` · **interrupted by ${doc.interruptedBy}** (the cases that ran)` : "") +
       (doc.run.strict
         ? " · strict (profiles ignored)"
         : doc.run.profile
@@ -22,7 +23,7 @@ export function formatMarkdown(doc: SuiteDoc): string {
   out.push("", "| result | cases |", "|---|---|");
   for (const c of CLASSES) if (doc.counts[c]) out.push(`| ${c} | ${doc.counts[c]} |`);
 
-  const bad = doc.results.filter((r) => !["pass", "known", "unsupported"].includes(r.class));
+  const bad = doc.results.filter((r) => !CLEAN.includes(r.class));
   if (bad.length) {
     out.push(
       "",

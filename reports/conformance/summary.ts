@@ -20,7 +20,9 @@ export function detail(r: CaseResult): string {
     case "known":
       return `${r.deviation!.verdict}: ${r.deviation!.reason}`;
     case "pass":
-      return r.level === "observe" ? observedLine(r) : "";
+      return "";
+    case "observed":
+      return observedLine(r);
     default:
       return r.reason ?? "";
   }

@@ -36,7 +36,7 @@ export const PointSchema = z.object({
   size: int,
   pages: Pages,
   depth: int,
-  status: z.enum(["ok", "unsupported", "failed"]),
+  status: z.enum(["ok", "unsupported", "failed", "limited"]),
   reason: FailureSchema.optional(),
   reuse: str,
   buffers: int,

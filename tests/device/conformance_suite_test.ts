@@ -28,9 +28,25 @@ Deno.test("conformance: the whole suite in process, no error or crash, every id 
   assert(doc.run.wallMs < 5 * 60_000, `${doc.run.wallMs} ms`);
   // With the driver's profile every case on this device matches its expectations.
   assertEquals(
-    doc.results.filter((r) => !["pass", "known", "unsupported"].includes(r.class)).map((r) => r.id),
+    doc.results.filter((r) => !["pass", "observed", "known", "unsupported"].includes(r.class)).map((r) =>
+      r.id
+    ),
     [],
   );
+  // Observe-level cases record what the device did: they are `observed`, never counted as passes.
+  const observe = CASES.filter((c) => c.level === "observe").map((c) => c.id);
+  assert(observe.length > 0);
+  for (const id of observe) {
+    assert(
+      ["observed", "unsupported"].includes(doc.results.find((r) => r.id === id)!.class),
+      `${id}: ${doc.results.find((r) => r.id === id)!.class}`,
+    );
+  }
+  assertEquals(
+    doc.counts.observed,
+    doc.results.filter((r) => r.level === "observe" && r.class === "observed").length,
+  );
+  assert(doc.results.filter((r) => r.class === "pass").every((r) => r.level === "must"));
   assertEquals(doc.exitCode, 0);
   assertEquals(await rdmaResources(Deno.pid), []);
   // Control cases are the proof that refusals elsewhere are not the harness failing to get through.

@@ -41,6 +41,29 @@ Deno.test("HdrHistogram summary agrees with exact figures within its 3 significa
   assert.equal(summarize(h).count, 0);
 });
 
+Deno.test("HdrHistogram percentiles never exceed the observed max nor undercut the min", () => {
+  const h = newHistogram();
+  // The figures of a default run: the top bucket's upper end (13,516,799) lies above the one slow I/O.
+  for (let i = 0; i < 10; i++) h.recordValue(1000 + i);
+  h.recordValue(13_512_220);
+  const s = summarize(h);
+  assert.equal(s.maxNs, 13_512_220);
+  for (const k of ["p50Ns", "p90Ns", "p99Ns", "p999Ns"] as const) {
+    assert.ok(s[k] <= s.maxNs, `${k} ${s[k]} > max ${s.maxNs}`);
+    assert.ok(s[k] >= s.minNs, `${k} ${s[k]} < min ${s.minNs}`);
+  }
+  assert.equal(s.p999Ns, 13_512_220);
+  h.reset();
+  h.recordValue(1_000_001); // a single value: every percentile is that value, not its bucket's edges
+  const one = summarize(h);
+  assert.deepEqual([one.p50Ns, one.p999Ns, one.minNs, one.maxNs], [
+    1_000_001,
+    1_000_001,
+    1_000_001,
+    1_000_001,
+  ]);
+});
+
 function point(
   strategy: string,
   op: string,

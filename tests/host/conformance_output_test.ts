@@ -41,7 +41,7 @@ const RESULTS: CaseResult[] = [
   result("mw2.e", "timeout", { reason: "inv: 0 of 1 completion(s)" }),
   result("mw2.f", "crashed", { reason: "child 42 died of SIGSEGV; stderr: \x1b[31mboom\x1b[0m <&>" }),
   result("qp.g", "error", { reason: "TypeError: x" }),
-  result("qp.h", "pass", { level: "observe", observed: { "qpB": "ERR" }, expected: [] }),
+  result("qp.h", "observed", { level: "observe", observed: { "qpB": "ERR" }, expected: [] }),
 ];
 
 function doc(results = RESULTS): SuiteDoc {
@@ -115,6 +115,18 @@ Deno.test("JUnit: valid XML whose testsuites/testsuite/testcase counts a consume
   assertEquals(byName["mw2.f"].error.type, "crashed");
   assert(!xml.includes("\x1b"), "control characters must not reach the XML");
   assert(String(byName["mw1.c"]["system-out"]).includes("known deviation"));
+  // An observation is neither a failure nor a skip: it passes in JUnit, with what it saw in system-out.
+  assert(!byName["qp.h"].failure && !byName["qp.h"].error && byName["qp.h"].skipped === undefined);
+  assert(String(byName["qp.h"]["system-out"]).includes(`"qpB":"ERR"`));
+});
+
+Deno.test("observe-level cases are their own class: counted apart from pass, listed with what they saw", () => {
+  const d = doc();
+  assertEquals([d.counts.pass, d.counts.observed], [1, 1]);
+  const md = formatMarkdown(d);
+  assert(md.includes("| observed | 1 |") && md.includes("| pass | 1 |"), md);
+  assert(!md.slice(md.indexOf("### Not matching"), md.indexOf("### Known")).includes("`qp.h`"));
+  assert(md.includes("| `qp.h` | observed | observe |"), "the all-cases table names the class");
 });
 
 Deno.test("Markdown: counts table, the non-matching cases with expected and observed, known deviations", () => {
@@ -132,14 +144,18 @@ Deno.test("table: one row per case and a counts line", () => {
   const t = formatTable(doc()).split("\n");
   for (const r of RESULTS) assert(t.some((l) => l.startsWith(r.id)), r.id);
   assert(
-    t.at(-1)!.startsWith("8 cases: 2 pass, 1 fail, 1 known, 1 unsupported, 1 timeout, 1 crashed, 1 error"),
+    t.at(-1)!.startsWith(
+      "8 cases: 1 pass, 1 observed, 1 fail, 1 known, 1 unsupported, 1 timeout, 1 crashed, 1 error",
+    ),
     t.at(-1),
   );
   assert(t.find((l) => l.startsWith("qp.h"))!.includes("qpB=ERR"), "observe cases show what they saw");
 });
 
-Deno.test("exit code: 0 only when every case is pass, known or unsupported", () => {
-  assertEquals(exitCodeFor(RESULTS.filter((r) => ["pass", "known", "unsupported"].includes(r.class))), 0);
+Deno.test("exit code: 0 only when every case is pass, observed, known or unsupported", () => {
+  const clean = RESULTS.filter((r) => ["pass", "observed", "known", "unsupported"].includes(r.class));
+  assertEquals(clean.map((r) => r.class), ["pass", "known", "unsupported", "observed"]);
+  assertEquals(exitCodeFor(clean), 0);
   for (const cls of ["fail", "timeout", "crashed", "error"] as const) {
     assertEquals(exitCodeFor([result("mr.x", cls)]), 1, cls);
   }
