@@ -7,6 +7,7 @@ import { registerDevices } from "./commands/devices.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerCompare } from "./commands/compare.ts";
 import { registerPublish } from "./commands/publish.ts";
+import { rememberCommand } from "./commands/common.ts";
 import { KnownError, UsageError, VERSION } from "./common/mod.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 
@@ -14,7 +15,9 @@ const program = new Command("memreg")
   .description("RDMA memory-registration benchmarks and invalidation conformance, through libibverbs")
   .version(VERSION)
   .enablePositionalOptions()
-  .exitOverride();
+  .exitOverride()
+  // The subcommand's declared options say which values are paths (for the testbed's shares).
+  .hook("preAction", (_, action) => rememberCommand(action));
 
 registerDevices(program);
 registerBench(program);

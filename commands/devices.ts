@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { Context, listDevices } from "../ffi/mod.ts";
 import { type DeviceRecord, deviceRecord } from "../record/device.ts";
 import { type HostRecord, hostRecord } from "../record/host.ts";
+import { UsageError } from "../common/mod.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
 
 export function registerDevices(program: Command): void {
@@ -23,7 +24,7 @@ export interface DevicesOutput {
 
 export function collectDevices(only?: string): DevicesOutput {
   const names = listDevices().map((d) => d.name).filter((n) => !only || n === only);
-  if (only && names.length === 0) throw new Error(`no RDMA device named ${only}`);
+  if (only && names.length === 0) throw new UsageError(`--device ${only}: no such RDMA device`);
   const devices = names.map((name) => {
     using ctx = Context.open(name);
     return deviceRecord(ctx);

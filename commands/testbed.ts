@@ -1,6 +1,6 @@
 // CLI wiring: `memreg testbed [options] [-- command...]` and `memreg testbed-setup`.
 import { Command } from "commander";
-import { positiveInt } from "../common/mod.ts";
+import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
 import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "../testbed/vm.ts";
 import { fetchKernel, listKernels, resolveKernel } from "../testbed/kernels.ts";
 import { testbedSetup } from "../testbed/setup.ts";
@@ -86,6 +86,7 @@ async function testbedAction(
       console: o.console,
     });
   } catch (e) {
+    if (e instanceof KnownError || e instanceof UsageError) throw e; // one line, its own exit code
     console.error(`testbed: ${e instanceof Error ? e.message : e}`);
     return 125;
   }

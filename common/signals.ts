@@ -18,7 +18,7 @@ export class Interrupted extends KnownError {
 }
 
 /** Longest wait for the next checkpoint after a signal (a point of the default bench takes seconds). */
-export const GRACE_MS = 60_000;
+export const GRACE_MS = Number(Deno.env.get("MEMREG_STOP_GRACE_MS") ?? 60_000) || 60_000;
 /** The same signal again within this window is the same interruption delivered twice (npx forwards it). */
 export const REPEAT_MS = 1000;
 
@@ -49,6 +49,8 @@ self.onmessage = (e) => {
 
 let flag: Int32Array | null = null;
 let worker: Worker | null = null;
+/** A watched run was stopped by a signal (the run is over, the process is on its way out). */
+let stopped: StopSignal | null = null;
 
 /** While this lives, SIGINT/SIGTERM request a stop instead of ending the process. */
 export interface StopWatch extends Disposable {
@@ -76,6 +78,7 @@ export async function watchStop(what: string, graceMs = GRACE_MS): Promise<StopW
       return stopRequested();
     },
     [Symbol.dispose]() {
+      stopped ??= stopRequested();
       w.terminate();
       if (worker === w) [worker, flag] = [null, null];
     },
@@ -87,9 +90,12 @@ export function stopRequested(): StopSignal | null {
   return flag ? CODES[Atomics.load(flag, 0)] ?? null : null;
 }
 
-/** Whether a run is handling SIGINT/SIGTERM itself (other listeners then leave the process alone). */
+/**
+ * Whether SIGINT/SIGTERM are a run's business: one is watching, or one already stopped on a signal and is
+ * saving its results (a listener on the main thread runs late, after the run; it must not end it then).
+ */
 export function stopWatched(): boolean {
-  return worker !== null;
+  return worker !== null || stopped !== null;
 }
 
 /** Asks the watched run to stop as if `sig` had arrived (tests; the same flag the signal sets). */

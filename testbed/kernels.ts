@@ -3,6 +3,7 @@
 // only exist in newer kernels than the host's.
 import { join } from "node:path";
 import { cacheDir, exists, run, runText, which } from "./paths.ts";
+import { KnownError, UsageError } from "../common/mod.ts";
 
 export interface KernelInfo {
   version: string;
@@ -67,7 +68,9 @@ export async function resolveKernel(spec?: string): Promise<KernelInfo> {
   if (!spec) {
     const installed = all.filter((k) => k.source === "installed");
     const k = installed.find((k) => k.version.startsWith(DEFAULT_PREFIX)) ?? installed[0];
-    if (!k) throw new Error("no kernel in /boot with modules in /lib/modules; run `deno task testbed:setup`");
+    if (!k) {
+      throw new KnownError("no kernel in /boot with modules in /lib/modules; run `deno task testbed:setup`");
+    }
     return k;
   }
   const exact = all.find((k) => k.version === spec);
@@ -75,8 +78,8 @@ export async function resolveKernel(spec?: string): Promise<KernelInfo> {
   if (/^[a-z][a-z-]*$/.test(spec)) return all.find((k) => k.suite === spec) ?? await fetchKernel(spec);
   const prefixed = all.find((k) => k.version.startsWith(spec));
   if (prefixed) return prefixed;
-  throw new Error(
-    `kernel '${spec}' not found (have: ${all.map((k) => k.version).join(", ") || "none"}); ` +
+  throw new UsageError(
+    `--kernel ${spec}: not found (have: ${all.map((k) => k.version).join(", ") || "none"}); ` +
       "try --list-kernels or --fetch-kernel trixie|sid",
   );
 }
@@ -90,7 +93,7 @@ export async function fetchKernel(
   log: (s: string) => void = console.error,
 ): Promise<KernelInfo> {
   for (const tool of ["apt-get", "apt-cache", "dpkg-deb", "depmod"]) {
-    if (!which(tool)) throw new Error(`--fetch-kernel needs ${tool} (Debian/Ubuntu host)`);
+    if (!which(tool)) throw new KnownError(`--fetch-kernel needs ${tool} (Debian/Ubuntu host)`);
   }
   const apt = join(cacheDir, "apt", suite);
   for (const d of ["lists/partial", "cache/archives/partial", "sources.list.d", "dl"]) {
@@ -115,7 +118,7 @@ export async function fetchKernel(
       await run("apt-get", [...o, "-q", "update"]);
     } catch (e) {
       const why = String(e instanceof Error ? e.message : e).match(/E: .*/g)?.join(" ");
-      throw new Error(`cannot fetch Debian ${suite}: ${why ?? e}`);
+      throw new KnownError(`cannot fetch Debian ${suite}: ${why ?? e}`);
     }
     const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
     const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];

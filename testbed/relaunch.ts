@@ -1,20 +1,33 @@
 // Lets every memreg command work on a machine without an RDMA NIC: it re-runs itself inside the
-// Soft-RoCE testbed, where rxe0 exists.
+// Soft-RoCE testbed, where rxe0 exists. What can be refused is refused here, before the boot.
 import { join } from "node:path";
-import { hasRdmaDevice, inTestbed, runInTestbed } from "./vm.ts";
+import { hasRdmaDevice, inTestbed, runInTestbed, shareDirs } from "./vm.ts";
 import { resolveKernel } from "./kernels.ts";
 import { projectRoot } from "./paths.ts";
+import { sharesFor, type UserPath } from "./shares.ts";
+import { ensureTestbed } from "./setup.ts";
+import { UsageError } from "../common/mod.ts";
+
+/** The one device the testbed has. */
+export const TESTBED_DEVICE = "rxe0";
 
 /** Exit code of the relaunched run, 2 when refused, or null when the caller should run locally. */
 export async function relaunchInTestbedIfNeeded(
   argv: string[],
-  opts: { noTestbed?: boolean; kernel?: string },
+  opts: { noTestbed?: boolean; kernel?: string; device?: string; paths?: UserPath[] },
 ): Promise<number | null> {
   if (hasRdmaDevice() || inTestbed()) return null;
   if (opts.noTestbed) {
     console.error("no RDMA device present and --no-testbed given");
     return 2;
   }
+  if (opts.device && opts.device !== TESTBED_DEVICE) {
+    throw new UsageError(
+      `--device ${opts.device}: no such RDMA device (this host has none; the testbed has ${TESTBED_DEVICE})`,
+    );
+  }
+  const shares = sharesFor(opts.paths ?? [], shareDirs());
+  await ensureTestbed();
   const kernel = await resolveKernel(opts.kernel);
   console.error(`no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version})`);
   // Forward memreg's own settings and colour choice; everything else is the guest's default.
@@ -26,5 +39,6 @@ export async function relaunchInTestbedIfNeeded(
     kernel: kernel.version,
     env,
     quiet: true,
+    shares,
   });
 }

@@ -3,11 +3,14 @@
 // libibverbs, with rdma_rxe providing a real rxe0 device. The project (and cwd) are shared writable at
 // the same paths, so results land on the host.
 import { dirname, join, relative } from "node:path";
-import { checkTestbedPrereqs } from "./setup.ts";
+import { ensureTestbed } from "./setup.ts";
+import type { Share } from "./shares.ts";
 import { type KernelInfo, resolveKernel } from "./kernels.ts";
 import { buildInitramfs } from "./initramfs.ts";
 import { bootImage } from "./kernel_image.ts";
 import { exists, projectRoot, which } from "./paths.ts";
+import { REPEAT_MS } from "../common/signals.ts";
+import { KnownError } from "../common/mod.ts";
 
 export interface TestbedOptions {
   /** Kernel version, version prefix or Debian suite (see --list-kernels); default: newest installed 6.1. */
@@ -23,10 +26,14 @@ export interface TestbedOptions {
   console?: boolean;
   /** 2 MiB hugepages reserved inside for --hugepages runs. */
   hugepages?: number;
+  /** More host directories to mount at their own paths (where the user's paths live; testbed/shares.ts). */
+  shares?: Share[];
 }
 
 export const DEFAULT_MEMORY_MIB = 3072;
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+/** After forwarding SIGINT/SIGTERM, how long the guest gets to stop before the VM is killed. */
+export const STOP_GRACE_MS = 90_000;
 const READY = "memreg-testbed: ready";
 const NINEP = "security_model=none,multidevs=remap";
 
@@ -49,22 +56,23 @@ export function hasRdmaDevice(): boolean {
 export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): Promise<number> {
   if (argv.length === 0) throw new Error("runInTestbed: empty command");
   const say = (s: string) => opts.quiet || console.error(s);
-  const problem = checkTestbedPrereqs();
-  if (problem) {
-    console.error(problem);
-    return 125;
-  }
+  await ensureTestbed();
   const kernel = await resolveKernel(opts.kernel);
   const initrd = await buildInitramfs(kernel);
   const image = await bootImage(kernel, say);
   await ensureNodeModules(say);
 
   const work = await Deno.makeTempDir({ prefix: "memreg-testbed-" });
+  removeStale(dirname(work));
+  await Deno.writeTextFile(join(work, "pids"), `${Deno.pid}\n`);
   try {
     const guest = join(work, "guest"); // exported to the guest as the "memreg" 9p share
     await Deno.mkdir(guest);
     await Deno.copyFile(new URL("./guest/stage2.sh", import.meta.url), join(guest, "stage2.sh"));
-    const shares = shareDirs();
+    const shares = [
+      ...shareDirs().map((d) => ({ guest: d, host: d })),
+      ...(opts.shares ?? []),
+    ].sort((a, b) => a.guest.length - b.guest.length); // parents mount before what lies inside them
     await Deno.writeTextFile(join(guest, "spec.sh"), specScript(argv, kernel, shares, opts));
     for (const f of ["console", "out", "err"]) await Deno.writeFile(join(work, f), new Uint8Array());
     const args = qemuArgs(kernel, image, initrd, work, shares, opts);
@@ -74,8 +82,23 @@ export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): P
   }
 }
 
+/** Work directories of runs whose memreg and qemu are both gone (memreg was SIGKILLed): nothing cleaned them. */
+function removeStale(tmp: string): void {
+  for (const e of Deno.readDirSync(tmp)) {
+    if (!e.name.startsWith("memreg-testbed-")) continue;
+    const dir = join(tmp, e.name);
+    try {
+      const pids = Deno.readTextFileSync(join(dir, "pids")).split("\n").filter(Boolean);
+      if (pids.some((p) => exists(`/proc/${p}`))) continue;
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // not ours to judge (no pids file yet, or another user's)
+    }
+  }
+}
+
 /** The project root plus the caller's cwd when it lies outside the project, both writable. */
-function shareDirs(): string[] {
+export function shareDirs(): string[] {
   const root = Deno.realPathSync(projectRoot);
   const cwd = Deno.realPathSync(Deno.cwd());
   const inside = (a: string, b: string) => !relative(b, a).startsWith("..");
@@ -84,7 +107,7 @@ function shareDirs(): string[] {
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-function specScript(argv: string[], kernel: KernelInfo, shares: string[], opts: TestbedOptions): string {
+function specScript(argv: string[], kernel: KernelInfo, shares: Share[], opts: TestbedOptions): string {
   const env = opts.env ?? {};
   for (const k of Object.keys(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name: ${k}`);
@@ -101,7 +124,7 @@ function specScript(argv: string[], kernel: KernelInfo, shares: string[], opts: 
     `HOST_DENO_DIR=${exists(denoDir) ? q(Deno.realPathSync(denoDir)) : "''"}`,
     `CWD=${q(Deno.realPathSync(Deno.cwd()))}`,
     `TESTBED_READY=${q(READY)}`,
-    ...shares.map((d, i) => `share share${i} ${q(d)}`),
+    ...shares.map((s, i) => `share share${i} ${q(s.guest)}`),
     "user_env() {",
     `  export PATH=${q(path.join(":"))}`,
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${q(v)}`),
@@ -116,7 +139,7 @@ function qemuArgs(
   image: string,
   initrd: string,
   work: string,
-  shares: string[],
+  shares: Share[],
   opts: TestbedOptions,
 ): string[] {
   const esc = (p: string) => p.replaceAll(",", ",,"); // qemu option values escape commas by doubling
@@ -149,7 +172,7 @@ function qemuArgs(
     ...["-device", "virtio-serial-pci,id=vser", ...port("out", 1), ...port("err", 2)],
     ...fs("root", "/", ",readonly=on"),
     ...fs("memreg", join(work, "guest")),
-    ...shares.flatMap((d, i) => fs(`share${i}`, d)),
+    ...shares.flatMap((s, i) => fs(`share${i}`, s.host)),
     ...(kernel.source === "fetched"
       ? fs("modules", Deno.realPathSync(kernel.modulesDir), ",readonly=on")
       : []),
@@ -165,11 +188,14 @@ async function supervise(
   say: (s: string) => void,
 ): Promise<number> {
   const started = performance.now();
+  // qemu gets its own session: a Ctrl-C on the terminal reaches memreg, which hands it to the guest's command
+  // (relaySignals), instead of ending the VM under a run that could still save its results.
   const child = new Deno.Command(which("qemu-system-x86_64")!, {
     args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
+    detached: true,
   }).spawn();
   let killedFor = "";
   const kill = (why: string) => {
@@ -182,12 +208,11 @@ async function supervise(
   };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timer = setTimeout(() => kill("timeout"), timeoutMs);
-  const onSignal = { SIGINT: () => kill("SIGINT"), SIGTERM: () => kill("SIGTERM") };
-  for (const [s, f] of Object.entries(onSignal)) Deno.addSignalListener(s as Deno.Signal, f);
-
+  await Deno.writeTextFile(join(work, "pids"), `${child.pid}\n`, { append: true });
   let finished = false;
   let console_ = "";
   let readyAt = 0;
+  const relay = relaySignals(join(work, "guest"), () => readyAt > 0, kill);
   const stderrText = new Response(child.stderr).text();
   const pumps = [
     tail(join(work, "out"), (b) => writeAll(Deno.stdout, b), () => finished),
@@ -204,7 +229,7 @@ async function supervise(
   const status = await child.status;
   finished = true;
   clearTimeout(timer);
-  for (const [s, f] of Object.entries(onSignal)) Deno.removeSignalListener(s as Deno.Signal, f);
+  relay.stop();
   await Promise.all(pumps);
   const qemuErr = (await stderrText).trim();
 
@@ -228,6 +253,49 @@ async function supervise(
   return 125;
 }
 
+/**
+ * SIGINT/SIGTERM on the host go to the guest's command: a line in the run share that stage 2 watches and turns
+ * into the same signal for the command's process group, which then stops after its current step and saves
+ * what it has. A guest that has not stopped STOP_GRACE_MS later is killed; before the command runs there is
+ * nothing to save and the VM is killed at once. A heartbeat in the share tells the guest that memreg is still
+ * there: if it is SIGKILLed, the guest stops the command and powers off by itself instead of running on.
+ */
+function relaySignals(
+  dir: string,
+  running: () => boolean,
+  kill: (why: string) => void,
+): { stop(): void } {
+  let beats = 0, first = 0;
+  const beat = () => Deno.writeTextFileSync(join(dir, "alive"), `${++beats}\n`);
+  beat();
+  const heart = setInterval(beat, 1000);
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const f = () => {
+      if (!running()) return kill(sig);
+      const now = performance.now();
+      if (first && now - first < REPEAT_MS) return; // one Ctrl-C delivered twice (npx forwards it too)
+      first ||= now;
+      Deno.writeTextFileSync(join(dir, "signals"), `${sig.slice(3)}\n`, { append: true });
+      grace ??= setTimeout(() => {
+        console.error(
+          `testbed: the guest did not stop within ${STOP_GRACE_MS / 1000} s of ${sig}; killing the VM`,
+        );
+        kill(sig);
+      }, STOP_GRACE_MS);
+    };
+    Deno.addSignalListener(sig, f);
+    return [sig, f] as const;
+  });
+  return {
+    stop() {
+      clearInterval(heart);
+      clearTimeout(grace);
+      for (const [s, f] of listeners) Deno.removeSignalListener(s, f);
+    },
+  };
+}
+
 /** Follows a file qemu appends to until `done()` was true before an EOF. */
 async function tail(path: string, sink: (b: Uint8Array) => Promise<void>, done: () => boolean) {
   using f = await Deno.open(path);
@@ -249,12 +317,20 @@ async function writeAll(w: { write(b: Uint8Array): Promise<number> }, b: Uint8Ar
   for (let off = 0; off < b.length;) off += await w.write(b.subarray(off));
 }
 
-/** The guest has no network, so npm packages must already be in node_modules. */
+/**
+ * The guest has no network, so every npm package must already be in node_modules: `deno run` fills it only
+ * with what its own module graph imports (a fresh clone's `deno task test` had just the test runner's).
+ */
 async function ensureNodeModules(say: (s: string) => void) {
   const cfg = join(projectRoot, "deno.json");
-  if (!exists(cfg) || exists(join(projectRoot, "node_modules"))) return;
-  if (!/"nodeModulesDir"/.test(Deno.readTextFileSync(cfg))) return;
-  say("testbed: node_modules missing; running `deno install` on the host first");
-  const out = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: projectRoot }).output();
-  if (!out.success) throw new Error("deno install failed; the guest cannot download npm packages");
+  if (!exists(cfg)) return;
+  const conf = JSON.parse(Deno.readTextFileSync(cfg));
+  if (!conf.nodeModulesDir) return;
+  const npm = Object.values(conf.imports ?? {}).filter((v): v is string => String(v).startsWith("npm:"));
+  const name = (spec: string) => spec.slice(4).replace(/^(@?[^@]+)@.*$/, "$1");
+  if (npm.every((s) => exists(join(projectRoot, "node_modules", name(s), "package.json")))) return;
+  say("testbed: npm packages missing from node_modules; running `deno install` on the host first");
+  const out = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: projectRoot, stdout: "null" })
+    .output();
+  if (!out.success) throw new KnownError("deno install failed; the guest cannot download npm packages");
 }

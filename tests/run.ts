@@ -2,6 +2,8 @@
 // for the whole device suite. Prints the plain `N passed, N failed` line CI reads, from the JUnit results.
 import { XMLParser } from "fast-xml-parser";
 import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
+import { ensureTestbed } from "../testbed/setup.ts";
+import { KnownError } from "../common/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const outDir = `${root}results/tests`;
@@ -40,6 +42,17 @@ function junitCounts(path: string): Counts | null {
 async function deno(args: string[]): Promise<number> {
   const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
   return code;
+}
+
+// A fresh machine: the testbed's packages first (the host tests boot it too), or one line saying how (exit 2).
+if (!hasRdmaDevice() && !inTestbed()) {
+  try {
+    await ensureTestbed();
+  } catch (e) {
+    if (!(e instanceof KnownError)) throw e;
+    console.error(`memreg: ${e.message}`);
+    Deno.exit(e.exitCode);
+  }
 }
 
 const hostJunit = `${outDir}/host.xml`;

@@ -77,20 +77,56 @@ mount -t hugetlbfs hugetlbfs /dev/hugepages
 ulimit -l unlimited
 
 # Deno needs a writable DENO_DIR: overlay a tmpfs on the host's cache (offline npm metadata, compiled
-# code), or copy its npm part if overlayfs refuses the 9p lower layer.
-mkdir -p /tmp/deno-dir /tmp/home
+# code), or copy its npm part if overlayfs refuses the 9p lower layer. The guest's own files live in /run
+# (tmpfs), never in /tmp, which may be the host's /tmp shared for a user's path.
+S=/run/memreg-guest
+mkdir -p $S/deno-dir $S/home
 if [ -n "$HOST_DENO_DIR" ] && [ -d "$HOST_DENO_DIR" ]; then
-  mkdir -p /tmp/.deno-upper /tmp/.deno-work
-  mount -t overlay overlay -o "lowerdir=$HOST_DENO_DIR,upperdir=/tmp/.deno-upper,workdir=/tmp/.deno-work" \
-    /tmp/deno-dir 2>/dev/null || cp -a "$HOST_DENO_DIR/npm" /tmp/deno-dir/ 2>/dev/null
+  mkdir -p $S/.deno-upper $S/.deno-work
+  mount -t overlay overlay -o "lowerdir=$HOST_DENO_DIR,upperdir=$S/.deno-upper,workdir=$S/.deno-work" \
+    $S/deno-dir 2>/dev/null || cp -a "$HOST_DENO_DIR/npm" $S/deno-dir/ 2>/dev/null
 fi
+
+# Relays the host's signals (lines in $R/signals) to the command's process group, as a terminal's Ctrl-C
+# would; and if the host's heartbeat ($R/alive) stops, memreg was killed: stop the command and power off.
+watch_host() {
+  done_n=0 last="" since=0
+  while kill -0 "$1" 2>/dev/null; do
+    n=0
+    if [ -f "$R/signals" ]; then
+      while read -r sig; do
+        n=$((n + 1))
+        [ $n -gt $done_n ] && /bin/kill -s "$sig" -- "-$1" 2>/dev/null
+      done <"$R/signals"
+      done_n=$n
+    fi
+    beat="" up=""
+    read -r beat <"$R/alive" 2>/dev/null
+    read -r up _ </proc/uptime
+    up=${up%%.*}
+    [ "$beat" = "$last" ] || since=$up last=$beat
+    if [ $((up - since)) -ge 10 ]; then # no beat for 10 s (the host writes one a second)
+      echo "memreg-testbed: the host side is gone; stopping the command" >/dev/console
+      /bin/kill -s KILL -- "-$1" 2>/dev/null
+      return
+    fi
+    sleep 0.5
+  done
+}
 
 [ -n "$TESTBED_READY" ] && echo "$TESTBED_READY" >/dev/console
 (
   cd "$CWD" || exit 125
-  export HOME=/tmp/home DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1
+  export HOME=$S/home DENO_DIR=$S/deno-dir DENO_NO_UPDATE_CHECK=1
   user_env
   export MEMREG_TESTBED=1 MEMREG_TESTBED_KERNEL="$(uname -r)"
-  exec "$@"
-) >"$OUT" 2>"$ERR" </dev/null
-finish "rc $?"
+  # Its own process group, which the relayed signals reach as a whole; and SIGINT/SIGQUIT back to their
+  # defaults, which a shell without job control ignores for what it starts in the background.
+  exec setsid env --default-signal=INT,TERM,QUIT "$@"
+) >"$OUT" 2>"$ERR" </dev/null &
+cmd=$!
+watch_host $cmd &
+wait $cmd
+rc=$?
+kill $! 2>/dev/null
+finish "rc $rc"

@@ -1,0 +1,116 @@
+// Runs memreg as a terminal job would (its own process group), sends a signal to the whole group once the JSON
+// lines stream holds enough records, and checks what an interrupted run must leave: exit 130/143, one word on
+// the terminal saying where the results are, the final document marked interrupted with every completed
+// record of the stream, the stream closed by its end record.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+
+export interface Interruption {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Records in the stream when the signal went out. */
+  recordsAtSignal: number;
+  /** Seconds from the (first) signal to the exit. */
+  secondsToStop: number;
+  pid: number;
+}
+
+export function readJsonl(path: string): Record<string, unknown>[] {
+  const text = Deno.readTextFileSync(path);
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+function count(path: string, record: string): number {
+  try {
+    return readJsonl(path).filter((r) => r.record === record).length;
+  } catch {
+    return 0; // not there yet, or a line being written
+  }
+}
+
+export async function interruptRun(
+  args: string[],
+  o: {
+    jsonl: string;
+    record: "point" | "case";
+    after: number;
+    signal: "SIGINT" | "SIGTERM" | "SIGKILL";
+    /** Send the signal again this many ms later. */
+    againMs?: number;
+    env?: Record<string, string>;
+    /** Give up waiting for records after this long. */
+    waitMs?: number;
+  },
+): Promise<Interruption> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { NO_COLOR: "1", ...o.env },
+    stdout: "piped",
+    stderr: "piped",
+    detached: true, // its own process group, like a job started from a shell
+  }).spawn();
+  const output = child.output();
+  const t0 = performance.now();
+  let exited = false;
+  output.finally(() => exited = true);
+  while (!exited && count(o.jsonl, o.record) < o.after) {
+    if (performance.now() - t0 > (o.waitMs ?? 300_000)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const recordsAtSignal = count(o.jsonl, o.record);
+  const sent = performance.now();
+  if (!exited) Deno.kill(-child.pid, o.signal); // the whole group, as Ctrl-C on a terminal does
+  if (o.againMs !== undefined) {
+    await new Promise((r) => setTimeout(r, o.againMs));
+    if (!exited) Deno.kill(-child.pid, o.signal);
+  }
+  const out = await output;
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: out.code,
+    stdout: dec(out.stdout),
+    stderr: dec(out.stderr),
+    recordsAtSignal,
+    secondsToStop: (performance.now() - sent) / 1000,
+    pid: child.pid,
+  };
+}
+
+/**
+ * What an interrupted run leaves: exit 130/143, a line naming the files, the document marked interrupted,
+ * holding exactly the completed records of the stream, which ends with its end record.
+ */
+export function assertInterrupted(
+  r: Interruption,
+  o: { out: string; signal: "SIGINT" | "SIGTERM"; record: "point" | "case"; min: number },
+): { doc: Record<string, unknown>; lines: Record<string, unknown>[] } {
+  const log = `exit ${r.code}\n--- stdout\n${r.stdout.slice(-2000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+  assertEquals(r.code, o.signal === "SIGINT" ? 130 : 143, log);
+  assert(r.recordsAtSignal >= o.min, `the signal went out after ${r.recordsAtSignal} records: ${log}`);
+  const said = r.stderr.split("\n").filter((l) => l.startsWith(`memreg: interrupted by ${o.signal}`));
+  assertEquals(said.length, 1, log);
+  assert(said[0].includes(o.out), `where the results are: ${said[0]}`);
+  assert(!/internal error/.test(r.stderr), log);
+  const doc = JSON.parse(Deno.readTextFileSync(o.out));
+  assertEquals([doc.completed, doc.interruptedBy], [false, o.signal]);
+  const lines = readJsonl(o.out.replace(/\.json$/, ".jsonl"));
+  assertEquals(lines[0].record, "header");
+  assertEquals(lines.at(-1), { record: "end", file: o.out, completed: false, interruptedBy: o.signal });
+  const streamed = lines.filter((l) => l.record === o.record);
+  assert(
+    streamed.length >= r.recordsAtSignal,
+    `${streamed.length} records, ${r.recordsAtSignal} at the signal`,
+  );
+  // Every completed record is in the document, and nothing else.
+  const key = (x: Record<string, unknown>) =>
+    o.record === "case" ? String(x.id) : `${x.strategy} ${x.op} ${x.size} ${x.pages} ${x.depth}`;
+  assertEquals(
+    (doc.results as Record<string, unknown>[]).map(key),
+    streamed.map(key),
+    "the document holds the streamed records",
+  );
+  return { doc, lines };
+}
