@@ -10,7 +10,8 @@ const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
 export function registerTestbed(program: Command): void {
   // Lets `testbed` stop option parsing at the inner command, so `testbed ibv_devinfo -v` passes -v on.
   program.enablePositionalOptions();
-  program.addCommand(testbedCommand(true));
+  // addCommand does not pass the program's exitOverride on: usage errors must reach the CLI (exit 2).
+  program.addCommand(testbedCommand(true).exitOverride());
   program
     .command("testbed-setup")
     .description("install the Debian packages the testbed needs (as root)")
@@ -44,7 +45,7 @@ function testbedCommand(outer: boolean): Command {
       // `deno task testbed -- --kernel sid -- cmd` keeps the first `--`, which would make `--kernel`
       // part of the command: when the command starts with an option, parse it once more.
       if (outer && command[0]?.startsWith("-")) {
-        await testbedCommand(false).parseAsync(command, { from: "user" });
+        await testbedCommand(false).exitOverride().parseAsync(command, { from: "user" });
         return;
       }
       Deno.exitCode = await testbedAction(command, o);

@@ -1,0 +1,171 @@
+// SIGINT/SIGTERM on the machine that has the device (here: inside the testbed, where rxe0 is local): the run
+// stops after its current point or case, has released every verbs object by then (checked in `rdma resource
+// show` while the process is still alive), writes its final document marked interrupted and exits 130/143.
+// A second signal, or no checkpoint within the grace period, ends it at once; the stream keeps what finished.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { join } from "node:path";
+import { DEFAULTS, parseConfig } from "../../bench/config.ts";
+import { runBench } from "../../bench/run.ts";
+import { runSuite } from "../../conformance/suite.ts";
+import { CASES } from "../../conformance/cases/index.ts";
+import { watchStop } from "../../common/signals.ts";
+import { rdmaResources } from "../helpers/resources.ts";
+import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
+
+const device = Deno.env.get("MEMREG_DEVICE");
+const BENCH = ["bench", "--no-testbed", "--sizes", "4k,16k,64k", "--ops", "write"];
+const SHORT = [
+  "--strategies",
+  "global,reg-per-io,mw2-local",
+  "--duration",
+  "200",
+  "--warmup",
+  "1",
+  "--no-regcost",
+];
+
+/** Device-wide object counts (every process), from `rdma resource show`. */
+async function deviceCounts(): Promise<Record<string, number>> {
+  const out = await new Deno.Command("rdma", { args: ["-j", "resource", "show"], stdout: "piped" }).output();
+  const rows = JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, unknown>[];
+  const row = rows.find((r) => r.ifname === (device ?? "rxe0")) ?? {};
+  return Object.fromEntries(["pd", "cq", "qp", "mr", "ctx"].map((k) => [k, Number(row[k] ?? 0)]));
+}
+
+async function inDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "memreg-sig-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Sends `sig` to this process once `path` holds `n` lines matching `what` (a shell watcher: we are busy). */
+function signalSelfAfter(path: string, what: string, n: number, sig: string): Deno.ChildProcess {
+  const script = `until [ "$(grep -c '${what}' '${path}' 2>/dev/null)" -ge ${n} ]; do sleep 0.1; done; ` +
+    `kill -s ${sig.slice(3)} ${Deno.pid}`;
+  return new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "null" }).spawn();
+}
+
+Deno.test("bench, in process: SIGTERM after the first point; every verbs object is released by the time it returns", () =>
+  inDir(async (dir) => {
+    const out = join(dir, "b.json");
+    const cfg = parseConfig({
+      ...DEFAULTS,
+      sizes: "4k,16k,64k",
+      ops: "write",
+      strategies: "global,reg-per-io,mw2-local",
+      duration: 200,
+      warmup: 1,
+      regcost: false,
+      revocationCheck: false,
+      out,
+    });
+    const killer = signalSelfAfter(join(dir, "b.jsonl"), '"record":"point"', 1, "SIGTERM");
+    const r = await runBench(cfg, device, true);
+    await killer.status;
+    assertEquals(r.interruptedBy, "SIGTERM");
+    assert(r.points >= 1 && r.points < r.of, `${r.points} of ${r.of}`);
+    // Still alive: what the kernel holds for this process is what memreg did not release.
+    assertEquals(await rdmaResources(Deno.pid), []);
+    const doc = JSON.parse(await Deno.readTextFile(out));
+    assertEquals([doc.completed, doc.interruptedBy, doc.results.length], [false, "SIGTERM", r.points]);
+  }));
+
+Deno.test("conformance, in process: SIGTERM after two cases; released, results kept, marked interrupted", async () => {
+  using _stop = await watchStop("finishing the current case");
+  const doc = await runSuite(CASES.filter((c) => c.id.startsWith("mr.")), {
+    port: 1,
+    stepDeadlineMs: 5000,
+    caseDeadlineMs: 30000,
+    strict: false,
+    isolate: false,
+    device,
+    cases: "mr.*",
+    onResult: (_r, i) => {
+      if (i === 1) Deno.kill(Deno.pid, "SIGTERM");
+    },
+  });
+  assertEquals([doc.completed, doc.interruptedBy, doc.exitCode], [false, "SIGTERM", 143]);
+  assert(doc.results.length >= 2 && doc.results.length < 10, `${doc.results.length} cases`);
+  assertEquals(await rdmaResources(Deno.pid), []);
+});
+
+Deno.test("bench CLI: SIGINT to its process group; afterwards the device holds nothing more than before", () =>
+  inDir(async (dir) => {
+    const before = await deviceCounts();
+    const out = join(dir, "b.json");
+    const r = await interruptRun([...BENCH, ...SHORT, "--out", out], {
+      jsonl: join(dir, "b.jsonl"),
+      record: "point",
+      after: 2,
+      signal: "SIGINT",
+    });
+    assertInterrupted(r, { out, signal: "SIGINT", record: "point", min: 2 });
+    assertEquals(await deviceCounts(), before, "rdma resource show after the interrupted run");
+    assertEquals(await rdmaResources(r.pid), []);
+  }));
+
+Deno.test("conformance --isolate CLI: SIGTERM reaches the children too; no case is recorded as crashed", () =>
+  inDir(async (dir) => {
+    const before = await deviceCounts();
+    const out = join(dir, "c.json");
+    const r = await interruptRun(
+      ["conformance", "--no-testbed", "--isolate", "--cases", "mr.*", "--out", out],
+      { jsonl: join(dir, "c.jsonl"), record: "case", after: 2, signal: "SIGTERM" },
+    );
+    const { doc } = assertInterrupted(r, { out, signal: "SIGTERM", record: "case", min: 2 });
+    const classes = (doc.results as { class: string }[]).map((c) => c.class);
+    assert(!classes.includes("crashed") && !classes.includes("timeout"), classes.join(" "));
+    assertEquals(await deviceCounts(), before);
+  }));
+
+Deno.test("SIGINT twice: the second one stops at once; the stream keeps every completed point", () =>
+  inDir(async (dir) => {
+    const out = join(dir, "b.json");
+    // Points of 6 s: the first signal would wait for the end of one; the second does not.
+    const r = await interruptRun([...BENCH, "--strategies", "global", "--duration", "6000", "--out", out], {
+      jsonl: join(dir, "b.jsonl"),
+      record: "point",
+      after: 1,
+      signal: "SIGINT",
+      againMs: 1500,
+    });
+    assertEquals(r.code, 130, r.stderr);
+    assert(r.secondsToStop < 5, `${r.secondsToStop} s`);
+    assert(r.stderr.includes("memreg: SIGINT again; stopping now"), r.stderr);
+    const lines = readJsonl(join(dir, "b.jsonl"));
+    assertEquals(lines.filter((l) => l.record === "point").length, r.recordsAtSignal);
+  }));
+
+Deno.test("no checkpoint within the grace period: the run ends at its deadline, not the point's", () =>
+  inDir(async (dir) => {
+    const out = join(dir, "b.json");
+    const r = await interruptRun([...BENCH, "--strategies", "global", "--duration", "8000", "--out", out], {
+      jsonl: join(dir, "b.jsonl"),
+      record: "point",
+      after: 1,
+      signal: "SIGTERM",
+      env: { MEMREG_STOP_GRACE_MS: "1500" },
+    });
+    assertEquals(r.code, 143, r.stderr);
+    assert(r.secondsToStop < 6, `${r.secondsToStop} s (a point takes 8 s)`);
+    assert(r.stderr.includes("no checkpoint within 1.5 s of SIGTERM"), r.stderr);
+  }));
+
+Deno.test("SIGKILL: every completed point is in the stream, each line whole", () =>
+  inDir(async (dir) => {
+    const jsonl = join(dir, "b.jsonl");
+    const r = await interruptRun([...BENCH, ...SHORT, "--out", join(dir, "b.json")], {
+      jsonl,
+      record: "point",
+      after: 2,
+      signal: "SIGKILL",
+    });
+    assertEquals(r.code, 137);
+    const lines = readJsonl(jsonl);
+    assertEquals(lines[0].record, "header");
+    assert(lines.filter((l) => l.record === "point").length >= 2);
+    assert(!lines.some((l) => l.record === "end"));
+  }));
