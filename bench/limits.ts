@@ -103,5 +103,5 @@ export function checkLimits(cfg: BenchConfig, host: HostLimits = hostLimits()): 
 }
 
 function fmtMiB(n: number): string {
-  return n % (1024 * 1024) === 0 ? fmtSize(n) : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return n % 1024 === 0 ? fmtSize(n) : `${n} bytes`;
 }
