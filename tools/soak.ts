@@ -11,12 +11,13 @@ import { runBench } from "../bench/run.ts";
 import { runSuite } from "../conformance/suite.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
-import { writeJson } from "../reports/stream.ts";
+import { writeJson } from "../record/stream.ts";
 
 const { values } = parseArgs({
   options: {
     iterations: { type: "string", default: "3" },
     duration: { type: "string", default: String(DEFAULTS.durationMs) },
+    reps: { type: "string", default: String(DEFAULTS.reps) },
     sizes: { type: "string", default: DEFAULTS.sizes },
     "no-conformance": { type: "boolean", default: false },
     out: { type: "string", default: "results/soak.json" },
@@ -81,8 +82,11 @@ for (let i = 1; i <= iterations; i++) {
   const t0 = performance.now();
   const cfg = parseConfig({
     ...DEFAULTS,
+    regcostBudget: DEFAULTS.regcostBudgetMs,
+    reference: true,
     sizes: values.sizes!,
     duration,
+    reps: Number(values.reps),
     regcost: true,
     revocationCheck: true,
     out: `${dir}/bench-${i}.json`,

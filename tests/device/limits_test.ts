@@ -20,6 +20,9 @@ const cli = new URL("../../cli.ts", import.meta.url).pathname;
 
 const SMALL: RawOptions = {
   ...DEFAULTS,
+  regcostBudget: DEFAULTS.regcostBudgetMs,
+  reference: false,
+  reps: 1,
   sizes: "64k",
   ops: "write",
   strategies: "global,bounce,reg-per-io,mw2-local",
@@ -56,7 +59,7 @@ async function inDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
-Deno.test("max_mw reached mid-run (a neighbour holds every window): the point is limited, the next one runs", async () => {
+Deno.test("max_mw reached mid-run (a neighbour holds every window): the point is limited, the next one runs", () => {
   using ctx = Context.open(dev);
   using rig = new Rig(ctx);
   const hist = newHistogram();
@@ -113,6 +116,8 @@ const SMALL_ARGS = [
   "2",
   "--duration",
   "150",
+  "--reps",
+  "1",
   "--warmup",
   "1",
   "--regcost-max",

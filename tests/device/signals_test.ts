@@ -13,7 +13,7 @@ import { rdmaResources } from "../helpers/resources.ts";
 import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
 
 const device = Deno.env.get("MEMREG_DEVICE");
-const BENCH = ["bench", "--no-testbed", "--sizes", "4k,16k,64k", "--ops", "write"];
+const BENCH = ["bench", "--no-testbed", "--sizes", "4k,16k,64k", "--ops", "write", "--reps", "1"];
 const SHORT = [
   "--strategies",
   "global,reg-per-io,mw2-local",
@@ -53,6 +53,9 @@ Deno.test("bench, in process: SIGTERM after the first point; every verbs object 
     const out = join(dir, "b.json");
     const cfg = parseConfig({
       ...DEFAULTS,
+      regcostBudget: DEFAULTS.regcostBudgetMs,
+      reference: false,
+      reps: 1,
       sizes: "4k,16k,64k",
       ops: "write",
       strategies: "global,reg-per-io,mw2-local",

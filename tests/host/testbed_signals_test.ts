@@ -20,7 +20,7 @@ const BENCH = [
   "--strategies",
   "global,reg-per-io,mw2-local",
 ];
-const SHORT = ["--duration", "200", "--warmup", "1", "--no-regcost", "--no-revocation-check"];
+const SHORT = ["--duration", "200", "--reps", "1", "--warmup", "1", "--no-regcost", "--no-revocation-check"];
 const CASES = ["--cases", "mr.*,mw1.*,mw2.*"];
 
 /** A directory outside the project (the system's temp dir), removed afterwards. */
