@@ -97,6 +97,11 @@ export const PARTS: Part[] = [
 /** Everything `testbed:setup` installs. */
 export const TESTBED_PACKAGES = PARTS.map((p) => p.pkg);
 
+/** What `deno task test` needs beyond the testbed. */
+export const TEST_PARTS: Part[] = [
+  { pkg: "chromium", why: "the browser test opens the HTML reports in it", present: (p) => !!p.which("chromium") },
+];
+
 function rxeIn(p: Probe, k: KernelInfo): boolean {
   return /\/rdma_rxe\.ko/.test(p.read(`${k.modulesDir}/modules.dep`) ?? "");
 }
@@ -109,8 +114,8 @@ export type Plan =
   | { kind: "refuse"; line: string };
 
 /** What to do about the missing parts: nothing, install them (root with apt-get), or say how (one line). */
-export function plan(probe: Probe = hostProbe): Plan {
-  const missing = PARTS.filter((part) => !part.present(probe));
+export function plan(probe: Probe = hostProbe, parts: Part[] = PARTS): Plan {
+  const missing = parts.filter((part) => !part.present(probe));
   // A kernel the user cannot read (Ubuntu's /boot/vmlinuz-* are 0600) is a permission, not a package.
   const kernels = probe.kernels();
   const unreadable = missing.length === 0 && kernels.length > 0 &&
@@ -152,8 +157,10 @@ export function plan(probe: Probe = hostProbe): Plan {
 export async function ensureTestbed(
   probe: Probe = hostProbe,
   log = (s: string) => console.error(s),
+  extra: Part[] = [],
 ): Promise<void> {
-  const p = plan(probe);
+  const parts = [...PARTS, ...extra];
+  const p = plan(probe, parts);
   if (p.kind === "ready") return;
   if (p.kind === "refuse") throw new KnownError(p.line, 2);
   const w = Math.max(...p.parts.map((m) => m.pkg.length));
@@ -164,7 +171,7 @@ export async function ensureTestbed(
   const t0 = performance.now();
   await aptGet(p.aptGet, ["update"], log);
   await aptGet(p.aptGet, ["install", ...APT, ...p.parts.map((m) => m.pkg)], log);
-  const still = plan(probe);
+  const still = plan(probe, parts);
   if (still.kind !== "ready") {
     throw new KnownError(
       still.kind === "refuse"

@@ -2,7 +2,7 @@
 // for the whole device suite. Prints the plain `N passed, N failed` line CI reads, from the JUnit results.
 import { XMLParser } from "fast-xml-parser";
 import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
-import { ensureTestbed } from "../testbed/setup.ts";
+import { ensureTestbed, hostProbe, TEST_PARTS } from "../testbed/setup.ts";
 import { KnownError } from "../common/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -47,7 +47,7 @@ async function deno(args: string[]): Promise<number> {
 // A fresh machine: the testbed's packages first (the host tests boot it too), or one line saying how (exit 2).
 if (!hasRdmaDevice() && !inTestbed()) {
   try {
-    await ensureTestbed();
+    await ensureTestbed(hostProbe, undefined, TEST_PARTS);
   } catch (e) {
     if (!(e instanceof KnownError)) throw e;
     console.error(`memreg: ${e.message}`);

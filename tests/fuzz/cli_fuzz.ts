@@ -173,20 +173,35 @@ function mutate(seed: { name: string; text: string }): { text: string; ext: stri
 
 interface Target {
   name: string;
-  files: number;
-  extra: (dir: string) => string[];
+  /** Builds the arguments from fresh mutated inputs. */
+  args: (dir: string, input: () => string) => string[];
 }
+/** Every subcommand with positional arguments reads result files (or a directory of them); testbed runs a command. */
 const targets: Target[] = [];
 for (const c of buildProgram().commands) {
-  const fileArgs = c.registeredArguments.filter((a) => /files?$/i.test(a.name()));
-  if (!fileArgs.length || c.name() === "testbed") continue;
-  const files = fileArgs.reduce((n, a) => n + (a.variadic ? 1 + (a.required ? 0 : 0) : 1), 0);
-  // A required output option (publish -o …) gets a scratch path.
-  const outs = c.options.filter((o) => o.mandatory && /<(file|path|dir)/.test(o.flags));
+  if (!c.registeredArguments.length || c.name() === "testbed") continue;
+  const outs = c.options.filter((o) =>
+    /<[^>]*(file|dir)>/.test(o.flags) && (o.mandatory || o.long === "--out")
+  );
   targets.push({
     name: c.name(),
-    files: c.name() === "compare" ? Math.max(2, files) : files,
-    extra: (dir) => outs.flatMap((o) => [o.long ?? o.short!, join(dir, `out-${o.attributeName()}`)]),
+    args: (dir, input) => [
+      // A required output gets a scratch path; an optional one (report -o: the HTML) now and then.
+      ...outs.filter((o) => o.mandatory || rand() < 0.2).flatMap((o) => [
+        o.long ?? o.short!,
+        join(dir, /dir>/.test(o.flags) ? "out-site" : "out.html"),
+      ]),
+      ...c.registeredArguments.flatMap((a) => {
+        if (/dir$/i.test(a.name())) {
+          const d = Deno.makeTempDirSync({ dir });
+          for (let i = 0; i < 1 + int(3); i++) {
+            Deno.renameSync(input(), join(d, `r${i}.${rand() < 0.5 ? "json" : "jsonl"}`));
+          }
+          return [d];
+        }
+        return Array.from({ length: a.variadic ? 1 + int(3) : 1 }, input);
+      }),
+    ],
   });
 }
 
@@ -214,14 +229,17 @@ try {
   while (stats.inputs < max && performance.now() - t0 < seconds * 1000 && !failure) {
     const t = pick(targets);
     const files: string[] = [];
-    for (let i = 0; i < t.files; i++) {
+    const input = () => {
       const m = mutate(pick(seeds));
-      const f = join(dir, `in-${i}.${m.ext}`);
+      const f = join(dir, `in-${files.length}.${m.ext}`);
       Deno.writeTextFileSync(f, m.text);
       files.push(f);
       stats.inputs++;
       stats[m.ext as "json" | "jsonl"]++;
-    }
+      return f;
+    };
+    const run = Deno.makeTempDirSync({ dir });
+    const args = t.args(run, input);
     const said: string[] = [];
     const capture = (...a: unknown[]) => said.push(a.map(String).join(" "));
     Object.assign(console, { log: sink, info: sink, warn: capture, error: capture });
@@ -231,7 +249,7 @@ try {
     const t1 = performance.now();
     let code: number;
     try {
-      code = await main([t.name, ...t.extra(dir), ...files]);
+      code = await main([t.name, ...args]);
     } catch (e) {
       code = -1;
       said.push(`escaped main: ${(e as Error)?.stack ?? e}`);
@@ -249,13 +267,24 @@ try {
     else {
       const keep = join("results", "fuzz", `failure-${Date.now()}`);
       Deno.mkdirSync(keep, { recursive: true });
-      files.forEach((f, i) => Deno.copyFileSync(f, join(keep, `in-${i}${f.slice(f.lastIndexOf("."))}`)));
-      failure = `memreg ${t.name} (exit ${code}) on ${keep}: ${text.slice(0, 2000)}`;
+      for (const f of files) if (exists(f)) Deno.copyFileSync(f, join(keep, f.slice(f.lastIndexOf("/") + 1)));
+      failure = `memreg ${t.name} ${args.join(" ")} (exit ${code}) kept in ${keep}: ${text.slice(0, 2000)}`;
     }
+    Deno.removeSync(run, { recursive: true });
+    for (const f of files) if (exists(f)) Deno.removeSync(f);
   }
 } finally {
   Deno.removeSync(dir, { recursive: true });
 }
+function exists(p: string): boolean {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const summary = {
   ...stats,
   seconds: Math.round((performance.now() - t0) / 100) / 10,
