@@ -90,7 +90,7 @@ export function markLimited(p: PointResult, ranBefore: ReadonlySet<string>, dev:
   };
 }
 
-function pointLine(p: PointResult, what: string, told: Set<string>): string | null {
+export function pointLine(p: PointResult, what: string, told: Set<string>): string | null {
   if (p.status === "ok") {
     return `${what}: ${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`;
   }

@@ -14,7 +14,9 @@ interface Step {
   "working-directory"?: string;
   with?: Record<string, string>;
 }
-const workflow = parse(Deno.readTextFileSync(new URL("../../docs/examples/conformance.yml", import.meta.url)));
+const workflow = parse(
+  Deno.readTextFileSync(new URL("../../docs/examples/conformance.yml", import.meta.url)),
+);
 const job = workflow.jobs.conformance as { container: string; steps: Step[] };
 
 Deno.test("the example workflow: a Debian container with Node.js, checkout, conformance, summary, artifacts", () => {
@@ -34,7 +36,9 @@ Deno.test({
   ignore: !!checkTestbedPrereqs(),
   fn: async () => {
     const summary = await Deno.makeTempFile({ prefix: "memreg-step-summary-" });
-    const keep = job.steps.at(-1)!.with!.path.trim().split("\n").map((p) => p.trim().replace(/^memreg\//, ""));
+    const keep = job.steps.at(-1)!.with!.path.trim().split("\n").map((p) =>
+      p.trim().replace(/^memreg\//, "")
+    );
     for (const f of keep) await Deno.remove(`${projectRoot}/${f}`).catch(() => {});
     try {
       for (const step of job.steps.filter((s) => s.run)) {
