@@ -99,7 +99,11 @@ export const TESTBED_PACKAGES = PARTS.map((p) => p.pkg);
 
 /** What `deno task test` needs beyond the testbed. */
 export const TEST_PARTS: Part[] = [
-  { pkg: "chromium", why: "the browser test opens the HTML reports in it", present: (p) => !!p.which("chromium") },
+  {
+    pkg: "chromium",
+    why: "the browser test opens the HTML reports in it",
+    present: (p) => !!p.which("chromium"),
+  },
 ];
 
 function rxeIn(p: Probe, k: KernelInfo): boolean {
