@@ -14,6 +14,7 @@ import { newHistogram } from "../../bench/stats.ts";
 import { hugePagesNeeded, pinnedBytesNeeded } from "../../bench/limits.ts";
 import { loadResult } from "../../reports/load.ts";
 import { rdmaResources } from "../helpers/resources.ts";
+import { withTempDir } from "../helpers/tmp.ts";
 
 const dev = Deno.env.get("MEMREG_DEVICE");
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
@@ -50,14 +51,7 @@ async function memreg(
   return { code: out.code, stdout: dec(out.stdout), stderr: dec(out.stderr) };
 }
 
-async function inDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "memreg-lim-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const inDir = (fn: (dir: string) => Promise<void>) => withTempDir("memreg-lim-", fn);
 
 Deno.test("max_mw reached mid-run (a neighbour holds every window): the point is limited, the next one runs", () => {
   using ctx = Context.open(dev);

@@ -11,6 +11,7 @@ import { CASES } from "../../conformance/cases/index.ts";
 import { watchStop } from "../../common/signals.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
+import { withTempDir } from "../helpers/tmp.ts";
 
 const device = Deno.env.get("MEMREG_DEVICE");
 const BENCH = ["bench", "--no-testbed", "--sizes", "4k,16k,64k", "--ops", "write", "--reps", "1"];
@@ -32,14 +33,7 @@ async function deviceCounts(): Promise<Record<string, number>> {
   return Object.fromEntries(["pd", "cq", "qp", "mr", "ctx"].map((k) => [k, Number(row[k] ?? 0)]));
 }
 
-async function inDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "memreg-sig-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const inDir = (fn: (dir: string) => Promise<void>) => withTempDir("memreg-sig-", fn);
 
 /** Sends `sig` to this process once `path` holds `n` lines matching `what` (a shell watcher: we are busy). */
 function signalSelfAfter(path: string, what: string, n: number, sig: string): Deno.ChildProcess {

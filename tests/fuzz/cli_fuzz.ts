@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import process from "node:process";
 import { join } from "node:path";
 import { buildProgram, main } from "../../cli.ts";
+import { exists } from "../../testbed/paths.ts";
 
 const { values } = parseArgs({
   options: {
@@ -276,15 +277,6 @@ try {
 } finally {
   Deno.removeSync(dir, { recursive: true });
 }
-function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const summary = {
   ...stats,
   seconds: Math.round((performance.now() - t0) / 100) / 10,

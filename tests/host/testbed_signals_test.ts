@@ -9,6 +9,7 @@ import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { hasRdmaDevice } from "../../testbed/vm.ts";
 import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
 import { runCli } from "../helpers/cli.ts";
+import { withTempDir } from "../helpers/tmp.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 const BENCH = [
@@ -23,15 +24,7 @@ const BENCH = [
 const SHORT = ["--duration", "200", "--reps", "1", "--warmup", "1", "--no-regcost", "--no-revocation-check"];
 const CASES = ["--cases", "mr.*,mw1.*,mw2.*"];
 
-/** A directory outside the project (the system's temp dir), removed afterwards. */
-async function outside(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "memreg-user-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const outside = (fn: (dir: string) => Promise<void>) => withTempDir("memreg-user-", fn);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.test({
