@@ -11,6 +11,7 @@ import { CASES } from "../../conformance/cases/index.ts";
 import { watchStop } from "../../common/signals.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
+import { runCli } from "../helpers/cli.ts";
 import { withTempDir } from "../helpers/tmp.ts";
 
 const device = Deno.env.get("MEMREG_DEVICE");
@@ -165,4 +166,8 @@ Deno.test("SIGKILL: every completed point is in the stream, each line whole", ()
     assertEquals(lines[0].record, "header");
     assert(lines.filter((l) => l.record === "point").length >= 2);
     assert(!lines.some((l) => l.record === "end"));
+    // And it renders: `memreg report` reads the stream of an interrupted run and says it is one.
+    const report = await runCli(["report", jsonl]);
+    assertEquals(report.code, 0, report.stderr);
+    assert(report.stdout.includes("INCOMPLETE RUN (no end record)"), report.stdout);
   }));

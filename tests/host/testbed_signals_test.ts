@@ -103,6 +103,9 @@ Deno.test({
       );
       assert(!lines.some((l) => l.record === "end"), "the run went on to the end after SIGKILL");
       assert(!(await exists(out)), "no final document after SIGKILL");
+      const report = await runCli(["report", jsonl]);
+      assertEquals(report.code, 0, report.stderr);
+      assert(report.stdout.includes("INCOMPLETE RUN (no end record)"), report.stdout);
     }),
 });
 
