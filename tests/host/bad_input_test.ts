@@ -17,6 +17,8 @@ Deno.writeTextFileSync(
   JSON.stringify({ driver: "rxe", devices: "rxe.*", deviations: [{ case: "x" }] }),
 );
 
+const fixture = (name: string) => new URL(`../fixtures/results/${name}`, import.meta.url).pathname;
+
 /** [arguments, what the one line must say] */
 const ROWS: [string[], RegExp][] = [
   [["devices", "--device", "nope"], /--device nope: no such RDMA device/],
@@ -60,12 +62,20 @@ const ROWS: [string[], RegExp][] = [
   [["conformance", "--summary", tmp], /--summary .*: is a directory/],
   [["conformance", "--device", "nope"], /--device nope: no such RDMA device/],
   [["report"], /missing required argument/],
-  [["report", join(tmp, "absent.json")], /absent\.json: No such file/],
+  [["report", join(tmp, "absent.json")], /absent\.json: cannot read: no such file/],
   [["report", tmp], /memreg-bad-\w+: /],
   [["report", notJson], /not\.json: not JSON/],
   [["report", notOurs], /other\.json: not a memreg result document/],
-  [["report", badKind], /kind\.json: unknown result kind 'tea'/],
-  [["report", badBench], /bench\.json: not a valid bench document/],
+  [["report", badKind], /kind\.json: kind: expected "bench" or "conformance", got "tea"/],
+  [["report", badBench], /bench\.json: \w+: /],
+  [["compare", fixture("bench.json")], /compare needs at least two runs of the same kind/],
+  [["compare", join(tmp, "absent.json"), notOurs], /absent\.json: cannot read: no such file/],
+  [
+    ["compare", "--format", "pdf", notOurs, notOurs],
+    /argument 'pdf' is invalid. Allowed choices are html, md, json/,
+  ],
+  [["publish", tmp], /required option '-o, --out <site-dir>' not specified/],
+  [["publish", join(tmp, "absent"), "-o", join(tmp, "site")], /absent: cannot read the directory/],
   [["testbed", "--memory", "0"], /--memory must be a positive integer/],
   [["testbed", "--timeout", "soon"], /--timeout must be a positive integer/],
   [["testbed", "--kernel", "9.9.9-nosuch", "true"], /--kernel 9\.9\.9-nosuch: not found/],
@@ -97,7 +107,8 @@ Deno.test("every subcommand is in the table, and refuses an unknown option in on
   assert(subs.length >= 6, help.stdout);
   for (const s of subs) {
     assert(ROWS.some(([a]) => a[0] === s), `no bad-input rows for \`${s}\``);
-    await check([s, "--no-such-option"], /unknown option '--no-such-option'/);
+    // (publish says first that its required -o is missing: also one line naming the fix)
+    await check([s, "--no-such-option"], /unknown option '--no-such-option'|required option '-o/);
   }
 });
 
