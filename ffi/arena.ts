@@ -5,6 +5,12 @@ import { NativeBuffer } from "./memory.ts";
 const CHUNK = 1 << 20;
 let chunk: NativeBuffer | undefined;
 let used = CHUNK;
+let handedOut = 0;
+
+/** Bytes handed out since the process started (nothing is ever given back): the soak prints it. */
+export function arenaBytes(): number {
+  return handedOut;
+}
 
 export interface Block {
   ptr: Deno.PointerValue;
@@ -16,6 +22,7 @@ export interface Block {
 /** `size` bytes, 16-byte aligned, zeroed. */
 export function alloc(size: number): Block {
   const need = Math.ceil(size / 16) * 16;
+  handedOut += need;
   if (need > CHUNK) {
     const big = new NativeBuffer(need);
     return { ptr: big.ptr, addr: big.addr, view: big.view, u8: big.u8 };

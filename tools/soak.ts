@@ -12,6 +12,7 @@ import { runSuite } from "../conformance/suite.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
 import { writeJson } from "../record/stream.ts";
+import { arenaBytes } from "../ffi/arena.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +48,7 @@ function status(): Record<string, number> {
     vmPinKiB: kb("VmPin"),
     vmLckKiB: kb("VmLck"),
     heapUsedKiB: Math.round(m.heapUsed / 1024),
+    arenaKiB: Math.round(arenaBytes() / 1024),
     externalKiB: Math.round(m.external / 1024),
   };
 }
@@ -71,7 +73,7 @@ const rows: Record<string, number | string>[] = [];
 const say = (r: Record<string, number | string>) =>
   console.error(
     `soak: ${String(r.at).padEnd(12)} RSS ${r.vmRssKiB} KiB (peak ${r.vmHwmKiB}), VmPin ${r.vmPinKiB} KiB, ` +
-      `heap ${r.heapUsedKiB} KiB, external ${r.externalKiB} KiB, rdma rows ${r.rdmaRows}` +
+      `heap ${r.heapUsedKiB} KiB, ffi arena ${r.arenaKiB} KiB, rdma rows ${r.rdmaRows}` +
       (r.seconds !== undefined ? `, ${r.seconds} s` : ""),
   );
 const start = { at: "start", ...status(), rdmaRows: await rdmaRows() };
