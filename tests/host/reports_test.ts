@@ -64,7 +64,7 @@ Deno.test("report: a malformed file is one line naming the file, the field and w
   const badClass = mutated(FIXTURES.confSid, (d) => {
     (d.results as Record<string, unknown>[])[0].class = "passed";
   });
-  await refused(badClass, /results\[0\]\.class: .*expected one of "pass"\|"fail"/);
+  await refused(badClass, /results\[0\]\.class: .*expected one of "pass"\|"observed"\|"fail"/);
   const newer = mutated(FIXTURES.bench61, (d) => d.schemaVersion = 3);
   await refused(
     newer,
