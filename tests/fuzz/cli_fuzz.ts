@@ -30,7 +30,7 @@ function rand(): number {
 const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)];
 const int = (n: number) => Math.floor(rand() * n);
 
-const FIXTURES = new URL("../fixtures/results/", import.meta.url);
+const FIXTURES = new URL("../fixtures/", import.meta.url);
 const seeds = [...Deno.readDirSync(FIXTURES)].filter((e) => /\.jsonl?$/.test(e.name)).map((e) => ({
   name: e.name,
   text: Deno.readTextFileSync(new URL(e.name, FIXTURES)),

@@ -17,7 +17,7 @@ Deno.writeTextFileSync(
   JSON.stringify({ driver: "rxe", devices: "rxe.*", deviations: [{ case: "x" }] }),
 );
 
-const fixture = (name: string) => new URL(`../fixtures/results/${name}`, import.meta.url).pathname;
+const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
 
 /** [arguments, what the one line must say] */
 const ROWS: [string[], RegExp][] = [
@@ -68,7 +68,7 @@ const ROWS: [string[], RegExp][] = [
   [["report", notOurs], /other\.json: not a memreg result document/],
   [["report", badKind], /kind\.json: kind: expected "bench" or "conformance", got "tea"/],
   [["report", badBench], /bench\.json: \w+: /],
-  [["compare", fixture("bench.json")], /compare needs at least two runs of the same kind/],
+  [["compare", fixture("bench-rxe-6.1.json")], /compare needs at least two runs of the same kind/],
   [["compare", join(tmp, "absent.json"), notOurs], /absent\.json: cannot read: no such file/],
   [
     ["compare", "--format", "pdf", notOurs, notOurs],

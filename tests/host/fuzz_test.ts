@@ -1,5 +1,5 @@
-// Thousands of mutated result files from real runs (tests/fixtures/results: a bench and a conformance run in
-// the testbed, JSON and JSON lines) through every subcommand that reads result files, for a bounded time:
+// Thousands of mutated result files from real runs (tests/fixtures: bench and conformance runs on rxe 6.1 and
+// 7.2, complete documents and the streams of crashed runs) through every subcommand that reads result files, for a bounded time:
 // never an unhandled exception. The harness is tests/fuzz/cli_fuzz.ts (run it longer by hand for the drill).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 
