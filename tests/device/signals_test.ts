@@ -128,6 +128,7 @@ Deno.test("SIGINT twice: the second one stops at once; the stream keeps every co
       record: "point",
       after: 1,
       signal: "SIGINT",
+      delayMs: 2000, // inside the second point
       againMs: 1500,
     });
     assertEquals(r.code, 130, r.stderr);
@@ -145,6 +146,7 @@ Deno.test("no checkpoint within the grace period: the run ends at its deadline, 
       record: "point",
       after: 1,
       signal: "SIGTERM",
+      delayMs: 2000, // inside the second point, which takes 8 s
       env: { MEMREG_STOP_GRACE_MS: "1500" },
     });
     assertEquals(r.code, 143, r.stderr);

@@ -40,6 +40,8 @@ export async function interruptRun(
     signal: "SIGINT" | "SIGTERM" | "SIGKILL";
     /** Send the signal again this many ms later. */
     againMs?: number;
+    /** Wait this long after the records appeared (to land inside the next point, not between two). */
+    delayMs?: number;
     env?: Record<string, string>;
     /** Give up waiting for records after this long. */
     waitMs?: number;
@@ -60,6 +62,7 @@ export async function interruptRun(
     if (performance.now() - t0 > (o.waitMs ?? 300_000)) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
   const recordsAtSignal = count(o.jsonl, o.record);
   const sent = performance.now();
   if (!exited) Deno.kill(-child.pid, o.signal); // the whole group, as Ctrl-C on a terminal does
