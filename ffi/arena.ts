@@ -1,15 +1,40 @@
-// Long-lived native memory for verbs structs that hot loops reuse (work requests, SGEs, completions):
-// bump-allocated from mmap'd chunks, stable addresses, no per-I/O allocation, freed at process exit.
+// Native memory for the verbs structs that hot loops reuse (work requests, SGEs, completions, attributes):
+// bump-allocated from mmap'd chunks, stable addresses, no per-I/O allocation. A block whose JS handle has been
+// collected goes back to a free list of its size and is handed out again (zeroed), so a long run that builds
+// new queue pairs and work requests per point does not grow: nothing native keeps a pointer to such a block
+// once JS has dropped it (verbs copy work requests when they are posted).
 import { NativeBuffer } from "./memory.ts";
 
 const CHUNK = 1 << 20;
-let chunk: NativeBuffer | undefined;
+/** Every chunk stays mapped for the process's life: free blocks point into them. */
+const chunks: NativeBuffer[] = [];
 let used = CHUNK;
-let handedOut = 0;
+let inUse = 0;
 
-/** Bytes handed out since the process started (nothing is ever given back): the soak prints it. */
+interface Region {
+  chunk: NativeBuffer;
+  off: number;
+  size: number;
+}
+
+/** Free regions by size (a multiple of 16). */
+const free = new Map<number, Region[]>();
+
+const reclaim = new FinalizationRegistry<Region | NativeBuffer>((r) => {
+  if (r instanceof NativeBuffer) {
+    inUse -= r.length;
+    r.unmap();
+    return;
+  }
+  inUse -= r.size;
+  let list = free.get(r.size);
+  if (!list) free.set(r.size, list = []);
+  list.push(r);
+});
+
+/** Bytes held by live blocks right now (the soak prints it: flat across iterations when nothing leaks). */
 export function arenaBytes(): number {
-  return handedOut;
+  return inUse;
 }
 
 export interface Block {
@@ -19,25 +44,35 @@ export interface Block {
   u8: Uint8Array;
 }
 
-/** `size` bytes, 16-byte aligned, zeroed. */
+/** `size` bytes, 16-byte aligned, zeroed; given back to the arena when the returned block is collected. */
 export function alloc(size: number): Block {
-  const need = Math.ceil(size / 16) * 16;
-  handedOut += need;
+  const need = Math.max(16, Math.ceil(size / 16) * 16);
   if (need > CHUNK) {
     const big = new NativeBuffer(need);
-    return { ptr: big.ptr, addr: big.addr, view: big.view, u8: big.u8 };
+    const b = { ptr: big.ptr, addr: big.addr, view: big.view, u8: big.u8 };
+    inUse += big.length;
+    reclaim.register(b, big);
+    return b;
   }
-  if (!chunk || used + need > CHUNK) {
-    chunk = new NativeBuffer(CHUNK);
-    used = 0;
+  let r = free.get(need)?.pop();
+  if (r) {
+    r.chunk.u8.fill(0, r.off, r.off + need);
+  } else {
+    if (used + need > CHUNK) {
+      chunks.push(new NativeBuffer(CHUNK));
+      used = 0;
+    }
+    r = { chunk: chunks.at(-1)!, off: used, size: need };
+    used += need;
   }
-  const off = used;
-  used += need;
-  const u8 = chunk.u8.subarray(off, off + need);
-  return {
+  inUse += need;
+  const { chunk, off } = r;
+  const b = {
     ptr: chunk.at(off),
     addr: chunk.addr + BigInt(off),
     view: new DataView(chunk.u8.buffer, off, need),
-    u8,
+    u8: chunk.u8.subarray(off, off + need),
   };
+  reclaim.register(b, r);
+  return b;
 }

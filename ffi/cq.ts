@@ -3,7 +3,7 @@ import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
-import { alloc } from "./arena.ts";
+import { alloc, type Block } from "./arena.ts";
 import { fastVerbs } from "./fastpath.ts";
 import { WcOpcode, wcStatusName } from "./constants.ts";
 import type { Context } from "./context.ts";
@@ -27,6 +27,8 @@ export class CQ extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly wcPtr: Deno.PointerValue;
   readonly #wc: DataView;
+  /** Held for the CQ's life: the arena takes a block back once its handle is collected. */
+  readonly #block: Block;
   readonly #fast = fastVerbs();
   protected readonly releaseVerb = "ibv_destroy_cq";
 
@@ -39,9 +41,9 @@ export class CQ extends VerbsObject {
       throw new VerbsError("ibv_create_cq", err, `cqe ${cqe}`);
     }
     this.ptr = p;
-    const block = alloc(WC.size * capacity);
-    this.wcPtr = block.ptr;
-    this.#wc = block.view;
+    this.#block = alloc(WC.size * capacity);
+    this.wcPtr = this.#block.ptr;
+    this.#wc = this.#block.view;
   }
 
   protected releaseRaw(): number {

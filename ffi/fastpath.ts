@@ -274,7 +274,7 @@ type BaseVerbs = Omit<FastVerbs, keyof TimedVerbs>;
 function jsTimedVerbs(f: BaseVerbs): TimedVerbs {
   const ETIMEDOUT = 110, EIO = 5;
   const lib = ibverbs();
-  const bad = alloc(8).ptr;
+  const bad = alloc(8); // the closures below hold the block itself: the arena reclaims collected blocks
   const W = LAYOUTS.ibv_send_wr;
   const timed = <T>(ts: Float64Array, call: () => T): T => {
     ts[0] = f.nowNs();
@@ -311,7 +311,7 @@ function jsTimedVerbs(f: BaseVerbs): TimedVerbs {
     },
     postWait: (qp, wr, cq, wc, maxNs, ts) => {
       f64(ts)[0] = f.nowNs();
-      const ret = f.postSend(qp, wr, bad);
+      const ret = f.postSend(qp, wr, bad.ptr);
       if (ret) return -ret;
       const v = new Deno.UnsafePointerView(wr!);
       if (v.getUint32(W.opcode) === WrOpcode.BIND_MW) {
