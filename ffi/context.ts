@@ -26,6 +26,8 @@ export interface DeviceAttr {
   deviceCapFlags: number;
   deviceCapFlagsEx: bigint;
   maxSge: number;
+  /** Scatter entries per RDMA READ work request (may be below maxSge, e.g. 1 on iWARP). */
+  maxSgeRd: number;
   maxCq: number;
   maxCqe: number;
   maxMr: number;
@@ -116,6 +118,7 @@ export class Context extends VerbsObject {
       deviceCapFlags: u32(DA.device_cap_flags),
       deviceCapFlagsEx: v.getBigUint64(DX.device_cap_flags_ex, true),
       maxSge: i32(DA.max_sge),
+      maxSgeRd: i32(DA.max_sge_rd),
       maxCq: i32(DA.max_cq),
       maxCqe: i32(DA.max_cqe),
       maxMr: i32(DA.max_mr),

@@ -37,6 +37,12 @@ export const NATIVE_SYMBOLS = {
     parameters: ["pointer", "i32", "u32", "pointer", "u32", "buffer"],
     result: "i32",
   },
+  // Page mapping for remap-reg (not verbs, but timed the same way): runs of a memfd into a reserved window.
+  memreg_timed_map_runs: {
+    parameters: ["pointer", "i32", "buffer", "buffer", "buffer", "i32", "i32", "buffer"],
+    result: "i32",
+  },
+  memreg_timed_reserve: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
   memreg_timed_bind_mw_wait: {
     parameters: ["pointer", "pointer", "pointer", "pointer", "pointer", "f64", "buffer"],
     result: "i32",
@@ -115,6 +121,9 @@ export interface FastVerbs {
    */
   bindMwWait: Native["memreg_timed_bind_mw_wait"];
   postWait: Native["memreg_timed_post_wait"];
+  /** MapWindow's mmaps, timed like the verbs: 0 or -errno. */
+  mapRuns: Native["memreg_timed_map_runs"];
+  reserve: Native["memreg_timed_reserve"];
   /** The C reference loops; null on the fallback path, which has no helper. */
   readonly reference: ReferenceLoops | null;
 }
@@ -123,7 +132,7 @@ export interface FastVerbs {
 export const WC_ERROR_BASE = 1000;
 
 /** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
-const HELPER_ABI = 2;
+const HELPER_ABI = 3;
 
 const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
 
@@ -198,6 +207,8 @@ function nativeVerbs(path: string): FastVerbs {
     adviseMrTimed: s.memreg_timed_advise_mr,
     bindMwWait: s.memreg_timed_bind_mw_wait,
     postWait: s.memreg_timed_post_wait,
+    mapRuns: s.memreg_timed_map_runs,
+    reserve: s.memreg_timed_reserve,
     reference: {
       regMr: s.memreg_ref_reg_mr,
       allocMw: s.memreg_ref_alloc_mw,
@@ -267,6 +278,8 @@ type TimedVerbs = Pick<
   | "adviseMrTimed"
   | "bindMwWait"
   | "postWait"
+  | "mapRuns"
+  | "reserve"
 >;
 type BaseVerbs = Omit<FastVerbs, keyof TimedVerbs>;
 
@@ -293,6 +306,9 @@ function jsTimedVerbs(f: BaseVerbs): TimedVerbs {
     return status === 0 ? 0 : -(WC_ERROR_BASE + status);
   };
   const f64 = (b: AllowSharedBufferSource | null) => b as Float64Array;
+  const i32 = (b: AllowSharedBufferSource | null) => b as Int32Array;
+  const failed = (p: P) => ptrValue(p) === 0xffffffffffffffffn;
+  const PROT_RW = 3, MAP_SHARED = 1, MAP_FIXED = 0x10, MAP_NONE_FLAGS = 0x02 | 0x20 | 0x10 | 0x4000;
   return {
     regMrTimed: (pd, addr, len, access, ts) => timed(f64(ts), () => lib.ibv_reg_mr(pd, addr, len, access)),
     deregMrTimed: (mr, ts) => timed(f64(ts), () => lib.ibv_dereg_mr(mr)),
@@ -309,6 +325,24 @@ function jsTimedVerbs(f: BaseVerbs): TimedVerbs {
       const ret = f.bindMw(qp, mw, bind);
       return ret ? -ret : wait(cq, wc, maxNs, f64(ts));
     },
+    mapRuns: (win, fd, at, src, len, n, page, ts) =>
+      timed(f64(ts), () => {
+        const base = ptrValue(win);
+        for (let i = 0; i < n; i++) {
+          const p = c().mmap(
+            ptrOf(base + BigInt(i32(at)[i] * page)),
+            BigInt(i32(len)[i] * page),
+            PROT_RW,
+            MAP_SHARED | MAP_FIXED,
+            fd,
+            BigInt(i32(src)[i] * page),
+          );
+          if (failed(p)) return -errnoNow();
+        }
+        return 0;
+      }),
+    reserve: (win, len, ts) =>
+      timed(f64(ts), () => failed(c().mmap(win, len, 0, MAP_NONE_FLAGS, -1, 0n)) ? -errnoNow() : 0),
     postWait: (qp, wr, cq, wc, maxNs, ts) => {
       f64(ts)[0] = f.nowNs();
       const ret = f.postSend(qp, wr, bad.ptr);
@@ -379,6 +413,10 @@ function fnptrBase(reason: string): BaseVerbs {
       return (ts[0] - sec0) * 1e9 + ts[2];
     },
   };
+}
+
+function errnoNow(): number {
+  return new Deno.UnsafePointerView(c().__errno_location()!).getInt32(0);
 }
 
 function setErrno(v: number): void {

@@ -48,6 +48,7 @@ export const LAYOUTS = {
     max_qp_wr: 112,
     device_cap_flags: 116,
     max_sge: 120,
+    max_sge_rd: 124,
     max_cq: 128,
     max_cqe: 132,
     max_mr: 136,

@@ -35,6 +35,9 @@ const LIBC_SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const;
 
 export type IbverbsLib = Deno.DynamicLibrary<typeof IBVERBS_SYMBOLS>["symbols"];

@@ -2,18 +2,22 @@
 // address is stable and page-aligned. Also used for the verbs structs that hot loops reuse.
 import { c, errno, ptrOf, ptrValue } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
+import { fastVerbs } from "./fastpath.ts";
 
-const PROT_RW = 0x1 | 0x2;
-const MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_HUGETLB = 0x40000, MAP_FIXED = 0x10;
+const PROT_RW = 0x1 | 0x2, PROT_NONE = 0;
+const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_HUGETLB = 0x40000, MAP_FIXED = 0x10;
+const MAP_NORESERVE = 0x4000;
+const MFD_CLOEXEC = 1, MFD_HUGETLB = 4;
 export const HUGE_PAGE = 2 * 1024 * 1024;
 export const PAGE = 4096;
 export const MADV_DONTNEED = 4;
 
 export type PageKind = "4k" | "2m";
 
-function mmap(length: number, huge: boolean, at?: bigint): Deno.PointerValue {
-  const flags = MAP_PRIVATE | MAP_ANONYMOUS | (huge ? MAP_HUGETLB : 0) | (at !== undefined ? MAP_FIXED : 0);
-  const p = c().mmap(at !== undefined ? ptrOf(at) : null, BigInt(length), PROT_RW, flags, -1, 0n);
+function mmap(length: number, huge: boolean, at?: bigint, fd = -1): Deno.PointerValue {
+  const flags = (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | (huge ? MAP_HUGETLB : 0)) |
+    (at !== undefined ? MAP_FIXED : 0);
+  const p = c().mmap(at !== undefined ? ptrOf(at) : null, BigInt(length), PROT_RW, flags, fd, 0n);
   if (ptrValue(p) === 0xffffffffffffffffn) {
     throw new VerbsError(
       "mmap",
@@ -24,19 +28,49 @@ function mmap(length: number, huge: boolean, at?: bigint): Deno.PointerValue {
   return p;
 }
 
+/** An anonymous shared-memory file (memfd_create), `length` bytes: pages that can be mapped more than once. */
+function memfd(length: number, huge: boolean): number {
+  const fd = c().memfd_create(new TextEncoder().encode("memreg\0"), MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+  if (fd < 0) throw new VerbsError("memfd_create", errno());
+  if (c().ftruncate(fd, BigInt(length)) !== 0) {
+    const err = errno();
+    c().close(fd);
+    throw new VerbsError("ftruncate", err, "memfd");
+  }
+  return fd;
+}
+
+export interface BufferOptions {
+  /**
+   * Back the buffer with a memfd mapped MAP_SHARED (a page-cache stand-in): its pages can be mapped again
+   * elsewhere (MapWindow) and stay the same physical pages. `fd` is then the file; closed by unmap().
+   */
+  shared?: boolean;
+}
+
 export class NativeBuffer {
   readonly ptr: Deno.PointerObject;
   readonly addr: bigint;
   readonly length: number;
   readonly u8: Uint8Array;
   readonly view: DataView;
+  /** The memfd behind a shared buffer, else -1. */
+  readonly fd: number = -1;
   #mapped = true;
 
   /** length is rounded up to whole pages of the chosen kind. */
-  constructor(length: number, readonly pages: PageKind = "4k") {
+  constructor(length: number, readonly pages: PageKind = "4k", opts: BufferOptions = {}) {
     const unit = pages === "2m" ? HUGE_PAGE : PAGE;
     this.length = Math.max(unit, Math.ceil(length / unit) * unit);
-    this.ptr = mmap(this.length, pages === "2m")!;
+    if (opts.shared) {
+      this.fd = memfd(this.length, pages === "2m");
+      try {
+        this.ptr = mmap(this.length, false, undefined, this.fd)!;
+      } catch (e) {
+        c().close(this.fd);
+        throw e;
+      }
+    } else this.ptr = mmap(this.length, pages === "2m")!;
     this.addr = ptrValue(this.ptr);
     const ab = Deno.UnsafePointerView.getArrayBuffer(this.ptr, this.length);
     this.u8 = new Uint8Array(ab);
@@ -57,10 +91,12 @@ export class NativeBuffer {
     if (!this.#mapped) return;
     if (c().munmap(this.ptr, BigInt(this.length)) !== 0) throw new VerbsError("munmap", errno());
     this.#mapped = false;
+    if (this.fd >= 0) c().close(this.fd);
   }
 
   /** Maps fresh zeroed pages at the same address (after unmap), as a new mapping at an old address. */
   remapFresh(): void {
+    if (this.fd >= 0) throw new Error("remapFresh: not for a shared (memfd) buffer");
     mmap(this.length, this.pages === "2m", this.addr);
     this.#mapped = true;
   }
@@ -75,6 +111,55 @@ export class NativeBuffer {
 
   [Symbol.dispose](): void {
     this.unmap();
+  }
+}
+
+/**
+ * A reserved range of address space (PROT_NONE, nothing behind it) into which pages of a shared buffer are
+ * mapped with MAP_FIXED, so that scattered pages appear contiguous at `addr`: the userspace stand-in for a
+ * fast-registration page list. reset() puts the reservation back (the pages stay in their buffer). Whoever
+ * registered the mapped range must deregister it before reset() or close(): unmapping registered memory
+ * leaves the registration holding the old physical pages.
+ */
+export class MapWindow {
+  readonly ptr: Deno.PointerObject;
+  readonly addr: bigint;
+  readonly #fast = fastVerbs();
+  #open = true;
+
+  constructor(readonly length: number) {
+    const p = c().mmap(null, BigInt(length), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0n);
+    if (ptrValue(p) === 0xffffffffffffffffn) throw new VerbsError("mmap", errno(), "address reservation");
+    this.ptr = p!;
+    this.addr = ptrValue(p);
+  }
+
+  /**
+   * Maps `n` runs of `src`'s pages: run i = `len[i]` pages from page `srcPage[i]` of the file, at page
+   * `at[i]` of the window. One call, timed like the verbs ([start, end] in `ts`); throws VerbsError.
+   */
+  mapRuns(
+    src: NativeBuffer,
+    at: Int32Array,
+    srcPage: Int32Array,
+    len: Int32Array,
+    n: number,
+    ts: Float64Array,
+  ) {
+    const ret = this.#fast.mapRuns(this.ptr, src.fd, at, srcPage, len, n, PAGE, ts);
+    if (ret !== 0) throw new VerbsError("mmap", -ret, "MAP_FIXED of pool pages into the window");
+  }
+
+  /** Replaces whatever is mapped in the window by the bare reservation again (one mmap, timed in `ts`). */
+  reset(ts: Float64Array): void {
+    const ret = this.#fast.reserve(this.ptr, BigInt(this.length), ts);
+    if (ret !== 0) throw new VerbsError("mmap", -ret, "window reservation");
+  }
+
+  close(): void {
+    if (!this.#open) return;
+    if (c().munmap(this.ptr, BigInt(this.length)) !== 0) throw new VerbsError("munmap", errno(), "window");
+    this.#open = false;
   }
 }
 

@@ -10,11 +10,12 @@ export { MR, MrHandle } from "./mr.ts";
 export { incRkey, MW } from "./mw.ts";
 export { type Completion, CQ } from "./cq.ts";
 export { type Endpoint, type PathOptions, QP } from "./qp.ts";
-export { RecvWr, SendWr, type Sge } from "./wr.ts";
+export { getAddr, RecvWr, SendWr, setAddr, type Sge } from "./wr.ts";
 export {
   checkPattern,
   HUGE_PAGE,
   MADV_DONTNEED,
+  MapWindow,
   NativeBuffer,
   PAGE,
   type PageKind,

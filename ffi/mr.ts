@@ -130,6 +130,10 @@ export class MrHandle extends VerbsObject {
   get lastNs(): number {
     return this.#ts[1] - this.#ts[0];
   }
+  /** When the last ibv_reg_mr or ibv_dereg_mr returned (the fast path's nowNs time base). */
+  get lastEndNs(): number {
+    return this.#ts[1];
+  }
 
   /** ibv_reg_mr of [addr, addr+length); `addr` a pointer prepared once (no allocation per call). */
   register(addr: Deno.PointerValue, length: bigint, access: number): void {

@@ -49,6 +49,11 @@ abstract class WrBase {
     this.v.setBigUint64(this.offsets.sg_list, this.block.addr + BigInt(this.wrSize), true);
     return this;
   }
+  /** Changes the length of SGE i, touching nothing else (hot loops). */
+  sgeLength(i: number, length: number): this {
+    this.v.setUint32(this.wrSize + i * S.size + S.length, length, true);
+    return this;
+  }
   numSge(n: number): this {
     this.v.setInt32(this.offsets.num_sge, n, true);
     return this;
@@ -58,6 +63,20 @@ abstract class WrBase {
     this.v.setBigUint64(this.offsets.next, next ? next.block.addr : 0n, true);
     return this;
   }
+}
+
+const TWO32 = 2 ** 32;
+
+/** Writes an address held as an exact double as a little-endian u64 (no BigInt). */
+export function setAddr(v: DataView, off: number, addr: number): void {
+  const hi = Math.floor(addr / TWO32);
+  v.setUint32(off, addr - hi * TWO32, true);
+  v.setUint32(off + 4, hi, true);
+}
+
+/** Reads a little-endian u64 address as a double (exact below 2^53, as user-space addresses are). */
+export function getAddr(v: DataView, off: number): number {
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * TWO32;
 }
 
 export class SendWr extends WrBase {
@@ -92,6 +111,27 @@ export class SendWr extends WrBase {
     return this;
   }
 
+  /**
+   * RDMA_WRITE / RDMA_READ of `n` SGEs that already lie in native memory at `sgList`, to/from (remote, rkey).
+   * Addresses are exact doubles and nothing is allocated: for hot loops that build many WRs per I/O.
+   */
+  rdmaList(
+    opcode: number,
+    wrId: bigint,
+    remote: number,
+    rkey: number,
+    sgList: number,
+    n: number,
+    flags = 0,
+  ): this {
+    this.head(wrId, opcode, flags);
+    setAddr(this.v, W["wr.rdma.remote_addr"], remote);
+    this.v.setUint32(W["wr.rdma.rkey"], rkey, true);
+    setAddr(this.v, W.sg_list, sgList);
+    this.v.setInt32(W.num_sge, n, true);
+    return this;
+  }
+
   /** SEND / SEND_WITH_IMM / SEND_WITH_INV; `extra` is imm_data or the rkey to invalidate. */
   send(opcode: number, wrId: bigint, local: Sge | null, flags: number, extra = 0): this {
     this.head(wrId, opcode, flags);
@@ -114,6 +154,11 @@ export class SendWr extends WrBase {
   /** Moves a prepared IBV_WR_BIND_MW's window to start at `addr`, touching nothing else (hot loops). */
   set bindAddr(addr: bigint) {
     this.v.setBigUint64(W["bind_mw.bind_info"] + BI.addr, addr, true);
+  }
+
+  /** Resizes a prepared IBV_WR_BIND_MW's window, touching nothing else (hot loops). */
+  set bindLength(length: number) {
+    setAddr(this.v, W["bind_mw.bind_info"] + BI.length, length);
   }
 
   /** Re-aims a prepared IBV_WR_LOCAL_INV (or SEND_WITH_INV) at another key, touching nothing else. */

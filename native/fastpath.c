@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <time.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 int memreg_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr, struct ibv_send_wr **bad) { return ibv_post_send(qp, wr, bad); }
 int memreg_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr, struct ibv_recv_wr **bad) { return ibv_post_recv(qp, wr, bad); }
@@ -35,7 +36,7 @@ static double now_ns(void) {
 	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
 double memreg_now_ns(void) { return now_ns(); }
-int memreg_abi(void) { return 2; }
+int memreg_abi(void) { return 3; }
 
 /* ---- timed verbs ---- */
 
@@ -92,6 +93,32 @@ int memreg_timed_advise_mr(struct ibv_pd *pd, int advice, uint32_t flags, struct
 	int ret = ibv_advise_mr(pd, (enum ibv_advise_mr_advice)advice, flags, sg, n);
 	STAMP_END(ts);
 	return ret;
+}
+
+/* Maps n runs of the shared file fd into the reserved window win: run i is len[i] pages from page src[i] of the
+ * file, placed at page at[i] of the window (MAP_FIXED|MAP_SHARED). 0, or -errno of the failed mmap. */
+int memreg_timed_map_runs(void *win, int fd, const int32_t *at, const int32_t *src, const int32_t *len, int n,
+			  int page, double *ts) {
+	ts[0] = now_ns();
+	for (int i = 0; i < n; i++) {
+		void *p = mmap((char *)win + (size_t)at[i] * page, (size_t)len[i] * page, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, fd, (off_t)src[i] * page);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			STAMP_END(ts);
+			return -e;
+		}
+	}
+	STAMP_END(ts);
+	return 0;
+}
+/* Puts the bare reservation (PROT_NONE, no pages) back over [win, win+len). 0 or -errno. */
+int memreg_timed_reserve(void *win, size_t len, double *ts) {
+	ts[0] = now_ns();
+	void *p = mmap(win, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	int e = p == MAP_FAILED ? errno : 0;
+	STAMP_END(ts);
+	return -e;
 }
 
 #define WC_BASE 1000 /* an error completion is returned as -(WC_BASE + status) */
