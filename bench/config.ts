@@ -13,11 +13,43 @@ export const STRATEGY_NAMES = [
   "odp-implicit",
   "rereg",
   "global",
+  // Page layout only.
+  "remap-reg",
+  "reg-per-page",
+  "mw2-span",
+  "dv-page-list",
 ] as const;
 export type StrategyName = typeof STRATEGY_NAMES[number];
 export type Op = "write" | "read";
 export type Reuse = "same" | "rotate" | "random";
 export type PageKindName = "4k" | "2m";
+
+/**
+ * How an I/O's memory looks: `contiguous`, one buffer of the I/O's size (from a set of --buffers); `pages`, a
+ * logical region broken up into 4 KiB pages drawn from a pool (--pool), as page-cache pages are.
+ */
+export const LAYOUT_NAMES = ["contiguous", "pages"] as const;
+export type Layout = typeof LAYOUT_NAMES[number];
+
+/** The strategies each layout has, in the order they run and are listed. */
+export const LAYOUT_STRATEGIES: Record<Layout, readonly StrategyName[]> = {
+  contiguous: STRATEGY_NAMES.slice(0, 10),
+  pages: ["global", "remap-reg", "reg-per-page", "bounce", "mw2-span", "rcache", "odp", "dv-page-list"],
+};
+
+/** A working set as given: a number of buffers (a plain integer), or bytes (a size with a unit). */
+export type WorkingSet = { buffers: number } | { bytes: number };
+
+/** The default run's registration-cache sweep: one strategy, op, size and layout across working sets. */
+export interface Sweep {
+  strategy: StrategyName;
+  op: Op;
+  size: number;
+  layout: Layout;
+  reuse: Reuse;
+  /** Buffers per point, well inside to far beyond the cache's cap. */
+  buffers: number[];
+}
 
 export interface BenchConfig {
   sizes: number[];
@@ -36,6 +68,18 @@ export interface BenchConfig {
   /** I/Os a repetition completes even past its time budget, so that its rate means something. */
   repMinIos: number;
   pages: PageKindName[];
+  /** Layouts in the matrix; ops, sizes and reuse of the page layout are pageOps, pageSizes and pageReuse. */
+  layouts: Layout[];
+  pageOps: Op[];
+  pageSizes: number[];
+  /** Page draws: rotate = sequential pages, random = each page anywhere in the pool, same = fixed per slot. */
+  pageReuse: Reuse;
+  /** The page layout's pool of 4 KiB pages (the page-cache stand-in), bytes. */
+  poolBytes: number;
+  /** --working-set: every point runs at each (contiguous: buffers, page layout: the pool); null: one. */
+  workingSets: WorkingSet[] | null;
+  /** The registration-cache sweep the run adds; null when off (--no-sweep, --working-set, or not selected). */
+  sweep: Sweep | null;
   rcacheCapBytes: number;
   verify: "sampled" | "full";
   regcost: boolean;
@@ -52,6 +96,17 @@ export interface BenchConfig {
 
 export const DEFAULTS = {
   sizes: "4k,16k,64k,256k,1m,4m,8m",
+  layout: "contiguous,pages",
+  // The page layout's own defaults (used where --ops / --sizes / --reuse are not given): the sizes an RPC or
+  // block upper layer moves as page lists, with pages scattered over the pool as page-cache pages are; the
+  // peer WRITEs into them (an NFS READ reply, an NVMe-oF read), which keeps the default run under 10 minutes.
+  pageOps: "write",
+  pageSizes: "64k,1m",
+  pageReuse: "random",
+  pool: "64m",
+  // The registration-cache sweep: rcache WRITEs of 16 KiB, random buffers, from 1/16 of the cap to 16 times it.
+  sweep: "1/16,1,4,16",
+  sweepSize: "16k",
   ops: "write,read",
   strategies: STRATEGY_NAMES.join(","),
   depth: "1",
@@ -98,11 +153,20 @@ function intList(text: string, what: string, max: number): number[] {
 }
 
 export interface RawOptions {
-  sizes: string;
-  ops: string;
-  strategies: string;
+  /** Absent: each layout's default sizes (DEFAULTS.sizes, DEFAULTS.pageSizes). */
+  sizes?: string;
+  /** Absent: each layout's default ops (DEFAULTS.ops, DEFAULTS.pageOps). */
+  ops?: string;
+  /** Absent: every strategy of the layouts run (a named one must run in one of them). */
+  strategies?: string;
   depth: string;
-  reuse: string;
+  /** Absent: rotate for contiguous buffers, random page draws for the page layout. */
+  reuse?: string;
+  layout: string;
+  pool: string;
+  workingSet?: string;
+  /** Fractions of the cache cap the sweep's working sets are, or false (--no-sweep). */
+  sweep: string | false;
   buffers: number;
   iterations: number;
   duration: number;
@@ -126,14 +190,70 @@ export interface RawOptions {
 export const MAX_IO = 1024 ** 3;
 export const MAX_DEPTH = 64;
 
-export function parseConfig(o: RawOptions): BenchConfig {
-  const sizes = [...new Set(o.sizes.split(",").filter((s) => s.trim()).map((s) => parseSize(s, "--sizes")))];
+function sizeList(text: string): number[] {
+  const sizes = [...new Set(text.split(",").filter((s) => s.trim()).map((s) => parseSize(s, "--sizes")))];
   if (sizes.length === 0) throw new UsageError("--sizes: empty list");
   for (const s of sizes) {
     if (s > MAX_IO) throw new UsageError(`--sizes: ${s} exceeds the 1 GiB per-I/O limit`);
   }
-  sizes.sort((a, b) => a - b);
-  const reuse = list(o.reuse, ["same", "rotate", "random"] as const, "--reuse")[0];
+  return sizes.sort((a, b) => a - b);
+}
+
+/** "8,64,512" (buffers) or "1m,64m" (bytes), mixed as given; a plain integer is a count. */
+export function parseWorkingSets(text: string, what = "--working-set"): WorkingSet[] {
+  const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${what}: empty list`);
+  const out = items.map((s): WorkingSet => {
+    if (/^\d+$/.test(s)) {
+      const n = Number(s);
+      if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what}: '${s}' is not a buffer count`);
+      return { buffers: n };
+    }
+    return { bytes: parseSize(s, what) };
+  });
+  const key = (w: WorkingSet) => "buffers" in w ? `n${w.buffers}` : `b${w.bytes}`;
+  return [...new Map(out.map((w) => [key(w), w])).values()];
+}
+
+/** "1/16,1/4,1,2" → fractions of the cache cap. */
+function fractions(text: string, what: string): number[] {
+  const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${what}: empty list`);
+  return items.map((s) => {
+    const m = s.match(/^(\d+)(?:\/(\d+))?$/);
+    const v = m ? Number(m[1]) / Number(m[2] ?? 1) : NaN;
+    if (!(v > 0) || !Number.isFinite(v)) {
+      throw new UsageError(`${what}: '${s}' is not a multiple of the cache cap (e.g. 1/4, 1, 16)`);
+    }
+    return v;
+  });
+}
+
+/** Buffers of `size` bytes (4 KiB-aligned) that a working set holds. */
+export function buffersOf(w: WorkingSet, size: number): number {
+  if ("buffers" in w) return w.buffers;
+  return Math.floor(w.bytes / (Math.ceil(size / 4096) * 4096));
+}
+
+export function parseConfig(o: RawOptions): BenchConfig {
+  const sizes = sizeList(o.sizes ?? DEFAULTS.sizes);
+  const pageSizes = sizeList(o.sizes ?? DEFAULTS.pageSizes);
+  const reuses = ["same", "rotate", "random"] as const;
+  const reuse = list(o.reuse ?? DEFAULTS.reuse, reuses, "--reuse")[0];
+  const pageReuse = list(o.reuse ?? DEFAULTS.pageReuse, reuses, "--reuse")[0];
+  const layouts = list(o.layout, LAYOUT_NAMES, "--layout");
+  const strategies = list(o.strategies ?? DEFAULTS.strategies, STRATEGY_NAMES, "--strategies");
+  const stray = o.strategies === undefined
+    ? []
+    : strategies.filter((s) => !layouts.some((l) => LAYOUT_STRATEGIES[l].includes(s)));
+  if (stray.length) {
+    throw new UsageError(
+      `--strategies: ${stray.join(", ")} ${stray.length > 1 ? "run" : "runs"} in none of the layouts ` +
+        `${layouts.join(", ")} (${
+          layouts.map((l) => `${l}: ${LAYOUT_STRATEGIES[l].join(", ")}`).join("; ")
+        })`,
+    );
+  }
   const verify = list(o.verify, ["sampled", "full"] as const, "--verify")[0];
   const depths = intList(o.depth, "--depth", MAX_DEPTH).sort((a, b) => a - b);
   if (o.buffers < Math.max(...depths)) {
@@ -143,10 +263,41 @@ export function parseConfig(o: RawOptions): BenchConfig {
   }
   const regcostMaxBytes = parseSize(o.regcostMax, "--regcost-max");
   if (regcostMaxBytes > 16 * 1024 ** 3) throw new UsageError("--regcost-max: at most 16g");
+  const ops = list(o.ops ?? DEFAULTS.ops, ["write", "read"] as const, "--ops");
+  const pageOps = list(o.ops ?? DEFAULTS.pageOps, ["write", "read"] as const, "--ops");
+  const poolBytes = parseSize(o.pool, "--pool");
+  const rcacheCapBytes = parseSize(o.rcacheCap, "--rcache-cap");
+  if (layouts.includes("pages")) {
+    const odd = pageSizes.filter((s) => s % 4096);
+    if (odd.length) {
+      throw new UsageError(`--sizes: the page layout moves whole 4 KiB pages (${odd.join(", ")} is not)`);
+    }
+    const need = Math.max(...depths) * pageSizes.at(-1)!;
+    if (poolBytes % 4096 || poolBytes < need) {
+      throw new UsageError(
+        `--pool (${o.pool}) must be whole 4 KiB pages and hold --depth × the largest page-layout size (${need})`,
+      );
+    }
+  }
+  const workingSets = o.workingSet === undefined ? null : parseWorkingSets(o.workingSet);
+  let sweep: Sweep | null = null;
+  if (o.sweep !== false) {
+    const size = parseSize(DEFAULTS.sweepSize);
+    const cap = Math.floor(rcacheCapBytes / size);
+    const buffers = [
+      ...new Set(
+        fractions(o.sweep, "--sweep").map((f) => Math.max(Math.max(...depths), Math.round(cap * f))),
+      ),
+    ].sort((a, b) => a - b);
+    // The sweep belongs to runs that measure rcache WRITEs on contiguous buffers and do not sweep already.
+    if (
+      !workingSets && strategies.includes("rcache") && ops.includes("write") && layouts.includes("contiguous")
+    ) sweep = { strategy: "rcache", op: "write", size, layout: "contiguous", reuse: "random", buffers };
+  }
   return {
     sizes,
-    ops: list(o.ops, ["write", "read"] as const, "--ops"),
-    strategies: list(o.strategies, STRATEGY_NAMES, "--strategies"),
+    ops,
+    strategies,
     depths,
     reuse,
     buffers: o.buffers,
@@ -156,7 +307,14 @@ export function parseConfig(o: RawOptions): BenchConfig {
     reps: o.reps,
     repMinIos: o.repMinIos,
     pages: o.hugepages ? ["4k", "2m"] : ["4k"],
-    rcacheCapBytes: parseSize(o.rcacheCap, "--rcache-cap"),
+    layouts,
+    pageOps,
+    pageSizes,
+    pageReuse,
+    poolBytes,
+    workingSets,
+    sweep,
+    rcacheCapBytes,
     verify,
     regcost: o.regcost,
     regcostMaxBytes,

@@ -1,7 +1,8 @@
 // The bench result document as the engine writes it (schema version below). Its validator and every renderer
 // live in reports/; reports/schema checks at compile time that the two describe the same document.
 import type { RunHeader } from "../record/header.ts";
-import type { BenchConfig } from "./config.ts";
+import type { BenchConfig, Layout } from "./config.ts";
+import type { KeyEnd } from "./exposure.ts";
 import type { Overhead } from "./overhead.ts";
 import type { PointResult } from "./point.ts";
 import type { LateAccessResult } from "./revocation.ts";
@@ -12,7 +13,11 @@ export const SCHEMA_VERSION = 2;
 
 export interface StrategyInfo {
   name: BenchConfig["strategies"][number];
+  /** The layout this entry describes (a name may have one implementation per layout). */
+  layout: Layout;
   revokes: boolean;
+  /** How an I/O's keys end after it completed (bench/exposure.ts). */
+  keyEnd: KeyEnd;
   keysValidBetweenIos: boolean;
   notice: "send" | "send-inv";
   note: string;

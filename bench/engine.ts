@@ -1,20 +1,21 @@
-// The measured cycle, driven from one thread that polls both ends: expose → advertise the key (SEND) → the
-// peer WRITEs into / READs from the buffer and sends its completion notice (SEND, or SEND_WITH_INV) → revoke.
-// Up to `depth` I/Os are in flight, each in its own preallocated slot; nothing is allocated per I/O
+// The measured cycle, driven from one thread that polls both ends: expose → advertise the keys (SEND) → the
+// peer WRITEs into / READs from the exposer's memory and sends its completion notice (SEND, or SEND_WITH_INV)
+// → revoke. Up to `depth` I/Os are in flight, each in its own preallocated slot; nothing is allocated per I/O
 // (work requests, SGEs, wr_ids and completion reads are all preallocated; timestamps are f64 ns).
-import { Access, fastVerbs, MR, NativeBuffer, SendFlags, SendWr, VerbsError, WrOpcode } from "../ffi/mod.ts";
-import { RecvWr, type Sge } from "../ffi/mod.ts";
-import { LAYOUTS } from "../ffi/layouts.ts";
+//
+// The exposer's side lives here (its memory, the strategy, the adverts it sends, the notices it receives); the
+// peer's side is bench/peer.ts, which acts on the advert message alone. Both are polled by this one loop.
+import { Access, fastVerbs, MR, NativeBuffer, SendFlags, SendWr, setAddr, VerbsError } from "../ffi/mod.ts";
+import { RecvWr, WrOpcode } from "../ffi/mod.ts";
 import { CTL, Kind, kindOf, MAX_SLOTS, type Rig, slotOf, wrId } from "./rig.ts";
 import { Slot, type Strategy, type StrategyEnv } from "./strategies/types.ts";
 import { CompletionError, ProtocolError } from "./errors.ts";
 import { Verifier } from "./verify.ts";
-import type { Reuse } from "./config.ts";
+import { ADVERT_HEAD, ADVERT_SEG, maxSegments, Peer } from "./peer.ts";
+import { PAGE } from "./exposure.ts";
 import type * as hdr from "hdr-histogram-js";
 import { newHistogram, summarize } from "./stats.ts";
 import process from "node:process";
-
-const W = LAYOUTS.ibv_send_wr;
 // IBV_WC_WITH_INV is 8; rxe (6.1) hands user space the kernel's IB_WC_WITH_INVALIDATE (4) instead.
 // The key must match either way, and the late-access check proves the window is really gone.
 const WITH_INV_ANY = 8 | 4;
@@ -34,6 +35,8 @@ export interface StepTimes {
   verifyNs: number;
   exposeVerbNs: number;
   revokeVerbNs: number;
+  /** Of exposeNs + revokeNs: mapping the I/O's pages into a window and unmapping them (remap-reg). */
+  mapNs: number;
 }
 
 /** One phase's sums (StepTimes summed over its recorded I/Os). */
@@ -42,15 +45,21 @@ export interface PhaseStats extends StepTimes {
   elapsedNs: number;
   /** Median I/O latency of this phase (recorded phases only). */
   p50Ns: number;
+  /** Sums over the phase's I/Os: registrations, segments advertised, the peer's RDMA work requests, its SGEs. */
+  regs: number;
+  segs: number;
+  ops: number;
+  sges: number;
+  /** Bytes reachable through valid keys when each I/O was advertised: sum and largest. */
+  exposedSum: number;
+  exposedMax: number;
   cpuUserUs: number;
   cpuSystemUs: number;
   peakPinnedBytes: number;
 }
 
 export interface EngineOptions {
-  reuse: Reuse;
   verify: "sampled" | "full";
-  seed: number;
   /** I/Os a phase completes even when its time budget has passed (a repetition needs a few to mean much). */
   repMinIos: number;
 }
@@ -59,32 +68,25 @@ let nextSeq = 1;
 
 export class Engine {
   readonly slots: Slot[];
-  readonly peerMem: NativeBuffer;
+  readonly peer: Peer;
   readonly verifier: Verifier;
-  readonly #peerMr: MR;
   readonly #fast = fastVerbs();
+  readonly #advert: NativeBuffer;
+  readonly #advertMr: MR;
+  readonly #advertSize: number;
   readonly #advertWr: SendWr[] = [];
   readonly #noticeRecv: RecvWr[] = [];
-  readonly #peerRecv: RecvWr[] = [];
-  readonly #rdmaWr: SendWr[] = [];
-  readonly #noticeWr: SendWr[] = [];
-  readonly #peerSge: Sge[] = [];
-  readonly #noticeSge: Sge[] = [];
-  readonly #busy: Uint8Array;
-  readonly #rdmaOp: number;
-  readonly #noticeOp: number;
-  readonly #noticeFlags: number;
   /** This phase's latencies alone (the point's histogram gathers all phases). */
   readonly #phaseHist = newHistogram();
   readonly #minIos: number;
-  #cursor = -1;
-  #rand: number;
+  readonly #keyEnd: Strategy["keyEnd"];
   // Per-phase state.
   #target = 0;
   #deadline = 0;
   #started = 0;
   #inflight = 0;
   #record = false;
+  #sequential = false;
   #stats: PhaseStats = emptyStats();
 
   constructor(
@@ -94,63 +96,56 @@ export class Engine {
     readonly hist: hdr.Histogram,
     opts: EngineOptions,
   ) {
-    const { depth, arena, op } = env;
+    const { depth, op, size, layout } = env;
     if (depth > MAX_SLOTS) throw new RangeError(`depth ${depth} > ${MAX_SLOTS}`);
     this.verifier = new Verifier(opts.verify);
     this.#minIos = opts.repMinIos;
-    this.#rand = (opts.seed >>> 0) || 1;
-    this.#busy = new Uint8Array(arena.count);
-    this.slots = Array.from({ length: depth }, (_, i) => new Slot(i));
-    this.peerMem = new NativeBuffer(depth * arena.stride);
-    this.peerMem.fill(0);
+    this.#keyEnd = strategy.keyEnd;
+    const maxPages = layout === "pages" ? size / PAGE : 0;
+    this.slots = Array.from({ length: depth }, (_, i) => new Slot(i, maxPages));
+    this.peer = new Peer(rig, { layout, op, size, depth, sendInv: strategy.notice === "send-inv" });
+    this.#advertSize = this.peer.advertSize;
     try {
-      this.#peerMr = new MR(rig.lb.pd, this.peerMem.addr, this.peerMem.length, Access.LOCAL_WRITE);
+      this.#advert = new NativeBuffer(depth * this.#advertSize);
     } catch (e) {
-      this.peerMem.unmap();
+      this.peer.close();
       throw e;
     }
-    this.#rdmaOp = op === "write" ? WrOpcode.RDMA_WRITE : WrOpcode.RDMA_READ;
-    const inv = strategy.notice === "send-inv";
-    this.#noticeOp = inv ? WrOpcode.SEND_WITH_INV : WrOpcode.SEND;
-    // After a READ the notice must not overtake it: FENCE holds it until the READ's response is in.
-    this.#noticeFlags = SendFlags.SIGNALED | (op === "read" ? SendFlags.FENCE : 0);
-    const lb = rig.lb;
+    try {
+      this.#advertMr = new MR(rig.pd, this.#advert.addr, this.#advert.length, Access.LOCAL_WRITE);
+    } catch (e) {
+      this.#advert.unmap();
+      this.peer.close();
+      throw e;
+    }
+    const ctlB = rig.ctlB.addr;
     for (let i = 0; i < depth; i++) {
-      const ctlB = rig.ctlB.addr, ctlA = rig.ctlA.addr;
       this.#advertWr.push(new SendWr().send(WrOpcode.SEND, wrId(Kind.ADVERT, i), {
-        addr: ctlB + BigInt(i * CTL),
-        length: 24,
-        lkey: rig.ctlBMr.lkey,
+        addr: this.#advert.addr + BigInt(i * this.#advertSize),
+        length: ADVERT_HEAD + ADVERT_SEG * maxSegments(env),
+        lkey: this.#advertMr.lkey,
       }, SendFlags.SIGNALED));
       this.#noticeRecv.push(new RecvWr().set(wrId(Kind.NOTICE_RECV, i), {
         addr: ctlB + BigInt((MAX_SLOTS + i) * CTL),
         length: CTL,
         lkey: rig.ctlBMr.lkey,
       }));
-      this.#peerRecv.push(new RecvWr().set(wrId(Kind.PEER_RECV, i), {
-        addr: ctlA + BigInt(i * CTL),
-        length: CTL,
-        lkey: rig.ctlAMr.lkey,
-      }));
-      this.#rdmaWr.push(new SendWr());
-      this.#noticeWr.push(new SendWr());
-      this.#peerSge.push({
-        addr: this.peerMem.addr + BigInt(i * arena.stride),
-        length: env.size,
-        lkey: this.#peerMr.lkey,
-      });
-      this.#noticeSge.push({ addr: ctlA + BigInt((MAX_SLOTS + i) * CTL), length: 8, lkey: rig.ctlAMr.lkey });
     }
     for (let i = 0; i < depth; i++) {
-      this.#post(lb.qpB.postRecv(this.#noticeRecv[i]), "ibv_post_recv", "exposer notice receive");
-      this.#post(lb.qpA.postRecv(this.#peerRecv[i]), "ibv_post_recv", "peer advert receive");
+      this.#post(rig.lb.qpB.postRecv(this.#noticeRecv[i]), "ibv_post_recv", "exposer notice receive");
     }
+    this.peer.postReceives();
   }
 
-  /** Runs I/Os until `count` were started or `budgetNs` passed, then drains; `record` feeds the histogram. */
-  run(count: number, budgetNs: number, record: boolean): PhaseStats {
+  /**
+   * Runs I/Os until `count` were started or `budgetNs` passed, then drains; `record` feeds the histogram and
+   * the figures; `sequential` draws the exposer's buffers (or pages) in order whatever the point's reuse is.
+   */
+  run(count: number, budgetNs: number, record: boolean, sequential = false): PhaseStats {
     this.#stats = emptyStats();
     this.#record = record;
+    this.#sequential = sequential;
+    this.env.keyLife.recording = record;
     this.#target = count;
     this.#started = 0;
     this.#phaseHist.reset();
@@ -181,60 +176,52 @@ export class Engine {
     st.cpuUserUs = cpu.user;
     st.cpuSystemUs = cpu.system;
     if (record) st.p50Ns = summarize(this.#phaseHist).p50Ns;
+    this.env.keyLife.recording = false;
     return st;
   }
 
-  /** Posts one RDMA op of the point's kind with a (stale) key, outside the cycle: for the late-access check. */
-  postLateAccess(s: Slot, wrIdValue: bigint): number {
-    const wr = this.#rdmaWr[s.index];
-    wr.rdma(this.#rdmaOp, wrIdValue, this.#peerSge[s.index], s.raddr, s.rkey, SendFlags.SIGNALED);
-    return this.rig.lb.qpA.postSend(wr);
+  /**
+   * Posts one signaled RDMA op of the point's kind from the peer with a key, outside the cycle: the late access
+   * with a revoked key, and the exposure probes of the tests. `len` bytes at most one SGE entry of slot 0.
+   */
+  postPeerAccess(remote: number, rkey: number, wrIdValue: bigint, len?: number): number {
+    return this.peer.postOne(remote, rkey, wrIdValue, len);
+  }
+
+  /** The first (address, key) the slot's I/O advertised. */
+  firstSegment(s: Slot): { addr: number; rkey: number; length: number } {
+    return s.nSegs === 0
+      ? { addr: Number(s.raddr), rkey: s.rkey, length: this.env.size }
+      : { addr: s.segAddr[0], rkey: s.segKey[0], length: s.segLen[0] };
   }
 
   close(): void {
-    try {
-      this.#peerMr.close();
-    } finally {
-      this.peerMem.unmap();
+    let first: unknown;
+    for (const step of [() => this.#advertMr.close(), () => this.#advert.unmap(), () => this.peer.close()]) {
+      try {
+        step();
+      } catch (e) {
+        first ??= e;
+      }
     }
+    if (first) throw first;
   }
 
   #post(ret: number, verb: string, what: string): void {
     if (ret !== 0) throw new VerbsError(verb, ret, what);
   }
 
-  #pickBuffer(slot: number): number {
-    const n = this.#busy.length;
-    if (this.env.cfg.reuse === "same") return slot;
-    let b: number;
-    if (this.env.cfg.reuse === "rotate") {
-      b = this.#cursor = (this.#cursor + 1) % n;
-    } else {
-      let x = this.#rand;
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      this.#rand = x >>> 0;
-      b = this.#rand % n;
-    }
-    while (this.#busy[b]) b = (b + 1) % n; // at most depth-1 are busy and n ≥ depth
-    return b;
-  }
-
   #start(s: Slot): void {
-    const { arena, op, size } = this.env;
-    const b = s.buf = this.#pickBuffer(s.index);
-    this.#busy[b] = 1;
-    s.addr = arena.addrOf(b);
-    s.offset = arena.offsetOf(b);
+    const mem = this.env.arena;
+    mem.pick(s, this.#sequential);
     s.seq = nextSeq++;
-    s.copyNs = 0;
+    s.copyNs = s.mapNs = 0;
     s.exposeVerbNs = s.revokeVerbNs = s.wrPostedNs = 0;
+    s.regs = s.nSegs = s.keyDeadNs = 0;
     s.peerDone = false;
     const v0 = this.#fast.nowNs();
-    if (op === "write") {
-      this.verifier.stamp(this.peerMem.view, this.peerMem.u8, s.index * arena.stride, size, s.seq);
-    } else this.verifier.stamp(arena.mem.view, arena.mem.u8, s.offset, size, s.seq);
+    if (this.env.op === "write") this.peer.stamp(this.verifier, s.index, s.seq);
+    else mem.stamp(this.verifier, s);
     s.t0 = this.#fast.nowNs();
     this.#stats.verifyNs += s.t0 - v0;
     this.#started++;
@@ -247,19 +234,38 @@ export class Engine {
   }
 
   #advertise(s: Slot): void {
-    const v = this.rig.ctlB.view, off = s.index * CTL;
+    const v = this.#advert.view, off = s.index * this.#advertSize;
+    const n = s.nSegs === 0 ? 1 : s.nSegs;
     v.setUint32(off, s.index, true);
-    v.setUint32(off + 4, s.rkey, true);
-    v.setBigUint64(off + 8, s.raddr, true);
-    v.setUint32(off + 16, this.env.size, true);
-    v.setUint32(off + 20, s.seq, true);
+    v.setUint32(off + 4, s.seq, true);
+    v.setUint32(off + 8, this.env.size, true);
+    v.setUint32(off + 12, n, true);
+    if (s.nSegs === 0) {
+      v.setBigUint64(off + ADVERT_HEAD, s.raddr, true);
+      v.setUint32(off + ADVERT_HEAD + 8, s.rkey, true);
+      v.setUint32(off + ADVERT_HEAD + 12, this.env.size, true);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const so = off + ADVERT_HEAD + k * ADVERT_SEG;
+        setAddr(v, so, s.segAddr[k]);
+        v.setUint32(so + 8, s.segKey[k], true);
+        v.setUint32(so + 12, s.segLen[k], true);
+      }
+    }
+    if (this.#record) {
+      const st = this.#stats, exposed = this.strategy.exposedBytes();
+      st.exposedSum += exposed;
+      if (exposed > st.exposedMax) st.exposedMax = exposed;
+      st.segs += n;
+    }
     s.t1 = this.#fast.nowNs();
     if (s.wrPostedNs) {
       s.exposeVerbNs += s.t1 - s.wrPostedNs;
       s.wrPostedNs = 0;
     }
     s.state = S_ADVERTISED;
-    this.#post(this.rig.lb.qpB.postSend(this.#advertWr[s.index]), "ibv_post_send", "advert SEND");
+    const wr = this.#advertWr[s.index].sgeLength(0, ADVERT_HEAD + ADVERT_SEG * n);
+    this.#post(this.rig.lb.qpB.postSend(wr), "ibv_post_send", "advert SEND");
   }
 
   #onExposer(i: number): void {
@@ -317,7 +323,7 @@ export class Engine {
     const kind = kindOf(cq, i), idx = slotOf(cq, i), status = cq.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.PEER_RECV) {
-      this.#onAdvert(idx);
+      this.peer.onAdvert(idx);
     } else if (kind === Kind.PEER_NOTICE) {
       const s = this.slots[idx];
       s.peerDone = true;
@@ -325,46 +331,12 @@ export class Engine {
     }
   }
 
-  /** The peer acts on the advert alone: address, key and length come from the message, not from the slot. */
-  #onAdvert(r: number): void {
-    const v = this.rig.ctlA.view, off = r * CTL;
-    const slot = v.getUint32(off, true), rkey = v.getUint32(off + 4, true);
-    const addrLo = v.getUint32(off + 8, true), addrHi = v.getUint32(off + 12, true);
-    const len = v.getUint32(off + 16, true), seq = v.getUint32(off + 20, true);
-    this.#post(this.rig.lb.qpA.postRecv(this.#peerRecv[r]), "ibv_post_recv", "peer advert receive");
-    const notice = this.rig.ctlA.view, noff = (MAX_SLOTS + slot) * CTL;
-    notice.setUint32(noff, slot, true);
-    notice.setUint32(noff + 4, seq, true);
-    const sge = this.#peerSge[slot];
-    sge.length = len;
-    const nw = this.#noticeWr[slot].send(
-      this.#noticeOp,
-      wrId(Kind.PEER_NOTICE, slot),
-      this.#noticeSge[slot],
-      this.#noticeFlags,
-      rkey,
-    );
-    const wr = this.#rdmaWr[slot].rdma(this.#rdmaOp, wrId(Kind.PEER_RDMA, slot), sge, 0n, rkey, 0).link(nw);
-    // The remote address goes from the advert into the WR as two words: no BigInt per I/O.
-    wr.block.view.setUint32(W["wr.rdma.remote_addr"], addrLo, true);
-    wr.block.view.setUint32(W["wr.rdma.remote_addr"] + 4, addrHi, true);
-    this.#post(this.rig.lb.qpA.postSend(wr), "ibv_post_send", "peer RDMA + notice");
-  }
-
   #complete(s: Slot): void {
-    const { arena, op, size } = this.env;
+    const mem = this.env.arena;
     const st = this.#stats;
     const v0 = this.#fast.nowNs();
-    if (op === "write") {
-      this.verifier.check(arena.mem.view, arena.mem.u8, s.offset, size, s.seq, "exposer buffer after WRITE");
-    } else {this.verifier.check(
-        this.peerMem.view,
-        this.peerMem.u8,
-        s.index * arena.stride,
-        size,
-        s.seq,
-        "peer buffer after READ",
-      );}
+    if (this.env.op === "write") mem.check(this.verifier, s, "exposer memory after WRITE");
+    else this.peer.check(this.verifier, s.index, s.seq, "peer buffer after READ");
     st.verifyNs += this.#fast.nowNs() - v0;
     if (this.#record) {
       const ns = Math.max(1, Math.round(s.t3 - s.t0));
@@ -376,9 +348,17 @@ export class Engine {
       st.transferNs += s.t2 - s.t1;
       st.revokeNs += s.t3 - s.t2;
       st.copyNs += s.copyNs;
+      st.mapNs += s.mapNs;
+      st.regs += s.regs;
+      st.ops += this.peer.ops[s.index];
+      st.sges += this.peer.sges[s.index];
+      const life = this.env.keyLife, end = this.#keyEnd;
+      if (end === "revoke") life.ended((s.keyDeadNs || s.t3) - s.t2);
+      else if (end === "send-inv") life.ended(0);
+      else if (end === "teardown") life.untilTeardown(s.t2);
     }
     st.ios++;
-    this.#busy[s.buf] = 0;
+    mem.release(s);
     this.#inflight--;
     s.state = 0;
     if (
@@ -406,6 +386,7 @@ export function emptySteps(): StepTimes {
     verifyNs: 0,
     exposeVerbNs: 0,
     revokeVerbNs: 0,
+    mapNs: 0,
   };
 }
 
@@ -418,5 +399,11 @@ function emptyStats(): PhaseStats {
     cpuUserUs: 0,
     cpuSystemUs: 0,
     peakPinnedBytes: 0,
+    regs: 0,
+    segs: 0,
+    ops: 0,
+    sges: 0,
+    exposedSum: 0,
+    exposedMax: 0,
   };
 }

@@ -24,3 +24,11 @@ export class ProtocolError extends Error {
     this.name = "ProtocolError";
   }
 }
+
+/** A known limit of this device or configuration that keeps a point from running (reported as unsupported). */
+export class UnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedError";
+  }
+}

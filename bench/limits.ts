@@ -2,7 +2,7 @@
 // nothing registered: locked memory (RLIMIT_MEMLOCK: registered pages count against it unless CAP_IPC_LOCK)
 // and reserved 2 MiB huge pages for --hugepages.
 import { fmtSize, UsageError } from "../common/mod.ts";
-import type { BenchConfig } from "./config.ts";
+import { type BenchConfig, buffersOf } from "./config.ts";
 import { MAX_SLOTS } from "./rig.ts";
 
 const PAGE = 4096, HUGE = 2 * 1024 * 1024;
@@ -12,7 +12,11 @@ const CAP_IPC_LOCK = 14n;
 /** Buffers the largest point holds at once: (buffers + bounce pool + peer) buffers of one stride each. */
 function pointBytes(cfg: BenchConfig, size: number, depth: number, huge: boolean): number {
   const stride = up(size, PAGE);
-  const buffers = cfg.reuse === "same" ? depth : cfg.buffers;
+  const buffers = cfg.workingSets
+    ? Math.max(...cfg.workingSets.map((w) => buffersOf(w, size)))
+    : cfg.reuse === "same"
+    ? depth
+    : cfg.buffers;
   const unit = huge ? HUGE : PAGE;
   // The arena and the bounce pool use the point's page size; the peer's memory is always 4 KiB pages.
   return up(buffers * stride, unit) + up(depth * stride, unit) + depth * stride;
@@ -26,6 +30,27 @@ export function pinnedBytesNeeded(cfg: BenchConfig): number {
     for (const size of cfg.sizes) {
       for (const depth of cfg.depths) peak = Math.max(peak, pointBytes(cfg, size, depth, pages === "2m"));
     }
+  }
+  if (cfg.layouts.includes("pages")) {
+    // The page layout: a pool-wide MR (global, mw2-span, odp) plus the bounce buffers and the peer's memory.
+    const pool = cfg.workingSets
+      ? Math.max(
+        ...cfg.workingSets.map((w) =>
+          buffersOf(w, PAGE) * ("buffers" in w ? Math.max(...cfg.pageSizes) / PAGE : 1)
+        ),
+      ) * PAGE
+      : cfg.poolBytes;
+    for (const size of cfg.pageSizes) {
+      for (const depth of cfg.depths) peak = Math.max(peak, pool + 2 * depth * size);
+    }
+  }
+  if (cfg.sweep) {
+    // The cache pins at most its cap (plus the I/O being exposed); the peer one buffer per slot.
+    const stride = up(cfg.sweep.size, PAGE), depth = Math.max(...cfg.depths);
+    peak = Math.max(
+      peak,
+      Math.min(cfg.sweep.buffers.at(-1)! * stride, cfg.rcacheCapBytes + stride) + 2 * depth * stride,
+    );
   }
   if (cfg.regcost) peak = Math.max(peak, up(cfg.regcostMaxBytes, PAGE) + (1 << 20)); // + the MW cost's buffer
   if (cfg.calibrate) {

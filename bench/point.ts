@@ -1,12 +1,17 @@
-// One point of the matrix: (strategy, op, size, page size, depth). Sets the strategy up on a fresh arena,
-// warms up, measures `reps` repetitions, tears everything down and returns the figures, or why it did not
-// run: `unsupported` (a capability flag, or the verb's errno such as EOPNOTSUPP) or `failed` (any other error).
-import { VerbsError } from "../ffi/mod.ts";
+// One point of the matrix: (strategy, op, size, page size, depth, layout, working set). Sets the strategy up on
+// fresh memory (buffers, or the page pool), warms up, measures `reps` repetitions, tears everything down and
+// returns the figures, or why it did not run: `unsupported` (a capability flag, the verb's errno such as
+// EOPNOTSUPP, or a device limit) or `failed` (any other error).
+import { fastVerbs, VerbsError } from "../ffi/mod.ts";
 import { Arena, type Rig } from "./rig.ts";
 import { emptySteps, Engine, type PhaseStats, type StepTimes } from "./engine.ts";
 import { makeStrategy, type Strategy, type StrategyEnv } from "./strategies/mod.ts";
 import { emptySummary, type LatencySummary, summarize } from "./stats.ts";
-import type { BenchConfig, Op, PageKindName, StrategyName } from "./config.ts";
+import { PagePool } from "./pages.ts";
+import { capsFor } from "./peer.ts";
+import { type Exposure, KeyLife, type KeyLifetime, PAGE } from "./exposure.ts";
+import { UnsupportedError } from "./errors.ts";
+import type { BenchConfig, Layout, Op, PageKindName, Reuse, StrategyName } from "./config.ts";
 import type * as hdr from "hdr-histogram-js";
 
 /** errno values that mean "this device (driver) cannot do it", not "something went wrong". */
@@ -18,6 +23,12 @@ export interface PointKey {
   size: number;
   pages: PageKindName;
   depth: number;
+  layout: Layout;
+  reuse: Reuse;
+  /** The working set: buffers (contiguous layout), or pages of the pool (page layout). */
+  buffers: number;
+  /** A point of the run's registration-cache sweep, outside the matrix. */
+  sweep: boolean;
 }
 
 export interface Failure {
@@ -46,12 +57,32 @@ export interface Spread {
   bytesPerSec: Range;
 }
 
+/** Per I/O, means over the measured I/Os. */
+export interface PerIo {
+  /** Registrations the exposer made: ibv_reg_mr, window binds, ibv_rereg_mr to the buffer. */
+  registrations: number;
+  /** (address, key, length) segments the advert carried: what the peer has to reach separately. */
+  segments: number;
+  /** RDMA work requests the peer posted: a segment takes more than one where it needs more SGEs than allowed. */
+  rdmaOps: number;
+  /** SGEs over the peer's own memory those work requests carried. */
+  sges: number;
+}
+
 export interface PointResult extends PointKey {
   status: "ok" | "unsupported" | "failed" | "limited";
   /** unsupported: the capability flag or errno; failed: the error; limited: the resource that ran out. */
   reason?: Failure;
-  reuse: string;
-  buffers: number;
+  /** The working set in bytes: buffers × their 4 KiB-aligned size, or the page pool. */
+  workingSetBytes: number;
+  /** SGEs per RDMA work request the peer could use (the device's max_sge, max_sge_rd for READ). */
+  sgeLimit: number;
+  perIo: PerIo;
+  /** Bytes reachable through valid keys when an I/O was advertised, over its bytes (see bench/exposure.ts). */
+  exposure: Exposure;
+  keyLifetime: KeyLifetime;
+  /** Registration-cache hits over lookups in the measured repetitions (warm-up excluded); null: no cache. */
+  hitRate: number | null;
   ios: number;
   reps: { ios: number; elapsedNs: number; iops: number; bytesPerSec: number; p50Ns: number }[];
   spread: Spread | null;
@@ -76,15 +107,24 @@ export function failureOf(e: unknown): Failure {
 }
 
 export function isUnsupported(e: unknown): boolean {
-  return e instanceof VerbsError && UNSUPPORTED_ERRNOS.has(e.errnoName);
+  return e instanceof UnsupportedError || (e instanceof VerbsError && UNSUPPORTED_ERRNOS.has(e.errnoName));
 }
 
-function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
+/** Bytes of a point's working set. */
+export function workingSetBytes(key: PointKey): number {
+  return key.layout === "pages" ? key.buffers * PAGE : key.buffers * Math.ceil(key.size / PAGE) * PAGE;
+}
+
+function emptyResult(key: PointKey, cfg: BenchConfig, strategy: Strategy): PointResult {
   return {
     ...key,
     status: "ok",
-    reuse: cfg.reuse,
-    buffers: bufferCount(cfg, key.depth),
+    workingSetBytes: workingSetBytes(key),
+    sgeLimit: 1,
+    perIo: { registrations: 0, segments: 0, rdmaOps: 0, sges: 0 },
+    exposure: { ratio: 0, maxRatio: 0, meanBytes: 0 },
+    keyLifetime: { ends: strategy.keyEnd, n: 0, meanNs: 0, maxNs: 0, atTeardown: 0 },
+    hitRate: null,
     ios: 0,
     reps: [],
     spread: null,
@@ -101,11 +141,10 @@ function emptyResult(key: PointKey, cfg: BenchConfig): PointResult {
   };
 }
 
-export function bufferCount(cfg: BenchConfig, depth: number): number {
-  return cfg.reuse === "same" ? depth : cfg.buffers;
-}
-
-/** A strategy set up for one point, with its engine: used by the point runner and the revocation check. */
+/**
+ * A strategy set up for one point, with its engine: used by the point runner, the revocation check and the
+ * exposure tests. The rig's queues are sized for the point first (page lists need deep queues and SGE lists).
+ */
 export class Setup {
   readonly strategy: Strategy;
   readonly arena: Arena;
@@ -113,9 +152,21 @@ export class Setup {
   engine?: Engine;
 
   constructor(readonly rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram) {
-    this.strategy = makeStrategy(key.strategy);
-    this.arena = new Arena(bufferCount(cfg, key.depth), key.size, key.pages);
-    this.env = { rig, arena: this.arena, op: key.op, size: key.size, depth: key.depth, cfg };
+    this.strategy = makeStrategy(key.strategy, key.layout);
+    rig.useCaps(capsFor({ ...key, sendInv: this.strategy.notice === "send-inv" }, rig.dev));
+    this.arena = key.layout === "pages"
+      ? new PagePool(key.buffers, key.size, key.reuse, cfg.seed)
+      : new Arena(key.buffers, key.size, key.pages, key.reuse, cfg.seed);
+    this.env = {
+      rig,
+      arena: this.arena,
+      layout: key.layout,
+      op: key.op,
+      size: key.size,
+      depth: key.depth,
+      cfg,
+      keyLife: new KeyLife(),
+    };
     try {
       this.strategy.setup(this.env);
       this.engine = new Engine(rig, this.strategy, this.env, hist, cfg);
@@ -159,21 +210,32 @@ export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Hi
 }
 
 function measurePoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
-  const r = emptyResult(key, cfg);
-  const why = makeStrategy(key.strategy).unsupported(rig, key.op);
+  const probe = makeStrategy(key.strategy, key.layout);
+  const r = emptyResult(key, cfg, probe);
+  const why = probe.unsupported(rig, key.op);
   if (why) return { ...r, status: "unsupported", reason: { message: why } };
   let setup: Setup | undefined;
   try {
     setup = new Setup(rig, key, cfg, hist);
-    const engine = setup.engine!;
+    const engine = setup.engine!, strategy = setup.strategy;
+    r.sgeLimit = rig.caps.sge;
     if (cfg.warmup > 0) engine.run(cfg.warmup, cfg.durationMs * 1e6, false);
+    // A cache is measured in its steady state: filled first (its warm-up runs whatever the time budget).
+    const warm = strategy.warmup();
+    if (warm) engine.run(warm.ios, Infinity, false, warm.sequential);
     hist.reset();
+    const c0 = strategy.counters();
     const phases: PhaseStats[] = [];
     for (let i = 0; i < cfg.reps; i++) phases.push(engine.run(cfg.iterations, cfg.durationMs * 1e6, true));
+    const end = fastVerbs().nowNs();
+    strategy.settle(end);
+    setup.env.keyLife.teardown(end);
+    r.keyLifetime = setup.env.keyLife.summary(strategy.keyEnd);
     fill(r, phases, key.size);
-    r.counters = setup.strategy.counters();
+    r.counters = strategy.counters();
+    r.hitRate = hitRate(c0, r.counters);
     r.latency = summarize(hist);
-    const v = engine.verifier.checkedPerIo(key.size);
+    const v = engine.verifier.checkedPerIo(key.size, key.layout === "pages" ? PAGE : key.size);
     r.verify = { mode: cfg.verify, unit: v.unit, perIo: v.count };
   } catch (e) {
     r.status = isUnsupported(e) ? "unsupported" : "failed";
@@ -212,10 +274,36 @@ function fill(r: PointResult, phases: PhaseStats[], size: number): void {
     verifyNs: per((p) => p.verifyNs),
     exposeVerbNs: per((p) => p.exposeVerbNs),
     revokeVerbNs: per((p) => p.revokeVerbNs),
+    mapNs: per((p) => p.mapNs),
+  };
+  const mean = (f: (p: PhaseStats) => number) => (ios ? Math.round((sum(f) / ios) * 100) / 100 : 0);
+  r.perIo = {
+    registrations: mean((p) => p.regs),
+    segments: mean((p) => p.segs),
+    rdmaOps: mean((p) => p.ops),
+    sges: mean((p) => p.sges),
+  };
+  const exposed = ios ? sum((p) => p.exposedSum) / ios : 0;
+  r.exposure = {
+    ratio: round3(exposed / size),
+    maxRatio: round3(Math.max(...phases.map((p) => p.exposedMax)) / size),
+    meanBytes: Math.round(exposed),
   };
   const user = sum((p) => p.cpuUserUs), sys = sum((p) => p.cpuSystemUs);
   r.cpu = { userUs: user, systemUs: sys, perIoUs: ios ? Math.round(((user + sys) / ios) * 10) / 10 : 0 };
   r.peakPinnedBytes = Math.max(...phases.map((p) => p.peakPinnedBytes));
+}
+
+/** Three significant decimals for ratios that span 1 to 10^15 (an implicit ODP MR over a 4 KiB I/O). */
+function round3(v: number): number {
+  return v >= 1000 ? Math.round(v) : Math.round(v * 1000) / 1000;
+}
+
+/** Hits over lookups between two readings of a cache's counters; null where there is no cache. */
+export function hitRate(before: Record<string, number> | null, after: Record<string, number> | null) {
+  if (!before || !after || !("hits" in after)) return null;
+  const hits = after.hits - before.hits, lookups = hits + after.misses - before.misses;
+  return lookups > 0 ? Math.round((hits / lookups) * 10000) / 10000 : null;
 }
 
 function range(values: number[]): Range {

@@ -4,11 +4,13 @@
 import { Setup } from "./point.ts";
 import { Kind, type Rig, wrId } from "./rig.ts";
 import { newHistogram } from "./stats.ts";
-import type { BenchConfig, Op, StrategyName } from "./config.ts";
+import { PAGE } from "./exposure.ts";
+import type { BenchConfig, Layout, Op, StrategyName } from "./config.ts";
 
 export interface LateAccessResult {
   strategy: StrategyName;
   op: Op;
+  layout: Layout;
   /** The late access's completion status, e.g. IBV_WC_REM_ACCESS_ERR; "no completion" on timeout. */
   status: string;
   revoked: boolean;
@@ -17,27 +19,44 @@ export interface LateAccessResult {
 
 export const REM_ACCESS_ERR = "IBV_WC_REM_ACCESS_ERR";
 
+/**
+ * The late access for `strategy` in `layout`: a 4 KiB I/O (page layout: 16 KiB over 16 pool pages at random,
+ * so that page lists are lists), then the first advertised segment again.
+ */
 export async function lateAccess(
   rig: Rig,
   strategy: StrategyName,
   op: Op,
   cfg: BenchConfig,
-  size = 4096,
+  layout: Layout = "contiguous",
 ): Promise<LateAccessResult> {
-  const setup = new Setup(rig, { strategy, op, size, pages: "4k", depth: 1 }, cfg, newHistogram());
+  const pages = layout === "pages";
+  const size = pages ? 4 * PAGE : PAGE;
+  const key = {
+    strategy,
+    op,
+    size,
+    pages: "4k" as const,
+    depth: 1,
+    layout,
+    reuse: pages ? "random" as const : "rotate" as const,
+    buffers: pages ? 16 : 1,
+    sweep: false,
+  };
+  const setup = new Setup(rig, key, cfg, newHistogram());
   try {
     const engine = setup.engine!;
     const done = engine.run(1, 60e9, false);
     if (done.ios !== 1) throw new Error(`${strategy}: the I/O before the late access did not complete`);
-    const s = engine.slots[0];
-    const ret = engine.postLateAccess(s, wrId(Kind.PEER_RDMA, 0));
+    const seg = engine.firstSegment(engine.slots[0]);
+    const ret = engine.postPeerAccess(seg.addr, seg.rkey, wrId(Kind.PEER_RDMA, 0));
     if (ret !== 0) {
       throw new Error(`ibv_post_send of the late ${op === "write" ? "WRITE" : "READ"} returned ${ret}`);
     }
     // Skip unrelated completions (the advert receive re-posted meanwhile stays pending; nothing else is queued).
     const wcs = await rig.lb.cqA.collect(1, 20_000);
     const status = wcs[0]?.statusName ?? "no completion";
-    return { strategy, op, status, revoked: status === REM_ACCESS_ERR, rkey: s.rkey };
+    return { strategy, op, layout, status, revoked: status === REM_ACCESS_ERR, rkey: seg.rkey };
   } finally {
     setup.close();
   }

@@ -13,7 +13,9 @@ import {
   type PageKind,
   QpState,
 } from "../ffi/mod.ts";
-import { MAX_DEPTH } from "./config.ts";
+import { MAX_DEPTH, type Reuse } from "./config.ts";
+import type { Slot } from "./strategies/types.ts";
+import type { Verifier } from "./verify.ts";
 
 /** Bytes per control message slot: advert = slot u32, rkey u32, addr u64, len u32, seq u32; notice = slot, seq. */
 export const CTL = 32;
@@ -52,6 +54,15 @@ export function slotOf(cq: CQ, i: number): number {
 
 export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
 
+/** What a point needs of the rig's QPs: send queue depth and SGEs per work request. */
+export interface RigCaps {
+  sendWr: number;
+  sge: number;
+}
+
+/** The contiguous layout's needs (one SGE, a few WRs per I/O): what the rig starts with. */
+export const BASE_CAPS: RigCaps = { sendWr: 512, sge: 1 };
+
 export class Rig {
   /** Replaced by recover(): read it afresh, never keep it across points. */
   lb!: Loopback;
@@ -64,6 +75,7 @@ export class Rig {
   readonly dev: DeviceAttr;
   /** How many times recover() rebuilt the QPs and CQs (tests check that a point recovered). */
   recoveries = 0;
+  #caps: RigCaps = BASE_CAPS;
 
   constructor(readonly ctx: Context) {
     this.dev = ctx.queryDevice();
@@ -80,10 +92,25 @@ export class Rig {
     this.lb = new Loopback(this.ctx, {
       separatePd: true,
       cqe: 4096,
-      caps: { maxSendWr: 512, maxRecvWr: 256 },
+      caps: { maxSendWr: this.#caps.sendWr, maxRecvWr: 256, maxSendSge: this.#caps.sge },
     });
     this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
     this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
+  }
+
+  get caps(): RigCaps {
+    return this.#caps;
+  }
+
+  /**
+   * Rebuilds the QPs (and with them PDs, CQs and control MRs) when a point needs other caps than the current
+   * ones, so each point runs on queues sized for it (a page list needs deep send queues and SGE lists).
+   * Call before anything of the point is created on the rig's PDs.
+   */
+  useCaps(caps: RigCaps): void {
+    if (caps.sendWr === this.#caps.sendWr && caps.sge === this.#caps.sge) return;
+    this.#caps = caps;
+    this.recover();
   }
 
   /** The exposer's PD: every strategy registers there (QP B's PD, so its keys work on QP B). */
@@ -134,16 +161,46 @@ export class Rig {
   }
 }
 
-/** The exposer's user buffers: `count` buffers of `size` bytes, each starting on a 4 KiB boundary. */
+/** xorshift32: the bench's reproducible draws (seeded by --seed). */
+export class Draws {
+  #x: number;
+  constructor(seed: number) {
+    this.#x = (seed >>> 0) || 1;
+  }
+  next(): number {
+    let x = this.#x;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return this.#x = x >>> 0;
+  }
+}
+
+/**
+ * The exposer's user buffers: `count` buffers of `size` bytes, each starting on a 4 KiB boundary, and how an
+ * I/O picks one (`reuse`: its slot's own, the next in turn, or any at random; never one in flight).
+ */
 export class Arena {
   readonly mem: NativeBuffer;
   readonly stride: number;
   readonly #addrs: bigint[];
   readonly #ptrs: Deno.PointerValue[];
+  protected readonly busy: Uint8Array;
+  protected readonly draws: Draws;
+  #cursor = -1;
 
-  constructor(readonly count: number, readonly size: number, readonly pages: PageKind) {
+  constructor(
+    readonly count: number,
+    readonly size: number,
+    readonly pages: PageKind,
+    readonly reuse: Reuse = "rotate",
+    seed = 1,
+    shared = false,
+  ) {
     this.stride = Math.ceil(size / PAGE) * PAGE;
-    this.mem = new NativeBuffer(count * this.stride, pages);
+    this.busy = new Uint8Array(count);
+    this.draws = new Draws(seed);
+    this.mem = new NativeBuffer(count * this.stride, pages, { shared });
     this.#addrs = Array.from({ length: count }, (_, i) => this.mem.addr + BigInt(i * this.stride));
     this.#ptrs = Array.from({ length: count }, (_, i) => this.mem.at(i * this.stride));
     // Touch every page: upper-layer buffers hold data, and registration cost differs for unfaulted pages.
@@ -163,6 +220,32 @@ export class Arena {
   /** Bytes spanned by the whole arena (what one-big-MR strategies register). */
   get length(): number {
     return this.mem.length;
+  }
+
+  /** Picks the I/O's buffer (s.buf, s.addr, s.offset); `sequential` overrides the pattern (warm-up passes). */
+  pick(s: Slot, sequential = false): void {
+    const n = this.count, reuse = sequential ? "rotate" : this.reuse;
+    let b: number;
+    if (reuse === "same") b = s.index;
+    else if (reuse === "rotate") b = this.#cursor = (this.#cursor + 1) % n;
+    else b = this.draws.next() % n;
+    while (this.busy[b]) b = (b + 1) % n; // at most depth-1 are busy and n ≥ depth
+    this.busy[b] = 1;
+    s.buf = b;
+    s.addr = this.#addrs[b];
+    s.offset = b * this.stride;
+  }
+
+  release(s: Slot): void {
+    this.busy[s.buf] = 0;
+  }
+
+  /** The data checks of the I/O's memory on this side: stamp before a READ, check after a WRITE. */
+  stamp(v: Verifier, s: Slot): void {
+    v.stamp(this.mem.view, this.mem.u8, s.offset, this.size, s.seq);
+  }
+  check(v: Verifier, s: Slot, what: string): void {
+    v.check(this.mem.view, this.mem.u8, s.offset, this.size, s.seq, what);
   }
 
   close(): void {

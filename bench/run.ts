@@ -4,7 +4,7 @@
 import { Context, type DeviceAttr } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
-import type { BenchConfig } from "./config.ts";
+import { type BenchConfig, buffersOf, type Layout, LAYOUT_STRATEGIES } from "./config.ts";
 import { fmtSize } from "../common/mod.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead } from "./overhead.ts";
@@ -20,27 +20,93 @@ import { type BenchDoc, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
 import { checkLimits } from "./limits.ts";
 import { type StopSignal, watchStop } from "../common/signals.ts";
 
-export function matrix(
-  cfg: Pick<BenchConfig, "pages" | "depths" | "ops" | "sizes" | "strategies">,
-): PointKey[] {
+type MatrixConfig = Pick<
+  BenchConfig,
+  | "pages"
+  | "depths"
+  | "ops"
+  | "sizes"
+  | "strategies"
+  | "layouts"
+  | "pageOps"
+  | "pageSizes"
+  | "reuse"
+  | "pageReuse"
+  | "buffers"
+  | "poolBytes"
+  | "workingSets"
+  | "sweep"
+>;
+
+/**
+ * The points of a run, in the order they run: per layout (the page layout on 4 KiB pages only), page size,
+ * depth, op, size, strategy (the layout's, in its order) and working set; then the registration-cache sweep.
+ * A working set too small for the depth's I/Os in flight is left out.
+ */
+export function matrix(cfg: MatrixConfig): PointKey[] {
   const keys: PointKey[] = [];
-  for (const pages of cfg.pages) {
-    for (const depth of cfg.depths) {
-      for (const op of cfg.ops) {
-        for (const size of cfg.sizes) {
-          for (const strategy of cfg.strategies) keys.push({ strategy, op, size, pages, depth });
+  for (const layout of cfg.layouts) {
+    const paged = layout === "pages";
+    const strategies = LAYOUT_STRATEGIES[layout].filter((s) => cfg.strategies.includes(s));
+    const reuse = paged ? cfg.pageReuse : cfg.reuse;
+    for (const pages of paged ? ["4k" as const] : cfg.pages) {
+      for (const depth of cfg.depths) {
+        for (const op of paged ? cfg.pageOps : cfg.ops) {
+          for (const size of paged ? cfg.pageSizes : cfg.sizes) {
+            const units = Math.ceil(size / 4096);
+            // Page layout: the working set is the pool, in pages; a count means that many I/Os' worth.
+            const sets = cfg.workingSets?.map((w) =>
+              paged ? buffersOf(w, 4096) * ("buffers" in w ? units : 1) : buffersOf(w, size)
+            ) ??
+              [paged ? cfg.poolBytes / 4096 : reuse === "same" ? depth : cfg.buffers];
+            for (const strategy of strategies) {
+              for (const buffers of sets) {
+                if (buffers < depth * (paged ? units : 1)) {
+                  continue;
+                }
+                keys.push({ strategy, op, size, pages, depth, layout, reuse, buffers, sweep: false });
+              }
+            }
+          }
         }
       }
+    }
+  }
+  const w = cfg.sweep;
+  if (w) {
+    for (const buffers of w.buffers) {
+      keys.push({
+        strategy: w.strategy,
+        op: w.op,
+        size: w.size,
+        pages: "4k",
+        depth: cfg.depths[0],
+        layout: w.layout,
+        reuse: w.reuse,
+        buffers,
+        sweep: true,
+      });
     }
   }
   return keys;
 }
 
-export function strategyInfo(cfg: BenchConfig): StrategyInfo[] {
-  return cfg.strategies.map((name) => {
-    const s = makeStrategy(name);
-    return { name, revokes: s.revokes, keysValidBetweenIos: !s.revokes, notice: s.notice, note: s.note };
-  });
+/** The strategies of the run, one entry per layout each runs in. */
+export function strategyInfo(cfg: Pick<BenchConfig, "strategies" | "layouts">): StrategyInfo[] {
+  return cfg.layouts.flatMap((layout: Layout) =>
+    LAYOUT_STRATEGIES[layout].filter((n) => cfg.strategies.includes(n)).map((name) => {
+      const s = makeStrategy(name, layout);
+      return {
+        name,
+        layout,
+        revokes: s.revokes,
+        keysValidBetweenIos: !s.revokes,
+        keyEnd: s.keyEnd,
+        notice: s.notice,
+        note: s.note,
+      };
+    })
+  );
 }
 
 export function verificationNote(cfg: BenchConfig): string {
@@ -117,7 +183,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   lines.write({ record: "overhead", ...overhead });
 
   const keys = matrix(cfg);
-  const revoking = strategyInfo(cfg).filter((s) => s.revokes).map((s) => s.name);
+  const revoking = strategyInfo(cfg).filter((s) => s.revokes);
   const bar = progress(
     keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0) +
       (cfg.calibrate ? 1 : 0),
@@ -132,7 +198,9 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   try {
     for (const k of keys) {
       if (stop.signal) break;
-      const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${k.pages} qd${k.depth}`;
+      const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${
+        k.layout === "pages" ? `page list (pool ${fmtSize(k.buffers * 4096)})` : k.pages
+      } qd${k.depth}${k.sweep ? ` sweep ${k.buffers} buffers` : ""}`;
       bar.step(what);
       const p = runPoint(rig, k, cfg, hist);
       markLimited(p, ranBefore, rig.dev);
@@ -150,18 +218,19 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
       }
     }
     if (cfg.revocationCheck) {
-      for (const name of revoking) {
+      for (const { name, layout } of revoking) {
         if (stop.signal) break;
-        bar.step(`late access ${name}`);
-        const supported = points.some((p) => p.strategy === name && p.status === "ok");
+        const what = `late access ${name}${layout === "pages" ? " (page layout)" : ""}`;
+        bar.step(what);
+        const supported = points.some((p) => p.strategy === name && p.layout === layout && p.status === "ok");
         if (!supported) {
-          bar.done(`late access ${name}: skipped (strategy did not run)`);
+          bar.done(`${what}: skipped (strategy did not run)`);
           continue;
         }
-        const c = await lateAccess(rig, name, cfg.ops[0], cfg);
+        const c = await lateAccess(rig, name, cfg.ops[0], cfg, layout);
         checks.push(c);
         lines.write({ record: "revocation", ...c });
-        bar.done(`late access ${name}: ${c.status}`);
+        bar.done(`${what}: ${c.status}`);
       }
     }
     if (cfg.regcost && !stop.signal) {

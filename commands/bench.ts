@@ -13,11 +13,40 @@ import { Interrupted } from "../common/signals.ts";
 export function registerBench(program: Command): void {
   deviceOptions(
     program.command("bench").description("measure memory-registration strategies per I/O (and regcost)")
-      .option("--sizes <list>", "I/O sizes, e.g. 4k,64k,1m", DEFAULTS.sizes)
-      .option("--ops <list>", "peer operations: write, read", DEFAULTS.ops)
-      .option("--strategies <list>", "strategies to run", DEFAULTS.strategies)
+      .option(
+        "--sizes <list>",
+        `I/O sizes, e.g. 4k,64k,1m (default: ${DEFAULTS.sizes}; page layout: ${DEFAULTS.pageSizes})`,
+      )
+      .option(
+        "--ops <list>",
+        `peer operations: write, read (default: ${DEFAULTS.ops}; page layout: ${DEFAULTS.pageOps})`,
+      )
+      .option(
+        "--strategies <list>",
+        `strategies to run (default: every one of the layouts run: ${DEFAULTS.strategies})`,
+      )
       .option("--depth <list>", "outstanding I/Os (queue depth), e.g. 1,4", DEFAULTS.depth)
-      .option("--reuse <pattern>", "buffer reuse: same, rotate, random", DEFAULTS.reuse)
+      .option(
+        "--reuse <pattern>",
+        `buffer reuse / page draws: same, rotate (sequential), random (default: ${DEFAULTS.reuse}; page layout: ${DEFAULTS.pageReuse})`,
+      )
+      .option(
+        "--layout <list>",
+        "I/O memory: contiguous (one buffer per I/O), pages (4 KiB pages drawn from --pool)",
+        DEFAULTS.layout,
+      )
+      .option("--pool <size>", "page layout: the pool of 4 KiB pages the I/Os draw from", DEFAULTS.pool)
+      .option(
+        "--working-set <list>",
+        "run every point at each working set: buffer counts (8,64,512) or sizes (1m,64m; page layout: the pool)",
+      )
+      .option(
+        "--sweep <list>",
+        "the registration-cache sweep (rcache WRITE 16 KiB, random buffers): working sets as multiples of " +
+          "--rcache-cap",
+        DEFAULTS.sweep,
+      )
+      .option("--no-sweep", "skip the registration-cache sweep")
       .option(
         "--buffers <n>",
         "user buffers to rotate over / draw from",

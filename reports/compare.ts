@@ -54,7 +54,7 @@ export interface FigureDiff {
   key: string;
   group: string;
   metric: string;
-  unit: "IO/s" | "B/s" | "ns";
+  unit: "IO/s" | "B/s" | "ns" | "count" | "ratio" | "fraction";
   /** Higher is better (rates) or lower is better (times). */
   better: "higher" | "lower";
   values: (number | null)[];
@@ -172,9 +172,31 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
   return { runs: runs.map(runRef), counts: runs.map((r) => r.doc.counts), diffs, leftOut };
 }
 
-export const pointKey = (p: { strategy: string; op: string; size: number; pages: string; depth: number }) =>
-  `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}`;
-const pointGroup = (p: PointIn) => `${p.op} ${p.pages} qd${p.depth}`;
+/** What identifies a point across runs (and within one, with its working set). */
+export interface PointId {
+  strategy: string;
+  op: string;
+  size: number;
+  pages: string;
+  depth: number;
+  layout?: string;
+  sweep?: boolean;
+  buffers: number;
+  workingSetBytes?: number;
+}
+
+/**
+ * "rcache write 16 KiB 4k qd1", with " page list" for the page layout, and the working set where a point is
+ * one of several (the sweep's, or a --working-set run's: `withWorkingSet`).
+ */
+export const pointKey = (p: PointId, withWorkingSet = p.sweep === true) =>
+  `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}${
+    p.layout === "pages" ? " page list" : ""
+  }${withWorkingSet ? ` ws ${p.workingSetBytes ? fmtSize(p.workingSetBytes) : `${p.buffers} buffers`}` : ""}${
+    p.sweep ? " (sweep)" : ""
+  }`;
+const pointGroup = (p: PointIn) =>
+  `${p.op} ${p.layout === "pages" ? "page list" : p.pages} qd${p.depth}${p.sweep ? " sweep" : ""}`;
 
 /** Intervals for the median from both runs: non-overlapping = a change beyond the run-to-run spread. */
 type Interval = [number, number] | null;
@@ -218,6 +240,7 @@ function dims(r: BenchRun) {
     strategies: c.strategies as string[],
     depths: c.depths.map(String),
     pages: c.pages as string[],
+    layouts: (c.layouts ?? ["contiguous"]) as string[],
   };
 }
 
@@ -236,19 +259,18 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       if (onlyB.length) leftOut.push(`${k} ${onlyB.join(", ")} only in ${r.name}, not in the baseline`);
     }
   }
-  const keys = [...new Set(runs[0].doc.results.map(pointKey))].filter((k) =>
-    runs.every((r) => r.doc.results.some((p) => pointKey(p) === k))
-  );
-  for (const r of runs) {
-    const missing = r.status.complete
-      ? 0
-      : runs[0].doc.results.filter((p) => !r.doc.results.some((q) => pointKey(q) === pointKey(p))).length;
+  // A run that swept working sets (--working-set) has several points per strategy/op/size: the set joins the key.
+  const keyIn = (r: BenchRun) => (p: PointId) => pointKey(p, p.sweep === true || !!r.doc.config.workingSets);
+  const keyed = runs.map((r) => new Map(r.doc.results.map((p) => [keyIn(r)(p), p])));
+  const keys = [...keyed[0].keys()].filter((k) => keyed.every((m) => m.has(k)));
+  for (const [i, r] of runs.entries()) {
+    const missing = r.status.complete ? 0 : [...keyed[0].keys()].filter((k) => !keyed[i].has(k)).length;
     if (missing) leftOut.push(`${missing} baseline point(s) not measured in the incomplete run ${r.name}`);
   }
   const statusChanges: StatusChange[] = [];
   const figures: FigureDiff[] = [];
   for (const k of keys) {
-    const ps = runs.map((r) => r.doc.results.find((p) => pointKey(p) === k)!);
+    const ps = keyed.map((m) => m.get(k)!);
     if (ps.some((p) => p.status !== ps[0].status)) {
       statusChanges.push({
         key: k,
@@ -291,6 +313,24 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     figures.push(
       figure(k, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })),
     );
+    // What the strategy does per I/O and leaves reachable: documents from before these figures have none.
+    const opt = (f: (p: PointIn) => number | null | undefined) =>
+      ok.map((p) => {
+        const v = p ? f(p) : null;
+        return v === null || v === undefined ? null : { v, iv: null };
+      });
+    for (
+      const [metric, unit, better, f] of [
+        ["registrations per I/O", "count", "lower", (p) => p.perIo?.registrations],
+        ["RDMA ops per I/O", "count", "lower", (p) => p.perIo?.rdmaOps],
+        ["exposure", "ratio", "lower", (p) => p.exposure?.ratio],
+        ["key lifetime after completion", "ns", "lower", (p) => p.keyLifetime?.meanNs],
+        ["hit rate", "fraction", "higher", (p) => p.hitRate],
+      ] as [string, FigureDiff["unit"], FigureDiff["better"], (p: PointIn) => number | null | undefined][]
+    ) {
+      const vals = opt(f);
+      if (vals[0] && vals.some((v, i) => i > 0 && v)) figures.push(figure(k, g, metric, unit, better, vals));
+    }
   }
   // Registration cost: the same (pages, access, size) in every run.
   const rc = runs.map((r) => r.doc.regcost);

@@ -1,12 +1,17 @@
 // The compare model as Markdown that fits a CI comment or $GITHUB_STEP_SUMMARY.
 import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "./compare.ts";
-import { fmtCount, fmtMBps, fmtNs } from "./html/runtime.js";
+import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
 export function fmtValue(f: FigureDiff, v: number | null): string {
   if (v === null) return "–";
-  return f.unit === "IO/s" ? `${fmtCount(v)} IO/s` : f.unit === "B/s" ? fmtMBps(v) : fmtNs(v);
+  if (f.unit === "IO/s") return `${fmtCount(v)} IO/s`;
+  if (f.unit === "B/s") return fmtMBps(v);
+  if (f.unit === "count") return sig(v);
+  if (f.unit === "ratio") return `${sig(v)}×`;
+  if (f.unit === "fraction") return `${(v * 100).toFixed(1)} %`;
+  return fmtNs(v);
 }
 
 /** "1.23× ▲" — the arrow only when the change is beyond the spread; "?" when no spread is known. */

@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import type { z } from "zod";
 import { UsageError } from "../common/mod.ts";
 import { matrix } from "../bench/run.ts";
+import { type PointId, pointKey } from "./compare.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
 import { countClasses } from "../conformance/doc.ts";
@@ -12,7 +13,6 @@ import { exitCodeFor } from "../conformance/runner.ts";
 import type { CaseResult } from "../conformance/model.ts";
 import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords } from "./schema/bench.ts";
 import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
-import { fmtSize } from "../common/mod.ts";
 // The compile-time proof that these schemas and the writers' types describe the same documents.
 import "./schema/check.ts";
 
@@ -235,10 +235,19 @@ const list = (items: string[], max = 6) =>
   items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
 
 function benchMissing(doc: BenchIn): string[] {
-  const key = (p: { strategy: string; op: string; size: number; pages: string; depth: number }) =>
-    `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}`;
+  const key = (p: PointId) => `${pointKey(p, false)} ${p.buffers}${p.sweep ? " sweep" : ""}`;
   const measured = new Set(doc.results.map(key));
-  const planned = matrix(doc.config);
+  // Documents from before the page layout: contiguous buffers only, one working set, no sweep.
+  const planned = matrix({
+    layouts: ["contiguous"],
+    pageOps: [],
+    pageSizes: [],
+    pageReuse: "random",
+    poolBytes: 0,
+    workingSets: null,
+    sweep: null,
+    ...doc.config,
+  });
   const left = planned.filter((k) => !measured.has(key(k)));
   const out: string[] = [];
   if (left.length) {

@@ -1,4 +1,4 @@
-// The one MR over the whole arena that window and ODP strategies hang their per-I/O work on.
+// The one MR over the whole arena (or page pool) that window and ODP strategies hang their per-I/O work on.
 import { MR } from "../../ffi/mod.ts";
 import { BaseStrategy } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
@@ -14,16 +14,18 @@ export function arenaMr(env: StrategyEnv, access: number): MR {
 export abstract class ArenaKeyStrategy extends BaseStrategy {
   readonly revokes = false;
   protected abstract readonly access: number;
-  #rkey = 0;
+  protected rkey = 0;
 
   override setup(env: StrategyEnv): void {
     super.setup(env);
-    this.#rkey = this.own(arenaMr(env, this.access)).rkey;
+    this.rkey = this.own(arenaMr(env, this.access)).rkey;
+    // The key is handed out with every I/O and never revoked: the whole arena stays reachable.
+    this.exposed = env.arena.length;
   }
 
   expose(s: Slot): number {
     s.raddr = s.addr;
-    s.rkey = this.#rkey;
+    s.rkey = this.rkey;
     return 0;
   }
 

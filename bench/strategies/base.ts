@@ -3,6 +3,7 @@ import { Access } from "../../ffi/mod.ts";
 import type { Op, StrategyName } from "../config.ts";
 import type { Rig } from "../rig.ts";
 import type { Slot, Strategy, StrategyEnv } from "./types.ts";
+import type { KeyEnd } from "../exposure.ts";
 
 /** The remote access one I/O needs: WRITE into the buffer, or READ from it (REMOTE_WRITE needs LOCAL_WRITE). */
 export function remoteAccess(op: Op): number {
@@ -29,7 +30,13 @@ export abstract class BaseStrategy implements Strategy {
   readonly notice: "send" | "send-inv" = "send";
   protected env!: StrategyEnv;
   protected pinned = 0;
+  /** Bytes reachable through keys handed out and not revoked (exposedBytes()). */
+  protected exposed = 0;
   #owned: { close(): void }[] = [];
+
+  get keyEnd(): KeyEnd {
+    return this.revokes ? (this.notice === "send-inv" ? "send-inv" : "revoke") : "teardown";
+  }
 
   unsupported(_rig: Rig, _op: Op): string | null {
     return null;
@@ -38,6 +45,7 @@ export abstract class BaseStrategy implements Strategy {
   setup(env: StrategyEnv): void {
     this.env = env;
     this.pinned = 0;
+    this.exposed = 0;
   }
 
   /** Keeps `o` until teardown. */
@@ -53,6 +61,16 @@ export abstract class BaseStrategy implements Strategy {
     return this.pinned;
   }
 
+  exposedBytes(): number {
+    return this.exposed;
+  }
+
+  warmup(): { ios: number; sequential: boolean } | null {
+    return null;
+  }
+
+  settle(_nowNs: number): void {}
+
   counters(): Record<string, number> | null {
     return null;
   }
@@ -60,7 +78,7 @@ export abstract class BaseStrategy implements Strategy {
   teardown(): void {
     const owned = this.#owned;
     this.#owned = [];
-    this.pinned = 0;
+    this.pinned = this.exposed = 0;
     closeAll(owned);
   }
 }

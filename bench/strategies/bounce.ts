@@ -27,7 +27,8 @@ export class Bounce extends BaseStrategy {
     pool.u8.fill(0);
     const mr = this.own(new MR(env.rig.pd, pool.addr, pool.length, REMOTE_RW));
     this.#rkey = mr.rkey;
-    this.pinned = pool.length;
+    // Every slot's bounce buffer stays reachable (copies of user data only; no user page ever is).
+    this.pinned = this.exposed = pool.length;
     // Views made once: subarray() per copy would allocate in the hot loop.
     this.#user = Array.from(
       { length: arena.count },

@@ -38,11 +38,14 @@ export class Mw1 extends BaseStrategy {
     // ibv_bind_mw stores the new key in ibv_mw.rkey before posting.
     s.raddr = s.addr;
     s.rkey = mw.rkey;
+    s.regs++;
+    this.exposed += this.env.size;
     return 1;
   }
 
   revoke(s: Slot): number {
     this.#check(s, this.#mws[s.index].unbindAt(this.env.rig.lb.qpB, s.addr, this.#ts), "zero-length unbind");
+    this.exposed -= this.env.size;
     return 1;
   }
 

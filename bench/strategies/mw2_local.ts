@@ -9,10 +9,12 @@ import type { MR } from "../../ffi/mod.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
 export class Mw2Local extends BaseStrategy {
-  readonly name: "mw2-local" | "mw2-remote" = "mw2-local";
+  readonly name: "mw2-local" | "mw2-remote" | "mw2-span" = "mw2-local";
   readonly revokes = true;
   readonly note: string = "type 2 MW: IBV_WR_BIND_MW per I/O, IBV_WR_LOCAL_INV by the exposer after";
   protected mr!: MR;
+  /** The MR under the windows: remote access of its own too (its key is never handed out). */
+  protected mrAccess = REMOTE_RW | Access.MW_BIND;
   protected mws: MW[] = [];
   protected keys = new Uint32Array(0);
   protected bindWr: SendWr[] = [];
@@ -29,7 +31,7 @@ export class Mw2Local extends BaseStrategy {
 
   override setup(env: StrategyEnv): void {
     super.setup(env);
-    this.mr = this.own(arenaMr(env, REMOTE_RW | Access.MW_BIND));
+    this.mr = this.own(arenaMr(env, this.mrAccess));
     this.pinned = env.arena.length;
     this.mws = Array.from({ length: env.depth }, () => this.own(new MW(env.rig.pd, 2)));
     this.keys = Uint32Array.from(this.mws, (mw) => mw.rkey);
@@ -50,9 +52,14 @@ export class Mw2Local extends BaseStrategy {
     this.invWr = this.mws.map((_, i) => new SendWr().localInv(wrId(Kind.REVOKE, i), 0, SendFlags.SIGNALED));
   }
 
+  /** The slot's window's next key (ibv_inc_rkey), remembered for its invalidation. */
+  protected nextKey(i: number): number {
+    return this.keys[i] = incRkey(this.keys[i]);
+  }
+
   expose(s: Slot): number {
     const i = s.index;
-    const key = this.keys[i] = incRkey(this.keys[i]);
+    const key = this.nextKey(i);
     const wr = this.bindWr[i];
     wr.bindRkey = key;
     wr.bindAddr = s.addr;
@@ -61,6 +68,8 @@ export class Mw2Local extends BaseStrategy {
     this.mws[i].rkey = key;
     s.raddr = s.addr;
     s.rkey = key;
+    s.regs++;
+    this.exposed += this.env.size;
     return 1;
   }
 
@@ -68,6 +77,7 @@ export class Mw2Local extends BaseStrategy {
     const wr = this.invWr[s.index];
     wr.invalidateRkey = this.keys[s.index];
     this.post(s, wr, "LOCAL_INV");
+    this.exposed -= this.env.size;
     return 1;
   }
 

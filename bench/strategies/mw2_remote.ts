@@ -9,7 +9,9 @@ export class Mw2Remote extends Mw2Local {
   override readonly notice = "send-inv";
   override readonly note = "type 2 MW: IBV_WR_BIND_MW per I/O, invalidated by the peer's SEND_WITH_INV";
 
+  /** The peer's SEND_WITH_INV already invalidated the window on arrival. */
   override revoke(_s: Slot): number {
+    this.exposed -= this.env.size;
     return 0;
   }
 }

@@ -8,6 +8,7 @@ import { LAYOUTS } from "../../ffi/layouts.ts";
 import { REMOTE_RW, type Rig } from "../rig.ts";
 import { BaseStrategy } from "./base.ts";
 import { odpUnsupported } from "./odp.ts";
+import { ADDRESS_SPACE_BYTES } from "../exposure.ts";
 import type { Op } from "../config.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
@@ -34,6 +35,8 @@ export class OdpImplicit extends BaseStrategy {
     this.#advice = env.op === "write" ? AdviseMr.PREFETCH_WRITE : AdviseMr.PREFETCH;
     this.#sge.view.setUint32(SGE.lkey, this.#mr.lkey, true);
     this.#sge.view.setUint32(SGE.length, env.size, true);
+    // The key reaches every mapped page of the process, for the whole run.
+    this.exposed = ADDRESS_SPACE_BYTES;
   }
 
   expose(s: Slot): number {

@@ -24,7 +24,9 @@ export class RegPerIo extends BaseStrategy {
     const h = this.#handles[s.index];
     h.register(this.env.arena.ptrOf(s.buf), this.#len, this.#access);
     s.exposeVerbNs += h.lastNs;
+    s.regs++;
     this.pinned += this.env.size;
+    this.exposed += this.env.size;
     s.raddr = s.addr;
     s.rkey = h.rkey;
     return 0;
@@ -35,6 +37,7 @@ export class RegPerIo extends BaseStrategy {
     h.deregister();
     s.revokeVerbNs += h.lastNs;
     this.pinned -= this.env.size;
+    this.exposed -= this.env.size;
     return 0;
   }
 }

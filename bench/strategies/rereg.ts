@@ -40,12 +40,15 @@ export class Rereg extends BaseStrategy {
     s.exposeVerbNs += this.#ts[1] - this.#ts[0];
     s.raddr = s.addr;
     s.rkey = mr.rkey;
+    s.regs++;
+    this.exposed += this.env.size;
     return 0;
   }
 
   revoke(s: Slot): number {
     this.#mrs[s.index].rereg(ReregFlags.CHANGE_ACCESS, this.#revoke, this.#ts);
     s.revokeVerbNs += this.#ts[1] - this.#ts[0];
+    this.exposed -= this.env.size;
     return 0;
   }
 }

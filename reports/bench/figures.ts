@@ -4,7 +4,8 @@
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, LatencyIn, PointIn } from "../schema/bench.ts";
 import type { ChartSpec, DatasetSpec } from "../html/runtime.js";
-import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, sig } from "../html/runtime.js";
+import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, FORMATS, sig } from "../html/runtime.js";
+import { sweeps } from "./table.ts";
 import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
 
@@ -14,22 +15,67 @@ export interface Group {
   op: string;
   pages: string;
   depth: number;
+  layout: string;
+  reuse: string;
+  buffers: number;
+  /** The working set is part of the title (a --working-set run). */
+  withSet: boolean;
   points: PointIn[];
 }
 
-export const groupTitle = (g: { op: string; pages: string; depth: number }) =>
-  `${g.op.toUpperCase()}, ${g.pages === "2m" ? "2 MiB" : "4 KiB"} pages, depth ${g.depth}`;
+export const groupTitle = (
+  g: {
+    op: string;
+    pages: string;
+    depth: number;
+    layout?: string;
+    reuse?: string;
+    buffers?: number;
+    withSet?: boolean;
+  },
+) =>
+  g.layout === "pages"
+    ? `${g.op.toUpperCase()}, page list (${fmtSize((g.buffers ?? 0) * 4096)} pool, ${
+      g.reuse === "rotate" ? "sequential" : g.reuse
+    } pages), depth ${g.depth}`
+    : `${g.op.toUpperCase()}, ${g.pages === "2m" ? "2 MiB" : "4 KiB"} pages, depth ${g.depth}${
+      g.withSet ? `, ${g.buffers} buffers` : ""
+    }`;
 
-/** Points by (op, pages, depth), in the matrix's order. */
+/** Matrix points (not the sweep's) by (op, layout, pages, depth, working set), in the matrix's order. */
 export function groups(points: PointIn[]): Group[] {
   const out = new Map<string, Group>();
-  for (const p of points) {
-    const k = `${p.op}|${p.pages}|${p.depth}`;
-    if (!out.has(k)) out.set(k, { op: p.op, pages: p.pages, depth: p.depth, points: [] });
+  const matrix = points.filter((p) => !p.sweep);
+  const withSet = new Set(matrix.map((p) => `${p.layout}|${p.buffers}`)).size >
+    new Set(matrix.map((p) => p.layout)).size;
+  for (const p of matrix) {
+    const layout = p.layout ?? "contiguous";
+    const k = `${p.op}|${layout}|${p.pages}|${p.depth}|${p.buffers}`;
+    if (!out.has(k)) {
+      out.set(k, {
+        op: p.op,
+        pages: p.pages,
+        depth: p.depth,
+        layout,
+        reuse: p.reuse,
+        buffers: p.buffers,
+        withSet,
+        points: [],
+      });
+    }
     out.get(k)!.points.push(p);
   }
   return [...out.values()];
 }
+
+const groupSlug = (
+  g: Group,
+) => [
+  g.op,
+  g.layout === "pages" ? "pagelist" : g.pages,
+  `qd${g.depth}`,
+  ...(g.withSet ? [`ws${g.buffers}`] : []),
+];
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 export const sizesOf = (ps: { size: number }[]) => uniq(ps.map((p) => p.size)).sort((a, b) => a - b);
@@ -94,7 +140,7 @@ function rateFigures(g: Group): Figure[] {
       ];
     });
     return {
-      id: slug(what === "iops" ? "rate" : "bandwidth", g.op, g.pages, `qd${g.depth}`),
+      id: slug(what === "iops" ? "rate" : "bandwidth", ...groupSlug(g)),
       spec: {
         title: `${title}: ${groupTitle(g)}`,
         type: "line",
@@ -130,7 +176,7 @@ function latencyFigure(g: Group, size: number): Figure | null {
   if (!ps.length) return null;
   const strategies = strategiesOf(ps);
   return {
-    id: slug("latency", g.op, g.pages, `qd${g.depth}`, fmtSize(size)),
+    id: slug("latency", ...groupSlug(g), fmtSize(size)),
     spec: {
       title: `Latency percentiles, ${fmtSize(size)}: ${groupTitle(g)}`,
       type: "line",
@@ -189,8 +235,17 @@ function splitFigure(g: Group, size: number): Figure | null {
     stack: "copy",
     data: strategies.map((s) => get(s).copyNs),
   });
+  const mapped = strategies.some((s) => (get(s).mapNs ?? 0) > 0);
+  if (mapped) {
+    datasets.push({
+      label: "of which page mapping (remap-reg)",
+      style: 8,
+      stack: "map",
+      data: strategies.map((s) => get(s).mapNs ?? 0),
+    });
+  }
   return {
-    id: slug("split", g.op, g.pages, `qd${g.depth}`, fmtSize(size)),
+    id: slug("split", ...groupSlug(g), fmtSize(size)),
     spec: {
       title: `Per-I/O time split, ${fmtSize(size)}: ${groupTitle(g)}`,
       type: "bar",
@@ -199,7 +254,7 @@ function splitFigure(g: Group, size: number): Figure | null {
       y: { type: "linear", title: "mean time per I/O", format: "ns", stacked: true },
       datasets,
     },
-    head: ["strategy", ...parts.map(([l]) => l), "copy", "total"],
+    head: ["strategy", ...parts.map(([l]) => l), "copy", ...(mapped ? ["page mapping"] : []), "total"],
     rows: strategies.map((s) => {
       const sp = get(s);
       const total = parts.reduce((a, [, f]) => a + f(sp), 0);
@@ -207,6 +262,7 @@ function splitFigure(g: Group, size: number): Figure | null {
         cell(s),
         ...parts.map(([, f]) => cell(fmtNs(f(sp)), f(sp))),
         cell(fmtNs(sp.copyNs), sp.copyNs),
+        ...(mapped ? [cell(fmtNs(sp.mapNs ?? 0), sp.mapNs ?? 0)] : []),
         cell(fmtNs(total), total),
       ];
     }),
@@ -224,7 +280,7 @@ function countersFigure(g: Group): Figure | null {
     sizes.map((size) => `${strategies.length > 1 ? `${s} ` : ""}${fmtSize(size)}`)
   );
   return {
-    id: slug("rcache", g.op, g.pages, `qd${g.depth}`),
+    id: slug("rcache", ...groupSlug(g)),
     spec: {
       title: `Registration cache per size: ${groupTitle(g)}`,
       type: "bar",
@@ -255,6 +311,181 @@ function countersFigure(g: Group): Figure | null {
         ]];
       })
     ),
+  };
+}
+
+/** "until teardown", "12.3 µs (revoked)"… for a table cell. */
+function keyLifeText(k: NonNullable<PointIn["keyLifetime"]>): string {
+  if (k.ends === "send-inv") return "0: the peer's SEND_WITH_INV invalidated it";
+  if (k.ends === "revoke") return `${fmtNs(k.meanNs)} (revoked; max ${fmtNs(k.maxNs)})`;
+  if (k.ends === "teardown") return `until teardown (${fmtNs(k.meanNs)} in this run)`;
+  return `until evicted: ${fmtNs(k.meanNs)} mean, ${
+    k.n ? Math.round((k.atTeardown / k.n) * 100) : 0
+  } % still cached at teardown`;
+}
+
+const exposureText = (r: number) => FORMATS.times(r);
+
+/**
+ * Exposure against cost, per group: each strategy a line through its sizes, x = exposure (bytes reachable
+ * through valid keys over the I/O's bytes), y = p50 latency. Down and left is better; the table beside says
+ * what each did per I/O.
+ */
+function exposureFigure(g: Group): Figure | null {
+  const ps = g.points.filter((p) => p.status === "ok" && p.exposure && p.perIo && p.keyLifetime);
+  if (!ps.length) return null;
+  const strategies = strategiesOf(ps), sizes = sizesOf(ps);
+  const at = (s: string, size: number) => ps.find((q) => q.strategy === s && q.size === size);
+  return {
+    id: slug("exposure", ...groupSlug(g)),
+    spec: {
+      title: `Exposure vs cost: ${groupTitle(g)}`,
+      type: "line",
+      x: { type: "logarithmic", title: "exposure (reachable bytes ÷ I/O bytes)", format: "times" },
+      y: { type: "logarithmic", title: "p50 latency per I/O", format: "ns" },
+      datasets: strategies.map((s) => ({
+        label: s,
+        style: styleOf(s),
+        data: sizes.flatMap((size) => {
+          const p = at(s, size);
+          return p ? [{ x: Math.max(p.exposure!.ratio, 1e-3), y: p.latency.p50Ns }] : [];
+        }),
+      })),
+    },
+    head: [
+      "strategy",
+      "size",
+      "registrations / I/O",
+      "segments / I/O",
+      "RDMA ops / I/O",
+      "SGEs / I/O",
+      "exposure",
+      "max exposure",
+      "keys valid after completion",
+      "p50",
+      "IO/s",
+    ],
+    rows: strategies.flatMap((s) =>
+      sizes.flatMap((size) => {
+        const p = at(s, size);
+        if (!p) return [];
+        const io = p.perIo!, sgeSplit = io.rdmaOps > io.segments + 1e-9;
+        return [[
+          cell(s),
+          cell(fmtSize(size), size),
+          cell(sig(io.registrations), io.registrations),
+          cell(sig(io.segments), io.segments),
+          cell(
+            sig(io.rdmaOps) + (sgeSplit ? ` (≤ ${p.sgeLimit} SGEs per op)` : ""),
+            io.rdmaOps,
+          ),
+          cell(sig(io.sges), io.sges),
+          cell(exposureText(p.exposure!.ratio), p.exposure!.ratio),
+          cell(exposureText(p.exposure!.maxRatio), p.exposure!.maxRatio),
+          cell(keyLifeText(p.keyLifetime!), p.keyLifetime!.meanNs),
+          cell(fmtNs(p.latency.p50Ns), p.latency.p50Ns),
+          cell(fmtCount(p.iops), p.iops),
+        ]];
+      })
+    ),
+    tall: true,
+  };
+}
+
+/**
+ * A working-set sweep: with a cache, its hit rate against cost (p50), the matrix's other strategies at the same
+ * op and size drawn flat for reference; without, cost against the working set.
+ */
+function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Figure {
+  const ps = sw.points, p0 = ps[0], ok = ps.filter((p) => p.status === "ok");
+  const cap = p0.counters?.capBytes;
+  const cached = ok.some((p) => p.hitRate !== null && p.hitRate !== undefined);
+  const title = `${p0.strategy} ${p0.op.toUpperCase()} ${fmtSize(p0.size)}, ${
+    p0.layout === "pages" ? "page list" : "contiguous"
+  }, ${p0.reuse} reuse${cap ? `, cap ${fmtSize(cap)}` : ""}`;
+  const refs = cached
+    ? all.filter((p) =>
+      p.status === "ok" && !p.sweep && p.strategy !== p0.strategy && p.op === p0.op && p.size === p0.size &&
+      (p.layout ?? "contiguous") === (p0.layout ?? "contiguous") && p.pages === p0.pages &&
+      p.depth === p0.depth
+    )
+    : [];
+  const spec: ChartSpec = cached
+    ? {
+      title: `Hit rate vs cost: ${title}`,
+      type: "line",
+      x: { type: "linear", title: "registration-cache hit rate", format: "ratio", min: 0, max: 1 },
+      y: { type: "logarithmic", title: "p50 latency per I/O", format: "ns" },
+      datasets: [
+        {
+          label: `${p0.strategy} across working sets`,
+          style: styleOf(p0.strategy),
+          data: [...ok].sort((a, b) => (a.hitRate ?? 0) - (b.hitRate ?? 0)).map((p) => ({
+            x: p.hitRate ?? 0,
+            y: p.latency.p50Ns,
+          })),
+        },
+        ...refs.map((r) => ({
+          label: `${r.strategy} (${r.buffers} buffers, ${r.reuse})`,
+          style: styleOf(r.strategy),
+          dash: [6, 4],
+          noMarkers: true,
+          data: [{ x: 0, y: r.latency.p50Ns }, { x: 1, y: r.latency.p50Ns }],
+        })),
+      ],
+    }
+    : {
+      title: `Cost vs working set: ${title}`,
+      type: "line",
+      x: { type: "logarithmic", title: "working set", format: "size" },
+      y: { type: "logarithmic", title: "p50 latency per I/O", format: "ns" },
+      datasets: [{
+        label: p0.strategy,
+        style: styleOf(p0.strategy),
+        data: ok.map((p) => ({ x: p.workingSetBytes ?? 0, y: p.latency.p50Ns })),
+      }],
+    };
+  return {
+    id: slug(
+      "sweep",
+      p0.strategy,
+      p0.op,
+      fmtSize(p0.size),
+      p0.layout ?? "contiguous",
+      p0.reuse,
+      `qd${p0.depth}`,
+    ),
+    spec,
+    head: [
+      "working set",
+      ...(cap ? ["× cap"] : []),
+      "hit rate",
+      "IO/s",
+      "p50",
+      "p99",
+      "registrations / I/O",
+      "exposure",
+      "keys valid after completion",
+    ],
+    rows: ps.map((p) => {
+      const ws = p.workingSetBytes ?? 0;
+      const label = p.layout === "pages" ? `${fmtSize(ws)} pool` : `${p.buffers} × ${fmtSize(p.size)}`;
+      if (p.status !== "ok") {
+        return [cell(label, ws), cell(`${p.status}: ${p.reason?.message ?? ""}`, null, "muted")];
+      }
+      return [
+        cell(label, ws),
+        ...(cap ? [cell(sig(ws / cap), ws / cap)] : []),
+        cell(p.hitRate === null || p.hitRate === undefined ? "–" : fmtRatio(p.hitRate), p.hitRate ?? null),
+        cell(fmtCount(p.iops), p.iops),
+        cell(fmtNs(p.latency.p50Ns), p.latency.p50Ns),
+        cell(fmtNs(p.latency.p99Ns), p.latency.p99Ns),
+        cell(p.perIo ? sig(p.perIo.registrations) : "–", p.perIo?.registrations ?? null),
+        cell(p.exposure ? exposureText(p.exposure.ratio) : "–", p.exposure?.ratio ?? null),
+        cell(p.keyLifetime ? keyLifeText(p.keyLifetime) : "–", p.keyLifetime?.meanNs ?? null),
+      ];
+    }),
+    tall: true,
   };
 }
 
@@ -513,6 +744,26 @@ export function benchSections(doc: BenchIn): Section[] {
         "completion is seen). “harness”: the rest of expose or revoke, memreg's own work around them.</p>",
       figures: each(splitFigure),
       grid: true,
+    },
+    {
+      id: "exposure",
+      title: "Exposure: what each strategy leaves reachable, against its cost",
+      intro: "<p>Exposure of an I/O: the bytes of the exposer's memory the peer can reach through keys the " +
+        "strategy handed out and has not revoked, when the I/O is advertised, divided by the I/O's bytes (1× is " +
+        "tight: exactly the I/O's pages). Keys valid after completion: from the I/O's completion (its notice " +
+        "seen) until its keys stop granting access: the revoke verb's completion, the peer's SEND_WITH_INV, the " +
+        "cache's eviction, or the point's teardown. Segments: the (address, key, length) triples the peer has to " +
+        "reach separately; RDMA ops exceed them where a segment needs more local SGEs than the device allows.</p>",
+      figures: gs.map(exposureFigure).filter((f): f is Figure => f !== null),
+    },
+    {
+      id: "sweep",
+      title: "Working-set sweeps: hit rate against cost",
+      intro:
+        "<p>The same point at working sets from well inside to far beyond the registration cache's cap. " +
+        "A cache is measured in its steady state (filled before the measured repetitions); the hit rate counts " +
+        "the measured repetitions only.</p>",
+      figures: sweeps(doc.results).map((sw) => sweepFigure(sw, doc.results)),
     },
     {
       id: "rcache",

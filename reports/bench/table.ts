@@ -2,6 +2,7 @@
 // did not run and why, the revocation checks, and the regcost curve.
 import { fmtSize } from "../../common/mod.ts";
 import { rankPerSize } from "../../bench/stats.ts";
+import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, PointIn, RegcostIn } from "../schema/bench.ts";
 
 // Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
@@ -31,15 +32,51 @@ function stepCell(total: number, verb: number | undefined): string {
   return verb === undefined || total === 0 ? us(total) : `${us(total)} (${us(verb)})`;
 }
 
+/** "write, 4k pages, depth 1" or "write, page list (64 MiB pool, random pages), depth 1" (+ working set). */
+export function groupHeader(
+  p: { op: string; pages: string; depth: number; layout?: string; reuse: string; buffers: number },
+  withWorkingSet: boolean,
+): string {
+  const pages = p.layout === "pages";
+  const what = pages
+    ? `page list (${fmtSize(p.buffers * PAGE)} pool, ${p.reuse === "rotate" ? "sequential" : p.reuse} pages)`
+    : `${p.pages} pages`;
+  const ws = withWorkingSet && !pages ? `, ${p.buffers} buffers` : "";
+  return `${p.op}, ${what}, depth ${p.depth}${ws}`;
+}
+
+/** Whether the document's matrix points come at more than one working set per layout (--working-set). */
+const severalSets = (ps: PointResult[]) =>
+  new Set(ps.filter((p) => !p.sweep).map((p) => `${p.layout}|${p.buffers}`)).size >
+    new Set(ps.filter((p) => !p.sweep).map((p) => p.layout)).size;
+
+/** "1.00×", "1024×", "all memory" (an implicit ODP MR: the whole address space). */
+export function fmtExposure(r: number): string {
+  if (r >= 2 ** 40) return "all memory";
+  return r >= 100 ? `${Math.round(r)}×` : `${r.toFixed(2)}×`;
+}
+
+/** How long an I/O's keys stayed valid after it completed, in words and figures. */
+export function fmtKeyLife(k: NonNullable<PointResult["keyLifetime"]>): string {
+  if (k.ends === "send-inv") return "0 (SEND_WITH_INV)";
+  if (k.ends === "revoke") return `${us(k.meanNs)} µs (revoked)`;
+  if (k.ends === "teardown") return `until teardown (${fmtS(k.meanNs)})`;
+  const share = k.n ? Math.round((k.atTeardown / k.n) * 100) : 0;
+  return `until evicted (${fmtS(k.meanNs)}; ${share}% at teardown)`;
+}
+
+const fmtS = (ns: number) => ns >= 1e9 ? `${(ns / 1e9).toFixed(1)} s` : `${(ns / 1e6).toFixed(0)} ms`;
+
 export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: number }): string {
-  const ok = points.filter((p) => p.status === "ok");
+  const ok = points.filter((p) => p.status === "ok" && !p.sweep);
+  const several = severalSets(points);
   const lines: string[] = [];
   // A copy column only where a strategy copies (bounce): its copy is part of expose or revoke, not a verb.
   const copies = ok.some((p) => p.split.copyNs > 0);
   const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, ...(copies ? [9] : []), 8, 8];
   let header = "";
   for (const g of rankPerSize(ok)) {
-    const h = `${g.key.op}, ${g.key.pages} pages, depth ${g.key.depth}`;
+    const h = groupHeader(g.ranked[0], several);
     if (h !== header) {
       header = h;
       lines.push("", h);
@@ -83,7 +120,7 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
   }
   const notRun = new Map<string, string>();
   for (const p of points.filter((p) => p.status !== "ok")) {
-    const key = `${p.strategy} ${p.status}`;
+    const key = `${p.strategy}${p.layout === "pages" ? " (page list)" : ""} ${p.status}`;
     if (!notRun.has(key)) notRun.set(key, p.reason?.message ?? "");
   }
   if (notRun.size) {
@@ -117,13 +154,106 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
   return lines.join("\n");
 }
 
+/**
+ * Per group and size, what each strategy did per I/O and left reachable: registrations, segments the peer had
+ * to reach, its RDMA work requests (more than segments where a segment needed more SGEs than the device allows),
+ * exposure and how long keys stayed valid after the I/O. Documents from before these figures print nothing.
+ */
+export function exposureTable(points: PointResult[]): string {
+  const ok = points.filter((p) => p.status === "ok" && !p.sweep && p.exposure && p.perIo && p.keyLifetime);
+  if (!ok.length) return "";
+  const several = severalSets(points);
+  const W = [8, 12, 8, 8, 8, 11, 0];
+  const lines = [
+    "",
+    "per I/O: registrations, segments the peer reaches, its RDMA ops; exposure = bytes reachable through valid " +
+    "keys / I/O bytes",
+  ];
+  let header = "";
+  for (const g of rankPerSize(ok)) {
+    const h = groupHeader(g.ranked[0], several);
+    if (h !== header) {
+      header = h;
+      lines.push("", h, row(["size", "strategy", "regs", "segs", "ops", "exposure", "keys valid after"], W));
+    }
+    const byName = [...g.ranked].sort((a, b) => styleOrder(a.strategy) - styleOrder(b.strategy));
+    byName.forEach((p, i) => {
+      const sgeSplit = p.perIo!.rdmaOps > p.perIo!.segments + 1e-9;
+      lines.push(row([
+        i === 0 ? fmtSize(p.size) : "",
+        p.strategy,
+        num(p.perIo!.registrations),
+        num(p.perIo!.segments),
+        num(p.perIo!.rdmaOps),
+        fmtExposure(p.exposure!.ratio),
+        fmtKeyLife(p.keyLifetime!) + (sgeSplit ? `   ops > segs: ${p.sgeLimit} SGEs per op at most` : ""),
+      ], W));
+    });
+  }
+  return lines.join("\n");
+}
+
+const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
+const styleOrder = (s: string) => STRATEGY_NAMES.indexOf(s as never);
+
+/**
+ * The working-set sweeps: each (strategy, op, size, layout, depth, reuse) measured at several working sets,
+ * with its cache's hit rate beside the I/O rate and latency.
+ */
+export function sweepTable(points: PointResult[]): string {
+  const out: string[] = [];
+  for (const sw of sweeps(points)) {
+    const p0 = sw.points[0], cap = p0.counters?.capBytes;
+    out.push(
+      "",
+      `working-set sweep: ${p0.strategy} ${p0.op} ${fmtSize(p0.size)}, ${
+        p0.layout === "pages" ? "page list" : "contiguous"
+      }, ${p0.reuse} reuse, depth ${p0.depth}${cap ? `, cache cap ${fmtSize(cap)}` : ""}`,
+    );
+    const W = [22, 7, 9, 9, 9, 7, 10];
+    out.push(row(["working set", "× cap", "hit rate", "IO/s", "p50 µs", "regs", "exposure"], W));
+    for (const p of sw.points) {
+      const ws = p.workingSetBytes ?? 0;
+      out.push(row([
+        p.layout === "pages" ? `${fmtSize(ws)} pool` : `${p.buffers} × ${fmtSize(p.size)}`,
+        cap ? num(ws / cap) : "",
+        p.status !== "ok"
+          ? p.status
+          : p.hitRate === null || p.hitRate === undefined
+          ? "–"
+          : `${(p.hitRate * 100).toFixed(1)}%`,
+        p.status === "ok" ? p.iops.toFixed(p.iops < 100 ? 1 : 0) : "",
+        p.status === "ok" ? us(p.latency.p50Ns) : "",
+        p.perIo ? num(p.perIo.registrations) : "",
+        p.exposure ? fmtExposure(p.exposure.ratio) : "",
+      ], W));
+    }
+  }
+  return out.join("\n");
+}
+
+/** Points of one (strategy, op, size, layout, pages, depth, reuse) at two working sets or more, smallest first. */
+export function sweeps<T extends PointIn>(points: T[]): { key: string; points: T[] }[] {
+  const groups = new Map<string, T[]>();
+  for (const p of points) {
+    const k = `${p.strategy}|${p.op}|${p.size}|${p.layout ?? "contiguous"}|${p.pages}|${p.depth}|${p.reuse}`;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  return [...groups].filter(([, ps]) => new Set(ps.map((p) => p.buffers)).size > 1).map(([key, ps]) => ({
+    key,
+    points: ps.sort((a, b) => a.buffers - b.buffers),
+  }));
+}
+
 export function revocationTable(checks: LateAccessResult[]): string {
   if (!checks.length) return "";
   return [
     "",
     "late access with the revoked key:",
     ...checks.map((c) =>
-      `  ${c.strategy.padEnd(11)} ${c.op.padEnd(5)} → ${c.status}${c.revoked ? "" : "   <-- NOT REVOKED"}`
+      `  ${c.strategy.padEnd(12)} ${c.op.padEnd(5)} ${
+        (c.layout === "pages" ? "page list" : "").padEnd(9)
+      } → ${c.status}${c.revoked ? "" : "   <-- NOT REVOKED"}`
     ),
   ].join("\n");
 }
@@ -209,7 +339,7 @@ export function benchReport(doc: {
   regcost: RegcostResult | null;
   calibration: { summary: string } | null;
 }): string {
-  const text = strategyTable(doc.results, doc.overhead) + revocationTable(doc.revocation) +
-    regcostTable(doc.regcost);
+  const text = strategyTable(doc.results, doc.overhead) + exposureTable(doc.results) +
+    sweepTable(doc.results) + revocationTable(doc.revocation) + regcostTable(doc.regcost);
   return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
 }

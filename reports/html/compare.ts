@@ -103,8 +103,13 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
       }`,
     );
   }
-  // I/O rate ratio per group: one line per strategy and compared run.
-  const groups = [...new Set(b.figures.filter((f) => f.metric === "I/O rate").map((f) => f.group))];
+  // I/O rate ratio per group: one line per strategy and compared run (a sweep's points differ by working set,
+  // not size: they are in the table of every figure).
+  const groups = [
+    ...new Set(
+      b.figures.filter((f) => f.metric === "I/O rate" && !f.group.endsWith("sweep")).map((f) => f.group),
+    ),
+  ];
   for (const g of groups) {
     const fs = b.figures.filter((f) => f.metric === "I/O rate" && f.group === g);
     const parse = (f: FigureDiff) => {

@@ -1,6 +1,6 @@
 // Types of runtime.js (plain JavaScript because it is inlined into every page as is).
 
-export type Format = "ns" | "count" | "size" | "mbps" | "ratio" | "plain";
+export type Format = "ns" | "count" | "size" | "mbps" | "ratio" | "times" | "plain";
 
 export interface AxisSpec {
   type: "linear" | "logarithmic" | "category";

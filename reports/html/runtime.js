@@ -83,6 +83,7 @@ export const FORMATS = {
   size: fmtSize,
   mbps: (v) => fmtMBps(v * 1e6),
   ratio: fmtRatio,
+  times: (v) => (v >= 2 ** 40 ? "all" : `${sig(v)}×`),
   plain: (v) => sig(v),
 };
 

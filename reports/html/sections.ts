@@ -34,18 +34,51 @@ function toc(items: [string, string][]): string {
   }</nav>`;
 }
 
+/** What the run's page layout and working-set sweep were (nothing for documents without them). */
+function pageLayoutLine(d: BenchRun["doc"]): string {
+  const c = d.config, out: string[] = [];
+  if (c.layouts?.includes("pages")) {
+    out.push(
+      `Page layout: ${(c.pageOps ?? c.ops).join(", ")} I/Os of ${
+        (c.pageSizes ?? []).map(fmtSize).join(", ")
+      } as lists of 4 KiB pages drawn ${
+        c.pageReuse === "rotate" ? "in order" : c.pageReuse === "random" ? "at random" : "fixed per slot"
+      } from a ${
+        fmtSize(c.poolBytes ?? 0)
+      } pool (a memfd standing in for the page cache); data checked on every page.`,
+    );
+  }
+  if (c.workingSets) {
+    out.push(
+      `Every point at working sets ${
+        c.workingSets.map((w) => "buffers" in w ? `${w.buffers} buffers` : fmtSize(w.bytes)).join(", ")
+      }.`,
+    );
+  }
+  if (c.sweep) {
+    out.push(
+      `Sweep: ${esc(c.sweep.strategy)} ${c.sweep.op} ${fmtSize(c.sweep.size)}, ${c.sweep.reuse} buffers, at ${
+        c.sweep.buffers.join(", ")
+      } buffers (cache cap ${fmtSize(c.rcacheCapBytes)}).`,
+    );
+  }
+  return out.length ? `<p>${out.join(" ")}</p>` : "";
+}
+
 function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
   const d = run.doc, c = d.config;
   const sections = benchSections(d);
   const notRun = new Map<string, { status: string; why: string; n: number }>();
   for (const p of d.results.filter((p) => p.status !== "ok")) {
-    const k = `${p.strategy}|${p.status}|${p.reason?.message ?? ""}`;
+    const k = `${p.strategy}${p.layout === "pages" ? " (page list)" : ""}|${p.status}|${
+      p.reason?.message ?? ""
+    }`;
     const e = notRun.get(k) ?? { status: p.status, why: p.reason?.message ?? "", n: 0 };
     e.n++;
     notRun.set(k, e);
   }
   const summary = `<section id="${prefix}run"><h2>Run</h2>
-<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
+${pageLayoutLine(d)}<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
     c.ops.join(", ")
   } × ${c.strategies.length} strategies × depth ${c.depths.join(", ")} × pages ${c.pages.join(", ")} = ${
     c.sizes.length * c.ops.length * c.strategies.length * c.depths.length * c.pages.length
@@ -83,11 +116,11 @@ ${
     d.strategies.length
       ? `<details><summary>Strategies (what each does)</summary>${
         table(
-          ["strategy", "revokes", "notice", "note"],
+          ["strategy", "layout", "revokes", "keys end", "notice", "note"],
           d.strategies.map((s) =>
-            `<tr><th scope="row">${esc(s.name)}</th><td>${s.revokes ? "yes" : "no"}</td><td>${
-              esc(s.notice)
-            }</td><td>${esc(s.note)}</td></tr>`
+            `<tr><th scope="row">${esc(s.name)}</th><td>${esc(s.layout ?? "contiguous")}</td><td>${
+              s.revokes ? "yes" : "no"
+            }</td><td>${esc(s.keyEnd ?? "")}</td><td>${esc(s.notice)}</td><td>${esc(s.note)}</td></tr>`
           ),
         )
       }</details>`

@@ -1,7 +1,9 @@
 // The bench result document, schema versions 1 and 2. Version 2 (repetition spread, verb-only split, CIs and
 // the C reference loop of regcost) only adds fields, so they are optional here and version 1 files still read.
+// Later version 2 writers add the page layout, working sets and exposure (optional too: absent = contiguous
+// buffers, one working set, no exposure figures).
 import { z } from "zod";
-import { STRATEGY_NAMES } from "../../bench/config.ts";
+import { LAYOUT_NAMES, STRATEGY_NAMES } from "../../bench/config.ts";
 import { completionShape, headerShape, int, num, str } from "./header.ts";
 
 /** Bench schema versions this memreg reads. */
@@ -10,6 +12,9 @@ export const BENCH_VERSIONS = [1, 2] as const;
 const Strategy = z.enum(STRATEGY_NAMES);
 const Op = z.enum(["write", "read"]);
 const Pages = z.enum(["4k", "2m"]);
+const Layout = z.enum(LAYOUT_NAMES);
+const Reuse = z.enum(["same", "rotate", "random"]);
+const KeyEnd = z.enum(["revoke", "send-inv", "eviction", "teardown"]);
 
 export const LatencySchema = z.object({
   count: int,
@@ -38,8 +43,22 @@ export const PointSchema = z.object({
   depth: int,
   status: z.enum(["ok", "unsupported", "failed", "limited"]),
   reason: FailureSchema.optional(),
-  reuse: str,
+  reuse: Reuse,
+  /** Buffers (contiguous layout) or pool pages (page layout): the working set. */
   buffers: int,
+  /** Page layout and working sets (absent: contiguous buffers, the matrix's one working set). */
+  layout: Layout.optional(),
+  sweep: z.boolean().optional(),
+  workingSetBytes: num.optional(),
+  sgeLimit: int.optional(),
+  /** Means per I/O: registrations, segments advertised, the peer's RDMA work requests and their SGEs. */
+  perIo: z.object({ registrations: num, segments: num, rdmaOps: num, sges: num }).optional(),
+  /** Bytes reachable through valid keys when an I/O was advertised, over the I/O's bytes. */
+  exposure: z.object({ ratio: num, maxRatio: num, meanBytes: num }).optional(),
+  /** From the I/O's completion until its keys stop granting access (bench/exposure.ts says how). */
+  keyLifetime: z.object({ ends: KeyEnd, n: int, meanNs: num, maxNs: num, atTeardown: int }).optional(),
+  /** Registration-cache hits over lookups in the measured repetitions. */
+  hitRate: num.nullable().optional(),
   ios: int,
   reps: z.array(z.object({
     ios: int,
@@ -62,6 +81,8 @@ export const PointSchema = z.object({
     /** v2: the verbs alone (clock-bracketed); expose − exposeVerb is the harness's share. */
     exposeVerbNs: num.optional(),
     revokeVerbNs: num.optional(),
+    /** Mapping pages into a window and back (remap-reg). */
+    mapNs: num.optional(),
   }),
   /** v2: across repetitions; [min, max] is a confidence interval for the median (0 when n = 1). */
   spread: z.object({
@@ -90,6 +111,7 @@ export const PointSchema = z.object({
 const LateAccessSchema = z.object({
   strategy: Strategy,
   op: Op,
+  layout: Layout.optional(),
   status: str,
   revoked: z.boolean(),
   rkey: int,
@@ -173,7 +195,7 @@ export const ConfigSchema = z.object({
   ops: z.array(Op),
   strategies: z.array(Strategy),
   depths: z.array(int),
-  reuse: z.enum(["same", "rotate", "random"]),
+  reuse: Reuse,
   buffers: int,
   iterations: int,
   durationMs: num,
@@ -182,6 +204,21 @@ export const ConfigSchema = z.object({
   /** v2 */
   repMinIos: int.optional(),
   pages: z.array(Pages),
+  /** Page layout and working sets (absent: contiguous only, one working set, no sweep). */
+  layouts: z.array(Layout).optional(),
+  pageOps: z.array(Op).optional(),
+  pageSizes: z.array(int).optional(),
+  pageReuse: Reuse.optional(),
+  poolBytes: num.optional(),
+  workingSets: z.array(z.union([z.object({ buffers: int }), z.object({ bytes: num })])).nullable().optional(),
+  sweep: z.object({
+    strategy: Strategy,
+    op: Op,
+    size: int,
+    layout: Layout,
+    reuse: Reuse,
+    buffers: z.array(int),
+  }).nullable().optional(),
   rcacheCapBytes: num,
   verify: z.enum(["sampled", "full"]),
   regcost: z.boolean(),
@@ -199,7 +236,9 @@ export const OverheadSchema = z.object({ emptyCycleNs: num, cycles: int, ffiPerC
 
 export const StrategyInfoSchema = z.object({
   name: Strategy,
+  layout: Layout.optional(),
   revokes: z.boolean(),
+  keyEnd: KeyEnd.optional(),
   keysValidBetweenIos: z.boolean(),
   notice: z.enum(["send", "send-inv"]),
   note: str,

@@ -1,6 +1,7 @@
 // `memreg bench` end to end on the device, small: the JSON document conforms to the schema, the JSON lines
-// stream holds every record, the table ranks what ran and names what did not, regcost and the revocation
-// check are in, and the HTML report lies next to the JSON.
+// stream holds every record, the table ranks what ran and names what did not, the page layout, the exposure
+// figures and the working-set sweep are in, regcost and the revocation check too, and the HTML report lies
+// next to the JSON.
 import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
 
@@ -19,7 +20,13 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
     "--ops",
     "write",
     "--strategies",
-    "global,mw2-remote,reg-per-io,odp",
+    "global,mw2-remote,reg-per-io,odp,remap-reg,rcache",
+    "--sweep",
+    "1/16,4",
+    "--rcache-cap",
+    "256k",
+    "--pool",
+    "1m",
     "--duration",
     "150",
     "--warmup",
@@ -39,23 +46,28 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
     assert.match(stdout, new RegExp(`report: ${dir}/b\\.html`));
     assert.match(html, /<canvas data-chart=/);
     assert.match(html, /Late access with the revoked key/);
-    assert.equal(doc.results.length, 4);
-    const odp = doc.results.find((p: { strategy: string }) => p.strategy === "odp");
-    assert.ok(
-      odp.status === "ok" || (odp.status === "unsupported" && odp.reason.message),
-      JSON.stringify(odp),
-    );
-    for (const name of ["global", "mw2-remote", "reg-per-io"]) {
-      assert.ok(
-        doc.results.some((p: { strategy: string; status: string }) =>
-          p.strategy === name && p.status === "ok"
-        ),
-        name,
-      );
+    type P = { strategy: string; status: string; layout: string; sweep: boolean; hitRate: number | null };
+    const points: P[] = doc.results;
+    const at = (layout: string, sweep = false) =>
+      points.filter((p) => p.layout === layout && p.sweep === sweep).map((p) => p.strategy);
+    assert.deepEqual(at("contiguous"), ["reg-per-io", "rcache", "mw2-remote", "odp", "global"]);
+    assert.deepEqual(at("pages"), ["global", "remap-reg", "rcache", "odp"]);
+    assert.deepEqual(at("contiguous", true), ["rcache", "rcache"], "the sweep: 1/16 and 4 times the cap");
+    for (const odp of points.filter((p) => p.strategy === "odp")) {
+      assert.ok(odp.status === "ok" || odp.status === "unsupported", JSON.stringify(odp));
     }
+    for (const p of points.filter((p) => p.strategy !== "odp")) {
+      assert.equal(p.status, "ok", `${p.strategy} ${p.layout}`);
+    }
+    const [inside, beyond] = points.filter((p) => p.sweep).map((p) => p.hitRate!);
+    assert.ok(inside === 1 && beyond < 0.5, `sweep hit rates ${inside}, ${beyond}`);
     assert.deepEqual(
-      doc.revocation.map((c: { strategy: string; revoked: boolean }) => [c.strategy, c.revoked]),
-      [["mw2-remote", true], ["reg-per-io", true]],
+      doc.revocation.map((c: { strategy: string; layout: string; revoked: boolean }) => [
+        c.strategy,
+        c.layout,
+        c.revoked,
+      ]),
+      [["reg-per-io", "contiguous", true], ["mw2-remote", "contiguous", true], ["remap-reg", "pages", true]],
     );
     assert.ok(
       doc.regcost.mr.some((m: { status: string; access: string }) =>
@@ -89,11 +101,16 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
       JSON.parse(l)
     );
     assert.equal(lines[0].record, "header");
-    assert.equal(lines.filter((l) => l.record === "point").length, 4);
+    assert.equal(lines.filter((l) => l.record === "point").length, points.length);
     assert.equal(lines.at(-1).record, "end");
     assert.match(stdout, /write, 4k pages, depth 1/);
     assert.match(stdout, /global/);
     assert.match(stdout, /late access with the revoked key/);
+    assert.match(stdout, /write, page list \(1 MiB pool, random pages\), depth 1/);
+    assert.match(stdout, /remap-reg +1 +1 +1 +1\.00× .* \(revoked\)/);
+    assert.match(stdout, /working-set sweep: rcache write 16 KiB, contiguous, random reuse/);
+    assert.match(html, /Exposure vs cost/);
+    assert.match(html, /Hit rate vs cost/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

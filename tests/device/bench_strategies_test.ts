@@ -4,7 +4,7 @@
 // advertises the wrong address is caught by the data check; a failed point leaves the rig clean; nothing is left in `rdma resource show`.
 import assert from "node:assert/strict";
 import { Context, QpState } from "../../ffi/mod.ts";
-import { DEFAULTS, parseConfig, STRATEGY_NAMES, type StrategyName } from "../../bench/config.ts";
+import { LAYOUT_STRATEGIES, type StrategyName } from "../../bench/config.ts";
 import { Rig } from "../../bench/rig.ts";
 import { runPoint, Setup } from "../../bench/point.ts";
 import { lateAccess, REM_ACCESS_ERR } from "../../bench/revocation.ts";
@@ -13,22 +13,9 @@ import { newHistogram } from "../../bench/stats.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 import { Global } from "../../bench/strategies/global.ts";
 import type { Slot } from "../../bench/strategies/types.ts";
+import { pointKey, testConfig } from "../helpers/points.ts";
 
-const cfg = parseConfig({
-  ...DEFAULTS,
-  sizes: "4k",
-  buffers: 4,
-  iterations: 12,
-  duration: 2000,
-  warmup: 1,
-  reps: 1,
-  repMinIos: 1,
-  regcost: false,
-  regcostBudget: DEFAULTS.regcostBudgetMs,
-  reference: true,
-  revocationCheck: true,
-  depth: "2",
-});
+const cfg = testConfig({ sizes: "4k", buffers: 4, iterations: 12, reference: true, depth: "2" });
 const dev = Deno.env.get("MEMREG_DEVICE");
 const rxe61 = () => Deno.osRelease().startsWith("6.1.");
 
@@ -39,9 +26,9 @@ Deno.test("bench strategies on the device", async (t) => {
     const hist = newHistogram();
     // One cheap point per strategy says which ones this device runs at all: steps that could test nothing
     // here are ignored (and counted so), instead of passing.
-    const probe = new Map(STRATEGY_NAMES.map((name) => [
+    const probe = new Map(LAYOUT_STRATEGIES.contiguous.map((name) => [
       name,
-      runPoint(rig, { strategy: name, op: "write", size: 4096, pages: "4k", depth: 1 }, cfg, hist),
+      runPoint(rig, pointKey(name, "write", 4096), cfg, hist),
     ]));
     const runs = (name: StrategyName) => probe.get(name)!.status !== "unsupported";
 
@@ -57,14 +44,14 @@ Deno.test("bench strategies on the device", async (t) => {
       }
     });
 
-    for (const name of STRATEGY_NAMES) {
+    for (const name of LAYOUT_STRATEGIES.contiguous) {
       await t.step({
         name: `${name}: WRITE and READ at 4 KiB and 68 KiB, depth 2, data checked per I/O`,
         ignore: !runs(name),
         fn: () => {
           for (const op of ["write", "read"] as const) {
             for (const size of [4096, 68 * 1024]) {
-              const p = runPoint(rig, { strategy: name, op, size, pages: "4k", depth: 2 }, cfg, hist);
+              const p = runPoint(rig, pointKey(name, op, size, 2), cfg, hist);
               if (p.status === "unsupported") {
                 assert.ok(p.reason?.message, `${name}: unsupported without a reason`);
                 assert.match(p.reason!.message, /IBV_|lacks|EOPNOTSUPP|ENOSYS|EPROTONOSUPPORT/);
@@ -85,10 +72,10 @@ Deno.test("bench strategies on the device", async (t) => {
       name: "on rxe 6.1: no ODP and no ibv_rereg_mr, reported as such; the rest runs",
       ignore: !rxe61() || !ctx.name.startsWith("rxe"),
       fn: () => {
-        for (const name of STRATEGY_NAMES) {
+        for (const name of LAYOUT_STRATEGIES.contiguous) {
           const p = runPoint(
             rig,
-            { strategy: name, op: "write", size: 4096, pages: "4k", depth: 1 },
+            pointKey(name, "write", 4096),
             cfg,
             hist,
           );
@@ -100,7 +87,7 @@ Deno.test("bench strategies on the device", async (t) => {
       },
     });
 
-    for (const name of STRATEGY_NAMES.filter((n) => makeStrategy(n).revokes)) {
+    for (const name of LAYOUT_STRATEGIES.contiguous.filter((n) => makeStrategy(n).revokes)) {
       await t.step({
         name: `${name}: a late access with the revoked key fails with ${REM_ACCESS_ERR}`,
         ignore: !runs(name),
@@ -131,11 +118,7 @@ Deno.test("bench strategies on the device", async (t) => {
           }
         }();
         for (const op of ["write", "read"] as const) {
-          const setup = new Setup(rig, { strategy: "global", op, size: 4096, pages: "4k", depth: 1 }, {
-            ...cfg,
-            reuse: "rotate",
-            buffers: 2,
-          }, hist);
+          const setup = new Setup(rig, pointKey("global", op, 4096, 1, { buffers: 2 }), cfg, hist);
           try {
             // Swap the strategy's expose for the wrong one, keeping the set-up MR.
             wrong.setup(setup.env);
@@ -156,7 +139,7 @@ Deno.test("bench strategies on the device", async (t) => {
       using ctx = Context.open(dev);
       using rig = new Rig(ctx);
       const hist = newHistogram();
-      const key = { strategy: "global", op: "write", size: 4096, pages: "4k", depth: 2 } as const;
+      const key = pointKey("global", "write", 4096, 2);
       const base = runPoint(rig, key, cfg, hist);
       assert.equal(base.status, "ok", `baseline: ${base.reason?.message}`);
       // A point that fails its data check with the other slot's I/O still in flight and receives posted.
@@ -168,7 +151,7 @@ Deno.test("bench strategies on the device", async (t) => {
         }
       }();
       const before = rig.recoveries;
-      const setup = new Setup(rig, key, { ...cfg, reuse: "rotate", buffers: 4 }, hist);
+      const setup = new Setup(rig, key, cfg, hist);
       try {
         wrong.setup(setup.env);
         (setup.engine as unknown as { strategy: unknown }).strategy = wrong;

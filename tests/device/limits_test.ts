@@ -15,10 +15,12 @@ import { hugePagesNeeded, pinnedBytesNeeded } from "../../bench/limits.ts";
 import { loadResult } from "../../reports/load.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 import { withTempDir } from "../helpers/tmp.ts";
+import { pointKey } from "../helpers/points.ts";
 
 const dev = Deno.env.get("MEMREG_DEVICE");
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
 
+const STRATEGIES = "global,bounce,reg-per-io,mw2-local";
 const SMALL: RawOptions = {
   ...DEFAULTS,
   regcostBudget: DEFAULTS.regcostBudgetMs,
@@ -26,7 +28,10 @@ const SMALL: RawOptions = {
   reps: 1,
   sizes: "64k",
   ops: "write",
-  strategies: "global,bounce,reg-per-io,mw2-local",
+  strategies: STRATEGIES,
+  // Contiguous buffers only, no cache sweep: the limits are about the strategies' own registrations.
+  layout: "contiguous",
+  sweep: false,
   depth: "2",
   duration: 150,
   warmup: 1,
@@ -58,7 +63,7 @@ Deno.test("max_mw reached mid-run (a neighbour holds every window): the point is
   using rig = new Rig(ctx);
   const hist = newHistogram();
   const cfg = parseConfig({ ...SMALL, sizes: "4k", iterations: 8, duration: 1000, depth: "1" });
-  const key = { strategy: "mw2-local", op: "write", size: 4096, pages: "4k", depth: 1 } as const;
+  const key = pointKey("mw2-local", "write", 4096);
   const ran = new Set<string>();
   const first = runPoint(rig, key, cfg, hist);
   assertEquals(first.status, "ok", first.reason?.message);
@@ -105,7 +110,10 @@ const SMALL_ARGS = [
   "--ops",
   "write",
   "--strategies",
-  SMALL.strategies,
+  STRATEGIES,
+  "--layout",
+  "contiguous",
+  "--no-sweep",
   "--depth",
   "2",
   "--duration",

@@ -1,0 +1,30 @@
+// Page layout, `dv-page-list`: what mlx5 offers beyond generic verbs: an indirect mkey whose page list is set per
+// I/O with a UMR work request (mlx5dv_wr_mr_list), the HCA-side equivalent of a kernel ULP's fast registration.
+// memreg does not bind mlx5 direct verbs: it is listed so that the strategy list says so, and never runs.
+import { BaseStrategy } from "../base.ts";
+import type { Rig } from "../../rig.ts";
+import type { Slot } from "../types.ts";
+
+const MELLANOX = 0x02c9;
+
+export class DvPageList extends BaseStrategy {
+  readonly name = "dv-page-list";
+  readonly revokes = true;
+  readonly note =
+    "mlx5 direct verbs: UMR page list on an indirect mkey per I/O (mlx5dv_wr_mr_list); not implemented in memreg";
+
+  override unsupported(rig: Rig): string | null {
+    const mlx5 = rig.ctx.name.startsWith("mlx5") || rig.dev.vendorId === MELLANOX;
+    return mlx5
+      ? "mlx5dv_wr_mr_list (mlx5 direct verbs) is not bound by memreg: no mlx5 device to develop it on"
+      : `needs mlx5 direct verbs (mlx5dv_wr_mr_list on an indirect mkey); ${rig.ctx.name} is not an mlx5 device`;
+  }
+
+  expose(_s: Slot): number {
+    throw new Error("dv-page-list never runs");
+  }
+
+  revoke(_s: Slot): number {
+    throw new Error("dv-page-list never runs");
+  }
+}
