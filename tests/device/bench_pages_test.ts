@@ -157,12 +157,16 @@ Deno.test("the page layout on the device", async (t) => {
     });
 
     for (const name of LAYOUT_STRATEGIES.pages.filter((n) => makeStrategy(n, "pages").revokes)) {
-      await t.step(`${name}: a late access with the revoked key fails with ${REM_ACCESS_ERR}`, async () => {
-        if (makeStrategy(name, "pages").unsupported(rig, "write")) return;
-        for (const op of ["write", "read"] as const) {
-          const r = await lateAccess(rig, name, op, cfg, "pages");
-          assert.equal(r.status, REM_ACCESS_ERR, `${name} ${op}: late access gave ${r.status}`);
-        }
+      // A strategy this device cannot run has no key to test: the step is ignored (and counted so).
+      await t.step({
+        name: `${name}: a late access with the revoked key fails with ${REM_ACCESS_ERR}`,
+        ignore: makeStrategy(name, "pages").unsupported(rig, "write") !== null,
+        fn: async () => {
+          for (const op of ["write", "read"] as const) {
+            const r = await lateAccess(rig, name, op, cfg, "pages");
+            assert.equal(r.status, REM_ACCESS_ERR, `${name} ${op}: late access gave ${r.status}`);
+          }
+        },
       });
     }
 
