@@ -11,6 +11,8 @@ import { compareMarkdown } from "../../reports/compare_md.ts";
 import { publish } from "../../reports/site.ts";
 import { reportHtml } from "../../reports/html/report.ts";
 import { CASES } from "../../conformance/cases/index.ts";
+import { fmtExposure } from "../../reports/bench/table.ts";
+import type { PointIn } from "../../reports/schema/bench.ts";
 
 function tmp(): string {
   return Deno.makeTempDirSync({ prefix: "memreg-reports-" });
@@ -268,4 +270,76 @@ Deno.test("layers: the engines and what they stand on never import reports/ or c
   };
   for (const d of ["common", "ffi", "record", "bench", "conformance", "testbed"]) walk(d);
   assert.deepEqual(bad, []);
+});
+
+Deno.test("report: the page layout, what each strategy exposes and the working-set sweep, terminal and HTML", async () => {
+  const r = loadResult(FIXTURES.benchPages);
+  assert.ok(r.kind === "bench" && r.status.complete);
+  const doc = r.kind === "bench" ? r.doc : null!;
+  const pages = doc.results.filter((p) => p.layout === "pages" && p.status === "ok");
+  const sweep = doc.results.filter((p) => p.sweep);
+  assert.ok(
+    pages.length >= 12 && sweep.length >= 4,
+    `${pages.length} page points, ${sweep.length} sweep points`,
+  );
+  const text = await runCli(["report", FIXTURES.benchPages]);
+  assert.equal(text.code, 0, text.stderr);
+  // Every page-layout point's row: registrations, segments, RDMA ops and exposure as the JSON has them.
+  const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
+  for (const p of pages) {
+    const row = new RegExp(
+      `${p.strategy} +${num(p.perIo!.registrations)} +${num(p.perIo!.segments)} +${num(p.perIo!.rdmaOps)} +${
+        fmtExposure(p.exposure!.ratio)
+      } `,
+    );
+    assert.match(text.stdout, row, `${p.strategy} ${p.op} ${p.size}`);
+  }
+  assert.match(text.stdout, /write, page list \(64 MiB pool, random pages\), depth 1/);
+  assert.match(
+    text.stdout,
+    /working-set sweep: rcache write 16 KiB, contiguous, random reuse, depth 1, cache cap/,
+  );
+  for (const p of sweep) {
+    assert.match(text.stdout, new RegExp(`${p.buffers} × 16 KiB .* ${(p.hitRate! * 100).toFixed(1)}%`));
+  }
+  assert.match(text.stdout, /remap-reg +\S+ +\S+ +\S+ +1\.00× +\d+ µs \(revoked\)/);
+  assert.match(text.stdout, /global +0 +\S+ +\S+ +\d+× +until teardown/);
+  const html = reportHtml([r]);
+  assert.match(html, /Exposure vs cost: WRITE, page list \(64 MiB pool, random pages\), depth 1/);
+  assert.match(html, /Hit rate vs cost: rcache WRITE 16 KiB, contiguous, random reuse/);
+  assert.match(html, /of which page mapping \(remap-reg\)/);
+  // The table cells carry the JSON's own values.
+  for (const p of pages) assert.ok(html.includes(`data-v="${p.exposure!.ratio}"`), `${p.strategy} exposure`);
+  for (const p of sweep) assert.ok(html.includes(`data-v="${p.hitRate}"`), `hit rate at ${p.buffers}`);
+  assert.match(
+    html,
+    /dv-page-list \(page list\)<\/th><td class="muted">unsupported<\/td><td>needs mlx5 direct verbs/,
+  );
+});
+
+Deno.test("compare: exposure, registrations, RDMA ops, key lifetime and hit rate; runs without them have none", () => {
+  const changed = mutated(FIXTURES.benchPages, (d) => {
+    for (const p of d.results as PointIn[]) {
+      if (p.strategy === "remap-reg" && p.exposure) p.exposure.ratio *= 2;
+      if (p.sweep && p.hitRate !== null && p.hitRate !== undefined) p.hitRate /= 2;
+    }
+  });
+  const m = compareRuns([loadResult(FIXTURES.benchPages), loadResult(changed)]);
+  const fig = (metric: string) => m.bench!.figures.filter((f) => f.metric === metric);
+  const remap = fig("exposure").filter((f) => f.key.startsWith("remap-reg "));
+  assert.ok(remap.length >= 2 && remap.every((f) => f.key.includes(" page list") && f.ratios[1] === 2));
+  assert.ok(fig("exposure").filter((f) => !f.key.startsWith("remap-reg ")).every((f) => f.ratios[1] === 1));
+  const hits = fig("hit rate").filter((f) => f.key.includes("(sweep)"));
+  assert.ok(hits.length >= 4 && hits.every((f) => f.ratios[1] === 0.5 && / ws \d+ (KiB|MiB) /.test(f.key)));
+  for (const metric of ["registrations per I/O", "RDMA ops per I/O", "key lifetime after completion"]) {
+    assert.ok(fig(metric).length > 0, metric);
+  }
+  assert.match(
+    compareMarkdown(m),
+    /\| remap-reg write 64 KiB 4k qd1 page list \| exposure \| 1× \| 2× \| 2\.00×/,
+  );
+  // Against a run from before the page layout: compared where they overlap, the rest said.
+  const old = compareRuns([loadResult(FIXTURES.bench61), loadResult(FIXTURES.benchPages)]);
+  assert.equal(old.bench!.figures.filter((f) => f.metric === "exposure").length, 0);
+  assert.match(old.bench!.leftOut.join("\n"), /layouts pages only in/);
 });
