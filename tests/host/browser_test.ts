@@ -233,7 +233,10 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       const { page, watch } = await open(ctx, files.site);
       assert.equal(await visibleRows(page, "runs"), Object.keys(FIXTURES).length);
       await page.selectOption('select[name="kind"]', "bench");
-      assert.equal(await visibleRows(page, "runs"), 3);
+      const benchRuns = Object.values(FIXTURES).filter((f) =>
+        f.split("/").at(-1)!.startsWith("bench-")
+      ).length;
+      assert.equal(await visibleRows(page, "runs"), benchRuns);
       await page.selectOption('select[name="kind"]', "");
       await page.click("#runs thead th:nth-child(5)");
       const started = await page.evaluate(() =>
