@@ -1,17 +1,25 @@
-// `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case.
-// Exit 0 only when every case matches its expectations (pass, known deviation or unsupported); 1 otherwise;
-// 2 for bad input. The JSON document, its stream, the HTML report and the optional JUnit/Markdown files.
-import type { Command } from "commander";
+// `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case;
+// `--fuzz` and `--replay` run the model-based fuzzer. Exit 0 only when every case matches its expectations
+// (pass, known deviation or unsupported); 1 otherwise; 2 for bad input. The JSON document, its stream, the
+// HTML report and the optional JUnit/Markdown files; C programs with --emit-c. Without an RDMA device the run
+// goes to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
+import { type Command, Option } from "commander";
 import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
-import { nonNegativeInt, positiveInt } from "../common/mod.ts";
+import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
 import { defaultOutPath } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
-import { loadProfile } from "../conformance/profile.ts";
+import { loadProfile, type Profile } from "../conformance/profile.ts";
 import { runSuite } from "../conformance/suite.ts";
-import type { SuiteDoc } from "../conformance/doc.ts";
-import type { CaseDef } from "../conformance/model.ts";
+import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
+import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
+import { surviveInTestbed } from "../conformance/survive.ts";
+import { emitCases } from "../conformance/emit_cases.ts";
+import { fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
+import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
+import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
+import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
 import { formatTable } from "../reports/conformance/table.ts";
 import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
@@ -33,7 +41,25 @@ interface ConformanceOptions extends DeviceOptions {
   html: boolean;
   stepDeadline: number;
   caseDeadline: number;
+  allowKernelCrash?: boolean;
+  emitC?: string;
+  fuzz?: boolean;
+  seed?: number;
+  budget: number;
+  replay?: string;
+  /** Hidden: the guest of a crash-surviving host appends to this stream and writes no documents. */
+  survivor?: string;
+  /** Hidden: attach tapes to the results (the host emits the C programs). */
+  tape?: boolean;
+  /** Hidden: the first fuzz sequence (a run continued after a crash). */
+  from?: number;
 }
+
+/** Risk line of --allow-kernel-crash, for --help. */
+const KERNEL_CRASH_HELP =
+  "also run the cases that can crash the kernel under test (mw2.local_inv_twice panics rdma_rxe): on a real " +
+  "host this can take the whole machine down, with other users' work and unsaved data; the testbed survives " +
+  "it (the VM reboots, the case is classified kernel-crash, the run goes on) and sets this itself";
 
 export function formatList(defs: readonly CaseDef[]): string {
   const w = Math.max(...defs.map((d) => d.id.length));
@@ -64,23 +90,72 @@ export function registerConformance(program: Command): void {
       .option("--summary <file>", "also write a Markdown summary here")
       .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--step-deadline <ms>", "longest wait for one completion", positiveInt("--step-deadline"), 5000)
-      .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000),
+      .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000)
+      .option("--allow-kernel-crash", KERNEL_CRASH_HELP)
+      .option(
+        "--emit-c <dir>",
+        "write each failing, known-bug and kernel-crash case (or fuzz finding) as a standalone C program " +
+          "against libibverbs into dir, with a README saying how to build and run them",
+      )
+      .option(
+        "--fuzz",
+        "model-based invalidation fuzzing: random well-typed sequences run on the device and on an executable " +
+          "model of the rules; divergences are shrunk to minimal sequences and written as replay files",
+      )
+      .option(
+        "--seed <n>",
+        "fuzz seed (a run is deterministic for its seed; default: from the clock)",
+        nonNegativeInt("--seed"),
+      )
+      .option(
+        "--budget <time>",
+        "fuzz time budget, e.g. 90s, 10m",
+        (v) => parseDuration(v, "--budget"),
+        600_000,
+      )
+      .option("--replay <file>", "run a fuzz replay file once and say whether its divergence reproduces")
+      .addOption(new Option("--survivor <stream>", "crash-survival guest: append to this stream").hideHelp())
+      .addOption(new Option("--tape", "attach each case's tape to its result").hideHelp())
+      .addOption(
+        new Option("--from <n>", "first fuzz sequence").argParser(nonNegativeInt("--from")).hideHelp(),
+      ),
   );
   cmd.action(async (opts: ConformanceOptions) => {
     Deno.exitCode = await conformance(opts);
   });
 }
 
+/** Where the run happens: the testbed under crash survival (no device here), or the device here. */
+function testbedHost(o: ConformanceOptions): boolean {
+  return !o.survivor && o.testbed && !hasRdmaDevice() && !inTestbed();
+}
+
 async function conformance(o: ConformanceOptions): Promise<number> {
+  if (o.fuzz || o.replay) return await fuzzOrReplay(o);
   const defs = selectCases(CASES, o.cases);
   if (o.list) {
     console.log(formatList(defs));
     return 0;
   }
   const profile = o.profile ? loadProfile(o.profile) : undefined;
-  await ensureDevice(o);
+  const tape = !!(o.tape || o.emitC);
+  if (testbedHost(o)) {
+    const { doc, out } = await surviveInTestbed(defs, {
+      ...o,
+      isolate: !!o.isolate,
+      strict: !!o.strict,
+      cases: o.cases ?? null,
+      profilePath: o.profile,
+      profile,
+      tape,
+      onResult: (r, i, n) => r.class === "kernel-crash" && progress(r, i, n),
+    });
+    return writeOutputs(doc, out, o);
+  }
+  if (!o.survivor) await ensureDevice(o);
 
-  // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing.
+  // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing. Under
+  // crash survival the stream is the host's, appended to durably, and the host writes the documents.
   let out = o.out;
   let lines: JsonLines | undefined;
   using _stop = await watchStop("finishing the current case, then writing the results");
@@ -90,22 +165,40 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       gidIndex: o.gid,
       stepDeadlineMs: o.stepDeadline,
       caseDeadlineMs: o.caseDeadline,
+      tape,
       device: o.device,
       cases: o.cases ?? null,
       isolate: !!o.isolate,
       strict: !!o.strict,
+      allowKernelCrash: !!o.allowKernelCrash,
       profile,
+      // A risky case's steps are streamed as they happen: a kernel crash keeps its tape.
+      onRiskyTapeStep: o.survivor && tape
+        ? (id, step) => lines?.write({ record: "tape", id, step })
+        : undefined,
       onHeader: (h) => {
+        if (o.survivor) {
+          let fresh = true;
+          try {
+            fresh = Deno.statSync(o.survivor).size === 0;
+          } catch {
+            // the host made it; missing is fresh too
+          }
+          lines = new JsonLines(o.survivor, { append: true });
+          lines.write({ record: fresh ? "header" : "boot", ...h });
+          return;
+        }
         out ??= defaultOutPath("conformance", h.device.name);
         lines = new JsonLines(jsonLinesPath(out));
         lines.write({ record: "header", ...h });
       },
       onResult: (r, i, n) => {
         lines?.write({ record: "case", ...r });
-        console.error(`[${i + 1}/${n}] ${r.id}: ${r.class}${r.class === "pass" ? "" : ` (${detail(r)})`}`);
+        progress(r, i, n);
       },
     });
-    writeJson(out!, doc);
+    if (o.survivor) return doc.exitCode;
+    writeJson(out!, withoutTapes(doc));
     lines?.write({ record: "end", file: out, completed: doc.completed, interruptedBy: doc.interruptedBy });
     const code = writeOutputs(doc, out!, o);
     if (doc.interruptedBy) {
@@ -121,7 +214,65 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   }
 }
 
+function progress(r: CaseResult, i: number, n: number): void {
+  console.error(`[${i + 1}/${n}] ${r.id}: ${r.class}${r.class === "pass" ? "" : ` (${detail(r)})`}`);
+}
+
+/** --fuzz / --replay: on the device here (or in the guest), else in the testbed surviving crashes. */
+async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
+  if (o.fuzz && o.replay) throw new UsageError("--fuzz and --replay: one or the other");
+  if (o.cases) throw new UsageError("--cases does not go with --fuzz or --replay");
+  if (o.replay) readReplay(o.replay); // a bad file is bad input here, before any testbed boots
+  const profile: Profile | undefined = o.profile ? loadProfile(o.profile) : undefined;
+  const seed = o.seed ?? Date.now() % 1_000_000;
+  const cli = { ...o, strict: !!o.strict, profilePath: o.profile, profile };
+  if (testbedHost(o)) {
+    if (o.replay) {
+      const { code, crash } = await replayInTestbed({ ...cli, replay: o.replay });
+      if (!crash) return code;
+      console.log(
+        `${crash.what === "process" ? "process" : `kernel ${crash.what}`}: ${
+          [crash.panicLine, crash.rip].filter(Boolean).join(" / ")
+        }`,
+      );
+      if (crash.callTrace.length) console.log(`call trace: ${crash.callTrace.join(" < ")}`);
+      return 1;
+    }
+    const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget });
+    console.log(formatFuzz(doc));
+    console.error(`results: ${out} (replay files: ${runDir(out)}/)`);
+    return doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0;
+  }
+  if (!inTestbed() && !o.allowKernelCrash) {
+    throw new UsageError(
+      `${
+        o.fuzz ? "--fuzz" : "--replay"
+      } on this host's RDMA device can crash its kernel (random invalidation ` +
+        "sequences have panicked rdma_rxe); add --allow-kernel-crash to accept that risk, or run it in the " +
+        "testbed (on a machine without an RDMA device), where a crash is a finding and the run goes on",
+    );
+  }
+  if (!o.survivor) await ensureDevice(o);
+  const fixture = { port: o.port, gidIndex: o.gid, stepDeadlineMs: o.stepDeadline };
+  if (o.replay) {
+    const r = await replayHere(o.replay, { ...fixture, ...cli });
+    console.log(formatReplay(r));
+    return r.divergence ? 1 : 0;
+  }
+  const out = o.out ?? defaultOutPath("fuzz", o.device ?? "device");
+  if (!o.survivor) console.error(`fuzz seed ${seed}, budget ${o.budget / 1000} s`);
+  const doc = await fuzzHere({ ...fixture, ...cli, seed, budgetMs: o.budget, from: o.from, out });
+  if (!doc) return 0;
+  console.log(formatFuzz(doc));
+  console.error(`results: ${out} (replay files: ${runDir(out)}/)`);
+  return doc.summary.findings.length ? 1 : 0;
+}
+
 function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number {
+  if (o.emitC) {
+    const files = emitCases(o.emitC, doc.results as CaseRun[]);
+    console.error(`C programs: ${files.length} in ${o.emitC} (see its README.md)`);
+  }
   if (o.junit) writeText(o.junit, formatJunit(doc));
   if (o.summary) writeText(o.summary, formatMarkdown(doc));
   console.log(formatTable(doc));

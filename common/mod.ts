@@ -43,6 +43,18 @@ export function parseSize(text: string, what = "size"): number {
   return n;
 }
 
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, "": 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+
+/** "10m", "90s", "1h", "500ms", "30" (seconds) → milliseconds; throws UsageError naming the option. */
+export function parseDuration(text: string, what = "duration"): number {
+  const m = text.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|)$/);
+  const n = m ? Math.round(Number(m[1]) * TIME_UNITS[m[2]]) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`${what}: '${text}' is not a duration (e.g. 90s, 10m, 1h)`);
+  }
+  return n;
+}
+
 /** 4096 → "4 KiB", 8388608 → "8 MiB" (exact units where possible). */
 export function fmtSize(n: number): string {
   for (const [u, v] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {

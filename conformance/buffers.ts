@@ -25,6 +25,11 @@ export class Buf {
     return this.#orig;
   }
 
+  /** What the buffer should hold at [off, off+len) given the writes aimed at it (a copy). */
+  intended(off: number, len: number): Uint8Array {
+    return this.#intended.slice(off, off + len);
+  }
+
   /** A write will try to put `bytes` at `off`: "written" then means exactly this landed. */
   intend(off: number, bytes: Uint8Array): void {
     this.#intended.set(bytes, off);
@@ -61,10 +66,13 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && firstDiff(a, b) < 0;
 }
 
-/** What an RDMA READ of target[off, off+len) brought into landing[0, len). */
+/**
+ * What an RDMA READ of target[off, off+len) brought into landing[0, len): "current" is what the target holds
+ * now (its pattern with the writes aimed at it applied), "stale" what it held before a reseed or remap.
+ */
 export function readVerdict(landing: Buf, target: Buf, off: number, len: number): string {
   const got = landing.nb.u8.subarray(0, len);
-  if (same(got, target.orig.subarray(off, off + len))) return "current";
+  if (same(got, target.intended(off, len))) return "current";
   if (target.history.some((h) => same(got, h.subarray(off, off + len)))) return "stale";
   if (same(got, landing.orig.subarray(0, len))) return "unchanged";
   if (got.every((b) => b === 0)) return "zero";

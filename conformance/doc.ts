@@ -1,7 +1,7 @@
 // The conformance result document (versioned) as the engine writes it. Its validator and every renderer live in
 // reports/; reports/schema checks at compile time that the two describe the same document.
 import type { RunHeader } from "../record/header.ts";
-import { type CaseResult, CLASSES, type Classification } from "./model.ts";
+import { type CaseResult, type CaseRun, CLASSES, type Classification } from "./model.ts";
 
 /** Bump on any incompatible change of the document below. */
 export const SCHEMA_VERSION = 1;
@@ -11,6 +11,10 @@ export interface RunInfo {
   cases: string | null;
   isolate: boolean;
   strict: boolean;
+  /** Cases that can crash the kernel were run (--allow-kernel-crash, or the testbed's crash survival). */
+  allowKernelCrash?: boolean;
+  /** Crash survival: the testbed boots of this run, how each ended, and the kernel WARNs each showed. */
+  boots?: BootRecord[];
   /** The profile applied (none under --strict or when no profile matches the device). */
   profile: { driver: string; file: string } | null;
   port: number;
@@ -19,6 +23,14 @@ export interface RunInfo {
   caseDeadlineMs: number;
   wallMs: number;
   finishedAt: string;
+}
+
+export interface BootRecord {
+  kernel: string;
+  /** Cases this boot finished. */
+  cases: number;
+  ended: "completed" | "panic" | "oops" | "hang" | "failed" | "interrupted";
+  warnings: string[];
 }
 
 export interface SuiteDoc extends RunHeader {
@@ -36,4 +48,9 @@ export function countClasses(results: CaseResult[]): Record<Classification, numb
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<Classification, number>;
   for (const r of results) counts[r.class]++;
   return counts;
+}
+
+/** The document as written: the results without the tapes some carry for --emit-c (they go to C programs). */
+export function withoutTapes(doc: SuiteDoc): SuiteDoc {
+  return { ...doc, results: (doc.results as CaseRun[]).map(({ tape: _, ...r }) => r) };
 }

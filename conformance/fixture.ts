@@ -1,14 +1,17 @@
 // What every case stands on: a fresh loopback pair (qpA requester → qpB responder), buffers with known
-// patterns, and steps (register, bind, invalidate, write, read, send) that record what they saw as facts.
-// Steps never throw on a device refusal: they record it. Only `must: true` steps stop the case (StepFailed).
+// patterns, and steps (register, bind, invalidate, write, read, send, atomic) that record what they saw as
+// facts. Steps never throw on a device refusal: they record it. Only `must: true` steps stop the case
+// (StepFailed). Every verbs action is also put on a tape (tape.ts), from which emit_c.ts writes a C program.
 import {
   Access,
   Context,
   CQ,
+  incRkey,
   Loopback,
   MR,
   MW,
   NativeBuffer,
+  PD,
   QP,
   QP_STATE_NAMES,
   QpState,
@@ -20,9 +23,10 @@ import {
   WrOpcode,
 } from "../ffi/mod.ts";
 import { errnoName } from "../ffi/errors.ts";
-import type { Completion, Endpoint, PathOptions, PD } from "../ffi/mod.ts";
+import type { Completion, Endpoint, PathOptions } from "../ffi/mod.ts";
 import type { Facts, Value } from "./model.ts";
 import { Buf, readVerdict } from "./buffers.ts";
+import { type PdRef, type QpSide, type Tape, type TapeOp, TapeRecorder, type TapeStep } from "./tape.ts";
 
 /** A step the case needs (a control bind, a registration…) did not succeed: the case fails. */
 export class StepFailed extends Error {}
@@ -37,15 +41,21 @@ export const T = { size: 16384, mrOff: 4096, mrLen: 8192 } as const;
 export const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
 /** A key no registration handed out (index and key byte unlikely on any provider). */
 export const BOGUS_KEY = 0x7ffffe5a;
+/** How long a responder that NAKed gets to move to ERR before its side is read. */
+export const SETTLE_MS = 30;
 
 export interface FixtureOptions {
   port: number;
   gidIndex?: number;
   /** Per completion wait. */
   stepDeadlineMs: number;
+  /** Sees each tape step as it is recorded (streamed durably where a kernel crash must not lose it). */
+  onTapeStep?: (s: TapeStep) => void;
 }
 
-export type Side = "A" | "B" | "C" | "D";
+export type Side = QpSide;
+/** A PD: the requester's (A), the responder's (B; the same as A unless separatePd), or one the case made. */
+export type PdSide = "A" | "B" | PD;
 
 export interface RdmaSpec {
   key: number;
@@ -61,6 +71,13 @@ export interface RdmaSpec {
   from?: "A" | "B";
 }
 
+export interface AtomicSpec extends RdmaSpec {
+  op: "fadd" | "cswap";
+  /** What is added (fadd) or compared (cswap). */
+  compareAdd?: bigint;
+  swap?: bigint;
+}
+
 export interface BindSpec {
   mw: MW;
   mr: MR | null;
@@ -68,14 +85,25 @@ export interface BindSpec {
   len?: number;
   access?: number;
   target?: Buf;
+  /** The canonical type 1 unbind: address 0 and length 0 (with mr null). */
+  nullRange?: boolean;
 }
 
-/** One work request of a step, with what to check afterwards. */
+/** What a post waits for: its own deadline; `missingOk`: completions that never come are a fact ("none"). */
+export interface PostOptions {
+  deadlineMs?: number;
+  missingOk?: boolean;
+}
+/** The .wc entry of a WR whose completion did not arrive (PostOptions.missingOk). */
+export const NO_COMPLETION = "none";
+
+/** One work request of a step, with what to check afterwards and its tape form. */
 interface Op {
   wr: SendWr;
-  kind: "write" | "read" | "send" | "local";
+  kind: "write" | "read" | "send" | "local" | "atomic";
   spec?: RdmaSpec;
   landing?: Buf;
+  tape: TapeOp;
 }
 
 export class Fixture {
@@ -86,16 +114,20 @@ export class Fixture {
   readonly src: Buf;
   #srcMr: MR;
   #recv: { buf: Buf; mr: MR };
-  #pair?: { c: QP; d: QP };
+  #pair?: { c: QP | null; d: QP | null };
+  #pairNums = { C: -1, D: -1 };
   #bufs: Buf[] = [];
   #mws: MW[] = [];
   #mrs: MR[] = [];
+  #pds: PD[] = [];
   #stray = new Map<CQ, Completion[]>();
   #keyNames = new Map<number, string>();
   #nextWr = 1n;
   #aborted = false;
+  readonly #tape: TapeRecorder;
 
-  constructor(readonly ctx: Context, readonly opts: FixtureOptions, separatePd = false) {
+  constructor(readonly ctx: Context, readonly opts: FixtureOptions, readonly separatePd = false) {
+    this.#tape = new TapeRecorder(separatePd, opts.onTapeStep);
     this.lb = new Loopback(ctx, {
       port: opts.port,
       gidIndex: opts.gidIndex,
@@ -103,15 +135,21 @@ export class Fixture {
       path: { rnrRetry: 3 },
     });
     try {
-      this.src = this.buf(T.size);
-      this.dst = this.buf(T.size);
+      // The C fixture makes the same buffers (b0 source, b1 target, b2 receive) and their two MRs itself.
+      this.src = this.#newBuf(T.size);
+      this.dst = this.#newBuf(T.size);
       this.#srcMr = this.#track(new MR(this.lb.pd, this.src.addr, T.size, RW));
-      const rb = this.buf(T.size);
+      const rb = this.#newBuf(T.size);
       this.#recv = { buf: rb, mr: this.#track(new MR(this.lb.pdB, rb.addr, T.size, Access.LOCAL_WRITE)) };
     } catch (e) {
       this.close();
       throw e;
     }
+  }
+
+  /** What this fixture did to the device, step by step, for a C program that does it again. */
+  tape(): Tape {
+    return this.#tape.tape();
   }
 
   /** Stops waits: the runner calls it when the case deadline passes. */
@@ -129,31 +167,52 @@ export class Fixture {
   /** Names a key so that facts say "key1" rather than a number that changes from run to run. */
   name(key: number, name: string): number {
     this.#keyNames.set(key >>> 0, name);
+    this.#tape.add({ op: "name", key: this.#tape.expr(key), name });
     return key;
   }
   keyName(key: number): string {
     return this.#keyNames.get(key >>> 0) ?? `0x${(key >>> 0).toString(16)}`;
   }
 
-  pd(side: "A" | "B" = "B"): PD {
-    return side === "A" ? this.lb.pd : this.lb.pdB;
+  pd(side: PdSide = "B"): PD {
+    return side === "A" ? this.lb.pd : side === "B" ? this.lb.pdB : side;
+  }
+
+  #pdRef(side: PdSide): PdRef {
+    return typeof side === "string" ? side : this.#tape.id(side, "pd");
   }
 
   qp(side: Side): QP {
     if (side === "A") return this.lb.qpA;
     if (side === "B") return this.lb.qpB;
     const p = this.pair();
-    return side === "C" ? p.c : p.d;
+    const qp = side === "C" ? p.c : p.d;
+    if (!qp) throw new StepFailed(`qp${side} was destroyed`);
+    return qp;
   }
 
   #cqOf(side: Side): CQ {
     return side === "A" || side === "C" ? this.lb.cqA : this.lb.cqB;
   }
 
-  buf(size: number = T.size): Buf {
+  #newBuf(size: number): Buf {
     const b = new Buf(new NativeBuffer(size), 100 + this.#bufs.length);
     this.#bufs.push(b);
+    this.#tape.id(b, "b");
     return b;
+  }
+
+  /** A buffer with its own pattern (seeds follow creation order, in the C program too). */
+  buf(size: number = T.size): Buf {
+    const b = this.#newBuf(size);
+    this.#tape.add({ op: "buf", id: this.#id(b), size });
+    return b;
+  }
+
+  #id(o: Buf | MR | MW | PD): string {
+    const id = this.#tape.known(o);
+    if (!id) throw new Error("fixture: an object the tape does not know");
+    return id;
   }
 
   #track<X extends MR | MW>(o: X): X {
@@ -171,45 +230,90 @@ export class Fixture {
       buf?: Buf;
       off?: number;
       len?: number | bigint;
-      side?: "A" | "B";
+      side?: PdSide;
       iova?: bigint;
       addr?: bigint;
       must?: boolean;
     } = {},
   ): MR | null {
     const buf = o.buf ?? this.dst;
-    const addr = o.addr ?? buf.addr + BigInt(o.off ?? T.mrOff);
+    const off = o.off ?? T.mrOff;
+    const addr = o.addr ?? buf.addr + BigInt(off);
+    const len = o.len ?? T.mrLen;
+    const step = {
+      op: "reg" as const,
+      label,
+      pd: this.#pdRef(o.side ?? "B"),
+      buf: this.#id(buf),
+      off,
+      len: String(len),
+      access,
+      ...(o.iova !== undefined ? { iova: String(o.iova) } : {}),
+      ...(o.addr !== undefined ? { addr: String(o.addr) } : {}),
+    };
     try {
-      const mr = this.#track(new MR(this.pd(o.side), addr, o.len ?? T.mrLen, access, { iova: o.iova }));
+      const mr = this.#track(new MR(this.pd(o.side), addr, len, access, { iova: o.iova }));
+      this.#tape.add({ ...step, id: this.#tape.id(mr, "mr") });
+      this.#saveKeys(mr);
       this.fact(`${label}.ret`, "0");
       return mr;
     } catch (e) {
       if (!(e instanceof VerbsError)) throw e;
+      this.#tape.add({ ...step, id: "-" });
       this.fact(`${label}.ret`, e.errnoName);
       if (o.must) throw new StepFailed(`${label}: ${e.message}`);
       return null;
     }
   }
 
+  #saveKeys(mr: MR): void {
+    this.#tape.saveKey(this.#id(mr), "rkey", mr.rkey);
+    this.#tape.saveKey(this.#id(mr), "lkey", mr.lkey);
+  }
+
   /** Registers the default target MR and names its rkey `mr`. */
-  targetMr(access = RW | Access.MW_BIND, o: { side?: "A" | "B"; buf?: Buf } = {}): MR {
+  targetMr(access = RW | Access.MW_BIND, o: { side?: PdSide; buf?: Buf } = {}): MR {
     const mr = this.regMr("setup.reg", access, { ...o, must: true })!;
     this.name(mr.rkey, "mr");
     return mr;
   }
 
-  /** ibv_dereg_mr / ibv_dealloc_mw once, recording the status (for "must fail while bound" cases). */
-  release(label: string, o: MR | MW): number {
+  /** A PD of its own (for ibv_dealloc_pd cases), released after everything in it. */
+  newPd(): PD {
+    const pd = new PD(this.ctx);
+    this.#pds.push(pd);
+    this.#tape.add({ op: "pd", id: this.#tape.id(pd, "pd") });
+    return pd;
+  }
+
+  /** ibv_dereg_mr / ibv_dealloc_mw / ibv_dealloc_pd once, recording the status. */
+  release(label: string, o: MR | MW | PD): number {
+    this.#tape.add({ op: "release", label, obj: this.#id(o) });
     const ret = o.tryRelease();
     this.fact(`${label}.ret`, ret === 0 ? "0" : errnoName(ret));
     return ret;
   }
 
   /** ibv_rereg_mr; EOPNOTSUPP makes the case unsupported (the man page allows a device not to have it). */
-  rereg(label: string, mr: MR, flags: number, o: Parameters<MR["rereg"]>[1]): boolean {
+  rereg(
+    label: string,
+    mr: MR,
+    flags: number,
+    o: Parameters<MR["rereg"]>[1] & { buf?: Buf; off?: number },
+  ): boolean {
+    this.#tape.add({
+      op: "rereg",
+      label,
+      mr: this.#id(mr),
+      flags,
+      ...(o.access !== undefined ? { access: o.access } : {}),
+      ...(o.pd ? { pd: o.pd === this.lb.pd ? "A" : o.pd === this.lb.pdB ? "B" : this.#id(o.pd) } : {}),
+      ...(o.buf ? { buf: this.#id(o.buf), off: o.off ?? 0, len: Number(o.length ?? 0) } : {}),
+    });
     try {
       mr.rereg(flags, o);
       this.fact(`${label}.ret`, "0");
+      this.#saveKeys(mr);
       return true;
     } catch (e) {
       if (!(e instanceof VerbsError)) throw e;
@@ -219,8 +323,61 @@ export class Fixture {
     }
   }
 
-  mw(type: 1 | 2, side: "A" | "B" = "B"): MW {
-    return this.#track(new MW(this.pd(side), type));
+  mw(type: 1 | 2, side: PdSide = "B"): MW {
+    const mw = this.#track(new MW(this.pd(side), type));
+    this.#tape.add({ op: "mw", id: this.#tape.id(mw, "mw"), type, pd: this.#pdRef(side) });
+    this.#tape.saveKey(this.#id(mw), "rkey", mw.rkey);
+    return mw;
+  }
+
+  /**
+   * Key reuse: an object of `what` (an MR over the target window, or a type 1 / type 2 window bound over it)
+   * is made and freed, then `trials` more are made and freed one after another, the last one kept. Facts:
+   * `${label}.trials`, `.sameIndex` (how many got the old object's index, key >> 8), `.collisions` (how many
+   * got its very key). Returns the old key.
+   */
+  async keyReuse(label: string, what: "mr" | "mw1" | "mw2", trials: number): Promise<number> {
+    const addr = this.dst.addr + BigInt(T.mrOff);
+    const base = what === "mr" ? null : this.#track(new MR(this.lb.pdB, addr, T.mrLen, RW | Access.MW_BIND));
+    const wr = new SendWr();
+    const make = async (): Promise<{ key: number; obj: MR | MW }> => {
+      if (!base) {
+        const mr = new MR(this.lb.pdB, addr, 4096, RW);
+        return { key: mr.rkey, obj: mr };
+      }
+      const mw = new MW(this.lb.pdB, what === "mw1" ? 1 : 2);
+      const id = this.#nextWr++;
+      let ret: number, key: number;
+      if (what === "mw1") {
+        ret = mw.bind(this.lb.qpB, base, addr, 4096, RW, id, SendFlags.SIGNALED);
+      } else {
+        key = incRkey(mw.rkey);
+        ret = this.lb.qpB.postSend(wr.bindMw(id, mw.ptr, key, base.ptr, addr, 4096, RW, SendFlags.SIGNALED));
+      }
+      const [wc] = ret === 0 ? await this.#await(this.lb.cqB, [id], label) : [];
+      if (!wc || wc.status !== 0) {
+        mw.close();
+        throw new StepFailed(`${label}: a bind failed (${wc?.statusName ?? errnoName(ret)})`);
+      }
+      if (what === "mw2") mw.rkey = key!;
+      return { key: mw.rkey, obj: mw };
+    };
+    const first = await make();
+    const old = first.key;
+    this.#tape.add({ op: "reuse", label, what, trials, k: this.#tape.reserveKey(old) });
+    first.obj.close();
+    let sameIndex = 0, collisions = 0;
+    for (let i = 0; i < trials; i++) {
+      const { key, obj } = await make();
+      if (key >>> 8 === old >>> 8) sameIndex++;
+      if (key >>> 0 === old >>> 0) collisions++;
+      if (i < trials - 1) obj.close();
+      else this.#track(obj);
+    }
+    this.fact(`${label}.trials`, trials);
+    this.fact(`${label}.sameIndex`, sameIndex);
+    this.fact(`${label}.collisions`, collisions);
+    return old;
   }
 
   // ---- windows ----
@@ -228,7 +385,8 @@ export class Fixture {
   /** ibv_bind_mw (type 1) through `via`; returns the new rkey or null. Facts: `${label}` ok|rejected, .ret, .wc. */
   async bind1(label: string, s: BindSpec, o: { via?: Side; must?: boolean } = {}): Promise<number | null> {
     const via = o.via ?? "B";
-    const { addr, len, access } = this.#bindArgs(s);
+    const { addr, len, access, tape } = this.#bindArgs(s);
+    this.#tape.add({ op: "bind1", label, via, ...tape, ...(s.nullRange ? { null: true } : {}) });
     const wrId = this.#nextWr++;
     const ret = s.mw.bind(this.qp(via), s.mr, addr, len, access, wrId, SendFlags.SIGNALED);
     this.fact(`${label}.ret`, ret === 0 ? "0" : errnoName(ret));
@@ -238,6 +396,7 @@ export class Fixture {
       this.fact(`${label}.wc`, wc.statusName);
       ok = wc.status === 0;
     }
+    if (ok) this.#tape.saveKey(this.#id(s.mw), "rkey", s.mw.rkey);
     return this.#bindResult(label, ok, o.must, ok ? s.mw.rkey : null);
   }
 
@@ -247,7 +406,10 @@ export class Fixture {
     s: BindSpec & { key: number },
     o: { via?: Side; must?: boolean } = {},
   ): Promise<boolean> {
-    const { addr, len, access } = this.#bindArgs(s);
+    const { addr, len, access, tape } = this.#bindArgs(s);
+    const key = this.#tape.expr(s.key);
+    this.#tape.add({ op: "bind2", label, via: o.via ?? "B", key, ...tape });
+    this.#tape.learn(s.key, key);
     const wr = new SendWr().bindMw(
       this.#nextWr,
       s.mw.ptr,
@@ -258,7 +420,7 @@ export class Fixture {
       access,
       SendFlags.SIGNALED,
     );
-    const [wc] = await this.post(label, [{ wr, kind: "local" }], o.via ?? "B");
+    const [wc] = await this.#post(label, [{ wr, kind: "local", tape: { kind: "local", key } }], o.via ?? "B");
     // Keep ibv_mw.rkey current, as an application must: the provider may name the window by it next time.
     if (wc?.status === 0) s.mw.rkey = s.key;
     return this.#bindResult(label, wc?.status === 0, o.must, true) !== null;
@@ -266,7 +428,22 @@ export class Fixture {
 
   #bindArgs(s: BindSpec) {
     const target = s.target ?? this.dst;
-    return { addr: target.addr + BigInt(s.off ?? T.mrOff), len: s.len ?? 4096, access: s.access ?? RW };
+    const off = s.nullRange ? 0 : s.off ?? T.mrOff;
+    const len = s.nullRange ? 0 : s.len ?? 4096;
+    const access = s.access ?? RW;
+    return {
+      addr: s.nullRange ? 0n : target.addr + BigInt(off),
+      len,
+      access,
+      tape: {
+        mw: this.#id(s.mw),
+        mr: s.mr ? this.#id(s.mr) : null,
+        buf: this.#id(target),
+        off,
+        len: String(len),
+        access,
+      },
+    };
   }
 
   #bindResult<K>(label: string, ok: boolean, must: boolean | undefined, key: K): K | null {
@@ -279,16 +456,107 @@ export class Fixture {
 
   writeOp(s: RdmaSpec): Op {
     const len = s.len ?? 64;
-    return { wr: this.#rdma(WrOpcode.RDMA_WRITE, this.#local(len, s), s), kind: "write", spec: s };
+    const target = s.target ?? this.dst;
+    return {
+      wr: this.#rdma(WrOpcode.RDMA_WRITE, this.#local(len, s), s),
+      kind: "write",
+      spec: s,
+      tape: {
+        kind: "write",
+        ...this.#remote(s),
+        len,
+        from: s.from ?? "A",
+        ...this.#lkey(s),
+        target: this.#id(target),
+      },
+    };
   }
 
   readOp(s: RdmaSpec): Op {
-    const landing = this.buf(Math.max(4096, s.len ?? 64));
-    const mr = this.#track(new MR(this.lb.pd, landing.addr, landing.length, RW));
     const len = s.len ?? 64;
+    const landing = this.#landing(Math.max(4096, len));
     // A zero-length READ carries no SGE at all.
-    const sge = { addr: landing.addr, length: len, lkey: len === 0 ? 0 : s.lkey ?? mr.lkey };
-    return { wr: this.#rdma(WrOpcode.RDMA_READ, sge, s), kind: "read", spec: s, landing };
+    const sge = { addr: landing.buf.addr, length: len, lkey: len === 0 ? 0 : s.lkey ?? landing.mr.lkey };
+    return {
+      wr: this.#rdma(WrOpcode.RDMA_READ, sge, s),
+      kind: "read",
+      spec: s,
+      landing: landing.buf,
+      tape: {
+        kind: "read",
+        ...this.#remote(s),
+        len,
+        from: "A",
+        ...this.#lkey(s),
+        landing: this.#id(landing.buf),
+      },
+    };
+  }
+
+  /** An 8-byte atomic at the remote address of `s`; the value it fetched lands in a buffer of its own. */
+  atomicOp(s: AtomicSpec): Op {
+    const landing = this.#landing(4096);
+    const opcode = s.op === "fadd" ? WrOpcode.ATOMIC_FETCH_AND_ADD : WrOpcode.ATOMIC_CMP_AND_SWP;
+    const compareAdd = s.compareAdd ?? 1n, swap = s.swap ?? 0n;
+    const wr = new SendWr().atomic(
+      opcode,
+      this.#nextWr,
+      { addr: landing.buf.addr, length: 8, lkey: landing.mr.lkey },
+      this.#raddr(s),
+      s.key,
+      compareAdd,
+      swap,
+      SendFlags.SIGNALED,
+    );
+    const { key, target, off, raddr } = this.#remote(s);
+    return {
+      wr,
+      kind: "atomic",
+      spec: { ...s, len: 8 },
+      landing: landing.buf,
+      tape: {
+        kind: "atomic",
+        op: s.op,
+        key,
+        target,
+        off,
+        ...(raddr ? { raddr } : {}),
+        compareAdd: String(compareAdd),
+        swap: String(swap),
+        landing: this.#id(landing.buf),
+      },
+    };
+  }
+
+  /** A landing buffer and its MR in PD A (reads and atomics). */
+  #landing(size: number): { buf: Buf; mr: MR } {
+    const buf = this.buf(size);
+    const mr = this.#track(new MR(this.lb.pd, buf.addr, buf.length, RW));
+    this.#tape.add({
+      op: "reg",
+      label: null,
+      id: this.#tape.id(mr, "mr"),
+      pd: "A",
+      buf: this.#id(buf),
+      off: 0,
+      len: String(buf.length),
+      access: RW,
+    });
+    this.#saveKeys(mr);
+    return { buf, mr };
+  }
+
+  #remote(s: RdmaSpec) {
+    return {
+      key: this.#tape.expr(s.key),
+      target: this.#id(s.target ?? this.dst),
+      off: s.off ?? T.mrOff,
+      ...(s.raddr !== undefined ? { raddr: String(s.raddr) } : {}),
+    };
+  }
+
+  #lkey(s: RdmaSpec) {
+    return s.lkey !== undefined ? { lkey: this.#tape.expr(s.lkey) } : {};
   }
 
   /** A signaled RDMA WRITE or READ of `sge` at the remote address and key of `s`. */
@@ -298,7 +566,7 @@ export class Fixture {
 
   /** SEND_WITH_INV of `key` (a receive is posted on the responder first). */
   sendInvOp(key: number, via: Side = "A"): Op {
-    this.postRecv(via === "A" ? "B" : "D");
+    this.postRecv(peerOf(via));
     const wr = new SendWr().send(
       WrOpcode.SEND_WITH_INV,
       this.#nextWr,
@@ -306,11 +574,15 @@ export class Fixture {
       SendFlags.SIGNALED,
       key,
     );
-    return { wr, kind: "send" };
+    return { wr, kind: "send", tape: { kind: "send", key: this.#tape.expr(key) } };
   }
 
   localInvOp(key: number): Op {
-    return { wr: new SendWr().localInv(this.#nextWr, key, SendFlags.SIGNALED), kind: "local" };
+    return {
+      wr: new SendWr().localInv(this.#nextWr, key, SendFlags.SIGNALED),
+      kind: "local",
+      tape: { kind: "local", key: this.#tape.expr(key) },
+    };
   }
 
   #local(len: number, s: Partial<RdmaSpec> = {}) {
@@ -329,6 +601,7 @@ export class Fixture {
 
   /** Posts one receive of up to 4 KiB on `side`; returns its wr_id. */
   postRecv(side: Side): bigint {
+    this.#tape.add({ op: "recv", side });
     const r = this.#recv;
     const id = this.#nextWr++;
     const ret = this.qp(side).postRecv(
@@ -340,8 +613,17 @@ export class Fixture {
 
   /** Waits for the completions of `ids` on side's CQ; facts .wc and .order as for post(). */
   async collect(label: string, side: Side, ids: bigint[]): Promise<Completion[]> {
-    const wcs = await this.#await(this.#cqOf(side), ids, label);
-    this.fact(`${label}.wc`, wcs.map((w) => w.statusName).join(","));
+    this.#tape.add({ op: "collect", label, side, n: ids.length });
+    return await this.#collect(label, side, ids);
+  }
+
+  async #collect(label: string, side: Side, ids: bigint[], o: PostOptions = {}): Promise<Completion[]> {
+    const wcs = await this.#await(this.#cqOf(side), ids, label, o);
+    const missing = ids.length - wcs.length;
+    this.fact(
+      `${label}.wc`,
+      [...wcs.map((w) => w.statusName), ...Array(missing).fill(NO_COMPLETION)].join(","),
+    );
     if (ids.length > 1) {
       this.fact(
         `${label}.order`,
@@ -352,13 +634,23 @@ export class Fixture {
   }
 
   /** An RDMA WRITE from qpA (or `via`); facts .ret .wc .resp, and `${label}.data` for the target buffer. */
-  async write(label: string, s: RdmaSpec, via: Side = "A"): Promise<Completion | undefined> {
+  async write(
+    label: string,
+    s: RdmaSpec,
+    via: Side = "A",
+    o: PostOptions = {},
+  ): Promise<Completion | undefined> {
     const from = via === "B" || via === "D" ? "B" : "A";
-    return (await this.post(label, [this.writeOp({ from, ...s })], via))[0];
+    return (await this.post(label, [this.writeOp({ from, ...s })], via, o))[0];
   }
 
   async read(label: string, s: RdmaSpec, via: Side = "A"): Promise<Completion | undefined> {
     return (await this.post(label, [this.readOp(s)], via))[0];
+  }
+
+  /** An atomic; facts as for read (`.data`: what it fetched), and a completed one is what the target holds. */
+  async atomic(label: string, s: AtomicSpec, via: Side = "A"): Promise<Completion | undefined> {
+    return (await this.post(label, [this.atomicOp(s)], via))[0];
   }
 
   async localInv(label: string, key: number, via: Side = "B"): Promise<Completion | undefined> {
@@ -372,9 +664,14 @@ export class Fixture {
   /**
    * Posts ops as one chain on `via` and waits for each one's completion. Facts: .ret (ibv_post_send), .wc
    * (statuses in arrival order), .order (when several), .resp/.respOp/.respFlags/.invRkey (responder side),
-   * .data (reads: what landed; writes: the target buffer).
+   * .data (reads and atomics: what landed; writes: the target buffer).
    */
-  async post(label: string, ops: Op[], via: Side): Promise<Completion[]> {
+  post(label: string, ops: Op[], via: Side, o: PostOptions = {}): Promise<Completion[]> {
+    this.#tape.add({ op: "post", label, via, ops: ops.map((o) => o.tape), ...o });
+    return this.#post(label, ops, via, o);
+  }
+
+  async #post(label: string, ops: Op[], via: Side, o: PostOptions = {}): Promise<Completion[]> {
     const ids = ops.map((op, i) => {
       const id = this.#nextWr++;
       op.wr.wrId = id;
@@ -384,20 +681,30 @@ export class Fixture {
     const ret = this.qp(via).postSend(ops[0].wr);
     this.fact(`${label}.ret`, ret === 0 ? "0" : errnoName(ret));
     if (ret !== 0) return [];
-    const wcs = await this.collect(label, via, ids);
+    const wcs = await this.#collect(label, via, ids, o);
     if (ops.some((o) => o.kind !== "local")) await this.#responder(label, via, ops, wcs);
     ops.forEach((op, i) => this.#dataFacts(label, op, wcs.find((w) => w.wrId === ids[i])));
     return wcs;
   }
 
-  /** Responder-side completions of a step: the receive of a send (waited for when the send succeeded). */
+  /**
+   * Responder-side completions of a step: the receive of a send (waited for when the send succeeded), those
+   * of the peer QP only (qpB and qpD share a CQ; another QP's are kept for later).
+   */
   async #responder(label: string, via: Side, ops: Op[], wcs: Completion[]): Promise<void> {
-    const peer: Side = via === "A" ? "B" : via === "B" ? "A" : via === "C" ? "D" : "C";
+    const peer = peerOf(via);
     const cq = this.#cqOf(peer);
+    const qpNum = this.#qpNum(peer);
     const sent = ops.findIndex((o) => o.kind === "send");
     // An error makes the peer move to ERR asynchronously: let it settle before reading its side.
-    if (wcs.some((w) => w.status !== 0)) await new Promise((r) => setTimeout(r, 30));
-    const got = sent >= 0 && wcs[sent]?.status === 0 ? await this.#awaitAny(cq, label) : this.#drain(cq);
+    if (wcs.some((w) => w.status !== 0)) await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const mine = (ws: Completion[]) => {
+      this.#stray.get(cq)!.push(...ws.filter((w) => w.qpNum !== qpNum));
+      return ws.filter((w) => w.qpNum === qpNum);
+    };
+    const got = sent >= 0 && wcs[sent]?.status === 0
+      ? mine(await this.#awaitAny(cq, label, qpNum))
+      : mine(this.#drain(cq));
     this.fact(`${label}.resp`, got.length ? got.map((w) => w.statusName).join(",") : "none");
     const first = got[0];
     if (!first) return;
@@ -415,63 +722,126 @@ export class Fixture {
     }
   }
 
-  /** Reads: what landed. Writes: a completed write is what the target may now hold ("written"). */
+  /** Reads and atomics: what landed. Writes and atomics: what the target may now hold ("written"). */
   #dataFacts(label: string, op: Op, wc?: Completion): void {
     const s = op.spec;
     if (!s) return;
     const target = s.target ?? this.dst, off = s.off ?? T.mrOff, len = s.len ?? 64;
-    if (op.kind === "read" && op.landing) {
-      this.fact(`${label}.data`, readVerdict(op.landing, target, off, len));
-    }
-    if (op.kind === "write" && wc?.status === 0) {
-      target.intend(off, this.#source(s).buf.nb.u8.subarray(0, len));
-    }
+    if (op.landing) this.fact(`${label}.data`, readVerdict(op.landing, target, off, len));
+    if (wc?.status !== 0) return;
+    if (op.kind === "write") target.intend(off, this.#source(s).buf.nb.u8.subarray(0, len));
+    if (op.kind === "atomic") target.intend(off, atomicResult(target.intended(off, 8), s as AtomicSpec));
   }
 
   /** The target buffer against its pattern and the writes aimed at it: unchanged | written | corrupt… */
   data(label = "data", buf = this.dst): string {
+    this.#tape.add({ op: "data", label, buf: this.#id(buf) });
     const v = buf.verdict();
     this.fact(label, v);
     return v;
   }
 
+  // ---- memory ----
+
+  unmap(buf: Buf): void {
+    this.#tape.add({ op: "unmap", buf: this.#id(buf) });
+    buf.unmap();
+  }
+
+  madvise(buf: Buf, advice: number, off: number, len: number): void {
+    this.#tape.add({ op: "madvise", buf: this.#id(buf), advice, off, len });
+    buf.nb.madvise(advice, off, len);
+  }
+
+  /** Fresh pages at the buffer's old address (after unmap), with a new pattern. */
+  remap(buf: Buf, seed: number): void {
+    this.#tape.add({ op: "remap", buf: this.#id(buf), seed });
+    buf.nb.remapFresh();
+    buf.reseed(seed);
+  }
+
   // ---- QPs ----
 
   states(prefix = ""): void {
+    this.#tape.add({ op: "states", prefix });
     this.fact(`${prefix}qpA`, QP_STATE_NAMES[this.lb.qpA.state()] ?? "?");
     this.fact(`${prefix}qpB`, QP_STATE_NAMES[this.lb.qpB.state()] ?? "?");
   }
 
-  /** ERR → RESET → INIT → RTR → RTS for both QPs (and the extra pair), leftover completions dropped. */
-  recover(): void {
-    for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.RESET);
+  /** Moves one QP to ERR or RESET. */
+  toState(side: Side, state: typeof QpState.ERR | typeof QpState.RESET): void {
+    this.#tape.add({ op: "qpState", side, state: state === QpState.ERR ? "ERR" : "RESET" });
+    this.qp(side).toState(state);
+  }
+
+  /**
+   * ERR → RESET → INIT → RTR → RTS for both QPs of qpA ↔ qpB (and of qpC ↔ qpD with "CD"), leftover
+   * completions dropped.
+   */
+  recover(pairs: readonly ("AB" | "CD")[] = ["AB"]): void {
+    this.#tape.add({
+      op: "recover",
+      ...(pairs.length === 1 && pairs[0] === "AB" ? {} : { pairs: [...pairs] }),
+    });
+    for (const pair of pairs) {
+      const [a, b] = pair === "AB" ? [this.lb.qpA, this.lb.qpB] : [this.qp("C"), this.qp("D")];
+      for (const qp of [a, b]) qp.toState(QpState.RESET);
+    }
     this.#drain(this.lb.cqA);
     this.#drain(this.lb.cqB);
-    this.lb.connect();
+    if (pairs.includes("AB")) this.lb.connect();
+    if (pairs.includes("CD")) this.#connectPair();
   }
 
   /** A second connected pair on the same PDs and CQs: qpC (PD A) → qpD (PD B). */
-  pair(): { c: QP; d: QP } {
+  pair(): { c: QP | null; d: QP | null } {
     if (this.#pair) return this.#pair;
-    const { pd, pdB, cqA, cqB, path } = this.lb;
-    const c = new QP(pd, cqA, cqA), d = new QP(pdB, cqB, cqB);
-    this.#pair = { c, d };
+    this.#tape.add({ op: "pair" });
+    const { pd, pdB, cqA, cqB } = this.lb;
+    this.#pair = { c: new QP(pd, cqA, cqA), d: new QP(pdB, cqB, cqB) };
+    this.#pairNums = { C: this.#pair.c!.qpNum, D: this.#pair.d!.qpNum };
+    this.#connectPair();
+    return this.#pair;
+  }
+
+  #connectPair(): void {
+    const { c, d } = this.#pair!;
+    const path = this.lb.path;
     const gid = path.gidIndex >= 0 ? this.ctx.gidBytes(path.port, path.gidIndex) : null;
     const lid = this.ctx.queryPort(path.port).lid;
-    connect(c, { qpNum: d.qpNum, lid, gid, psn: 0x3000 }, 0x4000, path);
-    connect(d, { qpNum: c.qpNum, lid, gid, psn: 0x4000 }, 0x3000, path);
-    return this.#pair;
+    connect(c!, { qpNum: d!.qpNum, lid, gid, psn: 0x3000 }, 0x4000, path);
+    connect(d!, { qpNum: c!.qpNum, lid, gid, psn: 0x4000 }, 0x3000, path);
+  }
+
+  /** The state of any of the four QPs (ibv_query_qp), by name. */
+  stateOf(side: Side): string {
+    return QP_STATE_NAMES[this.qp(side).state()] ?? "?";
+  }
+
+  /** ibv_destroy_qp of qpC or qpD (the pair's QPs; the main pair stays), recording the status. */
+  destroyQp(label: string, side: "C" | "D"): number {
+    const qp = this.qp(side);
+    this.#tape.add({ op: "destroyQp", label, side });
+    const t0 = performance.now();
+    const ret = qp.tryRelease();
+    this.note(`${label}: ibv_destroy_qp took ${Math.round(performance.now() - t0)} ms`);
+    this.fact(`${label}.ret`, ret === 0 ? "0" : errnoName(ret));
+    if (ret === 0) this.#pair![side === "C" ? "c" : "d"] = null;
+    return ret;
   }
 
   // ---- completions ----
 
-  /** Waits for the completions of `ids` on `cq` (others are kept for the responder facts). */
-  async #await(cq: CQ, ids: bigint[], label: string): Promise<Completion[]> {
+  /**
+   * Waits for the completions of `ids` on `cq` (others are kept for the responder facts); with
+   * `o.missingOk`, what arrived by the deadline (the rest is then a fact, not a timeout).
+   */
+  async #await(cq: CQ, ids: bigint[], label: string, o: PostOptions = {}): Promise<Completion[]> {
     const want = new Set(ids);
     const found = new Map<bigint, Completion>();
     const stray = this.#stray.get(cq) ?? [];
     this.#stray.set(cq, stray.filter((w) => !want.has(w.wrId) || (found.set(w.wrId, w), false)));
-    const deadline = performance.now() + this.opts.stepDeadlineMs;
+    const deadline = performance.now() + (o.deadlineMs ?? this.opts.stepDeadlineMs);
     let spins = 0;
     while (found.size < want.size) {
       const n = cq.poll();
@@ -485,8 +855,11 @@ export class Fixture {
         throw new CaseTimeout(`${label}: the case deadline passed while waiting for completions`);
       }
       if (performance.now() > deadline) {
+        if (o.missingOk) break;
         throw new CaseTimeout(
-          `${label}: ${found.size} of ${want.size} completion(s) within ${this.opts.stepDeadlineMs} ms`,
+          `${label}: ${found.size} of ${want.size} completion(s) within ${
+            o.deadlineMs ?? this.opts.stepDeadlineMs
+          } ms`,
         );
       }
       if (++spins % 64 === 0) await new Promise((r) => setTimeout(r, 1));
@@ -495,18 +868,25 @@ export class Fixture {
     return [...found.values()];
   }
 
-  /** Waits for at least one completion on `cq` (the receive that a successful send consumed). */
-  async #awaitAny(cq: CQ, label: string): Promise<Completion[]> {
+  /** Waits for a completion of QP `qpNum` on `cq` (the receive that a successful send consumed). */
+  async #awaitAny(cq: CQ, label: string, qpNum: number): Promise<Completion[]> {
     const deadline = performance.now() + this.opts.stepDeadlineMs;
-    let got = this.#drain(cq);
-    while (got.length === 0) {
+    const got = this.#drain(cq);
+    while (!got.some((w) => w.qpNum === qpNum)) {
       if (this.#aborted || performance.now() > deadline) {
         throw new CaseTimeout(`${label}: no responder completion within ${this.opts.stepDeadlineMs} ms`);
       }
       await new Promise((r) => setTimeout(r, 1));
-      got = this.#drain(cq);
+      got.push(...this.#drain(cq));
     }
     return got;
+  }
+
+  /** The QP number of a side (one that was destroyed keeps its number for matching stale completions). */
+  #qpNum(side: Side): number {
+    if (side === "A") return this.lb.qpA.qpNum;
+    if (side === "B") return this.lb.qpB.qpNum;
+    return this.#pairNums[side];
   }
 
   #drain(cq: CQ): Completion[] {
@@ -530,11 +910,30 @@ export class Fixture {
     };
     for (const mw of this.#mws.reverse()) attempt(() => mw.close());
     for (const mr of this.#mrs.reverse()) attempt(() => mr.close());
-    if (this.#pair) { for (const qp of [this.#pair.d, this.#pair.c]) attempt(() => qp.close()); }
+    for (const pd of this.#pds.reverse()) attempt(() => pd.close());
+    if (this.#pair) { for (const qp of [this.#pair.d, this.#pair.c]) if (qp) attempt(() => qp.close()); }
     attempt(() => this.lb?.close());
     for (const b of this.#bufs) attempt(() => b.unmap());
     if (errors.length) throw new Error(`cleanup: ${errors.join("; ")}`);
   }
+}
+
+/** The QP at the other end of `side`'s connection. */
+export function peerOf(side: Side): Side {
+  return side === "A" ? "B" : side === "B" ? "A" : side === "C" ? "D" : "C";
+}
+
+/** The 8 bytes an atomic leaves behind when it succeeds on `old` (little-endian, as the HCA sees host memory). */
+export function atomicResult(old: Uint8Array, s: AtomicSpec): Uint8Array {
+  const v = new DataView(old.slice().buffer);
+  const cur = v.getBigUint64(0, true);
+  const next = s.op === "fadd"
+    ? (cur + (s.compareAdd ?? 1n)) & 0xffffffffffffffffn
+    : cur === (s.compareAdd ?? 1n)
+    ? s.swap ?? 0n
+    : cur;
+  v.setBigUint64(0, next, true);
+  return new Uint8Array(v.buffer);
 }
 
 function connect(qp: QP, remote: Endpoint, psn: number, path: PathOptions): void {

@@ -3,7 +3,7 @@
 // this module writes and child.ts reads: the engine owns that format, the CLI's option spellings never enter it.
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { CaseDef, CaseResult } from "./model.ts";
-import { baseResult, type CaseOptions } from "./runner.ts";
+import { baseResult, caseDeadline, type CaseOptions } from "./runner.ts";
 
 export const RESULT_MARK = "@@memreg-case ";
 /** Time a child gets to start (Deno, FFI, device open) on top of the case deadline; TCG is slow. */
@@ -37,6 +37,7 @@ export async function runIsolated(def: CaseDef, o: CaseOptions & { device?: stri
     gidIndex: o.gidIndex,
     stepDeadlineMs: o.stepDeadlineMs,
     caseDeadlineMs: o.caseDeadlineMs,
+    ...(o.tape ? { tape: true } : {}),
   };
   const child = new Deno.Command(Deno.execPath(), {
     args: childArgs(req),
@@ -44,7 +45,7 @@ export async function runIsolated(def: CaseDef, o: CaseOptions & { device?: stri
     stderr: "piped",
   }).spawn();
   let killed = false;
-  const limit = o.caseDeadlineMs + CHILD_START_MS;
+  const limit = caseDeadline(def, o.caseDeadlineMs) + CHILD_START_MS;
   const timer = setTimeout(() => {
     killed = true;
     child.kill("SIGKILL");

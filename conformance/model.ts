@@ -1,6 +1,7 @@
 // The data a conformance case is made of, and what a run records about it.
 import type { Fixture } from "./fixture.ts";
 import type { RuleId } from "./rules.ts";
+import type { Tape } from "./tape.ts";
 
 /**
  * `must`: the rule is mandated, a mismatch fails. `observe`: implementation-defined, recorded as `observed`
@@ -9,7 +10,7 @@ import type { RuleId } from "./rules.ts";
 export type Level = "must" | "observe";
 
 /** Device capabilities a case needs (from ibv_query_device_ex); missing ones make the case `unsupported`. */
-export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT";
+export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT" | "ATOMIC";
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;
@@ -26,8 +27,15 @@ export interface CaseDef {
   id: string;
   title: string;
   rule: RuleId;
+  /** Further rules the accepted outcomes rest on (e.g. the responder error class that fixes a status). */
+  also?: readonly RuleId[];
   level: Level;
   needs?: readonly Cap[];
+  /**
+   * Provoking the case has taken a kernel down: it runs only with crash survival (the testbed reboots and the
+   * run goes on) or, on a real host, with --allow-kernel-crash. Says why.
+   */
+  risk?: string;
   /** What is built before the provoking action, in words (the code is in `run`). */
   setup: string;
   /** The action whose outcome is checked. */
@@ -36,9 +44,20 @@ export interface CaseDef {
   expect?: readonly Outcome[];
   /** Loopback options: a separate PD for the responder (wrong-PD cases). */
   separatePd?: boolean;
+  /** A longer deadline than --case-deadline, for a case whose verbs are known to block (measured). */
+  deadlineMs?: number;
+  /**
+   * The case always runs in a child process (as under --isolate), because provoking it has killed the
+   * process on some provider (a NULL dereference in user space): then it is `crashed`, and the run goes on.
+   */
+  isolate?: string;
   run(f: Fixture): Promise<void>;
 }
 
+/**
+ * `crashed`: the --isolate child died (the process); `kernel-crash`: the kernel under test panicked, oopsed or
+ * hung during the case (the testbed rebooted and the run went on).
+ */
 export type Classification =
   | "pass"
   | "observed"
@@ -47,6 +66,7 @@ export type Classification =
   | "unsupported"
   | "timeout"
   | "crashed"
+  | "kernel-crash"
   | "error";
 export const CLASSES: readonly Classification[] = [
   "pass",
@@ -56,15 +76,24 @@ export const CLASSES: readonly Classification[] = [
   "unsupported",
   "timeout",
   "crashed",
+  "kernel-crash",
   "error",
 ];
 
 /** The classes that let a run exit 0: nothing contradicts the spec or the profile. */
 export const CLEAN: readonly Classification[] = ["pass", "observed", "known", "unsupported"];
 
-/** A deviation from a profile that turned a `fail` into `known`. */
+/**
+ * What a deviation means for users: `acceptable` (only a detail differs), `bug` (wrong behaviour without a
+ * protection consequence), `security` (memory or a kernel exposed to someone who should not reach it: access
+ * beyond what was granted, revocation by a stranger, a local denial of service).
+ */
+export type Verdict = "acceptable" | "bug" | "security";
+export const VERDICTS: readonly Verdict[] = ["acceptable", "bug", "security"];
+
+/** A deviation from a profile that turned a `fail` into `known` (or explains a `kernel-crash`). */
 export interface KnownDeviation {
-  verdict: "acceptable" | "bug";
+  verdict: Verdict;
   reason: string;
   evidence: string;
 }
@@ -77,6 +106,8 @@ export interface CaseResult {
   source: string;
   /** What the rule says (so a report reads without the code that ran it). */
   ruleText: string;
+  /** The further rules of the case, with their sources. */
+  also?: { rule: RuleId; source: string }[];
   level: Level;
   /** What was built before the provoking action, and the action (from the case definition). */
   setup: string;
@@ -96,6 +127,28 @@ export interface CaseResult {
   notes?: string[];
   /** The child process that ran the case (--isolate). */
   pid?: number;
+  /** kernel-crash: what the console showed (panic line, RIP, call trace) and which boot it ended. */
+  crash?: CrashEvidence;
+}
+
+/**
+ * A result with what the case did to the device step by step (only when asked for: --emit-c). The tape goes
+ * to the C programs and the crash-survival stream, not into the result document.
+ */
+export type CaseRun = CaseResult & { tape?: Tape };
+
+/** The console evidence of a kernel crash (or of a hang: no progress before the host's deadline). */
+export interface CrashEvidence {
+  kind: "panic" | "oops" | "hang";
+  /** The "Kernel panic - not syncing: ..." line, or the first BUG/Oops line. */
+  panicLine: string | null;
+  rip: string | null;
+  callTrace: string[];
+  /** The console lines from the first sign of trouble on (bounded). */
+  excerpt: string;
+  kernel: string;
+  /** Testbed boots in this run before this one ended (1 = the first boot crashed). */
+  boot: number;
 }
 
 export function groupOf(id: string): string {

@@ -1,7 +1,7 @@
 // Expectation profiles: a driver's known deviations from the rules, each with the observed outcome as
-// evidence and a verdict (acceptable or bug). A failing case whose facts match a deviation is `known`.
+// evidence and a verdict (acceptable, bug, security). A failing case whose facts match a deviation is `known`.
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { Facts, KnownDeviation, Value } from "./model.ts";
+import { type Facts, type KnownDeviation, type Value, VERDICTS } from "./model.ts";
 import { UsageError } from "../common/mod.ts";
 
 export interface Deviation extends KnownDeviation {
@@ -11,10 +11,19 @@ export interface Deviation extends KnownDeviation {
   /** Kernel release prefixes it was seen on; absent = any. */
   kernels?: string[];
   /**
-   * The case is not run on this driver because provoking it takes the machine down (a kernel panic ends the
-   * whole run, which --isolate cannot survive). It is reported `known` without facts; --strict runs it anyway.
+   * true: provoking the case takes the kernel down on this driver. It then runs only with crash survival
+   * (the testbed) or --allow-kernel-crash, and its `kernel-crash` result carries this deviation; elsewhere
+   * it is reported `known` without being run. (`skip` is the older name of this flag.)
+   * "process": it kills the process that provokes it (the case runs in a child): its `crashed` result
+   * carries this deviation.
    */
+  crash?: boolean | "process";
   skip?: boolean;
+  /**
+   * Fuzzer divergence signatures (`rule|situation|observed class`) this deviation explains: the fuzzer counts
+   * them as known instead of reporting them again.
+   */
+  fuzz?: string[];
 }
 
 export interface Profile {
@@ -49,8 +58,9 @@ export function validateProfile(p: Profile): string | null {
     if (typeof d.case !== "string" || !d.observed || typeof d.observed !== "object") {
       return `deviation without case/observed`;
     }
-    if (d.verdict !== "acceptable" && d.verdict !== "bug") {
-      return `${d.case}: verdict must be acceptable or bug`;
+    if (!VERDICTS.includes(d.verdict)) return `${d.case}: verdict must be one of ${VERDICTS.join(", ")}`;
+    if (d.fuzz && (!Array.isArray(d.fuzz) || d.fuzz.some((f) => typeof f !== "string" || !f.includes("|")))) {
+      return `${d.case}: fuzz must list signatures of the form rule|situation|class`;
     }
     if (!d.reason || !d.evidence) return `${d.case}: reason and evidence are required`;
   }
@@ -73,16 +83,29 @@ export function matchDeviation(
   facts: Facts,
   kernel: string,
 ): Deviation | null {
-  for (const d of profile?.deviations ?? []) {
+  for (const d of deviationsFor(profile, kernel)) {
     if (d.case !== id) continue;
-    if (d.kernels && !d.kernels.some((k) => kernel.startsWith(k))) continue;
-    if (d.skip || Object.entries(d.observed).every(([k, v]) => facts[k] === v)) return d;
+    if (!isCrash(d) && Object.entries(d.observed).every(([k, v]) => facts[k] === v)) return d;
   }
   return null;
 }
 
-/** A deviation that says not to run the case at all here. */
-export function skipDeviation(profile: Profile | null, id: string, kernel: string): Deviation | null {
-  const d = matchDeviation(profile, id, {}, kernel);
-  return d?.skip ? d : null;
+/** A deviation about a crash (of the kernel or of the process), not about facts. */
+export function isCrash(d: Deviation): boolean {
+  return !!(d.crash || d.skip);
+}
+
+/** A deviation that says provoking the case takes the kernel down here. */
+export function crashDeviation(profile: Profile | null, id: string, kernel: string): Deviation | null {
+  return deviationsFor(profile, kernel).find((d) => d.case === id && (d.crash === true || d.skip)) ?? null;
+}
+
+/** A deviation that says provoking the case kills the process here. */
+export function processCrashDeviation(profile: Profile | null, id: string, kernel: string): Deviation | null {
+  return deviationsFor(profile, kernel).find((d) => d.case === id && d.crash === "process") ?? null;
+}
+
+/** The deviations of the profile that apply on `kernel`. */
+export function deviationsFor(profile: Profile | null, kernel: string): Deviation[] {
+  return (profile?.deviations ?? []).filter((d) => !d.kernels || d.kernels.some((k) => kernel.startsWith(k)));
 }

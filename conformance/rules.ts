@@ -1,11 +1,14 @@
-// The rules the cases check, as listed in the project's invalidation reference (IBTA Vol 1 compliance
-// statements as cited in public kernel sources, the Vol 1 remote-access paragraph, the libibverbs man pages).
-// A case cites one id; its report carries the source with it.
+// The rules the cases check, as listed in the project's invalidation reference: IBTA Vol 1 compliance
+// statements by the ids public kernel sources cite them with (rdma_rxe's rxe_mw.c, rxe_resp.c), Vol 1 sections
+// by number and title where no compliance id is cited publicly, and the libibverbs man pages and verbs.h.
+// A case cites one id (and may name further ones in `also`); its report carries the source with it.
 
 export const RULES = {
   "C10-72": {
     source: "IBTA Vol 1 C10-72",
-    text: "the QP used to bind a window and the window must belong to the same PD",
+    text:
+      "the QP used to bind a window, the window and the MR it is bound to must belong to the same PD (a bind " +
+      "through a QP of another PD, or to an MR of another PD, fails)",
   },
   "C10-73": {
     source: "IBTA Vol 1 C10-73",
@@ -15,7 +18,12 @@ export const RULES = {
     source: "IBTA Vol 1 C10-74",
     text: "a window granting remote write or remote atomic needs local write on the underlying MR",
   },
-  "C10-75": { source: "IBTA Vol 1 C10-75", text: "the window's range must lie within the MR's range" },
+  "C10-75": {
+    source: "IBTA Vol 1 C10-75",
+    text:
+      "the window's range must lie within the MR's range: neither start before the MR nor end past it (for a " +
+      "zero-based window: its length must not exceed the MR from the bound address)",
+  },
   "o10-36.2.2": { source: "IBTA Vol 1 o10-36.2.2", text: "a type 1 window cannot be zero-based" },
   "o10-37.2.26": {
     source: "IBTA Vol 1 o10-37.2.26",
@@ -51,8 +59,9 @@ export const RULES = {
     text: "an R_Key from another PD than the responder QP's is a remote access error",
   },
   "vol1.zero-length": {
-    source: "IBTA Vol 1 (remote access checks)",
-    text: "a zero-length RDMA operation does not validate the R_Key",
+    source: "IBTA Vol 1 C9-88",
+    text:
+      "a zero-length RDMA READ or WRITE need not carry a valid address or R_Key: the responder does not check it",
   },
   "vol1.error-flush": {
     source: "IBTA Vol 1 (QP error state)",
@@ -63,6 +72,83 @@ export const RULES = {
     source: "IBTA Vol 1 (Local Invalidate / Send with Invalidate) and ibv_post_send(3)",
     text:
       "an invalidated R_Key no longer grants access; Send with Invalidate reports the R_Key at the responder",
+  },
+  "11.6.2.loc-prot": {
+    source: "IBTA Vol 1 §11.6.2 Completion Return Status (Local Protection Error)",
+    text:
+      "a WR whose scatter/gather list does not reference a memory region valid for the operation completes " +
+      "with Local Protection Error (IBV_WC_LOC_PROT_ERR)",
+  },
+  "11.6.2.mw-bind": {
+    source: "IBTA Vol 1 §11.6.2 Completion Return Status (Memory Window Bind Error)",
+    text: "a memory window bind that cannot be performed completes with Memory Window Bind Error " +
+      "(IBV_WC_MW_BIND_ERR), unless the post itself is refused with an error",
+  },
+  "9.9.3.class-c": {
+    source: "IBTA Vol 1 §9.9.3 responder errors, Class C (§9.7.5.2.x NAK codes; §11.6.2 statuses)",
+    text:
+      "a request the responder cannot carry out (invalid R_Key, access or range: Remote Access Error NAK; an " +
+      "invalid request such as a Send with Invalidate whose R_Key cannot be invalidated: Invalid Request NAK) " +
+      "is NAKed, and the requester completes the WR with the matching status (IBV_WC_REM_ACCESS_ERR / " +
+      "IBV_WC_REM_INV_REQ_ERR), never with success",
+  },
+  "10.7.inv-scope": {
+    source: "IBTA Vol 1 §10.7 Base Memory Management Extensions (Local Invalidate, Send with Invalidate)",
+    text:
+      "Local Invalidate and Send with Invalidate operate on type 2 windows and on regions created for fast " +
+      "registration (Allocate L_Key); a region registered with Register Memory Region (ibv_reg_mr) cannot be " +
+      "invalidated: the operation fails and the region keeps its keys",
+  },
+  "10.7.inv-pd": {
+    source: "IBTA Vol 1 §10.7 Base Memory Management Extensions (invalidation and protection domains)",
+    text:
+      "an invalidation (Local Invalidate posted on a QP, Send with Invalidate arriving on a QP) applies only to " +
+      "a window of that QP's PD; for any other PD it fails and the window stays bound",
+  },
+  "10.6.7.2.2b": {
+    source: "IBTA Vol 1 §10.6.7.2 Type 2B memory windows",
+    text:
+      "a type 2B window is associated with the QP it was bound on: only that QP may access it remotely or " +
+      "invalidate it (Local Invalidate, Send with Invalidate); when that QP is destroyed the window is " +
+      "invalidated (free, bindable again)",
+  },
+  "10.6.7.1.type1-qp": {
+    source: "IBTA Vol 1 §10.6.7.1 Type 1 memory windows",
+    text: "a type 1 window is associated with a PD, not a QP: any QP of its PD may access it",
+  },
+  "10.7.zero-based": {
+    source: "IBTA Vol 1 §10.7 Base Memory Management Extensions (zero-based virtual addresses)",
+    text:
+      "a zero-based type 2 window is addressed by offset: remote virtual address 0 is the window's first byte, " +
+      "and the window's length bounds the offset",
+  },
+  "9.4.5.atomic": {
+    source: "IBTA Vol 1 §9.4.5 Atomic Operations",
+    text:
+      "an atomic's remote address must be 8-byte aligned; a misaligned atomic is an invalid request (Invalid " +
+      "Request NAK, IBV_WC_REM_INV_REQ_ERR at the requester) and touches no memory",
+  },
+  "10.3.err-state": {
+    source: "IBTA Vol 1 §10.3.1 QP states (Error)",
+    text:
+      "a QP in the Error state processes no incoming request: nothing it would have granted is accessed and " +
+      "the requester's WR does not complete successfully",
+  },
+  "11.2.dealloc-pd": {
+    source: "IBTA Vol 1 §11.2 Deallocate Protection Domain; ibv_alloc_pd(3) NOTES",
+    text: "a PD with resources still associated (MRs, MWs, QPs) cannot be deallocated: the verb fails",
+  },
+  "man.ibv_bind_mw.lib": {
+    source: "libibverbs verbs.h ibv_bind_mw() (inline) and ibv_bind_mw(3)",
+    text:
+      "ibv_bind_mw returns EINVAL for a window that is not type 1 and for a NULL MR with a non-zero address or " +
+      "length, EPERM when the MR and the window belong to different PDs; mr = NULL, addr = 0, length = 0 unbinds",
+  },
+  "vol1.rkey-reuse": {
+    source: "IBTA Vol 1 (R_Key validity after Deregister / Deallocate) and ibv_reg_mr(3)",
+    text:
+      "after deregistration or deallocation the old R_Key is invalid: a recycled object must not make it " +
+      "grant access again (the 8-bit key portion exists so that a recycled index gets a different key)",
   },
   "man.ibv_reg_mr": {
     source: "ibv_reg_mr(3)",

@@ -4,11 +4,19 @@ import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
 import { CaseTimeout, Fixture, type FixtureOptions, StepFailed, Unsupported } from "./fixture.ts";
 import { compare } from "./outcome.ts";
 import { RULES } from "./rules.ts";
-import { type Deviation, matchDeviation, type Profile } from "./profile.ts";
+import {
+  crashDeviation,
+  type Deviation,
+  matchDeviation,
+  processCrashDeviation,
+  type Profile,
+} from "./profile.ts";
 import { type Cap, type CaseDef, type CaseResult, type Classification, CLEAN, groupOf } from "./model.ts";
 
 export interface CaseOptions extends FixtureOptions {
   caseDeadlineMs: number;
+  /** Attach each case's tape to its result (for --emit-c). */
+  tape?: boolean;
 }
 
 /** The capabilities of the device that cases can ask for. */
@@ -24,6 +32,7 @@ export function deviceCaps(ctx: Context): Set<Cap> {
   const rc = d.odp.rc;
   if (odp & OdpCaps.SUPPORT && rc & OdpCaps.READ && rc & OdpCaps.WRITE) caps.add("ODP_RC");
   if (odp & OdpCaps.SUPPORT_IMPLICIT && rc & OdpCaps.READ) caps.add("ODP_IMPLICIT");
+  if (d.atomicCap !== 0) caps.add("ATOMIC");
   return caps;
 }
 
@@ -35,11 +44,17 @@ export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" 
     rule: def.rule,
     source: RULES[def.rule].source,
     ruleText: RULES[def.rule].text,
+    ...(def.also?.length ? { also: def.also.map((rule) => ({ rule, source: RULES[rule].source })) } : {}),
     level: def.level,
     setup: def.setup,
     provoke: def.provoke,
     expected: def.expect ?? [],
   };
+}
+
+/** The case's own deadline where it needs a longer one than the run's. */
+export function caseDeadline(def: CaseDef, runDeadlineMs: number): number {
+  return Math.max(def.deadlineMs ?? 0, runDeadlineMs);
 }
 
 /** Runs one case in this process. */
@@ -66,7 +81,7 @@ export async function runCase(
   } catch (e) {
     return done("error", { reason: `fixture: ${(e as Error).message}` });
   }
-  const outcome = await runWithDeadline(f, def, opts.caseDeadlineMs);
+  const outcome = await runWithDeadline(f, def, caseDeadline(def, opts.caseDeadlineMs));
   let cleanup: string | undefined;
   try {
     f.close();
@@ -75,7 +90,8 @@ export async function runCase(
   }
   const observed = { ...f.facts };
   const notes = f.notes.length ? { notes: f.notes } : {};
-  const r = done(outcome.cls, { observed, ...outcome.extra, ...notes });
+  const tape = opts.tape ? { tape: f.tape() } : {};
+  const r = done(outcome.cls, { observed, ...outcome.extra, ...notes, ...tape });
   // Releasing what a case made is the harness's job: failing to is a harness fault, whatever the case said.
   if (cleanup) return { ...r, class: "error", reason: [r.reason, cleanup].filter(Boolean).join("; ") };
   return r;
@@ -105,28 +121,45 @@ async function runWithDeadline(
   return m ? { cls: "fail", extra: { mismatches: m } } : { cls: "pass" };
 }
 
-/** A failing case whose facts match a deviation of the profile becomes `known` (not under --strict). */
+/**
+ * A failing case whose facts match a deviation of the profile becomes `known` (not under --strict); a
+ * `kernel-crash` or `crashed` case keeps its class and carries the profile's crash deviation if there is one.
+ */
 export function applyProfile(
   r: CaseResult,
   profile: Profile | null,
   strict: boolean,
   kernel: string,
 ): CaseResult {
-  if (strict || r.class !== "fail") return r;
-  const d = matchDeviation(profile, r.id, r.observed, kernel);
+  if (strict || !["fail", "kernel-crash", "crashed"].includes(r.class)) return r;
+  const d = r.class === "fail"
+    ? matchDeviation(profile, r.id, r.observed, kernel)
+    : r.class === "crashed"
+    ? processCrashDeviation(profile, r.id, kernel)
+    : crashDeviation(profile, r.id, kernel);
   if (!d) return r;
-  return { ...r, class: "known", deviation: { verdict: d.verdict, reason: d.reason, evidence: d.evidence } };
-}
-
-export function exitCodeFor(results: CaseResult[]): number {
-  return results.every((r) => CLEAN.includes(r.class)) ? 0 : 1;
-}
-
-/** A case the profile says not to run here (it takes the machine down): known, or a failure under --strict. */
-export function skippedResult(def: CaseDef, d: Deviation, strict: boolean): CaseResult {
   const deviation = { verdict: d.verdict, reason: d.reason, evidence: d.evidence };
-  const why = `not run: provoking it takes the machine down (${d.reason})`;
+  return r.class === "fail" ? { ...r, class: "known", deviation } : { ...r, deviation };
+}
+
+/** 0 when every case matched the rules or a recorded deviation (a profiled kernel crash included). */
+export function exitCodeFor(results: CaseResult[]): number {
+  const ok = (r: CaseResult) =>
+    CLEAN.includes(r.class) || ((r.class === "kernel-crash" || r.class === "crashed") && !!r.deviation);
+  return results.every(ok) ? 0 : 1;
+}
+
+/**
+ * A case that can take the kernel down, not run because nothing here survives that (a real host without
+ * --allow-kernel-crash): `known` when the profile records the crash (a failure under --strict), otherwise
+ * `unsupported` with the reason and the flag that runs it.
+ */
+export function notRunResult(def: CaseDef, d: Deviation | null, strict: boolean): CaseResult {
   const r = { ...baseResult(def), observed: {}, durationMs: 0 };
+  const why = `not run: provoking it can crash the kernel (${d?.reason ?? def.risk}); ` +
+    "--allow-kernel-crash runs it (the testbed survives a crash: it reboots and goes on)";
+  if (!d) return { ...r, class: "unsupported", reason: why };
+  const deviation = { verdict: d.verdict, reason: d.reason, evidence: d.evidence };
   return strict
     ? { ...r, class: "fail", mismatches: [why] }
     : { ...r, class: "known", reason: why, deviation };

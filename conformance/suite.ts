@@ -4,9 +4,10 @@ import { Context } from "../ffi/mod.ts";
 import { type RunHeader, runHeader } from "../record/header.ts";
 import { UsageError } from "../common/mod.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
-import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, runCase, skippedResult } from "./runner.ts";
+import type { TapeStep } from "./tape.ts";
+import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, notRunResult, runCase } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";
-import { type Profile, profileFor, skipDeviation } from "./profile.ts";
+import { crashDeviation, type Profile, profileFor } from "./profile.ts";
 import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 
@@ -15,6 +16,10 @@ export interface SuiteOptions extends CaseOptions {
   cases: string | null;
   isolate: boolean;
   strict: boolean;
+  /** Run the cases that can crash the kernel (the testbed survives it; a real host may not). */
+  allowKernelCrash?: boolean;
+  /** Sees every tape step of a case that can crash the kernel, as it happens (crash survival streams it). */
+  onRiskyTapeStep?: (id: string, step: TapeStep) => void;
   /** An explicit profile (--profile); otherwise the built-in one matching the device. */
   profile?: Profile;
   /** Called once the run header exists (before any case), e.g. to start streaming. */
@@ -49,16 +54,21 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
   const results: CaseResult[] = [];
   for (const [i, def] of defs.entries()) {
     if (stopRequested()) break; // SIGINT/SIGTERM: the cases run so far make the (interrupted) document
-    // Even --strict does not run what the profile says takes the machine down: that becomes a failure.
-    const skip = skipDeviation(matched, def.id, header.host.kernel);
-    const r = skip ? skippedResult(def, skip, o.strict) : applyProfile(
-      o.isolate ? await runIsolated(def, { ...o, device: ctx.name }) : await runCase(ctx, def, caps, o),
+    // What can take the kernel down runs only where that is survived or explicitly allowed.
+    const crash = crashDeviation(matched, def.id, header.host.kernel);
+    const hold = (def.risk || crash) && !o.allowKernelCrash;
+    const risky = (def.risk || crash) && o.onRiskyTapeStep;
+    const opts = risky ? { ...o, onTapeStep: (s: TapeStep) => o.onRiskyTapeStep!(def.id, s) } : o;
+    const r = hold ? notRunResult(def, crash, o.strict) : applyProfile(
+      o.isolate || def.isolate
+        ? await runIsolated(def, { ...o, device: ctx.name })
+        : await runCase(ctx, def, caps, opts),
       profile,
       o.strict,
       header.host.kernel,
     );
     // A child that the same Ctrl-C ended did not crash: its case was abandoned, not run.
-    if (stopRequested() && o.isolate && (r.class === "crashed" || r.class === "timeout")) break;
+    if (stopRequested() && (o.isolate || def.isolate) && (r.class === "crashed" || r.class === "timeout")) break;
     o.onResult?.(r, i, defs.length);
     results.push(r);
   }
@@ -71,6 +81,7 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
       cases: o.cases,
       isolate: o.isolate,
       strict: o.strict,
+      allowKernelCrash: !!o.allowKernelCrash,
       profile: profile ? { driver: profile.driver, file: profile.path?.replace(/^.*\//, "") ?? "" } : null,
       port: o.port,
       gidIndex: o.gidIndex ?? null,

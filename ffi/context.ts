@@ -35,6 +35,8 @@ export interface DeviceAttr {
   maxQpRdAtom: number;
   maxQpInitRdAtom: number;
   maxMw: number;
+  /** enum ibv_atomic_cap: 0 none, 1 HCA (atomic within this device), 2 global. */
+  atomicCap: number;
   physPortCnt: number;
   odp: { generalCaps: bigint; rc: number; uc: number; ud: number; xrc: number };
 }
@@ -126,6 +128,7 @@ export class Context extends VerbsObject {
       maxQpRdAtom: i32(DA.max_qp_rd_atom),
       maxQpInitRdAtom: i32(DA.max_qp_init_rd_atom),
       maxMw: i32(DA.max_mw),
+      atomicCap: u32(DA.atomic_cap),
       physPortCnt: v.getUint8(o + DA.phys_port_cnt),
       odp: {
         generalCaps: v.getBigUint64(DX["odp_caps.general_caps"], true),

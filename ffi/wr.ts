@@ -132,6 +132,26 @@ export class SendWr extends WrBase {
     return this;
   }
 
+  /** ATOMIC_FETCH_AND_ADD / ATOMIC_CMP_AND_SWP of the 8 bytes at (remoteAddr, rkey); the old value lands in `local`. */
+  atomic(
+    opcode: number,
+    wrId: bigint,
+    local: Sge,
+    remoteAddr: bigint,
+    rkey: number,
+    compareAdd: bigint,
+    swap: bigint,
+    flags: number,
+  ): this {
+    this.head(wrId, opcode, flags);
+    this.sge(0, local.addr, local.length, local.lkey).numSge(1);
+    this.v.setBigUint64(W["wr.atomic.remote_addr"], remoteAddr, true);
+    this.v.setBigUint64(W["wr.atomic.compare_add"], compareAdd, true);
+    this.v.setBigUint64(W["wr.atomic.swap"], swap, true);
+    this.v.setUint32(W["wr.atomic.rkey"], rkey, true);
+    return this;
+  }
+
   /** SEND / SEND_WITH_IMM / SEND_WITH_INV; `extra` is imm_data or the rkey to invalidate. */
   send(opcode: number, wrId: bigint, local: Sge | null, flags: number, extra = 0): this {
     this.head(wrId, opcode, flags);

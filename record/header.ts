@@ -11,7 +11,8 @@ import { jsonLinesPath } from "./stream.ts";
 export interface RunHeader {
   tool: "memreg";
   version: string;
-  kind: "bench" | "conformance";
+  /** fuzz: `conformance --fuzz` (its own document: a summary, findings, coverage). */
+  kind: "bench" | "conformance" | "fuzz";
   schemaVersion: number;
   startedAt: string;
   /** The command line after the program name, as the user gave it (`memreg` + argv reproduces the run). */

@@ -6,14 +6,15 @@ export class JsonLines {
   readonly #file: Deno.FsFile;
   readonly #enc = new TextEncoder();
 
-  constructor(readonly path: string) {
+  /** `append`: add to what is there (a run continued after a reboot). */
+  constructor(readonly path: string, o: { append?: boolean } = {}) {
     Deno.mkdirSync(dirname(path), { recursive: true });
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    this.#file = Deno.openSync(path, { write: true, create: true, truncate: !o.append, append: o.append });
   }
 
   /**
    * Appends one record (bigint values become strings) and syncs it to disk: in the testbed the file lives on a
-   * write-back 9p share, and a VM killed after a signal must not take completed records with it.
+   * write-back 9p share, and a VM killed after a signal or a kernel crash must not take completed records with it.
    */
   write(record: unknown): void {
     const b = this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n");
@@ -32,6 +33,23 @@ export class JsonLines {
 
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
+}
+
+/** The records of a .jsonl stream (a torn last line, from a writer that died mid-write, is skipped). */
+export function readJsonLines(path: string): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  return text.split("\n").flatMap((l) => {
+    try {
+      return l.trim() ? [JSON.parse(l)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Where a run streams the records of the JSON document `out` (results/x.json → results/x.jsonl). */

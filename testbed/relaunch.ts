@@ -30,15 +30,19 @@ export async function relaunchInTestbedIfNeeded(
   await ensureTestbed();
   const kernel = await resolveKernel(opts.kernel);
   console.error(`no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version})`);
-  // Forward memreg's own settings and colour choice; everything else is the guest's default.
+  return await runInTestbed([Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), ...argv], {
+    kernel: kernel.version,
+    env: forwardedEnv(),
+    quiet: true,
+    shares,
+  });
+}
+
+/** memreg's own settings and the colour choice, for a command run in the guest; the rest is the guest's. */
+export function forwardedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(Deno.env.toObject())) {
     if (k.startsWith("MEMREG_") || k === "NO_COLOR" || k === "FORCE_COLOR") env[k] = v;
   }
-  return await runInTestbed([Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), ...argv], {
-    kernel: kernel.version,
-    env,
-    quiet: true,
-    shares,
-  });
+  return env;
 }

@@ -11,6 +11,7 @@ import { bootImage } from "./kernel_image.ts";
 import { exists, projectRoot, which } from "./paths.ts";
 import { REPEAT_MS } from "../common/signals.ts";
 import { KnownError } from "../common/mod.ts";
+import { type ConsoleReport, readConsole } from "./crash.ts";
 
 export interface TestbedOptions {
   /** Kernel version, version prefix or Debian suite (see --list-kernels); default: newest installed 6.1. */
@@ -28,6 +29,19 @@ export interface TestbedOptions {
   hugepages?: number;
   /** More host directories to mount at their own paths (where the user's paths live; testbed/shares.ts). */
   shares?: Share[];
+  /** Crash watch: `oops=panic`, so that an oops ends the VM and is read back as a crash (a WARN is not). */
+  watchKernel?: boolean;
+  /** Kill the VM as hung when, once it is ready, its output ports stay silent this long. */
+  stallMs?: number;
+}
+
+/** How a testbed run ended: the command's exit code, and what the kernel console showed. */
+export interface TestbedResult {
+  code: number;
+  /** The VM was killed because the guest made no progress for stallMs. */
+  stalled: boolean;
+  console: ConsoleReport;
+  kernel: string;
 }
 
 export const DEFAULT_MEMORY_MIB = 3072;
@@ -54,6 +68,11 @@ export function hasRdmaDevice(): boolean {
 
 /** Runs argv inside the guest with cwd = Deno.cwd(); resolves to its exit code (124 timeout, 125 testbed failure). */
 export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): Promise<number> {
+  return (await runInTestbedResult(argv, opts)).code;
+}
+
+/** runInTestbed, with what the guest kernel's console showed (a panic, oops or hang ends a run as a crash). */
+export async function runInTestbedResult(argv: string[], opts: TestbedOptions = {}): Promise<TestbedResult> {
   if (argv.length === 0) throw new Error("runInTestbed: empty command");
   const say = (s: string) => opts.quiet || console.error(s);
   await ensureTestbed();
@@ -167,7 +186,14 @@ function qemuArgs(
       String(Math.min(2, navigator.hardwareConcurrency)),
     ],
     ...["-m", String(opts.memoryMiB ?? DEFAULT_MEMORY_MIB)],
-    ...["-kernel", image, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1"],
+    ...[
+      "-kernel",
+      image,
+      "-initrd",
+      initrd,
+      "-append",
+      `console=ttyS0 quiet panic=-1${opts.watchKernel ? " oops=panic" : ""}`,
+    ],
     ...["-chardev", `file,id=console,path=${esc(join(work, "console"))}`, "-serial", "chardev:console"],
     ...["-device", "virtio-serial-pci,id=vser", ...port("out", 1), ...port("err", 2)],
     ...fs("root", "/", ",readonly=on"),
@@ -179,14 +205,14 @@ function qemuArgs(
   ];
 }
 
-/** Starts qemu, streams the output ports, enforces the timeout and signals, and decodes the exit code. */
+/** Starts qemu, streams the output ports, enforces the timeout, stall limit and signals, decodes the exit code. */
 async function supervise(
   args: string[],
   work: string,
   kernel: KernelInfo,
   opts: TestbedOptions,
   say: (s: string) => void,
-): Promise<number> {
+): Promise<TestbedResult> {
   const started = performance.now();
   // qemu gets its own session: a Ctrl-C on the terminal reaches memreg, which hands it to the guest's command
   // (relaySignals), instead of ending the VM under a run that could still save its results.
@@ -213,10 +239,20 @@ async function supervise(
   let console_ = "";
   let readyAt = 0;
   const relay = relaySignals(join(work, "guest"), () => readyAt > 0, kill);
+  let lastOutput = performance.now();
+  const stall = opts.stallMs
+    ? setInterval(() => {
+      if (readyAt && performance.now() - Math.max(lastOutput, readyAt) > opts.stallMs!) kill("stall");
+    }, 1000)
+    : undefined;
+  const output = (w: { write(b: Uint8Array): Promise<number> }) => (b: Uint8Array) => {
+    lastOutput = performance.now();
+    return writeAll(w, b);
+  };
   const stderrText = new Response(child.stderr).text();
   const pumps = [
-    tail(join(work, "out"), (b) => writeAll(Deno.stdout, b), () => finished),
-    tail(join(work, "err"), (b) => writeAll(Deno.stderr, b), () => finished),
+    tail(join(work, "out"), output(Deno.stdout), () => finished),
+    tail(join(work, "err"), output(Deno.stderr), () => finished),
     tail(join(work, "console"), async (b) => {
       if (opts.console) await writeAll(Deno.stderr, b);
       console_ = (console_ + new TextDecoder().decode(b)).slice(-65536);
@@ -229,18 +265,30 @@ async function supervise(
   const status = await child.status;
   finished = true;
   clearTimeout(timer);
+  clearInterval(stall);
   relay.stop();
   await Promise.all(pumps);
   const qemuErr = (await stderrText).trim();
+  const stalled = killedFor === "stall";
+  const result = (code: number): TestbedResult => ({
+    code,
+    stalled,
+    console: readConsole(console_, stalled),
+    kernel: kernel.version,
+  });
 
   if (killedFor === "timeout") {
     console.error(`testbed: timed out after ${timeoutMs / 1000} s; killed the VM`);
-    return 124;
+    return result(124);
   }
-  if (killedFor) return killedFor === "SIGINT" ? 130 : 143;
+  if (stalled) {
+    console.error(`testbed: no progress for ${opts.stallMs! / 1000} s; killed the VM as hung`);
+    return result(124);
+  }
+  if (killedFor) return result(killedFor === "SIGINT" ? 130 : 143);
   const rc = exists(join(work, "guest", "rc")) ? Deno.readTextFileSync(join(work, "guest", "rc")).trim() : "";
   const m = rc.match(/^rc (\d+)$/);
-  if (m) return Number(m[1]);
+  if (m) return result(Number(m[1]));
   console.error(
     `testbed: ${rc ? rc.replace(/^error /, "guest setup failed: ") : "the VM stopped without a result"}`,
   );
@@ -250,7 +298,7 @@ async function supervise(
   if (!opts.console) {
     console.error("testbed: last console lines:\n" + console_.trimEnd().split("\n").slice(-25).join("\n"));
   }
-  return 125;
+  return result(125);
 }
 
 /**

@@ -5,7 +5,15 @@ import { mw1Cases } from "./mw1.ts";
 import { mw2Cases } from "./mw2.ts";
 import { qpCases } from "./qp.ts";
 import { odpCases } from "./odp.ts";
+import { fuzzedCases } from "./fuzzed.ts";
 
-export const GROUPS = ["mr", "mw1", "mw2", "qp", "odp"] as const;
+export const GROUPS = ["mr", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
 
-export const CASES: readonly CaseDef[] = [...mrCases, ...mw1Cases, ...mw2Cases, ...qpCases, ...odpCases];
+export const CASES: readonly CaseDef[] = [
+  ...mrCases,
+  ...mw1Cases,
+  ...mw2Cases,
+  ...qpCases,
+  ...odpCases,
+  ...fuzzedCases,
+];

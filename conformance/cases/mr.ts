@@ -3,6 +3,7 @@
 import { Access, ReregFlags } from "../../ffi/mod.ts";
 import { BOGUS_KEY, RW, T } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
+import { keyReuseCase } from "./reuse.ts";
 import {
   all,
   denied,
@@ -75,8 +76,8 @@ export const mrCases: CaseDef[] = [
   },
   {
     id: "mr.local_after_dereg",
-    title: "A send-queue WR whose SGE uses the lkey of a deregistered MR fails locally",
-    rule: "man.ibv_reg_mr",
+    title: "A send-queue WR whose SGE uses the lkey of a deregistered MR fails with Local Protection Error",
+    rule: "11.6.2.loc-prot",
     level: "must",
     setup: "a second MR over the source buffer, deregistered; a live target MR",
     provoke: "RDMA WRITE whose local SGE carries the stale lkey",
@@ -270,6 +271,8 @@ export const mrCases: CaseDef[] = [
       f.rereg("rereg", mr, ReregFlags.CHANGE_TRANSLATION, {
         addr: b2.addr + BigInt(T.mrOff),
         length: T.mrLen,
+        buf: b2,
+        off: T.mrOff,
       });
       await f.write("new", { key: mr.rkey, target: b2 });
       f.data("data.new", b2);
@@ -294,7 +297,7 @@ export const mrCases: CaseDef[] = [
   {
     id: "mr.local_inv_plain_mr",
     title: "LOCAL_INV aimed at an ibv_reg_mr rkey fails and the MR keeps working",
-    rule: "vol1.invalidate",
+    rule: "10.7.inv-scope",
     level: "must",
     setup: "target MR from ibv_reg_mr; a second QP pair on the same PDs",
     provoke: "IBV_WR_LOCAL_INV of the MR's rkey on the spare QP, then RDMA WRITE qpA → qpB with the rkey",
@@ -306,7 +309,8 @@ export const mrCases: CaseDef[] = [
   {
     id: "mr.send_inv_plain_mr",
     title: "SEND_WITH_INV aimed at an ibv_reg_mr rkey is refused by the responder",
-    rule: "vol1.invalidate",
+    rule: "10.7.inv-scope",
+    also: ["9.9.3.class-c"],
     level: "must",
     setup: "target MR from ibv_reg_mr; a receive posted on the responder",
     provoke: "IBV_WR_SEND_WITH_INV carrying the MR's rkey, then (after recovery) RDMA WRITE with it",
@@ -324,10 +328,32 @@ export const mrCases: CaseDef[] = [
     provoke: "RDMA READ through the MR's rkey",
     async run(f) {
       const mr = f.targetMr(RW);
-      f.dst.unmap();
+      f.unmap(f.dst);
       const wc = await f.read("access", { key: mr.rkey });
       if (wc?.status === 0) f.note("access.data = current means the peer read pages the process had freed");
       f.fact("access.ok", wc?.statusName === OK);
+    },
+  },
+  keyReuseCase({
+    id: "mr.key_reuse_after_dereg",
+    title: "After ibv_dereg_mr, re-registering the same memory never brings back the old rkey",
+    kind: "mr",
+  }),
+  {
+    id: "mr.dealloc_pd_with_mr",
+    title: "ibv_dealloc_pd of a PD that holds an MR fails (EBUSY on Linux)",
+    rule: "11.2.dealloc-pd",
+    level: "must",
+    setup: "a PD of its own with an MR registered in it",
+    provoke: "ibv_dealloc_pd (must fail), ibv_dereg_mr, ibv_dealloc_pd again (must succeed)",
+    expect: [{ "dealloc_pd.ret": NOT_OK, "reg.ret": ["0"], "dereg.ret": ["0"], "dealloc_pd2.ret": ["0"] }],
+    run(f) {
+      const pd = f.newPd();
+      const mr = f.regMr("reg", RW, { side: pd, must: true })!;
+      f.release("dealloc_pd", pd);
+      f.release("dereg", mr);
+      f.release("dealloc_pd2", pd);
+      return Promise.resolve();
     },
   },
 ];

@@ -1,6 +1,7 @@
 // Type 1 memory windows (ibv_bind_mw): access, unbind, rebind, the bind rules C10-72…75 and o10-36.2.2,
-// invalidation that must not work on them (o10-37.2.26), dealloc, and dereg of the MR under a window.
-import { Access } from "../../ffi/mod.ts";
+// invalidation that must not work on them (o10-37.2.26), window bounds and rights (WRITE, READ, atomics),
+// libibverbs' own checks, dealloc, dereg of the MR under a window, and key reuse after dealloc.
+import { Access, fastVerbs } from "../../ffi/mod.ts";
 import { RW } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
 import {
@@ -9,6 +10,7 @@ import {
   granted,
   localInvFailed,
   localInvThenWrite,
+  refusedKeyGrantsNothing,
   rejected,
   sendInvRefused,
   sendInvThenWrite,
@@ -20,6 +22,7 @@ import {
   writeThroughWindow,
   written,
 } from "./shared.ts";
+import { keyReuseCase } from "./reuse.ts";
 
 const MW1 = ["MW1"] as const;
 const same = windowCases(1);
@@ -133,6 +136,7 @@ export const mw1Cases: CaseDef[] = [
     needs: [...MW1, "MGT_EXT"],
     setup: "bound type 1 window; a receive posted on qpB",
     provoke: "IBV_WR_SEND_WITH_INV of the window's rkey, then (recovered) WRITE through the window",
+    also: ["9.9.3.class-c"],
     expect: all(sendInvRefused, granted("after"), written),
     async run(f) {
       await sendInvThenWrite(f, (await type1Window(f)).key);
@@ -155,5 +159,167 @@ export const mw1Cases: CaseDef[] = [
     title: "Binding a type 1 window through a QP of another PD is refused",
     setup: "requester and responder QPs in different PDs; MR and window in the responder's PD",
     provoke: "ibv_bind_mw on the requester's QP (other PD), then (recovered) WRITE with the window's key",
+  }),
+  same.bindBeforeMr({
+    id: "mw1.bind_before_mr",
+    title: "A type 1 bind starting before the MR's start is refused and grants nothing",
+    setup: "target MR with MW_BIND, type 1 window",
+    provoke: "ibv_bind_mw over [MR start − 2 KiB, MR start + 2 KiB), then (recovered) WRITE there",
+  }),
+  same.readPastWindow({
+    id: "mw1.read_past_window",
+    title: "An RDMA READ crossing the end of a type 1 window (inside the MR) is refused",
+    setup: "type 1 window over the MR's first 4 KiB (the MR goes on)",
+    provoke: "RDMA READ of 64 bytes starting 32 bytes before the window's end",
+  }),
+  same.outsideWindowWrite({
+    id: "mw1.outside_window_write",
+    title: "A WRITE through a type 1 window's key wholly outside the window (inside its MR) is refused",
+    setup: "type 1 window over the first 4 KiB of an 8 KiB MR",
+    provoke: "RDMA WRITE of 64 bytes at the MR's last 64 bytes (4 KiB past the window's end)",
+  }),
+  same.outsideWindowRead({
+    id: "mw1.outside_window_read",
+    title: "A READ through a type 1 window's key wholly outside the window (inside its MR) is refused",
+    setup: "type 1 window over the first 4 KiB of an 8 KiB MR",
+    provoke: "RDMA READ of 64 bytes at the MR's last 64 bytes",
+  }),
+  same.beforeWindowWrite({
+    id: "mw1.before_window_write",
+    title: "A WRITE through a type 1 window's key before the window's start (inside its MR) is refused",
+    setup: "type 1 window over the second 4 KiB of an 8 KiB MR",
+    provoke: "RDMA WRITE of 64 bytes at the MR's start (4 KiB before the window)",
+  }),
+  same.atomicGranted({
+    id: "mw1.atomic_granted",
+    title:
+      "FETCH_AND_ADD through a type 1 window with REMOTE_ATOMIC lands and returns the old value (control)",
+    setup: "type 1 window with LOCAL_WRITE|REMOTE_WRITE|REMOTE_READ|REMOTE_ATOMIC over the MR's first 4 KiB",
+    provoke: "ATOMIC_FETCH_AND_ADD(+1) of the 8 bytes at the window's start",
+  }),
+  same.atomicWithoutRight({
+    id: "mw1.atomic_without_right",
+    title: "An atomic through a type 1 window without REMOTE_ATOMIC is refused",
+    setup: "type 1 window with REMOTE_WRITE|REMOTE_READ only",
+    provoke: "ATOMIC_FETCH_AND_ADD at the window's start",
+  }),
+  same.atomicReadOnly({
+    id: "mw1.atomic_read_only",
+    title: "An atomic through a read-only type 1 window is refused",
+    setup: "type 1 window with REMOTE_READ only",
+    provoke: "ATOMIC_FETCH_AND_ADD at the window's start",
+  }),
+  same.atomicStraddle({
+    id: "mw1.atomic_straddle",
+    title: "An aligned atomic crossing the end of a type 1 window is refused",
+    setup: "type 1 window of 4092 bytes with REMOTE_ATOMIC (the MR goes on)",
+    provoke: "ATOMIC_FETCH_AND_ADD at window start + 4088 (its 8 bytes end 4 bytes past the window)",
+  }),
+  same.atomicMisaligned({
+    id: "mw1.atomic_misaligned",
+    title: "A misaligned atomic through a type 1 window is refused",
+    setup: "type 1 window with REMOTE_ATOMIC",
+    provoke: "ATOMIC_FETCH_AND_ADD at window start + 4 (not 8-byte aligned)",
+  }),
+  same.atomicWindowWithoutLocalWrite({
+    id: "mw1.atomic_window_without_local_write",
+    title: "A type 1 window granting REMOTE_ATOMIC on an MR without LOCAL_WRITE is refused",
+    setup: "target MR with REMOTE_READ|MW_BIND only",
+    provoke: "ibv_bind_mw with REMOTE_ATOMIC|REMOTE_READ, then (recovered) WRITE with the window's key",
+  }),
+  {
+    id: "mw1.other_qp_same_pd",
+    title: "A type 1 window is reachable through any QP of its PD (control for the type 2B case)",
+    rule: "10.6.7.1.type1-qp",
+    level: "must",
+    needs: MW1,
+    setup: "type 1 window bound on qpB; a second pair qpC → qpD on the same PD",
+    provoke: "RDMA WRITE through the window's key from qpC to qpD",
+    expect: all(granted("access"), written),
+    async run(f) {
+      await writeChecked(f, { key: (await type1Window(f)).key }, "access", "C");
+    },
+  },
+  {
+    id: "mw1.unbind_canonical",
+    title: "The canonical unbind (mr NULL, addr 0, length 0) unbinds; the old key is refused",
+    rule: "man.ibv_bind_mw.lib",
+    level: "must",
+    needs: MW1,
+    isolate:
+      "providers that read bind_info.mr->lkey unconditionally (rxe's user-space post_send) dereference NULL",
+    setup: "bound type 1 window",
+    provoke: "ibv_bind_mw with mr = NULL, addr = 0, length = 0, then RDMA WRITE with the old key",
+    expect: all({ unbind: ["ok"] }, denied("access"), unchanged),
+    run: writeThroughWindow(1, { act: (f, { mw }) => f.bind1("unbind", { mw, mr: null, nullRange: true }) }),
+  },
+  {
+    id: "mw1.bind_null_mr_with_length",
+    title: "ibv_bind_mw with a NULL MR and a non-zero length is refused",
+    rule: "man.ibv_bind_mw.lib",
+    level: "must",
+    needs: MW1,
+    setup: "a type 1 window (the target MR exists); fact verbs.path says which call ran",
+    provoke:
+      "ibv_bind_mw(mr = NULL, addr = the MR's start, length = 4 KiB), then (recovered) WRITE with the key. " +
+      "On the native path libibverbs' inline ibv_bind_mw refuses it (EINVAL) before the provider; on the " +
+      "UnsafeFnPointer path memreg calls the provider's bind_mw directly, so the provider is what is tested",
+    expect: rejected("bind", denied("after"), unchanged),
+    async run(f) {
+      f.fact("verbs.path", fastVerbs().kind);
+      f.targetMr();
+      const mw = f.mw(1);
+      await f.bind1("bind", { mw, mr: null, ...WIN });
+      await refusedKeyGrantsNothing(f, mw.rkey);
+    },
+  },
+  same.bindMrOtherPd({
+    id: "mw1.bind_mr_other_pd",
+    title: "Binding a type 1 window to an MR of another PD is refused (libibverbs: EPERM)",
+    setup:
+      "separate PDs: the window in the responder's PD, the MR in the requester's; fact verbs.path (native: " +
+      "libibverbs' inline check refuses it with EPERM; fnptr: the provider is called directly)",
+    provoke: "ibv_bind_mw on qpB, then (recovered) WRITE qpA → qpB with the window's key",
+  }),
+  same.deregAfterDealloc({
+    id: "mw1.dereg_after_dealloc",
+    title: "Once its type 1 window is deallocated, the MR deregisters",
+    setup: "bound type 1 window",
+    provoke: "ibv_dealloc_mw, then ibv_dereg_mr of the MR",
+  }),
+  {
+    id: "mw1.dereg_after_unbind",
+    title: "Once its type 1 window is unbound, the MR deregisters",
+    rule: "10.6.7.2.6",
+    level: "must",
+    needs: MW1,
+    setup: "bound type 1 window",
+    provoke: "zero-length ibv_bind_mw (unbind), then ibv_dereg_mr of the MR",
+    expect: [{ unbind: ["ok"], "dereg.ret": ["0"] }],
+    async run(f) {
+      const { mr, mw } = await type1Window(f);
+      await f.bind1("unbind", { mw, mr, len: 0 });
+      f.release("dereg", mr);
+    },
+  },
+  same.deallocPdWithWindow({
+    id: "mw1.dealloc_pd_with_window",
+    title: "ibv_dealloc_pd of a PD that holds a type 1 window fails (EBUSY on Linux)",
+    setup: "a PD of its own with a type 1 window allocated in it",
+    provoke: "ibv_dealloc_pd (must fail), ibv_dealloc_mw, ibv_dealloc_pd again (must succeed)",
+  }),
+  keyReuseCase({
+    id: "mw1.key_reuse_after_dealloc",
+    title: "After ibv_dealloc_mw, a recycled window never brings back the old key",
+    kind: "mw1",
+    needs: MW1,
+  }),
+  same.reach({
+    id: "mw1.window_reach",
+    title: "How far a type 1 window's key reaches: probes inside, around the window and across the MR's end",
+    setup: "type 1 window over 4 KiB in the middle of an 8 KiB MR (2 KiB of MR either side)",
+    provoke:
+      "8-byte RDMA WRITEs through the window's key at the MR's start, just before the window, its first and " +
+      "last bytes, just after it, the MR's last bytes and across the MR's end (granted or denied each)",
   }),
 ];

@@ -1,7 +1,9 @@
 // Type 2 memory windows (IBV_WR_BIND_MW): invalidation by LOCAL_INV and SEND_WITH_INV and what the key is
-// worth afterwards, the bind rules (o10-37.2.30/40, C10-72…75), ibv_inc_rkey, type 2B QP association.
-import { Access, incRkey } from "../../ffi/mod.ts";
-import { RW } from "../fixture.ts";
+// worth afterwards (wrong key, other PD, other QP, twice), the bind rules (o10-37.2.30/40, C10-72…75),
+// ibv_inc_rkey, zero-based windows, bounds and rights (WRITE, READ, atomics), type 2B QP association (also
+// when that QP is destroyed), window bookkeeping, and key reuse.
+import { Access, fastVerbs, incRkey } from "../../ffi/mod.ts";
+import { RW, T } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,
@@ -13,7 +15,9 @@ import {
   refusedBind,
   refusedKeyGrantsNothing,
   rejected,
+  SEND_INV_FAIL,
   sendInvRefused,
+  sendInvThenWrite,
   type2Window,
   unchanged,
   WIN,
@@ -22,10 +26,14 @@ import {
   writeThroughWindow,
   written,
 } from "./shared.ts";
+import { keyReuseCase } from "./reuse.ts";
 
 const MW2 = ["MW2"] as const;
 const INV = ["MW2", "MGT_EXT"] as const;
 const invOk = { "inv.ret": ["0"], "inv.wc": [OK] };
+/** Why a second invalidation of a free type 2 window is run only where a kernel crash is survived. */
+const INVALIDATE_FREE_RISK =
+  "invalidating a type 2 window that is already free has panicked rdma_rxe (NULL dereference in __rxe_put)";
 
 const same = windowCases(2);
 
@@ -90,7 +98,8 @@ export const mw2Cases: CaseDef[] = [
     setup: "bound type 2 window on qpB",
     provoke:
       "SEND_WITH_INV of key1; as soon as the responder's receive completion is polled, RDMA READ with key1",
-    expect: all(invOk, { "inv.respFlags": ["WITH_INV"] }, denied("access"), { "access.data": ["unchanged"] }),
+    // The WITH_INV flag is mw2.send_inv_completion's to check: here only the key's fate counts.
+    expect: all(invOk, denied("access"), { "access.data": ["unchanged"] }),
     async run(f) {
       const { key } = await type2Window(f);
       await f.sendInv("inv", key);
@@ -200,7 +209,7 @@ export const mw2Cases: CaseDef[] = [
   {
     id: "mw2.type2b_other_qp",
     title: "Access to a type 2B window arriving on another QP than the one it was bound on is refused",
-    rule: "vol1.rkey-invalid",
+    rule: "10.6.7.2.2b",
     level: "must",
     needs: ["MW2B"],
     setup: "type 2 window bound on qpB; a second pair qpC → qpD on the same PDs",
@@ -216,6 +225,7 @@ export const mw2Cases: CaseDef[] = [
     rule: "vol1.invalidate",
     level: "must",
     needs: INV,
+    risk: INVALIDATE_FREE_RISK,
     setup: "bound type 2 window; LOCAL_INV of key1 on qpB; a second QP pair",
     provoke: "LOCAL_INV of key1 again on the spare QP (status recorded), then WRITE qpA → qpB with key1",
     expect: all(invOk, denied("access"), unchanged),
@@ -232,25 +242,28 @@ export const mw2Cases: CaseDef[] = [
     rule: "vol1.invalidate",
     level: "must",
     needs: INV,
-    setup: "type 2 window bound with key1; a second QP pair on the same PDs",
-    provoke: "LOCAL_INV of ibv_inc_rkey(key1) on the spare QP, then WRITE qpA → qpB with key1",
+    setup: "type 2 window bound with key1 on qpB",
+    provoke:
+      "LOCAL_INV of ibv_inc_rkey(key1) on qpB (the window's own QP), then (recovered) WRITE qpA → qpB with key1",
     expect: all(localInvFailed, granted("after"), written),
     async run(f) {
       const { key } = await type2Window(f);
-      await localInvThenWrite(f, key, f.name(incRkey(key), "wrong"));
+      await localInvThenWrite(f, key, f.name(incRkey(key), "wrong"), "B");
     },
   },
   {
     id: "mw2.send_inv_other_pd",
     title: "SEND_WITH_INV of a window of another PD is refused by the responder",
-    rule: "vol1.invalidate",
+    rule: "10.7.inv-pd",
+    also: ["9.9.3.class-c"],
     level: "must",
     needs: INV,
     separatePd: true,
     setup: "requester and responder in different PDs; a type 2 window of the requester's PD bound on qpA",
     provoke:
       "SEND_WITH_INV of that window's key from qpA to qpB (whose PD does not own it), then (recovered " +
-      "if needed) WRITE qpB → qpA through the window, which must still be bound",
+      "if needed) WRITE qpB → qpA through the window, which must still be bound. A window of another PD is " +
+      "necessarily bound on another QP too; mw2.send_inv_other_qp varies the QP alone",
     expect: all(sendInvRefused, granted("after"), written),
     async run(f) {
       const mr = f.targetMr(RW | Access.MW_BIND, { side: "A" });
@@ -281,10 +294,14 @@ export const mw2Cases: CaseDef[] = [
     rule: "man.ibv_bind_mw",
     level: "must",
     needs: MW2,
-    setup: "target MR with MW_BIND, a free type 2 window",
+    setup:
+      "target MR with MW_BIND, a free type 2 window; fact verbs.path says which call ran: native = libibverbs' " +
+      "inline ibv_bind_mw, which refuses a type 2 window itself (EINVAL) and so tests libibverbs; fnptr = " +
+      "memreg calls the provider's bind_mw directly, which tests the provider",
     provoke: "ibv_bind_mw(type 2 window), then (recovered) WRITE with the window's key",
     expect: rejected("bind", denied("after"), unchanged),
     async run(f) {
+      f.fact("verbs.path", fastVerbs().kind);
       const mr = f.targetMr();
       const mw = f.mw(2);
       await f.bind1("bind", { mw, mr, ...WIN });
@@ -305,12 +322,14 @@ export const mw2Cases: CaseDef[] = [
   }),
   {
     id: "mw2.zero_based",
-    title: "A zero-based type 2 window: is it supported, and where does offset 0 land?",
-    rule: "o10-36.2.2",
-    level: "observe",
-    needs: MW2,
+    title: "A zero-based type 2 window: remote address 0 lands at the window's start",
+    rule: "10.7.zero-based",
+    level: "must",
+    needs: INV,
     setup: "target MR with MW_BIND, a free type 2 window",
-    provoke: "IBV_WR_BIND_MW with IBV_ACCESS_ZERO_BASED, then WRITE at remote address 0",
+    provoke:
+      "IBV_WR_BIND_MW with IBV_ACCESS_ZERO_BASED over the MR's first 4 KiB, then WRITE at remote address 0",
+    expect: all({ bind: ["ok"] }, granted("access"), written),
     async run(f) {
       const mr = f.targetMr();
       const mw = f.mw(2);
@@ -321,4 +340,265 @@ export const mw2Cases: CaseDef[] = [
       f.data();
     },
   },
+  {
+    id: "mw2.zero_based_past_mr",
+    title: "A zero-based type 2 bind whose length reaches past the MR's end is refused",
+    rule: "C10-75",
+    also: ["11.6.2.mw-bind"],
+    level: "must",
+    needs: INV,
+    setup: "target MR with MW_BIND (8 KiB), a free type 2 window",
+    provoke:
+      "IBV_WR_BIND_MW with IBV_ACCESS_ZERO_BASED at [MR end − 2 KiB, +4 KiB) (shorter than the MR, but " +
+      "running 2 KiB past its end), then (recovered) WRITE at remote address 0 with that key",
+    expect: rejected("bind", denied("after"), unchanged),
+    run: refusedBind(2, { off: T.mrOff + T.mrLen - 2048, len: 4096, access: RW | Access.ZERO_BASED }),
+  },
+  same.bindBeforeMr({
+    id: "mw2.bind_before_mr",
+    title: "A type 2 bind starting before the MR's start is refused",
+    setup: "target MR with MW_BIND, a free type 2 window",
+    provoke: "IBV_WR_BIND_MW over [MR start − 2 KiB, MR start + 2 KiB), then (recovered) WRITE there",
+  }),
+  same.bindMrOtherPd({
+    id: "mw2.bind_mr_other_pd",
+    title: "Binding a type 2 window to an MR of another PD is refused (C10-72's MR half)",
+    setup: "separate PDs: the window (and qpB) in the responder's PD, the MR in the requester's PD",
+    provoke: "IBV_WR_BIND_MW on qpB, then (recovered) WRITE qpA → qpB with that key",
+  }),
+  same.readPastWindow({
+    id: "mw2.read_past_window",
+    title: "An RDMA READ crossing the end of a type 2 window (inside the MR) is refused",
+    setup: "type 2 window over the MR's first 4 KiB",
+    provoke: "RDMA READ of 64 bytes starting 32 bytes before the window's end",
+  }),
+  same.outsideWindowWrite({
+    id: "mw2.outside_window_write",
+    title: "A WRITE through a type 2 window's key wholly outside the window (inside its MR) is refused",
+    setup: "type 2 window over the first 4 KiB of an 8 KiB MR",
+    provoke: "RDMA WRITE of 64 bytes at the MR's last 64 bytes (4 KiB past the window's end)",
+  }),
+  same.outsideWindowRead({
+    id: "mw2.outside_window_read",
+    title: "A READ through a type 2 window's key wholly outside the window (inside its MR) is refused",
+    setup: "type 2 window over the first 4 KiB of an 8 KiB MR",
+    provoke: "RDMA READ of 64 bytes at the MR's last 64 bytes",
+  }),
+  same.beforeWindowWrite({
+    id: "mw2.before_window_write",
+    title: "A WRITE through a type 2 window's key before the window's start (inside its MR) is refused",
+    setup: "type 2 window over the second 4 KiB of an 8 KiB MR",
+    provoke: "RDMA WRITE of 64 bytes at the MR's start (4 KiB before the window)",
+  }),
+  same.atomicGranted({
+    id: "mw2.atomic_granted",
+    title:
+      "FETCH_AND_ADD through a type 2 window with REMOTE_ATOMIC lands and returns the old value (control)",
+    setup: "type 2 window with LOCAL_WRITE|REMOTE_WRITE|REMOTE_READ|REMOTE_ATOMIC over the MR's first 4 KiB",
+    provoke: "ATOMIC_FETCH_AND_ADD(+1) of the 8 bytes at the window's start",
+  }),
+  same.atomicWithoutRight({
+    id: "mw2.atomic_without_right",
+    title: "An atomic through a type 2 window without REMOTE_ATOMIC is refused",
+    setup: "type 2 window with REMOTE_WRITE|REMOTE_READ only",
+    provoke: "ATOMIC_FETCH_AND_ADD at the window's start",
+  }),
+  same.atomicReadOnly({
+    id: "mw2.atomic_read_only",
+    title: "An atomic through a read-only type 2 window is refused",
+    setup: "type 2 window with REMOTE_READ only",
+    provoke: "ATOMIC_FETCH_AND_ADD at the window's start",
+  }),
+  same.atomicStraddle({
+    id: "mw2.atomic_straddle",
+    title: "An aligned atomic crossing the end of a type 2 window is refused",
+    setup: "type 2 window of 4092 bytes with REMOTE_ATOMIC (the MR goes on)",
+    provoke: "ATOMIC_FETCH_AND_ADD at window start + 4088 (its 8 bytes end 4 bytes past the window)",
+  }),
+  same.atomicMisaligned({
+    id: "mw2.atomic_misaligned",
+    title: "A misaligned atomic through a type 2 window is refused",
+    setup: "type 2 window with REMOTE_ATOMIC",
+    provoke: "ATOMIC_FETCH_AND_ADD at window start + 4 (not 8-byte aligned)",
+  }),
+  same.atomicWindowWithoutLocalWrite({
+    id: "mw2.atomic_window_without_local_write",
+    title: "A type 2 window granting REMOTE_ATOMIC on an MR without LOCAL_WRITE is refused",
+    setup: "target MR with REMOTE_READ|MW_BIND only, a free type 2 window",
+    provoke: "IBV_WR_BIND_MW with REMOTE_ATOMIC|REMOTE_READ, then (recovered) WRITE with that key",
+  }),
+  {
+    id: "mw2.send_inv_twice",
+    title: "SEND_WITH_INV of a type 2 window that is already invalidated is refused; the key stays refused",
+    rule: "vol1.invalidate",
+    also: ["9.9.3.class-c"],
+    level: "must",
+    needs: INV,
+    risk: INVALIDATE_FREE_RISK,
+    setup: "bound type 2 window; SEND_WITH_INV of key1 (completes: the window is free)",
+    provoke:
+      "SEND_WITH_INV of key1 again (the responder finds the window free), then (recovered) WRITE with key1",
+    expect: all(invOk, { "inv2.ret": ["0"], "inv2.wc": SEND_INV_FAIL }, denied("access"), unchanged),
+    async run(f) {
+      const { key } = await type2Window(f);
+      await f.sendInv("inv", key);
+      await f.sendInv("inv2", key);
+      f.recover();
+      await writeChecked(f, { key });
+    },
+  },
+  {
+    id: "mw2.send_inv_wrong_key",
+    title: "SEND_WITH_INV with the wrong key byte is refused and leaves the window bound",
+    rule: "vol1.invalidate",
+    also: ["9.9.3.class-c"],
+    level: "must",
+    needs: INV,
+    setup: "type 2 window bound with key1 on qpB; a receive posted on qpB",
+    provoke: "SEND_WITH_INV of ibv_inc_rkey(key1) from qpA, then (recovered) WRITE with key1",
+    expect: all(sendInvRefused, granted("after"), written),
+    async run(f) {
+      const { key } = await type2Window(f);
+      await sendInvThenWrite(f, key, f.name(incRkey(key), "wrong"));
+    },
+  },
+  {
+    id: "mw2.send_inv_other_qp",
+    title: "SEND_WITH_INV arriving on a QP of the same PD that is not the type 2B window's QP is refused",
+    rule: "10.6.7.2.2b",
+    also: ["9.9.3.class-c"],
+    level: "must",
+    needs: [...INV, "MW2B"],
+    setup: "type 2 window bound on qpB; a second pair qpC → qpD on the same PD",
+    provoke:
+      "SEND_WITH_INV of key1 from qpC to qpD (same PD, not the window's QP), then WRITE qpA → qpB with key1",
+    expect: all(sendInvRefused, granted("after"), written),
+    async run(f) {
+      const { key } = await type2Window(f);
+      await f.sendInv("inv", key, "C");
+      await writeChecked(f, { key }, "after");
+    },
+  },
+  {
+    id: "mw2.local_inv_other_pd",
+    title: "LOCAL_INV of a window of another PD fails and leaves the window bound",
+    rule: "10.7.inv-pd",
+    level: "must",
+    needs: INV,
+    separatePd: true,
+    setup: "separate PDs; a type 2 window of the responder's PD bound on qpB",
+    provoke: "LOCAL_INV of key1 posted on qpA (the other PD), then (recovered) WRITE qpA → qpB with key1",
+    expect: all(localInvFailed, granted("after"), written),
+    async run(f) {
+      const { key } = await type2Window(f);
+      await localInvThenWrite(f, key, key, "A");
+    },
+  },
+  {
+    id: "mw2.local_inv_other_qp",
+    title: "LOCAL_INV of a type 2B window from a QP other than its own fails and leaves it bound",
+    rule: "10.6.7.2.2b",
+    level: "must",
+    needs: [...INV, "MW2B"],
+    setup: "type 2 window bound on qpB; a second pair qpC → qpD on the same PD",
+    provoke: "LOCAL_INV of key1 posted on qpD (same PD, not the window's QP), then WRITE qpA → qpB with key1",
+    expect: all(localInvFailed, granted("after"), written),
+    async run(f) {
+      await localInvThenWrite(f, (await type2Window(f)).key);
+    },
+  },
+  {
+    id: "mw2.destroy_bound_qp",
+    title:
+      "Destroying the QP a type 2B window is bound to frees the window: it grants nothing and binds again",
+    rule: "10.6.7.2.2b",
+    level: "must",
+    needs: [...INV, "MW2B"],
+    // rdma_rxe (6.1) blocks in ibv_destroy_qp for about 50 s while the window holds the QP.
+    deadlineMs: 120_000,
+    setup: "type 2 window bound with key1 on qpD (the spare pair's responder)",
+    provoke:
+      "ibv_destroy_qp(qpD); then IBV_WR_BIND_MW of the window with key2 on qpB (it must be free again), " +
+      "WRITE qpA → qpB with key2 (must land) and with key1",
+    expect: all({ "destroy.ret": ["0"], rebind: ["ok"] }, granted("new"), denied("old"), written),
+    async run(f) {
+      const { mr, mw, key } = await type2Window(f, RW, { via: "D" });
+      f.destroyQp("destroy", "D");
+      const key2 = f.name(incRkey(key), "key2");
+      if (!await f.bind2("rebind", { mw, key: key2, mr, ...WIN })) f.recover();
+      await f.write("new", { key: key2 });
+      await writeChecked(f, { key }, "old");
+    },
+  },
+  {
+    id: "mw2.dereg_after_invalidate",
+    title: "Once its type 2 window is invalidated, the MR deregisters",
+    rule: "10.6.7.2.6",
+    level: "must",
+    needs: INV,
+    setup: "bound type 2 window",
+    provoke: "LOCAL_INV of key1, then ibv_dereg_mr of the MR",
+    expect: [{ ...invOk, "dereg.ret": ["0"] }],
+    async run(f) {
+      const { mr, key } = await type2Window(f);
+      await f.localInv("inv", key);
+      f.release("dereg", mr);
+    },
+  },
+  same.deregAfterDealloc({
+    id: "mw2.dereg_after_dealloc",
+    title: "Once its type 2 window is deallocated, the MR deregisters",
+    setup: "bound type 2 window",
+    provoke: "ibv_dealloc_mw (no invalidate), then ibv_dereg_mr of the MR",
+  }),
+  {
+    id: "mw2.local_inv_mr_with_windows",
+    title: "LOCAL_INV of the MR's rkey while a window is bound to it fails; MR and window keep working",
+    rule: "10.7.inv-scope",
+    level: "must",
+    needs: INV,
+    setup: "target MR from ibv_reg_mr with a type 2 window bound on qpB; a second pair on the same PD",
+    provoke: "LOCAL_INV of the MR's rkey on the spare QP, then WRITE qpA → qpB through the window",
+    expect: all(localInvFailed, granted("after"), written),
+    async run(f) {
+      const { mr, key } = await type2Window(f);
+      await localInvThenWrite(f, key, mr.rkey);
+    },
+  },
+  {
+    id: "mw2.send_inv_mr_with_windows",
+    title:
+      "SEND_WITH_INV of the MR's rkey while a window is bound to it is refused; the window keeps working",
+    rule: "10.7.inv-scope",
+    also: ["9.9.3.class-c"],
+    level: "must",
+    needs: INV,
+    setup: "target MR from ibv_reg_mr with a type 2 window bound on qpB; a receive posted on qpB",
+    provoke: "SEND_WITH_INV of the MR's rkey from qpA, then (recovered) WRITE through the window",
+    expect: all(sendInvRefused, granted("after"), written),
+    async run(f) {
+      const { mr, key } = await type2Window(f);
+      await sendInvThenWrite(f, key, mr.rkey);
+    },
+  },
+  same.deallocPdWithWindow({
+    id: "mw2.dealloc_pd_with_window",
+    title: "ibv_dealloc_pd of a PD that holds a type 2 window fails (EBUSY on Linux)",
+    setup: "a PD of its own with a type 2 window allocated in it",
+    provoke: "ibv_dealloc_pd (must fail), ibv_dealloc_mw, ibv_dealloc_pd again (must succeed)",
+  }),
+  keyReuseCase({
+    id: "mw2.key_reuse_after_dealloc",
+    title: "After ibv_dealloc_mw, a recycled type 2 window never brings back the old key",
+    kind: "mw2",
+    needs: MW2,
+  }),
+  same.reach({
+    id: "mw2.window_reach",
+    title: "How far a type 2 window's key reaches: probes inside, around the window and across the MR's end",
+    setup: "type 2 window over 4 KiB in the middle of an 8 KiB MR (2 KiB of MR either side)",
+    provoke:
+      "8-byte RDMA WRITEs through the window's key at the MR's start, just before the window, its first and " +
+      "last bytes, just after it, the MR's last bytes and across the MR's end (granted or denied each)",
+  }),
 ];

@@ -31,7 +31,7 @@ export const odpCases: CaseDef[] = [
     expect: all(control, granted("access"), { "access.data": ["zero"] }),
     async run(f) {
       const mr = await readOnce(f);
-      f.dst.nb.madvise(MADV_DONTNEED, T.mrOff, T.mrLen);
+      f.madvise(f.dst, MADV_DONTNEED, T.mrOff, T.mrLen);
       await f.read("access", { key: mr.rkey });
     },
   },
@@ -46,7 +46,7 @@ export const odpCases: CaseDef[] = [
     expect: all(control, { "access.ret": ["0"], "access.wc": REMOTE_FAIL, "access.data": ["unchanged"] }),
     async run(f) {
       const mr = await readOnce(f);
-      f.dst.unmap();
+      f.unmap(f.dst);
       await f.read("access", { key: mr.rkey });
     },
   },
@@ -61,9 +61,8 @@ export const odpCases: CaseDef[] = [
     expect: all(control, granted("access"), { "access.data": ["current"] }),
     async run(f) {
       const mr = await readOnce(f);
-      f.dst.unmap();
-      f.dst.nb.remapFresh();
-      f.dst.reseed(7);
+      f.unmap(f.dst);
+      f.remap(f.dst, 7);
       await f.read("access", { key: mr.rkey });
     },
   },
@@ -110,7 +109,7 @@ export const odpCases: CaseDef[] = [
     async run(f) {
       const mr = await readOnce(f, { addr: 0n, len: 0xffffffffffffffffn });
       const hole = f.buf();
-      hole.unmap();
+      f.unmap(hole);
       await f.read("access", { key: mr.rkey, target: hole });
     },
   },

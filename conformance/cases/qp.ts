@@ -2,7 +2,7 @@
 import { QpState } from "../../ffi/mod.ts";
 import { BOGUS_KEY, T } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
-import { all, FLUSH, granted, REM_ACCESS, unchanged, written } from "./shared.ts";
+import { all, FLUSH, granted, NO_RESPONDER, REM_ACCESS, unchanged, written } from "./shared.ts";
 
 export const qpCases: CaseDef[] = [
   {
@@ -100,8 +100,25 @@ export const qpCases: CaseDef[] = [
     expect: [{ "recv.wc": [`${FLUSH},${FLUSH},${FLUSH}`], "recv.order": ["posted"] }],
     async run(f) {
       const ids = [f.postRecv("B"), f.postRecv("B"), f.postRecv("B")];
-      f.qp("B").toState(QpState.ERR);
+      f.toState("B", QpState.ERR);
       await f.collect("recv", "B", ids);
+    },
+  },
+  {
+    id: "qp.access_to_err_responder",
+    title: "An RDMA WRITE to a responder QP in ERR is not carried out and does not complete successfully",
+    rule: "10.3.err-state",
+    level: "must",
+    setup: "a live target MR; the responder qpB moved to ERR (ibv_modify_qp)",
+    provoke:
+      "RDMA WRITE qpA → qpB with the MR's valid rkey; its completion is awaited 10 s (the transport timer, " +
+      "4.096 µs × 2^14, times 8 tries is 0.54 s): none at all is recorded as access.wc=none",
+    expect: all({ "access.ret": ["0"], "access.wc": NO_RESPONDER }, unchanged),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      f.toState("B", QpState.ERR);
+      await f.write("access", { key }, "A", { deadlineMs: 10_000, missingOk: true });
+      f.data();
     },
   },
 ];

@@ -4,7 +4,8 @@
 //   2. the schema has exactly the writer's fields with the writer's types, once optionality and readonly-ness
 //      are set aside (Same<…>): readers are optional where older documents lack a field, writers always write
 //      it. A field added to a writer and not here, or here and not in a writer, breaks the build.
-// The only deliberate difference: the reader takes any rule id (string), the writer's type is the id union.
+// The only deliberate difference: the reader takes any rule id (string, also in `also`), the writer's type is
+// the id union.
 import type { BenchDoc } from "../../bench/doc.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import type { CaseResult } from "../../conformance/model.ts";
@@ -24,7 +25,10 @@ type Plain<T> = T extends readonly unknown[] ? { -readonly [K in keyof T]: Plain
 type Writes<W, R> = Plain<W> extends R ? true : false;
 const proof = <_T extends true>() => {};
 
-type WrittenCase = Omit<CaseResult, "rule"> & { rule: string };
+type WrittenCase = Omit<CaseResult, "rule" | "also"> & {
+  rule: string;
+  also?: { rule: string; source: string }[];
+};
 type WrittenSuite = Omit<SuiteDoc, "results"> & { results: WrittenCase[] };
 
 proof<Writes<BenchDoc, BenchIn>>();

@@ -7,7 +7,7 @@ import { compare, mismatches } from "../../conformance/outcome.ts";
 import { groupOf, type Outcome } from "../../conformance/model.ts";
 import { UsageError } from "../../common/mod.ts";
 
-const CAPS = new Set(["MW1", "MW2", "MW2B", "MGT_EXT", "ODP_RC", "ODP_IMPLICIT"]);
+const CAPS = new Set(["MW1", "MW2", "MW2B", "MGT_EXT", "ODP_RC", "ODP_IMPLICIT", "ATOMIC"]);
 
 Deno.test("catalogue: at least 45 unique ids of the form group.name, every group present", () => {
   const ids = CASES.map((c) => c.id);
@@ -21,6 +21,8 @@ Deno.test("catalogue: at least 45 unique ids of the form group.name, every group
 Deno.test("catalogue: every case cites a known rule and says what it does", () => {
   for (const c of CASES) {
     assert(c.rule in RULES, `${c.id}: rule ${c.rule}`);
+    for (const r of c.also ?? []) assert(r in RULES && r !== c.rule, `${c.id}: also ${r}`);
+    if (c.risk !== undefined) assert(c.risk.length > 10, `${c.id}: a risk says why`);
     for (const k of ["title", "setup", "provoke"] as const) assert(c[k].trim().length > 3, `${c.id}: ${k}`);
     for (const cap of c.needs ?? []) assert(CAPS.has(cap), `${c.id}: capability ${cap}`);
   }

@@ -42,6 +42,12 @@ for (
     ["a non-numeric deadline", ["--step-deadline", "soon"]],
     ["an unknown option", ["--frobnicate"]],
     ["a missing profile file", ["--profile", "no/such/profile.json"]],
+    ["--fuzz with --replay", ["--fuzz", "--replay", "x.json"]],
+    ["--fuzz with --cases", ["--fuzz", "--cases", "mr.*"]],
+    ["a budget that is no duration", ["--fuzz", "--budget", "10 parsecs"]],
+    ["a negative seed", ["--fuzz", "--seed=-3"]],
+    ["a missing replay file", ["--replay", "no/such/replay.json"]],
+    ["a replay file that is not one", ["--replay", "deno.json"]],
   ] as const
 ) {
   Deno.test(`bad input (${what}) is one line on stderr and exit 2`, async () => {

@@ -8,8 +8,14 @@ import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/d
 import { formatJunit } from "../../reports/conformance/junit.ts";
 import { formatMarkdown } from "../../reports/conformance/markdown.ts";
 import { formatTable } from "../../reports/conformance/table.ts";
-import { applyProfile, exitCodeFor, skippedResult } from "../../conformance/runner.ts";
-import { loadProfile, type Profile, skipDeviation, validateProfile } from "../../conformance/profile.ts";
+import { applyProfile, exitCodeFor, notRunResult } from "../../conformance/runner.ts";
+import {
+  crashDeviation,
+  isCrash,
+  loadProfile,
+  type Profile,
+  validateProfile,
+} from "../../conformance/profile.ts";
 import { CASES } from "../../conformance/cases/index.ts";
 
 function result(id: string, cls: Classification, extra: Partial<CaseResult> = {}): CaseResult {
@@ -174,7 +180,7 @@ const profile: Profile = {
       evidence: "e",
       kernels: ["6.1."],
     },
-    { case: "mw2.x", observed: {}, verdict: "bug", reason: "panics", evidence: "e", skip: true },
+    { case: "mw2.x", observed: {}, verdict: "security", reason: "panics", evidence: "e", crash: true },
   ],
 };
 
@@ -195,8 +201,11 @@ Deno.test("profiles: a matching deviation makes a failure known; other facts, ke
     "a different deviation is not the known one",
   );
   assertEquals(applyProfile(RESULTS[0], profile, false, "6.1.0").class, "pass");
-  assert(skipDeviation(profile, "mw2.x", "6.1.0"));
-  assertEquals(skipDeviation(profile, "mr.b", "6.1.0"), null);
+  assert(crashDeviation(profile, "mw2.x", "6.1.0"));
+  assertEquals(crashDeviation(profile, "mr.b", "6.1.0"), null);
+  // A crash deviation never turns an ordinary failure of its case into `known`.
+  const crashCaseFail = { ...fail, id: "mw2.x", observed: { "access.wc": "IBV_WC_SUCCESS" } };
+  assertEquals(applyProfile(crashCaseFail, profile, false, "6.1.0").class, "fail");
 });
 
 Deno.test("profiles: rxe.json is valid, names real cases, and carries evidence and a verdict for each", () => {
@@ -206,10 +215,10 @@ Deno.test("profiles: rxe.json is valid, names real cases, and carries evidence a
   const ids = new Set(CASES.map((c) => c.id));
   for (const d of p.deviations) {
     assert(ids.has(d.case), `unknown case ${d.case}`);
-    assert(d.skip || Object.keys(d.observed).length > 0, `${d.case}: no observed facts`);
+    assert(isCrash(d) || Object.keys(d.observed).length > 0, `${d.case}: no observed facts`);
     const expected = CASES.find((c) => c.id === d.case)!.expect ?? [];
     // A deviation must describe an outcome the case does not accept, or it would never be used.
-    if (!d.skip) {
+    if (!isCrash(d)) {
       assert(
         expected.every((o) =>
           Object.entries(d.observed).some(([k, v]) => o[k] && !(o[k] as unknown[]).includes?.(v))
@@ -220,12 +229,26 @@ Deno.test("profiles: rxe.json is valid, names real cases, and carries evidence a
   }
 });
 
-Deno.test("profiles: a case that takes the machine down is not run; known normally, a failure under --strict", () => {
+Deno.test("profiles: a case that takes the machine down, held back: known with a crash deviation, a failure under --strict, unsupported without one", () => {
   const def = CASES.find((c) => c.id === "mw2.local_inv_twice")!;
   const d = profile.deviations[1];
-  const known = skippedResult(def, d, false);
-  assertEquals([known.class, known.deviation?.verdict], ["known", "bug"]);
-  const strict = skippedResult(def, d, true);
+  const known = notRunResult(def, d, false);
+  assertEquals([known.class, known.deviation?.verdict], ["known", "security"]);
+  assert(known.reason!.includes("--allow-kernel-crash"), known.reason);
+  const strict = notRunResult(def, d, true);
   assertEquals(strict.class, "fail");
   assert(strict.mismatches![0].startsWith("not run"));
+  const unprofiled = notRunResult(def, null, false);
+  assertEquals(unprofiled.class, "unsupported");
+  assert(unprofiled.reason!.includes(def.risk!), unprofiled.reason);
+});
+
+Deno.test("profiles: a kernel crash keeps its class; the profile's crash deviation decides the exit code", () => {
+  const def = CASES.find((c) => c.id === "mw2.local_inv_twice")!;
+  const crashed = { ...notRunResult(def, null, false), id: "mw2.x", class: "kernel-crash" as const };
+  const profiled = applyProfile(crashed, profile, false, "6.1.0");
+  assertEquals([profiled.class, profiled.deviation?.verdict], ["kernel-crash", "security"]);
+  assertEquals(exitCodeFor([profiled]), 0);
+  assertEquals(exitCodeFor([applyProfile(crashed, profile, true, "6.1.0")]), 1, "--strict");
+  assertEquals(exitCodeFor([{ ...crashed, id: "mw2.y" }]), 1, "an unprofiled crash fails the run");
 });

@@ -1,0 +1,243 @@
+// --emit-c: a case's or fuzz sequence's tape as a standalone C program against libibverbs, for people who do
+// not run Deno: the C fixture (emit/prelude.c, with memreg's own name tables) and a main() that replays the
+// tape step by step, printing the same facts memreg recorded ("label=value"), so the two can be compared.
+import { join } from "node:path";
+import { WC_STATUS, WcFlags, WcOpcode } from "../ffi/mod.ts";
+import { errnoName } from "../ffi/errors.ts";
+import { SETTLE_MS } from "./fixture.ts";
+import type { KeyExpr, Tape, TapeOp, TapeStep } from "./tape.ts";
+import { writeText } from "../record/stream.ts";
+
+const PRELUDE = new URL("./emit/prelude.c", import.meta.url);
+
+/** The C name tables, made from memreg's: the program prints exactly the names memreg records. */
+function tables(): string {
+  const errnos = Array.from({ length: 134 }, (_, i) => i).filter((e) => !/^E\d+$/.test(errnoName(e)));
+  const str = (s: string) => JSON.stringify(s);
+  return [
+    "static const struct { int n; const char *s; } ERRNO_NAMES[] = {",
+    ...errnos.map((e) => `\t{${e}, ${str(errnoName(e))}},`),
+    "};",
+    `static const char *WC_STATUS[] = {${WC_STATUS.map(str).join(", ")}};`,
+    "static const struct { int n; const char *s; } WC_FLAGS[] = {",
+    ...Object.entries(WcFlags).map(([n, v]) => `\t{${v}, ${str(n)}},`),
+    "};",
+    "static const char *wc_opcode_name(int op) {",
+    "\tstatic char buf[16];",
+    ...Object.entries(WcOpcode).map(([v, n]) => `\tif (op == ${v}) return ${str(n)};`),
+    '\tsnprintf(buf, sizeof buf, "%d", op);',
+    "\treturn buf;",
+    "}",
+    `#define MEMREG_SETTLE_MS ${SETTLE_MS}`,
+  ].join("\n");
+}
+
+const num = (id: string) => Number(id.replace(/^[a-z]+/, ""));
+const cstr = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+
+export function keyC(k: KeyExpr): string {
+  if ("lit" in k) return `0x${(k.lit >>> 0).toString(16)}u`;
+  if ("k" in k) return `K[${k.k}]`;
+  if ("inc" in k) return `ibv_inc_rkey(${keyC(k.inc)})`;
+  return `(${keyC(k.xor)} ^ 0x${k.mask.toString(16)}u)`;
+}
+
+/** The landing buffer's MR: the registration step right after the buffer's creation. */
+function landingMr(steps: TapeStep[], landing: string): number {
+  const reg = steps.find((s) => s.op === "reg" && s.label === null && s.buf === landing);
+  if (!reg || reg.op !== "reg") throw new Error(`emit-c: no registration of landing buffer ${landing}`);
+  return num(reg.id);
+}
+
+function opC(o: TapeOp, steps: TapeStep[]): string {
+  const f: string[] = [];
+  const raddr = (r?: string) => (r !== undefined ? [".has_raddr = 1", `.raddr = ${r}ull`] : []);
+  switch (o.kind) {
+    case "write":
+    case "read":
+      f.push(
+        `.kind = ${o.kind === "write" ? "OP_WRITE" : "OP_READ"}`,
+        `.key = ${keyC(o.key)}`,
+        `.target = ${num(o.target)}`,
+        `.off = ${o.off}`,
+        `.len = ${o.len}`,
+        ...raddr(o.raddr),
+        ...(o.lkey ? [".has_lkey = 1", `.lkey = ${keyC(o.lkey)}`] : []),
+        `.from_b = ${o.from === "B" ? 1 : 0}`,
+        ...(o.landing
+          ? [`.landing = ${num(o.landing)}`, `.landing_mr = ${landingMr(steps, o.landing)}`]
+          : []),
+      );
+      break;
+    case "atomic":
+      f.push(
+        ".kind = OP_ATOMIC",
+        `.key = ${keyC(o.key)}`,
+        `.target = ${num(o.target)}`,
+        `.off = ${o.off}`,
+        ...raddr(o.raddr),
+        `.fadd = ${o.op === "fadd" ? 1 : 0}`,
+        `.compare_add = ${o.compareAdd}ull`,
+        `.swap = ${o.swap}ull`,
+        `.landing = ${num(o.landing)}`,
+        `.landing_mr = ${landingMr(steps, o.landing)}`,
+      );
+      break;
+    case "send":
+      f.push(".kind = OP_SEND", `.key = ${keyC(o.key)}`, ".target = -1");
+      break;
+    case "local":
+      f.push(".kind = OP_LOCAL", `.key = ${keyC(o.key)}`, ".target = -1");
+      break;
+  }
+  return `{${f.join(", ")}}`;
+}
+
+function stepC(s: TapeStep, steps: TapeStep[]): string[] {
+  const obj = (id: string) =>
+    id.startsWith("mr") ? `F.mr[${num(id)}]` : id.startsWith("mw") ? `F.mw[${num(id)}]` : `F.pd[${num(id)}]`;
+  switch (s.op) {
+    case "buf":
+      return [`fx_buf(${s.size}); /* ${s.id} */`];
+    case "pd":
+      return [`fx_pd(${num(s.id)});`];
+    case "reg":
+      return [
+        `fx_reg(${cstr(s.label)}, ${s.id === "-" ? -1 : num(s.id)}, ${cstr(s.pd)}, ${
+          num(s.buf)
+        }, ${s.off}, ` +
+        `${s.len}ull, 0x${s.access.toString(16)}, ${cstr(s.iova ?? null)}, ${cstr(s.addr ?? null)});`,
+      ];
+    case "release":
+      return [
+        `fx_release(${cstr(s.label)}, '${
+          s.obj.startsWith("mr") ? "r" : s.obj.startsWith("mw") ? "w" : "p"
+        }', ${num(s.obj)});`,
+      ];
+    case "rereg":
+      return [
+        `fx_rereg(${cstr(s.label)}, ${num(s.mr)}, ${s.flags}, 0x${(s.access ?? 0).toString(16)}, ` +
+        `${cstr(s.pd ?? null)}, ${s.buf ? num(s.buf) : -1}, ${s.off ?? 0}, ${s.len ?? 0});`,
+      ];
+    case "mw":
+      return [`fx_mw(${num(s.id)}, ${s.type}, ${cstr(s.pd)});`];
+    case "bind1":
+      return [
+        `fx_bind1(${cstr(s.label)}, ${num(s.mw)}, ${s.mr ? num(s.mr) : -1}, ${
+          num(s.buf)
+        }, ${s.off}, ${s.len}ull, ` +
+        `0x${s.access.toString(16)}, '${s.via}', ${s.null ? 1 : 0});`,
+      ];
+    case "bind2":
+      return [
+        `fx_bind2(${cstr(s.label)}, ${num(s.mw)}, ${keyC(s.key)}, ${s.mr ? num(s.mr) : -1}, ${num(s.buf)}, ` +
+        `${s.off}, ${s.len}ull, 0x${s.access.toString(16)}, '${s.via}');`,
+      ];
+    case "post":
+      return [
+        "{",
+        `\tstruct op ops[] = {${s.ops.map((o) => opC(o, steps)).join(", ")}};`,
+        `\tpost_ops(${cstr(s.label)}, '${s.via}', ops, ${s.ops.length}, ${s.deadlineMs ?? 0}, ${
+          s.missingOk ? 1 : 0
+        });`,
+        "}",
+      ];
+    case "recv":
+      return [`fx_recv('${s.side}');`];
+    case "collect":
+      return [`fx_collect(${cstr(s.label)}, '${s.side}', ${s.n});`];
+    case "data":
+      return [`fx_data(${cstr(s.label)}, ${num(s.buf)});`];
+    case "states":
+      return [`fx_states(${cstr(s.prefix)});`];
+    case "recover": {
+      const pairs = s.pairs ?? ["AB"];
+      return [`fx_recover(${pairs.includes("AB") ? 1 : 0}, ${pairs.includes("CD") ? 1 : 0});`];
+    }
+    case "pair":
+      return ["fx_pair();"];
+    case "qpState":
+      return [`fx_qp_state('${s.side}', ${s.state === "ERR" ? 1 : 0});`];
+    case "destroyQp":
+      return [`fx_destroy_qp(${cstr(s.label)}, '${s.side}');`];
+    case "unmap":
+      return [`fx_unmap(${num(s.buf)});`];
+    case "madvise":
+      return [`fx_madvise(${num(s.buf)}, ${s.advice}, ${s.off}, ${s.len});`];
+    case "remap":
+      return [`fx_remap(${num(s.buf)}, ${s.seed});`];
+    case "name":
+      return [`fx_name(${keyC(s.key)}, ${cstr(s.name)});`];
+    case "key":
+      return [`K[${s.k}] = ${obj(s.obj)}->${s.which};`];
+    case "reuse":
+      return [`fx_reuse(${cstr(s.label)}, ${cstr(s.what)}, ${s.trials}, ${s.k});`];
+  }
+}
+
+export interface EmitWhat {
+  /** File name stem, e.g. the case id or "fuzz-vol1.rkey-bounds-1". */
+  name: string;
+  /** What it reproduces, for the comment at the top and the README. */
+  summary: string;
+  /** The facts memreg recorded, to compare the program's output with. */
+  facts: Record<string, unknown>;
+  tape: Tape;
+}
+
+/** The whole C program for one tape. */
+export function emitProgram(w: EmitWhat): string {
+  const prelude = Deno.readTextFileSync(PRELUDE).replace("MEMREG_TABLES", tables());
+  const body = w.tape.steps.flatMap((s) => stepC(s, w.tape.steps)).map((l) => `\t${l}`);
+  const seen = Object.entries(w.facts).map(([k, v]) => ` *   ${k}=${v}`);
+  return [
+    prelude,
+    "",
+    `/* ${w.name}: ${w.summary.replaceAll("*/", "* /")}`,
+    " * memreg recorded these facts (this program prints the ones it can observe, in the same form):",
+    ...seen.map((l) => l.replaceAll("*/", "* /")),
+    " */",
+    "int main(void) {",
+    `\tfx_open(${w.tape.separatePd ? 1 : 0});`,
+    ...body,
+    "\tfx_close();",
+    "\treturn 0;",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Writes one program per item into `dir`, and a README saying how to build and run them. */
+export function emitAll(dir: string, items: EmitWhat[]): string[] {
+  const files = items.map((w) => {
+    const file = `${w.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.c`;
+    writeText(join(dir, file), emitProgram(w));
+    return file;
+  });
+  const readme = [
+    "# memreg counterexamples as C programs",
+    "",
+    "Each program is standalone (libibverbs only) and prints the facts memreg recorded, one `label=value` per",
+    "line. Build and run one with:",
+    "",
+    "    cc -O1 -o prog prog.c -libverbs && MEMREG_DEVICE=rxe0 ./prog",
+    "",
+    "(MEMREG_DEVICE defaults to the first device; MEMREG_PORT, MEMREG_GID and MEMREG_STEP_DEADLINE_MS are",
+    "optional.) Compare the output with the facts listed in the comment above main().",
+    "",
+    ...items.map((w, i) => `- \`${files[i]}\`: ${w.summary}`),
+    "",
+  ].join("\n");
+  writeText(join(dir, "README.md"), readme);
+  return files;
+}
+
+/** The facts a program printed. */
+export function parseFacts(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}

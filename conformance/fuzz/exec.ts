@@ -1,0 +1,375 @@
+// Runs a fuzz sequence on the device (through the conformance fixture, so every step is also on a tape) and on
+// the model side by side: each step's observed outcome class is checked against the model's prediction, and
+// the first divergence ends the sequence (the model no longer knows the device's state after it).
+import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
+import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture.ts";
+import type { Facts } from "../model.ts";
+import type { Tape } from "../tape.ts";
+import {
+  accessSpot,
+  apply,
+  bindRange,
+  type Context,
+  expectedQps,
+  GeometryMemory,
+  incKey,
+  initialState,
+  keyOf,
+  localQp,
+  type ModelState,
+  MR_ACCESS,
+  MR_RANGES,
+  type Observation,
+  PAIRS,
+  predict,
+  type Prediction,
+  QPS,
+  recovered,
+  WIN_ACCESS,
+} from "./model.ts";
+import { opName, type QpName, type Step } from "./steps.ts";
+
+/** One step as run: what the model predicted, what the device did. */
+export interface StepRecord {
+  op: string;
+  prediction: Prediction | null;
+  /** The observed outcome class ("skipped": not run, ill-typed here; "known-crash": held back). */
+  cls: string;
+  qp?: Record<QpName, string>;
+}
+
+export interface Divergence {
+  /** Index of the step that diverged. */
+  step: number;
+  rule: string;
+  situation: string;
+  expected: readonly string[];
+  observed: string;
+  /** rule|situation|observed: the same signature is the same deviation. */
+  signature: string;
+}
+
+export interface SequenceResult {
+  records: StepRecord[];
+  /** The first divergence the profile does not explain (it ends the sequence). */
+  divergence: Divergence | null;
+  /** Divergences the profile explains, in the order met (the sequence went on past them). */
+  known: Divergence[];
+  facts: Facts;
+  tape: Tape;
+  /** A step the profile says takes the kernel down was held back (its signature). */
+  knownCrash?: string;
+}
+
+export function signature(rule: string, situation: string, observed: string): string {
+  return `${rule}|${situation}|${observed}`;
+}
+
+/** Maps a completion status name (IBV_WC_…) or a post's errno to an outcome class. */
+export function statusClass(status: string): string {
+  switch (status) {
+    case "IBV_WC_SUCCESS":
+      return "ok";
+    case "IBV_WC_REM_ACCESS_ERR":
+      return "rem-access";
+    case "IBV_WC_REM_INV_REQ_ERR":
+      return "rem-inv-req";
+    case "IBV_WC_REM_OP_ERR":
+      return "rem-op";
+    case "IBV_WC_WR_FLUSH_ERR":
+      return "flush";
+    case "IBV_WC_RETRY_EXC_ERR":
+      return "retry";
+    case "IBV_WC_MW_BIND_ERR":
+      return "bind-err";
+    case NO_COMPLETION:
+      return "no-completion";
+  }
+  if (/^IBV_WC_(LOC_|GENERAL_ERR)/.test(status)) return "local-err";
+  return status.replace(/^IBV_WC_/, "").toLowerCase();
+}
+
+/** The class of a posted step from its facts: post-err, or its completion's class. */
+export function postClass(facts: Facts, label: string): string {
+  const ret = facts[`${label}.ret`];
+  if (ret !== undefined && ret !== "0") return "post-err";
+  const wc = String(facts[`${label}.wc`] ?? NO_COMPLETION).split(",")[0];
+  return statusClass(wc);
+}
+
+/** How long a remote step waits when the model expects no responder (retries run out in ~0.5 s). */
+const NO_RESPONDER_WAIT_MS = 2000;
+
+export interface ExecOptions extends FixtureOptions {
+  /** Signatures (rule|situation|crash) of steps known to take the kernel down here: held back. */
+  knownCrashes?: ReadonlySet<string>;
+  /**
+   * Signatures the profile already explains: such a divergence is counted (in `known`) and the sequence
+   * goes on, the model taking what the device did; only a new one ends it.
+   */
+  known?: ReadonlySet<string>;
+  /** Called before each step runs (crash survival records where a crash happened). */
+  beforeStep?: (index: number, p: Prediction | null) => void;
+}
+
+/** Runs `steps` on a fresh fixture (separate PDs) and the model; stops at the first divergence. */
+export async function runSequence(ctx: Ctx, steps: readonly Step[], o: ExecOptions): Promise<SequenceResult> {
+  const f = new Fixture(ctx, o, true);
+  try {
+    const r = await runSteps(f, steps, o);
+    return { ...r, facts: f.facts, tape: f.tape() };
+  } finally {
+    f.close();
+  }
+}
+
+/** Runs `steps` on `f` (made with separatePd) and the model; facts go to `f`, labelled s0, s1, … */
+export async function runSteps(
+  f: Fixture,
+  steps: readonly Step[],
+  o: Pick<ExecOptions, "knownCrashes" | "known" | "beforeStep"> = {},
+): Promise<Omit<SequenceResult, "facts" | "tape">> {
+  const mrs: (MR | null)[] = [null, null, null];
+  const mws: (MW | null)[] = [null, null, null];
+  const geo = new GeometryMemory();
+  const cx: Context = { geo, last: { mr: ["B", "B", "B"], mw: ["B", "B", "B"] } };
+  let st: ModelState = initialState();
+  const records: StepRecord[] = [];
+  let divergence: Divergence | null = null;
+  const known: Divergence[] = [];
+  let knownCrash: string | undefined;
+  f.pair();
+  for (const [i, s] of steps.entries()) {
+    const p = predict(st, s, cx);
+    const stale = referencesFreed(s, mrs, mws);
+    if (!p || stale) {
+      records.push({ op: opName(s), prediction: p, cls: "skipped" });
+      continue;
+    }
+    const crashSig = signature(p.rule, p.situation, "crash");
+    if (o.knownCrashes?.has(crashSig)) {
+      // Held back, not run: the state stays as it was.
+      records.push({ op: opName(s), prediction: p, cls: "known-crash" });
+      knownCrash ??= crashSig;
+      continue;
+    }
+    o.beforeStep?.(i, p);
+    const obs = await execute(f, `s${i}`, s, st, p, cx, geo, mrs, mws);
+    records.push({ op: opName(s), prediction: p, cls: obs.cls, qp: obs.qp });
+    const d = check(i, p, st, obs);
+    if (d && !o.known?.has(d.signature)) {
+      divergence = d;
+      break;
+    }
+    if (d) known.push(d);
+    // After a known deviation the model follows the device: what it did, its QPs' states as they are.
+    st = apply(st, s, d ? { ...p, qpAfter: {}, qpOpen: QPS } : p, obs, cx);
+    // A pair this step left with a QP in ERR is recovered at once (a qpErr step's ERR is left for the
+    // steps after it): what follows then meets live QPs rather than flushes.
+    if (s.op !== "qpErr") {
+      const reset = new Set(PAIRS.filter(([a, b]) => obs.qp[a] === "ERR" || obs.qp[b] === "ERR").flat());
+      if (reset.size) {
+        f.recover(PAIRS.filter(([a]) => reset.has(a)).map(([a, b]) => `${a}${b}` as "AB" | "CD"));
+        st = recovered(st, reset);
+      }
+    }
+  }
+  return { records, divergence, known, ...(knownCrash ? { knownCrash } : {}) };
+}
+
+/** The first way the observation departs from the prediction: its outcome class, then the QP states. */
+export function check(i: number, p: Prediction, st: ModelState, obs: Observation): Divergence | null {
+  if (p.accept === "open") return null;
+  if (!p.accept.includes(obs.cls)) {
+    return {
+      step: i,
+      rule: p.rule,
+      situation: p.situation,
+      expected: p.accept,
+      observed: obs.cls,
+      signature: signature(p.rule, p.situation, obs.cls),
+    };
+  }
+  const want = expectedQps(st, p, obs.cls);
+  for (const q of QPS) {
+    if (want[q] && want[q] !== obs.qp[q]) {
+      const situation = `qp${q}.after.${p.situation}`;
+      const observed = `qp-${obs.qp[q]}`;
+      return {
+        step: i,
+        rule: "vol1.error-flush",
+        situation,
+        expected: [`qp-${want[q]}`],
+        observed,
+        signature: signature("vol1.error-flush", situation, observed),
+      };
+    }
+  }
+  return null;
+}
+
+function referencesFreed(s: Step, mrs: (MR | null)[], mws: (MW | null)[]): boolean {
+  switch (s.op) {
+    case "dereg":
+      return !mrs[s.mr];
+    case "dealloc":
+    case "unbind":
+      return !mws[s.mw];
+    case "bind":
+      return !mws[s.mw] || !mrs[s.mr];
+    default:
+      return false;
+  }
+}
+
+const SIDE: Record<"AB" | "CD", "A" | "C"> = { AB: "A", CD: "C" };
+
+async function execute(
+  f: Fixture,
+  l: string,
+  s: Step,
+  st: ModelState,
+  p: Prediction,
+  cx: Context,
+  geo: GeometryMemory,
+  mrs: (MR | null)[],
+  mws: (MW | null)[],
+): Promise<Observation> {
+  const qps = (): Record<QpName, "RTS" | "ERR"> => {
+    const out = {} as Record<QpName, "RTS" | "ERR">;
+    for (const q of QPS) {
+      const state = f.stateOf(q);
+      f.fact(`${l}.qp${q}`, state);
+      out[q] = state === "RTS" ? "RTS" : "ERR";
+    }
+    return out;
+  };
+  const wait: PostOptions = {
+    missingOk: true,
+    ...(p.situation.endsWith("responder-err") ? { deadlineMs: NO_RESPONDER_WAIT_MS } : {}),
+  };
+  let cls = "ok";
+  let key: number | undefined;
+  switch (s.op) {
+    case "reg": {
+      const [lo, hi] = MR_RANGES[s.range];
+      const mr = f.regMr(l, MR_ACCESS[s.access], { buf: f.dst, off: lo, len: hi - lo, side: s.pd });
+      mrs[s.mr] = mr;
+      if (mr) {
+        key = mr.rkey;
+        geo.mr[s.mr] = { lo, hi };
+      } else cls = "fail";
+      break;
+    }
+    case "dereg":
+      if (f.release(l, mrs[s.mr]!) === 0) mrs[s.mr] = null;
+      else cls = "fail";
+      break;
+    case "alloc":
+      try {
+        const mw = f.mw(s.type, s.pd);
+        mws[s.mw] = mw;
+        key = mw.rkey;
+      } catch (e) {
+        if (!(e instanceof VerbsError)) throw e;
+        f.fact(`${l}.ret`, e.errnoName);
+        cls = "fail";
+      }
+      break;
+    case "dealloc":
+      if (f.release(l, mws[s.mw]!) === 0) mws[s.mw] = null;
+      else cls = "fail";
+      break;
+    case "bind": {
+      const m = st.mr[s.mr]!, w = st.mw[s.mw]!;
+      const r = bindRange(m, s.range);
+      geo.mw[s.mw] = { lo: r.lo, hi: r.hi, mrLo: m.lo, mrHi: m.hi, zb: r.zb };
+      const via = localQp(st, s, cx.last)!;
+      const spec = {
+        mw: mws[s.mw]!,
+        mr: mrs[s.mr]!,
+        target: f.dst,
+        off: r.lo,
+        len: r.hi - r.lo,
+        access: WIN_ACCESS[s.access] | (r.zb ? Access.ZERO_BASED : 0),
+      };
+      if (w.type === 1) {
+        const k = await f.bind1(l, spec, { via });
+        if (k !== null) key = k;
+      } else {
+        key = incKey(keyOf(st, { mw: s.mw }, "cur")!);
+        await f.bind2(l, { ...spec, key }, { via });
+      }
+      cls = postClass(f.facts, l);
+      break;
+    }
+    case "unbind": {
+      const k = await f.bind1(l, { mw: mws[s.mw]!, mr: null, nullRange: true }, {
+        via: localQp(st, s, cx.last)!,
+      });
+      if (k !== null) key = k;
+      cls = postClass(f.facts, l);
+      break;
+    }
+    case "localInv":
+      await f.localInv(l, keyOf(st, s.target, s.key)!, localQp(st, s, cx.last)!);
+      cls = postClass(f.facts, l);
+      break;
+    case "sendInv": {
+      const k = keyOf(st, s.target, s.key)!;
+      f.name(k, `${l}.key`);
+      await f.post(l, [f.sendInvOp(k, SIDE[s.pair])], SIDE[s.pair], wait);
+      cls = postClass(f.facts, l);
+      if (cls === "ok") {
+        if (f.facts[`${l}.resp`] !== "IBV_WC_SUCCESS") cls = "ok+resp-err";
+        else if (f.facts[`${l}.invRkey`] !== `${l}.key`) cls = "ok+noflag";
+      }
+      break;
+    }
+    case "access": {
+      const k = keyOf(st, s.target, s.key)!;
+      const spot = accessSpot(s, st, cx.geo);
+      const spec = { key: k, off: spot.off, len: spot.len, raddr: spot.zbOffset };
+      const via = SIDE[s.pair];
+      if (s.kind === "write") await f.write(l, spec, via, wait);
+      else if (s.kind === "read") await f.post(l, [f.readOp(spec)], via, wait);
+      else await f.post(l, [f.atomicOp({ ...spec, op: "fadd", compareAdd: 1n })], via, wait);
+      cls = postClass(f.facts, l);
+      if (!st.unmapped && !dataConsistent(f, l, s.kind, cls)) cls += "+data";
+      break;
+    }
+    case "munmap":
+      f.unmap(f.dst);
+      break;
+    case "qpErr":
+      f.toState(s.qp, 6 /* ERR */);
+      break;
+    case "recover": {
+      const pairs = (["AB", "CD"] as const).filter((pr) =>
+        [pr[0], pr[1]].some((q) => f.stateOf(q as QpName) !== "RTS")
+      );
+      if (pairs.length) f.recover(pairs);
+      break;
+    }
+  }
+  f.fact(`${l}.class`, cls);
+  return { cls, ...(key !== undefined ? { key } : {}), qp: qps() };
+}
+
+/**
+ * The data side of an access: a write or atomic leaves the target holding exactly what the completed
+ * accesses put there (nothing from a refused one); a read or atomic brings back the target's current bytes
+ * when it succeeds and leaves its landing buffer alone when it fails.
+ */
+function dataConsistent(f: Fixture, l: string, kind: string, cls: string): boolean {
+  const ok = cls === "ok";
+  // Refused when posted: nothing was sent, so nothing may have changed and nothing landed.
+  if (cls === "post-err") return kind === "read" || ["unchanged", "written"].includes(f.data(`${l}.target`));
+  if (kind !== "read") {
+    const v = f.data(`${l}.target`);
+    if (v !== "unchanged" && v !== "written") return false;
+  }
+  if (kind === "write") return true;
+  const landed = f.facts[`${l}.data`];
+  return ok ? landed === "current" : landed === "unchanged";
+}

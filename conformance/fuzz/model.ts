@@ -1,0 +1,655 @@
+// An executable model of the invalidation rules: it tracks the PDs, QPs and their states, MRs, windows (type,
+// state, bound range, rights, QP for type 2B), their keys and the mapping of the target buffer, and predicts
+// the outcome class of every fuzz step with the rule (the ids of rules.ts) that decides it. Where the spec
+// leaves an outcome to the device the prediction is "open": such a step is never a divergence, and the
+// model takes over what the device did (a responder's state after a NAK, a window's state after its QP was
+// reset) where it can be observed, or stops predicting what depends on it.
+import { Access } from "../../ffi/constants.ts";
+import type { RuleId } from "../rules.ts";
+import type {
+  AccessKind,
+  At,
+  BindRange,
+  MrAccess,
+  MrRange,
+  PdSide,
+  QpName,
+  Slot,
+  Step,
+  Target,
+  WinAccess,
+} from "./steps.ts";
+
+export type QpState = "RTS" | "ERR" | "unknown";
+
+export interface ModelMr {
+  pd: PdSide;
+  lo: number;
+  hi: number;
+  access: number;
+}
+
+export interface ModelMw {
+  type: 1 | 2;
+  pd: PdSide;
+  /** type 1: allocated (valid, grants nothing) or bound; type 2: free or bound; unknown: the spec did not say. */
+  state: "allocated" | "free" | "bound" | "unknown";
+  mr: Slot | null;
+  lo: number;
+  hi: number;
+  zb: boolean;
+  access: number;
+  /** Type 2: the QP it is bound on. */
+  qp: QpName | null;
+}
+
+export interface ModelState {
+  mr: (ModelMr | null)[];
+  mw: (ModelMw | null)[];
+  /** Every key each slot's objects had, oldest first (the last is the current one, alive or not). */
+  mrKeys: number[][];
+  mwKeys: number[][];
+  qp: Record<QpName, QpState>;
+  unmapped: boolean;
+}
+
+/** The outcome classes a step can be observed in (see exec.ts classify()). */
+export const BIND_REFUSED = ["bind-err", "post-err"] as const;
+export const LOCAL_REFUSED = ["local-err", "bind-err", "post-err"] as const;
+export const SEND_INV_REFUSED = ["rem-inv-req", "rem-access", "rem-op"] as const;
+export const NO_RESPONDER = ["retry", "rem-op", "rem-inv-req", "rem-access"] as const;
+export const DENIED = ["rem-access"] as const;
+
+export interface Prediction {
+  rule: RuleId;
+  /** What the step is, against the state: e.g. access.write.mw2.bounds, localInv.mw2.free. */
+  situation: string;
+  /** The accepted outcome classes, or "open": the spec leaves the outcome to the device. */
+  accept: readonly string[] | "open";
+  /** QP states the rules set by the step (an error puts the requester in ERR, recover all in RTS). */
+  qpAfter: Partial<Record<QpName, "RTS" | "ERR">>;
+  /** QPs whose state after the step the spec leaves open (a responder that NAKed): taken from the device.
+   * Every other QP must be where qpAfter or the state before puts it. */
+  qpOpen?: readonly QpName[];
+}
+
+/** A step's outcome, as the executor observed it. */
+export interface Observation {
+  cls: string;
+  /** The key a reg, alloc, type 1 bind or unbind produced; the key a type 2 bind was given. */
+  key?: number;
+  /** The four QPs' states after the step. */
+  qp: Record<QpName, "RTS" | "ERR">;
+  /** The step was not carried out (it referred to an object the device had already freed). */
+  skipped?: boolean;
+}
+
+export const QPS: readonly QpName[] = ["A", "B", "C", "D"];
+export const PD_OF: Record<QpName, PdSide> = { A: "A", B: "B", C: "A", D: "B" };
+const REQUESTER: Record<"AB" | "CD", QpName> = { AB: "A", CD: "C" };
+const RESPONDER: Record<"AB" | "CD", QpName> = { AB: "B", CD: "D" };
+
+export function initialState(): ModelState {
+  return {
+    mr: [null, null, null],
+    mw: [null, null, null],
+    mrKeys: [[], [], []],
+    mwKeys: [[], [], []],
+    qp: { A: "RTS", B: "RTS", C: "RTS", D: "RTS" },
+    unmapped: false,
+  };
+}
+
+// ---- geometry (byte offsets in the 16 KiB target buffer) ----
+
+export const MR_RANGES: Record<MrRange, [number, number]> = {
+  full: [4096, 12288],
+  front: [4096, 8192],
+  back: [8192, 12288],
+};
+
+const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
+export const MR_ACCESS: Record<MrAccess, number> = {
+  rwb: RW | Access.MW_BIND,
+  rw: RW,
+  rob: Access.REMOTE_READ | Access.MW_BIND,
+  rwba: RW | Access.MW_BIND | Access.REMOTE_ATOMIC,
+};
+export const WIN_ACCESS: Record<WinAccess, number> = {
+  r: Access.REMOTE_READ,
+  rw: Access.REMOTE_READ | Access.REMOTE_WRITE,
+  rwa: Access.REMOTE_READ | Access.REMOTE_WRITE | Access.REMOTE_ATOMIC,
+};
+
+/** A bind's range against its MR [lo, hi): inside is the front half 4 bytes short (an aligned atomic can
+ * cross its end); past and before reach a quarter of the MR beyond it. */
+export function bindRange(
+  mr: { lo: number; hi: number },
+  r: BindRange,
+): { lo: number; hi: number; zb: boolean } {
+  const q = (mr.hi - mr.lo) / 4;
+  switch (r) {
+    case "inside":
+    case "zb":
+      return { lo: mr.lo, hi: mr.lo + 2 * q - 4, zb: r === "zb" };
+    case "past":
+    case "zbPast":
+      return { lo: mr.hi - q, hi: mr.hi + q, zb: r === "zbPast" };
+    case "before":
+      return { lo: mr.lo - q, hi: mr.lo + q, zb: false };
+  }
+}
+
+export function accessLength(kind: AccessKind): number {
+  return kind === "atomic" ? 8 : 64;
+}
+
+/**
+ * Where an access lands (offset in the target buffer) and the remote address it carries relative to a
+ * zero-based window (undefined: an absolute address).
+ */
+export function accessSpot(
+  s: Extract<Step, { op: "access" }>,
+  st: ModelState,
+  geo: Geometry,
+): { off: number; len: number; zbOffset?: bigint } {
+  const len = accessLength(s.kind);
+  // A target that never got a range (a window never bound) is aimed at the target buffer's middle.
+  const t = geo.of(s.target) ?? { lo: 4096, hi: 8188, mrLo: 4096, mrHi: 12288, zb: false };
+  const { lo, hi, mrLo, mrHi, zb } = t;
+  let off: number;
+  switch (s.at) {
+    case "inside":
+      off = lo;
+      break;
+    case "edge":
+      off = s.kind === "atomic" ? ((hi - 1) & ~7) : hi - 32;
+      break;
+    case "outsideWin":
+      off = hi + 64 <= mrHi ? mrHi - 64 : lo - 64 >= mrLo ? mrLo : mrHi;
+      break;
+    case "outsideMr":
+      off = mrHi - 32;
+      break;
+    case "misaligned":
+      off = lo + 4;
+      break;
+  }
+  void st;
+  return zb ? { off, len, zbOffset: BigInt.asUintN(64, BigInt(off - lo)) } : { off, len };
+}
+
+/** The geometry a target had last (an MR's range; a window's range and its MR's), dead or alive. */
+export interface Geometry {
+  of(t: Target): { lo: number; hi: number; mrLo: number; mrHi: number; zb: boolean } | null;
+}
+
+/** Geometry remembered across a sequence: the last range each slot's object covered. */
+export class GeometryMemory implements Geometry {
+  readonly mr: ({ lo: number; hi: number } | null)[] = [null, null, null];
+  readonly mw: ({ lo: number; hi: number; mrLo: number; mrHi: number; zb: boolean } | null)[] = [
+    null,
+    null,
+    null,
+  ];
+  of(t: Target) {
+    if ("mr" in t) {
+      const m = this.mr[t.mr];
+      return m ? { ...m, mrLo: m.lo, mrHi: m.hi, zb: false } : null;
+    }
+    return this.mw[t.mw];
+  }
+}
+
+// ---- predictions ----
+
+const open = (rule: RuleId, situation: string): Prediction => ({
+  rule,
+  situation,
+  accept: "open",
+  qpAfter: {},
+  qpOpen: ["A", "B", "C", "D"],
+});
+
+function viaQp(pd: PdSide, via: "own" | "otherQp" | "otherPd"): QpName {
+  const own: QpName = pd === "A" ? "A" : "B";
+  if (via === "own") return own;
+  if (via === "otherQp") return pd === "A" ? "C" : "D";
+  return pd === "A" ? "B" : "A";
+}
+
+/** The PD a target's slot belongs to (its object now, or the last one it had); B when it never had one. */
+export function targetPd(st: ModelState, t: Target, last: { mr: PdSide[]; mw: PdSide[] }): PdSide {
+  return "mr" in t ? st.mr[t.mr]?.pd ?? last.mr[t.mr] ?? "B" : st.mw[t.mw]?.pd ?? last.mw[t.mw] ?? "B";
+}
+
+/** The QP a local step is posted on (bind, unbind, LOCAL_INV). */
+export function localQp(st: ModelState, s: Step, last: { mr: PdSide[]; mw: PdSide[] }): QpName | null {
+  if (s.op === "bind") return viaQp(st.mw[s.mw]?.pd ?? last.mw[s.mw] ?? "B", s.via);
+  if (s.op === "unbind") return viaQp(st.mw[s.mw]?.pd ?? last.mw[s.mw] ?? "B", "own");
+  if (s.op === "localInv") return viaQp(targetPd(st, s.target, last), s.via);
+  return null;
+}
+
+/** The key a step uses: the target slot's current key, the one before, or the current one advanced. */
+export function keyOf(st: ModelState, t: Target, v: "cur" | "stale" | "wrong"): number | null {
+  const keys = "mr" in t ? st.mrKeys[t.mr] : st.mwKeys[t.mw];
+  if (v === "stale") return keys.length >= 2 ? keys[keys.length - 2] : null;
+  const cur = keys.length ? keys[keys.length - 1] : null;
+  if (cur === null) return null;
+  return v === "cur" ? cur : incKey(cur);
+}
+
+/** ibv_inc_rkey: the key byte advances, the index stays. */
+export function incKey(k: number): number {
+  return ((k & 0xffffff00) | ((k + 1) & 0xff)) >>> 0;
+}
+
+type Designated =
+  | { kind: "mr"; slot: Slot; o: ModelMr }
+  | { kind: "mw"; slot: Slot; o: ModelMw }
+  | { kind: "freed"; slot: Slot; o: ModelMw }
+  | { kind: "none" }
+  | { kind: "unknown" };
+
+/**
+ * What a key names now: a live MR, a window holding it (bound, or type 1 allocated), a type 2 window that is
+ * free with it as its last key (invalidated, or never bound), nothing, or — when a window's state is
+ * unknown — nobody can say.
+ */
+export function designate(st: ModelState, key: number): Designated {
+  for (const slot of [0, 1, 2] as Slot[]) {
+    const m = st.mr[slot];
+    if (m && st.mrKeys[slot].at(-1) === key) return { kind: "mr", slot, o: m };
+  }
+  let unknown = false;
+  for (const slot of [0, 1, 2] as Slot[]) {
+    const w = st.mw[slot];
+    if (!w || st.mwKeys[slot].at(-1) !== key) continue;
+    if (w.state === "unknown") unknown = true;
+    else if (w.state === "free") return { kind: "freed", slot, o: w };
+    else return { kind: "mw", slot, o: w };
+  }
+  return unknown ? { kind: "unknown" } : { kind: "none" };
+}
+
+function objKind(d: Designated): string {
+  return d.kind === "mr" ? "mr" : d.kind === "mw" || d.kind === "freed" ? `mw${d.o.type}` : "nokey";
+}
+
+const NEEDS: Record<AccessKind, number> = {
+  read: Access.REMOTE_READ,
+  write: Access.REMOTE_WRITE,
+  atomic: Access.REMOTE_ATOMIC,
+};
+
+/** The QP-state part of a remote step: flush when the requester is in ERR, no service when the responder is. */
+function remoteQpGate(st: ModelState, req: QpName, resp: QpName, what: string): Prediction | null {
+  if (st.qp[req] === "unknown" || st.qp[resp] === "unknown") {
+    return open("vol1.error-flush", `${what}.qp-unknown`);
+  }
+  if (st.qp[req] === "ERR") {
+    return {
+      rule: "vol1.error-flush",
+      situation: `${what}.requester-err`,
+      accept: ["flush"],
+      qpAfter: { [req]: "ERR" },
+    };
+  }
+  if (st.qp[resp] === "ERR") {
+    return {
+      rule: "10.3.err-state",
+      situation: `${what}.responder-err`,
+      accept: NO_RESPONDER,
+      qpAfter: { [req]: "ERR", [resp]: "ERR" },
+    };
+  }
+  return null;
+}
+
+function localQpGate(st: ModelState, qp: QpName, what: string): Prediction | null {
+  if (st.qp[qp] === "unknown") return open("vol1.error-flush", `${what}.qp-unknown`);
+  if (st.qp[qp] === "ERR") {
+    return {
+      rule: "vol1.error-flush",
+      situation: `${what}.qp-err`,
+      accept: ["flush"],
+      qpAfter: { [qp]: "ERR" },
+    };
+  }
+  return null;
+}
+
+export interface Context {
+  geo: Geometry;
+  /** The PD each slot's last object had (for steps on freed objects). */
+  last: { mr: PdSide[]; mw: PdSide[] };
+}
+
+/** The prediction for `s` in state `st` (null: the step is ill-typed here and is skipped). */
+export function predict(st: ModelState, s: Step, cx: Context): Prediction | null {
+  switch (s.op) {
+    case "reg":
+      if (st.unmapped) return open("man.ibv_reg_mr", "reg.unmapped");
+      return { rule: "man.ibv_reg_mr", situation: "reg.ok", accept: ["ok"], qpAfter: {} };
+    case "dereg": {
+      if (!st.mr[s.mr]) return null;
+      const bound = st.mw.filter((w) => w && w.mr === s.mr && w.state !== "free" && w.state !== "allocated");
+      if (bound.some((w) => w!.state === "unknown")) return open("10.6.7.2.6", "dereg.window-unknown");
+      return bound.length
+        ? { rule: "10.6.7.2.6", situation: "dereg.windows-bound", accept: ["fail"], qpAfter: {} }
+        : { rule: "man.ibv_dereg_mr", situation: "dereg.ok", accept: ["ok"], qpAfter: {} };
+    }
+    case "alloc":
+      return { rule: "man.ibv_alloc_mw", situation: `alloc.mw${s.type}`, accept: ["ok"], qpAfter: {} };
+    case "dealloc":
+      if (!st.mw[s.mw]) return null;
+      return {
+        rule: "man.ibv_alloc_mw",
+        situation: `dealloc.mw${st.mw[s.mw]!.type}`,
+        accept: ["ok"],
+        qpAfter: {},
+      };
+    case "bind":
+      return predictBind(st, s, cx);
+    case "unbind": {
+      // A zero-length bind to the window's own MR (mr NULL would be the canonical form, but it kills the
+      // process on providers that read mr->lkey unconditionally: mw1.unbind_canonical tests that).
+      const w = st.mw[s.mw];
+      if (!w || w.type !== 1 || w.mr === null || !st.mr[w.mr]) return null;
+      const qp = localQp(st, s, cx.last)!;
+      const gate = localQpGate(st, qp, "unbind.mw1");
+      if (gate) return gate;
+      if (w.state === "unknown") return open("man.ibv_bind_mw", "unbind.mw1.unknown");
+      return { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok", accept: ["ok"], qpAfter: {} };
+    }
+    case "localInv":
+      return predictInvalidate(st, s, cx);
+    case "sendInv":
+      return predictInvalidate(st, s, cx);
+    case "access":
+      return predictAccess(st, s, cx);
+    case "munmap":
+      return st.unmapped
+        ? null
+        : { rule: "man.ibv_reg_mr", situation: "munmap", accept: ["ok"], qpAfter: {} };
+    case "qpErr":
+      return { rule: "vol1.error-flush", situation: "qpErr", accept: ["ok"], qpAfter: { [s.qp]: "ERR" } };
+    case "recover":
+      return {
+        rule: "vol1.error-flush",
+        situation: "recover",
+        accept: ["ok"],
+        qpAfter: { A: "RTS", B: "RTS", C: "RTS", D: "RTS" },
+      };
+  }
+}
+
+function predictBind(st: ModelState, s: Extract<Step, { op: "bind" }>, cx: Context): Prediction | null {
+  const w = st.mw[s.mw], m = st.mr[s.mr];
+  if (!w || !m) return null;
+  const qp = localQp(st, s, cx.last)!;
+  const what = `bind.mw${w.type}`;
+  const gate = localQpGate(st, qp, what);
+  const access = WIN_ACCESS[s.access];
+  const r = bindRange(m, s.range);
+  // On a QP in ERR the bind is flushed — or, when it is invalid anyway, may be refused when posted.
+  const refused = (rule: RuleId, why: string): Prediction =>
+    gate ? { ...gate, accept: ["flush", "post-err"] } : {
+      rule,
+      situation: `${what}.${why}`,
+      accept: BIND_REFUSED,
+      qpAfter: { [qp]: "ERR" },
+    };
+  if (PD_OF[qp] !== w.pd) return refused("C10-72", "qp-other-pd");
+  if (m.pd !== w.pd) return refused("C10-72", "mr-other-pd");
+  if (w.state === "unknown") return gate ?? open("o10-37.2.30", `${what}.unknown`);
+  if (w.type === 2 && w.state === "bound") return refused("o10-37.2.30", "not-free");
+  if (w.type === 1 && r.zb) return refused("o10-36.2.2", "zero-based");
+  if (!(m.access & Access.MW_BIND)) return refused("C10-73", "mr-without-mw-bind");
+  if (access & (Access.REMOTE_WRITE | Access.REMOTE_ATOMIC) && !(m.access & Access.LOCAL_WRITE)) {
+    return refused("C10-74", "no-local-write");
+  }
+  if (r.lo < m.lo || r.hi > m.hi) return refused("C10-75", s.range === "before" ? "before-mr" : "past-mr");
+  if (gate) return gate;
+  return {
+    rule: w.type === 1 ? "man.ibv_bind_mw" : "man.ibv_post_send",
+    situation: `${what}.ok`,
+    accept: ["ok"],
+    qpAfter: {},
+  };
+}
+
+function predictInvalidate(
+  st: ModelState,
+  s: Extract<Step, { op: "localInv" | "sendInv" }>,
+  cx: Context,
+): Prediction | null {
+  const key = keyOf(st, s.target, s.key);
+  if (key === null) return null;
+  const local = s.op === "localInv";
+  const qp = local ? localQp(st, s, cx.last)! : RESPONDER[s.pair];
+  const req = local ? qp : REQUESTER[s.pair];
+  const base = local ? "localInv" : "sendInv";
+  const gate = local ? localQpGate(st, qp, base) : remoteQpGate(st, req, qp, base);
+  if (gate) return gate;
+  if (!local && st.unmapped) return open("vol1.invalidate", "sendInv.unmapped");
+  const d = designate(st, key);
+  const what = `${base}.${objKind(d)}`;
+  const refused = (rule: RuleId, why: string): Prediction => ({
+    rule,
+    situation: `${what}.${why}`,
+    accept: local ? LOCAL_REFUSED : SEND_INV_REFUSED,
+    // A local failure puts the posting QP in ERR; a NAKed send the requester (the responder's state is open).
+    qpAfter: { [req]: "ERR" },
+    qpOpen: local ? [] : [qp],
+  });
+  if (d.kind === "unknown") return open("vol1.invalidate", `${base}.unknown`);
+  if (d.kind === "none") return refused("vol1.invalidate", s.key === "cur" ? "dead" : s.key);
+  if (d.kind === "freed") return refused("vol1.invalidate", "free");
+  if (d.kind === "mr") return refused("10.7.inv-scope", "registered");
+  if (d.o.type === 1) return refused("o10-37.2.26", "type1");
+  if (d.o.pd !== PD_OF[qp]) return refused("10.7.inv-pd", "other-pd");
+  if (d.o.qp !== qp) return refused("10.6.7.2.2b", "other-qp");
+  return { rule: "vol1.invalidate", situation: `${what}.ok`, accept: ["ok"], qpAfter: {} };
+}
+
+function predictAccess(st: ModelState, s: Extract<Step, { op: "access" }>, cx: Context): Prediction | null {
+  const key = keyOf(st, s.target, s.key);
+  const spot = accessSpot(s, st, cx.geo);
+  if (key === null) return null;
+  const req = REQUESTER[s.pair], resp = RESPONDER[s.pair];
+  const base = `access.${s.kind}`;
+  const gate = remoteQpGate(st, req, resp, base);
+  // A misaligned atomic is an invalid WR: it may be refused when posted, whatever the QPs' states.
+  if (gate && gate.accept !== "open" && s.kind === "atomic" && spot.off % 8 !== 0) {
+    return { ...gate, accept: [...gate.accept, "post-err"] };
+  }
+  if (gate) return gate;
+  if (st.unmapped) return open("man.ibv_reg_mr", `${base}.unmapped`);
+  const d = designate(st, key);
+  if (d.kind === "unknown") return open("vol1.invalidate", `${base}.unknown`);
+  const what = `${base}.${objKind(d)}`;
+  const violations: [RuleId, string][] = [];
+  const misaligned = s.kind === "atomic" && spot.off % 8 !== 0;
+  if (d.kind === "none" || d.kind === "freed" || (d.kind === "mw" && d.o.state === "allocated")) {
+    violations.push([
+      "vol1.rkey-invalid",
+      s.key === "cur" ? (d.kind === "none" ? "dead" : "unbound") : s.key,
+    ]);
+  } else {
+    const o = d.o;
+    const pd = d.kind === "mr" ? d.o.pd : d.o.pd;
+    if (pd !== PD_OF[resp]) violations.push(["vol1.rkey-pd", "other-pd"]);
+    if (d.kind === "mw" && d.o.type === 2 && d.o.qp !== resp) violations.push(["10.6.7.2.2b", "other-qp"]);
+    if (!(o.access & NEEDS[s.kind])) violations.push(["vol1.rkey-access", "rights"]);
+    if (spot.off < o.lo || spot.off + spot.len > o.hi) violations.push(["vol1.rkey-bounds", boundsWhy(s.at)]);
+  }
+  if (misaligned) violations.push(["9.4.5.atomic", "misaligned"]);
+  if (violations.length === 0) {
+    return {
+      rule: d.kind === "mr" ? "man.ibv_reg_mr" : "man.ibv_post_send",
+      situation: `${what}.ok`,
+      accept: ["ok"],
+      qpAfter: {},
+    };
+  }
+  const [rule, why] = violations[0];
+  // Several faults at once: the spec does not order the responder's checks, so any of their statuses goes.
+  const accept = misaligned
+    ? violations.length === 1 ? ["rem-inv-req", "post-err"] : ["rem-access", "rem-inv-req", "post-err"]
+    : DENIED;
+  return { rule, situation: `${what}.${why}`, accept, qpAfter: { [req]: "ERR" }, qpOpen: [resp] };
+}
+
+function boundsWhy(at: At): string {
+  return at === "outsideWin"
+    ? "outside-window"
+    : at === "outsideMr"
+    ? "past-mr"
+    : at === "edge"
+    ? "edge"
+    : "bounds";
+}
+
+// ---- state transitions ----
+
+/**
+ * The state after `s` was observed as `obs` under prediction `p`. Outcomes the spec fixes were checked by
+ * the caller; what it leaves open is taken from the observation or made unknown.
+ */
+export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, cx: Context): ModelState {
+  const n: ModelState = structuredClone(st);
+  const ok = obs.cls === "ok";
+  switch (s.op) {
+    case "reg":
+      if (ok) {
+        const [lo, hi] = MR_RANGES[s.range];
+        n.mr[s.mr] = { pd: s.pd, lo, hi, access: MR_ACCESS[s.access] };
+        n.mrKeys[s.mr].push(obs.key!);
+        cx.last.mr[s.mr] = s.pd;
+      }
+      break;
+    case "dereg":
+      if (ok) n.mr[s.mr] = null;
+      break;
+    case "alloc":
+      if (ok) {
+        n.mw[s.mw] = {
+          type: s.type,
+          pd: s.pd,
+          state: s.type === 1 ? "allocated" : "free",
+          mr: null,
+          lo: 0,
+          hi: 0,
+          zb: false,
+          access: 0,
+          qp: null,
+        };
+        n.mwKeys[s.mw].push(obs.key!);
+        cx.last.mw[s.mw] = s.pd;
+      }
+      break;
+    case "dealloc":
+      if (ok) n.mw[s.mw] = null;
+      break;
+    case "bind": {
+      const w = n.mw[s.mw]!, m = n.mr[s.mr]!;
+      if (ok) {
+        const r = bindRange(m, s.range);
+        Object.assign(w, {
+          state: "bound",
+          mr: s.mr,
+          lo: r.lo,
+          hi: r.hi,
+          zb: r.zb,
+          access: WIN_ACCESS[s.access],
+          qp: w.type === 2 ? localQp(st, s, cx.last) : null,
+        });
+        n.mwKeys[s.mw].push(obs.key!);
+      } else if (w.type === 1 && p.accept !== "open" && !p.accept.includes("flush")) {
+        // Whether a refused bind left a type 1 window's old binding in place, the spec does not say.
+        w.state = "unknown";
+      }
+      break;
+    }
+    case "unbind": {
+      const w = n.mw[s.mw]!;
+      if (ok) {
+        Object.assign(w, { state: "allocated", mr: null, lo: 0, hi: 0, access: 0 });
+        if (obs.key !== undefined) n.mwKeys[s.mw].push(obs.key);
+      } else if (p.accept === "open") w.state = "unknown";
+      break;
+    }
+    case "localInv":
+    case "sendInv": {
+      const key = keyOf(st, s.target, s.key)!;
+      const d = designate(st, key);
+      if (ok && d.kind === "mw") {
+        const w = n.mw[d.slot]!;
+        Object.assign(w, { state: "free", mr: null, qp: null });
+      }
+      if (p.accept === "open" && d.kind === "mw") n.mw[d.slot]!.state = "unknown";
+      break;
+    }
+    case "access": {
+      // A granted access through a window of unknown state shows it is bound.
+      const key = keyOf(st, s.target, s.key);
+      if (ok && p.accept === "open" && key !== null) {
+        for (const [i, w] of n.mw.entries()) {
+          if (w && w.state === "unknown" && n.mwKeys[i].at(-1) === key) w.state = "bound";
+        }
+      }
+      break;
+    }
+    case "munmap":
+      n.unmapped = true;
+      break;
+    case "qpErr":
+    case "recover":
+      break;
+  }
+  // QP states: what the rules fix was checked (expectedQps); what they leave open is what the device reports.
+  for (const q of QPS) n.qp[q] = expectedQps(st, p, obs.cls)[q] ?? obs.qp[q];
+  return s.op === "recover" ? recovered(n, recoveredQps(st)) : n;
+}
+
+/** The QPs a recover step resets: both QPs of every pair with a QP not in RTS. */
+export function recoveredQps(st: ModelState): Set<QpName> {
+  const out = new Set<QpName>();
+  for (const [a, b] of PAIRS) if (st.qp[a] !== "RTS" || st.qp[b] !== "RTS") out.add(a).add(b);
+  return out;
+}
+
+export const PAIRS = [["A", "B"], ["C", "D"]] as const;
+
+/**
+ * The state after the QPs `reset` went through RESET back to RTS. What that does to a type 2B window bound to
+ * one of them the spec does not fix here: such windows become unknown.
+ */
+export function recovered(st: ModelState, reset: ReadonlySet<QpName>): ModelState {
+  const n: ModelState = structuredClone(st);
+  for (const q of reset) n.qp[q] = "RTS";
+  for (const w of n.mw) if (w && w.type === 2 && w.state === "bound" && reset.has(w.qp!)) w.state = "unknown";
+  return n;
+}
+
+/**
+ * The state each QP must be in after a step (undefined: open, read from the device). A WR refused when
+ * posted (`cls` post-err) changed nothing.
+ */
+export function expectedQps(
+  st: ModelState,
+  p: Prediction,
+  cls?: string,
+): Partial<Record<QpName, "RTS" | "ERR">> {
+  const out: Partial<Record<QpName, "RTS" | "ERR">> = {};
+  const posted = !cls?.startsWith("post-err");
+  for (const q of QPS) {
+    if (posted && p.qpOpen?.includes(q)) continue;
+    const before = st.qp[q];
+    const want = (posted ? p.qpAfter[q] : undefined) ?? (before === "unknown" ? undefined : before);
+    if (want) out[q] = want;
+  }
+  return out;
+}

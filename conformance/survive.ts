@@ -1,0 +1,283 @@
+// Crash survival: on a machine without an RDMA device, conformance runs in the testbed under this host-side
+// orchestrator. The guest streams each result to a .jsonl file on the host's disk (durably: a record written
+// before a kernel crash survives it). When the guest kernel panics, oopses or hangs, the case in flight is
+// classified `kernel-crash` with the console's evidence, the testbed boots again, and the run goes on with
+// the next case: one result document and one stream for the whole run.
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
+import { resolveKernel } from "../testbed/kernels.ts";
+import { forwardedEnv } from "../testbed/relaunch.ts";
+import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../record/stream.ts";
+import { defaultOutPath, type RunHeader } from "../record/header.ts";
+import { KnownError } from "../common/mod.ts";
+import type { TapeStep } from "./tape.ts";
+import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
+import { applyProfile, baseResult, caseDeadline, exitCodeFor } from "./runner.ts";
+import { type Profile, profileFor } from "./profile.ts";
+import { type BootRecord, countClasses, SCHEMA_VERSION, type SuiteDoc, withoutTapes } from "./doc.ts";
+import type { ConsoleCrash } from "../testbed/crash.ts";
+
+export interface SurviveOptions {
+  defs: readonly CaseDef[];
+  /** The stream (.jsonl) the guests append to; the document is written next to it by the caller. */
+  stream: string;
+  /** The conformance options for the guest, without --cases (e.g. ["--port", "1", "--isolate"]). */
+  guestArgs: string[];
+  profile?: Profile;
+  strict: boolean;
+  /** Boots a testbed with a command (testbed/vm.ts runInTestbedResult, or a stand-in in tests). */
+  boot: (argv: string[]) => Promise<TestbedResult>;
+  /** What goes in run.cases / isolate / … of the document. */
+  run: Omit<SuiteDoc["run"], "wallMs" | "finishedAt" | "boots" | "profile">;
+  onResult?: (r: CaseResult, index: number, total: number) => void;
+  /** At most this many boots (a guard against a testbed that fails before any case). */
+  maxBoots?: number;
+}
+
+const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+
+/** The guest command for the cases still to run. */
+export function guestCommand(ids: string[], stream: string, guestArgs: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    CLI,
+    "conformance",
+    "--no-testbed",
+    "--survivor",
+    stream,
+    "--allow-kernel-crash",
+    "--cases",
+    ids.join(","),
+    ...guestArgs,
+  ];
+}
+
+/** The kernel-crash result of the case that was running when the kernel went down. */
+export function crashResult(
+  def: CaseDef,
+  crash: ConsoleCrash,
+  kernel: string,
+  boot: number,
+  durationMs: number,
+): CaseResult {
+  const evidence: CrashEvidence = { ...crash, kernel, boot };
+  const what = crash.kind === "hang" ? "kernel hang (no progress)" : `kernel ${crash.kind}`;
+  const reason = [what, crash.panicLine, crash.rip].filter(Boolean).join(": ");
+  return {
+    ...baseResult(def),
+    class: "kernel-crash",
+    observed: { crash: crash.kind },
+    reason,
+    crash: evidence,
+    durationMs,
+  };
+}
+
+/** Runs `defs` in as many testbed boots as crashes make necessary; builds one document from the stream. */
+export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
+  const t0 = performance.now();
+  const out = new JsonLines(o.stream);
+  out.close(); // a fresh stream: the guests append to it
+  const done = new Map<string, CaseResult>();
+  const boots: BootRecord[] = [];
+  let header: RunHeader | null = null;
+  const maxBoots = o.maxBoots ?? o.defs.length + 2;
+  let lastCode = 0;
+  const report = (r: CaseResult) => o.onResult?.(r, done.size - 1, o.defs.length);
+
+  for (let boot = 1; boot <= maxBoots; boot++) {
+    const todo = o.defs.filter((d) => !done.has(d.id));
+    if (todo.length === 0) break;
+    const started = performance.now();
+    const res = await o.boot(guestCommand(todo.map((d) => d.id), o.stream, o.guestArgs));
+    lastCode = res.code;
+    const before = done.size;
+    for (const rec of readJsonLines(o.stream)) {
+      if ((rec.record === "header" || rec.record === "boot") && !header) header = rec as unknown as RunHeader;
+      if (rec.record === "case" && !done.has(rec.id as string)) {
+        const { record: _, ...r } = rec;
+        done.set(r.id as string, r as unknown as CaseResult);
+        report(r as unknown as CaseResult);
+      }
+    }
+    const finished = done.size - before;
+    const crash = res.console.crash;
+    const ended: BootRecord["ended"] = crash
+      ? crash.kind
+      : res.code === 130 || res.code === 143
+      ? "interrupted"
+      : res.code === 0 || res.code === 1
+      ? "completed"
+      : "failed";
+    boots.push({ kernel: res.kernel, cases: finished, ended, warnings: res.console.warnings });
+    if (ended === "interrupted") break;
+    const inFlight = o.defs.find((d) => !done.has(d.id));
+    if (crash && inFlight) {
+      const kernel = header?.host.kernel ?? res.kernel;
+      const profile = o.strict ? null : o.profile ?? (header ? profileFor(header.device.name) : null);
+      const r = applyProfile(
+        crashResult(inFlight, crash, kernel, boot, Math.round(performance.now() - started)),
+        profile,
+        o.strict,
+        kernel,
+      );
+      appendRecord(o.stream, { record: "case", ...r });
+      done.set(r.id, r);
+      report(r);
+      continue;
+    }
+    // The guest process died of a signal (a provider's NULL dereference in user space, say) during a case:
+    // that case crashed, the kernel did not; the next boot goes on with the rest.
+    const signal = res.code > 128 && res.code < 160 ? res.code - 128 : 0;
+    if (signal && inFlight && finished + done.size > 0) {
+      const r = applyProfile(
+        {
+          ...baseResult(inFlight),
+          class: "crashed",
+          observed: { crash: "process" },
+          reason: `the process running it died of signal ${signal}${signal === 11 ? " (SIGSEGV)" : ""}`,
+          durationMs: Math.round(performance.now() - started),
+        },
+        o.strict ? null : o.profile ?? (header ? profileFor(header.device.name) : null),
+        o.strict,
+        header?.host.kernel ?? res.kernel,
+      );
+      appendRecord(o.stream, { record: "case", ...r });
+      done.set(r.id, r);
+      report(r);
+      continue;
+    }
+    // No crash: the guest ended by itself. Cases it did not report (it failed before them) are errors.
+    if (finished === 0 || ended !== "completed") {
+      for (const d of o.defs.filter((d) => !done.has(d.id))) {
+        const r: CaseResult = {
+          ...baseResult(d),
+          class: "error",
+          observed: {},
+          reason: `not run: the testbed ended (exit ${res.code}) without a result for it and without a crash`,
+          durationMs: 0,
+        };
+        appendRecord(o.stream, { record: "case", ...r });
+        done.set(d.id, r);
+        report(r);
+      }
+    }
+  }
+  const results = o.defs.flatMap((d) => done.get(d.id) ?? []);
+  if (!header) throw new KnownError("crash survival: no testbed boot got as far as the run header");
+  const profile = o.strict ? null : o.profile ?? profileFor(header.device.name);
+  const interrupted = boots.at(-1)?.ended === "interrupted";
+  return {
+    ...header,
+    kind: "conformance",
+    schemaVersion: SCHEMA_VERSION,
+    completed: results.length === o.defs.length && !interrupted,
+    interruptedBy: interrupted ? (lastCode === 130 ? "SIGINT" : "SIGTERM") : null,
+    run: {
+      ...o.run,
+      allowKernelCrash: true,
+      boots,
+      profile: profile ? { driver: profile.driver, file: profile.path?.replace(/^.*\//, "") ?? "" } : null,
+      wallMs: Math.round(performance.now() - t0),
+      finishedAt: new Date().toISOString(),
+    },
+    counts: countClasses(results),
+    exitCode: exitCodeFor(results),
+    results,
+  };
+}
+
+function appendRecord(path: string, record: unknown): void {
+  const s = new JsonLines(path, { append: true });
+  s.write(record);
+  s.close();
+}
+
+/** Beyond the slowest case's deadline, how long a guest may be silent before it counts as hung (an
+ * --isolate child's start in the emulated guest included). */
+export const STALL_MARGIN_MS = 120_000;
+
+export interface SurviveCli {
+  out?: string;
+  device?: string;
+  kernel?: string;
+  port: number;
+  gid?: number;
+  stepDeadline: number;
+  caseDeadline: number;
+  isolate: boolean;
+  strict: boolean;
+  profilePath?: string;
+  profile?: Profile;
+  cases: string | null;
+  /** Attach tapes (for --emit-c). */
+  tape: boolean;
+  onResult?: SurviveOptions["onResult"];
+}
+
+/**
+ * No RDMA device here: the run goes to the testbed under crash survival. Each boot runs the cases still to
+ * do; a kernel crash or hang classifies the case in flight and boots again. Writes the document and the
+ * stream's end; returns the document and where it went.
+ */
+export async function surviveInTestbed(
+  defs: CaseDef[],
+  o: SurviveCli,
+): Promise<{ doc: SuiteDoc; out: string }> {
+  const kernel = await resolveKernel(o.kernel);
+  console.error(
+    `no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version}), surviving ` +
+      "kernel crashes",
+  );
+  const out = o.out ?? defaultOutPath("conformance", `${o.device ?? "rxe0"}-testbed`);
+  const stream = resolve(jsonLinesPath(out));
+  const guestArgs = [
+    ...["--port", String(o.port), "--step-deadline", String(o.stepDeadline)],
+    ...["--case-deadline", String(o.caseDeadline)],
+    ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
+    ...(o.device ? ["--device", o.device] : []),
+    ...(o.isolate ? ["--isolate"] : []),
+    ...(o.strict ? ["--strict"] : []),
+    ...(o.profilePath ? ["--profile", resolve(o.profilePath)] : []),
+    ...(o.tape ? ["--tape"] : []),
+  ];
+  // A guest that prints nothing for longer than the slowest case may take is hung.
+  const stallMs = Math.max(...defs.map((d) => caseDeadline(d, o.caseDeadline))) + STALL_MARGIN_MS;
+  const doc = await runSurviving({
+    defs,
+    stream,
+    guestArgs,
+    profile: o.profile,
+    strict: o.strict,
+    boot: (argv) =>
+      runInTestbedResult(argv, {
+        kernel: kernel.version,
+        env: forwardedEnv(),
+        quiet: true,
+        watchKernel: true,
+        stallMs,
+      }),
+    run: {
+      cases: o.cases,
+      isolate: o.isolate,
+      strict: o.strict,
+      port: o.port,
+      gidIndex: o.gid ?? null,
+      stepDeadlineMs: o.stepDeadline,
+      caseDeadlineMs: o.caseDeadline,
+    },
+    onResult: o.onResult,
+  });
+  // A crashed case's tape is what its steps streamed before the kernel went down.
+  const recs = readJsonLines(stream);
+  for (const r of (doc.results as CaseRun[]).filter((r) => r.class === "kernel-crash" && !r.tape)) {
+    const steps = recs.filter((x) => x.record === "tape" && x.id === r.id).map((x) => x.step as TapeStep);
+    if (steps.length) r.tape = { separatePd: !!defs.find((d) => d.id === r.id)?.separatePd, steps };
+  }
+  writeJson(out, withoutTapes(doc));
+  appendRecord(stream, { record: "end", file: out });
+  return { doc, out };
+}

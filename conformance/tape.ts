@@ -1,0 +1,191 @@
+// What a case or a fuzz sequence did to the device, step by step, in terms a C program can replay: every verbs
+// action of the fixture is recorded with symbolic handles (b3, mr2, mw1) and keys as expressions over the keys
+// the device handed out (K[4], ibv_inc_rkey(K[4]), a literal), never as this run's numbers.
+import { incRkey } from "../ffi/mod.ts";
+
+/** A key as the C program computes it: a literal, a key it saved, the next key of one, or one with bits flipped. */
+export type KeyExpr = { lit: number } | { k: number } | { inc: KeyExpr } | { xor: KeyExpr; mask: number };
+
+export type QpSide = "A" | "B" | "C" | "D";
+export type PdRef = "A" | "B" | string;
+
+/** One WR of a post step. */
+export type TapeOp =
+  | {
+    kind: "write" | "read";
+    key: KeyExpr;
+    target: string;
+    off: number;
+    len: number;
+    /** Remote address instead of target + off (zero-based windows), as a decimal string. */
+    raddr?: string;
+    lkey?: KeyExpr;
+    /** Whose buffer the local SGE is in (write) — A: the source buffer, B: the receive buffer. */
+    from: "A" | "B";
+    /** read: the buffer and MR the data lands in. */
+    landing?: string;
+  }
+  | { kind: "send"; key: KeyExpr }
+  | { kind: "local"; key: KeyExpr }
+  | {
+    kind: "atomic";
+    op: "fadd" | "cswap";
+    key: KeyExpr;
+    target: string;
+    off: number;
+    raddr?: string;
+    compareAdd: string;
+    swap: string;
+    landing: string;
+  };
+
+export type TapeStep =
+  | { op: "buf"; id: string; size: number }
+  | { op: "pd"; id: string }
+  | {
+    op: "reg";
+    /** null: an internal registration (a landing buffer) that records no fact. */
+    label: string | null;
+    id: string;
+    pd: PdRef;
+    buf: string;
+    off: number;
+    /** Length as a decimal string (implicit ODP registers SIZE_MAX). */
+    len: string;
+    access: number;
+    iova?: string;
+    /** Registers at this absolute address instead of buf + off (implicit ODP: "0"). */
+    addr?: string;
+  }
+  | { op: "release"; label: string; obj: string }
+  | {
+    op: "rereg";
+    label: string;
+    mr: string;
+    flags: number;
+    access?: number;
+    pd?: PdRef;
+    buf?: string;
+    off?: number;
+    len?: number;
+  }
+  | { op: "mw"; id: string; type: 1 | 2; pd: PdRef }
+  | {
+    op: "bind1";
+    label: string;
+    mw: string;
+    mr: string | null;
+    buf: string;
+    off: number;
+    len: string;
+    access: number;
+    via: QpSide;
+    /** The canonical unbind: mr NULL, addr 0, length 0. */
+    null?: boolean;
+  }
+  | {
+    op: "bind2";
+    label: string;
+    mw: string;
+    key: KeyExpr;
+    mr: string | null;
+    buf: string;
+    off: number;
+    len: string;
+    access: number;
+    via: QpSide;
+  }
+  | { op: "post"; label: string; via: QpSide; ops: TapeOp[]; deadlineMs?: number; missingOk?: boolean }
+  | { op: "recv"; side: QpSide }
+  | { op: "collect"; label: string; side: QpSide; n: number }
+  | { op: "data"; label: string; buf: string }
+  | { op: "states"; prefix: string }
+  | { op: "recover"; pairs?: ("AB" | "CD")[] }
+  | { op: "pair" }
+  | { op: "qpState"; side: QpSide; state: "ERR" | "RESET" }
+  | { op: "destroyQp"; label: string; side: "C" | "D" }
+  | { op: "unmap"; buf: string }
+  | { op: "madvise"; buf: string; advice: number; off: number; len: number }
+  | { op: "remap"; buf: string; seed: number }
+  | { op: "name"; key: KeyExpr; name: string }
+  /** A key variable saved now (K[k] = the current key of obj). */
+  | { op: "key"; k: number; obj: string; which: "rkey" | "lkey" }
+  /**
+   * Key reuse: make an object of `what` over the target window (K[k] = its key), free it, then `trials` times
+   * make another and compare keys, keeping the last one; facts label.trials/.sameIndex/.collisions.
+   */
+  | { op: "reuse"; label: string; what: "mr" | "mw1" | "mw2"; trials: number; k: number };
+
+export interface Tape {
+  separatePd: boolean;
+  steps: TapeStep[];
+}
+
+/** Records a tape while a fixture runs; hands out ids for objects and expressions for keys. */
+export class TapeRecorder {
+  readonly steps: TapeStep[] = [];
+  readonly #ids = new Map<object, string>();
+  readonly #counts = new Map<string, number>();
+  /** Key values seen, newest last, with the expression that yields each. */
+  readonly #keys: { value: number; expr: KeyExpr }[] = [];
+  #nextK = 0;
+
+  /** `onStep`: sees each step as it is recorded (a crash-survival run streams them, so a crash keeps them). */
+  constructor(readonly separatePd: boolean, readonly onStep?: (s: TapeStep) => void) {}
+
+  tape(): Tape {
+    return { separatePd: this.separatePd, steps: this.steps };
+  }
+
+  add(step: TapeStep): void {
+    this.steps.push(step);
+    this.onStep?.(step);
+  }
+
+  /** The id of `o`, made with `prefix` the first time (b0, mr0, mw0, pd0…). */
+  id(o: object, prefix: string): string {
+    let id = this.#ids.get(o);
+    if (!id) {
+      const n = this.#counts.get(prefix) ?? 0;
+      this.#counts.set(prefix, n + 1);
+      id = `${prefix}${n}`;
+      this.#ids.set(o, id);
+    }
+    return id;
+  }
+
+  known(o: object): string | undefined {
+    return this.#ids.get(o);
+  }
+
+  /** Saves the current `which` key of `obj` as K[n]; later uses of that value refer to it. */
+  saveKey(obj: string, which: "rkey" | "lkey", value: number): void {
+    const k = this.#nextK++;
+    this.add({ op: "key", k, obj, which });
+    this.learn(value, { k });
+  }
+
+  /** A key variable whose value the next step sets (K[k]); `value` is what it holds in this run. */
+  reserveKey(value: number): number {
+    const k = this.#nextK++;
+    this.learn(value, { k });
+    return k;
+  }
+
+  /** Remembers that `value` is what `expr` yields (a bind WR's key). */
+  learn(value: number, expr: KeyExpr): void {
+    this.#keys.push({ value: value >>> 0, expr });
+  }
+
+  /** The expression for a key value: a saved key, the next key of one, one with its low bit flipped, a literal. */
+  expr(value: number): KeyExpr {
+    const v = value >>> 0;
+    for (let i = this.#keys.length - 1; i >= 0; i--) if (this.#keys[i].value === v) return this.#keys[i].expr;
+    for (let i = this.#keys.length - 1; i >= 0; i--) {
+      const { value: k, expr } = this.#keys[i];
+      if (incRkey(k) === v) return { inc: expr };
+      if (((k ^ 1) >>> 0) === v) return { xor: expr, mask: 1 };
+    }
+    return { lit: v };
+  }
+}

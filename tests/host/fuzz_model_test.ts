@@ -1,0 +1,296 @@
+// The fuzzer's logic without a device: the generator (deterministic, well-typed), the executable model's
+// predictions and transitions for the rules it encodes, divergence checking, shrinking and crash slicing.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  apply,
+  bindRange,
+  type Context,
+  GeometryMemory,
+  initialState,
+  keyOf,
+  LOCAL_REFUSED,
+  type ModelState,
+  MR_RANGES,
+  NO_RESPONDER,
+  type Observation,
+  predict,
+  type Prediction,
+  SEND_INV_REFUSED,
+} from "../../conformance/fuzz/model.ts";
+import { check } from "../../conformance/fuzz/exec.ts";
+import { shrink } from "../../conformance/fuzz/shrink.ts";
+import { dependencySlice } from "../../conformance/fuzz/survive.ts";
+import { generate, type QpName, type Step, type Target } from "../../conformance/fuzz/steps.ts";
+import { RULES } from "../../conformance/rules.ts";
+import { caseFromReplay } from "../../conformance/fuzz/replay.ts";
+
+const RTS: Record<QpName, "RTS" | "ERR"> = { A: "RTS", B: "RTS", C: "RTS", D: "RTS" };
+
+/** Runs steps through the model with a fake device that does what the model predicts (keys made up). */
+class Sim {
+  st: ModelState = initialState();
+  geo = new GeometryMemory();
+  cx: Context = { geo: this.geo, last: { mr: ["B", "B", "B"], mw: ["B", "B", "B"] } };
+  #nextKey = 0x1000;
+
+  predict(s: Step): Prediction {
+    const p = predict(this.st, s, this.cx);
+    assert(p, `ill-typed: ${JSON.stringify(s)}`);
+    return p!;
+  }
+
+  /** Applies `s` as observed with class `cls` (default: the first accepted class) and QP states `qp`. */
+  step(s: Step, cls?: string, qp?: Partial<Record<QpName, "RTS" | "ERR">>): Prediction {
+    const p = this.predict(s);
+    const c = cls ?? (p.accept === "open" ? "ok" : p.accept[0]);
+    let key: number | undefined;
+    if (s.op === "reg" || s.op === "alloc") key = this.#nextKey += 0x100;
+    if (s.op === "bind") {
+      const w = this.st.mw[s.mw]!;
+      key = w.type === 2 ? ((keyOf(this.st, { mw: s.mw }, "cur")! + 1) >>> 0) : (this.#nextKey += 0x100);
+      const m = this.st.mr[s.mr]!;
+      const r = bindRange(m, s.range);
+      this.geo.mw[s.mw] = { lo: r.lo, hi: r.hi, mrLo: m.lo, mrHi: m.hi, zb: r.zb };
+    }
+    if (s.op === "reg") {
+      const [lo, hi] = MR_RANGES[s.range];
+      this.geo.mr[s.mr] = { lo, hi };
+    }
+    const after = { ...this.st.qp, ...p.qpAfter, ...qp } as Record<QpName, "RTS" | "ERR">;
+    const obs: Observation = { cls: c, qp: after, ...(key !== undefined ? { key } : {}) };
+    this.st = apply(this.st, s, p, obs, this.cx);
+    return p;
+  }
+}
+
+/** MR 0 (PD B, middle 8 KiB, bindable) and a type 2 window 0 bound over its front half on qpB. */
+function boundType2(): Sim {
+  const sim = new Sim();
+  sim.step({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwba" });
+  sim.step({ op: "alloc", mw: 0, type: 2, pd: "B" });
+  const p = sim.step({ op: "bind", mw: 0, mr: 0, range: "inside", access: "rwa", via: "own" });
+  assertEquals(p.accept, ["ok"]);
+  return sim;
+}
+
+type At = "inside" | "edge" | "outsideWin" | "outsideMr" | "misaligned";
+const access = (
+  kind: "read" | "write" | "atomic",
+  at: At,
+  o: { target?: Target; key?: "cur" | "stale" | "wrong"; pair?: "AB" | "CD" } = {},
+): Step => ({
+  op: "access",
+  kind,
+  target: o.target ?? { mw: 0 },
+  key: o.key ?? "cur",
+  at,
+  pair: o.pair ?? "AB",
+});
+const write = (at: At, pair: "AB" | "CD" = "AB") => access("write", at, { pair });
+
+Deno.test("fuzz generator: the same seed gives the same sequences, another seed others; 4–16 steps", () => {
+  for (let i = 0; i < 20; i++) assertEquals(generate(7, i), generate(7, i));
+  assert(JSON.stringify(generate(7, 0)) !== JSON.stringify(generate(8, 0)));
+  for (let i = 0; i < 200; i++) {
+    const n = generate(3, i).length;
+    assert(n >= 4 && n <= 16, `${n} steps`);
+  }
+});
+
+Deno.test("fuzz generator: every bind, dereg, dealloc and unbind refers to an object made earlier in the sequence", () => {
+  for (let i = 0; i < 300; i++) {
+    const mr = new Set<number>(), mw = new Map<number, number>();
+    for (const s of generate(11, i)) {
+      if (s.op === "reg") mr.add(s.mr);
+      if (s.op === "dereg") assert(mr.delete(s.mr), `seq ${i}: dereg of mr${s.mr}`);
+      if (s.op === "alloc") mw.set(s.mw, s.type);
+      if (s.op === "dealloc") assert(mw.delete(s.mw), `seq ${i}: dealloc of mw${s.mw}`);
+      if (s.op === "bind") assert(mw.has(s.mw) && mr.has(s.mr), `seq ${i}: bind`);
+      if (s.op === "unbind") assert(mw.get(s.mw) === 1, `seq ${i}: unbind of a type 1 window`);
+    }
+  }
+});
+
+Deno.test("fuzz model: every prediction cites a rule of rules.ts", () => {
+  for (let i = 0; i < 100; i++) {
+    const sim = new Sim();
+    for (const s of generate(5, i)) {
+      const p = predict(sim.st, s, sim.cx);
+      if (!p) continue;
+      assert(p.rule in RULES, p.rule);
+      sim.step(s);
+    }
+  }
+});
+
+Deno.test("fuzz model: a type 2 window grants inside its range and nowhere else in its MR", () => {
+  const sim = boundType2();
+  assertEquals(sim.predict(write("inside")).accept, ["ok"]);
+  for (const at of ["edge", "outsideWin", "outsideMr"] as const) {
+    const p = sim.predict(write(at));
+    assertEquals([p.rule, p.accept], ["vol1.rkey-bounds", ["rem-access"]], at);
+  }
+  assertEquals(sim.predict(write("outsideWin")).situation, "access.write.mw2.outside-window");
+  // Through another QP than the one it is bound on (type 2B).
+  const other = sim.predict(write("inside", "CD"));
+  assertEquals([other.rule, other.situation], ["10.6.7.2.2b", "access.write.mw2.other-qp"]);
+  // A misaligned atomic is an invalid request (or refused when posted).
+  const mis = sim.predict(access("atomic", "misaligned"));
+  assertEquals([mis.rule, mis.accept], ["9.4.5.atomic", ["rem-inv-req", "post-err"]]);
+});
+
+Deno.test("fuzz model: rights, wrong and stale keys", () => {
+  const sim = new Sim();
+  sim.step({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" });
+  sim.step({ op: "alloc", mw: 0, type: 1, pd: "B" });
+  sim.step({ op: "bind", mw: 0, mr: 0, range: "inside", access: "r", via: "own" });
+  const w = sim.predict(write("inside"));
+  assertEquals([w.rule, w.situation], ["vol1.rkey-access", "access.write.mw1.rights"]);
+  const wrong = sim.predict(access("write", "inside", { key: "wrong" }));
+  assertEquals([wrong.rule, wrong.accept], ["vol1.rkey-invalid", ["rem-access"]]);
+  // The allocated key of the type 1 window is stale once it is bound: it names nothing.
+  const stale = sim.predict(access("write", "inside", { key: "stale" }));
+  assertEquals(stale.rule, "vol1.rkey-invalid");
+  // An MR without REMOTE_ATOMIC refuses an atomic; an MR-key write past the MR is out of bounds.
+  const atom = sim.predict(access("atomic", "inside", { target: { mr: 0 } }));
+  assertEquals(atom.rule, "vol1.rkey-access");
+  const past = sim.predict(access("write", "outsideMr", { target: { mr: 0 } }));
+  assertEquals(past.rule, "vol1.rkey-bounds");
+});
+
+Deno.test("fuzz model: invalidation — the window's own QP only, never an MR, a type 1 window or a free window", () => {
+  const sim = boundType2();
+  const inv = (via: "own" | "otherQp" | "otherPd", target: Target = { mw: 0 }): Step => ({
+    op: "localInv",
+    target,
+    key: "cur",
+    via,
+  });
+  assertEquals([sim.predict(inv("otherQp")).rule, sim.predict(inv("otherQp")).accept], [
+    "10.6.7.2.2b",
+    LOCAL_REFUSED,
+  ]);
+  assertEquals(sim.predict(inv("otherPd")).rule, "10.7.inv-pd");
+  assertEquals(sim.predict(inv("own", { mr: 0 })).situation, "localInv.mr.registered");
+  const sendMr = sim.predict({ op: "sendInv", target: { mr: 0 }, key: "cur", pair: "AB" });
+  assertEquals([sendMr.rule, sendMr.accept, sendMr.qpOpen], ["10.7.inv-scope", SEND_INV_REFUSED, ["B"]]);
+  // The window is bound on qpB: a SEND_WITH_INV arriving on qpD (same PD) is refused.
+  assertEquals(sim.predict({ op: "sendInv", target: { mw: 0 }, key: "cur", pair: "CD" }).rule, "10.6.7.2.2b");
+  assertEquals(sim.step(inv("own")).accept, ["ok"]);
+  // Now free: the key grants nothing, and invalidating it again is the free-window case.
+  assertEquals(sim.predict(write("inside")).rule, "vol1.rkey-invalid");
+  const again = sim.predict(inv("own"));
+  assertEquals([again.rule, again.situation], ["vol1.invalidate", "localInv.mw2.free"]);
+  assertEquals(
+    sim.predict({ op: "sendInv", target: { mw: 0 }, key: "cur", pair: "AB" }).situation,
+    "sendInv.mw2.free",
+  );
+  const t1 = new Sim();
+  t1.step({ op: "alloc", mw: 1, type: 1, pd: "B" });
+  assertEquals(t1.predict({ op: "sendInv", target: { mw: 1 }, key: "cur", pair: "AB" }).rule, "o10-37.2.26");
+});
+
+Deno.test("fuzz model: the bind rules C10-72…75, o10-37.2.30, o10-36.2.2, and dereg while bound", () => {
+  const sim = boundType2();
+  const bind = (
+    o: Partial<Step & { op: "bind" }>,
+  ): Step => ({ op: "bind", mw: 0, mr: 0, range: "inside", access: "rw", via: "own", ...o } as Step);
+  assertEquals(sim.predict(bind({})).rule, "o10-37.2.30");
+  assertEquals(sim.predict(bind({ via: "otherPd" })).rule, "C10-72");
+  const d = sim.predict({ op: "dereg", mr: 0 });
+  assertEquals([d.rule, d.accept], ["10.6.7.2.6", ["fail"]]);
+  const s2 = new Sim();
+  s2.step({ op: "reg", mr: 0, pd: "A", range: "full", access: "rwb" });
+  s2.step({ op: "reg", mr: 1, pd: "B", range: "full", access: "rob" });
+  s2.step({ op: "alloc", mw: 0, type: 1, pd: "B" });
+  assertEquals(s2.predict(bind({ mr: 0 })).situation, "bind.mw1.mr-other-pd");
+  assertEquals(s2.predict(bind({ mr: 1 })).rule, "C10-74");
+  assertEquals(s2.predict(bind({ mr: 1, access: "r", range: "zb" })).rule, "o10-36.2.2");
+  assertEquals(s2.predict(bind({ mr: 1, access: "r", range: "past" })).rule, "C10-75");
+  assertEquals(s2.predict(bind({ mr: 1, access: "r", range: "before" })).situation, "bind.mw1.before-mr");
+  assertEquals(s2.predict(bind({ mr: 1, access: "r" })).accept, ["ok"]);
+});
+
+Deno.test("fuzz model: QP states — an error puts the requester in ERR, then WRs flush; a responder in ERR serves nothing", () => {
+  const sim = boundType2();
+  const p = sim.step(write("outsideWin"), "rem-access", { B: "ERR" });
+  assertEquals([p.qpAfter, p.qpOpen], [{ A: "ERR" }, ["B"]]);
+  assertEquals(sim.st.qp.B, "ERR", "the responder's state is taken from the device");
+  const flushed = sim.predict(write("inside"));
+  assertEquals([flushed.situation, flushed.accept], ["access.write.requester-err", ["flush"]]);
+  sim.step({ op: "recover" });
+  assertEquals(sim.st.qp, { A: "RTS", B: "RTS", C: "RTS", D: "RTS" });
+  // The window's QP went through RESET: what became of the window the spec does not say here.
+  assertEquals(sim.st.mw[0]!.state, "unknown");
+  assertEquals(sim.predict(write("inside")).accept, "open");
+  const s2 = boundType2();
+  s2.step({ op: "qpErr", qp: "B" });
+  const none = s2.predict(write("inside"));
+  assertEquals([none.rule, none.accept], ["10.3.err-state", NO_RESPONDER]);
+});
+
+Deno.test("fuzz check: a class outside the accepted ones, or a QP in the wrong state, is a divergence; open never is", () => {
+  const sim = boundType2();
+  const p = sim.predict(write("outsideWin"));
+  const d = check(3, p, sim.st, { cls: "ok", qp: RTS });
+  assertEquals(d?.signature, "vol1.rkey-bounds|access.write.mw2.outside-window|ok");
+  assertEquals(check(3, p, sim.st, { cls: "rem-access", qp: { ...RTS, A: "ERR", B: "ERR" } }), null);
+  const q = check(3, p, sim.st, { cls: "rem-access", qp: RTS });
+  assertEquals(q?.signature, "vol1.error-flush|qpA.after.access.write.mw2.outside-window|qp-RTS");
+  // Refused when posted: nothing was sent, so every QP stays as it was (the error completion would have
+  // put the requester in ERR).
+  const mis = sim.predict(access("atomic", "misaligned"));
+  assertEquals(mis.qpAfter, { A: "ERR" });
+  assertEquals(check(3, mis, sim.st, { cls: "post-err", qp: RTS }), null);
+  assertEquals(check(3, mis, sim.st, { cls: "rem-inv-req", qp: RTS })?.observed, "qp-RTS");
+  assertEquals(
+    check(3, { ...p, accept: "open" }, sim.st, { cls: "anything", qp: { ...RTS, C: "ERR" } }),
+    null,
+  );
+});
+
+Deno.test("shrink: ddmin finds the smallest subsequence that still reproduces, and stops at the deadline", async () => {
+  const items = [...Array(12).keys()];
+  let calls = 0;
+  const needs = (c: number[]) => {
+    calls++;
+    const i = c.indexOf(3);
+    return Promise.resolve(i >= 0 && c.indexOf(7, i) > i && c.includes(10));
+  };
+  const r = await shrink(items, needs);
+  assertEquals([r.items, r.minimal], [[3, 7, 10], true]);
+  assert(calls < 60, `${calls} tries`);
+  const late = await shrink(items, needs, performance.now() - 1);
+  assertEquals([late.items, late.minimal], [items, false]);
+  // A single step that reproduces on its own.
+  assertEquals((await shrink([1, 2, 3], (c) => Promise.resolve(c.includes(2)))).items, [2]);
+});
+
+Deno.test("crash slicing: the steps that made or changed the crashing step's objects, nothing else", () => {
+  const steps: Step[] = [
+    { op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" },
+    { op: "reg", mr: 1, pd: "B", range: "full", access: "rwb" },
+    { op: "alloc", mw: 2, type: 2, pd: "B" },
+    access("write", "inside", { target: { mr: 1 } }),
+    { op: "bind", mw: 2, mr: 0, range: "inside", access: "rw", via: "own" },
+    { op: "recover" },
+    { op: "localInv", target: { mw: 2 }, key: "cur", via: "own" },
+    { op: "localInv", target: { mw: 2 }, key: "cur", via: "own" },
+  ];
+  assertEquals(dependencySlice(steps, 7), [steps[0], steps[2], steps[4], steps[6], steps[7]]);
+});
+
+Deno.test("a replay file becomes a named case: it checks the diverging step's class against what the rule accepts", () => {
+  const r = JSON.parse(
+    Deno.readTextFileSync(
+      new URL("../../conformance/cases/fuzzed/send_inv_dealloc_key.json", import.meta.url),
+    ),
+  );
+  const c = caseFromReplay(r, "fuzz.x");
+  assertEquals([c.id, c.rule, c.level, c.separatePd], ["fuzz.x", r.rule, "must", true]);
+  assertEquals(c.expect, [{ [`s${r.step}.class`]: r.expected }]);
+  assertEquals(c.needs, ["MGT_EXT", "MW2"]);
+  assert(c.provoke.startsWith("SEND_WITH_INV cur key of mw1"), c.provoke);
+  const crash = caseFromReplay({ ...r, observed: "crash", expected: ["no crash"] }, "fuzz.y");
+  assert(crash.risk && crash.risk.includes("crashed the kernel"), crash.risk);
+});

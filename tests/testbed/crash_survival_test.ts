@@ -1,0 +1,40 @@
+// Crash survival end to end, from the user's side of the testbed boundary: `memreg conformance` on a host
+// without an RDMA device, with a case that panics the guest kernel between two that do not. The run must
+// finish: the crashing case classified kernel-crash with the console's evidence, the others run, one
+// document and one stream. Boots the testbed (twice): the caller holds the VM lock. Never on a real device.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { hasRdmaDevice, inTestbed } from "../../testbed/vm.ts";
+import { readJsonLines } from "../../record/stream.ts";
+import type { SuiteDoc } from "../../conformance/doc.ts";
+import { runCli } from "../helpers/cli.ts";
+
+Deno.test({
+  name: "crash survival: mw2.local_inv_twice panics rxe; the run goes on in a new boot and finishes",
+  ignore: hasRdmaDevice() || inTestbed(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: "results" });
+    const cases = "mr.write_control,mw2.local_inv_twice,mw2.bind_access";
+    const r = await runCli(["conformance", "--cases", cases, "--out", `${dir}/c.json`]);
+    const doc: SuiteDoc = JSON.parse(await Deno.readTextFile(`${dir}/c.json`));
+    console.log(
+      `exit ${r.code}; ${doc.results.map((x) => `${x.id}=${x.class}`).join(" ")}; boots: ${
+        doc.run.boots?.map((b) => b.ended).join(",")
+      }`,
+    );
+    assertEquals(doc.results.map((x) => x.id), cases.split(","));
+    assertEquals(doc.results.map((x) => x.class), ["pass", "kernel-crash", "pass"]);
+    const crash = doc.results[1].crash!;
+    assert(
+      /rxe/.test(crash.rip ?? "") && crash.callTrace.some((f) => f.startsWith("rxe_invalidate_mw")),
+      JSON.stringify(crash),
+    );
+    assert(crash.panicLine?.includes("Kernel panic"), crash.panicLine ?? "");
+    assertEquals(doc.results[1].deviation?.verdict, "security", "the profile's crash entry explains it");
+    assertEquals(doc.run.boots?.map((b) => b.ended), ["panic", "completed"]);
+    assertEquals(r.code, 0, r.stderr);
+    const stream = readJsonLines(`${dir}/c.jsonl`);
+    assertEquals(stream.filter((x) => x.record === "case").map((x) => x.id), cases.split(","));
+    assertEquals(stream.at(-1)?.record, "end");
+    await Deno.remove(dir, { recursive: true });
+  },
+});
