@@ -1,6 +1,7 @@
 // JUnit XML for CI systems: one <testsuite> per group, one <testcase> per case. fail/timeout → <failure>,
-// crashed/error → <error>, unsupported → <skipped>; known deviations and observations (`observed`) pass,
-// noted in system-out (JUnit has no class between passed and skipped).
+// crashed/kernel-crash/error → <error> (a crash the profile records passes, like a known deviation),
+// unsupported → <skipped>; known deviations and observations (`observed`) pass, noted in system-out (JUnit has
+// no class between passed and skipped).
 import { XMLBuilder } from "fast-xml-parser";
 import type { CaseResult } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
@@ -27,17 +28,24 @@ function testcase(r: CaseResult): Record<string, unknown> {
     `observed: ${JSON.stringify(r.observed)}`,
     ...(r.mismatches ?? []).map((m) => `mismatch: ${m}`),
     ...(r.reason ? [`reason: ${r.reason}`] : []),
+    ...(r.crash ? [`console (${r.crash.kind}, boot ${r.crash.boot}):`, r.crash.excerpt] : []),
   ].join("\n");
   const message = clean(detail(r)).slice(0, 500);
   if (r.class === "fail" || r.class === "timeout") {
     tc.failure = { "@_message": message, "@_type": r.class, "#text": clean(full) };
-  } else if (r.class === "crashed" || r.class === "error") {
+  } else if (isError(r)) {
     tc.error = { "@_message": message, "@_type": r.class, "#text": clean(full) };
   } else if (r.class === "unsupported") tc.skipped = { "@_message": message };
-  else if (r.class === "known") {
+  else if (r.deviation) {
+    // known, or a crash (of the process or the kernel) the profile records: explained, like the exit code.
     tc["system-out"] = clean(`known deviation (${r.deviation!.verdict}): ${r.deviation!.reason}\n${full}`);
   } else tc["system-out"] = clean(full);
   return tc;
+}
+
+/** A harness fault, or a crash no profile entry explains. */
+function isError(r: CaseResult): boolean {
+  return r.class === "error" || ((r.class === "crashed" || r.class === "kernel-crash") && !r.deviation);
 }
 
 export function formatJunit(doc: SuiteDoc): string {
@@ -45,7 +53,7 @@ export function formatJunit(doc: SuiteDoc): string {
   const count = (rs: CaseResult[]) => ({
     "@_tests": rs.length,
     "@_failures": rs.filter((r) => r.class === "fail" || r.class === "timeout").length,
-    "@_errors": rs.filter((r) => r.class === "crashed" || r.class === "error").length,
+    "@_errors": rs.filter(isError).length,
     "@_skipped": rs.filter((r) => r.class === "unsupported").length,
     "@_time": secs(rs.reduce((s, r) => s + r.durationMs, 0)),
   });

@@ -38,6 +38,7 @@ function caseDetail(r: CaseIn): string {
     : "";
   return dl([
     ["rule", `${esc(r.source)} (${esc(r.rule)})${r.ruleText ? `: ${esc(r.ruleText)}` : ""}`],
+    ["also", (r.also ?? []).map((a) => `${esc(a.source)} (${esc(a.rule)})`).join("<br>")],
     ["set-up", esc(r.setup ?? "")],
     ["provoked by", esc(r.provoke ?? "")],
     ["expected", expected],
@@ -49,6 +50,14 @@ function caseDetail(r: CaseIn): string {
       r.deviation ? `<strong>${esc(r.deviation.verdict)}</strong>: ${esc(r.deviation.reason)}` : "",
     ],
     ["evidence", esc(r.deviation?.evidence ?? "")],
+    [
+      "kernel console",
+      r.crash
+        ? `${esc(r.crash.kind)} on ${esc(r.crash.kernel)} (boot ${r.crash.boot}):<pre>${
+          esc(r.crash.excerpt)
+        }</pre>`
+        : "",
+    ],
     ["notes", (r.notes ?? []).map(esc).join("<br>")],
     ["duration", `${r.durationMs} ms${r.pid ? ` (child process ${r.pid})` : ""}`],
   ]);
