@@ -39,6 +39,18 @@ export type TapeOp =
     landing: string;
   };
 
+/** What a bind step says, whichever verb posts it. */
+interface BindFields {
+  label: string;
+  mw: string;
+  mr: string | null;
+  buf: string;
+  off: number;
+  len: string;
+  access: number;
+  via: QpSide;
+}
+
 export type TapeStep =
   | { op: "buf"; id: string; size: number }
   | { op: "pd"; id: string }
@@ -70,31 +82,10 @@ export type TapeStep =
     len?: number;
   }
   | { op: "mw"; id: string; type: 1 | 2; pd: PdRef }
-  | {
-    op: "bind1";
-    label: string;
-    mw: string;
-    mr: string | null;
-    buf: string;
-    off: number;
-    len: string;
-    access: number;
-    via: QpSide;
-    /** The canonical unbind: mr NULL, addr 0, length 0. */
-    null?: boolean;
-  }
-  | {
-    op: "bind2";
-    label: string;
-    mw: string;
-    key: KeyExpr;
-    mr: string | null;
-    buf: string;
-    off: number;
-    len: string;
-    access: number;
-    via: QpSide;
-  }
+  /** ibv_bind_mw (type 1); `null`: the canonical unbind, mr NULL, addr 0, length 0. */
+  | ({ op: "bind1"; null?: boolean } & BindFields)
+  /** IBV_WR_BIND_MW (type 2) with `key`. */
+  | ({ op: "bind2"; key: KeyExpr } & BindFields)
   | { op: "post"; label: string; via: QpSide; ops: TapeOp[]; deadlineMs?: number; missingOk?: boolean }
   | { op: "recv"; side: QpSide }
   | { op: "collect"; label: string; side: QpSide; n: number }

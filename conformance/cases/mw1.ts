@@ -8,8 +8,6 @@ import {
   all,
   denied,
   granted,
-  localInvFailed,
-  localInvThenWrite,
   refusedKeyGrantsNothing,
   rejected,
   sendInvRefused,
@@ -115,19 +113,12 @@ export const mw1Cases: CaseDef[] = [
     setup: "type 1 window with REMOTE_READ only (the MR allows writes)",
     provoke: "RDMA WRITE through the window's rkey",
   }),
-  {
+  same.localInvOnOtherQp({
     id: "mw1.local_inv",
     title: "LOCAL_INV of a type 1 window's rkey fails and the window stays bound",
-    rule: "o10-37.2.26",
-    level: "must",
-    needs: [...MW1, "MGT_EXT"],
     setup: "bound type 1 window; a second QP pair on the same PDs",
     provoke: "IBV_WR_LOCAL_INV of the window's rkey on the spare QP, then WRITE qpA → qpB through the window",
-    expect: all(localInvFailed, granted("after"), written),
-    async run(f) {
-      await localInvThenWrite(f, (await type1Window(f)).key);
-    },
-  },
+  }),
   {
     id: "mw1.send_inv",
     title: "SEND_WITH_INV of a type 1 window's rkey is refused and the window stays bound",
@@ -227,19 +218,12 @@ export const mw1Cases: CaseDef[] = [
     setup: "target MR with REMOTE_READ|MW_BIND only",
     provoke: "ibv_bind_mw with REMOTE_ATOMIC|REMOTE_READ, then (recovered) WRITE with the window's key",
   }),
-  {
+  same.writeViaOtherQp({
     id: "mw1.other_qp_same_pd",
     title: "A type 1 window is reachable through any QP of its PD (control for the type 2B case)",
-    rule: "10.6.7.1.type1-qp",
-    level: "must",
-    needs: MW1,
     setup: "type 1 window bound on qpB; a second pair qpC → qpD on the same PD",
     provoke: "RDMA WRITE through the window's key from qpC to qpD",
-    expect: all(granted("access"), written),
-    async run(f) {
-      await writeChecked(f, { key: (await type1Window(f)).key }, "access", "C");
-    },
-  },
+  }),
   {
     id: "mw1.unbind_canonical",
     title: "The canonical unbind (mr NULL, addr 0, length 0) unbinds; the old key is refused",
@@ -287,21 +271,12 @@ export const mw1Cases: CaseDef[] = [
     setup: "bound type 1 window",
     provoke: "ibv_dealloc_mw, then ibv_dereg_mr of the MR",
   }),
-  {
+  same.deregAfterInvalidate({
     id: "mw1.dereg_after_unbind",
     title: "Once its type 1 window is unbound, the MR deregisters",
-    rule: "10.6.7.2.6",
-    level: "must",
-    needs: MW1,
     setup: "bound type 1 window",
     provoke: "zero-length ibv_bind_mw (unbind), then ibv_dereg_mr of the MR",
-    expect: [{ unbind: ["ok"], "dereg.ret": ["0"] }],
-    async run(f) {
-      const { mr, mw } = await type1Window(f);
-      await f.bind1("unbind", { mw, mr, len: 0 });
-      f.release("dereg", mr);
-    },
-  },
+  }),
   same.deallocPdWithWindow({
     id: "mw1.dealloc_pd_with_window",
     title: "ibv_dealloc_pd of a PD that holds a type 1 window fails (EBUSY on Linux)",

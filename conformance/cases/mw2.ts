@@ -2,8 +2,8 @@
 // worth afterwards (wrong key, other PD, other QP, twice), the bind rules (o10-37.2.30/40, C10-72…75),
 // ibv_inc_rkey, zero-based windows, bounds and rights (WRITE, READ, atomics), type 2B QP association (also
 // when that QP is destroyed), window bookkeeping, and key reuse.
-import { Access, fastVerbs, incRkey } from "../../ffi/mod.ts";
-import { RW, T } from "../fixture.ts";
+import { Access, fastVerbs, incRkey, type MR, type MW } from "../../ffi/mod.ts";
+import { type Fixture, RW, T } from "../fixture.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,
@@ -31,6 +31,17 @@ import { keyReuseCase } from "./reuse.ts";
 const MW2 = ["MW2"] as const;
 const INV = ["MW2", "MGT_EXT"] as const;
 const invOk = { "inv.ret": ["0"], "inv.wc": [OK] };
+/**
+ * Binds the window again with key2 = ibv_inc_rkey(key1) (`must`: or the case fails; otherwise a refusal is
+ * recorded and the QPs recovered), then WRITE "new" with key2 and "old" with key1 (then the data verdict).
+ */
+async function rebindNewOld(f: Fixture, w: { mr: MR; mw: MW; key: number }, must = false): Promise<void> {
+  const key2 = f.name(incRkey(w.key), "key2");
+  if (!await f.bind2("rebind", { mw: w.mw, key: key2, mr: w.mr, ...WIN }, { must })) f.recover();
+  await f.write("new", { key: key2 });
+  await writeChecked(f, { key: w.key }, "old");
+}
+
 /** Why a second invalidation of a free type 2 window is run only where a kernel crash is survived. */
 const INVALIDATE_FREE_RISK =
   "invalidating a type 2 window that is already free has panicked rdma_rxe (NULL dereference in __rxe_put)";
@@ -183,12 +194,9 @@ export const mw2Cases: CaseDef[] = [
     provoke: "WRITE with key2 (must land), then WRITE with key1",
     expect: all(invOk, { rebind: ["ok"] }, granted("new"), denied("old"), written),
     async run(f) {
-      const { mr, mw, key } = await type2Window(f);
-      await f.localInv("inv", key);
-      const key2 = f.name(incRkey(key), "key2");
-      await f.bind2("rebind", { mw, key: key2, mr, ...WIN }, { must: true });
-      await f.write("new", { key: key2 });
-      await writeChecked(f, { key }, "old");
+      const w = await type2Window(f);
+      await f.localInv("inv", w.key);
+      await rebindNewOld(f, w, true);
     },
   },
   {
@@ -206,19 +214,12 @@ export const mw2Cases: CaseDef[] = [
       f.data();
     },
   },
-  {
+  same.writeViaOtherQp({
     id: "mw2.type2b_other_qp",
     title: "Access to a type 2B window arriving on another QP than the one it was bound on is refused",
-    rule: "10.6.7.2.2b",
-    level: "must",
-    needs: ["MW2B"],
     setup: "type 2 window bound on qpB; a second pair qpC → qpD on the same PDs",
     provoke: "RDMA WRITE with key1 from qpC to qpD",
-    expect: all(denied("access"), unchanged),
-    async run(f) {
-      await writeChecked(f, { key: (await type2Window(f)).key }, "access", "C");
-    },
-  },
+  }),
   {
     id: "mw2.local_inv_twice",
     title: "LOCAL_INV twice: the second finds the window free; the key stays refused",
@@ -494,19 +495,12 @@ export const mw2Cases: CaseDef[] = [
       await localInvThenWrite(f, key, key, "A");
     },
   },
-  {
+  same.localInvOnOtherQp({
     id: "mw2.local_inv_other_qp",
     title: "LOCAL_INV of a type 2B window from a QP other than its own fails and leaves it bound",
-    rule: "10.6.7.2.2b",
-    level: "must",
-    needs: [...INV, "MW2B"],
     setup: "type 2 window bound on qpB; a second pair qpC → qpD on the same PD",
     provoke: "LOCAL_INV of key1 posted on qpD (same PD, not the window's QP), then WRITE qpA → qpB with key1",
-    expect: all(localInvFailed, granted("after"), written),
-    async run(f) {
-      await localInvThenWrite(f, (await type2Window(f)).key);
-    },
-  },
+  }),
   {
     id: "mw2.destroy_bound_qp",
     title:
@@ -522,29 +516,17 @@ export const mw2Cases: CaseDef[] = [
       "WRITE qpA → qpB with key2 (must land) and with key1",
     expect: all({ "destroy.ret": ["0"], rebind: ["ok"] }, granted("new"), denied("old"), written),
     async run(f) {
-      const { mr, mw, key } = await type2Window(f, RW, { via: "D" });
+      const w = await type2Window(f, RW, { via: "D" });
       f.destroyQp("destroy", "D");
-      const key2 = f.name(incRkey(key), "key2");
-      if (!await f.bind2("rebind", { mw, key: key2, mr, ...WIN })) f.recover();
-      await f.write("new", { key: key2 });
-      await writeChecked(f, { key }, "old");
+      await rebindNewOld(f, w);
     },
   },
-  {
+  same.deregAfterInvalidate({
     id: "mw2.dereg_after_invalidate",
     title: "Once its type 2 window is invalidated, the MR deregisters",
-    rule: "10.6.7.2.6",
-    level: "must",
-    needs: INV,
     setup: "bound type 2 window",
     provoke: "LOCAL_INV of key1, then ibv_dereg_mr of the MR",
-    expect: [{ ...invOk, "dereg.ret": ["0"] }],
-    async run(f) {
-      const { mr, key } = await type2Window(f);
-      await f.localInv("inv", key);
-      f.release("dereg", mr);
-    },
-  },
+  }),
   same.deregAfterDealloc({
     id: "mw2.dereg_after_dealloc",
     title: "Once its type 2 window is deallocated, the MR deregisters",

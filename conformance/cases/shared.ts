@@ -70,30 +70,31 @@ export async function writeChecked(f: Fixture, spec: RdmaSpec, step = "access", 
 }
 
 /**
- * LOCAL_INV of `invKey` (expected to fail) on `via` — the spare QP by default, so qpA → qpB stays usable; on
- * qpA or qpB the pair is recovered first — then WRITE "after" with `key` (expected to land).
+ * An invalidation of `invKey` that the case expects refused — LOCAL_INV on `via` (the spare QP by default, so
+ * qpA → qpB stays usable) or SEND_WITH_INV from `via` (qpA by default) — then, with the QPs recovered where
+ * the refusal may have left them in ERR, WRITE "after" with `key` (expected to land).
  */
-export async function localInvThenWrite(
+export async function invalidateThenWrite(
   f: Fixture,
+  how: "local" | "send",
   key: number,
   invKey = key,
-  via: Side = "D",
+  via: Side = how === "local" ? "D" : "A",
 ): Promise<void> {
-  await f.localInv("inv", invKey, via);
-  if (via === "A" || via === "B") f.recover();
+  if (how === "local") await f.localInv("inv", invKey, via);
+  else await f.sendInv("inv", invKey, via);
+  if (how === "send" || via === "A" || via === "B") f.recover();
   await writeChecked(f, { key }, "after");
 }
 
-/** SEND_WITH_INV of `invKey` (expected refused) on `via`, recovery of the QPs, then WRITE "after" with `key`. */
-export async function sendInvThenWrite(
-  f: Fixture,
-  key: number,
-  invKey = key,
-  via: Side = "A",
-): Promise<void> {
-  await f.sendInv("inv", invKey, via);
-  f.recover();
-  await writeChecked(f, { key }, "after");
+/** LOCAL_INV of `invKey` (expected to fail), then WRITE "after" with `key` (see invalidateThenWrite). */
+export function localInvThenWrite(f: Fixture, key: number, invKey = key, via: Side = "D"): Promise<void> {
+  return invalidateThenWrite(f, "local", key, invKey, via);
+}
+
+/** SEND_WITH_INV of `invKey` (expected refused), recovery, then WRITE "after" with `key`. */
+export function sendInvThenWrite(f: Fixture, key: number, invKey = key, via: Side = "A"): Promise<void> {
+  return invalidateThenWrite(f, "send", key, invKey, via);
 }
 
 /** After a refused bind the QPs are recovered and the key it would have made must reach nothing. */
@@ -153,6 +154,8 @@ export function throughWindow(
     off?: number;
     win?: Win;
     op?: "write" | "read" | Pick<AtomicSpec, "op" | "compareAdd" | "swap">;
+    /** The requester of the access (qpA → qpB by default; C: qpC → qpD). */
+    via?: Side;
     act?: (f: Fixture, w: BoundWindow) => unknown;
   } = {},
 ): CaseDef["run"] {
@@ -160,11 +163,11 @@ export function throughWindow(
     const w = await boundWindow(f, kind, o.access, o.win);
     await o.act?.(f, w);
     const spec = { key: w.key, off: o.off };
-    if (o.op === "read") await f.read("access", spec);
+    if (o.op === "read") await f.read("access", spec, o.via);
     else if (o.op && o.op !== "write") {
-      await f.atomic("access", { ...spec, ...o.op });
+      await f.atomic("access", { ...spec, ...o.op }, o.via);
       f.data();
-    } else await writeChecked(f, spec);
+    } else await writeChecked(f, spec, "access", o.via);
   };
 }
 
@@ -362,6 +365,49 @@ export function windowCases(kind: WindowKind) {
       async run(f) {
         const { mr, mw } = await boundWindow(f, kind);
         f.release("dealloc", mw);
+        f.release("dereg", mr);
+      },
+    }),
+    /**
+     * A WRITE through the window's key arriving on qpD (same PD, not the QP it was bound on): a type 1 window
+     * is not tied to a QP and takes it (the control); a type 2B window must refuse it.
+     */
+    writeViaOtherQp: (w: Words): CaseDef => ({
+      ...w,
+      rule: kind === 1 ? "10.6.7.1.type1-qp" : "10.6.7.2.2b",
+      level: "must",
+      needs: kind === 1 ? needs : ["MW2B"],
+      expect: kind === 1 ? all(granted("access"), written) : all(denied("access"), unchanged),
+      run: throughWindow(kind, { via: "C" }),
+    }),
+    /**
+     * LOCAL_INV of the window's key on qpD (same PD, not the window's QP): refused for a type 1 window (it
+     * cannot be invalidated at all) and for a type 2B window (not its QP); the window keeps working.
+     */
+    localInvOnOtherQp: (w: Words): CaseDef => ({
+      ...w,
+      rule: kind === 1 ? "o10-37.2.26" : "10.6.7.2.2b",
+      level: "must",
+      needs: kind === 1 ? [...needs, "MGT_EXT"] : ["MW2", "MGT_EXT", "MW2B"],
+      expect: all(localInvFailed, granted("after"), written),
+      async run(f) {
+        await localInvThenWrite(f, (await boundWindow(f, kind)).key);
+      },
+    }),
+    /** Bookkeeping: once the window is unbound (type 1) or invalidated (type 2), the MR deregisters. */
+    deregAfterInvalidate: (w: Words): CaseDef => ({
+      ...w,
+      rule: "10.6.7.2.6",
+      level: "must",
+      needs: kind === 1 ? needs : ["MW2", "MGT_EXT"],
+      expect: [{
+        ...(kind === 1 ? { unbind: ["ok"] } : { "inv.ret": ["0"], "inv.wc": [OK] }),
+        "dereg.ret": ["0"],
+      }],
+      async run(f) {
+        const { mr, mw, key } = await boundWindow(f, kind);
+        if (kind === 1) await f.bind1("unbind", { mw, mr, len: 0 });
+        else await f.localInv("inv", key);
         f.release("dereg", mr);
       },
     }),
