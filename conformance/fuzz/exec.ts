@@ -3,7 +3,7 @@
 // the first divergence ends the sequence (the model no longer knows the device's state after it).
 import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
 import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture.ts";
-import type { Facts } from "../model.ts";
+import type { Cap, Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import {
   accessSpot,
@@ -100,7 +100,26 @@ export function postClass(facts: Facts, label: string): string {
 /** How long a remote step waits when the model expects no responder (retries run out in ~0.5 s). */
 const NO_RESPONDER_WAIT_MS = 2000;
 
+/** The device capabilities a step needs (a device without them skips the step). */
+export function stepNeeds(s: Step): Cap[] {
+  switch (s.op) {
+    case "alloc":
+      return [s.type === 1 ? "MW1" : "MW2"];
+    case "localInv":
+    case "sendInv":
+      return ["MGT_EXT"];
+    case "bind":
+      return s.range === "zb" || s.range === "zbPast" ? ["MGT_EXT"] : [];
+    case "access":
+      return s.kind === "atomic" ? ["ATOMIC"] : [];
+    default:
+      return [];
+  }
+}
+
 export interface ExecOptions extends FixtureOptions {
+  /** What the device can do: steps needing more are skipped; without MW2B, QP association is open. */
+  caps?: ReadonlySet<Cap>;
   /** Signatures (rule|situation|crash) of steps known to take the kernel down here: held back. */
   knownCrashes?: ReadonlySet<string>;
   /**
@@ -127,7 +146,7 @@ export async function runSequence(ctx: Ctx, steps: readonly Step[], o: ExecOptio
 export async function runSteps(
   f: Fixture,
   steps: readonly Step[],
-  o: Pick<ExecOptions, "knownCrashes" | "known" | "beforeStep"> = {},
+  o: Pick<ExecOptions, "knownCrashes" | "known" | "beforeStep" | "caps"> = {},
 ): Promise<Omit<SequenceResult, "facts" | "tape">> {
   const mrs: (MR | null)[] = [null, null, null];
   const mws: (MW | null)[] = [null, null, null];
@@ -140,8 +159,12 @@ export async function runSteps(
   let knownCrash: string | undefined;
   f.pair();
   for (const [i, s] of steps.entries()) {
-    const p = predict(st, s, cx);
-    const stale = referencesFreed(s, mrs, mws);
+    let p = predict(st, s, cx);
+    // A type 2A window (no MW2B) is not tied to a QP: what the 2B rule decides is open there.
+    if (p && p.rule === "10.6.7.2.2b" && o.caps && !o.caps.has("MW2B")) {
+      p = { ...p, accept: "open", qpOpen: QPS };
+    }
+    const stale = referencesFreed(s, mrs, mws) || stepNeeds(s).some((c) => o.caps && !o.caps.has(c));
     if (!p || stale) {
       records.push({ op: opName(s), prediction: p, cls: "skipped" });
       continue;

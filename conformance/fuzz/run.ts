@@ -10,6 +10,7 @@ import { type Deviation, deviationsFor, type Profile } from "../profile.ts";
 import { writeJson } from "../../record/stream.ts";
 import { type Divergence, runSequence, type SequenceResult } from "./exec.ts";
 import { shrink } from "./shrink.ts";
+import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
 
@@ -115,6 +116,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const findings = new Map<string, Finding>();
   const knownCounts = new Map<string, KnownCount>();
   const knownSet = new Set(known.keys());
+  const caps = deviceCaps(ctx);
   let said = performance.now();
   // A line at least every PROGRESS_MS, shrinking included: the testbed host reads silence as a hang.
   const heartbeat = () => {
@@ -131,6 +133,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
       ...o,
       knownCrashes,
       known: knownSet,
+      caps,
       beforeStep: seq === null
         ? undefined
         : (step, p) => o.record?.({ record: "at", sequence: seq, step, ...sig(p) }),

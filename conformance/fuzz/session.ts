@@ -9,6 +9,7 @@ import { loadProfile, type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat } from "../emit_c.ts";
 import type { FixtureOptions } from "../fixture.ts";
 import { type Divergence, runSequence, type StepRecord } from "./exec.ts";
+import { deviceCaps } from "../runner.ts";
 import { fuzz, type FuzzSummary, knownSignatures, type ReplayFile } from "./run.ts";
 import { describe, type Step } from "./steps.ts";
 
@@ -200,6 +201,7 @@ export async function replayHere(
   try {
     const res = await runSequence(ctx, r.steps, {
       ...o,
+      caps: deviceCaps(ctx),
       // A replay runs even what the profile says crashes: that is what it is asked to show.
       beforeStep: (step, p) =>
         stream?.lines.write({ record: "at", step, rule: p?.rule, situation: p?.situation }),

@@ -10,6 +10,7 @@ import { profileFor } from "../../conformance/profile.ts";
 import { fuzz } from "../../conformance/fuzz/run.ts";
 import { readReplay } from "../../conformance/fuzz/session.ts";
 import { runSequence } from "../../conformance/fuzz/exec.ts";
+import { deviceCaps } from "../../conformance/runner.ts";
 import { emitAll, type EmitWhat, parseFacts } from "../../conformance/emit_c.ts";
 import { emitCases } from "../../conformance/emit_cases.ts";
 import { rdmaResources } from "../helpers/resources.ts";
@@ -42,7 +43,7 @@ Deno.test("fuzz: a 25 s run of seed 1 — every new divergence shrunk, replayabl
     // The replay file is the shrunk sequence, and running it again shows the same divergence.
     const replay = readReplay(join(dir, f.file!));
     assertEquals([replay.signature, replay.steps, replay.step], [f.signature, f.steps, f.step]);
-    const again = await runSequence(ctx, replay.steps, { ...fixture });
+    const again = await runSequence(ctx, replay.steps, { ...fixture, caps: deviceCaps(ctx) });
     assertEquals(again.divergence?.signature, f.signature, `${f.file} reproduces`);
     assertEquals(again.divergence?.step, f.step);
   }
