@@ -17,7 +17,7 @@ import {
   type Prediction,
   SEND_INV_REFUSED,
 } from "../../conformance/fuzz/model.ts";
-import { check } from "../../conformance/fuzz/exec.ts";
+import { check, stepNeeds } from "../../conformance/fuzz/exec.ts";
 import { shrink } from "../../conformance/fuzz/shrink.ts";
 import { dependencySlice } from "../../conformance/fuzz/survive.ts";
 import { generate, type QpName, type Step, type Target } from "../../conformance/fuzz/steps.ts";
@@ -293,4 +293,13 @@ Deno.test("a replay file becomes a named case: it checks the diverging step's cl
   assert(c.provoke.startsWith("SEND_WITH_INV cur key of mw1"), c.provoke);
   const crash = caseFromReplay({ ...r, observed: "crash", expected: ["no crash"] }, "fuzz.y");
   assert(crash.risk && crash.risk.includes("crashed the kernel"), crash.risk);
+});
+
+Deno.test("fuzz steps name the capabilities they need (a device without them skips the step)", () => {
+  assertEquals(stepNeeds({ op: "alloc", mw: 0, type: 2, pd: "B" }), ["MW2"]);
+  assertEquals(stepNeeds({ op: "alloc", mw: 0, type: 1, pd: "B" }), ["MW1"]);
+  assertEquals(stepNeeds({ op: "sendInv", target: { mr: 0 }, key: "cur", pair: "AB" }), ["MGT_EXT"]);
+  assertEquals(stepNeeds(access("atomic", "inside")), ["ATOMIC"]);
+  assertEquals(stepNeeds({ op: "bind", mw: 0, mr: 0, range: "zb", access: "rw", via: "own" }), ["MGT_EXT"]);
+  assertEquals(stepNeeds(access("read", "edge")), []);
 });
