@@ -3,8 +3,7 @@
 // diverging step what the rule accepts there.
 import { fileURLToPath } from "node:url";
 import type { CaseDef } from "../model.ts";
-import { caseFromReplay } from "../fuzz/replay.ts";
-import type { ReplayFile } from "../fuzz/run.ts";
+import { caseFromReplay, type KeptReplay } from "../fuzz/replay.ts";
 
 const DIR = new URL("./fuzzed/", import.meta.url);
 
@@ -18,6 +17,6 @@ export const fuzzedCases: CaseDef[] = [...Deno.readDirSync(fileURLToPath(DIR))]
   .map((e) => e.name.replace(/\.json$/, ""))
   .sort()
   .map((name) => {
-    const r: ReplayFile = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, DIR)));
+    const r: KeptReplay = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, DIR)));
     return caseFromReplay(r, `fuzz.${name}`, TITLES[name]);
   });

@@ -20,7 +20,10 @@ export function capsOf(steps: readonly Step[]): Cap[] {
   return [...caps].sort();
 }
 
-export function caseFromReplay(r: ReplayFile, id: string, title?: string): CaseDef {
+/** A kept replay file may say that its sequence can crash the kernel (then the case carries that risk). */
+export type KeptReplay = ReplayFile & { risk?: string };
+
+export function caseFromReplay(r: KeptReplay, id: string, title?: string): CaseDef {
   if (!(r.rule in RULES)) throw new Error(`${id}: the replay's rule ${r.rule} is not in rules.ts`);
   const crash = r.observed === "crash";
   const last = r.steps[r.step];

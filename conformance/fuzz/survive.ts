@@ -44,6 +44,9 @@ export interface FuzzSurviveOptions {
   guestCli: string[];
 }
 
+/** How long shrinking one crash may take (each try is a boot): the rest of the budget is for fuzzing. */
+const CRASH_SHRINK_MS = 180_000;
+
 /** A boot takes this long before the guest fuzzes (measured: 20–40 s under TCG); below it, no new boot. */
 const BOOT_MS = 45_000;
 
@@ -176,7 +179,8 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       what: crash.what,
     };
     if (!finding.known && !crashes.some((c) => c.signature === sig)) {
-      await shrinkCrash(o, finding, dir, deadline);
+      // A crash may be a race that a probe does not always hit: its shrinking gets a bounded share.
+      await shrinkCrash(o, finding, dir, Math.min(deadline, performance.now() + CRASH_SHRINK_MS));
     }
     finding.described = finding.steps.map(describe);
     crashes.push(finding);
@@ -197,7 +201,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const profile = o.strict ? null : o.profile ?? profileFor(header.device.name);
   const doc = fuzzDoc(header, summary, profile, { completed: !interrupted, boots, crashes });
   if (o.emitC) {
-    const { emitFindings } = await import("./command.ts");
+    const { emitFindings } = await import("./session.ts");
     const withTapes = summary.findings.flatMap((f) => {
       const t = tapes.find((x) => x.signature === f.signature);
       return t ? [{ ...f, tape: t.tape, facts: t.facts }] : [];
