@@ -4,7 +4,7 @@
 // HTML report and the optional JUnit/Markdown files; C programs with --emit-c. Without an RDMA device the run
 // goes to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
 import { type Command, Option } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice, userPaths } from "./common.ts";
 import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
 import { defaultOutPath } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
@@ -148,9 +148,10 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       profilePath: o.profile,
       profile,
       tape,
+      paths: userPaths(),
       onResult: (r, i, n) => r.class === "kernel-crash" && progress(r, i, n),
     });
-    return writeOutputs(doc, out, o);
+    return finish(doc, out, o, defs.length);
   }
   if (!o.survivor) await ensureDevice(o);
 
@@ -200,18 +201,23 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     if (o.survivor) return doc.exitCode;
     writeJson(out!, withoutTapes(doc));
     lines?.write({ record: "end", file: out, completed: doc.completed, interruptedBy: doc.interruptedBy });
-    const code = writeOutputs(doc, out!, o);
-    if (doc.interruptedBy) {
-      throw new Interrupted(
-        doc.interruptedBy,
-        `interrupted by ${doc.interruptedBy} after ${doc.results.length} of ${defs.length} cases; what ` +
-          `completed is in ${out} (completed: false) and ${jsonLinesPath(out!)}`,
-      );
-    }
-    return code;
+    return finish(doc, out!, o, defs.length);
   } finally {
     lines?.close();
   }
+}
+
+/** The outputs of a written document, and the exit of a run a signal stopped. */
+function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
+  const code = writeOutputs(doc, out, o);
+  if (doc.interruptedBy) {
+    throw new Interrupted(
+      doc.interruptedBy,
+      `interrupted by ${doc.interruptedBy} after ${doc.results.length} of ${total} cases; what ` +
+        `completed is in ${out} (completed: false) and ${jsonLinesPath(out)}`,
+    );
+  }
+  return code;
 }
 
 function progress(r: CaseResult, i: number, n: number): void {
@@ -225,7 +231,7 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
   if (o.replay) readReplay(o.replay); // a bad file is bad input here, before any testbed boots
   const profile: Profile | undefined = o.profile ? loadProfile(o.profile) : undefined;
   const seed = o.seed ?? Date.now() % 1_000_000;
-  const cli = { ...o, strict: !!o.strict, profilePath: o.profile, profile };
+  const cli = { ...o, strict: !!o.strict, profilePath: o.profile, profile, paths: userPaths() };
   if (testbedHost(o)) {
     if (o.replay) {
       const { code, crash } = await replayInTestbed({ ...cli, replay: o.replay });

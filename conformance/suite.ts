@@ -68,7 +68,9 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
       header.host.kernel,
     );
     // A child that the same Ctrl-C ended did not crash: its case was abandoned, not run.
-    if (stopRequested() && (o.isolate || def.isolate) && (r.class === "crashed" || r.class === "timeout")) break;
+    if (stopRequested() && (o.isolate || def.isolate) && (r.class === "crashed" || r.class === "timeout")) {
+      break;
+    }
     o.onResult?.(r, i, defs.length);
     results.push(r);
   }

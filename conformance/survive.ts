@@ -6,11 +6,12 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
-import { resolveKernel } from "../testbed/kernels.ts";
-import { forwardedEnv } from "../testbed/relaunch.ts";
+import { forwardedEnv, prepareTestbed } from "../testbed/relaunch.ts";
+import type { UserPath } from "../testbed/shares.ts";
 import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../record/stream.ts";
 import { defaultOutPath, type RunHeader } from "../record/header.ts";
 import { KnownError } from "../common/mod.ts";
+import { SIGNAL_EXIT, type StopSignal } from "../common/signals.ts";
 import type { TapeStep } from "./tape.ts";
 import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
 import { applyProfile, baseResult, caseDeadline, exitCodeFor } from "./runner.ts";
@@ -170,12 +171,13 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
   if (!header) throw new KnownError("crash survival: no testbed boot got as far as the run header");
   const profile = o.strict ? null : o.profile ?? profileFor(header.device.name);
   const interrupted = boots.at(-1)?.ended === "interrupted";
+  const interruptedBy: StopSignal | null = interrupted ? (lastCode === 130 ? "SIGINT" : "SIGTERM") : null;
   return {
     ...header,
     kind: "conformance",
     schemaVersion: SCHEMA_VERSION,
     completed: results.length === o.defs.length && !interrupted,
-    interruptedBy: interrupted ? (lastCode === 130 ? "SIGINT" : "SIGTERM") : null,
+    interruptedBy,
     run: {
       ...o.run,
       allowKernelCrash: true,
@@ -185,7 +187,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
       finishedAt: new Date().toISOString(),
     },
     counts: countClasses(results),
-    exitCode: exitCodeFor(results),
+    exitCode: interruptedBy ? SIGNAL_EXIT[interruptedBy] : exitCodeFor(results),
     results,
   };
 }
@@ -216,6 +218,8 @@ export interface SurviveCli {
   /** Attach tapes (for --emit-c). */
   tape: boolean;
   onResult?: SurviveOptions["onResult"];
+  /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
+  paths?: UserPath[];
 }
 
 /**
@@ -227,7 +231,7 @@ export async function surviveInTestbed(
   defs: CaseDef[],
   o: SurviveCli,
 ): Promise<{ doc: SuiteDoc; out: string }> {
-  const kernel = await resolveKernel(o.kernel);
+  const { kernel, shares } = await prepareTestbed(o);
   console.error(
     `no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version}), surviving ` +
       "kernel crashes",
@@ -257,6 +261,7 @@ export async function surviveInTestbed(
         kernel: kernel.version,
         env: forwardedEnv(),
         quiet: true,
+        shares,
         watchKernel: true,
         stallMs,
       }),
@@ -278,6 +283,11 @@ export async function surviveInTestbed(
     if (steps.length) r.tape = { separatePd: !!defs.find((d) => d.id === r.id)?.separatePd, steps };
   }
   writeJson(out, withoutTapes(doc));
-  appendRecord(stream, { record: "end", file: out });
+  appendRecord(stream, {
+    record: "end",
+    file: out,
+    completed: doc.completed,
+    interruptedBy: doc.interruptedBy,
+  });
   return { doc, out };
 }

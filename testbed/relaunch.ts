@@ -2,9 +2,9 @@
 // Soft-RoCE testbed, where rxe0 exists. What can be refused is refused here, before the boot.
 import { join } from "node:path";
 import { hasRdmaDevice, inTestbed, runInTestbed, shareDirs } from "./vm.ts";
-import { resolveKernel } from "./kernels.ts";
+import { type KernelInfo, resolveKernel } from "./kernels.ts";
 import { projectRoot } from "./paths.ts";
-import { sharesFor, type UserPath } from "./shares.ts";
+import { type Share, sharesFor, type UserPath } from "./shares.ts";
 import { ensureTestbed } from "./setup.ts";
 import { UsageError } from "../common/mod.ts";
 
@@ -21,14 +21,7 @@ export async function relaunchInTestbedIfNeeded(
     console.error("no RDMA device present and --no-testbed given");
     return 2;
   }
-  if (opts.device && opts.device !== TESTBED_DEVICE) {
-    throw new UsageError(
-      `--device ${opts.device}: no such RDMA device (this host has none; the testbed has ${TESTBED_DEVICE})`,
-    );
-  }
-  const shares = sharesFor(opts.paths ?? [], shareDirs());
-  await ensureTestbed();
-  const kernel = await resolveKernel(opts.kernel);
+  const { kernel, shares } = await prepareTestbed(opts);
   console.error(`no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version})`);
   return await runInTestbed([Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), ...argv], {
     kernel: kernel.version,
@@ -36,6 +29,23 @@ export async function relaunchInTestbedIfNeeded(
     quiet: true,
     shares,
   });
+}
+
+/**
+ * What is refused before a boot is refused here (a --device the testbed lacks, a user path it cannot serve),
+ * then the testbed is provisioned: the kernel to boot and the shares the user's paths need.
+ */
+export async function prepareTestbed(
+  opts: { kernel?: string; device?: string; paths?: UserPath[] },
+): Promise<{ kernel: KernelInfo; shares: Share[] }> {
+  if (opts.device && opts.device !== TESTBED_DEVICE) {
+    throw new UsageError(
+      `--device ${opts.device}: no such RDMA device (this host has none; the testbed has ${TESTBED_DEVICE})`,
+    );
+  }
+  const shares = sharesFor(opts.paths ?? [], shareDirs());
+  await ensureTestbed();
+  return { kernel: await resolveKernel(opts.kernel), shares };
 }
 
 /** memreg's own settings and the colour choice, for a command run in the guest; the rest is the guest's. */

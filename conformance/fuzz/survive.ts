@@ -4,8 +4,8 @@
 // the run's budget) and written as a replay file; then the run goes on with the next sequence.
 import { join, resolve } from "node:path";
 import { runInTestbedResult, type TestbedResult } from "../../testbed/vm.ts";
-import { resolveKernel } from "../../testbed/kernels.ts";
-import { forwardedEnv } from "../../testbed/relaunch.ts";
+import { forwardedEnv, prepareTestbed } from "../../testbed/relaunch.ts";
+import type { UserPath } from "../../testbed/shares.ts";
 import { defaultOutPath } from "../../record/header.ts";
 import { STALL_MARGIN_MS } from "../survive.ts";
 import { fileURLToPath } from "node:url";
@@ -305,11 +305,13 @@ export interface FuzzCli {
   strict: boolean;
   profilePath?: string;
   profile?: Profile;
+  /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
+  paths?: UserPath[];
 }
 
 /** The guest's conformance command line and options, and a boot that watches the guest kernel. */
 async function testbedFor(o: FuzzCli) {
-  const kernel = await resolveKernel(o.kernel);
+  const { kernel, shares } = await prepareTestbed(o);
   const guestArgs = [
     ...["--port", String(o.port), "--step-deadline", String(o.stepDeadline)],
     ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
@@ -324,6 +326,7 @@ async function testbedFor(o: FuzzCli) {
       kernel: kernel.version,
       env: forwardedEnv(),
       quiet: true,
+      shares,
       watchKernel: true,
       stallMs: 8 * o.stepDeadline + STALL_MARGIN_MS,
     });
