@@ -202,24 +202,57 @@ function appendRecord(path: string, record: unknown): void {
  * --isolate child's start in the emulated guest included). */
 export const STALL_MARGIN_MS = 120_000;
 
-export interface SurviveCli {
-  out?: string;
-  device?: string;
+/** What a crash-surviving host takes from the user's command line for the guest and the boot. */
+export interface GuestCli {
   kernel?: string;
+  device?: string;
   port: number;
   gid?: number;
   stepDeadline: number;
-  caseDeadline: number;
-  isolate: boolean;
   strict: boolean;
   profilePath?: string;
   profile?: Profile;
+  /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
+  paths?: UserPath[];
+}
+
+export interface SurviveCli extends GuestCli {
+  out?: string;
+  caseDeadline: number;
+  isolate: boolean;
   cases: string | null;
   /** Attach tapes (for --emit-c). */
   tape: boolean;
   onResult?: SurviveOptions["onResult"];
-  /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
-  paths?: UserPath[];
+}
+
+/** The conformance options a crash-surviving guest gets from the user's (device, fixture, profile). */
+export function guestOptions(o: GuestCli): string[] {
+  return [
+    ...["--port", String(o.port), "--step-deadline", String(o.stepDeadline)],
+    ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
+    ...(o.device ? ["--device", o.device] : []),
+    ...(o.strict ? ["--strict"] : []),
+    ...(o.profilePath ? ["--profile", resolve(o.profilePath)] : []),
+  ];
+}
+
+/**
+ * The testbed under crash watch, after what the relaunch refuses before a boot: each boot runs argv with the
+ * user's paths shared and `oops=panic`, and a guest silent for stallMs is hung.
+ */
+export async function watchedTestbed(o: GuestCli, stallMs: number) {
+  const { kernel, shares } = await prepareTestbed(o);
+  const boot = (argv: string[]) =>
+    runInTestbedResult(argv, {
+      kernel: kernel.version,
+      env: forwardedEnv(),
+      quiet: true,
+      shares,
+      watchKernel: true,
+      stallMs,
+    });
+  return { kernel, boot };
 }
 
 /**
@@ -231,7 +264,9 @@ export async function surviveInTestbed(
   defs: CaseDef[],
   o: SurviveCli,
 ): Promise<{ doc: SuiteDoc; out: string }> {
-  const { kernel, shares } = await prepareTestbed(o);
+  // A guest that prints nothing for longer than the slowest case may take is hung.
+  const stallMs = Math.max(...defs.map((d) => caseDeadline(d, o.caseDeadline))) + STALL_MARGIN_MS;
+  const { kernel, boot } = await watchedTestbed(o, stallMs);
   console.error(
     `no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version}), surviving ` +
       "kernel crashes",
@@ -239,32 +274,18 @@ export async function surviveInTestbed(
   const out = o.out ?? defaultOutPath("conformance", `${o.device ?? "rxe0"}-testbed`);
   const stream = resolve(jsonLinesPath(out));
   const guestArgs = [
-    ...["--port", String(o.port), "--step-deadline", String(o.stepDeadline)],
+    ...guestOptions(o),
     ...["--case-deadline", String(o.caseDeadline)],
-    ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
-    ...(o.device ? ["--device", o.device] : []),
     ...(o.isolate ? ["--isolate"] : []),
-    ...(o.strict ? ["--strict"] : []),
-    ...(o.profilePath ? ["--profile", resolve(o.profilePath)] : []),
     ...(o.tape ? ["--tape"] : []),
   ];
-  // A guest that prints nothing for longer than the slowest case may take is hung.
-  const stallMs = Math.max(...defs.map((d) => caseDeadline(d, o.caseDeadline))) + STALL_MARGIN_MS;
   const doc = await runSurviving({
     defs,
     stream,
     guestArgs,
     profile: o.profile,
     strict: o.strict,
-    boot: (argv) =>
-      runInTestbedResult(argv, {
-        kernel: kernel.version,
-        env: forwardedEnv(),
-        quiet: true,
-        shares,
-        watchKernel: true,
-        stallMs,
-      }),
+    boot,
     run: {
       cases: o.cases,
       isolate: o.isolate,

@@ -3,11 +3,9 @@
 // that did it. That crash is a finding like any other: its sequence is shrunk (each try a fresh boot, within
 // the run's budget) and written as a replay file; then the run goes on with the next sequence.
 import { join, resolve } from "node:path";
-import { runInTestbedResult, type TestbedResult } from "../../testbed/vm.ts";
-import { forwardedEnv, prepareTestbed } from "../../testbed/relaunch.ts";
-import type { UserPath } from "../../testbed/shares.ts";
+import type { TestbedResult } from "../../testbed/vm.ts";
 import { defaultOutPath } from "../../record/header.ts";
-import { STALL_MARGIN_MS } from "../survive.ts";
+import { type GuestCli, guestOptions, STALL_MARGIN_MS, watchedTestbed } from "../survive.ts";
 import { fileURLToPath } from "node:url";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
@@ -296,41 +294,14 @@ function replayOf(o: FuzzSurviveOptions, f: CrashFinding, steps: Step[]): Replay
   };
 }
 
-export interface FuzzCli {
-  kernel?: string;
-  port: number;
-  gid?: number;
-  device?: string;
-  stepDeadline: number;
-  strict: boolean;
-  profilePath?: string;
-  profile?: Profile;
-  /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
-  paths?: UserPath[];
-}
+export type FuzzCli = GuestCli;
 
 /** The guest's conformance command line and options, and a boot that watches the guest kernel. */
 async function testbedFor(o: FuzzCli) {
-  const { kernel, shares } = await prepareTestbed(o);
-  const guestArgs = [
-    ...["--port", String(o.port), "--step-deadline", String(o.stepDeadline)],
-    ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
-    ...(o.device ? ["--device", o.device] : []),
-    ...(o.strict ? ["--strict"] : []),
-    ...(o.profilePath ? ["--profile", resolve(o.profilePath)] : []),
-  ];
-  const guestCli = [Deno.execPath(), "run", "-A", CLI, "conformance", "--no-testbed"];
   // The guest prints progress at least every 20 s; silence far beyond the slowest step is a hang.
-  const boot = (argv: string[]) =>
-    runInTestbedResult(argv, {
-      kernel: kernel.version,
-      env: forwardedEnv(),
-      quiet: true,
-      shares,
-      watchKernel: true,
-      stallMs: 8 * o.stepDeadline + STALL_MARGIN_MS,
-    });
-  return { kernel, guestArgs, guestCli, boot };
+  const { kernel, boot } = await watchedTestbed(o, 8 * o.stepDeadline + STALL_MARGIN_MS);
+  const guestCli = [Deno.execPath(), "run", "-A", CLI, "conformance", "--no-testbed"];
+  return { kernel, guestArgs: guestOptions(o), guestCli, boot };
 }
 
 /** --fuzz on a machine without an RDMA device: in the testbed, surviving crashes. Writes the document. */
