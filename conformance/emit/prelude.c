@@ -235,11 +235,16 @@ static void connect_main(void) {
 
 static void fx_open(int separate_pd) {
 	const char *want = getenv("MEMREG_DEVICE");
+	if (want && !*want) want = NULL; /* set but empty: the default, as in memreg */
 	int n;
 	struct ibv_device **list = ibv_get_device_list(&n);
 	if (!list || n == 0) die("no RDMA device");
 	for (int i = 0; i < n && !F.ctx; i++)
 		if (!want || !strcmp(ibv_get_device_name(list[i]), want)) F.ctx = ibv_open_device(list[i]);
+	if (!F.ctx && want) {
+		fprintf(stderr, "memreg-c: no RDMA device named %s\n", want);
+		exit(2);
+	}
 	if (!F.ctx) die("ibv_open_device");
 	ibv_free_device_list(list);
 	F.port = getenv("MEMREG_PORT") ? atoi(getenv("MEMREG_PORT")) : 1;
