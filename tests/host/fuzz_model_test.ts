@@ -303,3 +303,38 @@ Deno.test("fuzz steps name the capabilities they need (a device without them ski
   assertEquals(stepNeeds({ op: "bind", mw: 0, mr: 0, range: "zb", access: "rw", via: "own" }), ["MGT_EXT"]);
   assertEquals(stepNeeds(access("read", "edge")), []);
 });
+
+Deno.test("profiles: every fuzz signature is a situation the model predicts, observed in a class it does not accept", () => {
+  // What the model predicts over many generated sequences: rule|situation → the classes it accepts.
+  const accepts = new Map<string, Set<string>>();
+  for (const seed of [1, 2, 3]) {
+    for (let i = 0; i < 400; i++) {
+      const sim = new Sim();
+      for (const s of generate(seed, i)) {
+        const p = predict(sim.st, s, sim.cx);
+        if (!p) continue;
+        const k = `${p.rule}|${p.situation}`;
+        const set = accepts.get(k) ?? accepts.set(k, new Set()).get(k)!;
+        for (const c of p.accept === "open" ? ["open"] : p.accept) set.add(c);
+        sim.step(s);
+      }
+    }
+  }
+  const dir = new URL("../../conformance/profiles/", import.meta.url);
+  let n = 0;
+  for (const e of Deno.readDirSync(dir)) {
+    const profile = JSON.parse(Deno.readTextFileSync(new URL(e.name, dir)));
+    for (const d of profile.deviations) {
+      for (const sig of d.fuzz ?? []) {
+        const [rule, situation, cls] = sig.split("|");
+        assert(rule in RULES, `${e.name} ${d.case}: ${sig}: no rule ${rule}`);
+        const accepted = accepts.get(`${rule}|${situation}`);
+        assert(accepted, `${e.name} ${d.case}: ${sig}: the model never predicts ${rule}|${situation}`);
+        assert(!accepted.has("open"), `${e.name} ${d.case}: ${sig}: the spec leaves it open`);
+        assert(!accepted.has(cls), `${e.name} ${d.case}: ${sig}: ${cls} is an accepted outcome`);
+        n++;
+      }
+    }
+  }
+  assert(n >= 10, `${n} signatures`);
+});
