@@ -386,6 +386,7 @@ export class Fixture {
   async bind1(label: string, s: BindSpec, o: { via?: Side; must?: boolean } = {}): Promise<number | null> {
     const via = o.via ?? "B";
     const { addr, len, access, tape } = this.#bindArgs(s);
+    this.#pairFor(via);
     this.#tape.add({ op: "bind1", label, via, ...tape, ...(s.nullRange ? { null: true } : {}) });
     const wrId = this.#nextWr++;
     const ret = s.mw.bind(this.qp(via), s.mr, addr, len, access, wrId, SendFlags.SIGNALED);
@@ -408,6 +409,7 @@ export class Fixture {
   ): Promise<boolean> {
     const { addr, len, access, tape } = this.#bindArgs(s);
     const key = this.#tape.expr(s.key);
+    this.#pairFor(o.via ?? "B");
     this.#tape.add({ op: "bind2", label, via: o.via ?? "B", key, ...tape });
     this.#tape.learn(s.key, key);
     const wr = new SendWr().bindMw(
@@ -601,6 +603,7 @@ export class Fixture {
 
   /** Posts one receive of up to 4 KiB on `side`; returns its wr_id. */
   postRecv(side: Side): bigint {
+    this.#pairFor(side);
     this.#tape.add({ op: "recv", side });
     const r = this.#recv;
     const id = this.#nextWr++;
@@ -667,6 +670,7 @@ export class Fixture {
    * .data (reads and atomics: what landed; writes: the target buffer).
    */
   post(label: string, ops: Op[], via: Side, o: PostOptions = {}): Promise<Completion[]> {
+    this.#pairFor(via);
     this.#tape.add({ op: "post", label, via, ops: ops.map((o) => o.tape), ...o });
     return this.#post(label, ops, via, o);
   }
@@ -770,6 +774,7 @@ export class Fixture {
 
   /** Moves one QP to ERR or RESET. */
   toState(side: Side, state: typeof QpState.ERR | typeof QpState.RESET): void {
+    this.#pairFor(side);
     this.#tape.add({ op: "qpState", side, state: state === QpState.ERR ? "ERR" : "RESET" });
     this.qp(side).toState(state);
   }
@@ -779,6 +784,7 @@ export class Fixture {
    * completions dropped.
    */
   recover(pairs: readonly ("AB" | "CD")[] = ["AB"]): void {
+    if (pairs.includes("CD")) this.#pairFor("C");
     this.#tape.add({
       op: "recover",
       ...(pairs.length === 1 && pairs[0] === "AB" ? {} : { pairs: [...pairs] }),
@@ -802,6 +808,14 @@ export class Fixture {
     this.#pairNums = { C: this.#pair.c!.qpNum, D: this.#pair.d!.qpNum };
     this.#connectPair();
     return this.#pair;
+  }
+
+  /**
+   * qpC/qpD are made on first use: before the step that uses them is taped, so that the tape (and the C
+   * program made from it) creates the pair first.
+   */
+  #pairFor(side: Side): void {
+    if (side === "C" || side === "D") this.pair();
   }
 
   #connectPair(): void {
