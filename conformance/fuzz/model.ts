@@ -590,6 +590,14 @@ export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, 
         Object.assign(w, { state: "free", mr: null, qp: null });
       }
       if (p.accept === "open" && d.kind === "mw") n.mw[d.slot]!.state = "unknown";
+      // A type 2 window of unknown state that an invalidation of its key went through is free now.
+      if (ok && d.kind === "unknown") {
+        for (const [i, w] of n.mw.entries()) {
+          if (w?.type === 2 && w.state === "unknown" && n.mwKeys[i].at(-1) === key) {
+            Object.assign(w, { state: "free", mr: null, qp: null });
+          }
+        }
+      }
       break;
     }
     case "access": {

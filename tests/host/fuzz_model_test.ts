@@ -15,6 +15,7 @@ import {
   type Observation,
   predict,
   type Prediction,
+  recovered,
   SEND_INV_REFUSED,
 } from "../../conformance/fuzz/model.ts";
 import { check, stepNeeds } from "../../conformance/fuzz/exec.ts";
@@ -188,6 +189,17 @@ Deno.test("fuzz model: invalidation — the window's own QP only, never an MR, a
   const t1 = new Sim();
   t1.step({ op: "alloc", mw: 1, type: 1, pd: "B" });
   assertEquals(t1.predict({ op: "sendInv", target: { mw: 1 }, key: "cur", pair: "AB" }).rule, "o10-37.2.26");
+});
+
+Deno.test("fuzz model: an invalidation that goes through a window of unknown state leaves it free", () => {
+  // Resetting the QP a 2B window is bound on leaves its state to the device (the spec does not fix it).
+  const sim = boundType2();
+  sim.st = recovered(sim.st, new Set(["A", "B"]));
+  const inv = (via: "own" | "otherPd"): Step => ({ op: "localInv", target: { mw: 0 }, key: "cur", via });
+  assertEquals(sim.predict(inv("own")).situation, "localInv.unknown");
+  sim.step(inv("own"), "ok");
+  // So a second invalidation is the free-window case (the one a profile may record as a crash), not unknown.
+  assertEquals(sim.predict(inv("otherPd")).situation, "localInv.mw2.free");
 });
 
 Deno.test("fuzz model: the bind rules C10-72…75, o10-37.2.30, o10-36.2.2, and dereg while bound", () => {
