@@ -202,6 +202,9 @@ export async function replayHere(
     const res = await runSequence(ctx, r.steps, {
       ...o,
       caps: deviceCaps(ctx),
+      // Past the deviations the profile explains, as the fuzz run that found the sequence went (else a
+      // known one before it stops the replay short of its own divergence or crash); its own always stops it.
+      known: new Set([...known.keys()].filter((s) => s !== r.signature)),
       // A replay runs even what the profile says crashes: that is what it is asked to show.
       beforeStep: (step, p) =>
         stream?.lines.write({ record: "at", step, rule: p?.rule, situation: p?.situation }),
