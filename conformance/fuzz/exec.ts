@@ -169,8 +169,10 @@ export async function runSteps(
       records.push({ op: opName(s), prediction: p, cls: "skipped" });
       continue;
     }
-    const crashSig = signature(p.rule, p.situation, "crash");
-    if (o.knownCrashes?.has(crashSig)) {
+    // A step the profile says takes the kernel (or the process) down.
+    const crashSig = ["crash", "process-crash"].map((c) => signature(p!.rule, p!.situation, c))
+      .find((sig) => o.knownCrashes?.has(sig));
+    if (crashSig) {
       // Held back, not run: the state stays as it was.
       records.push({ op: opName(s), prediction: p, cls: "known-crash" });
       knownCrash ??= crashSig;

@@ -111,7 +111,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
   const known = knownSignatures(o.profile, o.kernel);
-  const knownCrashes = new Set([...known.keys()].filter((s) => s.endsWith("|crash")));
+  const knownCrashes = new Set([...known.keys()].filter((s) => /\|(process-)?crash$/.test(s)));
   const sum = emptySummary(o.seed, o.budgetMs, o.from ?? 0);
   const findings = new Map<string, Finding>();
   const knownCounts = new Map<string, KnownCount>();
