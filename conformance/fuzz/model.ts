@@ -585,6 +585,8 @@ export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, 
     case "sendInv": {
       const key = keyOf(st, s.target, s.key)!;
       const d = designate(st, key);
+      // ok+noflag: the invalidation went through, only the responder's WITH_INV flag is missing.
+      const ok = obs.cls === "ok" || obs.cls === "ok+noflag";
       if (ok && d.kind === "mw") {
         const w = n.mw[d.slot]!;
         Object.assign(w, { state: "free", mr: null, qp: null });

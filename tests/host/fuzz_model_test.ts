@@ -202,6 +202,13 @@ Deno.test("fuzz model: an invalidation that goes through a window of unknown sta
   assertEquals(sim.predict(inv("otherPd")).situation, "localInv.mw2.free");
 });
 
+Deno.test("fuzz model: a SEND_WITH_INV that went through without the WITH_INV flag still freed the window", () => {
+  const sim = boundType2();
+  sim.step({ op: "sendInv", target: { mw: 0 }, key: "cur", pair: "AB" }, "ok+noflag");
+  const rebind = sim.predict({ op: "bind", mw: 0, mr: 0, range: "inside", access: "r", via: "own" });
+  assertEquals([rebind.situation, rebind.accept], ["bind.mw2.ok", ["ok"]]);
+});
+
 Deno.test("fuzz model: the bind rules C10-72…75, o10-37.2.30, o10-36.2.2, and dereg while bound", () => {
   const sim = boundType2();
   const bind = (
