@@ -1,9 +1,10 @@
 // Compiles a C program against the installed verbs.h that prints sizeof/offsetof for every entry of LAYOUTS,
 // so tests can compare the TypeScript table with the real headers.
 import { LAYOUTS } from "./layouts.ts";
+import { RDMACM_HEADERS, RDMACM_LAYOUTS } from "./rdmacm_layouts.ts";
 
 export function layoutEntries(): { struct: string; field: string; value: number }[] {
-  return Object.entries(LAYOUTS).flatMap(([struct, fields]) =>
+  return Object.entries({ ...LAYOUTS, ...RDMACM_LAYOUTS }).flatMap(([struct, fields]) =>
     Object.entries(fields).map(([field, value]) => ({ struct, field, value: value as number }))
   );
 }
@@ -18,6 +19,7 @@ export function probeProgram(): string {
     "#include <stdio.h>",
     "#include <stddef.h>",
     "#include <infiniband/verbs.h>",
+    ...RDMACM_HEADERS.map((h) => `#include <${h}>`),
     "int main(void) {",
     ...lines,
     "  return 0;",

@@ -91,6 +91,11 @@ export class QP extends VerbsObject {
     check("ibv_modify_qp", ibverbs().ibv_modify_qp(this.ptr, this.#attr.ptr, mask), what);
   }
 
+  /** ibv_modify_qp with attributes someone else filled (rdma_init_qp_attr, ffi/rdmacm.ts). */
+  modifyRaw(attr: Deno.PointerValue, mask: number, what: string): void {
+    check("ibv_modify_qp", ibverbs().ibv_modify_qp(this.ptr, attr, mask), what);
+  }
+
   toInit(port: number, access = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC): void {
     this.#modify(M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS, (v) => {
       v.setUint32(QA.qp_state, QpState.INIT, true);
