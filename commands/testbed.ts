@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
 import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "../testbed/vm.ts";
+import { runPairInTestbed } from "../testbed/pair.ts";
 import { fetchKernel, listKernels, resolveKernel } from "../testbed/kernels.ts";
 import { testbedSetup } from "../testbed/setup.ts";
 
@@ -40,6 +41,11 @@ function testbedCommand(outer: boolean): Command {
     )
     .option("--list-kernels", "list the kernels the testbed can boot")
     .option("--console", "also stream the guest kernel console to stderr")
+    .option(
+      "--pair",
+      "boot two guests joined by a virtual Ethernet link, each with its own rxe0; `bench …` and " +
+        "`conformance …` run as server and client, any other command in both (MEMREG_PAIR_ROLE, _PEER, _TOKEN)",
+    )
     .passThroughOptions()
     .action(async (command: string[], o) => {
       // `deno task testbed -- --kernel sid -- cmd` keeps the first `--`, which would make `--kernel`
@@ -61,6 +67,7 @@ async function testbedAction(
     fetchKernel?: string;
     listKernels?: boolean;
     console?: boolean;
+    pair?: boolean;
   },
 ): Promise<number> {
   try {
@@ -80,9 +87,10 @@ async function testbedAction(
       }
       return 0;
     }
-    return await runInTestbed(command.length ? command : DEFAULT_COMMAND, {
+    const run = o.pair ? runPairInTestbed : runInTestbed;
+    return await run(command.length ? command : DEFAULT_COMMAND, {
       kernel: o.kernel,
-      memoryMiB: o.memory,
+      memoryMiB: o.pair && o.memory === DEFAULT_MEMORY_MIB ? undefined : o.memory,
       timeoutMs: o.timeout * 1000,
       console: o.console,
     });

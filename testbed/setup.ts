@@ -92,6 +92,11 @@ export const PARTS: Part[] = [
     why: "verbs.h for the helper and the struct layout check",
     present: (p) => p.exists("/usr/include/infiniband/verbs.h"),
   },
+  {
+    pkg: "librdmacm1",
+    why: "librdmacm, for two-host runs with --rdma-cm",
+    present: (p) => anyLib(p, "librdmacm.so.1"),
+  },
 ];
 
 /** Everything `testbed:setup` installs. */
@@ -104,6 +109,16 @@ export const TEST_PARTS: Part[] = [
     why: "the browser test opens the HTML reports in it",
     present: (p) => !!p.which("chromium"),
   },
+  {
+    pkg: "librdmacm-dev",
+    why: "rdma_cma.h for the struct layout check of rdma_cm",
+    present: (p) => p.exists("/usr/include/rdma/rdma_cma.h"),
+  },
+  // A one-node Slurm cluster the srun tests start by themselves.
+  { pkg: "slurmctld", why: "the Slurm controller of the srun tests", present: (p) => !!p.which("slurmctld") },
+  { pkg: "slurmd", why: "the Slurm node daemon of the srun tests", present: (p) => !!p.which("slurmd") },
+  { pkg: "slurm-client", why: "srun, sinfo and scontrol for the srun tests", present: (p) => !!p.which("srun") },
+  { pkg: "munge", why: "Slurm's authentication in the srun tests", present: (p) => !!p.which("munged") },
 ];
 
 function rxeIn(p: Probe, k: KernelInfo): boolean {

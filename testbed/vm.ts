@@ -33,6 +33,12 @@ export interface TestbedOptions {
   watchKernel?: boolean;
   /** Kill the VM as hung when, once it is ready, its output ports stay silent this long. */
   stallMs?: number;
+  /** The guest's NIC (qemu arguments) and the spec variables stage 2 sets it up from (testbed/pair.ts). */
+  net?: { qemu: string[]; spec: Record<string, string> };
+  /** Put before each line the guest prints (a pair tells its two guests apart). */
+  label?: string;
+  /** Kills the VM when aborted (a pair stops one guest when the other could not run). */
+  signal?: AbortSignal;
 }
 
 /** How a testbed run ended: the command's exit code, and what the kernel console showed. */
@@ -74,7 +80,7 @@ export async function runInTestbed(argv: string[], opts: TestbedOptions = {}): P
 /** runInTestbed, with what the guest kernel's console showed (a panic, oops or hang ends a run as a crash). */
 export async function runInTestbedResult(argv: string[], opts: TestbedOptions = {}): Promise<TestbedResult> {
   if (argv.length === 0) throw new Error("runInTestbed: empty command");
-  const say = (s: string) => opts.quiet || console.error(s);
+  const say = (s: string) => opts.quiet || console.error(opts.label ? `${opts.label} ${s}` : s);
   await ensureTestbed();
   const kernel = await resolveKernel(opts.kernel);
   const initrd = await buildInitramfs(kernel);
@@ -143,6 +149,7 @@ function specScript(argv: string[], kernel: KernelInfo, shares: Share[], opts: T
     `HOST_DENO_DIR=${exists(denoDir) ? q(Deno.realPathSync(denoDir)) : "''"}`,
     `CWD=${q(Deno.realPathSync(Deno.cwd()))}`,
     `TESTBED_READY=${q(READY)}`,
+    ...Object.entries(opts.net?.spec ?? {}).map(([k, v]) => `${k}=${q(v)}`),
     ...shares.map((s, i) => `share share${i} ${q(s.guest)}`),
     "user_env() {",
     `  export PATH=${q(path.join(":"))}`,
@@ -175,7 +182,8 @@ function qemuArgs(
     `virtserialport,bus=vser.0,nr=${nr},chardev=${id},name=memreg.${id}`,
   ];
   return [
-    ...["-nodefaults", "-no-user-config", "-no-reboot", "-display", "none", "-nic", "none"],
+    ...["-nodefaults", "-no-user-config", "-no-reboot", "-display", "none"],
+    ...(opts.net?.qemu ?? ["-nic", "none"]),
     // Nested KVM is unreliable where memreg runs; multi-threaded TCG boots in a few seconds.
     ...[
       "-accel",
@@ -235,6 +243,7 @@ async function supervise(
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timer = setTimeout(() => kill("timeout"), timeoutMs);
   await Deno.writeTextFile(join(work, "pids"), `${child.pid}\n`, { append: true });
+  opts.signal?.addEventListener("abort", () => kill("abort"));
   let finished = false;
   let console_ = "";
   let readyAt = 0;
@@ -245,14 +254,14 @@ async function supervise(
       if (readyAt && performance.now() - Math.max(lastOutput, readyAt) > opts.stallMs!) kill("stall");
     }, 1000)
     : undefined;
-  const output = (w: { write(b: Uint8Array): Promise<number> }) => (b: Uint8Array) => {
+  const output = (sink: (b: Uint8Array) => Promise<void>) => (b: Uint8Array) => {
     lastOutput = performance.now();
-    return writeAll(w, b);
+    return sink(b);
   };
   const stderrText = new Response(child.stderr).text();
   const pumps = [
-    tail(join(work, "out"), output(Deno.stdout), () => finished),
-    tail(join(work, "err"), output(Deno.stderr), () => finished),
+    tail(join(work, "out"), output(labelled(Deno.stdout, opts.label)), () => finished),
+    tail(join(work, "err"), output(labelled(Deno.stderr, opts.label)), () => finished),
     tail(join(work, "console"), async (b) => {
       if (opts.console) await writeAll(Deno.stderr, b);
       console_ = (console_ + new TextDecoder().decode(b)).slice(-65536);
@@ -285,7 +294,7 @@ async function supervise(
     console.error(`testbed: no progress for ${opts.stallMs! / 1000} s; killed the VM as hung`);
     return result(124);
   }
-  if (killedFor) return result(killedFor === "SIGINT" ? 130 : 143);
+  if (killedFor) return result(killedFor === "SIGINT" ? 130 : killedFor === "abort" ? 125 : 143);
   const rc = exists(join(work, "guest", "rc")) ? Deno.readTextFileSync(join(work, "guest", "rc")).trim() : "";
   const m = rc.match(/^rc (\d+)$/);
   if (m) return result(Number(m[1]));
@@ -363,6 +372,27 @@ async function tail(path: string, sink: (b: Uint8Array) => Promise<void>, done: 
 
 async function writeAll(w: { write(b: Uint8Array): Promise<number> }, b: Uint8Array) {
   for (let off = 0; off < b.length;) off += await w.write(b.subarray(off));
+}
+
+/** A sink that writes through, or puts `label` before every line when one is given. */
+function labelled(w: { write(b: Uint8Array): Promise<number> }, label?: string) {
+  if (!label) return (b: Uint8Array) => writeAll(w, b);
+  const prefix = new TextEncoder().encode(`${label} `);
+  let atStart = true;
+  return async (b: Uint8Array) => {
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (let i = 0; i < b.length; i++) {
+      if (atStart) parts.push(prefix);
+      atStart = b[i] === 10;
+      if (atStart) {
+        parts.push(b.subarray(from, i + 1));
+        from = i + 1;
+      }
+    }
+    if (from < b.length) parts.push(b.subarray(from));
+    for (const p of parts) await writeAll(w, p);
+  };
 }
 
 /**

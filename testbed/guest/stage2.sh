@@ -56,15 +56,33 @@ if [ -n "$MODULES_TAG" ]; then
     fail "mounting the kernel modules"
 fi
 
-# Soft-RoCE: both QPs of a test use rxe0 and meet through rxe's loopback.
 modprobe rdma_rxe || fail "modprobe rdma_rxe"
+modprobe rdma_ucm 2>/dev/null # rdma_cm for --rdma-cm (optional: nothing else needs it)
 ip link set lo up
-ip link add veth0 type veth peer name veth1 || fail "creating the veth pair"
-ip addr add 10.0.0.1/24 dev veth0
-ip addr add 10.0.0.2/24 dev veth1
-ip link set veth0 up
-ip link set veth1 up
-rdma link add rxe0 type rxe netdev veth0 || fail "rdma link add rxe0"
+if [ -n "$PAIR_ADDR" ]; then
+  # One of a pair (testbed/pair.ts): rxe0 on the virtio NIC whose wire leads to the other guest.
+  modprobe virtio_net || fail "modprobe virtio_net"
+  i=0
+  until [ -e /sys/class/net/eth0 ]; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "no eth0 (virtio-net)"
+    sleep 0.1
+  done
+  hostname "$PAIR_HOST"
+  printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "${PAIR_ADDR%/*}" "$PAIR_HOST" "$PAIR_PEER_ADDR" "$PAIR_PEER_HOST" \
+    >/run/memreg-hosts && mount --bind /run/memreg-hosts /etc/hosts
+  ip addr add "$PAIR_ADDR" dev eth0
+  ip link set eth0 up
+  rdma link add rxe0 type rxe netdev eth0 || fail "rdma link add rxe0"
+else
+  # Soft-RoCE: both QPs of a test use rxe0 and meet through rxe's loopback.
+  ip link add veth0 type veth peer name veth1 || fail "creating the veth pair"
+  ip addr add 10.0.0.1/24 dev veth0
+  ip addr add 10.0.0.2/24 dev veth1
+  ip link set veth0 up
+  ip link set veth1 up
+  rdma link add rxe0 type rxe netdev veth0 || fail "rdma link add rxe0"
+fi
 i=0
 until grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null; do
   i=$((i + 1))
