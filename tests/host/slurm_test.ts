@@ -1,0 +1,194 @@
+// Slurm without a cluster: the host-list parser against the forms Slurm documents (and against the installed
+// `scontrol show hostnames` itself, where it is installed), task placement, pairing, the per-job token, and the
+// role options' bad input.
+import assert from "node:assert/strict";
+import { expandHostlist, expandTasksPerNode } from "../../launch/nodelist.ts";
+import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "../../launch/slurm.ts";
+import { pairMode, parseEndpoint, resolvePairRole } from "../../launch/role.ts";
+import { UsageError } from "../../common/mod.ts";
+import { which } from "../../testbed/paths.ts";
+
+/** The forms of Slurm's documentation and hostlist.c (what scontrol show hostnames prints for each). */
+const FORMS: [string, string[]][] = [
+  ["n[01-04,07]", ["n01", "n02", "n03", "n04", "n07"]],
+  ["a1,b[2-3]", ["a1", "b2", "b3"]],
+  ["tux[1-3]", ["tux1", "tux2", "tux3"]],
+  ["lx[10-20]", Array.from({ length: 11 }, (_, i) => `lx${10 + i}`)],
+  ["n[009-011]", ["n009", "n010", "n011"]],
+  ["n[8-10]", ["n8", "n9", "n10"]],
+  ["n[99-101]", ["n99", "n100", "n101"]],
+  ["n[01-3]", ["n01", "n02", "n03"]],
+  ["n[1-03]", ["n1", "n2", "n3"]],
+  ["n[05-5]", ["n05"]],
+  ["n[7]", ["n7"]],
+  ["rack[1-2]-node[01-02]", ["rack1-node01", "rack1-node02", "rack2-node01", "rack2-node02"]],
+  ["a[1-2]b[3-4]", ["a1b3", "a1b4", "a2b3", "a2b4"]],
+  ["n[1-3],m5", ["n1", "n2", "n3", "m5"]],
+  ["n[1-2] m3", ["n1", "n2", "m3"]],
+  ["n[1-2],,m", ["n1", "n2", "m"]],
+  ["n[0-1],n1", ["n0", "n1", "n1"]],
+  ["n-[1,3]", ["n-1", "n-3"]],
+  ["x", ["x"]],
+  ["[1-2]", ["1", "2"]],
+];
+const BAD = ["n[10-8]", "n[]", "n[a-b]", "n[1-2]x", "a.b[1-2].c", "n[1-3", "n1]", "n[1-1000000]"];
+
+Deno.test("host lists: every documented form expands as Slurm expands it", () => {
+  for (const [expr, want] of FORMS) assert.deepEqual(expandHostlist(expr), want, expr);
+});
+
+Deno.test("host lists: malformed ones are one clear usage error", () => {
+  for (const expr of BAD) {
+    assert.throws(
+      () => expandHostlist(expr),
+      (e) => e instanceof UsageError && e.message.includes(expr),
+      expr,
+    );
+  }
+});
+
+// scontrol exits 1 for anything (even --version) without a configuration: look for the program itself.
+const scontrol = which("scontrol") !== null;
+
+Deno.test({
+  name: "host lists: the parser agrees with the installed scontrol show hostnames",
+  ignore: !scontrol,
+  fn: async () => {
+    // scontrol wants a configuration to exist before it expands anything; a minimal one is enough.
+    const dir = await Deno.makeTempDir({ prefix: "memreg-slurm-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/slurm.conf`,
+        "ClusterName=x\nSlurmctldHost=localhost\nNodeName=localhost CPUs=1\nPartitionName=p Nodes=ALL\n",
+      );
+      for (const [expr] of FORMS) {
+        const out = await new Deno.Command("scontrol", {
+          args: ["show", "hostnames", expr],
+          env: { SLURM_CONF: `${dir}/slurm.conf` },
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        const theirs = new TextDecoder().decode(out.stdout).split(/\s+/).filter(Boolean);
+        assert.deepEqual(expandHostlist(expr), theirs, expr);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("tasks per node and placement: block fills nodes, cyclic deals round by round", () => {
+  assert.deepEqual(expandTasksPerNode("2(x3),1"), [2, 2, 2, 1]);
+  assert.deepEqual(expandTasksPerNode("1"), [1]);
+  assert.throws(() => expandTasksPerNode("2(y3)"), UsageError);
+  const nodes = ["a", "b", "c"];
+  assert.deepEqual(placeTasks(nodes, [2, 2, 1], "block"), ["a", "a", "b", "b", "c"]);
+  assert.deepEqual(placeTasks(nodes, [2, 2, 1], "cyclic"), ["a", "b", "c", "a", "b"]);
+  assert.deepEqual(placeTasks(nodes, [1, 1, 1], "block:cyclic"), ["a", "b", "c"]);
+  assert.throws(() => placeTasks(nodes, [1, 1, 1], "plane=2"), /use srun -m block/);
+});
+
+const step = (taskNodes: string[], procId: number): SlurmStep => ({
+  procId,
+  nTasks: taskNodes.length,
+  jobId: "42",
+  stepId: "0",
+  nodes: [...new Set(taskNodes)],
+  taskNodes,
+  expandedBy: "parser",
+});
+
+Deno.test("pairs: the first half serves, pair p is task p and task p + pairs", () => {
+  const two = slurmPlan(step(["n1", "n2"], 1), false);
+  assert.deepEqual(two, {
+    role: "client",
+    pair: 0,
+    pairs: 1,
+    serverNode: "n1",
+    clientNode: "n2",
+    sameNode: false,
+  });
+  // -N2 --ntasks-per-node=2 (block): tasks 0,1 on n1 and 2,3 on n2; pairs cross the nodes.
+  const four = ["n1", "n1", "n2", "n2"];
+  assert.deepEqual(
+    [0, 1, 2, 3].map((r) => slurmPlan(step(four, r), true)).map((p) =>
+      `${p.role}${p.pair}:${p.serverNode}>${p.clientNode}`
+    ),
+    ["server0:n1>n2", "server1:n1>n2", "client0:n1>n2", "client1:n1>n2"],
+  );
+  // One node, two tasks: both roles there, the client reaches the server on 127.0.0.1.
+  assert.equal(slurmPlan(step(["x", "x"], 0), false).sameNode, true);
+  assert.throws(
+    () => slurmPlan(step(four, 0), false),
+    /needs 2 tasks \(this step has 4\).*--pairs to run 2 pairs/,
+  );
+  assert.throws(() => slurmPlan(step(["a", "b", "c"], 0), true), /even number of tasks/);
+});
+
+Deno.test("slurmStep reads the task's environment and checks its own node", async () => {
+  const env = {
+    SLURM_PROCID: "3",
+    SLURM_STEP_NUM_TASKS: "4",
+    SLURM_STEP_NODELIST: "n[01-02]",
+    SLURM_STEP_TASKS_PER_NODE: "2(x2)",
+    SLURMD_NODENAME: "n02",
+    SLURM_JOB_ID: "7",
+    SLURM_STEP_ID: "1",
+    PATH: "", // no scontrol: the parser expands
+  };
+  const s = await slurmStep(env);
+  assert.deepEqual(s.taskNodes, ["n01", "n01", "n02", "n02"]);
+  assert.equal(s.expandedBy, "parser");
+  await assert.rejects(
+    () => slurmStep({ ...env, SLURMD_NODENAME: "n01" }),
+    /cannot tell which node runs each task/,
+  );
+  await assert.rejects(
+    () => slurmStep({ PATH: "" }),
+    (e) => e instanceof UsageError && /SLURM_PROCID/.test(e.message),
+  );
+});
+
+Deno.test("the pair token: the same for both tasks of a pair, another for another pair or job", async () => {
+  const home = await Deno.makeTempDir({ prefix: "memreg-home-" });
+  try {
+    const s = step(["n1", "n2"], 0);
+    const a = await slurmToken(s, 0, home), b = await slurmToken({ ...s, procId: 1 }, 0, home);
+    assert.equal(a, b);
+    assert.match(a, /^[0-9a-f]{32}$/);
+    assert.notEqual(await slurmToken(s, 1, home), a);
+    assert.notEqual(await slurmToken({ ...s, jobId: "43" }, 0, home), a);
+    assert.equal((await Deno.stat(`${home}/.memreg/secret`)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("role options: conflicts and bad endpoints are usage errors, before any device", async () => {
+  const bad: [object, RegExp][] = [
+    [{ server: true, connect: "h" }, /--server and --connect: choose one/],
+    [{ listen: "0.0.0.0:1" }, /--listen goes with --server/],
+    [{ pairs: true }, /--pairs goes with --slurm/],
+    [{ rdmaCm: true }, /--rdma-cm goes with/],
+    [{ server: true, listen: "h:99999" }, /is not HOST\[:PORT\]/],
+    [{ server: true, token: "has space" }, /printable characters/],
+    [{ connect: "host" }, /--connect needs the server's token/],
+  ];
+  const saved = Deno.env.get("MEMREG_TOKEN");
+  Deno.env.delete("MEMREG_TOKEN");
+  try {
+    for (const [o, re] of bad) {
+      assert.throws(() => pairMode(o), (e) => e instanceof UsageError && re.test(e.message));
+    }
+    assert.equal(pairMode({}), null);
+    assert.deepEqual(parseEndpoint("[::1]:9", "--connect"), { host: "::1", port: 9 });
+    assert.deepEqual(parseEndpoint(":9", "--listen"), { host: "0.0.0.0", port: 9 });
+    const server = await resolvePairRole({ server: true });
+    assert.equal(server?.endpoint.host, "127.0.0.1", "localhost unless told otherwise");
+    assert.equal(server?.tokenGenerated, true);
+    const client = await resolvePairRole({ connect: "10.0.0.1", token: "t" });
+    assert.deepEqual(client?.endpoint, { host: "10.0.0.1", port: 18520 });
+  } finally {
+    if (saved !== undefined) Deno.env.set("MEMREG_TOKEN", saved);
+  }
+});
