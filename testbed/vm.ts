@@ -374,24 +374,29 @@ async function writeAll(w: { write(b: Uint8Array): Promise<number> }, b: Uint8Ar
   for (let off = 0; off < b.length;) off += await w.write(b.subarray(off));
 }
 
-/** A sink that writes through, or puts `label` before every line when one is given. */
+/**
+ * A sink that writes through, or puts `label` before every line when one is given; lines are written whole (a
+ * partial line waits for its end), so that two guests' outputs interleave by lines, never within one.
+ */
 function labelled(w: { write(b: Uint8Array): Promise<number> }, label?: string) {
   if (!label) return (b: Uint8Array) => writeAll(w, b);
   const prefix = new TextEncoder().encode(`${label} `);
-  let atStart = true;
+  let pending = new Uint8Array(0);
   return async (b: Uint8Array) => {
-    const parts: Uint8Array[] = [];
+    const all = new Uint8Array(pending.length + b.length);
+    all.set(pending);
+    all.set(b, pending.length);
+    const end = all.lastIndexOf(10) + 1;
+    pending = all.slice(end);
+    if (end === 0) return;
+    const parts: number[] = [];
     let from = 0;
-    for (let i = 0; i < b.length; i++) {
-      if (atStart) parts.push(prefix);
-      atStart = b[i] === 10;
-      if (atStart) {
-        parts.push(b.subarray(from, i + 1));
-        from = i + 1;
-      }
+    for (let i = 0; i < end; i++) {
+      if (all[i] !== 10) continue;
+      parts.push(...prefix, ...all.subarray(from, i + 1));
+      from = i + 1;
     }
-    if (from < b.length) parts.push(b.subarray(from));
-    for (const p of parts) await writeAll(w, p);
+    await writeAll(w, Uint8Array.from(parts));
   };
 }
 
