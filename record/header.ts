@@ -7,6 +7,7 @@ import { type HostRecord, hostRecord } from "./host.ts";
 import { type DeviceRecord, deviceRecord } from "./device.ts";
 import { VERSION } from "../common/mod.ts";
 import { jsonLinesPath } from "./stream.ts";
+import type { PairRecord } from "./pair.ts";
 
 export interface RunHeader {
   tool: "memreg";
@@ -20,6 +21,8 @@ export interface RunHeader {
   ffi: FfiPathRecord;
   host: HostRecord;
   device: DeviceRecord;
+  /** A run between two processes (--server / --connect / --slurm): both sides; null for a single process. */
+  pair: PairRecord | null;
 }
 
 export function runHeader<K extends RunHeader["kind"]>(
@@ -34,11 +37,19 @@ export function runHeader<K extends RunHeader["kind"]>(
     kind,
     schemaVersion,
     startedAt: new Date().toISOString(),
-    argv: [...Deno.args],
+    argv: redactArgv(Deno.args),
     ffi: measureCallCost(cq),
     host: hostRecord(),
     device: deviceRecord(ctx),
+    pair: null,
   };
+}
+
+/** The command line with secrets blanked: a document is shared, a --token must not travel with it. */
+export function redactArgv(argv: readonly string[]): string[] {
+  return argv.map((a, i) =>
+    argv[i - 1] === "--token" ? "(redacted)" : a.startsWith("--token=") ? "--token=(redacted)" : a
+  );
 }
 
 /**

@@ -90,7 +90,9 @@ export function runRef(r: Loaded): RunRef {
   return {
     name: r.name,
     kind: r.kind,
-    device: r.doc.device.name,
+    device: r.doc.pair
+      ? `${r.doc.pair.server.device.name}↔${r.doc.pair.client.device.name} (${r.doc.pair.role})`
+      : r.doc.device.name,
     model: r.doc.device.model,
     kernel: r.doc.host.kernel,
     startedAt: r.doc.startedAt,

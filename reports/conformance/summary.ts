@@ -2,6 +2,7 @@
 import { CLASSES, type Classification } from "../../conformance/model.ts";
 import type { CaseResult } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
+import { pairLabel } from "../../record/pair.ts";
 
 export function countsLine(counts: Record<Classification, number>): string {
   return CLASSES.filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${c}`).join(", ") || "no cases";
@@ -35,7 +36,8 @@ export function observedLine(r: CaseResult): string {
 }
 
 export function deviceLine(doc: SuiteDoc): string {
+  const pair = doc.pair ? `, pair ${pairLabel(doc.pair)}` : "";
   return `${doc.device.name} (${doc.device.model}), kernel ${doc.host.kernel}${
     doc.host.testbed ? ", Soft-RoCE testbed" : ""
-  }`;
+  }${pair}`;
 }

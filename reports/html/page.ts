@@ -1,6 +1,7 @@
 // The HTML page every report, compare page and site page is: self-contained (chart.js, the page script, the
 // chart data and the styles inlined; a Content-Security-Policy that forbids any request), the run header, and
 // the figure = chart + table layout. Output depends only on the input documents, so it is byte-reproducible.
+import { pairLabel } from "../../record/pair.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ChartSpec } from "./runtime.js";
@@ -108,7 +109,35 @@ export function runHeader(run_: Loaded): string {
     `<table class="header${cls}">${
       rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
     }</table>`;
-  return `<div class="headers">${t(device)}${t(host)}${t(run, " wide")}</div>`;
+  const pair = d.pair ? t(pairRows(d.pair), " wide") : "";
+  return `<div class="headers">${t(device)}${t(host)}${pair}${t(run, " wide")}</div>`;
+}
+
+type PairIn = NonNullable<Loaded["doc"]["pair"]>;
+
+/** A two-host run: both sides (the header above is the writer's own), how they were connected and launched. */
+export function pairRows(p: PairIn): [string, string][] {
+  const end = (e: PairIn["server"]) =>
+    `${e.host.hostname} (${e.address}): ${e.device.name}, ${e.device.model}; kernel ${e.host.kernel}${
+      e.host.testbed ? ", testbed" : ""
+    }`;
+  const slurm = p.slurm
+    ? `; Slurm job ${p.slurm.jobId} step ${p.slurm.stepId}, pair ${p.slurm.pair + 1} of ${p.slurm.pairs} (${
+      p.slurm.nodes.join(", ")
+    })`
+    : "";
+  return [
+    ["pair", `${pairLabel(p)} — this document is the ${p.role}'s`],
+    ["server (exposes memory)", end(p.server)],
+    ["client (does the RDMA)", end(p.client)],
+    [
+      "connection",
+      `${
+        p.connection === "rdma-cm" ? "rdma_cm" : "endpoints exchanged out of band"
+      } (OOB protocol ${p.protocol}), ` +
+      `launched by ${p.launcher === "slurm" ? "srun" : "hand"}${slurm}`,
+    ],
+  ];
 }
 
 function finishedAt(run: Loaded): string {

@@ -80,6 +80,19 @@ export const DeviceSchema = z.object({
   ports: z.array(PortSchema),
 });
 
+const PairEndSchema = z.object({ address: str, host: HostSchema, device: DeviceSchema, ffi: FfiSchema });
+
+/** A two-host run: which side wrote the document, how it was connected and launched, both sides in full. */
+export const PairSchema = z.object({
+  role: z.enum(["server", "client"]),
+  connection: z.enum(["oob", "rdma-cm"]),
+  launcher: z.enum(["cli", "slurm"]),
+  protocol: int,
+  server: PairEndSchema,
+  client: PairEndSchema,
+  slurm: z.object({ jobId: str, stepId: str, pair: int, pairs: int, nodes: z.array(str) }).nullable(),
+});
+
 /** The header fields (kind and schema version are checked before the schema runs, see load.ts). */
 export const headerShape = {
   tool: z.literal("memreg"),
@@ -90,6 +103,8 @@ export const headerShape = {
   ffi: FfiSchema,
   host: HostSchema,
   device: DeviceSchema,
+  /** Two-host runs (issue 10); absent before, null for a single process. */
+  pair: PairSchema.nullable().optional(),
 };
 
 /** Whether the run went through (final documents since issue 8 say so; older ones are complete by nature). */
