@@ -2,9 +2,16 @@
 import type { Command } from "commander";
 import { relaunchInTestbedIfNeeded } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
-import { UsageError } from "../common/mod.ts";
+import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
 import { listDevices } from "../ffi/mod.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
+import {
+  DEFAULT_OOB_PORT,
+  DEFAULT_PEER_TIMEOUT_S,
+  DEFAULT_WAIT_S,
+  type PairCliOptions,
+  pairMode,
+} from "../launch/role.ts";
 
 export interface DeviceOptions {
   testbed: boolean;
@@ -75,4 +82,51 @@ export async function ensureDevice(opts: DeviceOptions): Promise<void> {
     paths: userPaths(),
   });
   if (code !== null) Deno.exit(code);
+}
+
+/** The options of a run between two processes (hosts): --server, --connect, --slurm and what goes with them. */
+export function pairOptions(cmd: Command): Command {
+  return cmd
+    .option("--server", "expose memory and wait for one --connect client, then exit (two-host run)")
+    .option("--listen <addr[:port]>", `where --server listens (default 127.0.0.1:${DEFAULT_OOB_PORT})`)
+    .option("--connect <host[:port]>", "run the RDMA side against a --server on another host")
+    .option("--slurm", "take the role from Slurm (srun): SLURM_PROCID and the step's node list")
+    .option("--pairs", "with --slurm: every pair of a larger allocation at once, merged into one document")
+    .option(
+      "--token <token>",
+      "shared secret of the two sides (default: MEMREG_TOKEN, or made up by --server)",
+    )
+    .option("--rdma-cm", "connect the QPs with rdma_cm (librdmacm) instead of the out-of-band exchange")
+    .option(
+      "--oob-port <n>",
+      `out-of-band TCP port for --slurm (default ${DEFAULT_OOB_PORT} + pair)`,
+      positiveInt("--oob-port"),
+    )
+    .option(
+      "--peer-wait <s>",
+      "how long a server waits for its client, a client for its server",
+      positiveInt("--peer-wait"),
+      DEFAULT_WAIT_S,
+    )
+    .option(
+      "--peer-timeout <s>",
+      "deadline of every out-of-band message once connected",
+      positiveInt("--peer-timeout"),
+      DEFAULT_PEER_TIMEOUT_S,
+    );
+}
+
+/**
+ * Checks the pair options (usage errors before anything else) and, for a two-sided run, that this host has
+ * the RDMA device: a pair is not relaunched inside a single testbed guest, where no peer could reach it.
+ */
+export function pairModeOf(o: PairCliOptions): ReturnType<typeof pairMode> {
+  const mode = pairMode(o);
+  if (mode && !hasRdmaDevice() && !inTestbed()) {
+    throw new KnownError(
+      `--${mode === "client" ? "connect" : mode} needs an RDMA device on this host; without one, ` +
+        "`deno task testbed --pair -- bench …` runs both sides in two testbed guests joined by a wire",
+    );
+  }
+  return mode;
 }

@@ -1,0 +1,139 @@
+// One end of a reliable connection whose other end is in another process, usually on another host: a PD, a CQ
+// and an RC QP, connected to the endpoint the peer sent (its QP number, LID, GID, PSN, MTU and READ depths),
+// or by rdma_cm. The two ends agree on the smaller MTU and on READ depths each side can serve.
+import type { Context } from "./context.ts";
+import { PD } from "./pd.ts";
+import { CQ } from "./cq.ts";
+import { type PathOptions, QP, type QpCaps } from "./qp.ts";
+import { Access } from "./constants.ts";
+import { cmAccept, type CmChannel, cmConnect } from "./rdmacm.ts";
+
+/** What one end tells the other (plain data: it crosses the OOB channel as JSON). */
+export interface WireEndpoint {
+  qpNum: number;
+  lid: number;
+  /** 32 hex digits, or null on InfiniBand (LID addressing). */
+  gid: string | null;
+  psn: number;
+  /** enum ibv_mtu of the port (the two ends take the smaller). */
+  mtu: number;
+  /** RDMA READs this end serves at once (max_qp_rd_atom) and issues at once (max_qp_init_rd_atom). */
+  rdAtomic: number;
+  initRdAtomic: number;
+}
+
+export interface LinkOptions {
+  port?: number;
+  /** GID index; default: the port's RoCE v2 IPv4-mapped entry (-1 on IB). */
+  gidIndex?: number;
+  caps?: QpCaps;
+  cqe?: number;
+  /** A PD of the caller's (its MRs stay valid across links); default: the link's own. */
+  pd?: PD;
+}
+
+const QP_ACCESS = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;
+
+export class Link {
+  readonly pd: PD;
+  readonly cq: CQ;
+  qp!: QP;
+  readonly port: number;
+  readonly gidIndex: number;
+  readonly #ownPd: boolean;
+  readonly #psn = (crypto.getRandomValues(new Uint32Array(1))[0] & 0xffffff) || 1;
+
+  constructor(readonly ctx: Context, readonly opts: LinkOptions = {}, deferQp = false) {
+    this.port = opts.port ?? 1;
+    this.gidIndex = opts.gidIndex ?? ctx.defaultGidIndex(this.port);
+    this.#ownPd = !opts.pd;
+    this.pd = opts.pd ?? new PD(ctx);
+    try {
+      this.cq = new CQ(ctx, opts.cqe ?? 1024);
+      if (!deferQp) this.qp = this.makeQp();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** The link's QP (rdma_cm makes it once it knows the port). */
+  makeQp(): QP {
+    this.qp = new QP(this.pd, this.cq, this.cq, this.opts.caps);
+    return this.qp;
+  }
+
+  /** This end, as the peer needs it. */
+  endpoint(): WireEndpoint {
+    const port = this.ctx.queryPort(this.port);
+    const dev = this.ctx.queryDevice();
+    const gid = this.gidIndex >= 0
+      ? this.ctx.queryGid(this.port, this.gidIndex)?.gid.replaceAll(":", "")
+      : null;
+    return {
+      qpNum: this.qp.qpNum,
+      lid: port.lid,
+      gid: gid ?? null,
+      psn: this.#psn,
+      mtu: port.activeMtu,
+      rdAtomic: dev.maxQpRdAtom,
+      initRdAtomic: dev.maxQpInitRdAtom,
+    };
+  }
+
+  /** RESET→INIT→RTR→RTS aimed at `remote`. */
+  connect(remote: WireEndpoint): void {
+    const mine = this.endpoint();
+    const path: PathOptions = {
+      port: this.port,
+      gidIndex: this.gidIndex,
+      mtu: Math.min(mine.mtu, remote.mtu),
+    };
+    const gid = remote.gid ? Uint8Array.from(remote.gid.match(/../g)!.map((h) => parseInt(h, 16))) : null;
+    this.qp.toInit(this.port, QP_ACCESS);
+    // As responder this end serves what the peer issues at most; as requester it issues what the peer serves.
+    this.qp.toRtr(
+      { qpNum: remote.qpNum, lid: remote.lid, gid, psn: remote.psn },
+      { ...path, maxRdAtomic: clampRd(Math.min(mine.rdAtomic, remote.initRdAtomic)) },
+    );
+    this.qp.toRts(mine.psn, { ...path, maxRdAtomic: clampRd(Math.min(mine.initRdAtomic, remote.rdAtomic)) });
+  }
+
+  /** Client side of rdma_cm: the QP is made on the port rdma_cm resolved the server's address to. */
+  async connectCm(ch: CmChannel, ip: string, port: number, timeoutMs: number): Promise<void> {
+    const depth = clampRd(
+      Math.min(this.ctx.queryDevice().maxQpRdAtom, this.ctx.queryDevice().maxQpInitRdAtom),
+    );
+    await cmConnect(ch, this.ctx, ip, port, () => this.makeQp(), { timeoutMs, depth, access: QP_ACCESS });
+  }
+
+  /** Server side of rdma_cm: the next connection request on `ch`'s listening id gets this link's QP. */
+  async acceptCm(ch: CmChannel, timeoutMs: number): Promise<void> {
+    const depth = clampRd(
+      Math.min(this.ctx.queryDevice().maxQpRdAtom, this.ctx.queryDevice().maxQpInitRdAtom),
+    );
+    await cmAccept(ch, this.ctx, () => this.makeQp(), { timeoutMs, depth, access: QP_ACCESS });
+  }
+
+  close(): void {
+    // A PD of the caller's stays; closing the CQ first closes the QP on it.
+    const objs = [this.qp, this.cq, this.#ownPd ? this.pd : null].filter((o) => o);
+    let first: unknown;
+    for (const o of objs) {
+      try {
+        o!.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function clampRd(n: number): number {
+  return Math.max(1, Math.min(16, n));
+}
