@@ -117,7 +117,11 @@ export const TEST_PARTS: Part[] = [
   // A one-node Slurm cluster the srun tests start by themselves.
   { pkg: "slurmctld", why: "the Slurm controller of the srun tests", present: (p) => !!p.which("slurmctld") },
   { pkg: "slurmd", why: "the Slurm node daemon of the srun tests", present: (p) => !!p.which("slurmd") },
-  { pkg: "slurm-client", why: "srun, sinfo and scontrol for the srun tests", present: (p) => !!p.which("srun") },
+  {
+    pkg: "slurm-client",
+    why: "srun, sinfo and scontrol for the srun tests",
+    present: (p) => !!p.which("srun"),
+  },
   { pkg: "munge", why: "Slurm's authentication in the srun tests", present: (p) => !!p.which("munged") },
 ];
 

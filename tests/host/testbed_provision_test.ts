@@ -39,6 +39,7 @@ const SHOWS: Record<string, string[]> = {
   "gcc": ["cc"],
   "libc6-dev": ["/usr/include/stdio.h"],
   "libibverbs-dev": ["/usr/include/infiniband/verbs.h"],
+  "librdmacm1": ["/usr/lib/x86_64-linux-gnu/librdmacm.so.1"],
 };
 
 /** A host with `installed` packages; apt-get is `aptGet` (a script) if given; `afterApt` shows what it added. */
