@@ -1,6 +1,7 @@
 // The bench result document as the engine writes it (schema version below). Its validator and every renderer
 // live in reports/; reports/schema checks at compile time that the two describe the same document.
 import type { RunHeader } from "../record/header.ts";
+import type { PairRecord } from "../record/pair.ts";
 import type { BenchConfig, Layout } from "./config.ts";
 import type { KeyEnd } from "./exposure.ts";
 import type { Overhead } from "./overhead.ts";
@@ -37,4 +38,6 @@ export interface BenchDoc extends RunHeader {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: Calibration | null;
+  /** A Slurm run's merged document (bench/collect.ts): every pair; results and late accesses name theirs. */
+  pairs?: PairRecord[];
 }

@@ -4,14 +4,17 @@
 // (work requests, SGEs, wr_ids and completion reads are all preallocated; timestamps are f64 ns).
 //
 // The exposer's side lives here (its memory, the strategy, the adverts it sends, the notices it receives); the
-// peer's side is bench/peer.ts, which acts on the advert message alone. Both are polled by this one loop.
+// peer's side is bench/peer.ts, which acts on the advert message alone. In one process both are polled by this
+// one loop; in a pair (bench/pair.ts) the peer runs in another process, usually on another host
+// (bench/peer_side.ts), and this loop polls the exposer's end alone (runRemote): a notice then means the
+// peer is done with the I/O, and a phase ends with an end-of-phase advert.
 import { Access, fastVerbs, MR, NativeBuffer, SendFlags, SendWr, setAddr, VerbsError } from "../ffi/mod.ts";
-import { RecvWr, WrOpcode } from "../ffi/mod.ts";
+import { type CQ, RecvWr, WrOpcode } from "../ffi/mod.ts";
 import { CTL, Kind, kindOf, MAX_SLOTS, type Rig, slotOf, wrId } from "./rig.ts";
 import { Slot, type Strategy, type StrategyEnv } from "./strategies/types.ts";
 import { CompletionError, ProtocolError } from "./errors.ts";
 import { Verifier } from "./verify.ts";
-import { ADVERT_HEAD, ADVERT_SEG, maxSegments, Peer } from "./peer.ts";
+import { ADVERT_HEAD, ADVERT_SEG, advertBytes, END_OF_PHASE, maxSegments, Peer } from "./peer.ts";
 import { PAGE } from "./exposure.ts";
 import type * as hdr from "hdr-histogram-js";
 import { newHistogram, summarize } from "./stats.ts";
@@ -20,6 +23,8 @@ import process from "node:process";
 // The key must match either way, and the late-access check proves the window is really gone.
 const WITH_INV_ANY = 8 | 4;
 const STALL_NS = 60e9;
+/** A pair's loop lets the event loop run (the out-of-band channel) once it has been idle this long. */
+export const YIELD_IDLE_NS = 200e6;
 const S_EXPOSING = 1, S_ADVERTISED = 2, S_REVOKING = 3, S_EXPOSER_DONE = 4;
 
 /**
@@ -66,9 +71,23 @@ export interface EngineOptions {
 
 let nextSeq = 1;
 
+/**
+ * What a pair's loop calls while idle: true when the other process has said something (it stopped the point),
+ * and it throws when the channel broke.
+ */
+export type Watch = () => boolean;
+
+/** The other process of a pair stopped the point (its message says why). */
+export class PeerInterrupt extends Error {
+  constructor() {
+    super("the peer stopped the point");
+  }
+}
+
 export class Engine {
   readonly slots: Slot[];
-  readonly peer: Peer;
+  /** The peer, when it runs in this process (null: in another, bench/pair.ts). */
+  readonly peer: Peer | null;
   readonly verifier: Verifier;
   readonly #fast = fastVerbs();
   readonly #advert: NativeBuffer;
@@ -103,19 +122,21 @@ export class Engine {
     this.#keyEnd = strategy.keyEnd;
     const maxPages = layout === "pages" ? size / PAGE : 0;
     this.slots = Array.from({ length: depth }, (_, i) => new Slot(i, maxPages));
-    this.peer = new Peer(rig, { layout, op, size, depth, sendInv: strategy.notice === "send-inv" });
-    this.#advertSize = this.peer.advertSize;
+    this.peer = rig.side === "both"
+      ? new Peer(rig, { layout, op, size, depth, sendInv: strategy.notice === "send-inv" })
+      : null;
+    this.#advertSize = advertBytes(maxSegments(env));
     try {
       this.#advert = new NativeBuffer(depth * this.#advertSize);
     } catch (e) {
-      this.peer.close();
+      this.peer?.close();
       throw e;
     }
     try {
       this.#advertMr = new MR(rig.pd, this.#advert.addr, this.#advert.length, Access.LOCAL_WRITE);
     } catch (e) {
       this.#advert.unmap();
-      this.peer.close();
+      this.peer?.close();
       throw e;
     }
     const ctlB = rig.ctlB.addr;
@@ -134,7 +155,7 @@ export class Engine {
     for (let i = 0; i < depth; i++) {
       this.#post(rig.lb.qpB.postRecv(this.#noticeRecv[i]), "ibv_post_recv", "exposer notice receive");
     }
-    this.peer.postReceives();
+    this.peer?.postReceives();
   }
 
   /**
@@ -142,25 +163,10 @@ export class Engine {
    * the figures; `sequential` draws the exposer's buffers (or pages) in order whatever the point's reuse is.
    */
   run(count: number, budgetNs: number, record: boolean, sequential = false): PhaseStats {
-    this.#stats = emptyStats();
-    this.#record = record;
-    this.#sequential = sequential;
-    this.env.keyLife.recording = record;
-    this.#target = count;
-    this.#started = 0;
-    this.#phaseHist.reset();
-    const cpu0 = process.cpuUsage();
-    const t0 = this.#fast.nowNs();
-    this.#deadline = t0 + budgetNs;
-    for (const s of this.slots) if (this.#started < this.#target) this.#start(s);
-    const { cqA, cqB } = this.rig.lb;
+    const t0 = this.#begin(count, budgetNs, record, sequential);
     let idle = 0, lastProgress = t0;
     while (this.#inflight > 0) {
-      const nb = cqB.poll();
-      for (let i = 0; i < nb; i++) this.#onExposer(i);
-      const na = cqA.poll();
-      for (let i = 0; i < na; i++) this.#onPeer(i);
-      if (nb + na > 0) {
+      if (this.#pollOnce() > 0) {
         idle = 0;
       } else if (++idle % 4096 === 0) {
         const now = this.#fast.nowNs();
@@ -170,12 +176,113 @@ export class Engine {
         }
       }
     }
+    return this.#finish(t0);
+  }
+
+  /**
+   * run() with the peer in another process: the same cycle, polling the exposer's end alone; once idle for
+   * YIELD_IDLE_NS it lets the event loop run and calls `watch` (which throws when the other process stopped).
+   * The phase ends with the end-of-phase advert, after which the peer reports its side.
+   */
+  async runRemote(
+    count: number,
+    budgetNs: number,
+    record: boolean,
+    watch: Watch,
+    sequential = false,
+    stallNs = STALL_NS,
+  ): Promise<PhaseStats> {
+    const t0 = this.#begin(count, budgetNs, record, sequential);
+    let idle = 0, lastProgress = t0;
+    while (this.#inflight > 0) {
+      if (this.#pollOnce() > 0) {
+        idle = 0;
+      } else if (++idle % 4096 === 0) {
+        const now = this.#fast.nowNs();
+        if (idle === 4096) lastProgress = now;
+        else if (now - lastProgress > stallNs) {
+          throw new ProtocolError(`no completion for ${stallNs / 1e9} s (the peer stopped answering?)`);
+        } else if (now - lastProgress > YIELD_IDLE_NS) {
+          await new Promise((r) => setTimeout(r, 0));
+          if (watch()) throw new PeerInterrupt();
+        }
+      }
+    }
+    const st = this.#finish(t0);
+    await this.#endPhase(watch);
+    return st;
+  }
+
+  /** Sends the end-of-phase advert (seq 0) and waits for its completion. */
+  async #endPhase(watch: Watch): Promise<void> {
+    const v = this.#advert.view;
+    v.setUint32(0, 0, true);
+    v.setUint32(4, END_OF_PHASE, true);
+    v.setUint32(8, 0, true);
+    v.setUint32(12, 0, true);
+    const wr = this.#advertWr[0].sgeLength(0, ADVERT_HEAD);
+    this.#post(this.rig.lb.qpB.postSend(wr), "ibv_post_send", "end-of-phase advert");
+    const cq = this.rig.lb.cqB, t0 = this.#fast.nowNs();
+    for (let spins = 0;; spins++) {
+      const n = cq.poll();
+      for (let i = 0; i < n; i++) {
+        const kind = kindOf(cq, i), status = cq.status(i);
+        if (status !== 0) throw new CompletionError("end-of-phase advert", status, 0);
+        if (kind === Kind.ADVERT) return;
+        throw new ProtocolError(
+          `unexpected ${KIND_NAMES[kind] ?? `wr kind ${kind}`} completion after the phase`,
+        );
+      }
+      if (spins % 4096 === 4095) {
+        if (this.#fast.nowNs() - t0 > STALL_NS) {
+          throw new ProtocolError("the end-of-phase advert did not complete");
+        }
+        await new Promise((r) => setTimeout(r, 0));
+        if (watch()) throw new PeerInterrupt();
+      }
+    }
+  }
+
+  /** Polls this process's CQs once and handles what completed; returns how many completions there were. */
+  #pollOnce(): number {
+    const nb = this.#cqB.poll();
+    for (let i = 0; i < nb; i++) this.#onExposer(i);
+    const cqA = this.#cqA;
+    if (!cqA) return nb;
+    const na = cqA.poll();
+    for (let i = 0; i < na; i++) this.#onPeer(i);
+    return nb + na;
+  }
+
+  #begin(count: number, budgetNs: number, record: boolean, sequential: boolean): number {
+    this.#stats = emptyStats();
+    this.#record = record;
+    this.#sequential = sequential;
+    this.env.keyLife.recording = record;
+    this.#target = count;
+    this.#started = 0;
+    this.#phaseHist.reset();
+    this.#cqB = this.rig.lb.cqB;
+    this.#cqA = this.peer ? this.rig.lb.cqA : null;
+    this.#cpu0 = process.cpuUsage();
+    const t0 = this.#fast.nowNs();
+    this.#deadline = t0 + budgetNs;
+    for (const s of this.slots) if (this.#started < this.#target) this.#start(s);
+    return t0;
+  }
+
+  #cpu0 = process.cpuUsage();
+  #cqB!: CQ;
+  #cqA: CQ | null = null;
+
+  #finish(t0: number): PhaseStats {
+    const cpu0 = this.#cpu0;
     const st = this.#stats;
     st.elapsedNs = this.#fast.nowNs() - t0;
     const cpu = process.cpuUsage(cpu0);
     st.cpuUserUs = cpu.user;
     st.cpuSystemUs = cpu.system;
-    if (record) st.p50Ns = summarize(this.#phaseHist).p50Ns;
+    if (this.#record) st.p50Ns = summarize(this.#phaseHist).p50Ns;
     this.env.keyLife.recording = false;
     return st;
   }
@@ -185,6 +292,7 @@ export class Engine {
    * with a revoked key, and the exposure probes of the tests. `len` bytes at most one SGE entry of slot 0.
    */
   postPeerAccess(remote: number, rkey: number, wrIdValue: bigint, len?: number): number {
+    if (!this.peer) throw new Error("postPeerAccess: the peer runs in another process");
     return this.peer.postOne(remote, rkey, wrIdValue, len);
   }
 
@@ -197,7 +305,7 @@ export class Engine {
 
   close(): void {
     let first: unknown;
-    for (const step of [() => this.#advertMr.close(), () => this.#advert.unmap(), () => this.peer.close()]) {
+    for (const step of [() => this.#advertMr.close(), () => this.#advert.unmap(), () => this.peer?.close()]) {
       try {
         step();
       } catch (e) {
@@ -220,7 +328,9 @@ export class Engine {
     s.regs = s.nSegs = s.keyDeadNs = 0;
     s.peerDone = false;
     const v0 = this.#fast.nowNs();
-    if (this.env.op === "write") this.peer.stamp(this.verifier, s.index, s.seq);
+    s.dataSeq = s.seq;
+    // A peer in another process stamps its own data before a WRITE; its notice names the seed.
+    if (this.env.op === "write") this.peer?.stamp(this.verifier, s.index, s.seq);
     else mem.stamp(this.verifier, s);
     s.t0 = this.#fast.nowNs();
     this.#stats.verifyNs += s.t0 - v0;
@@ -291,6 +401,9 @@ export class Engine {
     if (!s || s.state !== S_ADVERTISED || s.seq !== seq) {
       throw new ProtocolError(`unexpected notice for slot ${slot} I/O #${seq}`);
     }
+    s.dataSeq = v.getUint32(off + 8, true);
+    // The notice is the only word of a peer in another process: its RDMA is done when it sends one.
+    if (!this.peer) s.peerDone = true;
     if (this.strategy.notice === "send-inv") {
       const cq = this.rig.lb.cqB;
       if (!(cq.wcFlags(i) & WITH_INV_ANY) || cq.immOrInvRkey(i) !== s.rkey) {
@@ -323,7 +436,7 @@ export class Engine {
     const kind = kindOf(cq, i), idx = slotOf(cq, i), status = cq.status(i);
     if (status !== 0) throw new CompletionError(KIND_NAMES[kind] ?? `wr kind ${kind}`, status, idx);
     if (kind === Kind.PEER_RECV) {
-      this.peer.onAdvert(idx);
+      this.peer!.onAdvert(idx);
     } else if (kind === Kind.PEER_NOTICE) {
       const s = this.slots[idx];
       s.peerDone = true;
@@ -336,7 +449,7 @@ export class Engine {
     const st = this.#stats;
     const v0 = this.#fast.nowNs();
     if (this.env.op === "write") mem.check(this.verifier, s, "exposer memory after WRITE");
-    else this.peer.check(this.verifier, s.index, s.seq, "peer buffer after READ");
+    else this.peer?.check(this.verifier, s.index, s.seq, "peer buffer after READ");
     st.verifyNs += this.#fast.nowNs() - v0;
     if (this.#record) {
       const ns = Math.max(1, Math.round(s.t3 - s.t0));
@@ -350,8 +463,11 @@ export class Engine {
       st.copyNs += s.copyNs;
       st.mapNs += s.mapNs;
       st.regs += s.regs;
-      st.ops += this.peer.ops[s.index];
-      st.sges += this.peer.sges[s.index];
+      // A peer in another process counts its own work requests and reports them with the phase.
+      if (this.peer) {
+        st.ops += this.peer.ops[s.index];
+        st.sges += this.peer.sges[s.index];
+      }
       const life = this.env.keyLife, end = this.#keyEnd;
       if (end === "revoke") life.ended((s.keyDeadNs || s.t3) - s.t2);
       else if (end === "send-inv") life.ended(0);

@@ -78,9 +78,9 @@ export class PagePool extends Arena {
   override check(v: Verifier, s: Slot, what: string): void {
     const { view, u8 } = this.mem;
     for (let j = 0; j < s.nPages; j++) {
-      const bad = v.find(view, u8, s.pages[j] * PAGE, PAGE, s.seq, j * PAGE);
+      const bad = v.find(view, u8, s.pages[j] * PAGE, PAGE, s.dataSeq, j * PAGE);
       if (bad >= 0) {
-        throw new DataError(`${what}, pool page ${s.pages[j]} (page ${j} of the I/O)`, s.seq, bad);
+        throw new DataError(`${what}, pool page ${s.pages[j]} (page ${j} of the I/O)`, s.dataSeq, bad);
       }
     }
   }

@@ -28,6 +28,10 @@ import { closeAll } from "./strategies/base.ts";
 
 /** Advert: slot u32, seq u32, size u32, segments u32, then per segment addr u64, rkey u32, length u32. */
 export const ADVERT_HEAD = 16;
+/** The seq of the advert that ends a phase when the exposer runs in another process (real I/Os start at 1). */
+export const END_OF_PHASE = 0;
+/** Notice: slot u32, seq u32, data seed u32. */
+export const NOTICE_BYTES = 12;
 export const ADVERT_SEG = 16;
 
 export function advertBytes(maxSegs: number): number {
@@ -77,6 +81,15 @@ export class Peer {
   /** Per-slot RDMA work requests posted for the last I/O, and local SGEs they carried. */
   readonly ops: Int32Array;
   readonly sges: Int32Array;
+  /** Per slot: the sequence number of the last advert (a peer in its own process checks READs against it). */
+  readonly lastSeq: Uint32Array;
+  /**
+   * Per slot: the seed of the data its memory holds, sent with the notice so the exposer checks a WRITE against
+   * it; null while the exposer stamps the peer's memory itself (one process: the seed is the advert's seq).
+   */
+  dataSeq: Uint32Array | null = null;
+  /** Called with the slot of each advert before its work requests are built (a peer's own data stamps). */
+  prepare: ((slot: number) => void) | null = null;
   readonly #mr: MR;
   readonly #advert: NativeBuffer;
   readonly #advertMr: MR;
@@ -110,6 +123,7 @@ export class Peer {
     this.#advertSize = advertBytes(maxSegments(shape));
     this.ops = new Int32Array(depth);
     this.sges = new Int32Array(depth);
+    this.lastSeq = new Uint32Array(depth);
     // Paged: slot i's page j is page 2(i·n + j): never adjacent to another, each its own SGE.
     const slotBytes = paged ? 2 * pages * PAGE : pages * PAGE;
     const own = <T extends { close(): void }>(o: T) => (this.#owned.push(o), o);
@@ -155,7 +169,11 @@ export class Peer {
       // At most one work request per SGE entry: a segment never needs more than its pages.
       this.#wrs.push(Array.from({ length: this.#perSlot }, () => new SendWr(0)));
       this.#notice.push(new SendWr());
-      this.#noticeSge.push({ addr: ctlA + BigInt((MAX_SLOTS + i) * CTL), length: 8, lkey: rig.ctlAMr.lkey });
+      this.#noticeSge.push({
+        addr: ctlA + BigInt((MAX_SLOTS + i) * CTL),
+        length: NOTICE_BYTES,
+        lkey: rig.ctlAMr.lkey,
+      });
     }
   }
 
@@ -175,15 +193,22 @@ export class Peer {
     }
   }
 
-  /** Handles the advert in receive buffer `r`: posts the I/O's RDMA work requests and the notice, chained. */
-  onAdvert(r: number): void {
+  /**
+   * Handles the advert in receive buffer `r`: posts the I/O's RDMA work requests and the notice, chained.
+   * Returns the I/O's slot, or -1 for the end-of-phase advert (seq 0) of an exposer in another process.
+   */
+  onAdvert(r: number): number {
     const v = this.#advert.view, off = r * this.#advertSize;
     const slot = v.getUint32(off, true), seq = v.getUint32(off + 4, true);
     const nSegs = v.getUint32(off + 12, true);
     this.#post(this.rig.lb.qpA.postRecv(this.#recv[r]), "ibv_post_recv", "peer advert receive");
+    if (seq === END_OF_PHASE) return -1;
+    this.lastSeq[slot] = seq;
+    this.prepare?.(slot);
     const notice = this.rig.ctlA.view, noff = (MAX_SLOTS + slot) * CTL;
     notice.setUint32(noff, slot, true);
     notice.setUint32(noff + 4, seq, true);
+    notice.setUint32(noff + 8, this.dataSeq ? this.dataSeq[slot] : seq, true);
     const firstKey = v.getUint32(off + ADVERT_HEAD + 8, true);
     const nw = this.#notice[slot].send(
       this.#noticeOp,
@@ -216,6 +241,7 @@ export class Peer {
     this.ops[slot] = w;
     this.sges[slot] = sges;
     this.#post(this.rig.lb.qpA.postSend(wrs[0]), "ibv_post_send", "peer RDMA + notice");
+    return slot;
   }
 
   /** Slot 0's first SGE entry in mem: the local side of postOne (tests fill it with what a probe writes). */

@@ -99,6 +99,8 @@ export interface PointResult extends PointKey {
   verify: { mode: string; unit: string; perIo: number };
   /** Wall time of the whole point: setup, warm-up, repetitions, teardown. */
   wallMs: number;
+  /** A merged Slurm document: which of its pairs measured the point (an index into `pairs`). */
+  pair?: number;
 }
 
 export function failureOf(e: unknown): Failure {
@@ -115,7 +117,7 @@ export function workingSetBytes(key: PointKey): number {
   return key.layout === "pages" ? key.buffers * PAGE : key.buffers * Math.ceil(key.size / PAGE) * PAGE;
 }
 
-function emptyResult(key: PointKey, cfg: BenchConfig, strategy: Strategy): PointResult {
+export function emptyResult(key: PointKey, cfg: BenchConfig, strategy: Strategy): PointResult {
   return {
     ...key,
     status: "ok",
@@ -202,14 +204,72 @@ export class Setup {
   }
 }
 
+/** One phase a point asks for (bench/point.ts drives Engine.run; a pair drives Engine.runRemote). */
+export interface PhaseRequest {
+  engine: Engine;
+  count: number;
+  budgetNs: number;
+  record: boolean;
+  sequential?: boolean;
+}
+
+/** How a pair runs a phase with the peer in another process (connecting and arming both ends on its first). */
+export type RunPhase = (req: PhaseRequest) => Promise<PhaseStats>;
+
 export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
   const t0 = performance.now();
-  const r = measurePoint(rig, key, cfg, hist);
+  const steps = pointSteps(rig, key, cfg, hist);
+  let it = steps.next();
+  while (!it.done) {
+    let st: PhaseStats;
+    try {
+      const q = it.value;
+      st = q.engine.run(q.count, q.budgetNs, q.record, q.sequential);
+    } catch (e) {
+      it = steps.throw(e);
+      continue;
+    }
+    it = steps.next(st);
+  }
+  return timed(it.value, t0);
+}
+
+/** runPoint with each phase run by `runPhase` (a pair: the peer in another process, bench/pair.ts). */
+export async function runPointWith(
+  rig: Rig,
+  key: PointKey,
+  cfg: BenchConfig,
+  hist: hdr.Histogram,
+  runPhase: RunPhase,
+): Promise<PointResult> {
+  const t0 = performance.now();
+  const steps = pointSteps(rig, key, cfg, hist);
+  let it = steps.next();
+  while (!it.done) {
+    let st: PhaseStats;
+    try {
+      st = await runPhase(it.value);
+    } catch (e) {
+      it = steps.throw(e);
+      continue;
+    }
+    it = steps.next(st);
+  }
+  return timed(it.value, t0);
+}
+
+function timed(r: PointResult, t0: number): PointResult {
   r.wallMs = Math.round(performance.now() - t0);
   return r;
 }
 
-function measurePoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
+/** The point as a sequence of phases it asks its driver to run, ending with its result. */
+function* pointSteps(
+  rig: Rig,
+  key: PointKey,
+  cfg: BenchConfig,
+  hist: hdr.Histogram,
+): Generator<PhaseRequest, PointResult, PhaseStats> {
   const probe = makeStrategy(key.strategy, key.layout);
   const r = emptyResult(key, cfg, probe);
   const why = probe.unsupported(rig, key.op);
@@ -219,14 +279,18 @@ function measurePoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histo
     setup = new Setup(rig, key, cfg, hist);
     const engine = setup.engine!, strategy = setup.strategy;
     r.sgeLimit = rig.caps.sge;
-    if (cfg.warmup > 0) engine.run(cfg.warmup, cfg.durationMs * 1e6, false);
+    if (cfg.warmup > 0) yield { engine, count: cfg.warmup, budgetNs: cfg.durationMs * 1e6, record: false };
     // A cache is measured in its steady state: filled first (its warm-up runs whatever the time budget).
     const warm = strategy.warmup();
-    if (warm) engine.run(warm.ios, Infinity, false, warm.sequential);
+    if (warm) {
+      yield { engine, count: warm.ios, budgetNs: Infinity, record: false, sequential: warm.sequential };
+    }
     hist.reset();
     const c0 = strategy.counters();
     const phases: PhaseStats[] = [];
-    for (let i = 0; i < cfg.reps; i++) phases.push(engine.run(cfg.iterations, cfg.durationMs * 1e6, true));
+    for (let i = 0; i < cfg.reps; i++) {
+      phases.push(yield { engine, count: cfg.iterations, budgetNs: cfg.durationMs * 1e6, record: true });
+    }
     const end = fastVerbs().nowNs();
     strategy.settle(end);
     setup.env.keyLife.teardown(end);

@@ -1,7 +1,7 @@
 // Proof that a revoking strategy really revokes: one full I/O through the cycle, then the peer tries the
 // advertised (address, key) again. The access must fail with IBV_WC_REM_ACCESS_ERR; anything else (success,
 // another error, no completion) is reported as such. The rig's QPs and CQs are rebuilt afterwards.
-import { Setup } from "./point.ts";
+import { type PointKey, Setup } from "./point.ts";
 import { Kind, type Rig, wrId } from "./rig.ts";
 import { newHistogram } from "./stats.ts";
 import { PAGE } from "./exposure.ts";
@@ -15,9 +15,27 @@ export interface LateAccessResult {
   status: string;
   revoked: boolean;
   rkey: number;
+  /** A merged Slurm document: the pair that checked it. */
+  pair?: number;
 }
 
 export const REM_ACCESS_ERR = "IBV_WC_REM_ACCESS_ERR";
+
+/** The one I/O a late access follows: 4 KiB, or (page layout) 16 KiB over 16 pool pages drawn at random. */
+export function lateAccessKey(strategy: StrategyName, op: Op, layout: Layout): PointKey {
+  const pages = layout === "pages";
+  return {
+    strategy,
+    op,
+    size: pages ? 4 * PAGE : PAGE,
+    pages: "4k",
+    depth: 1,
+    layout,
+    reuse: pages ? "random" : "rotate",
+    buffers: pages ? 16 : 1,
+    sweep: false,
+  };
+}
 
 /**
  * The late access for `strategy` in `layout`: a 4 KiB I/O (page layout: 16 KiB over 16 pool pages at random,
@@ -30,19 +48,7 @@ export async function lateAccess(
   cfg: BenchConfig,
   layout: Layout = "contiguous",
 ): Promise<LateAccessResult> {
-  const pages = layout === "pages";
-  const size = pages ? 4 * PAGE : PAGE;
-  const key = {
-    strategy,
-    op,
-    size,
-    pages: "4k" as const,
-    depth: 1,
-    layout,
-    reuse: pages ? "random" as const : "rotate" as const,
-    buffers: pages ? 16 : 1,
-    sweep: false,
-  };
+  const key = lateAccessKey(strategy, op, layout);
   const setup = new Setup(rig, key, cfg, newHistogram());
   try {
     const engine = setup.engine!;

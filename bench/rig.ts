@@ -6,6 +6,7 @@ import {
   type Context,
   type CQ,
   type DeviceAttr,
+  Link,
   Loopback,
   MR,
   NativeBuffer,
@@ -16,8 +17,12 @@ import {
 import { MAX_DEPTH, type Reuse } from "./config.ts";
 import type { Slot } from "./strategies/types.ts";
 import type { Verifier } from "./verify.ts";
+import type { CQ as CQType, PD, QP, WireEndpoint } from "../ffi/mod.ts";
 
-/** Bytes per control message slot: advert = slot u32, rkey u32, addr u64, len u32, seq u32; notice = slot, seq. */
+/**
+ * Bytes per control message slot: the notice is slot u32, seq u32 and the seed of the data the peer wrote u32
+ * (the seq itself unless the peer stamped its own data: a peer in another process does).
+ */
 export const CTL = 32;
 
 /** wr_id kinds (low 16 bits carry the slot). */
@@ -63,9 +68,59 @@ export interface RigCaps {
 /** The contiguous layout's needs (one SGE, a few WRs per I/O): what the rig starts with. */
 export const BASE_CAPS: RigCaps = { sendWr: 512, sge: 1 };
 
+/** Which ends of the cycle this process runs: both (one process), or one of a two-process pair. */
+export type Side = "both" | "exposer" | "peer";
+
+/**
+ * One end of the cycle in this process, the other in another (bench/pair.ts): the members of a Loopback this
+ * side has are its link's, the other side's throw when touched (a bug, never a run-time condition).
+ */
+export class HalfLoopback {
+  readonly link: Link;
+
+  constructor(ctx: Context, readonly side: "exposer" | "peer", caps: RigCaps) {
+    this.link = new Link(ctx, {
+      cqe: 4096,
+      caps: { maxSendWr: caps.sendWr, maxRecvWr: 256, maxSendSge: caps.sge },
+    });
+  }
+
+  #mine<T>(side: "exposer" | "peer", v: T, what: string): T {
+    if (side !== this.side) throw new Error(`${what} is in the other process (this one is the ${this.side})`);
+    return v;
+  }
+  get pd(): PD {
+    return this.#mine("peer", this.link.pd, "the peer's PD");
+  }
+  get pdB(): PD {
+    return this.#mine("exposer", this.link.pd, "the exposer's PD");
+  }
+  get qpA(): QP {
+    return this.#mine("peer", this.link.qp, "the peer's QP");
+  }
+  get qpB(): QP {
+    return this.#mine("exposer", this.link.qp, "the exposer's QP");
+  }
+  get cqA(): CQType {
+    return this.#mine("peer", this.link.cq, "the peer's CQ");
+  }
+  get cqB(): CQType {
+    return this.#mine("exposer", this.link.cq, "the exposer's CQ");
+  }
+
+  /** The link's port and GID index (what perftest would need; calibration runs in one process only). */
+  get path(): { port: number; gidIndex: number } {
+    return { port: this.link.port, gidIndex: this.link.gidIndex };
+  }
+
+  close(): void {
+    this.link.close();
+  }
+}
+
 export class Rig {
   /** Replaced by recover(): read it afresh, never keep it across points. */
-  lb!: Loopback;
+  lb!: Loopback | HalfLoopback;
   /** Exposer control memory: adverts to send [0, depth), notices received [MAX_SLOTS, +depth). */
   readonly ctlB = new NativeBuffer(2 * MAX_SLOTS * CTL);
   /** Peer control memory: adverts received [0, depth), notices to send [MAX_SLOTS, +depth). */
@@ -77,7 +132,8 @@ export class Rig {
   recoveries = 0;
   #caps: RigCaps = BASE_CAPS;
 
-  constructor(readonly ctx: Context) {
+  /** `side`: both ends here (one process), or this process's end of a pair, connected by connect(). */
+  constructor(readonly ctx: Context, readonly side: Side = "both") {
     this.dev = ctx.queryDevice();
     try {
       this.#open();
@@ -89,6 +145,15 @@ export class Rig {
 
   /** PDs, CQs, connected QPs and the control MRs, all new. */
   #open(): void {
+    if (this.side !== "both") {
+      // A pair's end: its QP waits in RESET for the other end's endpoint (connect()).
+      const half = this.lb = new HalfLoopback(this.ctx, this.side, this.#caps);
+      const [buf, set] = this.side === "exposer"
+        ? [this.ctlB, (mr: MR) => this.ctlBMr = mr]
+        : [this.ctlA, (mr: MR) => this.ctlAMr = mr];
+      set(new MR(half.link.pd, buf.addr, buf.length, Access.LOCAL_WRITE));
+      return;
+    }
     this.lb = new Loopback(this.ctx, {
       separatePd: true,
       cqe: 4096,
@@ -96,6 +161,21 @@ export class Rig {
     });
     this.ctlBMr = new MR(this.lb.pdB, this.ctlB.addr, this.ctlB.length, Access.LOCAL_WRITE);
     this.ctlAMr = new MR(this.lb.pd, this.ctlA.addr, this.ctlA.length, Access.LOCAL_WRITE);
+  }
+
+  /** A pair's end: this side's link (its endpoint to send, and connect() / rdma_cm to reach the other end). */
+  get link(): Link {
+    if (!(this.lb instanceof HalfLoopback)) {
+      throw new Error("a one-process rig has no link to another process");
+    }
+    return this.lb.link;
+  }
+
+  /** The CQs this process polls: both ends' in one process, its own end's in a pair. */
+  get cqs(): CQType[] {
+    const lb = this.lb;
+    if (lb instanceof HalfLoopback) return [lb.link.cq];
+    return [lb.cqB, lb.cqA];
   }
 
   get caps(): RigCaps {
@@ -123,7 +203,13 @@ export class Rig {
    * unmapped: called before a point releases its MRs and buffers. Idempotent; recover() must follow.
    */
   quiesce(): void {
-    for (const qp of [this.lb.qpA, this.lb.qpB]) qp.toState(QpState.ERR);
+    const lb = this.lb;
+    if (lb instanceof HalfLoopback) {
+      // A link's QP may still be in RESET: its point failed before the two ends were connected.
+      if (lb.link.qp.state() !== QpState.RESET) lb.link.qp.toState(QpState.ERR);
+      return;
+    }
+    for (const qp of [lb.qpA, lb.qpB]) qp.toState(QpState.ERR);
   }
 
   /**
@@ -154,6 +240,11 @@ export class Rig {
     this.lb?.close();
     this.ctlA.unmap();
     this.ctlB.unmap();
+  }
+
+  /** A pair's end: connects its QP to the other end's (exchanged over the out-of-band channel). */
+  connect(remote: WireEndpoint): void {
+    this.link.connect(remote);
   }
 
   [Symbol.dispose](): void {
@@ -245,7 +336,7 @@ export class Arena {
     v.stamp(this.mem.view, this.mem.u8, s.offset, this.size, s.seq);
   }
   check(v: Verifier, s: Slot, what: string): void {
-    v.check(this.mem.view, this.mem.u8, s.offset, this.size, s.seq, what);
+    v.check(this.mem.view, this.mem.u8, s.offset, this.size, s.dataSeq, what);
   }
 
   close(): void {

@@ -1,7 +1,10 @@
 // `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted; at the
 // end the ranked table on stdout and the HTML report next to the JSON.
 import type { Command } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice, pairOptions, pairRoleOf } from "./common.ts";
+import type { PairCliOptions } from "../launch/role.ts";
+import { runBenchPair } from "../bench/pair.ts";
+import { UsageError } from "../common/mod.ts";
 import { nonNegativeInt, positiveInt } from "../common/mod.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "../bench/config.ts";
 import { runBench } from "../bench/run.ts";
@@ -11,7 +14,7 @@ import { writeHtmlReport } from "../reports/write.ts";
 import { Interrupted } from "../common/signals.ts";
 
 export function registerBench(program: Command): void {
-  deviceOptions(
+  pairOptions(deviceOptions(
     program.command("bench").description("measure memory-registration strategies per I/O (and regcost)")
       .option(
         "--sizes <list>",
@@ -101,25 +104,39 @@ export function registerBench(program: Command): void {
       .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
       .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--quiet", "no progress output"),
-  ).action(async (opts: DeviceOptions & RawOptions & { quiet?: boolean; html: boolean }) => {
-    const cfg = parseConfig(opts);
-    await ensureDevice(opts);
-    const r = await runBench(cfg, opts.device, opts.quiet);
-    console.log(benchReport(r.doc));
-    console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
-    if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
-    if (r.interruptedBy) {
-      throw new Interrupted(
-        r.interruptedBy,
-        `interrupted by ${r.interruptedBy} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
-          `(completed: false) and ${jsonLinesPath(r.out)}`,
-      );
-    }
-    if (r.failed || r.notRevoked) {
-      console.error(
-        `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,
-      );
-      Deno.exitCode = 1;
-    }
-  });
+  )).action(
+    async (opts: DeviceOptions & RawOptions & PairCliOptions & { quiet?: boolean; html: boolean }) => {
+      const cfg = parseConfig(opts);
+      if (opts.rdmaCm) {
+        // ffi/link.ts can connect by rdma_cm, but the bench's per-point QPs are connected by the exchange only.
+        throw new UsageError("--rdma-cm: bench connects its QPs over the out-of-band channel only (for now)");
+      }
+      const role = await pairRoleOf(opts);
+      if (role && cfg.calibrate) {
+        throw new UsageError(
+          "--calibrate runs perftest in one process; with two hosts run ib_write_bw between them",
+        );
+      }
+      if (!role) await ensureDevice(opts);
+      const r = role
+        ? await runBenchPair(cfg, role, opts.device, opts.quiet)
+        : await runBench(cfg, opts.device, opts.quiet);
+      console.log(benchReport(r.doc));
+      console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
+      if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
+      if (r.interruptedBy) {
+        throw new Interrupted(
+          r.interruptedBy,
+          `interrupted by ${r.interruptedBy} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
+            `(completed: false) and ${jsonLinesPath(r.out)}`,
+        );
+      }
+      if (r.failed || r.notRevoked) {
+        console.error(
+          `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,
+        );
+        Deno.exitCode = 1;
+      }
+    },
+  );
 }

@@ -10,7 +10,8 @@ import {
   DEFAULT_PEER_TIMEOUT_S,
   DEFAULT_WAIT_S,
   type PairCliOptions,
-  pairMode,
+  type PairRole,
+  resolvePairRole,
 } from "../launch/role.ts";
 
 export interface DeviceOptions {
@@ -120,13 +121,15 @@ export function pairOptions(cmd: Command): Command {
  * Checks the pair options (usage errors before anything else) and, for a two-sided run, that this host has
  * the RDMA device: a pair is not relaunched inside a single testbed guest, where no peer could reach it.
  */
-export function pairModeOf(o: PairCliOptions): ReturnType<typeof pairMode> {
-  const mode = pairMode(o);
-  if (mode && !hasRdmaDevice() && !inTestbed()) {
+export async function pairRoleOf(o: PairCliOptions): Promise<PairRole | null> {
+  // Every usage error first (a Slurm step's task count included), then whether this host can run a side.
+  const role = await resolvePairRole(o);
+  if (role && !hasRdmaDevice() && !inTestbed()) {
+    const flag = role.launcher === "slurm" ? "slurm" : role.role === "client" ? "connect" : "server";
     throw new KnownError(
-      `--${mode === "client" ? "connect" : mode} needs an RDMA device on this host; without one, ` +
+      `--${flag} needs an RDMA device on this host; without one, ` +
         "`deno task testbed --pair -- bench …` runs both sides in two testbed guests joined by a wire",
     );
   }
-  return mode;
+  return role;
 }

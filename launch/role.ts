@@ -34,6 +34,8 @@ export interface PairRole {
   token: string;
   /** The server made the token up: it prints it for the client. */
   tokenGenerated: boolean;
+  /** Derived for this Slurm pair from the per-user secret (launch/slurm.ts), not given. */
+  tokenDerived: boolean;
   transport: "tcp" | "rdma-cm";
   launcher: "cli" | "slurm";
   slurm: { step: SlurmStep; plan: SlurmPlan } | null;
@@ -73,7 +75,7 @@ export function pairMode(o: PairCliOptions): "server" | "client" | "slurm" | nul
 export async function resolvePairRole(o: PairCliOptions): Promise<PairRole | null> {
   const mode = pairMode(o);
   if (!mode) return null;
-  const envToken = Deno.env.get("MEMREG_TOKEN");
+  const envToken = Deno.env.get("MEMREG_TOKEN") || undefined; // set but empty: unset
   if (envToken !== undefined && o.token === undefined) checkToken(envToken, "MEMREG_TOKEN");
   const given = o.token ?? envToken;
   const common = {
@@ -90,6 +92,7 @@ export async function resolvePairRole(o: PairCliOptions): Promise<PairRole | nul
         : { host: "127.0.0.1", port: o.oobPort ?? DEFAULT_OOB_PORT },
       token: given ?? newToken(),
       tokenGenerated: given === undefined,
+      tokenDerived: false,
       launcher: "cli",
       slurm: null,
     };
@@ -101,6 +104,7 @@ export async function resolvePairRole(o: PairCliOptions): Promise<PairRole | nul
       endpoint: parseEndpoint(o.connect!, "--connect"),
       token: given!,
       tokenGenerated: false,
+      tokenDerived: false,
       launcher: "cli",
       slurm: null,
     };
@@ -118,6 +122,7 @@ export async function resolvePairRole(o: PairCliOptions): Promise<PairRole | nul
       : { host: plan.sameNode ? "127.0.0.1" : plan.serverNode, port },
     token: given ?? await slurmToken(step, plan.pair),
     tokenGenerated: false,
+    tokenDerived: given === undefined,
     launcher: "slurm",
     slurm: { step, plan },
   };

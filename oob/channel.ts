@@ -40,6 +40,11 @@ export class Channel {
     return this.#fault;
   }
 
+  /** Messages received and not read yet (a run loop asks whether the other side has spoken). */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
   /** Throws the fault that ended the channel, if any. */
   check(): void {
     if (this.#fault) throw this.#fault;
@@ -229,8 +234,11 @@ export class Listener {
     return this.#l.addr;
   }
 
-  /** The first connection within `timeoutMs`; the listener is closed either way (one run per server). */
-  async accept(timeoutMs: number): Promise<{ conn: Deno.TcpConn; peer: string }> {
+  /**
+   * The first connection within `timeoutMs`; the listener is closed either way (one run per server) unless
+   * `keep` (a collector of several documents).
+   */
+  async accept(timeoutMs: number, keep = false): Promise<{ conn: Deno.TcpConn; peer: string }> {
     const where = `${this.addr.hostname}:${this.addr.port}`;
     try {
       const conn = await withDeadline(this.#l.accept(), timeoutMs, () => {
@@ -240,7 +248,7 @@ export class Listener {
       const a = conn.remoteAddr as Deno.NetAddr;
       return { conn, peer: `client ${a.hostname}:${a.port}` };
     } finally {
-      this.close();
+      if (!keep) this.close();
     }
   }
 

@@ -35,8 +35,13 @@ const AuthOk = z.object({ t: z.literal("auth-ok"), proof: b64 });
 const Config = z.object({ t: z.literal("config"), config: z.record(z.string(), z.unknown()) });
 
 /** Accepts one client on `listener` and authenticates it. */
-export async function serve(listener: Listener, acceptMs: number, o: SessionOptions): Promise<Channel> {
-  const { conn, peer } = await listener.accept(acceptMs);
+export async function serve(
+  listener: Listener,
+  acceptMs: number,
+  o: SessionOptions,
+  keep = false,
+): Promise<Channel> {
+  const { conn, peer } = await listener.accept(acceptMs, keep);
   const ch = new Channel(conn, peer);
   try {
     const nonce = randomB64();
@@ -167,4 +172,35 @@ function equal(a: string, b: string): boolean {
   let d = a.length ^ b.length;
   for (let i = 0; i < Math.max(a.length, b.length); i++) d |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
   return d === 0;
+}
+
+/** What opening a run's channel needs (launch/role.ts's PairRole has it). */
+export interface ChannelPlan {
+  role: "server" | "client";
+  endpoint: { host: string; port: number };
+  token: string;
+  /** The server made the token up: it is printed for the client's user. */
+  tokenGenerated: boolean;
+  waitMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * The server listens (saying where, and the token when it made one up) and serves one client; the client
+ * connects, retrying while the server starts. Both are authenticated when this returns.
+ */
+export async function openChannel(
+  plan: ChannelPlan,
+  kind: RunKind,
+  say: (line: string) => void = (l) => console.error(l),
+): Promise<Channel> {
+  const o = { kind, token: plan.token, timeoutMs: plan.timeoutMs };
+  if (plan.role === "client") return await join(plan.endpoint.host, plan.endpoint.port, plan.waitMs, o);
+  const l = Listener.open(plan.endpoint.host, plan.endpoint.port);
+  const at = `${l.addr.hostname}:${l.addr.port}`;
+  say(
+    `memreg ${kind} server: waiting for one client on ${at} (${Math.round(plan.waitMs / 1000)} s)` +
+      (plan.tokenGenerated ? `; its token: --token ${plan.token}` : ""),
+  );
+  return await serve(l, plan.waitMs, o);
 }

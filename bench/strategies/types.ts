@@ -54,6 +54,8 @@ export class Slot {
   pending = 0;
   state = 0;
   peerDone = false;
+  /** Seed of the data the I/O moved: the seq, unless a peer in another process stamped its own (its notice says). */
+  dataSeq = 0;
   t0 = 0;
   t1 = 0;
   t2 = 0;

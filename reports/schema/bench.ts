@@ -4,7 +4,7 @@
 // buffers, one working set, no exposure figures).
 import { z } from "zod";
 import { LAYOUT_NAMES, STRATEGY_NAMES } from "../../bench/config.ts";
-import { completionShape, headerShape, int, num, str } from "./header.ts";
+import { completionShape, headerShape, int, num, PairSchema, str } from "./header.ts";
 
 /** Bench schema versions this memreg reads. */
 export const BENCH_VERSIONS = [1, 2] as const;
@@ -98,6 +98,8 @@ export const PointSchema = z.object({
   counters: z.record(str, num).nullable(),
   verify: z.object({ mode: str, unit: str, perIo: num }),
   wallMs: num,
+  /** A merged Slurm document: the pair that measured it (an index into `pairs`). */
+  pair: int.optional(),
 }).superRefine((p, ctx) => {
   // What the figures mean depends on these: a point that did not run says why; one that ran did I/O.
   if (p.status !== "ok" && !p.reason?.message) {
@@ -115,6 +117,7 @@ const LateAccessSchema = z.object({
   status: str,
   revoked: z.boolean(),
   rkey: int,
+  pair: int.optional(),
 });
 
 const RegcostMrSchema = z.object({
@@ -257,6 +260,8 @@ export const BenchDocSchema = z.object({
   revocation: z.array(LateAccessSchema),
   regcost: RegcostSchema.nullable(),
   calibration: CalibrationSchema.nullable(),
+  /** A Slurm run's merged document: every pair (issue 10). */
+  pairs: z.array(PairSchema).optional(),
 });
 
 export type BenchIn = z.infer<typeof BenchDocSchema>;

@@ -62,7 +62,7 @@ async function probe(rig: Rig, strategy: StrategyName, target: Target) {
       );
     }
     const exposed = setup.strategy.exposedBytes();
-    const marker = engine.peer.probeBytes;
+    const marker = engine.peer!.probeBytes; // one process: the peer is here
     for (let i = 0; i < PAGE; i++) marker[i] = (i * 7 + 3) & 0xff;
     const before = pool.mem.u8.slice();
     const ret = engine.postPeerAccess(

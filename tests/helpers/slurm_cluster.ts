@@ -59,8 +59,11 @@ async function output(cmd: string, args: string[], env: Record<string, string>, 
   }
 }
 
-/** Starts munged, slurmctld and slurmd (one node: this machine, `cpus` CPUs) and waits until the node is idle. */
-export async function startCluster(cpus = Math.max(2, navigator.hardwareConcurrency)): Promise<Cluster> {
+/**
+ * Starts munged, slurmctld and slurmd (one node: this machine, declared with `cpus` CPUs whatever it has) and
+ * waits until the node is idle.
+ */
+export async function startCluster(cpus = 8): Promise<Cluster> {
   const dir = await Deno.makeTempDir({ prefix: "memreg-slurm-" });
   const node = Deno.hostname();
   const children: { name: string; child: Deno.ChildProcess }[] = [];
@@ -126,6 +129,8 @@ export async function startCluster(cpus = Math.max(2, navigator.hardwareConcurre
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU",
         "ReturnToService=2",
+        // The node's CPUs as configured, not as counted: pairs of tasks on a 2-core machine.
+        "SlurmdParameters=config_overrides",
         "SlurmdTimeout=300",
         "InactiveLimit=0",
         "KillWait=5",
@@ -172,3 +177,24 @@ function exists(p: string): boolean {
 }
 
 export { output as slurmOutput };
+
+/** `srun -N1 -n<tasks> memreg <args>` on the cluster (every task on its one node), with a deadline. */
+export async function srunMemreg(c: Cluster, tasks: number, args: string[], ms: number) {
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  return await output(
+    "srun",
+    [
+      "-N1",
+      `-n${tasks}`,
+      `--ntasks-per-node=${tasks}`,
+      "--kill-on-bad-exit=1",
+      Deno.execPath(),
+      "run",
+      "-A",
+      cli,
+      ...args,
+    ],
+    { ...c.env, NO_COLOR: "1", MEMREG_TOKEN: "" },
+    ms,
+  );
+}

@@ -7,6 +7,7 @@ import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "..
 import { pairMode, parseEndpoint, resolvePairRole } from "../../launch/role.ts";
 import { UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
+import { slurmMissing, srunMemreg, startCluster } from "../helpers/slurm_cluster.ts";
 
 /** The forms of Slurm's documentation and hostlist.c (what scontrol show hostnames prints for each). */
 const FORMS: [string, string[]][] = [
@@ -191,4 +192,28 @@ Deno.test("role options: conflicts and bad endpoints are usage errors, before an
   } finally {
     if (saved !== undefined) Deno.env.set("MEMREG_TOKEN", saved);
   }
+});
+
+Deno.test({
+  name: "srun --slurm with the wrong task count: one usage line from each task, before any device",
+  ignore: !!slurmMissing(),
+  fn: async () => {
+    const c = await startCluster();
+    try {
+      const r = await srunMemreg(c, 3, ["bench", "--slurm", "--sizes", "4k"], 120_000);
+      assert.notEqual(r.code, 0);
+      const lines = r.err.split("\n").filter((l) => l.startsWith("memreg: "));
+      assert.deepEqual(
+        lines,
+        Array(3).fill(
+          "memreg: --slurm runs one pair and needs 2 tasks (this step has 3): srun -N2 --ntasks-per-node=1",
+        ),
+        r.err,
+      );
+      assert.match(r.err, /Exited with exit code 2/);
+      assert.doesNotMatch(r.err, /internal error/);
+    } finally {
+      await c.stop();
+    }
+  },
 });

@@ -1,0 +1,113 @@
+// Under Slurm the pairs of a step become one document: the client of pair 0 collects every other pair's
+// client document over the out-of-band channel (authenticated like a pair), and writes them merged: the
+// header and pair record of pair 0, `pairs` listing every pair, each result and late access tagged with its
+// pair's index. reports/ and compare read it like any bench document.
+import { z } from "zod";
+import { Listener } from "../oob/channel.ts";
+import { join, serve } from "../oob/session.ts";
+import { OobError } from "../oob/errors.ts";
+import type { PairRole } from "../launch/role.ts";
+import { slurmToken } from "../launch/slurm.ts";
+import { writeJson } from "../record/stream.ts";
+import type { BenchDoc } from "./doc.ts";
+
+/** Pairs finish at about the same time; the collector waits this long for the slowest. */
+const COLLECT_WAIT_MS = 60 * 60_000;
+
+const Doc = z.object({
+  t: z.literal("doc"),
+  pair: z.number().int().min(0),
+  doc: z.record(z.string(), z.unknown()),
+});
+const Ack = z.object({ t: z.literal("ack") });
+
+/** Where the merged document of a Slurm run goes: `out`, or next to this side's own document. */
+export function mergedPath(own: string, out: string | undefined, jobId: string): string {
+  return out ?? own.replace(/[^/]*$/, `bench-slurm-${jobId}.json`);
+}
+
+/** This side's own document under Slurm: NAME.pair<p>.<role>.json next to --out, or the default path. */
+export function sidePath(out: string | undefined, pair: number, role: string): string | undefined {
+  return out?.replace(/(\.json)?$/, `.pair${pair}.${role}.json`);
+}
+
+/**
+ * The clients' part of a Slurm run, after their pair's run: pair 0's client collects and writes the merged
+ * document (returning its path); every other pair's client hands its document over (returning null).
+ */
+export async function collectPairs(
+  role: PairRole,
+  doc: BenchDoc,
+  mergedOut: string,
+): Promise<{ out: string; doc: BenchDoc } | null> {
+  const s = role.slurm!;
+  const { step, plan } = s;
+  // One port past the pairs' own; the token of a pair index no pair has.
+  const port = role.endpoint.port - plan.pair + plan.pairs;
+  // A token the user gave serves every pair; a derived one is derived once more for the collection.
+  const token = role.tokenDerived ? await slurmToken(step, plan.pairs) : role.token;
+  const o = { kind: "bench" as const, token, timeoutMs: role.timeoutMs };
+  const wait = Math.max(role.waitMs, COLLECT_WAIT_MS);
+  if (plan.pair !== 0) {
+    const host = step.taskNodes[plan.pairs] === step.taskNodes[step.procId]
+      ? "127.0.0.1"
+      : step.taskNodes[plan.pairs];
+    const ch = await join(host, port, wait, o);
+    try {
+      await ch.send(
+        "collect",
+        { t: "doc", pair: plan.pair, doc: doc as unknown as Record<string, unknown> },
+        role.timeoutMs,
+      );
+      await ch.recv("collect", { ack: Ack }, role.timeoutMs);
+    } catch (e) {
+      await ch.abort(e);
+      throw e;
+    } finally {
+      ch.close();
+    }
+    return null;
+  }
+  const docs: BenchDoc[] = [doc];
+  const l = Listener.open("0.0.0.0", port);
+  try {
+    for (let got = 1; got < plan.pairs; got++) {
+      const ch = await serve(l, wait, o, true);
+      try {
+        const m = await ch.recv("collect", { doc: Doc }, role.timeoutMs);
+        if (m.pair >= plan.pairs || docs[m.pair]) {
+          throw new OobError(
+            "protocol",
+            "collect",
+            ch.peer,
+            `a document for pair ${m.pair} (expected one of 1..${plan.pairs - 1}, once)`,
+          );
+        }
+        docs[m.pair] = m.doc as unknown as BenchDoc;
+        await ch.send("collect", { t: "ack" }, role.timeoutMs);
+      } catch (e) {
+        await ch.abort(e);
+        throw e;
+      } finally {
+        ch.close();
+      }
+    }
+  } finally {
+    l.close();
+  }
+  const merged = mergeDocs(docs);
+  writeJson(mergedOut, merged);
+  return { out: mergedOut, doc: merged };
+}
+
+/** Pair 0's document with every pair's results, late accesses and pair record. */
+export function mergeDocs(docs: BenchDoc[]): BenchDoc {
+  const [first] = docs;
+  return {
+    ...first,
+    completed: docs.every((d) => d.completed),
+    pairs: docs.map((d) => d.pair!),
+    results: docs.flatMap((d, pair) => d.results.map((r) => ({ ...r, pair }))),
+    revocation: docs.flatMap((d, pair) => d.revocation.map((c) => ({ ...c, pair }))),
+  };
+}

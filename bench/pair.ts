@@ -1,0 +1,548 @@
+// `memreg bench` between two processes, usually two hosts: the server exposes memory (the strategy, its
+// registrations and keys: the exposer of bench/engine.ts), the client does the RDMA (bench/peer_side.ts).
+// They talk over the QPs for every I/O, exactly as one process does, and over the out-of-band channel
+// (oob/) between phases:
+//
+//   both   → config                the run-defining options, compared before anything runs
+//   both   → header                each side's host, device and FFI path (both documents name both sides)
+//   per point, in matrix order:
+//   both   → open {endpoint|reason} a fresh QP each (or why this side cannot run the point); then connect
+//   both   → armed                 receives posted: the server may send its first advert
+//   (phases: I/Os over the QPs; each ends with the end-of-phase advert, then client → phase {its figures})
+//   both   → point-end             the server's carries the point's result; a side that failed says why
+//   per revoking strategy: as a point, with late {addr, rkey} → late-result {status} after its one I/O
+//   server → regcost, done          its registration costs (its device) and the exposer's loop overhead
+//   client → bye
+//
+// Both write their own document with the same results; each names both sides (header.pair). A point that
+// fails on either side fails on both and the run goes on; a broken channel ends the run on both sides.
+import { z } from "zod";
+import { Context } from "../ffi/mod.ts";
+import { defaultOutPath, runHeader } from "../record/header.ts";
+import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
+import { pairEnd, type PairRecord } from "../record/pair.ts";
+import { fmtSize } from "../common/mod.ts";
+import type { Channel, Received } from "../oob/channel.ts";
+import { OobError } from "../oob/errors.ts";
+import { PROTOCOL_VERSION } from "../oob/frame.ts";
+import { compareConfig, openChannel } from "../oob/session.ts";
+import type { PairRole } from "../launch/role.ts";
+import type { BenchConfig } from "./config.ts";
+import { Rig } from "./rig.ts";
+import { measureOverhead, type Overhead } from "./overhead.ts";
+import {
+  emptyResult,
+  failureOf,
+  type PhaseRequest,
+  type PointKey,
+  type PointResult,
+  runPointWith,
+} from "./point.ts";
+import { PeerInterrupt, type PhaseStats } from "./engine.ts";
+import { type PeerPhase, PeerSide } from "./peer_side.ts";
+import { capsFor } from "./peer.ts";
+import { lateAccessKey, type LateAccessResult, REM_ACCESS_ERR } from "./revocation.ts";
+import { type RegcostResult, runRegcost } from "./regcost.ts";
+import { makeStrategy } from "./strategies/mod.ts";
+import { newHistogram } from "./stats.ts";
+import { progress } from "./progress.ts";
+import { UnsupportedError } from "./errors.ts";
+import { type BenchDoc, SCHEMA_VERSION } from "./doc.ts";
+import { type BenchOutcome, matrix, strategyInfo, verificationNote } from "./run.ts";
+import { collectPairs, mergedPath, sidePath } from "./collect.ts";
+
+const obj = z.record(z.string(), z.unknown());
+const Endpoint = z.object({
+  qpNum: z.number().int().min(0).max(0xffffff),
+  lid: z.number().int().min(0).max(0xffff),
+  gid: z.string().regex(/^[0-9a-f]{32}$/).nullable(),
+  psn: z.number().int().min(0).max(0xffffff),
+  mtu: z.number().int().min(1).max(5),
+  rdAtomic: z.number().int().min(0),
+  initRdAtomic: z.number().int().min(0),
+});
+const M = {
+  header: z.object({
+    t: z.literal("header"),
+    seen: z.string().max(200),
+    host: obj.and(z.object({ hostname: z.string() })),
+    device: obj.and(z.object({ name: z.string() })),
+    ffi: obj,
+  }),
+  open: z.object({
+    t: z.literal("open"),
+    index: z.number().int(),
+    endpoint: Endpoint.nullable(),
+    reason: z.string().max(2000).nullable(),
+    sgeLimit: z.number().int().nullable(),
+  }),
+  armed: z.object({ t: z.literal("armed") }),
+  phase: z.object({
+    t: z.literal("phase"),
+    phase: z.object({
+      ios: z.number(),
+      ops: z.number(),
+      sges: z.number(),
+      verifyNs: z.number(),
+      lateStamps: z.number(),
+      cpuUserUs: z.number(),
+      cpuSystemUs: z.number(),
+    }),
+  }),
+  pointEnd: z.object({
+    t: z.literal("point-end"),
+    index: z.number().int(),
+    reason: z.string().max(4000).nullable(),
+    result: obj.nullable(),
+  }),
+  late: z.object({ t: z.literal("late"), addr: z.number(), rkey: z.number().int() }),
+  lateResult: z.object({ t: z.literal("late-result"), status: z.string().max(200) }),
+  regcost: z.object({ t: z.literal("regcost"), regcost: obj.nullable() }),
+  done: z.object({ t: z.literal("done"), overhead: obj }),
+  bye: z.object({ t: z.literal("bye") }),
+};
+const POINT_END = { "point-end": M.pointEnd };
+/** The server's regcost runs for minutes on big registrations: the client waits that long for it. */
+const REGCOST_WAIT_MS = 30 * 60_000;
+
+/** The options both sides must share (output files and the OOB settings are each side's own). */
+export function runDefining(cfg: BenchConfig): Record<string, unknown> {
+  const { out: _out, ...rest } = cfg;
+  return rest;
+}
+
+export async function runBenchPair(
+  cfg: BenchConfig,
+  role: PairRole,
+  device?: string,
+  quiet = false,
+): Promise<BenchOutcome> {
+  const slurm = role.slurm;
+  // Under Slurm each side writes its own document beside the merged one (--out names the merged one).
+  const own = slurm ? { ...cfg, out: sidePath(cfg.out, slurm.plan.pair, role.role) } : cfg;
+  const ch = await openChannel(role, "bench");
+  let r: BenchOutcome;
+  try {
+    r = await new PairRun(ch, own, role, quiet).run(device);
+  } catch (e) {
+    await ch.abort(e);
+    throw e;
+  } finally {
+    ch.close();
+  }
+  if (!slurm || role.role === "server") return r;
+  const merged = await collectPairs(role, r.doc, mergedPath(r.out, cfg.out, slurm.step.jobId));
+  return merged ? outcome(merged.out, merged.doc) : r;
+}
+
+function outcome(out: string, doc: BenchDoc): BenchOutcome {
+  return {
+    out,
+    doc,
+    failed: doc.results.filter((p) => p.status === "failed").length,
+    notRevoked: doc.revocation.filter((c) => !c.revoked).length,
+    // A pair's run is not stopped by a signal at a checkpoint (bench/run.ts); it ends whole or with an error.
+    interruptedBy: null,
+    points: doc.results.length,
+    of: doc.results.length,
+  };
+}
+
+class PairRun {
+  readonly server: boolean;
+  readonly T: number;
+  #rig!: Rig;
+  #ctx!: Context;
+
+  constructor(
+    readonly ch: Channel,
+    readonly cfg: BenchConfig,
+    readonly role: PairRole,
+    readonly quiet: boolean,
+  ) {
+    this.server = role.role === "server";
+    this.T = role.timeoutMs;
+  }
+
+  /** true when the other side has spoken (it stopped the point, or the point is over); throws on a fault. */
+  readonly watch = (): boolean => {
+    this.ch.check();
+    return this.ch.pending > 0;
+  };
+
+  async run(device?: string): Promise<BenchOutcome> {
+    const { ch, cfg, T } = this;
+    await compareConfig(ch, this.role.role, runDefining(cfg), T);
+    using ctx = this.#ctx = Context.open(device);
+    const header = runHeader("bench", SCHEMA_VERSION, ctx);
+    const pair = await this.#meet(header);
+    const doc0 = { ...header, pair };
+    const p = this.role.slurm?.plan;
+    const out = cfg.out ??
+      defaultOutPath("bench", `${ctx.name}-${p ? `pair${p.pair}-` : ""}${this.role.role}`);
+    using lines = new JsonLines(jsonLinesPath(out));
+    lines.write({ record: "header", ...doc0, config: cfg });
+    using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
+
+    const keys = matrix(cfg);
+    const revoking = strategyInfo(cfg).filter((s) => s.revokes);
+    const bar = progress(
+      keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0),
+      this.quiet,
+    );
+    const points: PointResult[] = [];
+    const checks: LateAccessResult[] = [];
+    let regcost: RegcostResult | null = null;
+    let overhead: Overhead;
+    try {
+      overhead = measureOverhead(rig);
+      for (const [i, k] of keys.entries()) {
+        const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${
+          k.layout === "pages" ? "page list" : k.pages
+        } qd${k.depth}`;
+        bar.step(what);
+        const p = await this.#point(i, k, cfg, this.#phases);
+        points.push(p);
+        lines.write({ record: "point", ...p });
+        bar.done(
+          `${what}: ${
+            p.status === "ok"
+              ? `${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`
+              : `${p.status}: ${p.reason?.message}`
+          }`,
+        );
+      }
+      if (cfg.revocationCheck) {
+        for (const [j, { name, layout }] of revoking.entries()) {
+          const what = `late access ${name}${layout === "pages" ? " (page layout)" : ""}`;
+          bar.step(what);
+          // Both sides know which points ran: the results are the same on both.
+          if (!points.some((p) => p.strategy === name && p.layout === layout && p.status === "ok")) {
+            bar.done(`${what}: skipped (strategy did not run)`);
+            continue;
+          }
+          const c = await this.#lateAccess(keys.length + j, lateAccessKey(name, cfg.ops[0], layout));
+          checks.push(c);
+          lines.write({ record: "revocation", ...c });
+          bar.done(`${what}: ${c.status}`);
+        }
+      }
+      if (cfg.regcost) {
+        bar.step("regcost (the server's device)");
+        regcost = await this.#regcost(bar.step);
+        if (regcost) lines.write({ record: "regcost", ...regcost });
+        bar.done("regcost");
+      }
+      // The exposer's loop is the server's: its overhead is the run's.
+      if (this.server) await ch.send("done", { t: "done", overhead: { ...overhead } }, T);
+      else overhead = (await ch.recv("done", { done: M.done }, T)).overhead as unknown as Overhead;
+      lines.write({ record: "overhead", ...overhead });
+      if (this.server) await ch.recv("bye", { bye: M.bye }, T);
+      else await ch.send("bye", { t: "bye" }, T);
+    } finally {
+      bar.stop();
+    }
+    const doc: BenchDoc = {
+      ...doc0,
+      finishedAt: new Date().toISOString(),
+      completed: true,
+      interruptedBy: null,
+      config: cfg,
+      overhead: { ...overhead, ffiPerCallNs: header.ffi.perCallNs, clockNs: header.ffi.clockNs },
+      verification: verificationNote(cfg) +
+        "; two processes: the client stamps the data it WRITEs and checks what it READs, the server the rest",
+      strategies: strategyInfo(cfg),
+      results: points,
+      revocation: checks,
+      regcost,
+      calibration: null,
+    };
+    writeJson(out, doc);
+    lines.write({ record: "end", file: out });
+    return outcome(out, doc);
+  }
+
+  /**
+   * Both sides' headers: each tells the other its host, device and FFI path, and the address it sees the other
+   * at; both documents get the same pair record (but for `role`).
+   */
+  async #meet(header: Parameters<typeof pairEnd>[0]): Promise<PairRecord> {
+    const { ch, T } = this;
+    const seen = ch.peer.replace(/^\w+ /, "");
+    await ch.send(
+      "header",
+      { t: "header", seen, host: header.host, device: header.device, ffi: header.ffi },
+      T,
+    );
+    const theirs = await ch.recv("header", { header: M.header }, T);
+    const me = pairEnd(header, theirs.seen), them = pairEnd(theirs as unknown as typeof header, seen);
+    const slurm = this.role.slurm;
+    return {
+      role: this.role.role,
+      connection: this.role.transport === "rdma-cm" ? "rdma-cm" : "oob",
+      launcher: this.role.launcher,
+      protocol: PROTOCOL_VERSION,
+      server: this.server ? me : them,
+      client: this.server ? them : me,
+      slurm: slurm
+        ? {
+          jobId: slurm.step.jobId,
+          stepId: slurm.step.stepId,
+          pair: slurm.plan.pair,
+          pairs: slurm.plan.pairs,
+          nodes: [slurm.plan.serverNode, slurm.plan.clientNode],
+        }
+        : null,
+    };
+  }
+
+  /** A point's phases: the server runs each against the client; the client serves adverts until the end. */
+  readonly #phases: Phases = {
+    server: async (q, phase) => {
+      const st = await q.engine.runRemote(
+        q.count,
+        q.budgetNs,
+        q.record,
+        this.watch,
+        q.sequential,
+        this.T * 1e6,
+      );
+      const m = await this.ch.recv(phase, { phase: M.phase, ...POINT_END }, this.T);
+      if (m.t === "point-end") throw new PeerStopped(m);
+      return merge(st, m.phase);
+    },
+    client: async (side) => {
+      for (;;) {
+        const ph = await side.runPhase(this.watch, this.T * 1e6);
+        if (!ph) return;
+        await this.ch.send("phase", { t: "phase", phase: { ...ph } }, this.T);
+      }
+    },
+  };
+
+  /** The point on both sides: the server's result, with a failure of either side on both. */
+  async #point(index: number, key: PointKey, cfg: BenchConfig, phases: Phases): Promise<PointResult> {
+    const { ch, T } = this, phase = `point ${index + 1}`;
+    const { reason, peerSge } = await this.#open(index, key, phase);
+    const recoveries = this.#rig.recoveries;
+    let mine: string | null = null, theirEnd: Received<typeof POINT_END> | null = null;
+    let r: PointResult | null = null;
+    try {
+      if (reason) {
+        r = {
+          ...emptyResult(key, cfg, makeStrategy(key.strategy, key.layout)),
+          status: "unsupported",
+          reason: { message: reason },
+        };
+      } else if (this.server) {
+        let armed = false;
+        r = await runPointWith(this.#rig, key, cfg, newHistogram(), async (q) => {
+          if (!armed) {
+            theirEnd = await this.#arm(phase);
+            if (theirEnd) throw new PeerStopped(theirEnd);
+            armed = true;
+          }
+          try {
+            return await phases.server(q, phase);
+          } catch (e) {
+            if (e instanceof PeerStopped) theirEnd = e.end;
+            else if (e instanceof PeerInterrupt) theirEnd = await ch.recv(phase, POINT_END, T);
+            throw e;
+          }
+        });
+        if (r.status === "ok" && peerSge !== null) r.sgeLimit = peerSge;
+      } else {
+        const side = new PeerSide(this.#rig, peerShape(key), cfg.verify);
+        try {
+          theirEnd = await this.#arm(phase);
+          if (!theirEnd) await phases.client(side);
+        } finally {
+          side.close();
+        }
+      }
+    } catch (e) {
+      if (e instanceof OobError) throw e;
+      mine = failureOf(e).message;
+    } finally {
+      // A point that failed before its setup existed leaves a connected QP: the next needs a fresh one.
+      if (this.#rig.recoveries === recoveries) {
+        try {
+          this.#rig.quiesce();
+        } finally {
+          this.#rig.recover();
+        }
+      }
+    }
+    const result = r ? { ...(r as PointResult) } : null;
+    await ch.send(phase, { t: "point-end", index, reason: mine, result }, T);
+    theirEnd ??= await ch.recv(phase, POINT_END, T);
+    if (theirEnd.index !== index) {
+      throw new OobError(
+        "protocol",
+        phase,
+        ch.peer,
+        `the peer ended point ${theirEnd.index + 1}, not ${index + 1}`,
+      );
+    }
+    if (this.server) return foldClient(r ?? failed(key, cfg, mine ?? "no result"), theirEnd.reason);
+    if (!theirEnd.result) {
+      throw new OobError(
+        "protocol",
+        phase,
+        ch.peer,
+        `the server ended point ${index + 1} without its result`,
+      );
+    }
+    return foldClient(theirEnd.result as unknown as PointResult, mine);
+  }
+
+  /** Tells the other side this one is ready and waits for the same; returns its point-end if it stopped. */
+  async #arm(phase: string): Promise<Received<typeof POINT_END> | null> {
+    await this.ch.send(phase, { t: "armed" }, this.T);
+    const m = await this.ch.recv(phase, { armed: M.armed, ...POINT_END }, this.T);
+    return m.t === "point-end" ? m : null;
+  }
+
+  /** Sizes this side's queues for the point, exchanges endpoints (or why not) and connects. */
+  async #open(
+    index: number,
+    key: PointKey,
+    phase: string,
+  ): Promise<{ reason: string | null; peerSge: number | null }> {
+    const { ch, T } = this;
+    let reason: string | null = null;
+    try {
+      this.#rig.useCaps(capsFor(peerShape(key), this.#rig.dev));
+    } catch (e) {
+      if (!(e instanceof UnsupportedError)) throw e;
+      reason = e.message;
+    }
+    const endpoint = reason ? null : this.#rig.link.endpoint();
+    await ch.send(phase, { t: "open", index, endpoint, reason, sgeLimit: this.#rig.caps.sge }, T);
+    const theirs = await ch.recv(phase, { open: M.open }, T);
+    if (theirs.index !== index) {
+      throw new OobError(
+        "protocol",
+        phase,
+        ch.peer,
+        `the peer is at point ${theirs.index + 1}, this side at ${index + 1}`,
+      );
+    }
+    if (!reason && theirs.reason) reason = `${this.server ? "client" : "server"}: ${theirs.reason}`;
+    if (!reason) this.#rig.connect(theirs.endpoint!);
+    return { reason, peerSge: this.server ? theirs.sgeLimit : null };
+  }
+
+  /**
+   * A revoking strategy's late access, across the wire: one I/O, then (its setup still alive) the server sends
+   * the first advertised segment and the client tries it with the old key.
+   */
+  async #lateAccess(index: number, key: PointKey): Promise<LateAccessResult> {
+    const { ch, T } = this, phase = `late access ${key.strategy}`;
+    let status = "not run", rkey = 0;
+    const one = { ...this.cfg, warmup: 0, reps: 1, iterations: 1, repMinIos: 1 };
+    const r = await this.#point(index, key, one, {
+      server: async (q, p) => {
+        const st = await this.#phases.server(q, p);
+        const seg = q.engine.firstSegment(q.engine.slots[0]);
+        rkey = seg.rkey;
+        await ch.send(phase, { t: "late", addr: seg.addr, rkey: seg.rkey }, T);
+        status = (await ch.recv(phase, { "late-result": M.lateResult }, T)).status;
+        return st;
+      },
+      client: async (side) => {
+        const ph = await side.runPhase(this.watch, this.T * 1e6);
+        if (!ph) return;
+        await ch.send("phase", { t: "phase", phase: { ...ph } }, T);
+        const late = await ch.recv(phase, { late: M.late, ...POINT_END }, T);
+        if (late.t === "point-end") throw new PeerStopped(late);
+        rkey = late.rkey;
+        status = await side.lateAccess(late.addr, late.rkey);
+        await ch.send(phase, { t: "late-result", status }, T);
+      },
+    });
+    if (r.status !== "ok") status = `the I/O before the late access did not complete: ${r.reason?.message}`;
+    return {
+      strategy: key.strategy,
+      op: key.op,
+      layout: key.layout,
+      status,
+      revoked: status === REM_ACCESS_ERR,
+      rkey,
+    };
+  }
+
+  /** The server measures its device's registration costs on a loopback of its own; the client waits. */
+  async #regcost(step: (s: string) => void): Promise<RegcostResult | null> {
+    const { ch, T } = this;
+    if (!this.server) {
+      const m = await ch.recv("regcost", { regcost: M.regcost }, Math.max(T, REGCOST_WAIT_MS));
+      return m.regcost as unknown as RegcostResult | null;
+    }
+    using local = new Rig(this.#ctx);
+    const r = runRegcost(local, {
+      maxBytes: this.cfg.regcostMaxBytes,
+      pages: this.cfg.pages,
+      budgetMs: this.cfg.regcostBudgetMs,
+      samplesMin: 3,
+      reference: this.cfg.reference,
+      onProgress: step,
+    });
+    await ch.send("regcost", { t: "regcost", regcost: { ...r } }, T);
+    return r;
+  }
+}
+
+/** How each side runs a point's phases (a late access adds its step to the one phase it has). */
+interface Phases {
+  server(q: PhaseRequest, phase: string): Promise<PhaseStats>;
+  client(side: PeerSide): Promise<void>;
+}
+
+function peerShape(key: PointKey) {
+  const s = makeStrategy(key.strategy, key.layout);
+  return {
+    layout: key.layout,
+    op: key.op,
+    size: key.size,
+    depth: key.depth,
+    sendInv: s.notice === "send-inv",
+  };
+}
+
+function failed(key: PointKey, cfg: BenchConfig, message: string): PointResult {
+  return {
+    ...emptyResult(key, cfg, makeStrategy(key.strategy, key.layout)),
+    status: "failed",
+    reason: { message },
+  };
+}
+
+/** The client's point-end stopped the server's point: its message carries why. */
+class PeerStopped extends Error {
+  constructor(readonly end: Received<typeof POINT_END>) {
+    super(`the client stopped the point: ${end.reason ?? "(no reason given)"}`);
+  }
+}
+
+/**
+ * A point the client failed fails on both sides with the client's words (unless the server failed first for a
+ * reason of its own): both sides apply this to the same two inputs, so both documents agree.
+ */
+function foldClient(r: PointResult, clientReason: string | null): PointResult {
+  if (!clientReason) return r;
+  if (r.status === "ok" || /stopped the point/.test(r.reason?.message ?? "")) {
+    return { ...r, status: "failed", reason: { message: `client: ${clientReason}` } };
+  }
+  return r;
+}
+
+/** The exposer's figures of a phase with the peer's share: its work requests, checks and CPU. */
+function merge(st: PhaseStats, p: PeerPhase): PhaseStats {
+  st.ops += p.ops;
+  st.sges += p.sges;
+  st.verifyNs += p.verifyNs;
+  st.cpuUserUs += p.cpuUserUs;
+  st.cpuSystemUs += p.cpuSystemUs;
+  return st;
+}

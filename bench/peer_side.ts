@@ -1,0 +1,152 @@
+// The peer in a process of its own (a pair: bench/pair.ts): the side that moves the data, alone with its end of
+// the connection. It acts on each advert as the one-process loop does (bench/peer.ts) and, since the exposer
+// is elsewhere, does the peer's data checks itself: before a WRITE its memory holds a stamp of its own, made
+// when the slot's previous I/O was done (off the exposer's clock, as in one process) and named in the notice;
+// after a READ it checks what landed against the advert's sequence number. A phase ends with the exposer's
+// end-of-phase advert, once the peer's own notices have completed.
+import { fastVerbs } from "../ffi/mod.ts";
+import { Kind, kindOf, type Rig, slotOf } from "./rig.ts";
+import { Peer, type PeerShape } from "./peer.ts";
+import { Verifier } from "./verify.ts";
+import { CompletionError, ProtocolError } from "./errors.ts";
+import { type Watch, YIELD_IDLE_NS } from "./engine.ts";
+import process from "node:process";
+
+const STALL_NS = 60e9;
+
+/** What the peer reports of one phase: the exposer merges it into its own figures. */
+export interface PeerPhase {
+  ios: number;
+  /** RDMA work requests and SGEs posted, summed over the phase. */
+  ops: number;
+  sges: number;
+  /** ns spent on data checks and stamps; how many stamps had to be made on the I/O's path. */
+  verifyNs: number;
+  lateStamps: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+}
+
+export class PeerSide {
+  readonly peer: Peer;
+  readonly verifier: Verifier;
+  readonly #fast = fastVerbs();
+  readonly #write: boolean;
+  /** Per slot: I/Os whose notice has not completed yet, and whether its memory holds an unused stamp. */
+  readonly #inflight: Int32Array;
+  readonly #fresh: Uint8Array;
+  #nextData = 0x80000000;
+  #phase: PeerPhase = emptyPhase();
+
+  constructor(readonly rig: Rig, readonly shape: PeerShape, verify: "sampled" | "full") {
+    this.verifier = new Verifier(verify);
+    this.peer = new Peer(rig, shape);
+    this.#write = shape.op === "write";
+    this.#inflight = new Int32Array(shape.depth);
+    this.#fresh = new Uint8Array(shape.depth);
+    if (this.#write) {
+      this.peer.dataSeq = new Uint32Array(shape.depth);
+      for (let i = 0; i < shape.depth; i++) this.#stamp(i);
+      this.peer.prepare = (slot) => {
+        // The slot's previous notice has not completed yet (its ACK is still on the way): stamp now, on the
+        // I/O's path, rather than touch memory a WRITE may still be reading.
+        if (!this.#fresh[slot]) {
+          const t0 = this.#fast.nowNs();
+          this.#stamp(slot);
+          this.#phase.verifyNs += this.#fast.nowNs() - t0;
+          this.#phase.lateStamps++;
+        }
+        this.#fresh[slot] = 0;
+      };
+    }
+    this.peer.postReceives();
+  }
+
+  #stamp(slot: number): void {
+    const seq = this.#nextData++ >>> 0;
+    this.peer.dataSeq![slot] = seq;
+    this.peer.stamp(this.verifier, slot, seq);
+    this.#fresh[slot] = 1;
+  }
+
+  /**
+   * Serves one phase: until the end-of-phase advert and the completion of every notice. Returns null when
+   * `watch` says the exposer's process spoke instead (the point is over, or it stopped it).
+   */
+  async runPhase(watch: Watch, stallNs = STALL_NS): Promise<PeerPhase | null> {
+    const st = this.#phase = emptyPhase();
+    const cq = this.rig.lb.cqA;
+    const cpu0 = process.cpuUsage();
+    let ended = false, open = 0, idle = 0, lastProgress = this.#fast.nowNs();
+    while (!ended || open > 0) {
+      const n = cq.poll();
+      for (let i = 0; i < n; i++) {
+        const kind = kindOf(cq, i), slot = slotOf(cq, i), status = cq.status(i);
+        if (status !== 0) {
+          throw new CompletionError(
+            kind === Kind.PEER_RECV ? "peer advert RECV" : "peer notice SEND",
+            status,
+            slot,
+          );
+        }
+        if (kind === Kind.PEER_RECV) {
+          const s = this.peer.onAdvert(slot);
+          if (s < 0) {
+            ended = true;
+            continue;
+          }
+          this.#inflight[s]++;
+          open++;
+          st.ops += this.peer.ops[s];
+          st.sges += this.peer.sges[s];
+        } else if (kind === Kind.PEER_NOTICE) {
+          open--;
+          st.ios++;
+          const left = --this.#inflight[slot];
+          const t0 = this.#fast.nowNs();
+          if (!this.#write) {
+            this.peer.check(this.verifier, slot, this.peer.lastSeq[slot], "peer buffer after READ");
+          } else if (left === 0) this.#stamp(slot);
+          st.verifyNs += this.#fast.nowNs() - t0;
+        } else {
+          throw new ProtocolError(`unexpected completion of wr kind ${kind} on the peer`);
+        }
+      }
+      if (n > 0) {
+        idle = 0;
+      } else if (++idle % 4096 === 0) {
+        const now = this.#fast.nowNs();
+        if (idle === 4096) lastProgress = now;
+        else if (now - lastProgress > stallNs) {
+          throw new ProtocolError(`no advert for ${stallNs / 1e9} s (the exposer stopped sending?)`);
+        } else if (now - lastProgress > YIELD_IDLE_NS) {
+          await new Promise((r) => setTimeout(r, 0));
+          if (watch()) return null;
+        }
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    st.cpuUserUs = cpu.user;
+    st.cpuSystemUs = cpu.system;
+    return st;
+  }
+
+  /**
+   * One RDMA op of the point's kind to (remote, rkey) outside the cycle (the late access with a revoked key):
+   * its completion status, or "no completion".
+   */
+  async lateAccess(remote: number, rkey: number): Promise<string> {
+    const ret = this.peer.postOne(remote, rkey, 0xfffen);
+    if (ret !== 0) return `ibv_post_send returned ${ret}`;
+    const wcs = await this.rig.lb.cqA.collect(1, 20_000);
+    return wcs[0]?.statusName ?? "no completion";
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+}
+
+function emptyPhase(): PeerPhase {
+  return { ios: 0, ops: 0, sges: 0, verifyNs: 0, lateStamps: 0, cpuUserUs: 0, cpuSystemUs: 0 };
+}

@@ -1,0 +1,282 @@
+// `memreg bench --server` / `--connect` as two processes on this device (rxe: through its loopback), as a user
+// runs them: both documents, the same results on both sides, both sides named, the late access across the
+// two processes; and the faults that end a run on both sides, each with one line and a non-zero exit: the
+// client or the server killed mid-run, a peer that goes silent in a point, different configurations, a wrong
+// token.
+import assert from "node:assert/strict";
+import { loadResult } from "../../reports/load.ts";
+
+const cli = new URL("../../cli.ts", import.meta.url).pathname;
+
+interface Proc {
+  child: Deno.ChildProcess;
+  done: Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+function memreg(args: string[]): Proc {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { NO_COLOR: "1", MEMREG_TOKEN: "" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const done = child.output().then((o) => ({
+    code: o.code,
+    stdout: new TextDecoder().decode(o.stdout),
+    stderr: new TextDecoder().decode(o.stderr),
+  }));
+  return { child, done };
+}
+
+let nextPort = 18600 + (Deno.pid % 200);
+const port = () => nextPort++;
+
+const SMALL = [
+  "--sizes",
+  "4k",
+  "--ops",
+  "write,read",
+  "--strategies",
+  "global,mw2-remote,reg-per-io",
+  "--reps",
+  "2",
+  "--duration",
+  "100",
+  "--warmup",
+  "1",
+  "--regcost-max",
+  "16k",
+  "--regcost-budget",
+  "20",
+  "--no-reference",
+  "--no-html",
+  "--quiet",
+];
+
+/** The last line memreg printed on stderr for a failure: exactly one `memreg: …` line, no internal error. */
+function failureLine(stderr: string): string {
+  const lines = stderr.trim().split("\n").filter((l) => l.startsWith("memreg: "));
+  assert.equal(lines.length, 1, `expected one memreg: line, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+  return lines[0];
+}
+
+Deno.test("bench --server and --connect: two processes, both documents, the same results, both sides named", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+  const p = port();
+  const server = memreg([
+    "bench",
+    "--server",
+    "--listen",
+    `127.0.0.1:${p}`,
+    "--token",
+    "tok",
+    ...SMALL,
+    "--out",
+    `${dir}/s.json`,
+  ]);
+  const client = memreg([
+    "bench",
+    "--connect",
+    `127.0.0.1:${p}`,
+    "--token",
+    "tok",
+    ...SMALL,
+    "--out",
+    `${dir}/c.json`,
+  ]);
+  const [s, c] = await Promise.all([server.done, client.done]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(c.code, 0, c.stderr);
+  const sd = loadResult(`${dir}/s.json`), cd = loadResult(`${dir}/c.json`);
+  assert.equal(sd.kind, "bench");
+  assert.equal(cd.kind, "bench");
+  if (sd.kind !== "bench" || cd.kind !== "bench") return;
+  for (const [d, role] of [[sd.doc, "server"], [cd.doc, "client"]] as const) {
+    assert.equal(d.pair?.role, role);
+    assert.equal(d.pair?.connection, "oob");
+    assert.ok(d.pair?.server.device.name && d.pair?.client.device.name);
+    assert.deepEqual(d.argv?.includes("tok"), false, "the token is not recorded");
+  }
+  // The same figures in both documents: the server measured them, the client has its copy.
+  assert.deepEqual(cd.doc.results, sd.doc.results);
+  // Every point of the matrix ran (a layout's extra points, such as a sweep, may come beside them).
+  const points = sd.doc.results.filter((r) => ["global", "mw2-remote", "reg-per-io"].includes(r.strategy));
+  assert.deepEqual(
+    points.map((r) => `${r.strategy} ${r.op}`).sort(),
+    [
+      "global read",
+      "global write",
+      "mw2-remote read",
+      "mw2-remote write",
+      "reg-per-io read",
+      "reg-per-io write",
+    ],
+  );
+  for (const r of sd.doc.results) {
+    assert.equal(r.status, "ok", `${r.strategy} ${r.op}: ${r.reason?.message}`);
+    assert.ok(r.ios >= 2 && r.latency.p50Ns > 0);
+    // The peer's work requests come from the client's side of every I/O.
+    assert.ok((r.perIo?.rdmaOps ?? 0) >= 1, JSON.stringify(r.perIo));
+  }
+  // The late access with the revoked key, by the client, on the server's memory.
+  assert.deepEqual(
+    sd.doc.revocation.map((c) => [c.strategy, c.status]),
+    [["mw2-remote", "IBV_WC_REM_ACCESS_ERR"], ["reg-per-io", "IBV_WC_REM_ACCESS_ERR"]],
+  );
+  assert.deepEqual(cd.doc.revocation, sd.doc.revocation);
+  assert.ok(sd.doc.regcost && sd.doc.regcost.mr.length > 0, "the server's regcost");
+  assert.deepEqual(cd.doc.regcost, sd.doc.regcost);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+/** Waits until `path` has a line matching `re` (a run's stream shows how far it got). */
+async function until(path: string, re: RegExp, ms = 120_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    try {
+      if (re.test(Deno.readTextFileSync(path))) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${path}: no ${re} within ${ms / 1000} s`);
+}
+
+for (const victim of ["client", "server"] as const) {
+  Deno.test(`the ${victim} killed mid-run: the other side stops with one line, exit 1`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+    const p = port();
+    const long = [
+      "--sizes",
+      "4k,16k,64k",
+      "--ops",
+      "write",
+      "--strategies",
+      "global,reg-per-io",
+      "--duration",
+      "400",
+      "--no-regcost",
+      "--no-html",
+      "--quiet",
+    ];
+    const server = memreg([
+      "bench",
+      "--server",
+      "--listen",
+      `127.0.0.1:${p}`,
+      "--token",
+      "t",
+      ...long,
+      "--out",
+      `${dir}/s.json`,
+    ]);
+    const client = memreg([
+      "bench",
+      "--connect",
+      `127.0.0.1:${p}`,
+      "--token",
+      "t",
+      ...long,
+      "--out",
+      `${dir}/c.json`,
+    ]);
+    // Once the first point is done, the second is under way: kill then.
+    await until(`${dir}/s.jsonl`, /"record":"point"/);
+    const [dead, alive] = victim === "client" ? [client, server] : [server, client];
+    dead.child.kill("SIGKILL");
+    const t0 = performance.now();
+    const r = await alive.done;
+    await dead.done;
+    assert.equal(r.code, 1, r.stderr);
+    const line = failureLine(r.stderr);
+    const other = victim === "client" ? "client" : "server";
+    assert.match(
+      line,
+      new RegExp(
+        `^memreg: ${other} 127\\.0\\.0\\.1:\\d+, (point \\d+|phase): .*(closed the connection|broke)`,
+      ),
+    );
+    assert.ok(performance.now() - t0 < 30_000, "the survivor noticed within seconds");
+    // What was measured before the fault is kept: the stream has the first point.
+    assert.match(
+      Deno.readTextFileSync(`${dir}/${victim === "client" ? "s" : "c"}.jsonl`),
+      /"record":"point"/,
+    );
+    Deno.removeSync(dir, { recursive: true });
+  });
+}
+
+Deno.test("a client that hangs inside a run: the server stops at its deadline with one line", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+  const p = port();
+  const args = [
+    "--sizes",
+    "4k",
+    "--ops",
+    "write",
+    "--strategies",
+    "global",
+    "--no-regcost",
+    "--no-html",
+    "--quiet",
+  ];
+  const server = memreg([
+    "bench",
+    "--server",
+    "--listen",
+    `127.0.0.1:${p}`,
+    "--token",
+    "t",
+    "--peer-timeout",
+    "3",
+    ...args,
+    "--out",
+    `${dir}/s.json`,
+  ]);
+  const client = memreg([
+    "bench",
+    "--connect",
+    `127.0.0.1:${p}`,
+    "--token",
+    "t",
+    ...args,
+    "--out",
+    `${dir}/c.json`,
+  ]);
+  // Both sides know each other (the header is streamed); then the client stops answering.
+  await until(`${dir}/c.jsonl`, /"record":"header"/);
+  client.child.kill("SIGSTOP");
+  const r = await server.done;
+  client.child.kill("SIGKILL");
+  await client.done;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    failureLine(r.stderr),
+    /^memreg: client 127\.0\.0\.1:\d+, (point \d+|phase|done|bye): no message from the peer within 3 s$/,
+  );
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("different configurations and a wrong token: both sides stop with one line each", async () => {
+  for (
+    const [extraC, tokenC, re] of [
+      [
+        ["--reps", "3"],
+        "t",
+        /configuration differs from the peer's: reps: (3 here, 5 there|5 here, 3 there)/,
+      ],
+      [[], "wrong", /wrong token/],
+    ] as const
+  ) {
+    const p = port();
+    const base = ["--sizes", "4k", "--strategies", "global", "--no-regcost", "--no-html", "--quiet"];
+    const server = memreg(["bench", "--server", "--listen", `127.0.0.1:${p}`, "--token", "t", ...base]);
+    const client = memreg(["bench", "--connect", `127.0.0.1:${p}`, "--token", tokenC, ...base, ...extraC]);
+    const [s, c] = await Promise.all([server.done, client.done]);
+    for (const r of [s, c]) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(failureLine(r.stderr), re);
+    }
+  }
+});

@@ -1,0 +1,76 @@
+// `srun … memreg bench --slurm` under a real Slurm: Debian's munged, slurmctld and slurmd started for the test
+// on this machine (a one-node cluster, tests/helpers/slurm_cluster.ts). The step's tasks take their roles from
+// SLURM_PROCID and their peers from the step's node list, pair up over this device (rxe: its loopback), and pair
+// 0's client writes the merged document that reports read.
+import assert from "node:assert/strict";
+import { loadResult } from "../../reports/load.ts";
+import { benchReport } from "../../reports/bench/table.ts";
+import { slurmMissing, srunMemreg, startCluster } from "../helpers/slurm_cluster.ts";
+
+const missing = slurmMissing();
+
+const SMALL = [
+  "--sizes",
+  "4k",
+  "--ops",
+  "write",
+  "--strategies",
+  "global,reg-per-io",
+  "--reps",
+  "1",
+  "--duration",
+  "100",
+  "--warmup",
+  "1",
+  "--no-regcost",
+  "--no-html",
+  "--quiet",
+];
+
+Deno.test({
+  name: "srun --pairs under a local Slurm: two pairs at once, one merged document naming every pair",
+  ignore: !!missing,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "memreg-slurm-pair-" });
+    const c = await startCluster();
+    try {
+      const out = `${dir}/merged.json`;
+      const r = await srunMemreg(c, 4, ["bench", "--slurm", "--pairs", ...SMALL, "--out", out], 300_000);
+      assert.equal(r.code, 0, `${r.out}\n${r.err}\n${c.logs()}`);
+      const loaded = loadResult(out);
+      assert.equal(loaded.kind, "bench");
+      if (loaded.kind !== "bench") return;
+      const d = loaded.doc;
+      assert.equal(d.completed, true);
+      assert.equal(d.pairs?.length, 2);
+      for (const [i, p] of d.pairs!.entries()) {
+        assert.equal(p.launcher, "slurm");
+        assert.equal(p.slurm?.pair, i);
+        assert.equal(p.slurm?.pairs, 2);
+        assert.deepEqual(p.slurm?.nodes, [c.node, c.node]);
+        assert.equal(p.server.device.name, p.client.device.name);
+      }
+      assert.equal(d.pair?.role, "client");
+      // Every point of each pair, tagged with its pair; the late access of reg-per-io by each.
+      assert.deepEqual(
+        d.results.map((p) => [p.pair, p.strategy, p.status]),
+        [[0, "global", "ok"], [0, "reg-per-io", "ok"], [1, "global", "ok"], [1, "reg-per-io", "ok"]],
+      );
+      assert.deepEqual(d.revocation.map((x) => [x.pair, x.status]), [[0, "IBV_WC_REM_ACCESS_ERR"], [
+        1,
+        "IBV_WC_REM_ACCESS_ERR",
+      ]]);
+      // Each side's own document beside the merged one.
+      for (const p of [0, 1]) {
+        for (const role of ["server", "client"]) {
+          const side = loadResult(`${dir}/merged.pair${p}.${role}.json`);
+          assert.equal(side.kind === "bench" && side.doc.pair?.role, role);
+        }
+      }
+      assert.match(benchReport(d), /reg-per-io/);
+    } finally {
+      await c.stop();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
