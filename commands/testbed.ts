@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
 import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "../testbed/vm.ts";
-import { runPairInTestbed } from "../testbed/pair.ts";
+import { pairCommands, runPairInTestbed } from "../testbed/pair.ts";
 import { fetchKernel, listKernels, resolveKernel } from "../testbed/kernels.ts";
 import { testbedSetup } from "../testbed/setup.ts";
 
@@ -43,8 +43,8 @@ function testbedCommand(outer: boolean): Command {
     .option("--console", "also stream the guest kernel console to stderr")
     .option(
       "--pair",
-      "boot two guests joined by a virtual Ethernet link, each with its own rxe0; `bench …` and " +
-        "`conformance …` run as server and client, any other command in both (MEMREG_PAIR_ROLE, _PEER, _TOKEN)",
+      "boot two guests joined by a virtual Ethernet link, each with its own rxe0; `bench …` runs " +
+        "as server and client, any other command in both (MEMREG_PAIR_ROLE, _PEER, _TOKEN)",
     )
     .passThroughOptions()
     .action(async (command: string[], o) => {
@@ -54,6 +54,7 @@ function testbedCommand(outer: boolean): Command {
         await testbedCommand(false).exitOverride().parseAsync(command, { from: "user" });
         return;
       }
+      if (o.pair) pairCommands(command); // its usage errors before any boot
       Deno.exitCode = await testbedAction(command, o);
     });
 }

@@ -4,6 +4,7 @@ import { fmtSize } from "../../common/mod.ts";
 import { rankPerSize } from "../../bench/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, PointIn, RegcostIn } from "../schema/bench.ts";
+import { pairLabel } from "../../record/pair.ts";
 
 // Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
 type PointResult = PointIn;
@@ -338,8 +339,17 @@ export function benchReport(doc: {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: { summary: string } | null;
+  pairs?: Parameters<typeof pairLabel>[0][];
 }): string {
-  const text = strategyTable(doc.results, doc.overhead) + exposureTable(doc.results) +
-    sweepTable(doc.results) + revocationTable(doc.revocation) + regcostTable(doc.regcost);
+  const tables = (points: PointResult[], checks: LateAccessResult[]) =>
+    strategyTable(points, doc.overhead) + exposureTable(points) + sweepTable(points) +
+    revocationTable(checks);
+  // A merged Slurm document: each pair's tables under its hosts (the same points, measured by each pair).
+  const text = doc.pairs && doc.pairs.length > 1
+    ? doc.pairs.map((p, i) =>
+      `pair ${i}: ${pairLabel(p)}\n` +
+      tables(doc.results.filter((r) => r.pair === i), doc.revocation.filter((c) => c.pair === i))
+    ).join("\n") + regcostTable(doc.regcost)
+    : tables(doc.results, doc.revocation) + regcostTable(doc.regcost);
   return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
 }

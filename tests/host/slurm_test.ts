@@ -7,6 +7,13 @@ import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "..
 import { pairMode, parseEndpoint, resolvePairRole } from "../../launch/role.ts";
 import { UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
+import { mergeDocs } from "../../bench/collect.ts";
+import type { BenchDoc } from "../../bench/doc.ts";
+import { pairEnd } from "../../record/pair.ts";
+import { PROTOCOL_VERSION } from "../../oob/frame.ts";
+import { loadResult } from "../../reports/load.ts";
+import { benchReport } from "../../reports/bench/table.ts";
+import { FIXTURES } from "../helpers/fixtures.ts";
 import { slurmMissing, srunMemreg, startCluster } from "../helpers/slurm_cluster.ts";
 
 /** The forms of Slurm's documentation and hostlist.c (what scontrol show hostnames prints for each). */
@@ -216,4 +223,42 @@ Deno.test({
       await c.stop();
     }
   },
+});
+
+Deno.test("the merged document: every pair's results and late accesses tagged, read by the loader, tables per pair", () => {
+  const base = JSON.parse(Deno.readTextFileSync(FIXTURES.bench61)) as BenchDoc;
+  const docs = [0, 1].map((i): BenchDoc => ({
+    ...base,
+    completed: i === 0, // the second pair was cut short
+    pair: {
+      role: "client",
+      connection: "oob",
+      launcher: "slurm",
+      protocol: PROTOCOL_VERSION,
+      server: pairEnd(base, `10.0.0.${2 * i + 1}`),
+      client: pairEnd({ ...base, host: { ...base.host, hostname: `node${i}` } }, `10.0.0.${2 * i + 2}`),
+      slurm: { jobId: "7", stepId: "0", pair: i, pairs: 2, nodes: [`n${i}`, `n${i + 2}`] },
+    },
+  }));
+  const m = mergeDocs(docs);
+  assert.equal(m.completed, false, "one pair incomplete: the merged run is incomplete");
+  assert.deepEqual(m.pairs?.map((p) => p.slurm?.pair), [0, 1]);
+  assert.equal(m.results.length, 2 * base.results.length);
+  assert.deepEqual([...new Set(m.results.map((r) => r.pair))], [0, 1]);
+  assert.deepEqual(
+    m.revocation.map((c) => c.pair),
+    base.revocation.map(() => 0).concat(base.revocation.map(() => 1)),
+  );
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-merged-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/m.json`, JSON.stringify(m));
+    const loaded = loadResult(`${dir}/m.json`);
+    assert.equal(loaded.kind, "bench");
+    if (loaded.kind !== "bench") return;
+    const text = benchReport(loaded.doc);
+    assert.match(text, /^pair 0: .* ↔ node0 /m);
+    assert.match(text, /^pair 1: .* ↔ node1 /m);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
