@@ -82,3 +82,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test("two-host options that cannot run yet are one usage line, exit 2, before any boot", async () => {
+  for (
+    const [args, re] of [
+      [
+        ["testbed", "--pair", "conformance", "--cases", "mr.*"],
+        /^memreg: testbed --pair: conformance has no two-host side yet/,
+      ],
+      [
+        ["bench", "--server", "--rdma-cm"],
+        /^memreg: --rdma-cm: bench connects its QPs over the out-of-band channel only/,
+      ],
+    ] as const
+  ) {
+    const r = await runCli([...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+});
