@@ -32,6 +32,29 @@ function memreg(args: string[]): Proc {
 let nextPort = 18600 + (Deno.pid % 200);
 const port = () => nextPort++;
 
+/** A server and its client on a fresh port with the same options (and each side's own); outputs in `dir`. */
+function startPair(
+  args: readonly string[],
+  o: { dir?: string; token?: string; clientToken?: string; server?: string[]; client?: string[] } = {},
+): { server: Proc; client: Proc } {
+  const p = port(), token = o.token ?? "t";
+  const out = (f: string) => o.dir ? ["--out", `${o.dir}/${f}.json`] : [];
+  return {
+    server: memreg([
+      ...["bench", "--server", "--listen", `127.0.0.1:${p}`, "--token", token],
+      ...(o.server ?? []),
+      ...args,
+      ...out("s"),
+    ]),
+    client: memreg([
+      ...["bench", "--connect", `127.0.0.1:${p}`, "--token", o.clientToken ?? token],
+      ...args,
+      ...(o.client ?? []),
+      ...out("c"),
+    ]),
+  };
+}
+
 const SMALL = [
   "--sizes",
   "4k",
@@ -64,28 +87,7 @@ function failureLine(stderr: string): string {
 
 Deno.test("bench --server and --connect: two processes, both documents, the same results, both sides named", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-  const p = port();
-  const server = memreg([
-    "bench",
-    "--server",
-    "--listen",
-    `127.0.0.1:${p}`,
-    "--token",
-    "tok",
-    ...SMALL,
-    "--out",
-    `${dir}/s.json`,
-  ]);
-  const client = memreg([
-    "bench",
-    "--connect",
-    `127.0.0.1:${p}`,
-    "--token",
-    "tok",
-    ...SMALL,
-    "--out",
-    `${dir}/c.json`,
-  ]);
+  const { server, client } = startPair(SMALL, { dir, token: "tok" });
   const [s, c] = await Promise.all([server.done, client.done]);
   assert.equal(s.code, 0, s.stderr);
   assert.equal(c.code, 0, c.stderr);
@@ -146,7 +148,6 @@ async function until(path: string, re: RegExp, ms = 120_000): Promise<void> {
 for (const victim of ["client", "server"] as const) {
   Deno.test(`the ${victim} killed mid-run: the other side stops with one line, exit 1`, async () => {
     const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-    const p = port();
     const long = [
       "--sizes",
       "4k,16k,64k",
@@ -160,27 +161,7 @@ for (const victim of ["client", "server"] as const) {
       "--no-html",
       "--quiet",
     ];
-    const server = memreg([
-      "bench",
-      "--server",
-      "--listen",
-      `127.0.0.1:${p}`,
-      "--token",
-      "t",
-      ...long,
-      "--out",
-      `${dir}/s.json`,
-    ]);
-    const client = memreg([
-      "bench",
-      "--connect",
-      `127.0.0.1:${p}`,
-      "--token",
-      "t",
-      ...long,
-      "--out",
-      `${dir}/c.json`,
-    ]);
+    const { server, client } = startPair(long, { dir });
     // Once the first point is done, the second is under way: kill then.
     await until(`${dir}/s.jsonl`, /"record":"point"/);
     const [dead, alive] = victim === "client" ? [client, server] : [server, client];
@@ -209,7 +190,6 @@ for (const victim of ["client", "server"] as const) {
 
 Deno.test("a client that hangs inside a run: the server stops at its deadline with one line", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-  const p = port();
   const args = [
     "--sizes",
     "4k",
@@ -221,29 +201,7 @@ Deno.test("a client that hangs inside a run: the server stops at its deadline wi
     "--no-html",
     "--quiet",
   ];
-  const server = memreg([
-    "bench",
-    "--server",
-    "--listen",
-    `127.0.0.1:${p}`,
-    "--token",
-    "t",
-    "--peer-timeout",
-    "3",
-    ...args,
-    "--out",
-    `${dir}/s.json`,
-  ]);
-  const client = memreg([
-    "bench",
-    "--connect",
-    `127.0.0.1:${p}`,
-    "--token",
-    "t",
-    ...args,
-    "--out",
-    `${dir}/c.json`,
-  ]);
+  const { server, client } = startPair(args, { dir, server: ["--peer-timeout", "3"] });
   // Both sides know each other (the header is streamed); then the client stops answering.
   await until(`${dir}/c.jsonl`, /"record":"header"/);
   client.child.kill("SIGSTOP");
@@ -269,10 +227,8 @@ Deno.test("different configurations and a wrong token: both sides stop with one 
       [[], "wrong", /wrong token/],
     ] as const
   ) {
-    const p = port();
     const base = ["--sizes", "4k", "--strategies", "global", "--no-regcost", "--no-html", "--quiet"];
-    const server = memreg(["bench", "--server", "--listen", `127.0.0.1:${p}`, "--token", "t", ...base]);
-    const client = memreg(["bench", "--connect", `127.0.0.1:${p}`, "--token", tokenC, ...base, ...extraC]);
+    const { server, client } = startPair(base, { clientToken: tokenC, client: [...extraC] });
     const [s, c] = await Promise.all([server.done, client.done]);
     for (const r of [s, c]) {
       assert.equal(r.code, 1, r.stderr);
