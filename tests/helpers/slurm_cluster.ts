@@ -4,6 +4,7 @@
 // does not stop on SIGTERM is killed.
 import { join } from "node:path";
 import { which } from "../../testbed/paths.ts";
+import { inTestbed } from "../../testbed/vm.ts";
 
 export const SLURM_PROGRAMS = ["munged", "slurmctld", "slurmd", "srun", "sinfo"];
 
@@ -64,6 +65,7 @@ async function output(cmd: string, args: string[], env: Record<string, string>, 
  * waits until the node is idle.
  */
 export async function startCluster(cpus = 8): Promise<Cluster> {
+  await cgroupRoot();
   const dir = await Deno.makeTempDir({ prefix: "memreg-slurm-" });
   const node = Deno.hostname();
   const children: { name: string; child: Deno.ChildProcess }[] = [];
@@ -164,6 +166,22 @@ export async function startCluster(cpus = 8): Promise<Cluster> {
     const why = `${(e as Error).message}\n${logs()}`;
     await stop();
     throw new Error(why);
+  }
+}
+
+/**
+ * slurmd 22.05 will not start without a file system on /sys/fs/cgroup, even with cgroups unused (proctrack
+ * linuxproc, task none); the testbed guest mounts none there. A tmpfs is what a cgroup v1 host has there.
+ */
+async function cgroupRoot(): Promise<void> {
+  const mounted = Deno.readTextFileSync("/proc/mounts").split("\n").some((l) =>
+    l.split(" ")[1] === "/sys/fs/cgroup"
+  );
+  if (mounted || !inTestbed()) return;
+  const r = await new Deno.Command("mount", { args: ["-t", "tmpfs", "cgroup_root", "/sys/fs/cgroup"] })
+    .output();
+  if (!r.success) {
+    throw new Error(`slurm test cluster: mounting /sys/fs/cgroup: ${new TextDecoder().decode(r.stderr)}`);
   }
 }
 
