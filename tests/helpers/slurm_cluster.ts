@@ -170,19 +170,22 @@ export async function startCluster(cpus = 8): Promise<Cluster> {
 }
 
 /**
- * slurmd 22.05 will not start without a file system on /sys/fs/cgroup, even with cgroups unused (proctrack
- * linuxproc, task none); the testbed guest mounts none there. A tmpfs is what a cgroup v1 host has there.
+ * slurmd 22.05 will not start without cgroup v1's layout on /sys/fs/cgroup (a file system there and the
+ * systemd hierarchy in it), even with cgroups unused (proctrack linuxproc, task none); the testbed guest
+ * mounts nothing there. This sets up what a cgroup v1 host has, inside the guest only.
  */
 async function cgroupRoot(): Promise<void> {
-  const mounted = Deno.readTextFileSync("/proc/mounts").split("\n").some((l) =>
-    l.split(" ")[1] === "/sys/fs/cgroup"
-  );
-  if (mounted || !inTestbed()) return;
-  const r = await new Deno.Command("mount", { args: ["-t", "tmpfs", "cgroup_root", "/sys/fs/cgroup"] })
-    .output();
-  if (!r.success) {
-    throw new Error(`slurm test cluster: mounting /sys/fs/cgroup: ${new TextDecoder().decode(r.stderr)}`);
-  }
+  const mounts = () => Deno.readTextFileSync("/proc/mounts").split("\n").map((l) => l.split(" ")[1]);
+  if (!inTestbed() || mounts().includes("/sys/fs/cgroup")) return;
+  const mount = async (args: string[]) => {
+    const r = await new Deno.Command("mount", { args, stdout: "null", stderr: "piped" }).output();
+    if (!r.success) {
+      throw new Error(`slurm test cluster: mount ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+    }
+  };
+  await mount(["-t", "tmpfs", "cgroup_root", "/sys/fs/cgroup"]);
+  Deno.mkdirSync("/sys/fs/cgroup/systemd");
+  await mount(["-t", "cgroup", "-o", "none,name=systemd", "systemd", "/sys/fs/cgroup/systemd"]);
 }
 
 function exists(p: string): boolean {
