@@ -209,14 +209,15 @@ Deno.test({
     try {
       const r = await srunMemreg(c, 3, ["bench", "--slurm", "--sizes", "4k"], 120_000);
       assert.notEqual(r.code, 0);
+      // Each task says it (the first to exit may get the others killed first: --kill-on-bad-exit).
       const lines = r.err.split("\n").filter((l) => l.startsWith("memreg: "));
-      assert.deepEqual(
-        lines,
-        Array(3).fill(
+      assert.ok(lines.length >= 1, r.err);
+      for (const l of lines) {
+        assert.equal(
+          l,
           "memreg: --slurm runs one pair and needs 2 tasks (this step has 3): srun -N2 --ntasks-per-node=1",
-        ),
-        r.err,
-      );
+        );
+      }
       assert.match(r.err, /Exited with exit code 2/);
       assert.doesNotMatch(r.err, /internal error/);
     } finally {
