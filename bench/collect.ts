@@ -1,18 +1,16 @@
 // Under Slurm the pairs of a step become one document: the client of pair 0 collects every other pair's
 // client document over the out-of-band channel (authenticated like a pair), and writes them merged: the
 // header and pair record of pair 0, `pairs` listing every pair, each result and late access tagged with its
-// pair's index. reports/ and compare read it like any bench document.
+// Slurm pair number. reports/ and compare read it like any bench document.
 import { z } from "zod";
 import { Listener } from "../oob/channel.ts";
 import { join, serve } from "../oob/session.ts";
 import { OobError } from "../oob/errors.ts";
+import { KnownError } from "../common/mod.ts";
 import type { PairRole } from "../launch/role.ts";
 import { slurmToken } from "../launch/slurm.ts";
 import { writeJson } from "../record/stream.ts";
 import type { BenchDoc } from "./doc.ts";
-
-/** Pairs finish at about the same time; the collector waits this long for the slowest. */
-const COLLECT_WAIT_MS = 60 * 60_000;
 
 const Doc = z.object({
   t: z.literal("doc"),
@@ -32,22 +30,24 @@ export function sidePath(out: string | undefined, pair: number, role: string): s
 }
 
 /**
- * The clients' part of a Slurm run, after their pair's run: pair 0's client collects and writes the merged
- * document (returning its path); every other pair's client hands its document over (returning null).
+ * The clients' part of a Slurm run, after their pair's run (`ownMs` long: the pairs run the same matrix, so
+ * each waits that long again, and --peer-wait, for the others): pair 0's client collects and writes the merged
+ * document; every other pair's client hands its document over (returning null). A pair whose document does not
+ * come leaves the merged document incomplete, written with the others, and ends the run with one line.
  */
 export async function collectPairs(
   role: PairRole,
   doc: BenchDoc,
   mergedOut: string,
+  ownMs: number,
 ): Promise<{ out: string; doc: BenchDoc } | null> {
-  const s = role.slurm!;
-  const { step, plan } = s;
+  const { step, plan } = role.slurm!;
   // One port past the pairs' own; the token of a pair index no pair has.
   const port = role.endpoint.port - plan.pair + plan.pairs;
   // A token the user gave serves every pair; a derived one is derived once more for the collection.
   const token = role.tokenDerived ? await slurmToken(step, plan.pairs) : role.token;
   const o = { kind: "bench" as const, token, timeoutMs: role.timeoutMs };
-  const wait = Math.max(role.waitMs, COLLECT_WAIT_MS);
+  const wait = ownMs + role.waitMs;
   if (plan.pair !== 0) {
     const host = step.taskNodes[plan.pairs] === step.taskNodes[step.procId]
       ? "127.0.0.1"
@@ -68,11 +68,20 @@ export async function collectPairs(
     }
     return null;
   }
-  const docs: BenchDoc[] = [doc];
+  const docs: (BenchDoc | undefined)[] = [doc];
+  const faults: string[] = [];
+  const deadline = performance.now() + wait;
   const l = Listener.open("0.0.0.0", port);
   try {
-    for (let got = 1; got < plan.pairs; got++) {
-      const ch = await serve(l, wait, o, true);
+    while (docs.filter(Boolean).length < plan.pairs && performance.now() < deadline) {
+      let ch;
+      try {
+        ch = await serve(l, deadline - performance.now(), o, true);
+      } catch (e) {
+        if (!(e instanceof OobError)) throw e;
+        faults.push(e.message); // a wrong token, or the deadline
+        continue;
+      }
       try {
         const m = await ch.recv("collect", { doc: Doc }, role.timeoutMs);
         if (m.pair >= plan.pairs || docs[m.pair]) {
@@ -86,8 +95,9 @@ export async function collectPairs(
         docs[m.pair] = m.doc as unknown as BenchDoc;
         await ch.send("collect", { t: "ack" }, role.timeoutMs);
       } catch (e) {
+        if (!(e instanceof OobError)) throw e;
         await ch.abort(e);
-        throw e;
+        faults.push(e.message);
       } finally {
         ch.close();
       }
@@ -95,19 +105,32 @@ export async function collectPairs(
   } finally {
     l.close();
   }
-  const merged = mergeDocs(docs);
+  const got = docs.filter((d): d is BenchDoc => !!d);
+  const merged = mergeDocs(got);
+  if (got.length < plan.pairs) merged.completed = false;
   writeJson(mergedOut, merged);
+  if (got.length < plan.pairs) {
+    const missing = [...Array(plan.pairs).keys()].filter((p) => !docs[p]);
+    throw new KnownError(
+      `--pairs: no document from pair ${missing.join(", ")} within ${Math.round(wait / 1000)} s` +
+        `${faults.length ? ` (${faults.at(-1)})` : ""}; ${mergedOut} has the other pairs (completed: false)`,
+    );
+  }
   return { out: mergedOut, doc: merged };
 }
 
-/** Pair 0's document with every pair's results, late accesses and pair record. */
+/**
+ * Pair 0's document with every pair's results, late accesses and pair record; results and late accesses are
+ * tagged with their Slurm pair number (`pairs[i].slurm.pair`).
+ */
 export function mergeDocs(docs: BenchDoc[]): BenchDoc {
   const [first] = docs;
+  const num = (d: BenchDoc, i: number) => d.pair?.slurm?.pair ?? i;
   return {
     ...first,
     completed: docs.every((d) => d.completed),
     pairs: docs.map((d) => d.pair!),
-    results: docs.flatMap((d, pair) => d.results.map((r) => ({ ...r, pair }))),
-    revocation: docs.flatMap((d, pair) => d.revocation.map((c) => ({ ...c, pair }))),
+    results: docs.flatMap((d, i) => d.results.map((r) => ({ ...r, pair: num(d, i) }))),
+    revocation: docs.flatMap((d, i) => d.revocation.map((c) => ({ ...c, pair: num(d, i) }))),
   };
 }

@@ -120,6 +120,7 @@ export async function runBenchPair(
   const slurm = role.slurm;
   // Under Slurm each side writes its own document beside the merged one (--out names the merged one).
   const own = slurm ? { ...cfg, out: sidePath(cfg.out, slurm.plan.pair, role.role) } : cfg;
+  const t0 = performance.now();
   const ch = await openChannel(role, "bench");
   let r: BenchOutcome;
   try {
@@ -131,7 +132,12 @@ export async function runBenchPair(
     ch.close();
   }
   if (!slurm || role.role === "server") return r;
-  const merged = await collectPairs(role, r.doc, mergedPath(r.out, cfg.out, slurm.step.jobId));
+  const merged = await collectPairs(
+    role,
+    r.doc,
+    mergedPath(r.out, cfg.out, slurm.step.jobId),
+    performance.now() - t0,
+  );
   return merged ? outcome(merged.out, merged.doc) : r;
 }
 

@@ -99,7 +99,7 @@ export interface PointResult extends PointKey {
   verify: { mode: string; unit: string; perIo: number };
   /** Wall time of the whole point: setup, warm-up, repetitions, teardown. */
   wallMs: number;
-  /** A merged Slurm document: which of its pairs measured the point (an index into `pairs`). */
+  /** A merged Slurm document: the Slurm pair that measured the point (`pairs[i].slurm.pair`). */
   pair?: number;
 }
 

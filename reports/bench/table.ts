@@ -339,17 +339,18 @@ export function benchReport(doc: {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: { summary: string } | null;
-  pairs?: Parameters<typeof pairLabel>[0][];
+  pairs?: (Parameters<typeof pairLabel>[0] & { slurm?: { pair: number } | null })[];
 }): string {
   const tables = (points: PointResult[], checks: LateAccessResult[]) =>
     strategyTable(points, doc.overhead) + exposureTable(points) + sweepTable(points) +
     revocationTable(checks);
   // A merged Slurm document: each pair's tables under its hosts (the same points, measured by each pair).
   const text = doc.pairs && doc.pairs.length > 1
-    ? doc.pairs.map((p, i) =>
-      `pair ${i}: ${pairLabel(p)}\n` +
-      tables(doc.results.filter((r) => r.pair === i), doc.revocation.filter((c) => c.pair === i))
-    ).join("\n") + regcostTable(doc.regcost)
+    ? doc.pairs.map((p, i) => {
+      const n = p.slurm?.pair ?? i;
+      return `pair ${n}: ${pairLabel(p)}\n` +
+        tables(doc.results.filter((r) => r.pair === n), doc.revocation.filter((c) => c.pair === n));
+    }).join("\n") + regcostTable(doc.regcost)
     : tables(doc.results, doc.revocation) + regcostTable(doc.regcost);
   return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
 }

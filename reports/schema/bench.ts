@@ -98,7 +98,7 @@ export const PointSchema = z.object({
   counters: z.record(str, num).nullable(),
   verify: z.object({ mode: str, unit: str, perIo: num }),
   wallMs: num,
-  /** A merged Slurm document: the pair that measured it (an index into `pairs`). */
+  /** A merged Slurm document: the Slurm pair that measured it (`pairs[i].slurm.pair`). */
   pair: int.optional(),
 }).superRefine((p, ctx) => {
   // What the figures mean depends on these: a point that did not run says why; one that ran did I/O.

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { expandHostlist, expandTasksPerNode } from "../../launch/nodelist.ts";
 import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "../../launch/slurm.ts";
 import { pairMode, parseEndpoint, resolvePairRole } from "../../launch/role.ts";
-import { UsageError } from "../../common/mod.ts";
+import { KnownError, UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
-import { mergeDocs } from "../../bench/collect.ts";
+import { collectPairs, mergeDocs } from "../../bench/collect.ts";
+import type { PairRole } from "../../launch/role.ts";
 import type { BenchDoc } from "../../bench/doc.ts";
 import { pairEnd } from "../../record/pair.ts";
 import { PROTOCOL_VERSION } from "../../oob/frame.ts";
@@ -259,6 +260,72 @@ Deno.test("the merged document: every pair's results and late accesses tagged, r
     const text = benchReport(loaded.doc);
     assert.match(text, /^pair 0: .* ↔ node0 /m);
     assert.match(text, /^pair 1: .* ↔ node1 /m);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** A Slurm pair's client role for collectPairs: 2 pairs on one node, OOB ports from `base`. */
+function clientRole(pair: number, base: number, waitMs: number): PairRole {
+  const step: SlurmStep = {
+    procId: 2 + pair,
+    nTasks: 4,
+    jobId: "9",
+    stepId: "0",
+    nodes: ["n"],
+    taskNodes: ["n", "n", "n", "n"],
+    expandedBy: "parser",
+  };
+  return {
+    role: "client",
+    endpoint: { host: "127.0.0.1", port: base + pair },
+    token: "t",
+    tokenGenerated: false,
+    tokenDerived: false,
+    transport: "tcp",
+    launcher: "slurm",
+    slurm: {
+      step,
+      plan: { role: "client", pair, pairs: 2, serverNode: "n", clientNode: "n", sameNode: true },
+    },
+    waitMs,
+    timeoutMs: 5_000,
+  };
+}
+
+Deno.test("collection over the channel: pair 1 hands its document to pair 0; a pair that never comes is one line, the rest kept", async () => {
+  const base = JSON.parse(Deno.readTextFileSync(FIXTURES.bench61)) as BenchDoc;
+  const doc = (pair: number): BenchDoc => ({
+    ...base,
+    pair: {
+      role: "client",
+      connection: "oob",
+      launcher: "slurm",
+      protocol: PROTOCOL_VERSION,
+      server: pairEnd(base, "127.0.0.1"),
+      client: pairEnd(base, "127.0.0.1"),
+      slurm: { jobId: "9", stepId: "0", pair, pairs: 2, nodes: ["n", "n"] },
+    },
+  });
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-collect-" });
+  const port = 18800 + (Deno.pid % 500) * 4;
+  try {
+    // Both pairs: the sender may come first (it retries until the collector listens).
+    const [merged, sent] = await Promise.all([
+      collectPairs(clientRole(0, port, 10_000), doc(0), `${dir}/m.json`, 0),
+      collectPairs(clientRole(1, port, 10_000), doc(1), `${dir}/unused.json`, 0),
+    ]);
+    assert.equal(sent, null);
+    assert.deepEqual(merged?.doc.pairs?.map((p) => p.slurm?.pair), [0, 1]);
+    assert.equal(loadResult(`${dir}/m.json`).kind, "bench");
+    // Pair 1 never sends: after its deadline the collector writes pair 0's part and says which pair is missing.
+    await assert.rejects(
+      collectPairs(clientRole(0, port, 1_000), doc(0), `${dir}/partial.json`, 0),
+      (e) => e instanceof KnownError && /^--pairs: no document from pair 1 within 1 s/.test(e.message),
+    );
+    const partial = loadResult(`${dir}/partial.json`);
+    assert.ok(partial.kind === "bench" && partial.doc.completed === false);
+    assert.ok(partial.kind === "bench" && partial.doc.results.every((r) => r.pair === 0));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
