@@ -8,6 +8,7 @@ import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { hasRdmaDevice } from "../../testbed/vm.ts";
 import { projectRoot } from "../../testbed/paths.ts";
 import { PAIR } from "../../testbed/pair.ts";
+import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
 import { loadResult } from "../../reports/load.ts";
 import { benchReport } from "../../reports/bench/table.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -60,8 +61,9 @@ Deno.test({
         // Two hosts, each with its own device, at the addresses of the wire.
         assert.equal(p.server.host.hostname, PAIR.server.host);
         assert.equal(p.client.host.hostname, PAIR.client.host);
-        assert.equal(p.server.address, PAIR.server.addr);
-        assert.equal(p.client.address, PAIR.client.addr);
+        // The channel's ends: the server's listen address, the client's source address (a port of its own).
+        assert.equal(p.server.address, `${PAIR.server.addr}:${DEFAULT_OOB_PORT}`);
+        assert.match(p.client.address, new RegExp(`^${PAIR.client.addr.replaceAll(".", "\\.")}:\\d+$`));
         assert.equal(p.server.device.name, "rxe0");
         assert.equal(p.client.device.name, "rxe0");
         assert.ok(p.server.device.nodeGuid !== p.client.device.nodeGuid, "two rxe instances");
