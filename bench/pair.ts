@@ -21,7 +21,6 @@ import { Context } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
 import { pairEnd, type PairRecord } from "../record/pair.ts";
-import { fmtSize } from "../common/mod.ts";
 import type { Channel, Received } from "../oob/channel.ts";
 import { OobError } from "../oob/errors.ts";
 import { PROTOCOL_VERSION } from "../oob/frame.ts";
@@ -48,7 +47,7 @@ import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
 import { UnsupportedError } from "./errors.ts";
 import { type BenchDoc, SCHEMA_VERSION } from "./doc.ts";
-import { type BenchOutcome, matrix, strategyInfo, verificationNote } from "./run.ts";
+import { type BenchOutcome, matrix, pointLabel, pointLine, strategyInfo, verificationNote } from "./run.ts";
 import { collectPairs, mergedPath, sidePath } from "./collect.ts";
 
 const obj = z.record(z.string(), z.unknown());
@@ -198,25 +197,18 @@ class PairRun {
     );
     const points: PointResult[] = [];
     const checks: LateAccessResult[] = [];
+    const told = new Set<string>();
     let regcost: RegcostResult | null = null;
     let overhead: Overhead;
     try {
       overhead = measureOverhead(rig);
       for (const [i, k] of keys.entries()) {
-        const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${
-          k.layout === "pages" ? "page list" : k.pages
-        } qd${k.depth}`;
+        const what = pointLabel(k);
         bar.step(what);
         const p = await this.#point(i, k, cfg, this.#phases);
         points.push(p);
         lines.write({ record: "point", ...p });
-        bar.done(
-          `${what}: ${
-            p.status === "ok"
-              ? `${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`
-              : `${p.status}: ${p.reason?.message}`
-          }`,
-        );
+        bar.done(pointLine(p, what, told));
       }
       if (cfg.revocationCheck) {
         for (const [j, { name, layout }] of revoking.entries()) {

@@ -156,6 +156,13 @@ export function markLimited(p: PointResult, ranBefore: ReadonlySet<string>, dev:
   };
 }
 
+/** What the progress line calls a point. */
+export function pointLabel(k: PointKey): string {
+  return `${k.strategy} ${k.op} ${fmtSize(k.size)} ${
+    k.layout === "pages" ? `page list (pool ${fmtSize(k.buffers * 4096)})` : k.pages
+  } qd${k.depth}${k.sweep ? ` sweep ${k.buffers} buffers` : ""}`;
+}
+
 export function pointLine(p: PointResult, what: string, told: Set<string>): string | null {
   if (p.status === "ok") {
     return `${what}: ${p.iops.toFixed(1)} IO/s, p50 ${(p.latency.p50Ns / 1000).toFixed(1)} µs`;
@@ -198,9 +205,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   try {
     for (const k of keys) {
       if (stop.signal) break;
-      const what = `${k.strategy} ${k.op} ${fmtSize(k.size)} ${
-        k.layout === "pages" ? `page list (pool ${fmtSize(k.buffers * 4096)})` : k.pages
-      } qd${k.depth}${k.sweep ? ` sweep ${k.buffers} buffers` : ""}`;
+      const what = pointLabel(k);
       bar.step(what);
       const p = runPoint(rig, k, cfg, hist);
       markLimited(p, ranBefore, rig.dev);
