@@ -146,7 +146,7 @@ Deno.test("key lifetimes: revoked per I/O, evicted in bulk, or until teardown", 
 Deno.test("per-page data checks: every page must hold its own part of its own I/O", () => {
   withPool(64, "random", (pool, [s]) => {
     pool.pick(s);
-    s.seq = 41;
+    s.seq = s.dataSeq = 41; // the data claims the I/O it belongs to (the peer may stamp it)
     for (const mode of ["sampled", "full"] as const) {
       const v = new Verifier(mode);
       pool.stamp(v, s);
@@ -160,9 +160,9 @@ Deno.test("per-page data checks: every page must hold its own part of its own I/
       assert.throws(() => pool.check(v, s, "swap"), /page 3 of the I\/O.*byte 12288/);
       // Stale: the right pages, but from an earlier I/O.
       pool.stamp(v, s);
-      s.seq = 42;
+      s.seq = s.dataSeq = 42;
       assert.throws(() => pool.check(v, s, "stale"), DataError);
-      s.seq = 41;
+      s.seq = s.dataSeq = 41;
       // A page whose tail did not arrive (sampled: its last word).
       pool.stamp(v, s);
       u8[s.pages[15] * PAGE + PAGE - 1] ^= 0xff;
