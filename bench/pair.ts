@@ -172,7 +172,9 @@ class PairRun {
   /** true when the other side has spoken (it stopped the point, or the point is over); throws on a fault. */
   readonly watch = (): boolean => {
     this.ch.check();
-    return this.ch.pending > 0;
+    // The client's figures of a phase can come while the server's end of it still drains (a slow wire): they
+    // wait for the server's recv; anything else means the client stopped the point.
+    return this.ch.pending > 0 && !(this.server && this.ch.nextType() === "phase");
   };
 
   async run(device?: string): Promise<BenchOutcome> {

@@ -45,6 +45,12 @@ export class Channel {
     return this.#queue.length;
   }
 
+  /** The type of the next message recv() will take, or null when none has come. */
+  nextType(): string | null {
+    const t = this.#queue[0]?.body.t;
+    return typeof t === "string" ? t : null;
+  }
+
   /** Throws the fault that ended the channel, if any. */
   check(): void {
     if (this.#fault) throw this.#fault;
