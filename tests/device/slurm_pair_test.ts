@@ -6,29 +6,9 @@ import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
 import { benchReport } from "../../reports/bench/table.ts";
 import { slurmMissing, srunMemreg, startCluster } from "../helpers/slurm_cluster.ts";
+import { TINY_PAIR_BENCH } from "../helpers/cli.ts";
 
 const missing = slurmMissing();
-
-const SMALL = [
-  "--sizes",
-  "4k",
-  "--ops",
-  "write",
-  "--strategies",
-  "global,reg-per-io",
-  "--reps",
-  "1",
-  "--duration",
-  "100",
-  "--warmup",
-  "1",
-  "--layout",
-  "contiguous",
-  "--no-sweep",
-  "--no-regcost",
-  "--no-html",
-  "--quiet",
-];
 
 Deno.test({
   name: "srun --pairs under a local Slurm: two pairs at once, one merged document naming every pair",
@@ -38,7 +18,12 @@ Deno.test({
     const c = await startCluster();
     try {
       const out = `${dir}/merged.json`;
-      const r = await srunMemreg(c, 4, ["bench", "--slurm", "--pairs", ...SMALL, "--out", out], 300_000);
+      const r = await srunMemreg(
+        c,
+        4,
+        ["bench", "--slurm", "--pairs", ...TINY_PAIR_BENCH, "--out", out],
+        300_000,
+      );
       assert.equal(r.code, 0, `${r.out}\n${r.err}\n${c.logs()}`);
       const loaded = loadResult(out);
       assert.equal(loaded.kind, "bench");

@@ -22,3 +22,13 @@ export async function runCli(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/**
+ * The smallest bench two sides can run over a slow link: one 4 KiB WRITE point each of global and
+ * reg-per-io (whose late access is checked), one repetition, contiguous buffers, no sweep or regcost.
+ */
+export const TINY_PAIR_BENCH = [
+  ...["--sizes", "4k", "--ops", "write", "--strategies", "global,reg-per-io"],
+  ...["--reps", "1", "--duration", "100", "--warmup", "1", "--layout", "contiguous", "--no-sweep"],
+  ...["--no-regcost", "--no-html", "--quiet"],
+];

@@ -11,7 +11,7 @@ import { PAIR } from "../../testbed/pair.ts";
 import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
 import { loadResult } from "../../reports/load.ts";
 import { benchReport } from "../../reports/bench/table.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, TINY_PAIR_BENCH } from "../helpers/cli.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 
@@ -26,24 +26,7 @@ Deno.test({
         "testbed",
         "--pair",
         "bench",
-        "--sizes",
-        "4k",
-        "--ops",
-        "write",
-        "--strategies",
-        "global,reg-per-io",
-        "--reps",
-        "1",
-        "--duration",
-        "100",
-        "--warmup",
-        "1",
-        "--layout",
-        "contiguous",
-        "--no-sweep",
-        "--no-regcost",
-        "--no-html",
-        "--quiet",
+        ...TINY_PAIR_BENCH,
         "--out",
         join(dir, "pair.json"),
       ]);
