@@ -71,7 +71,12 @@ if (hasRdmaDevice() || inTestbed()) {
   deviceCode = await deno(deviceArgs);
 } else {
   console.log("== device tests (Soft-RoCE testbed, one boot)");
-  deviceCode = await runInTestbed([Deno.execPath(), ...deviceArgs], { env: { NO_COLOR: "1" } });
+  // The whole device suite is ~30 min in one TCG boot (two-host and Slurm tests included): the boot's deadline is
+  // well above that and well inside CI's 90 min.
+  deviceCode = await runInTestbed([Deno.execPath(), ...deviceArgs], {
+    env: { NO_COLOR: "1" },
+    timeoutMs: 60 * 60_000,
+  });
 }
 
 // Tests that boot the testbed themselves (crash survival reboots it): only where it is the device.

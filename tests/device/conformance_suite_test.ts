@@ -27,11 +27,12 @@ Deno.test("conformance: the whole suite in process, no error or crash, every id 
   const faults = doc.results.filter((r) => r.class === "error" || (r.class === "crashed" && !r.deviation));
   assertEquals(faults.map((r) => `${r.id}: ${r.reason}`), []);
   assert(doc.run.wallMs < 5 * 60_000, `${doc.run.wallMs} ms`);
-  // With the driver's profile every case on this device matches its expectations.
+  // With the driver's profile every case on this device matches its expectations (a crash the profile records,
+  // e.g. rxe's SIGSEGV in the canonical type 1 unbind, is one of them).
+  const recorded = (r: (typeof doc.results)[number]) => r.class === "crashed" && !!r.deviation;
   assertEquals(
-    doc.results.filter((r) => !["pass", "observed", "known", "unsupported"].includes(r.class)).map((r) =>
-      r.id
-    ),
+    doc.results.filter((r) => !["pass", "observed", "known", "unsupported"].includes(r.class) && !recorded(r))
+      .map((r) => r.id),
     [],
   );
   // Observe-level cases record what the device did: they are `observed`, never counted as passes.
@@ -87,7 +88,9 @@ Deno.test("conformance --isolate: children classify like the in-process run and 
       .test(c.id)
   );
   assertEquals(doc.results.map((r) => r.id), expectedIds.map((c) => c.id));
-  const pids = doc.results.map((r) => r.pid);
+  // A case that can crash the kernel is not run without --allow-kernel-crash (mw2.send_inv_twice): no child.
+  const pids = doc.results.filter((r) => !r.reason?.startsWith("not run:")).map((r) => r.pid);
+  assert(pids.length >= expectedIds.length - 1, JSON.stringify(doc.counts));
   assert(pids.every((p) => typeof p === "number" && p !== Deno.pid), JSON.stringify(pids));
   assertEquals(new Set(pids).size, pids.length, "one child per case");
   // The JSON lines stream holds the header, every case as it finished, and the end marker.
