@@ -17,7 +17,7 @@ import { Verifier } from "./verify.ts";
 import { ADVERT_HEAD, ADVERT_SEG, advertBytes, END_OF_PHASE, maxSegments, Peer } from "./peer.ts";
 import { PAGE } from "./exposure.ts";
 import type * as hdr from "hdr-histogram-js";
-import { newHistogram, summarize } from "./stats.ts";
+import { newHistogram, p50Of } from "./stats.ts";
 import process from "node:process";
 // IBV_WC_WITH_INV is 8; rxe (6.1) hands user space the kernel's IB_WC_WITH_INVALIDATE (4) instead.
 // The key must match either way, and the late-access check proves the window is really gone.
@@ -282,7 +282,7 @@ export class Engine {
     const cpu = process.cpuUsage(cpu0);
     st.cpuUserUs = cpu.user;
     st.cpuSystemUs = cpu.system;
-    if (this.#record) st.p50Ns = summarize(this.#phaseHist).p50Ns;
+    if (this.#record) st.p50Ns = p50Of(this.#phaseHist);
     this.env.keyLife.recording = false;
     return st;
   }

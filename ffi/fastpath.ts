@@ -51,6 +51,21 @@ export const NATIVE_SYMBOLS = {
     parameters: ["pointer", "pointer", "pointer", "pointer", "f64", "buffer"],
     result: "i32",
   },
+  // Slots (ffi/timed.ts TimingSlot): the same timed verbs with [start, end, object] in one native record.
+  memreg_slot_reg_mr: { parameters: ["pointer", "pointer", "usize", "i32", "pointer"], result: "i32" },
+  memreg_slot_dereg_mr: { parameters: ["pointer"], result: "i32" },
+  memreg_slot_alloc_mw: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
+  memreg_slot_dealloc_mw: { parameters: ["pointer"], result: "i32" },
+  memreg_slot_bind_mw_wait: {
+    name: "memreg_timed_bind_mw_wait",
+    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer", "f64", "pointer"],
+    result: "i32",
+  },
+  memreg_slot_post_wait: {
+    name: "memreg_timed_post_wait",
+    parameters: ["pointer", "pointer", "pointer", "pointer", "f64", "pointer"],
+    result: "i32",
+  },
   // The C reference loops.
   memreg_ref_reg_mr: {
     parameters: ["pointer", "pointer", "usize", "i32", "i32", "f64", "i32", "pointer", "pointer"],
@@ -84,6 +99,16 @@ export interface ReferenceLoops {
   allocMw: Native["memreg_ref_alloc_mw"];
   bindMw1: Native["memreg_ref_bind_mw1"];
   bindMw2: Native["memreg_ref_bind_mw2"];
+}
+
+/** The helper's slot calls (ffi/timed.ts TimingSlot drives them): 0, or errno / a wait's negative code. */
+export interface SlotCalls {
+  regMr: Native["memreg_slot_reg_mr"];
+  deregMr: Native["memreg_slot_dereg_mr"];
+  allocMw: Native["memreg_slot_alloc_mw"];
+  deallocMw: Native["memreg_slot_dealloc_mw"];
+  bindMwWait: Native["memreg_slot_bind_mw_wait"];
+  postWait: Native["memreg_slot_post_wait"];
 }
 
 export interface FastVerbs {
@@ -126,13 +151,15 @@ export interface FastVerbs {
   reserve: Native["memreg_timed_reserve"];
   /** The C reference loops; null on the fallback path, which has no helper. */
   readonly reference: ReferenceLoops | null;
+  /** The slot calls; null on the fallback path (TimingSlot then uses the timed verbs above). */
+  readonly slots: SlotCalls | null;
 }
 
 /** How the helper's wait returns an error completion: -(WC_ERROR_BASE + status). */
 export const WC_ERROR_BASE = 1000;
 
 /** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
-const HELPER_ABI = 3;
+const HELPER_ABI = 4;
 
 const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
 
@@ -214,6 +241,14 @@ function nativeVerbs(path: string): FastVerbs {
       allocMw: s.memreg_ref_alloc_mw,
       bindMw1: s.memreg_ref_bind_mw1,
       bindMw2: s.memreg_ref_bind_mw2,
+    },
+    slots: {
+      regMr: s.memreg_slot_reg_mr,
+      deregMr: s.memreg_slot_dereg_mr,
+      allocMw: s.memreg_slot_alloc_mw,
+      deallocMw: s.memreg_slot_dealloc_mw,
+      bindMwWait: s.memreg_slot_bind_mw_wait,
+      postWait: s.memreg_slot_post_wait,
     },
   };
 }
@@ -381,6 +416,7 @@ function fnptrBase(reason: string): BaseVerbs {
     kind: "fnptr",
     reason,
     reference: null,
+    slots: null,
     postSend: (qp, wr, bad) => ops(qp).post_send!.call(qp, wr, bad),
     postRecv: (qp, wr, bad) => ops(qp).post_recv!.call(qp, wr, bad),
     pollCq: (cq, n, wc) => ops(cq).poll_cq!.call(cq, n, wc),

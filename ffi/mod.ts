@@ -35,6 +35,7 @@ export {
   RegMrTimer,
   SampleSet,
   type Sampling,
+  TimingSlot,
   type VerbTimer,
   WAIT_NS,
   waitFailure,

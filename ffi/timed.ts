@@ -8,11 +8,11 @@
 // so that memreg's figures, taken from a JS loop, can be compared with C's in the same boot.
 import { errno, ptrOf } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
-import { fastVerbs, type ReferenceLoops, WC_ERROR_BASE } from "./fastpath.ts";
+import { type FastVerbs, fastVerbs, type ReferenceLoops, type SlotCalls, WC_ERROR_BASE } from "./fastpath.ts";
 import { NativeBuffer } from "./memory.ts";
 import { SendWr } from "./wr.ts";
 import { SendFlags, wcStatusName } from "./constants.ts";
-import { alloc } from "./arena.ts";
+import { alloc, type Block } from "./arena.ts";
 import { MR } from "./mr.ts";
 import { fillMwBind, incRkey, MW } from "./mw.ts";
 import { LAYOUTS } from "./layouts.ts";
@@ -63,6 +63,62 @@ export class SampleSet {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+type P = Deno.PointerValue;
+
+/**
+ * [start, end] and the object a timed verb made or released, in one native record per JS timing loop. Each
+ * call is the helper's slot call: pointers and numbers in, an int out (a V8 fast call, nothing built per call),
+ * which keeps the code run between two verbs as small as a JS loop can. On the fallback path the same contract
+ * over the timed verbs. Returns 0, or the errno / the wait's negative code (see waitFailure).
+ */
+export class TimingSlot {
+  readonly #mem: Block = alloc(24);
+  readonly #ptr: P = this.#mem.ptr;
+  readonly #f: FastVerbs = fastVerbs();
+  readonly #s: SlotCalls | null = this.#f.slots;
+  /** [start, end] of the last call, in nowNs' time base. */
+  readonly ts = new Float64Array(this.#mem.u8.buffer, this.#mem.u8.byteOffset, 2);
+  /** The fallback's object (the helper keeps it in the record). */
+  #obj: P = null;
+
+  /** The object the last reg_mr / alloc_mw made (still to be released if a later call failed). */
+  get obj(): P {
+    return this.#s ? ptrOf(this.#mem.view.getBigUint64(16, true)) : this.#obj;
+  }
+
+  regMr(pd: P, addr: P, len: bigint, access: number): number {
+    if (this.#s) return this.#s.regMr(pd, addr, len, access, this.#ptr);
+    this.#obj = this.#f.regMrTimed(pd, addr, len, access, this.ts);
+    return this.#obj ? 0 : errno();
+  }
+
+  deregMr(): number {
+    return this.#s ? this.#s.deregMr(this.#ptr) : this.#f.deregMrTimed(this.#obj, this.ts);
+  }
+
+  allocMw(pd: P, type: number): number {
+    if (this.#s) return this.#s.allocMw(pd, type, this.#ptr);
+    this.#obj = this.#f.allocMwTimed(pd, type, this.ts);
+    return this.#obj ? 0 : errno();
+  }
+
+  deallocMw(): number {
+    return this.#s ? this.#s.deallocMw(this.#ptr) : this.#f.deallocMwTimed(this.#obj, this.ts);
+  }
+
+  bindMwWait(qp: P, mw: P, bind: P, cq: P, wc: P): number {
+    return this.#s
+      ? this.#s.bindMwWait(qp, mw, bind, cq, wc, WAIT_NS, this.#ptr)
+      : this.#f.bindMwWait(qp, mw, bind, cq, wc, WAIT_NS, this.ts);
+  }
+
+  postWait(qp: P, wr: P, cq: P, wc: P): number {
+    return this.#s
+      ? this.#s.postWait(qp, wr, cq, wc, WAIT_NS, this.#ptr)
+      : this.#f.postWait(qp, wr, cq, wc, WAIT_NS, this.ts);
   }
 }
 
@@ -134,21 +190,23 @@ export class RegMrTimer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const f = fastVerbs(), now = f.nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+    const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
     const pd = this.pd.ptr, addr = this.#addr, len = this.#len, access = this.access;
     const { a, b } = out;
-    const t = fromJs ? call : ts;
+    const t = fromJs ? call : slot.ts;
     jsRounds(lim, out, (i) => {
       if (fromJs) call[0] = now();
-      const mr = f.regMrTimed(pd, addr, len, access, ts);
-      if (fromJs) call[1] = now();
-      if (!mr) throw new VerbsError("ibv_reg_mr", errno(), `length ${len}, access 0x${access.toString(16)}`);
-      a[i] = t[1] - t[0];
-      if (fromJs) call[0] = now();
-      const ret = f.deregMrTimed(mr, ts);
+      let ret = slot.regMr(pd, addr, len, access);
       if (fromJs) call[1] = now();
       if (ret !== 0) {
-        new MR(this.pd, 0n, 0, access, { adopt: mr }); // still registered: released with its PD
+        throw new VerbsError("ibv_reg_mr", ret, `length ${len}, access 0x${access.toString(16)}`);
+      }
+      a[i] = t[1] - t[0];
+      if (fromJs) call[0] = now();
+      ret = slot.deregMr();
+      if (fromJs) call[1] = now();
+      if (ret !== 0) {
+        new MR(this.pd, 0n, 0, access, { adopt: slot.obj! }); // still registered: released with its PD
         throw new VerbsError("ibv_dereg_mr", ret);
       }
       b[i] = t[1] - t[0];
@@ -175,21 +233,21 @@ export class AllocMwTimer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const f = fastVerbs(), now = f.nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+    const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
     const pd = this.pd.ptr, type = this.type;
     const { a, b } = out;
-    const t = fromJs ? call : ts;
+    const t = fromJs ? call : slot.ts;
     jsRounds(lim, out, (i) => {
       if (fromJs) call[0] = now();
-      const mw = f.allocMwTimed(pd, type, ts);
+      let ret = slot.allocMw(pd, type);
       if (fromJs) call[1] = now();
-      if (!mw) throw new VerbsError("ibv_alloc_mw", errno(), `type ${type}`);
+      if (ret !== 0) throw new VerbsError("ibv_alloc_mw", ret, `type ${type}`);
       a[i] = t[1] - t[0];
       if (fromJs) call[0] = now();
-      const ret = f.deallocMwTimed(mw, ts);
+      ret = slot.deallocMw();
       if (fromJs) call[1] = now();
       if (ret !== 0) {
-        new MW(this.pd, type, { adopt: mw }); // still allocated: released with its PD
+        new MW(this.pd, type, { adopt: slot.obj! }); // still allocated: released with its PD
         throw new VerbsError("ibv_dealloc_mw", ret);
       }
       b[i] = t[1] - t[0];
@@ -222,20 +280,20 @@ function windowRounds(
   fromJs: boolean,
   what: readonly [string, string],
   before: () => void,
-  half: (second: boolean, ts: Float64Array) => number,
+  half: (second: boolean, slot: TimingSlot) => number,
 ): void {
-  const now = fastVerbs().nowNs, ts = new Float64Array(2), call = new Float64Array(2);
+  const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
   const { a, b } = out;
-  const t = fromJs ? call : ts;
+  const t = fromJs ? call : slot.ts;
   jsRounds(lim, out, (i) => {
     before();
     if (fromJs) call[0] = now();
-    let ret = half(false, ts);
+    let ret = half(false, slot);
     if (fromJs) call[1] = now();
     if (ret !== 0) throw waitFailure(ret, what[0]);
     a[i] = t[1] - t[0];
     if (fromJs) call[0] = now();
-    ret = half(true, ts);
+    ret = half(true, slot);
     if (fromJs) call[1] = now();
     if (ret !== 0) throw waitFailure(ret, what[1]);
     b[i] = t[1] - t[0];
@@ -259,7 +317,7 @@ export class BindMw1Timer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const f = fastVerbs(), { qp, cq, mw } = this.t;
+    const { qp, cq, mw } = this.t;
     const qpp = qp.ptr, mwp = mw.ptr, cqp = cq.ptr, wc = cq.wcPtr;
     const bind = this.#bind.ptr, unbind = this.#unbind.ptr;
     windowRounds(
@@ -268,7 +326,7 @@ export class BindMw1Timer implements VerbTimer {
       fromJs,
       ["ibv_bind_mw", "ibv_bind_mw (unbind)"],
       () => {},
-      (second, ts) => f.bindMwWait(qpp, mwp, second ? unbind : bind, cqp, wc, WAIT_NS, ts),
+      (second, slot) => slot.bindMwWait(qpp, mwp, second ? unbind : bind, cqp, wc),
     );
   }
 
@@ -301,14 +359,14 @@ export class BindMw2Timer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const f = fastVerbs(), { qp, cq, mw } = this.t;
+    const { qp, cq, mw } = this.t;
     const bind = this.#bind, inv = this.#inv;
     const qpp = qp.ptr, cqp = cq.ptr, wc = cq.wcPtr, bindp = bind.ptr, invp = inv.ptr;
     windowRounds(lim, out, fromJs, ["IBV_WR_BIND_MW", "IBV_WR_LOCAL_INV"], () => {
       const key = incRkey(mw.rkey);
       bind.bindRkey = key;
       inv.invalidateRkey = key;
-    }, (second, ts) => f.postWait(qpp, second ? invp : bindp, cqp, wc, WAIT_NS, ts));
+    }, (second, slot) => slot.postWait(qpp, second ? invp : bindp, cqp, wc));
   }
 
   c(lim: Sampling, out: SampleSet): void {

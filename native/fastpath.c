@@ -36,7 +36,7 @@ static double now_ns(void) {
 	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
 double memreg_now_ns(void) { return now_ns(); }
-int memreg_abi(void) { return 3; }
+int memreg_abi(void) { return 4; }
 
 /* ---- timed verbs ---- */
 
@@ -155,6 +155,24 @@ int memreg_timed_post_wait(struct ibv_qp *qp, struct ibv_send_wr *wr, struct ibv
 	if (wr->opcode == IBV_WR_BIND_MW) wr->bind_mw.mw->rkey = wr->bind_mw.rkey;
 	return wait_one(cq, wc, max_ns, ts);
 }
+
+/* ---- slots: the timed verbs as memreg's JS timing loops call them ----
+ * One native record per loop holds [start, end] and the object made or released, so that each call takes
+ * pointers and numbers and returns an int: a V8 fast call, with no buffer argument to check and no pointer
+ * object to build per call. Under emulation the crossing is most of the code run between two verbs, and that
+ * code is what a JS loop adds to the figures next to a C loop. */
+struct memreg_slot { double ts[2]; void *obj; };
+
+int memreg_slot_reg_mr(struct ibv_pd *pd, void *addr, size_t len, int access, struct memreg_slot *s) {
+	s->obj = memreg_timed_reg_mr(pd, addr, len, access, s->ts);
+	return s->obj ? 0 : errno;
+}
+int memreg_slot_dereg_mr(struct memreg_slot *s) { return memreg_timed_dereg_mr(s->obj, s->ts); }
+int memreg_slot_alloc_mw(struct ibv_pd *pd, int type, struct memreg_slot *s) {
+	s->obj = memreg_timed_alloc_mw(pd, type, s->ts);
+	return s->obj ? 0 : errno;
+}
+int memreg_slot_dealloc_mw(struct memreg_slot *s) { return memreg_timed_dealloc_mw(s->obj, s->ts); }
 
 /* ---- C reference ----
  * Each loop runs `cap` rounds, or stops once it has `min_n` rounds and `budget_ns` has passed, writing one

@@ -40,6 +40,12 @@ for (const path of ["native", "fnptr"] as const) {
     assert.equal(r.postWaitBind, 0, "IBV_WR_BIND_MW posted and completed in one timed call");
     assert.equal(r.rkeyKept, true);
     assert.equal(r.postWaitInv, 0);
+    assert.equal(r.slotReg, true, "ibv_reg_mr through a TimingSlot, [start, end] inside the call");
+    assert.equal(r.slotDereg, true);
+    assert.ok(r.slotRegBad > 0, `a refused registration returns its errno, got ${r.slotRegBad}`);
+    assert.equal(r.slotAlloc, true);
+    assert.equal(r.slotDealloc, 0);
+    assert.equal(r.slotPostWait, true, "IBV_WR_BIND_MW posted and completed through a TimingSlot");
     if (path === "native") assert.equal(r.reference, null);
     else assert.match(r.reference, /no native helper/);
   });

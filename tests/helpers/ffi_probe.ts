@@ -15,6 +15,7 @@ import {
   referenceUnavailable,
   SendFlags,
   SendWr,
+  TimingSlot,
   WAIT_NS,
   writePattern,
   WrOpcode,
@@ -83,6 +84,30 @@ const out: Record<string, unknown> = {};
   out.rkeyKept = mw2.rkey === key; // postWait leaves ibv_mw.rkey at the bound key
   const inv = new SendWr().localInv(7n, key, SendFlags.SIGNALED);
   out.postWaitInv = f.postWait(lb.qpB.ptr, inv.ptr, lb.cqB.ptr, lb.cqB.wcPtr, WAIT_NS, ts);
+  // The timing loops' slot calls: the same verbs and clock, [start, end] and the object in one record.
+  const slot = new TimingSlot(), sts = slot.ts;
+  const inSlot = (t0: number, t1: number) => t0 <= sts[0] && sts[0] < sts[1] && sts[1] <= t1;
+  t0 = f.nowNs();
+  out.slotReg = slot.regMr(lb.pd.ptr, buf.ptr, 4096n, RW) === 0 && !!slot.obj && inSlot(t0, f.nowNs());
+  t0 = f.nowNs();
+  out.slotDereg = slot.deregMr() === 0 && inSlot(t0, f.nowNs());
+  out.slotRegBad = slot.regMr(lb.pd.ptr, buf.ptr, 4096n, 0x7fffffff); // invalid access flags: an errno
+  t0 = f.nowNs();
+  out.slotAlloc = slot.allocMw(lb.pd.ptr, 2) === 0 && inSlot(t0, f.nowNs());
+  out.slotDealloc = slot.deallocMw();
+  const bind2 = new SendWr().bindMw(
+    8n,
+    mw2.ptr,
+    incRkey(key),
+    mr.ptr,
+    buf.addr,
+    4096,
+    RW,
+    SendFlags.SIGNALED,
+  );
+  t0 = f.nowNs();
+  out.slotPostWait = slot.postWait(lb.qpB.ptr, bind2.ptr, lb.cqB.ptr, lb.cqB.wcPtr) === 0 &&
+    inSlot(t0, f.nowNs());
   out.reference = referenceUnavailable();
 }
 console.log(JSON.stringify(out));

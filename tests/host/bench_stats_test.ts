@@ -4,6 +4,7 @@ import {
   emptySummary,
   medianCiRanks,
   newHistogram,
+  p50Of,
   rankPerSize,
   summarize,
   summarizeSamples,
@@ -39,6 +40,23 @@ Deno.test("HdrHistogram summary agrees with exact figures within its 3 significa
   assert.equal(hs.count, 10_000);
   h.reset();
   assert.equal(summarize(h).count, 0);
+});
+
+Deno.test("HdrHistogram mean and stdev over the used buckets equal the library's own walk of every bucket", () => {
+  const h = newHistogram();
+  let x = 7;
+  for (let i = 0; i < 3000; i++) {
+    x = (x * 48271) % 2147483647;
+    h.recordValue(500 + (x % 40_000_000) * ((i % 7) + 1));
+  }
+  const s = summarize(h);
+  assert.equal(s.meanNs, Math.round(h.mean));
+  assert.equal(s.stdevNs, Math.round(h.stdDeviation));
+  assert.equal(p50Of(h), s.p50Ns);
+  const one = newHistogram();
+  one.recordValue(123_456);
+  assert.equal(summarize(one).stdevNs, 0);
+  assert.equal(summarize(one).meanNs, Math.round(one.mean));
 });
 
 Deno.test("HdrHistogram percentiles never exceed the observed max nor undercut the min", () => {
