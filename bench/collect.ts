@@ -10,6 +10,7 @@ import { KnownError } from "../common/mod.ts";
 import type { PairRole } from "../launch/role.ts";
 import { slurmToken } from "../launch/slurm.ts";
 import { writeJson } from "../record/stream.ts";
+import { pairNumber } from "../record/pair.ts";
 import type { BenchDoc } from "./doc.ts";
 
 const Doc = z.object({
@@ -125,7 +126,7 @@ export async function collectPairs(
  */
 export function mergeDocs(docs: BenchDoc[]): BenchDoc {
   const [first] = docs;
-  const num = (d: BenchDoc, i: number) => d.pair?.slurm?.pair ?? i;
+  const num = (d: BenchDoc, i: number) => pairNumber(d.pair, i);
   return {
     ...first,
     completed: docs.every((d) => d.completed),

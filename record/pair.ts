@@ -33,6 +33,14 @@ export function pairEnd(h: Pick<RunHeader, "host" | "device" | "ffi">, address: 
   return { address, host: h.host, device: h.device, ffi: h.ffi };
 }
 
+/**
+ * The number a merged document tags a pair's results with: its Slurm pair number, or its place among the
+ * merged pairs where it has none. The merge (bench/collect.ts) and every reader (reports/pairs.ts) use this.
+ */
+export function pairNumber(p: { slurm: { pair: number } | null } | null | undefined, i: number): number {
+  return p?.slurm?.pair ?? i;
+}
+
 /** "memreg-pair-server rxe0 ↔ memreg-pair-client rxe0" */
 export function pairLabel(p: Pick<PairRecord, "server" | "client">): string {
   return `${p.server.host.hostname} ${p.server.device.name} ↔ ${p.client.host.hostname} ${p.client.device.name}`;

@@ -5,7 +5,7 @@ import { createCanvas, SvgExportFlag } from "@napi-rs/canvas";
 import { Chart, registerables } from "chart.js";
 import { join } from "node:path";
 import type { Loaded } from "./load.ts";
-import { benchSections } from "./bench/figures.ts";
+import { pairSections } from "./bench/figures.ts";
 import { chartConfig } from "./html/runtime.js";
 import type { ChartSpec } from "./html/runtime.js";
 import { slug } from "./figure.ts";
@@ -53,9 +53,10 @@ export function writeChartFiles(runs: Loaded[], dir: string, format: "png" | "sv
   for (const run of runs) {
     if (run.kind !== "bench") continue;
     const base = slug(run.name.replace(/\.jsonl?$/, ""));
-    for (const s of benchSections(run.doc)) {
-      for (const f of s.figures) {
-        const file = join(dir, `${base}-${f.id}.${format}`);
+    // A merged document's pairs each get their own files: pair<n>- before the figure's id.
+    for (const { part, sections } of pairSections(run.doc)) {
+      for (const f of sections.flatMap((s) => s.figures)) {
+        const file = join(dir, `${base}-${part ? `pair${part.n}-` : ""}${f.id}.${format}`);
         Deno.writeFileSync(file, draw(f.spec, format));
         files.push(file);
       }

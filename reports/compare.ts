@@ -3,15 +3,23 @@
 // status changed (a strategy appearing, or failing), and every figure with its ratio to the baseline. A change
 // is flagged only when it is larger than the run-to-run spread both runs measured (non-overlapping intervals
 // for the median); where a run has no spread, the ratio is shown and the change is said to be unknown.
-// Mismatched runs are compared where they overlap, and what was left out is said.
+// Mismatched runs are compared where they overlap, and what was left out is said. Two-host runs: each run is
+// labelled with its setup (single process, one pair, merged pairs; reports/pairs.ts), and where a run holds
+// several pairs, points are matched per pair, a pair that not every run has being listed as unmatched.
 import type { BenchRun, Loaded, SuiteRun } from "./load.ts";
 import type { LatencyIn, PointIn } from "./schema/bench.ts";
 import { fmtSize } from "./html/runtime.js";
+import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
+import { pairLabel, pairNumber } from "../record/pair.ts";
 
 export interface RunRef {
   name: string;
   kind: "bench" | "conformance";
   device: string;
+  /** Single process, one pair (whose document), or merged pairs, with the hosts and devices (reports/pairs.ts). */
+  setup: string;
+  /** The pairs the run names (none for a single process). */
+  pairs: { n: number; label: string }[];
   model: string;
   kernel: string;
   startedAt: string;
@@ -52,6 +60,8 @@ export type Change = "up" | "down" | "same" | "unknown";
 export interface FigureDiff {
   /** strategy op size pages depth (bench points) or access pages size (regcost) or verb (MW). */
   key: string;
+  /** The pair whose points these are, where a run holds several pairs (null: point by point). */
+  pair: number | null;
   group: string;
   metric: string;
   unit: "IO/s" | "B/s" | "ns" | "count" | "ratio" | "fraction";
@@ -66,6 +76,7 @@ export interface FigureDiff {
 
 export interface StatusChange {
   key: string;
+  pair: number | null;
   statuses: string[];
   reasons: string[];
 }
@@ -77,6 +88,8 @@ export interface BenchCompare {
   leftOut: string[];
   /** How the spread was known: e.g. "repetitions (n = 5) in both runs" or why not. */
   spread: string;
+  /** How points were matched where a run is a pair or holds several (null: no run is a pair). */
+  pairing: string | null;
 }
 
 export interface CompareModel {
@@ -87,12 +100,18 @@ export interface CompareModel {
 }
 
 export function runRef(r: Loaded): RunRef {
+  const pairs = docPairs(r.doc);
+  const ends = [...new Set(pairs.map((p) => `${p.server.device.name}↔${p.client.device.name}`))].join(", ");
   return {
     name: r.name,
     kind: r.kind,
-    device: r.doc.pair
-      ? `${r.doc.pair.server.device.name}↔${r.doc.pair.client.device.name} (${r.doc.pair.role})`
+    device: pairs.length > 1
+      ? `${ends} (${pairs.length} pairs)`
+      : pairs.length
+      ? `${ends} (${pairs[0].role})`
       : r.doc.device.name,
+    setup: setupLine(r.doc),
+    pairs: pairs.map((p, i) => ({ n: pairNumber(p, i), label: pairLabel(p) })),
     model: r.doc.device.model,
     kernel: r.doc.host.kernel,
     startedAt: r.doc.startedAt,
@@ -101,8 +120,15 @@ export function runRef(r: Loaded): RunRef {
   };
 }
 
+/** A, B, C…: the runs of a comparison, the baseline first. */
+export const letter = (i: number) => String.fromCharCode(65 + i);
+
 export const runLabel = (r: RunRef, i: number) =>
-  `${String.fromCharCode(65 + i)}: ${r.device}, ${r.kernel}${r.complete ? "" : " (incomplete)"}`;
+  `${letter(i)}: ${r.device}, ${r.kernel}${r.complete ? "" : " (incomplete)"}`;
+
+/** A figure's or status change's point, with its pair where points are matched per pair. */
+export const pointName = (x: { key: string; pair: number | null }) =>
+  x.pair === null ? x.key : `pair ${x.pair}: ${x.key}`;
 
 const ignoredFact = (k: string) => /(^|\.)((duration|ms|ns|us)$|addr|rkey|lkey|key$|pid)/i.test(k);
 
@@ -215,6 +241,7 @@ const ciOf = (l: LatencyIn | undefined): Interval => l?.p50CiNs ? [l.p50CiNs[0],
 
 function figure(
   key: string,
+  pair: number | null,
   group: string,
   metric: string,
   unit: FigureDiff["unit"],
@@ -224,6 +251,7 @@ function figure(
   const b = vals[0];
   return {
     key,
+    pair,
     group,
     metric,
     unit,
@@ -263,32 +291,60 @@ function compareBench(runs: BenchRun[]): BenchCompare {
   }
   // A run that swept working sets (--working-set) has several points per strategy/op/size: the set joins the key.
   const keyIn = (r: BenchRun) => (p: PointId) => pointKey(p, p.sweep === true || !!r.doc.config.workingSets);
-  const keyed = runs.map((r) => new Map(r.doc.results.map((p) => [keyIn(r)(p), p])));
+  // A merged document holds every pair's points: where any run does, points are matched per pair (pair n of
+  // one run against pair n of the others; a single process or a lone pair counts as its own number, or 0).
+  // Otherwise point by point, whatever each run's setup (a single process against a pair).
+  const parts = runs.map((r) => pairParts(r.doc));
+  const perPair = parts.some((ps) => ps.length > 1);
+  const numOf = (part: { n: number | null }) => perPair ? part.n ?? 0 : null;
+  const keyed = runs.map((r, i) =>
+    new Map(
+      parts[i].flatMap((part) =>
+        part.results.map((p) => {
+          const key = keyIn(r)(p), pair = numOf(part);
+          return [`${pair}|${key}`, { key, pair, p }] as const;
+        })
+      ),
+    )
+  );
   const keys = [...keyed[0].keys()].filter((k) => keyed.every((m) => m.has(k)));
   for (const [i, r] of runs.entries()) {
     const missing = r.status.complete ? 0 : [...keyed[0].keys()].filter((k) => !keyed[i].has(k)).length;
     if (missing) leftOut.push(`${missing} baseline point(s) not measured in the incomplete run ${r.name}`);
   }
+  if (perPair) leftOut.push(...unmatchedPairs(runs, parts, keyed));
   const statusChanges: StatusChange[] = [];
   const figures: FigureDiff[] = [];
-  for (const k of keys) {
-    const ps = keyed.map((m) => m.get(k)!);
+  for (const id of keys) {
+    const { key: k, pair } = keyed[0].get(id)!;
+    const ps = keyed.map((m) => m.get(id)!.p);
     if (ps.some((p) => p.status !== ps[0].status)) {
       statusChanges.push({
         key: k,
+        pair,
         statuses: ps.map((p) => p.status),
         reasons: ps.map((p) => p.reason?.message ?? ""),
       });
     }
     const ok = ps.map((p) => p.status === "ok" ? p : null);
     if (!ok[0] || ok.every((p, i) => i === 0 || !p)) continue;
-    const g = pointGroup(ps[0]);
+    // Each pair's points are a group of their own: a chart of a group never mixes pairs.
+    const g = `${pair === null ? "" : `pair ${pair} · `}${pointGroup(ps[0])}`;
     figures.push(
-      figure(k, g, "I/O rate", "IO/s", "higher", ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") })),
+      figure(
+        k,
+        pair,
+        g,
+        "I/O rate",
+        "IO/s",
+        "higher",
+        ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") }),
+      ),
     );
     figures.push(
       figure(
         k,
+        pair,
         g,
         "bandwidth",
         "B/s",
@@ -299,6 +355,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     figures.push(
       figure(
         k,
+        pair,
         g,
         "p50 latency",
         "ns",
@@ -307,13 +364,13 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       ),
     );
     figures.push(
-      figure(k, g, "p99 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p99Ns, iv: null })),
+      figure(k, pair, g, "p99 latency", "ns", "lower", ok.map((p) => p && { v: p.latency.p99Ns, iv: null })),
     );
     figures.push(
-      figure(k, g, "expose", "ns", "lower", ok.map((p) => p && { v: p.split.exposeNs, iv: null })),
+      figure(k, pair, g, "expose", "ns", "lower", ok.map((p) => p && { v: p.split.exposeNs, iv: null })),
     );
     figures.push(
-      figure(k, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })),
+      figure(k, pair, g, "revoke", "ns", "lower", ok.map((p) => p && { v: p.split.revokeNs, iv: null })),
     );
     // What the strategy does per I/O and leaves reachable: documents from before these figures have none.
     const opt = (f: (p: PointIn) => number | null | undefined) =>
@@ -331,7 +388,9 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       ] as [string, FigureDiff["unit"], FigureDiff["better"], (p: PointIn) => number | null | undefined][]
     ) {
       const vals = opt(f);
-      if (vals[0] && vals.some((v, i) => i > 0 && v)) figures.push(figure(k, g, metric, unit, better, vals));
+      if (vals[0] && vals.some((v, i) => i > 0 && v)) {
+        figures.push(figure(k, pair, g, metric, unit, better, vals));
+      }
     }
   }
   // Registration cost: the same (pages, access, size) in every run.
@@ -346,6 +405,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       if (ms.some((q) => q!.status !== ms[0]!.status)) {
         statusChanges.push({
           key: `regcost ${k}`,
+          pair: null,
           statuses: ms.map((q) => q!.status),
           reasons: ms.map((q) => q!.reason?.message ?? ""),
         });
@@ -356,6 +416,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
         figures.push(
           figure(
             k,
+            null,
             `regcost ${m.access} ${m.pages}`,
             `ibv_${verb}_mr p50`,
             "ns",
@@ -371,6 +432,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       if (ws.some((q) => q!.status !== ws[0]!.status)) {
         statusChanges.push({
           key: w.verb,
+          pair: null,
           statuses: ws.map((q) => q!.status),
           reasons: ws.map((q) => q!.reason?.message ?? ""),
         });
@@ -379,6 +441,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       figures.push(
         figure(
           w.verb,
+          null,
           "memory windows",
           "p50",
           "ns",
@@ -388,15 +451,20 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       );
     }
   } else if (rc.some((x) => x)) leftOut.push("regcost: not in every run");
-  for (const [i, r] of runs.entries()) {
-    for (const c of r.doc.revocation) {
-      const b = runs[0].doc.revocation.find((x) => x.strategy === c.strategy && x.op === c.op);
-      if (i > 0 && b && b.status !== c.status) {
-        statusChanges.push({
-          key: `late access ${c.strategy} ${c.op}`,
-          statuses: [b.status, c.status],
-          reasons: ["", ""],
-        });
+  for (const [i, ps] of parts.entries()) {
+    for (const part of i > 0 ? ps : []) {
+      const pair = numOf(part);
+      const base = parts[0].filter((q) => numOf(q) === pair).flatMap((q) => q.revocation);
+      for (const c of part.revocation) {
+        const b = base.find((x) => x.strategy === c.strategy && x.op === c.op && x.layout === c.layout);
+        if (b && b.status !== c.status) {
+          statusChanges.push({
+            key: `late access ${c.strategy} ${c.op}${c.layout === "pages" ? " page list" : ""}`,
+            pair,
+            statuses: [b.status, c.status],
+            reasons: ["", ""],
+          });
+        }
       }
     }
   }
@@ -410,7 +478,61 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     } (one repetition per point, schema ${
       runs.map((r) => r.doc.schemaVersion).join("/")
     }): ratios are shown, changes are not flagged. Run with --reps 5 (bench schema 2) to know the spread`;
-  return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread };
+  return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread, pairing: pairing(runs, parts) };
+}
+
+type Parts = PairPart<PointIn, BenchRun["doc"]["revocation"][number]>[];
+
+/** How the points of the runs were matched, in words, saying plainly when the runs hold different pairs. */
+function pairing(runs: BenchRun[], parts: Parts[]): string | null {
+  if (!runs.some((r) => docPairs(r.doc).length)) return null;
+  const what = (r: BenchRun, ps: Parts) =>
+    ps.length > 1
+      ? `${ps.length} pairs (${ps.map((p) => p.n).join(", ")})`
+      : ps[0].pair
+      ? `one pair${ps[0].pair.slurm ? ` (Slurm pair ${ps[0].n})` : ""}, the ${
+        r.doc.pair?.role ?? "client"
+      }'s document`
+      : "a single process";
+  const each = runs.map((r, i) => `${letter(i)} (${r.name}) is ${what(r, parts[i])}`).join("; ");
+  if (!parts.some((ps) => ps.length > 1)) return `Point by point: ${each}.`;
+  const sets = parts.map((ps) => ps.map((p) => p.n ?? 0).join(","));
+  if (sets.every((x) => x === sets[0])) return `Matched per pair, pair n against pair n: ${each}.`;
+  return `${
+    parts.some((ps) => ps.length !== parts[0].length) ? "Pair counts differ" : "The runs hold different pairs"
+  }: ${each}. ` +
+    "Points are matched per pair number (a single process or a lone pair as its own number, or 0); the points " +
+    "of a pair that not every run has are listed as unmatched.";
+}
+
+/** Per pair and run: the points with no counterpart in some other run (a pair one run lacks, or a point). */
+function unmatchedPairs(
+  runs: BenchRun[],
+  parts: Parts[],
+  keyed: Map<string, { key: string; pair: number | null }>[],
+): string[] {
+  const out: string[] = [];
+  for (const [i, r] of runs.entries()) {
+    for (const part of parts[i]) {
+      const n = part.n ?? 0;
+      const mine = [...keyed[i]].filter(([, v]) => v.pair === n);
+      const alone = mine.filter(([id]) => keyed.some((m) => !m.has(id))).map(([, v]) => v.key);
+      if (!alone.length) continue;
+      const where = runs.flatMap((q, j) =>
+        j === i || mine.every(([id]) => keyed[j].has(id))
+          ? []
+          : [`${letter(j)} (${q.name}${parts[j].some((p) => (p.n ?? 0) === n) ? "" : `: no pair ${n}`})`]
+      );
+      out.push(
+        `pair ${n}${part.pair ? ` (${pairLabel(part.pair)})` : ""}: ${alone.length} point(s) of ${
+          letter(i)
+        } (${r.name}) unmatched in ${where.join(", ")}: ${alone.slice(0, 8).join(", ")}${
+          alone.length > 8 ? ", …" : ""
+        }`,
+      );
+    }
+  }
+  return out;
 }
 
 export function compareRuns(runs: Loaded[]): CompareModel {

@@ -1,5 +1,13 @@
 // The compare model as Markdown that fits a CI comment or $GITHUB_STEP_SUMMARY.
-import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "./compare.ts";
+import {
+  type BenchCompare,
+  type CompareModel,
+  type ConformanceCompare,
+  type FigureDiff,
+  letter,
+  pointName,
+  type RunRef,
+} from "./compare.ts";
 import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -28,10 +36,10 @@ export const worse = (f: FigureDiff, i: number) =>
 
 function runsTable(runs: RunRef[]): string[] {
   return [
-    "| run | file | device | kernel | started |",
-    "|---|---|---|---|---|",
+    "| run | file | setup | device | kernel | started |",
+    "|---|---|---|---|---|---|",
     ...runs.map((r, i) =>
-      `| ${i === 0 ? "**A (baseline)**" : String.fromCharCode(65 + i)} | ${cell(r.name)} | ${
+      `| ${i === 0 ? "**A (baseline)**" : letter(i)} | ${cell(r.name)} | ${cell(r.setup)} | ${
         cell(`${r.device} (${r.model})`)
       } | ${cell(r.kernel)}${r.testbed ? " (testbed)" : ""} | ${r.startedAt}${
         r.complete ? "" : " **incomplete**"
@@ -43,7 +51,7 @@ function runsTable(runs: RunRef[]): string[] {
 function conformanceMd(c: ConformanceCompare): string[] {
   const out = ["### Conformance", "", ...runsTable(c.runs), ""];
   const classes = [...new Set(c.counts.flatMap((x) => Object.keys(x)))];
-  out.push(`| result | ${c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`);
+  out.push(`| result | ${c.runs.map((_, i) => letter(i)).join(" | ")} |`);
   out.push(`|---|${c.runs.map(() => "---:").join("|")}|`);
   for (const k of classes) {
     if (c.counts.some((x) => x[k])) out.push(`| ${k} | ${c.counts.map((x) => x[k] ?? 0).join(" | ")} |`);
@@ -53,9 +61,7 @@ function conformanceMd(c: ConformanceCompare): string[] {
   else {
     out.push(`**${c.diffs.length} case(s) differ**`, "");
     out.push(
-      `| case | change | ${
-        c.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")
-      } | facts that differ |`,
+      `| case | change | ${c.runs.map((_, i) => letter(i)).join(" | ")} | facts that differ |`,
     );
     out.push(`|---|---|${c.runs.map(() => "---").join("|")}|---|`);
     for (const d of c.diffs) {
@@ -73,17 +79,18 @@ function conformanceMd(c: ConformanceCompare): string[] {
 
 function benchMd(b: BenchCompare): string[] {
   const out = ["### Bench", "", ...runsTable(b.runs), "", `Spread: ${b.spread}.`, ""];
+  if (b.pairing) out.push(`Pairs: ${b.pairing}`, "");
   if (b.leftOut.length) out.push("Compared on the overlap; left out:", ...b.leftOut.map((l) => `- ${l}`), "");
   if (b.statusChanges.length) {
     out.push(
       "**Status changes**",
       "",
-      `| point | ${b.runs.map((_, i) => String.fromCharCode(65 + i)).join(" | ")} |`,
+      `| point | ${b.runs.map((_, i) => letter(i)).join(" | ")} |`,
     );
     out.push(`|---|${b.runs.map(() => "---").join("|")}|`);
     for (const s of b.statusChanges) {
       out.push(
-        `| ${cell(s.key)} | ${
+        `| ${cell(pointName(s))} | ${
           s.statuses.map((st, i) => cell(`${st}${s.reasons[i] ? `: ${s.reasons[i]}` : ""}`)).join(" | ")
         } |`,
       );
@@ -100,12 +107,10 @@ function benchMd(b: BenchCompare): string[] {
     "",
   );
   const rows = (fs: FigureDiff[]) => [
-    `| point | figure | A | ${
-      b.runs.slice(1).map((_, i) => `${String.fromCharCode(66 + i)} | ×A`).join(" | ")
-    } |`,
+    `| point | figure | A | ${b.runs.slice(1).map((_, i) => `${letter(i + 1)} | ×A`).join(" | ")} |`,
     `|---|---|---:|${b.runs.slice(1).map(() => "---:|---:").join("|")}|`,
     ...fs.map((f) =>
-      `| ${cell(f.key)} | ${f.metric} | ${fmtValue(f, f.values[0])} | ${
+      `| ${cell(pointName(f))} | ${f.metric} | ${fmtValue(f, f.values[0])} | ${
         b.runs.slice(1).map((_, j) => `${fmtValue(f, f.values[j + 1])} | ${fmtRatioCell(f, j + 1)}`).join(
           " | ",
         )

@@ -47,7 +47,12 @@ function headline(r: Loaded): { text: string; v: number | null } {
     d.results.filter((p) => p.status === "ok" && p.size === small).sort((a, b) => b.iops - a.iops)[0];
   const parts = [
     `${d.results.filter((p) => p.status === "ok").length}/${d.results.length} points ran`,
-    best ? `best at ${small / 1024} KiB: ${best.strategy} ${fmtCount(best.iops)} IO/s` : "",
+    // A merged document's best is one pair's: it says which.
+    best
+      ? `best at ${small / 1024} KiB: ${best.strategy} ${fmtCount(best.iops)} IO/s${
+        best.pair === undefined ? "" : ` (pair ${best.pair})`
+      }`
+      : "",
     reg?.reg ? `reg_mr ${reg.size / 1024} KiB ${fmtNs(reg.reg.p50Ns)}` : "",
   ];
   return { text: parts.filter(Boolean).join("; "), v: best?.iops ?? null };

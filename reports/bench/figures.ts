@@ -8,6 +8,10 @@ import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, FORMATS, sig } from "../ht
 import { sweeps } from "./table.ts";
 import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
+import { docPairs, type PairPart, pairParts } from "../pairs.ts";
+import { pairNumber } from "../../record/pair.ts";
+
+type LateIn = BenchIn["revocation"][number];
 
 export const styleOf = (strategy: string): number => Math.max(0, STRATEGY_NAMES.indexOf(strategy as never));
 
@@ -492,11 +496,17 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
 /** How regcost timed its verbs, and whether the C reference ran beside them. */
 function regcostIntro(doc: BenchIn): string | undefined {
   const r = doc.regcost;
-  if (!r?.method) return undefined;
+  // A pair's registrations are the server's (bench/pair.ts); a merged document keeps its first pair's.
+  const server = r && doc.pair
+    ? `<p>Measured by ${docPairs(doc).length > 1 ? `pair ${pairNumber(doc.pair, 0)}'s` : "the"} server, on ${
+      esc(`${doc.pair.server.host.hostname} ${doc.pair.server.device.name}`)
+    }.</p>`
+    : "";
+  if (!r?.method) return server || undefined;
   const ref = r.reference?.ran
     ? "The C reference ran beside memreg's figures: memreg / C is their p50 ratio, with the difference."
     : `The C reference did not run${r.reference?.reason ? `: ${esc(r.reference.reason)}` : ""}.`;
-  return `<p>How: ${esc(r.method)}.</p><p>${ref}</p>`;
+  return `${server}<p>How: ${esc(r.method)}.</p><p>${ref}</p>`;
 }
 
 /** memreg / C with the difference: "1.08× (+3.1 µs)"; "–" when the reference did not run. */
@@ -711,6 +721,38 @@ function calibrationFigure(doc: BenchIn): Figure | null {
       ]),
     ],
   };
+}
+
+/**
+ * The document's figures by pair. A merged document of several pairs: first what it holds once (the first
+ * pair's regcost, the calibration; `part` null), then each pair's own sections from its points alone, so no
+ * chart mixes pairs. Any other document: one entry, every section.
+ */
+export function pairSections(
+  doc: BenchIn,
+): { part: PairPart<PointIn, LateIn> | null; sections: Section[] }[] {
+  const parts = pairParts(doc);
+  if (parts.length === 1) return [{ part: null, sections: benchSections(doc) }];
+  return [
+    { part: null, sections: benchSections({ ...doc, results: [], revocation: [] }) },
+    ...parts.map((part) => ({
+      part,
+      // Each chart names its pair too: a chart file stands alone.
+      sections: benchSections({
+        ...doc,
+        results: part.results,
+        revocation: part.revocation,
+        regcost: null,
+        calibration: null,
+      }).map((s) => ({
+        ...s,
+        figures: s.figures.map((f) => ({
+          ...f,
+          spec: { ...f.spec, title: `pair ${part.n}: ${f.spec.title}` },
+        })),
+      })),
+    })),
+  ];
 }
 
 /** Everything the bench document shows as figures, section by section (sections without data are left out). */

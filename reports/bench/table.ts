@@ -4,7 +4,7 @@ import { fmtSize } from "../../common/mod.ts";
 import { rankPerSize } from "../../bench/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, PointIn, RegcostIn } from "../schema/bench.ts";
-import { pairLabel } from "../../record/pair.ts";
+import { type PairIn, pairParts, partTitle } from "../pairs.ts";
 
 // Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
 type PointResult = PointIn;
@@ -339,18 +339,15 @@ export function benchReport(doc: {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: { summary: string } | null;
-  pairs?: (Parameters<typeof pairLabel>[0] & { slurm?: { pair: number } | null })[];
+  pair?: PairIn | null;
+  pairs?: PairIn[];
 }): string {
-  const tables = (points: PointResult[], checks: LateAccessResult[]) =>
-    strategyTable(points, doc.overhead) + exposureTable(points) + sweepTable(points) +
-    revocationTable(checks);
+  const parts = pairParts(doc);
   // A merged Slurm document: each pair's tables under its hosts (the same points, measured by each pair).
-  const text = doc.pairs && doc.pairs.length > 1
-    ? doc.pairs.map((p, i) => {
-      const n = p.slurm?.pair ?? i;
-      return `pair ${n}: ${pairLabel(p)}\n` +
-        tables(doc.results.filter((r) => r.pair === n), doc.revocation.filter((c) => c.pair === n));
-    }).join("\n") + regcostTable(doc.regcost)
-    : tables(doc.results, doc.revocation) + regcostTable(doc.regcost);
+  const text = parts.map((part) =>
+    (parts.length > 1 ? `${partTitle(part)}\n` : "") +
+    strategyTable(part.results, doc.overhead) + exposureTable(part.results) + sweepTable(part.results) +
+    revocationTable(part.revocation)
+  ).join("\n") + regcostTable(doc.regcost);
   return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
 }

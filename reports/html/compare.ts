@@ -1,6 +1,14 @@
 // The compare model as one offline HTML page: conformance differences first, then the bench ratios as charts
 // (each with its table) and every compared figure in a sortable table.
-import type { BenchCompare, CompareModel, ConformanceCompare, FigureDiff, RunRef } from "../compare.ts";
+import {
+  type BenchCompare,
+  type CompareModel,
+  type ConformanceCompare,
+  type FigureDiff,
+  letter,
+  pointName,
+  type RunRef,
+} from "../compare.ts";
 import { fmtRatioCell, fmtValue, worse } from "../compare_md.ts";
 import type { ChartSpec } from "./runtime.js";
 import { Charts, esc, page, runHeader, table, td } from "./page.ts";
@@ -8,15 +16,13 @@ import type { Loaded } from "../load.ts";
 import { countsHtml } from "./conformance.ts";
 import { styleOf } from "../bench/figures.ts";
 
-const letter = (i: number) => String.fromCharCode(65 + i);
-
 function runsTable(runs: RunRef[], links?: (string | null)[]): string {
   return table(
-    ["run", "file", "device", "kernel", "started", "complete"],
+    ["run", "file", "setup", "device", "kernel", "started", "complete"],
     runs.map((r, i) =>
       `<tr><th scope="row">${letter(i)}${i === 0 ? " (baseline)" : ""}</th><td>${
         links?.[i] ? `<a href="${esc(links[i])}">${esc(r.name)}</a>` : esc(r.name)
-      }</td><td>${esc(`${r.device} (${r.model})`)}</td><td>${esc(r.kernel)}${
+      }</td><td>${esc(r.setup)}</td><td>${esc(`${r.device} (${r.model})`)}</td><td>${esc(r.kernel)}${
         r.testbed ? " (testbed)" : ""
       }</td><td>${esc(r.startedAt)}</td><td class="${r.complete ? "" : "bad"}">${
         r.complete ? "yes" : "incomplete"
@@ -72,7 +78,9 @@ function ratioCell(f: FigureDiff, i: number): string {
 function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): string {
   const n = b.runs.length;
   const out: string[] = [
-    `<section id="bench"><h2>Bench</h2>${runsTable(b.runs, links)}<p>Spread: ${esc(b.spread)}.</p>`,
+    `<section id="bench"><h2>Bench</h2>${runsTable(b.runs, links)}<p>Spread: ${esc(b.spread)}.</p>${
+      b.pairing ? `<p id="pairing"><strong>Pairs:</strong> ${esc(b.pairing)}</p>` : ""
+    }`,
   ];
   if (b.leftOut.length) {
     out.push(
@@ -90,7 +98,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
             ...b.runs.map((_, i) => letter(i)),
           ],
           b.statusChanges.map((s) =>
-            `<tr><th scope="row">${esc(s.key)}</th>${
+            `<tr><th scope="row">${esc(pointName(s))}</th>${
               s.statuses.map((st, i) =>
                 `<td class="${st === "failed" ? "bad" : st === "ok" ? "good" : "muted"}">${esc(st)}${
                   s.reasons[i] ? `: ${esc(s.reasons[i])}` : ""
@@ -172,7 +180,9 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
     out.push(charts.figure(spec, table(head, rows, { caption: spec.title })));
   }
   const all = b.figures.map((f) =>
-    `<tr data-metric="${esc(f.metric)}"><th scope="row">${esc(f.key)}</th><td>${esc(f.metric)}</td>${
+    `<tr data-metric="${esc(f.metric)}"${f.pair === null ? "" : ` data-pair="${f.pair}"`}><th scope="row">${
+      esc(pointName(f))
+    }</th><td>${esc(f.metric)}</td>${
       f.values.map((v, i) => td(fmtValue(f, v), v) + (i ? ratioCell(f, i) : "")).join("")
     }</tr>`
   );

@@ -1,7 +1,8 @@
 // The HTML page every report, compare page and site page is: self-contained (chart.js, the page script, the
 // chart data and the styles inlined; a Content-Security-Policy that forbids any request), the run header, and
 // the figure = chart + table layout. Output depends only on the input documents, so it is byte-reproducible.
-import { pairLabel } from "../../record/pair.ts";
+import { pairNumber } from "../../record/pair.ts";
+import { connectionText, docPairs, launcherText, type PairIn } from "../pairs.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ChartSpec } from "./runtime.js";
@@ -109,35 +110,39 @@ export function runHeader(run_: Loaded): string {
     `<table class="header${cls}">${
       rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")
     }</table>`;
-  const pair = d.pair ? t(pairRows(d.pair), " wide") : "";
-  return `<div class="headers">${t(device)}${t(host)}${pair}${t(run, " wide")}</div>`;
+  return `<div class="headers">${t(device)}${t(host)}${pairHtml(d, t)}${t(run, " wide")}</div>`;
 }
 
-type PairIn = NonNullable<Loaded["doc"]["pair"]>;
-
-/** A two-host run: both sides (the header above is the writer's own), how they were connected and launched. */
-export function pairRows(p: PairIn): [string, string][] {
+/**
+ * A two-host run: who wrote the document, how the sides were connected and launched, and each pair's two
+ * sides (the header above is the writer's own), one row per pair of a merged document.
+ */
+function pairHtml(d: Loaded["doc"], t: (rows: [string, string][], cls?: string) => string): string {
+  const pairs = docPairs(d);
+  if (!pairs.length) return "";
+  const p = d.pair ?? pairs[0];
+  const merged = pairs.length > 1;
   const end = (e: PairIn["server"]) =>
     `${e.host.hostname} (${e.address}): ${e.device.name}, ${e.device.model}; kernel ${e.host.kernel}${
       e.host.testbed ? ", testbed" : ""
-    }`;
-  const slurm = p.slurm
-    ? `; Slurm job ${p.slurm.jobId} step ${p.slurm.stepId}, pair ${p.slurm.pair + 1} of ${p.slurm.pairs} (${
-      p.slurm.nodes.join(", ")
-    })`
-    : "";
-  return [
-    ["pair", `${pairLabel(p)} — this document is the ${p.role}'s`],
-    ["server (exposes memory)", end(p.server)],
-    ["client (does the RDMA)", end(p.client)],
+    }; FFI ${e.ffi.path}, ${fmtNs(e.ffi.perCallNs)} per call`;
+  const about = t([
     [
-      "connection",
-      `${
-        p.connection === "rdma-cm" ? "rdma_cm" : "endpoints exchanged out of band"
-      } (OOB protocol ${p.protocol}), ` +
-      `launched by ${p.launcher === "slurm" ? "srun" : "hand"}${slurm}`,
+      "written by",
+      merged
+        ? `pair ${pairNumber(p, 0)}'s client, merging the documents of ${pairs.length} pairs`
+        : `the ${p.role} (the device and host above are the ${p.role}'s)`,
     ],
-  ];
+    ["connection", connectionText(p)],
+    ["launched", launcherText(p, merged)],
+  ], " wide");
+  const rows = pairs.map((q, i) =>
+    `<tr data-pair="${pairNumber(q, i)}"><th scope="row">${
+      merged ? `pair ${pairNumber(q, i)}` : "pair"
+    }</th>${td(end(q.server))}${td(end(q.client))}</tr>`
+  );
+  return about +
+    table(["", "server (exposes memory)", "client (does the RDMA)"], rows, { cls: "data wide pairs" });
 }
 
 function finishedAt(run: Loaded): string {

@@ -1,7 +1,9 @@
-// The body of one run's report, bench or conformance: header, status, then its sections.
+// The body of one run's report, bench or conformance: header, status, then its sections (a merged two-host
+// document: what it holds once, then a section per pair).
 import type { BenchRun, Loaded, SuiteRun } from "../load.ts";
 import type { Figure, Section } from "../figure.ts";
-import { benchSections } from "../bench/figures.ts";
+import { pairSections } from "../bench/figures.ts";
+import { docPairs, pairParts, partTitle } from "../pairs.ts";
 import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts";
 import { fmtNs, fmtSize } from "./runtime.js";
 import { suiteBody } from "./conformance.ts";
@@ -20,9 +22,9 @@ export function figureHtml(charts: Charts, f: Figure): string {
   });
 }
 
-export function sectionsHtml(charts: Charts, sections: Section[], prefix: string): string {
+export function sectionsHtml(charts: Charts, sections: Section[], prefix: string, level = 2): string {
   return sections.map((s) =>
-    `<section id="${esc(prefix + s.id)}"><h2>${esc(s.title)}</h2>${s.intro ?? ""}${
+    `<section id="${esc(prefix + s.id)}"><h${level}>${esc(s.title)}</h${level}>${s.intro ?? ""}${
       s.grid ? `<div class="grid">` : ""
     }${s.figures.map((f) => figureHtml(charts, f)).join("\n")}${s.grid ? "</div>" : ""}</section>`
   ).join("\n");
@@ -65,24 +67,44 @@ function pageLayoutLine(d: BenchRun["doc"]): string {
   return out.length ? `<p>${out.join(" ")}</p>` : "";
 }
 
+/** The late accesses with the revoked key, as a section (heading `level`). */
+function lateHtml(checks: BenchRun["doc"]["revocation"], id: string, level: number): string {
+  if (!checks.length) return "";
+  return `<section id="${
+    esc(id)
+  }"><h${level}>Late access with the revoked key</h${level}><p>After one full I/O the peer tries the advertised address and key again; a revoking strategy must make it fail with IBV_WC_REM_ACCESS_ERR.</p>${
+    table(
+      ["strategy", "op", "completion", "verdict"],
+      checks.map((r) =>
+        `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${
+          esc(r.status)
+        }</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`
+      ),
+    )
+  }</section>`;
+}
+
 function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
   const d = run.doc, c = d.config;
-  const sections = benchSections(d);
+  const parts = pairParts(d);
+  const merged = parts.length > 1;
   const notRun = new Map<string, { status: string; why: string; n: number }>();
-  for (const p of d.results.filter((p) => p.status !== "ok")) {
-    const k = `${p.strategy}${p.layout === "pages" ? " (page list)" : ""}|${p.status}|${
-      p.reason?.message ?? ""
-    }`;
-    const e = notRun.get(k) ?? { status: p.status, why: p.reason?.message ?? "", n: 0 };
-    e.n++;
-    notRun.set(k, e);
+  for (const part of parts) {
+    for (const p of part.results.filter((p) => p.status !== "ok")) {
+      const k = `${merged ? `pair ${part.n}: ` : ""}${p.strategy}${
+        p.layout === "pages" ? " (page list)" : ""
+      }|${p.status}|${p.reason?.message ?? ""}`;
+      const e = notRun.get(k) ?? { status: p.status, why: p.reason?.message ?? "", n: 0 };
+      e.n++;
+      notRun.set(k, e);
+    }
   }
   const summary = `<section id="${prefix}run"><h2>Run</h2>
 ${pageLayoutLine(d)}<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
     c.ops.join(", ")
   } × ${c.strategies.length} strategies × depth ${c.depths.join(", ")} × pages ${c.pages.join(", ")} = ${
     c.sizes.length * c.ops.length * c.strategies.length * c.depths.length * c.pages.length
-  } points; ${d.results.length} measured, ${
+  } points${merged ? ` per pair, ${parts.length} pairs` : ""}; ${d.results.length} measured, ${
     d.results.filter((p) => p.status === "ok").length
   } ran. Buffer reuse ${
     esc(c.reuse)
@@ -126,26 +148,22 @@ ${
       }</details>`
       : ""
   }</section>`;
-  const late = d.revocation.length
-    ? `<section id="${prefix}revocation"><h2>Late access with the revoked key</h2><p>After one full I/O the peer tries the advertised address and key again; a revoking strategy must make it fail with IBV_WC_REM_ACCESS_ERR.</p>${
-      table(
-        ["strategy", "op", "completion", "verdict"],
-        d.revocation.map((r) =>
-          `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${
-            esc(r.status)
-          }</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`
-        ),
-      )
-    }</section>`
-    : "";
-  const items: [string, string][] = [
-    [`${prefix}run`, "Run"],
-    ...sections.map((s) => [prefix + s.id, s.title] as [string, string]),
-  ];
-  if (late) items.push([`${prefix}revocation`, "Late access"]);
-  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${
-    sectionsHtml(charts, sections, prefix)
-  }${late}`;
+  // A merged document: what it holds once, then a section per pair with that pair's figures alone.
+  const items: [string, string][] = [[`${prefix}run`, "Run"]];
+  const html = pairSections(d).map(({ part, sections }) => {
+    if (!part) {
+      items.push(...sections.map((s) => [prefix + s.id, s.title] as [string, string]));
+      const late = merged ? "" : lateHtml(d.revocation, `${prefix}revocation`, 2);
+      if (late) items.push([`${prefix}revocation`, "Late access"]);
+      return sectionsHtml(charts, sections, prefix) + late;
+    }
+    const id = `${prefix}pair${part.n}`;
+    items.push([id, partTitle(part)]);
+    return `<section id="${esc(id)}" class="pair" data-pair="${part.n}"><h2>${esc(partTitle(part))}</h2>${
+      sectionsHtml(charts, sections, `${id}-`, 3)
+    }${lateHtml(part.revocation, `${id}-revocation`, 3)}</section>`;
+  }).join("\n");
+  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${html}`;
 }
 
 /** One run's body; `prefix` keeps element ids unique when several runs share a page. */
@@ -154,7 +172,13 @@ export function runBody(run: Loaded, charts: Charts, prefix = ""): string {
 }
 
 export function runTitle(run: Loaded): string {
-  return `memreg ${run.kind}: ${run.doc.device.name} (${run.doc.device.model}), kernel ${run.doc.host.kernel}${
+  const pairs = docPairs(run.doc);
+  const pair = pairs.length > 1
+    ? ` — ${pairs.length} pairs`
+    : pairs.length
+    ? ` — pair, the ${run.doc.pair?.role ?? "client"}'s document`
+    : "";
+  return `memreg ${run.kind}: ${run.doc.device.name} (${run.doc.device.model}), kernel ${run.doc.host.kernel}${pair}${
     run.status.complete ? "" : " — incomplete"
   }`;
 }

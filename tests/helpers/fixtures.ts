@@ -3,7 +3,10 @@
 // regcost beside the C reference), and full
 // conformance runs on rxe, kernel 6.1 and Debian sid's 7.2, and a bench stream cut off mid-line as a crash
 // leaves it (the first 40 records of the 6.1 run and half of the 41st), and the conformance stream of the sid
-// run cut the same way (its header, 20 cases and a third of the 21st).
+// run cut the same way (its header, 20 cases and a third of the 21st). And one small matrix (4 KiB and 64 KiB
+// WRITE and READ, global, reg-per-io and mw2-remote, 5 repetitions) run in one boot first as a single process,
+// then as a pair of processes over rxe0 (bench --server / --connect): the single-process document and both
+// sides' documents.
 export const FIX = new URL("../fixtures/", import.meta.url).pathname;
 export const FIXTURES = {
   bench61: `${FIX}bench-rxe-6.1.json`,
@@ -14,4 +17,7 @@ export const FIXTURES = {
   confSid: `${FIX}conformance-rxe-7.2.json`,
   torn: `${FIX}bench-rxe-6.1-crashed.jsonl`,
   confTorn: `${FIX}conformance-rxe-7.2-crashed.jsonl`,
+  single: `${FIX}bench-rxe-6.1-single.json`,
+  pairClient: `${FIX}bench-rxe-6.1-pair-client.json`,
+  pairServer: `${FIX}bench-rxe-6.1-pair-server.json`,
 };

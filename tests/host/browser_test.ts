@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /// <reference lib="deno.ns" />
 // The reports as a person sees them: Debian's chromium, driven by playwright-core, opens a report of a default
-// bench run, a conformance report, the 6.1-vs-sid compare page and a published site index (all built from the
-// real testbed runs in tests/fixtures/) and checks: no console error, no request but the page itself, every
+// bench run, a merged two-pair report (tests/helpers/pairs.ts), a conformance report, the 6.1-vs-sid compare
+// page and a published site index (all built from the real testbed runs in tests/fixtures/) and checks: no console error, no request but the page itself, every
 // canvas drawn, the conformance filter, search and expanders work, sorting and filtering the index work, and
 // the tables hold the JSON's numbers. Screenshots go to results/screenshots/.
 import assert from "node:assert/strict";
@@ -14,6 +14,7 @@ import { reportHtml } from "../../reports/html/report.ts";
 import { compareRuns } from "../../reports/compare.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
 import { publish } from "../../reports/site.ts";
+import { mergedOf, read, writeDoc } from "../helpers/pairs.ts";
 
 const SHOTS = new URL("../../results/screenshots/", import.meta.url).pathname;
 const ARGS = [
@@ -92,8 +93,14 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
     conf: `${dir}/conformance.html`,
     compare: `${dir}/compare.html`,
     site: `${dir}/site/index.html`,
+    pairs: `${dir}/pairs.html`,
   };
   Deno.writeTextFileSync(files.bench, reportHtml([bench]));
+  const pairSrc = [read(FIXTURES.pairClient), read(FIXTURES.single)];
+  Deno.writeTextFileSync(
+    files.pairs,
+    reportHtml([loadResult(writeDoc(dir, "pairs.json", mergedOf(...pairSrc)))]),
+  );
   Deno.writeTextFileSync(files.conf, reportHtml([conf]));
   const model = compareRuns(runs);
   Deno.writeTextFileSync(files.compare, compareHtml(model, { runs }));
@@ -161,6 +168,35 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       await page.evaluate(() => globalThis.scrollTo(0, 0));
       await page.screenshot({ path: `${SHOTS}bench-top.png` });
       clean(watch, files.bench);
+      await page.close();
+    }
+    // A merged two-pair document: a section per pair, every chart drawn, each pair's rate tables its own figures.
+    {
+      const { page, watch } = await open(ctx, files.pairs);
+      const ink = await inked(page);
+      assert.ok(ink.length >= 2 * 8, `${ink.length} charts`);
+      assert.deepEqual(ink.map((n, i) => n > 2000 ? -1 : i).filter((i) => i >= 0), [], "blank canvases");
+      const sections = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>("section.pair")].map((s) => ({
+          n: Number(s.dataset.pair),
+          rates: [...s.querySelectorAll("table")].filter((t) =>
+            / I\/O rate: /.test(t.caption?.textContent ?? "")
+          )
+            .flatMap((t) =>
+              [...t.tBodies[0].rows].flatMap((r) => [...r.cells].slice(1).map((c) => Number(c.dataset.v)))
+            ),
+        }))
+      );
+      assert.deepEqual(sections.map((s) => s.n), [0, 1]);
+      for (const s of sections) {
+        const want = pairSrc[s.n].results.filter((r) => r.status === "ok").map((r) => r.iops);
+        assert.deepEqual([...s.rates].sort(), [...want].sort(), `pair ${s.n}'s I/O rates`);
+      }
+      await page.evaluate(() => document.getElementById("pair1")!.scrollIntoView());
+      await page.screenshot({ path: `${SHOTS}bench-pair1.png` });
+      await page.evaluate(() => globalThis.scrollTo(0, 0));
+      await page.screenshot({ path: `${SHOTS}bench-pairs-top.png` });
+      clean(watch, files.pairs);
       await page.close();
     }
     // Conformance: counts, filter, search, expanders; the matrix is the JSON's results in order.
