@@ -173,6 +173,8 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
       f.tape = again.tape;
     }
     o.record?.({ record: "finding", ...f, tape: undefined });
+    // The tape goes out with its finding: a boot that a later sequence panics must not take it along.
+    if (f.tape) o.record?.({ record: "tape", signature: f.signature, tape: f.tape, facts: f.facts });
   }
   sum.findings = [...findings.values()];
   sum.known = [...knownCounts.values()];

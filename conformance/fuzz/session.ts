@@ -124,14 +124,8 @@ export async function fuzzHere(o: FuzzCliOptions & { out: string }): Promise<Fuz
       ...summary,
       findings: summary.findings.map((f) => ({ ...f, tape: undefined })),
     });
-    if (o.survivor) {
-      if (o.emitC) {
-        for (const f of summary.findings) {
-          lines.write({ record: "tape", signature: f.signature, tape: f.tape, facts: f.facts });
-        }
-      }
-      return null;
-    }
+    if (o.survivor) return null; // each finding's tape is already in the stream
+
     const doc: FuzzDoc = {
       ...header,
       mode: "fuzz",

@@ -10,6 +10,7 @@ import { profileFor } from "../../conformance/profile.ts";
 import { fuzz, knownSignatures } from "../../conformance/fuzz/run.ts";
 import { readReplay } from "../../conformance/fuzz/session.ts";
 import { runSequence } from "../../conformance/fuzz/exec.ts";
+import type { Step } from "../../conformance/fuzz/steps.ts";
 import { deviceCaps } from "../../conformance/runner.ts";
 import { emitAll, type EmitWhat, parseFacts } from "../../conformance/emit_c.ts";
 import { emitCases } from "../../conformance/emit_cases.ts";
@@ -97,6 +98,24 @@ Deno.test("emit-c: programs for failing, known-bug cases and fuzz findings compi
       .map((r) => ({ name: r.id, summary: r.title, facts: r.observed, tape: (r as CaseRun).tape! })),
     ...fuzzEmits,
   ];
+  // A shrunk counterexample of the fuzzer's (seed 7, 10 min): a WRITE across a type 2 window's end. The profile
+  // now counts it, so the 25 s run above may find nothing new; this one is emitted whatever the run found.
+  const edge: Step[] = [
+    { op: "alloc", mw: 2, type: 2, pd: "B" },
+    { op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" },
+    { op: "bind", mw: 2, mr: 0, range: "inside", access: "rw", via: "own" },
+    { op: "access", kind: "write", target: { mw: 2 }, key: "cur", at: "edge", pair: "AB" },
+  ];
+  {
+    using ctx = openDevice({ device, port: 1 });
+    const r = await runSequence(ctx, edge, { ...fixture, caps: deviceCaps(ctx) });
+    items.push({
+      name: "fuzz-window-edge",
+      summary: "WRITE across a type 2 window's end",
+      facts: r.facts,
+      tape: r.tape,
+    });
+  }
   const files = emitAll(dir, items);
   assert(Deno.readTextFileSync(join(dir, "README.md")).includes("-libverbs"));
   let compared = 0;
