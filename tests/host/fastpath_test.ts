@@ -8,7 +8,11 @@ Deno.test("the fast-path helper builds, is cached, and exports every inline verb
   assert.equal(buildHelper(), path, "a second call must reuse the cached build");
   const nm = await new Deno.Command("nm", { args: ["-D", "--defined-only", path], stdout: "piped" }).output();
   const syms = new TextDecoder().decode(nm.stdout);
-  for (const s of Object.keys(NATIVE_SYMBOLS)) assert.match(syms, new RegExp(`\\b${s}\\b`));
+  // A definition with a `name` is another signature of that symbol (the slot calls' pointer views).
+  for (const [key, def] of Object.entries(NATIVE_SYMBOLS)) {
+    const s = "name" in def ? def.name : key;
+    assert.match(syms, new RegExp(`\\b${s}\\b`));
+  }
 });
 
 Deno.test("both call mechanisms are measured: dlopen symbol and UnsafeFnPointer", () => {
