@@ -24,6 +24,8 @@ export interface FuzzCliOptions extends FixtureOptions {
   profile?: Profile;
   out: string | undefined;
   emitC?: string;
+  /** Record each finding's tape (under crash survival the host asks for them with --tape and emits the C). */
+  tape?: boolean;
   /** Under crash survival: the host's stream to append to (the host writes the documents). */
   survivor?: string;
 }
@@ -116,7 +118,7 @@ export async function fuzzHere(o: FuzzCliOptions & { out: string }): Promise<Fuz
       profile,
       kernel: header.host.kernel,
       dir,
-      tape: !!o.emitC,
+      tape: !!(o.tape || o.emitC),
       record: (r) => lines.write(r),
     });
     lines.write({
