@@ -62,17 +62,7 @@ export interface FixtureOptions {
 }
 
 /** What a fixture stands on: both QPs of a loopback, or one end of a connection to another process. */
-interface Ends {
-  readonly pd: PD;
-  readonly pdB: PD;
-  readonly cqA: CQ;
-  readonly cqB: CQ;
-  readonly qpA: QP;
-  readonly qpB: QP;
-  readonly path: PathOptions;
-  connect(): void;
-  close(): void;
-}
+type Ends = Pick<Loopback, "pd" | "pdB" | "cqA" | "cqB" | "qpA" | "qpB" | "path" | "connect" | "close">;
 
 /** A WR of a requester post as the requester's process gets it: keys and addresses as numbers. */
 export type WireOp =

@@ -207,7 +207,9 @@ class Side {
           },
         });
         ch.check(); // a fault of the channel during the case ends the run, not the case
-        if (!requester.posts && !["unsupported", "error"].includes(r.class)) {
+        // A case that went through without asking the client for anything has no remote side; one that failed
+        // or timed out before its requester step keeps its result (a finding is never hidden).
+        if (!requester.posts && (r.class === "pass" || r.class === "observed")) {
           r = {
             ...baseResult(def),
             class: "unsupported",
