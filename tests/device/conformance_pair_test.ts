@@ -11,30 +11,9 @@ import { NEEDS_ONE_PROCESS } from "../../conformance/runner.ts";
 import { loadResult } from "../../reports/load.ts";
 import { reportHtml } from "../../reports/html/report.ts";
 import { rdmaResources } from "../helpers/resources.ts";
-import { failureLine, startPair, until } from "../helpers/pair.ts";
+import { CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE, failureLine, startPair, until } from "../helpers/pair.ts";
 
-/**
- * Requester operations against responder objects (stale keys after dereg/unbind/invalidate/dealloc, bounds,
- * rights, atomics, Send with Invalidate of the right and the wrong object, recovery after a NAK), and three
- * that must be listed as not run: a wrong-PD setup, a requester-side lkey, local verbs only.
- */
-const REMOTE = [
-  "mr.write_control",
-  "mr.read_after_dereg",
-  "mr.write_past_end",
-  "mr.read_without_remote_read",
-  "mr.send_inv_plain_mr",
-  "mw1.unbind_then_access",
-  "mw1.atomic_granted",
-  "mw1.narrower_than_access",
-  "mw2.send_inv_then_access",
-  "mw2.send_inv_wrong_key",
-  "mw2.local_inv_then_read",
-  "mw2.dealloc_while_bound",
-  "mw2.atomic_misaligned",
-];
-const NOT_RUN = ["mr.rkey_other_pd", "mr.local_after_dereg", "mr.dealloc_pd_with_mr"];
-const SELECTION = [...REMOTE, ...NOT_RUN].join(",");
+const SELECTION = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN].join(",");
 const ARGS = ["--cases", SELECTION, "--no-html"];
 
 Deno.test("conformance --server/--connect: the single-process classes, not-run cases listed, both sides named, the report renders", async () => {
@@ -71,8 +50,8 @@ Deno.test("conformance --server/--connect: the single-process classes, not-run c
     remote.map((r) => `${r.id}=${r.class}`),
     remote.map((r) => `${r.id}=${single.get(r.id)}`),
   );
-  assert.deepEqual(remote.map((r) => r.id).sort(), [...REMOTE].sort());
-  for (const r of cd.results.filter((r) => NOT_RUN.includes(r.id))) {
+  assert.deepEqual(remote.map((r) => r.id).sort(), [...CONFORMANCE_REMOTE].sort());
+  for (const r of cd.results.filter((r) => CONFORMANCE_NOT_RUN.includes(r.id))) {
     assert.equal(r.class, "unsupported");
     assert.match(r.reason ?? "", /^not run: needs both ends in one process \(.+\)$/);
   }

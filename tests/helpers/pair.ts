@@ -77,3 +77,26 @@ export async function until(path: string, re: RegExp, ms = 120_000): Promise<voi
   }
   throw new Error(`${path}: no ${re} within ${ms / 1000} s`);
 }
+
+/**
+ * Conformance cases with a remote side (requester operations against responder objects: stale keys after
+ * dereg/unbind/invalidate/dealloc, bounds, rights, atomics, Send with Invalidate of the right and the wrong
+ * object, recovery after a NAK), and three a run of two processes must list as not run: a wrong-PD setup, a
+ * requester-side lkey, local verbs only.
+ */
+export const CONFORMANCE_REMOTE = [
+  "mr.write_control",
+  "mr.read_after_dereg",
+  "mr.write_past_end",
+  "mr.read_without_remote_read",
+  "mr.send_inv_plain_mr",
+  "mw1.unbind_then_access",
+  "mw1.atomic_granted",
+  "mw1.narrower_than_access",
+  "mw2.send_inv_then_access",
+  "mw2.send_inv_wrong_key",
+  "mw2.local_inv_then_read",
+  "mw2.dealloc_while_bound",
+  "mw2.atomic_misaligned",
+];
+export const CONFORMANCE_NOT_RUN = ["mr.rkey_other_pd", "mr.local_after_dereg", "mr.dealloc_pd_with_mr"];
