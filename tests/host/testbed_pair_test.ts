@@ -12,9 +12,6 @@ import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
 import { loadResult } from "../../reports/load.ts";
 import { benchReport } from "../../reports/bench/table.ts";
 import { runCli, TINY_PAIR_BENCH } from "../helpers/cli.ts";
-import { CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE } from "../helpers/pair.ts";
-import { NEEDS_ONE_PROCESS } from "../../conformance/runner.ts";
-import { reportHtml } from "../../reports/html/report.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 
@@ -71,58 +68,6 @@ Deno.test({
       if (docs.client.kind === "bench" && docs.server.kind === "bench") {
         assert.deepEqual(docs.client.doc.results, docs.server.doc.results);
       }
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "testbed --pair: conformance between two guests gives the single-process classes, both sides named, renders",
-  ignore,
-  fn: async () => {
-    Deno.mkdirSync(join(projectRoot, "results"), { recursive: true });
-    const dir = Deno.makeTempDirSync({ dir: join(projectRoot, "results"), prefix: "pair-test-" });
-    try {
-      const cases = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN];
-      const out = join(dir, "conf.json");
-      const r = await runCli([
-        "testbed",
-        "--pair",
-        "conformance",
-        "--cases",
-        cases.join(","),
-        "--no-html",
-        "--out",
-        out,
-      ]);
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-      const client = loadResult(out), server = loadResult(join(dir, "conf.server.json"));
-      // A single-process run of every case on the testbed's rxe0 (tests/fixtures: a real run, same kernel).
-      const single = loadResult(
-        new URL("../fixtures/conformance-rxe-6.1-single.json", import.meta.url).pathname,
-      );
-      assert.ok(
-        client.kind === "conformance" && server.kind === "conformance" && single.kind === "conformance",
-      );
-      assert.deepEqual(client.doc.results, server.doc.results);
-      const p = client.doc.pair!;
-      assert.equal(p.role, "client");
-      assert.equal(p.server.host.hostname, PAIR.server.host);
-      assert.equal(p.client.host.hostname, PAIR.client.host);
-      assert.ok(p.server.device.nodeGuid !== p.client.device.nodeGuid, "two rxe instances");
-      const ran = client.doc.results.filter((x) => !x.reason?.startsWith(NEEDS_ONE_PROCESS));
-      assert.deepEqual(ran.map((x) => x.id).sort(), [...CONFORMANCE_REMOTE].sort());
-      assert.deepEqual(
-        client.doc.results.filter((x) => !ran.includes(x)).map((x) => [x.id, x.class]),
-        CONFORMANCE_NOT_RUN.map((id) => [id, "unsupported"]),
-      );
-      if (single.doc.host.kernel === p.server.host.kernel) {
-        const want = new Map(single.doc.results.map((x) => [x.id, x.class]));
-        assert.deepEqual(ran.map((x) => `${x.id}=${x.class}`), ran.map((x) => `${x.id}=${want.get(x.id)}`));
-      }
-      assert.match(reportHtml([client]), new RegExp(PAIR.server.host));
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
