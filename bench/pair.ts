@@ -20,10 +20,9 @@ import { z } from "zod";
 import { Context } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
-import { pairEnd, type PairRecord } from "../record/pair.ts";
 import type { Channel, Received } from "../oob/channel.ts";
 import { OobError } from "../oob/errors.ts";
-import { PROTOCOL_VERSION } from "../oob/frame.ts";
+import { EndpointSchema, meetPeer } from "../oob/meet.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import type { PairRole } from "../launch/role.ts";
 import type { BenchConfig } from "./config.ts";
@@ -51,27 +50,11 @@ import { type BenchOutcome, matrix, pointLabel, pointLine, strategyInfo, verific
 import { collectPairs, mergedPath, sidePath } from "./collect.ts";
 
 const obj = z.record(z.string(), z.unknown());
-const Endpoint = z.object({
-  qpNum: z.number().int().min(0).max(0xffffff),
-  lid: z.number().int().min(0).max(0xffff),
-  gid: z.string().regex(/^[0-9a-f]{32}$/).nullable(),
-  psn: z.number().int().min(0).max(0xffffff),
-  mtu: z.number().int().min(1).max(5),
-  rdAtomic: z.number().int().min(0),
-  initRdAtomic: z.number().int().min(0),
-});
 const M = {
-  header: z.object({
-    t: z.literal("header"),
-    seen: z.string().max(200),
-    host: obj.and(z.object({ hostname: z.string() })),
-    device: obj.and(z.object({ name: z.string() })),
-    ffi: obj,
-  }),
   open: z.object({
     t: z.literal("open"),
     index: z.number().int(),
-    endpoint: Endpoint.nullable(),
+    endpoint: EndpointSchema.nullable(),
     reason: z.string().max(2000).nullable(),
     sgeLimit: z.number().int().nullable(),
   }),
@@ -182,7 +165,7 @@ class PairRun {
     await compareConfig(ch, this.role.role, runDefining(cfg), T);
     using ctx = this.#ctx = Context.open(device);
     const header = runHeader("bench", SCHEMA_VERSION, ctx);
-    const pair = await this.#meet(header);
+    const pair = await meetPeer(this.ch, this.role, header);
     const doc0 = { ...header, pair };
     const p = this.role.slurm?.plan;
     const out = cfg.out ??
@@ -260,40 +243,6 @@ class PairRun {
     writeJson(out, doc);
     lines.write({ record: "end", file: out });
     return outcome(out, doc);
-  }
-
-  /**
-   * Both sides' headers: each tells the other its host, device and FFI path, and the address it sees the other
-   * at; both documents get the same pair record (but for `role`).
-   */
-  async #meet(header: Parameters<typeof pairEnd>[0]): Promise<PairRecord> {
-    const { ch, T } = this;
-    const seen = ch.peer.replace(/^\w+ /, "");
-    await ch.send(
-      "header",
-      { t: "header", seen, host: header.host, device: header.device, ffi: header.ffi },
-      T,
-    );
-    const theirs = await ch.recv("header", { header: M.header }, T);
-    const me = pairEnd(header, theirs.seen), them = pairEnd(theirs as unknown as typeof header, seen);
-    const slurm = this.role.slurm;
-    return {
-      role: this.role.role,
-      connection: this.role.transport === "rdma-cm" ? "rdma-cm" : "oob",
-      launcher: this.role.launcher,
-      protocol: PROTOCOL_VERSION,
-      server: this.server ? me : them,
-      client: this.server ? them : me,
-      slurm: slurm
-        ? {
-          jobId: slurm.step.jobId,
-          stepId: slurm.step.stepId,
-          pair: slurm.plan.pair,
-          pairs: slurm.plan.pairs,
-          nodes: [slurm.plan.serverNode, slurm.plan.clientNode],
-        }
-        : null,
-    };
   }
 
   /** A point's phases: the server runs each against the client; the client serves adverts until the end. */

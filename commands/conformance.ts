@@ -4,14 +4,23 @@
 // HTML report and the optional JUnit/Markdown files; C programs with --emit-c. Without an RDMA device the run
 // goes to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
 import { type Command, Option } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice, userPaths } from "./common.ts";
+import {
+  type DeviceOptions,
+  deviceOptions,
+  ensureDevice,
+  pairOptions,
+  pairRoleOf,
+  userPaths,
+} from "./common.ts";
+import type { PairCliOptions } from "../launch/role.ts";
+import { runConformancePair } from "../conformance/pair.ts";
 import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
 import { defaultOutPath } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
 import { loadProfile, type Profile } from "../conformance/profile.ts";
-import { runSuite } from "../conformance/suite.ts";
+import { runSuite, type SuiteOptions } from "../conformance/suite.ts";
 import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
 import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
@@ -27,7 +36,7 @@ import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
 import { Interrupted, watchStop } from "../common/signals.ts";
 
-interface ConformanceOptions extends DeviceOptions {
+interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   cases?: string;
   list?: boolean;
   port: number;
@@ -69,7 +78,7 @@ export function formatList(defs: readonly CaseDef[]): string {
 }
 
 export function registerConformance(program: Command): void {
-  const cmd = deviceOptions(
+  const cmd = pairOptions(deviceOptions(
     program.command("conformance")
       .description(
         "provoke the invalidation error cases (MR, MW type 1/2, QP, ODP) and classify each outcome",
@@ -119,7 +128,7 @@ export function registerConformance(program: Command): void {
       .addOption(
         new Option("--from <n>", "first fuzz sequence").argParser(nonNegativeInt("--from")).hideHelp(),
       ),
-  );
+  ));
   cmd.action(async (opts: ConformanceOptions) => {
     Deno.exitCode = await conformance(opts);
   });
@@ -130,7 +139,25 @@ function testbedHost(o: ConformanceOptions): boolean {
   return !o.survivor && o.testbed && !hasRdmaDevice() && !inTestbed();
 }
 
+/** --server / --connect: what a run split between two processes cannot do (bad input, before anything runs). */
+function checkPair(o: ConformanceOptions): void {
+  const pair = o.server || o.connect !== undefined || o.slurm;
+  if (!pair) return;
+  const alone = [
+    ["--fuzz", o.fuzz],
+    ["--replay", o.replay],
+    ["--isolate", o.isolate],
+    ["--emit-c", o.emitC],
+    ["--rdma-cm", o.rdmaCm],
+    ["--pairs", o.pairs],
+  ] as const;
+  for (const [flag, set] of alone) {
+    if (set) throw new UsageError(`${flag}: a conformance run of two processes does not take it`);
+  }
+}
+
 async function conformance(o: ConformanceOptions): Promise<number> {
+  checkPair(o);
   if (o.fuzz || o.replay) return await fuzzOrReplay(o);
   const defs = selectCases(CASES, o.cases);
   if (o.list) {
@@ -139,7 +166,8 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   }
   const profile = o.profile ? loadProfile(o.profile) : undefined;
   const tape = !!(o.tape || o.emitC);
-  if (testbedHost(o)) {
+  const role = await pairRoleOf(o);
+  if (!role && testbedHost(o)) {
     const { doc, out } = await surviveInTestbed(defs, {
       ...o,
       isolate: !!o.isolate,
@@ -153,15 +181,16 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     });
     return finish(doc, out, o, defs.length);
   }
-  if (!o.survivor) await ensureDevice(o);
+  if (!o.survivor && !role) await ensureDevice(o);
 
   // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing. Under
   // crash survival the stream is the host's, appended to durably, and the host writes the documents.
   let out = o.out;
   let lines: JsonLines | undefined;
-  using _stop = await watchStop("finishing the current case, then writing the results");
+  // A run of two processes ends whole or with an error on both sides (a signal ends it at once).
+  using _stop = role ? null : await watchStop("finishing the current case, then writing the results");
   try {
-    const doc = await runSuite(defs, {
+    const suite: SuiteOptions & { onHeader: NonNullable<SuiteOptions["onHeader"]> } = {
       port: o.port,
       gidIndex: o.gid,
       stepDeadlineMs: o.stepDeadline,
@@ -189,15 +218,18 @@ async function conformance(o: ConformanceOptions): Promise<number> {
           lines.write({ record: fresh ? "header" : "boot", ...h });
           return;
         }
-        out ??= defaultOutPath("conformance", h.device.name);
+        out ??= defaultOutPath("conformance", role ? `${h.device.name}-${role.role}` : h.device.name);
         lines = new JsonLines(jsonLinesPath(out));
         lines.write({ record: "header", ...h });
       },
-      onResult: (r, i, n) => {
+      onResult: (r: CaseResult, i: number, n: number) => {
         lines?.write({ record: "case", ...r });
         progress(r, i, n);
       },
-    });
+    };
+    const doc = role
+      ? await runConformancePair(defs, role, { ...suite, runDefining: runDefining(o) })
+      : await runSuite(defs, suite);
     if (o.survivor) return doc.exitCode;
     writeJson(out!, withoutTapes(doc));
     lines?.write({ record: "end", file: out, completed: doc.completed, interruptedBy: doc.interruptedBy });
@@ -205,6 +237,17 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   } finally {
     lines?.close();
   }
+}
+
+/** The options both sides of a two-process run must share (compared before the first case). */
+function runDefining(o: ConformanceOptions): Record<string, unknown> {
+  return {
+    cases: o.cases ?? null,
+    strict: !!o.strict,
+    stepDeadlineMs: o.stepDeadline,
+    caseDeadlineMs: o.caseDeadline,
+    allowKernelCrash: !!o.allowKernelCrash,
+  };
 }
 
 /** The outputs of a written document, and the exit of a run a signal stopped. */

@@ -9,7 +9,7 @@ export class Buf {
   /** The pattern with every write aimed at it applied. */
   #intended: Uint8Array;
 
-  constructor(readonly nb: NativeBuffer, seed: number) {
+  constructor(readonly nb: NativeBuffer, readonly seed: number) {
     writePattern(nb.u8, 0, nb.length, seed);
     this.#orig = nb.u8.slice();
     this.#intended = this.#orig.slice();

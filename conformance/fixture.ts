@@ -23,8 +23,9 @@ import {
   WrOpcode,
 } from "../ffi/mod.ts";
 import { errnoName } from "../ffi/errors.ts";
-import type { Completion, Endpoint, PathOptions } from "../ffi/mod.ts";
+import type { Completion, Endpoint, Link, PathOptions } from "../ffi/mod.ts";
 import type { Facts, Value } from "./model.ts";
+import { Buffer } from "node:buffer";
 import { Buf, readVerdict } from "./buffers.ts";
 import { type PdRef, type QpSide, type Tape, type TapeOp, TapeRecorder, type TapeStep } from "./tape.ts";
 
@@ -39,8 +40,15 @@ export const OK = "IBV_WC_SUCCESS";
 /** The default target layout: a 16 KiB buffer whose middle 8 KiB are registered, guard bytes either side. */
 export const T = { size: 16384, mrOff: 4096, mrLen: 8192 } as const;
 export const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
+/** What the fixture's connections use beside the port's defaults (a send without a receive fails soon). */
+export const FIXTURE_PATH = { rnrRetry: 3 } as const;
 /** A key no registration handed out (index and key byte unlikely on any provider). */
 export const BOGUS_KEY = 0x7ffffe5a;
+/**
+ * The case needs something of the requester's process that a two-process run (conformance/pair.ts) does not
+ * have in the responder's: qpA's state, qpC/qpD, the requester's PD or its local keys.
+ */
+export class NeedsOneProcess extends Error {}
 /** How long a responder that NAKed gets to move to ERR before its side is read. */
 export const SETTLE_MS = 30;
 
@@ -51,6 +59,76 @@ export interface FixtureOptions {
   stepDeadlineMs: number;
   /** Sees each tape step as it is recorded (streamed durably where a kernel crash must not lose it). */
   onTapeStep?: (s: TapeStep) => void;
+}
+
+/** What a fixture stands on: both QPs of a loopback, or one end of a connection to another process. */
+type Ends = Pick<Loopback, "pd" | "pdB" | "cqA" | "cqB" | "qpA" | "qpB" | "path" | "connect" | "close">;
+
+/** A WR of a requester post as the requester's process gets it: keys and addresses as numbers. */
+export type WireOp =
+  | { kind: "write" | "read"; key: number; raddr: string; len: number; seed?: number }
+  | { kind: "send"; key: number }
+  | {
+    kind: "atomic";
+    key: number;
+    raddr: string;
+    op: "fadd" | "cswap";
+    compareAdd: string;
+    swap: string;
+    seed: number;
+  };
+
+/** The requester's answer to a post: ibv_post_send's status, the completions (wrId: the op's index), what landed. */
+export interface PostReply {
+  ret: string;
+  wcs: Completion[];
+  /** Per op: the landing buffer's first bytes (reads, atomics), base64. */
+  landings: (string | null)[];
+}
+
+/** The responder's way to a requester in another process (conformance/pair.ts). */
+export interface Requester {
+  post(label: string, ops: WireOp[], o: PostOptions): Promise<PostReply>;
+  /** qpA goes ERR → RESET → RTS before its next post. */
+  recover(): void;
+}
+
+/**
+ * One side of a case split between two processes: the responder (this process's QP is qpB; the requester's
+ * posts go to `peer`) or the requester (qpA; it posts what the responder sends it).
+ */
+export interface Split {
+  role: "responder" | "requester";
+  link: Link;
+  /** Connects the link's QP to the other process's again (after a reset). */
+  reconnect(): void;
+  peer: Requester | null;
+}
+
+/** One process's end of a split as the fixture's ends; the other process's QP is out of reach. */
+function splitEnds(s: Split): Ends {
+  const { pd, cq, qp } = s.link;
+  const absent = (what: string): never => {
+    throw new NeedsOneProcess(`${what} is in the other process`);
+  };
+  const own = s.role === "responder" ? "B" : "A";
+  return {
+    pd,
+    pdB: pd,
+    cqA: cq,
+    cqB: cq,
+    get qpA() {
+      return own === "A" ? qp : absent("qpA");
+    },
+    get qpB() {
+      return own === "B" ? qp : absent("qpB");
+    },
+    get path(): PathOptions {
+      return absent("the loopback path (qpC/qpD)");
+    },
+    connect: () => s.reconnect(),
+    close: () => s.link.close(),
+  };
 }
 
 export type Side = QpSide;
@@ -69,6 +147,8 @@ export interface RdmaSpec {
   lkey?: number;
   /** Whose PD the local buffer is in: A (default) or B, for WRs posted on qpB/qpD when the PDs differ. */
   from?: "A" | "B";
+  /** The landing buffer's pattern (a split's requester makes the responder's, so verdicts compare). */
+  seed?: number;
 }
 
 export interface AtomicSpec extends RdmaSpec {
@@ -102,14 +182,19 @@ interface Op {
   wr: SendWr;
   kind: "write" | "read" | "send" | "local" | "atomic";
   spec?: RdmaSpec;
+  /** The key a send invalidates. */
+  inv?: number;
   landing?: Buf;
   tape: TapeOp;
+  /** Its wr_id once posted. */
+  id?: bigint;
 }
 
 export class Fixture {
   readonly facts: Facts = {};
   readonly notes: string[] = [];
-  readonly lb: Loopback;
+  readonly lb: Ends;
+  readonly #split: Split | null;
   readonly dst: Buf;
   readonly src: Buf;
   #srcMr: MR;
@@ -126,13 +211,21 @@ export class Fixture {
   #aborted = false;
   readonly #tape: TapeRecorder;
 
-  constructor(readonly ctx: Context, readonly opts: FixtureOptions, readonly separatePd = false) {
+  /** `split`: this process holds one end of the case (conformance/pair.ts); the default is both. */
+  constructor(
+    readonly ctx: Context,
+    readonly opts: FixtureOptions,
+    readonly separatePd = false,
+    split: Split | null = null,
+  ) {
     this.#tape = new TapeRecorder(separatePd, opts.onTapeStep);
-    this.lb = new Loopback(ctx, {
+    this.#split = split;
+    if (split && separatePd) throw new NeedsOneProcess("a separate responder PD on the requester's device");
+    this.lb = split ? splitEnds(split) : new Loopback(ctx, {
       port: opts.port,
       gidIndex: opts.gidIndex,
       separatePd,
-      path: { rnrRetry: 3 },
+      path: FIXTURE_PATH,
     });
     try {
       // The C fixture makes the same buffers (b0 source, b1 target, b2 receive) and their two MRs itself.
@@ -175,6 +268,7 @@ export class Fixture {
   }
 
   pd(side: PdSide = "B"): PD {
+    if (side === "A" && this.#split?.role === "responder") throw new NeedsOneProcess("the requester's PD");
     return side === "A" ? this.lb.pd : side === "B" ? this.lb.pdB : side;
   }
 
@@ -183,6 +277,7 @@ export class Fixture {
   }
 
   qp(side: Side): QP {
+    if (this.#split && (side === "C" || side === "D")) throw new NeedsOneProcess(`qp${side}`);
     if (side === "A") return this.lb.qpA;
     if (side === "B") return this.lb.qpB;
     const p = this.pair();
@@ -195,8 +290,8 @@ export class Fixture {
     return side === "A" || side === "C" ? this.lb.cqA : this.lb.cqB;
   }
 
-  #newBuf(size: number): Buf {
-    const b = new Buf(new NativeBuffer(size), 100 + this.#bufs.length);
+  #newBuf(size: number, seed = 100 + this.#bufs.length): Buf {
+    const b = new Buf(new NativeBuffer(size), seed);
     this.#bufs.push(b);
     this.#tape.id(b, "b");
     return b;
@@ -476,7 +571,7 @@ export class Fixture {
 
   readOp(s: RdmaSpec): Op {
     const len = s.len ?? 64;
-    const landing = this.#landing(Math.max(4096, len));
+    const landing = this.#landing(Math.max(4096, len), s.seed);
     // A zero-length READ carries no SGE at all.
     const sge = { addr: landing.buf.addr, length: len, lkey: len === 0 ? 0 : s.lkey ?? landing.mr.lkey };
     return {
@@ -497,7 +592,7 @@ export class Fixture {
 
   /** An 8-byte atomic at the remote address of `s`; the value it fetched lands in a buffer of its own. */
   atomicOp(s: AtomicSpec): Op {
-    const landing = this.#landing(4096);
+    const landing = this.#landing(4096, s.seed);
     const opcode = s.op === "fadd" ? WrOpcode.ATOMIC_FETCH_AND_ADD : WrOpcode.ATOMIC_CMP_AND_SWP;
     const compareAdd = s.compareAdd ?? 1n, swap = s.swap ?? 0n;
     const wr = new SendWr().atomic(
@@ -531,8 +626,9 @@ export class Fixture {
   }
 
   /** A landing buffer and its MR in PD A (reads and atomics). */
-  #landing(size: number): { buf: Buf; mr: MR } {
-    const buf = this.buf(size);
+  #landing(size: number, seed?: number): { buf: Buf; mr: MR } {
+    const buf = this.#newBuf(size, seed);
+    this.#tape.add({ op: "buf", id: this.#id(buf), size });
     const mr = this.#track(new MR(this.lb.pd, buf.addr, buf.length, RW));
     this.#tape.add({
       op: "reg",
@@ -568,7 +664,8 @@ export class Fixture {
 
   /** SEND_WITH_INV of `key` (a receive is posted on the responder first). */
   sendInvOp(key: number, via: Side = "A"): Op {
-    this.postRecv(peerOf(via));
+    // A split's requester does not hold the responder's QP: the responder posted the receive.
+    if (this.#split?.role !== "requester") this.postRecv(peerOf(via));
     const wr = new SendWr().send(
       WrOpcode.SEND_WITH_INV,
       this.#nextWr,
@@ -576,7 +673,7 @@ export class Fixture {
       SendFlags.SIGNALED,
       key,
     );
-    return { wr, kind: "send", tape: { kind: "send", key: this.#tape.expr(key) } };
+    return { wr, kind: "send", inv: key, tape: { kind: "send", key: this.#tape.expr(key) } };
   }
 
   localInvOp(key: number): Op {
@@ -622,6 +719,11 @@ export class Fixture {
 
   async #collect(label: string, side: Side, ids: bigint[], o: PostOptions = {}): Promise<Completion[]> {
     const wcs = await this.#await(this.#cqOf(side), ids, label, o);
+    this.#wcFacts(label, ids, wcs);
+    return wcs;
+  }
+
+  #wcFacts(label: string, ids: bigint[], wcs: Completion[]): void {
     const missing = ids.length - wcs.length;
     this.fact(
       `${label}.wc`,
@@ -633,7 +735,6 @@ export class Fixture {
         wcs.every((w, i) => w.wrId === ids[i]) ? "posted" : "other",
       );
     }
-    return wcs;
   }
 
   /** An RDMA WRITE from qpA (or `via`); facts .ret .wc .resp, and `${label}.data` for the target buffer. */
@@ -678,17 +779,88 @@ export class Fixture {
   async #post(label: string, ops: Op[], via: Side, o: PostOptions = {}): Promise<Completion[]> {
     const ids = ops.map((op, i) => {
       const id = this.#nextWr++;
-      op.wr.wrId = id;
+      op.wr.wrId = op.id = id;
       if (i > 0) ops[i - 1].wr.link(op.wr);
       return id;
     });
+    if (via === "A" && this.#split?.peer) return await this.#postRemote(label, ops, ids, o);
     const ret = this.qp(via).postSend(ops[0].wr);
     this.fact(`${label}.ret`, ret === 0 ? "0" : errnoName(ret));
     if (ret !== 0) return [];
     const wcs = await this.#collect(label, via, ids, o);
+    // A split's requester reports what it saw; the responder reads its own side and the data.
+    if (this.#split?.role === "requester") return wcs;
     if (ops.some((o) => o.kind !== "local")) await this.#responder(label, via, ops, wcs);
     ops.forEach((op, i) => this.#dataFacts(label, op, wcs.find((w) => w.wrId === ids[i])));
     return wcs;
+  }
+
+  /**
+   * A post on qpA of a split's responder: the requester process posts the same WRs with the keys and addresses
+   * given, and answers with its status, completions and what landed; the responder's facts follow as they do
+   * in one process.
+   */
+  async #postRemote(label: string, ops: Op[], ids: bigint[], o: PostOptions): Promise<Completion[]> {
+    const r = await this.#split!.peer!.post(label, ops.map((op) => this.#wire(op)), o);
+    this.fact(`${label}.ret`, r.ret);
+    if (r.ret !== "0") return [];
+    const wcs = r.wcs.map((w) => ({ ...w, wrId: ids[Number(w.wrId)] }));
+    this.#wcFacts(label, ids, wcs);
+    await this.#responder(label, "A", ops, wcs);
+    ops.forEach((op, i) => {
+      const bytes = r.landings[i];
+      if (op.landing && bytes) {
+        op.landing.nb.u8.set(Buffer.from(bytes, "base64").subarray(0, op.landing.length));
+      }
+      this.#dataFacts(label, op, wcs.find((w) => w.wrId === ids[i]));
+    });
+    return wcs;
+  }
+
+  /** An op as the requester process posts it: numbers only (its own buffers stand for the local side). */
+  #wire(op: Op): WireOp {
+    if (op.kind === "send") return { kind: "send", key: op.inv! >>> 0 };
+    const s = op.spec;
+    if (!s || op.kind === "local") throw new NeedsOneProcess("a local WR on qpA");
+    if (s.lkey !== undefined || s.from === "B") throw new NeedsOneProcess("a local key of the requester's");
+    const key = s.key >>> 0, raddr = String(this.#raddr(s));
+    if (op.kind === "atomic") {
+      const a = s as AtomicSpec;
+      return {
+        kind: "atomic",
+        key,
+        raddr,
+        op: a.op,
+        compareAdd: String(a.compareAdd ?? 1n),
+        swap: String(a.swap ?? 0n),
+        seed: op.landing!.seed,
+      };
+    }
+    return { kind: op.kind, key, raddr, len: s.len ?? 64, ...(op.landing ? { seed: op.landing.seed } : {}) };
+  }
+
+  /**
+   * A split's requester: posts what the responder sent on qpA and answers with what it saw (wrId: the op's
+   * index in the post).
+   */
+  async serve(label: string, wire: WireOp[], o: PostOptions): Promise<PostReply> {
+    const ops = wire.map((w) => {
+      if (w.kind === "send") return this.sendInvOp(w.key);
+      const at = { key: w.key, raddr: BigInt(w.raddr), seed: w.seed };
+      if (w.kind === "atomic") {
+        return this.atomicOp({ ...at, op: w.op, compareAdd: BigInt(w.compareAdd), swap: BigInt(w.swap) });
+      }
+      return w.kind === "read" ? this.readOp({ ...at, len: w.len }) : this.writeOp({ ...at, len: w.len });
+    });
+    const wcs = await this.post(label, ops, "A", o);
+    const ids = ops.map((op) => op.id!);
+    return {
+      ret: String(this.facts[`${label}.ret`]),
+      wcs: wcs.map((w) => ({ ...w, wrId: BigInt(ids.indexOf(w.wrId)) })),
+      landings: ops.map((op) =>
+        op.landing ? Buffer.from(op.landing.nb.u8.subarray(0, op.spec!.len ?? 64)).toString("base64") : null
+      ),
+    };
   }
 
   /**
@@ -790,18 +962,25 @@ export class Fixture {
       ...(pairs.length === 1 && pairs[0] === "AB" ? {} : { pairs: [...pairs] }),
     });
     for (const pair of pairs) {
-      const [a, b] = pair === "AB" ? [this.lb.qpA, this.lb.qpB] : [this.qp("C"), this.qp("D")];
-      for (const qp of [a, b]) qp.toState(QpState.RESET);
+      const qps = pair === "CD"
+        ? [this.qp("C"), this.qp("D")]
+        : this.#split
+        ? [this.#split.link.qp]
+        : [this.lb.qpA, this.lb.qpB];
+      for (const qp of qps) qp.toState(QpState.RESET);
     }
     this.#drain(this.lb.cqA);
     this.#drain(this.lb.cqB);
     if (pairs.includes("AB")) this.lb.connect();
     if (pairs.includes("CD")) this.#connectPair();
+    // The requester process recovers qpA before its next post.
+    this.#split?.peer?.recover();
   }
 
   /** A second connected pair on the same PDs and CQs: qpC (PD A) → qpD (PD B). */
   pair(): { c: QP | null; d: QP | null } {
     if (this.#pair) return this.#pair;
+    if (this.#split) throw new NeedsOneProcess("qpC and qpD");
     this.#tape.add({ op: "pair" });
     const { pd, pdB, cqA, cqB } = this.lb;
     this.#pair = { c: new QP(pd, cqA, cqA), d: new QP(pdB, cqB, cqB) };

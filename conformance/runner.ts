@@ -1,8 +1,16 @@
 // Runs cases: capabilities first, a fresh fixture per case, a deadline per case, everything released after,
 // and a classification. Profiles and --strict are applied by the caller (the same for --isolate children).
 import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
-import { CaseTimeout, Fixture, type FixtureOptions, StepFailed, Unsupported } from "./fixture.ts";
+import {
+  CaseTimeout,
+  Fixture,
+  type FixtureOptions,
+  NeedsOneProcess,
+  StepFailed,
+  Unsupported,
+} from "./fixture.ts";
 import { compare } from "./outcome.ts";
+import { KnownError } from "../common/mod.ts";
 import { RULES } from "./rules.ts";
 import {
   crashDeviation,
@@ -17,7 +25,12 @@ export interface CaseOptions extends FixtureOptions {
   caseDeadlineMs: number;
   /** Attach each case's tape to its result (for --emit-c). */
   tape?: boolean;
+  /** Makes the case's fixture (a split one, conformance/pair.ts); default: a loopback in this process. */
+  fixture?: (def: CaseDef) => Promise<Fixture>;
 }
+
+/** Why a case that needs both ends in one process is not run by a two-process run. */
+export const NEEDS_ONE_PROCESS = "not run: needs both ends in one process";
 
 /** The capabilities of the device that cases can ask for. */
 export function deviceCaps(ctx: Context): Set<Cap> {
@@ -77,8 +90,12 @@ export async function runCase(
 
   let f: Fixture;
   try {
-    f = new Fixture(ctx, opts, def.separatePd);
+    f = opts.fixture ? await opts.fixture(def) : new Fixture(ctx, opts, def.separatePd);
   } catch (e) {
+    if (e instanceof NeedsOneProcess) {
+      return done("unsupported", { reason: `${NEEDS_ONE_PROCESS} (${e.message})` });
+    }
+    if (opts.fixture && e instanceof KnownError) throw e; // the other process is gone: the run ends
     return done("error", { reason: `fixture: ${(e as Error).message}` });
   }
   const outcome = await runWithDeadline(f, def, caseDeadline(def, opts.caseDeadlineMs));
@@ -111,6 +128,9 @@ async function runWithDeadline(
     // Stop the case's waits and let it unwind before its objects are released under it.
     f.abort();
     err = (await run) ?? new CaseTimeout(`the case ran past its ${deadlineMs} ms deadline`);
+  }
+  if (err instanceof NeedsOneProcess) {
+    return { cls: "unsupported", extra: { reason: `${NEEDS_ONE_PROCESS} (${err.message})` } };
   }
   if (err instanceof Unsupported) return { cls: "unsupported", extra: { reason: err.message } };
   if (err instanceof CaseTimeout) return { cls: "timeout", extra: { reason: err.message } };

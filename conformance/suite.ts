@@ -74,7 +74,18 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
     o.onResult?.(r, i, defs.length);
     results.push(r);
   }
-  const interruptedBy = stopRequested();
+  return suiteDoc(header, o, profile, results, t0, stopRequested());
+}
+
+/** The result document of a run's cases (the run's options, counts and exit code with them). */
+export function suiteDoc(
+  header: RunHeader & { kind: "conformance" },
+  o: Omit<SuiteOptions, "onResult">,
+  profile: Profile | null,
+  results: CaseResult[],
+  t0: number,
+  interruptedBy: "SIGINT" | "SIGTERM" | null,
+): SuiteDoc {
   return {
     ...header,
     completed: interruptedBy === null,

@@ -81,10 +81,11 @@ export class Link {
     };
   }
 
-  /** RESET→INIT→RTR→RTS aimed at `remote`. */
-  connect(remote: WireEndpoint): void {
+  /** RESET→INIT→RTR→RTS aimed at `remote` (`extra`: path settings beside the port's, e.g. rnrRetry). */
+  connect(remote: WireEndpoint, extra: Partial<PathOptions> = {}): void {
     const mine = this.endpoint();
     const path: PathOptions = {
+      ...extra,
       port: this.port,
       gidIndex: this.gidIndex,
       mtu: Math.min(mine.mtu, remote.mtu),

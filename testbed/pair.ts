@@ -5,14 +5,13 @@
 //   guest "server": 10.0.0.1/24 on eth0, host name memreg-pair-server
 //   guest "client": 10.0.0.2/24 on eth0, host name memreg-pair-client
 //
-// A memreg subcommand with a remote side (`bench …`) becomes `--server` in the first guest
+// A memreg subcommand with a remote side (`bench …`, `conformance …`) becomes `--server` in the first guest
 // and `--connect` in the second, with a fresh token; any other command runs in both guests as given, told its
 // role by MEMREG_PAIR_ROLE, MEMREG_PAIR_SELF, MEMREG_PAIR_PEER and MEMREG_PAIR_TOKEN.
 import { join } from "node:path";
 import { runInTestbed, type TestbedOptions } from "./vm.ts";
 import { projectRoot } from "./paths.ts";
 import { DEFAULT_OOB_PORT, newToken } from "../launch/role.ts";
-import { UsageError } from "../common/mod.ts";
 
 export const PAIR = {
   server: { addr: "10.0.0.1", host: "memreg-pair-server", mac: "52:54:00:4d:52:01" },
@@ -21,18 +20,13 @@ export const PAIR = {
 /** Memory per guest: two guests share the host. */
 export const PAIR_MEMORY_MIB = 2048;
 /** Subcommands that take --server / --connect. */
-const PAIRED_SUBCOMMANDS = ["bench"];
-/** Subcommands whose two-host side does not exist yet: running them in both guests would mislead. */
-const UNPAIRED_SUBCOMMANDS = ["conformance"];
+const PAIRED_SUBCOMMANDS = ["bench", "conformance"];
 const LISTEN_WAIT_MS = 30_000;
 
 type Role = keyof typeof PAIR;
 
 /** The command line each guest runs. */
 export function pairCommands(argv: string[]): Record<Role, string[]> {
-  if (UNPAIRED_SUBCOMMANDS.includes(argv[0])) {
-    throw new UsageError(`testbed --pair: ${argv[0]} has no two-host side yet; run it in one testbed guest`);
-  }
   if (!PAIRED_SUBCOMMANDS.includes(argv[0])) return { server: argv, client: argv };
   const memreg = [Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), argv[0]];
   const rest = argv.slice(1);

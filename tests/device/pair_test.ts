@@ -5,55 +5,7 @@
 // token.
 import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
-
-const cli = new URL("../../cli.ts", import.meta.url).pathname;
-
-interface Proc {
-  child: Deno.ChildProcess;
-  done: Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-function memreg(args: string[]): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    env: { NO_COLOR: "1", MEMREG_TOKEN: "" },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const done = child.output().then((o) => ({
-    code: o.code,
-    stdout: new TextDecoder().decode(o.stdout),
-    stderr: new TextDecoder().decode(o.stderr),
-  }));
-  return { child, done };
-}
-
-let nextPort = 18600 + (Deno.pid % 200);
-const port = () => nextPort++;
-
-/** A server and its client on a fresh port with the same options (and each side's own); outputs in `dir`. */
-function startPair(
-  args: readonly string[],
-  o: { dir?: string; token?: string; clientToken?: string; server?: string[]; client?: string[] } = {},
-): { server: Proc; client: Proc } {
-  const p = port(), token = o.token ?? "t";
-  const out = (f: string) => o.dir ? ["--out", `${o.dir}/${f}.json`] : [];
-  return {
-    server: memreg([
-      ...["bench", "--server", "--listen", `127.0.0.1:${p}`, "--token", token],
-      ...(o.server ?? []),
-      ...args,
-      ...out("s"),
-    ]),
-    client: memreg([
-      ...["bench", "--connect", `127.0.0.1:${p}`, "--token", o.clientToken ?? token],
-      ...args,
-      ...(o.client ?? []),
-      ...out("c"),
-    ]),
-  };
-}
+import { failureLine, startPair, until } from "../helpers/pair.ts";
 
 const SMALL = [
   "--sizes",
@@ -76,14 +28,6 @@ const SMALL = [
   "--no-html",
   "--quiet",
 ];
-
-/** The last line memreg printed on stderr for a failure: exactly one `memreg: …` line, no internal error. */
-function failureLine(stderr: string): string {
-  const lines = stderr.trim().split("\n").filter((l) => l.startsWith("memreg: "));
-  assert.equal(lines.length, 1, `expected one memreg: line, got:\n${stderr}`);
-  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
-  return lines[0];
-}
 
 Deno.test("bench --server and --connect: two processes, both documents, the same results, both sides named", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
@@ -137,17 +81,6 @@ Deno.test("bench --server and --connect: two processes, both documents, the same
 });
 
 /** Waits until `path` has a line matching `re` (a run's stream shows how far it got). */
-async function until(path: string, re: RegExp, ms = 120_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    try {
-      if (re.test(Deno.readTextFileSync(path))) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${path}: no ${re} within ${ms / 1000} s`);
-}
-
 for (const victim of ["client", "server"] as const) {
   Deno.test(`the ${victim} killed mid-run: the other side stops with one line, exit 1`, async () => {
     const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });

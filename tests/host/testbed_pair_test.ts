@@ -78,8 +78,8 @@ Deno.test("two-host options that cannot run yet are one usage line, exit 2, befo
   for (
     const [args, re] of [
       [
-        ["testbed", "--pair", "conformance", "--cases", "mr.*"],
-        /^memreg: testbed --pair: conformance has no two-host side yet/,
+        ["conformance", "--server", "--isolate"],
+        /^memreg: --isolate: a conformance run of two processes does not take it/,
       ],
       [
         ["bench", "--server", "--rdma-cm"],

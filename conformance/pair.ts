@@ -1,0 +1,366 @@
+// `memreg conformance --server` / `--connect`: the cases that have a remote side, split between two processes,
+// usually two hosts. The server is the responder: it runs each case's code on its half of the fixture
+// (registers the target memory, binds, invalidates, deallocates, deregisters, inspects its memory and receive
+// completions). The client is the requester: it posts the RDMA READs, WRITEs, atomics and Sends with
+// Invalidate that the case aims at the server's objects, with the keys and addresses it is sent, on its own QP
+// (fixture.ts's Split). The case code and its expectations are the same as in one process, so the classes
+// compare. Over the out-of-band channel (oob/):
+//
+//   both   → config, header        the run-defining options (compared), then each side's host and device
+//   per case, in order:
+//   server → case {endpoint}       a fresh QP of the server's (only for a case run across the two)
+//   client → case {endpoint|reason} the client's, connected to it (or why it could not make one)
+//   server → post {ops, recover}   a requester post: the WRs with keys and remote addresses; `recover`: qpA
+//                                  goes through RESET to RTS first (the server recovered its end)
+//   client → posted {ret, wcs, landings | error}   what the client's post returned, completed, fetched
+//   server → case-end {result}     the case's result, the same in both documents
+//   server → done; client → bye
+//
+// A case whose steps need both QPs in one process (the wrong-PD setup, qpC/qpD, qpA's state, the requester's
+// local keys) is listed "not run: needs both ends in one process", never dropped; one with no requester step at
+// all (local verbs only) likewise. A broken channel ends the run on both sides with one line each.
+import { z } from "zod";
+import { Link } from "../ffi/mod.ts";
+import type { Context } from "../ffi/mod.ts";
+import type { Channel } from "../oob/channel.ts";
+import { OobError } from "../oob/errors.ts";
+import { compareConfig, openChannel } from "../oob/session.ts";
+import { EndpointSchema, meetPeer } from "../oob/meet.ts";
+import type { PairRole } from "../launch/role.ts";
+import { runHeader } from "../record/header.ts";
+import {
+  CaseTimeout,
+  Fixture,
+  FIXTURE_PATH,
+  type PostOptions,
+  type PostReply,
+  type Requester,
+  type WireOp,
+} from "./fixture.ts";
+import { applyProfile, baseResult, deviceCaps, NEEDS_ONE_PROCESS, runCase } from "./runner.ts";
+import { profileFor } from "./profile.ts";
+import { openDevice, suiteDoc, type SuiteOptions } from "./suite.ts";
+import { SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
+import type { CaseDef, CaseResult } from "./model.ts";
+
+const u32 = z.number().int().min(0).max(0xffffffff);
+const decimal = z.string().regex(/^\d{1,20}$/);
+const seed = z.number().int().min(0).max(0xffffffff);
+const Op = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.enum(["write", "read"]),
+    key: u32,
+    raddr: decimal,
+    len: z.number().int().min(0).max(1 << 20),
+    seed: seed.optional(),
+  }),
+  z.object({ kind: z.literal("send"), key: u32 }),
+  z.object({
+    kind: z.literal("atomic"),
+    key: u32,
+    raddr: decimal,
+    op: z.enum(["fadd", "cswap"]),
+    compareAdd: decimal,
+    swap: decimal,
+    seed,
+  }),
+]);
+const label = z.string().min(1).max(200);
+const M = {
+  case: z.object({
+    t: z.literal("case"),
+    index: z.number().int(),
+    id: z.string().max(200),
+    endpoint: EndpointSchema,
+  }),
+  caseAck: z.object({
+    t: z.literal("case"),
+    index: z.number().int(),
+    endpoint: EndpointSchema.nullable(),
+    reason: z.string().max(2000).nullable(),
+  }),
+  post: z.object({
+    t: z.literal("post"),
+    label,
+    ops: z.array(Op).min(1).max(64),
+    deadlineMs: z.number().int().min(1).max(3_600_000).optional(),
+    missingOk: z.boolean().optional(),
+    recover: z.boolean(),
+  }),
+  posted: z.object({
+    t: z.literal("posted"),
+    ret: z.string().max(40),
+    wcs: z.array(z.object({
+      op: z.number().int().min(0).max(63),
+      status: z.number().int(),
+      statusName: z.string().max(60),
+      opcode: z.string().max(60),
+      vendorErr: z.number().int(),
+      byteLen: z.number().int(),
+      immOrInvRkey: u32,
+      qpNum: z.number().int(),
+      wcFlags: z.number().int(),
+    })).max(64),
+    landings: z.array(z.string().max(1 << 21).nullable()).max(64),
+    error: z.object({ timeout: z.boolean(), message: z.string().max(2000) }).nullable(),
+  }),
+  caseEnd: z.object({
+    t: z.literal("case-end"),
+    index: z.number().int(),
+    result: z.record(z.string(), z.unknown()).and(z.object({ id: z.string(), class: z.string() })),
+  }),
+  done: z.object({ t: z.literal("done") }),
+  bye: z.object({ t: z.literal("bye") }),
+};
+
+/** Why a case is not run across two processes before it starts (null: it is, as far as its definition says). */
+export function notRemote(def: CaseDef): string | null {
+  if (def.separatePd) return "the wrong-PD setup puts both QPs' PDs on one device";
+  if (def.isolate) return "it runs in a child process of its own (a provider has crashed the process)";
+  if (def.risk) return "it can crash the kernel (crash survival runs in one testbed guest)";
+  return null;
+}
+
+export interface PairOptions extends SuiteOptions {
+  /** The options both sides must share (compared before the first case). */
+  runDefining: Record<string, unknown>;
+  /** Where each side writes its document and stream (opened once the header is known). */
+  onHeader: NonNullable<SuiteOptions["onHeader"]>;
+}
+
+export async function runConformancePair(
+  defs: readonly CaseDef[],
+  role: PairRole,
+  o: PairOptions,
+): Promise<SuiteDoc> {
+  const ch = await openChannel(role, "conformance");
+  try {
+    await compareConfig(ch, role.role, o.runDefining, role.timeoutMs);
+    using ctx = openDevice(o);
+    const t0 = performance.now();
+    const header = runHeader("conformance", SCHEMA_VERSION, ctx);
+    const pair = await meetPeer(ch, role, header);
+    const h = { ...header, pair };
+    o.onHeader(h);
+    const side = new Side(ch, ctx, role, o);
+    const results = role.role === "server" ? await side.serve(defs, h.host.kernel) : await side.request(defs);
+    // The server's profile (its device is the responder) classified the results; the client took them as sent.
+    const profile = o.strict
+      ? null
+      : o.profile ?? profileFor(role.role === "server" ? ctx.name : pair.server.device.name);
+    return suiteDoc(h, o, profile, results, t0, null);
+  } catch (e) {
+    await ch.abort(e);
+    throw e;
+  } finally {
+    ch.close();
+  }
+}
+
+class Side {
+  readonly T: number;
+  constructor(readonly ch: Channel, readonly ctx: Context, readonly role: PairRole, readonly o: PairOptions) {
+    this.T = role.timeoutMs;
+  }
+
+  /** The server: every case here, the requester's posts on the client. */
+  async serve(defs: readonly CaseDef[], kernel: string): Promise<CaseResult[]> {
+    const { ch, ctx, o, T } = this;
+    const profile = o.strict ? null : o.profile ?? profileFor(ctx.name);
+    const caps = deviceCaps(ctx);
+    const results: CaseResult[] = [];
+    for (const [index, def] of defs.entries()) {
+      const phase = `case ${def.id}`;
+      const requester = new ClientRequester(ch, phase, T, o.stepDeadlineMs);
+      const why = notRemote(def);
+      let r: CaseResult;
+      if (why) {
+        r = {
+          ...baseResult(def),
+          class: "unsupported",
+          observed: {},
+          durationMs: 0,
+          reason: `${NEEDS_ONE_PROCESS} (${why})`,
+        };
+      } else {
+        r = await runCase(ctx, def, caps, {
+          ...o,
+          tape: false,
+          fixture: async () => {
+            const link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex });
+            try {
+              await ch.send(phase, { t: "case", index, id: def.id, endpoint: link.endpoint() }, T);
+              const ack = await ch.recv(phase, { case: M.caseAck }, T);
+              if (!ack.endpoint) throw new Error(`the client could not open its end: ${ack.reason}`);
+              const reconnect = () => link.connect(ack.endpoint!, FIXTURE_PATH);
+              reconnect();
+              return new Fixture(ctx, o, def.separatePd, {
+                role: "responder",
+                link,
+                reconnect,
+                peer: requester,
+              });
+            } catch (e) {
+              link.close();
+              throw e;
+            }
+          },
+        });
+        ch.check(); // a fault of the channel during the case ends the run, not the case
+        // A case that went through without asking the client for anything has no remote side; one that failed
+        // or timed out before its requester step keeps its result (a finding is never hidden).
+        if (!requester.posts && (r.class === "pass" || r.class === "observed")) {
+          r = {
+            ...baseResult(def),
+            class: "unsupported",
+            observed: {},
+            durationMs: r.durationMs,
+            reason: `${NEEDS_ONE_PROCESS} (no requester step: local verbs only)`,
+          };
+        }
+        r = applyProfile(r, profile, o.strict, kernel);
+      }
+      await ch.send(phase, { t: "case-end", index, result: { ...r } }, T);
+      o.onResult?.(r, index, defs.length);
+      results.push(r);
+    }
+    await ch.send("done", { t: "done" }, T);
+    await ch.recv("done", { bye: M.bye }, T);
+    return results;
+  }
+
+  /** The client: for each case, its end of the connection and the posts the server asks for. */
+  async request(defs: readonly CaseDef[]): Promise<CaseResult[]> {
+    const { ch, o, T } = this;
+    // The server may work on a case up to its deadline between two messages.
+    const wait = T + Math.max(o.caseDeadlineMs, ...defs.map((d) => d.deadlineMs ?? 0));
+    const results: CaseResult[] = [];
+    for (const [index, def] of defs.entries()) {
+      const phase = `case ${def.id}`;
+      const m = await ch.recv(phase, { case: M.case, "case-end": M.caseEnd }, wait);
+      let end = m.t === "case-end" ? m : null;
+      let f: Fixture | null = null;
+      let cleanup: string | null = null;
+      try {
+        if (m.t === "case") {
+          if (m.index !== index || m.id !== def.id) {
+            throw new OobError(
+              "protocol",
+              phase,
+              ch.peer,
+              `the server is at case ${m.id}, this side at ${def.id}`,
+            );
+          }
+          const opened = this.#open(m.endpoint);
+          f = opened.f;
+          await ch.send(phase, { t: "case", index, ...opened.ack }, T);
+          while (!end) {
+            const next = await ch.recv(phase, { post: M.post, "case-end": M.caseEnd }, wait);
+            if (next.t === "case-end") end = next;
+            else await ch.send(phase, await answer(f, next), T);
+          }
+        }
+      } finally {
+        try {
+          f?.close();
+        } catch (e) {
+          cleanup = (e as Error).message;
+        }
+      }
+      if (!end || end.index !== index || end.result.id !== def.id) {
+        throw new OobError(
+          "protocol",
+          phase,
+          ch.peer,
+          `the server ended case ${end?.result.id}, not ${def.id}`,
+        );
+      }
+      let r = end.result as unknown as CaseResult;
+      // Releasing what the case made is the harness's job on both sides.
+      if (cleanup) {
+        r = {
+          ...r,
+          class: "error",
+          reason: [r.reason, `client cleanup: ${cleanup}`].filter(Boolean).join("; "),
+        };
+      }
+      o.onResult?.(r, index, defs.length);
+      results.push(r);
+    }
+    await ch.recv("done", { done: M.done }, T);
+    await ch.send("done", { t: "bye" }, T);
+    return results;
+  }
+
+  /** The client's end of a case: its QP connected to the server's and its fixture half, or why not. */
+  #open(endpoint: z.infer<typeof EndpointSchema>) {
+    let link: Link | null = null;
+    try {
+      link = new Link(this.ctx, { port: this.o.port, gidIndex: this.o.gidIndex });
+      const l = link;
+      const reconnect = () => l.connect(endpoint, FIXTURE_PATH);
+      reconnect();
+      const f = new Fixture(this.ctx, this.o, false, { role: "requester", link, reconnect, peer: null });
+      return { f, ack: { endpoint: link.endpoint(), reason: null } };
+    } catch (e) {
+      link?.close();
+      return { f: null, ack: { endpoint: null, reason: (e as Error).message } };
+    }
+  }
+}
+
+/** The client's answer to one post: what its QP did, or why it could not (a timeout is the case's). */
+async function answer(f: Fixture | null, m: z.infer<typeof M.post>) {
+  const none = { t: "posted", ret: "", wcs: [], landings: [] };
+  if (!f) return { ...none, error: { timeout: false, message: "the client has no end for this case" } };
+  try {
+    if (m.recover) f.recover();
+    const o: PostOptions = { deadlineMs: m.deadlineMs, missingOk: m.missingOk };
+    const r = await f.serve(m.label, m.ops as WireOp[], o);
+    return {
+      t: "posted",
+      ret: r.ret,
+      wcs: r.wcs.map(({ wrId, ...w }) => ({ op: Number(wrId), ...w })),
+      landings: r.landings,
+      error: null,
+    };
+  } catch (e) {
+    return { ...none, error: { timeout: e instanceof CaseTimeout, message: (e as Error).message } };
+  }
+}
+
+/** The server's way to the client's QP: each post is a message, answered with what the client saw. */
+class ClientRequester implements Requester {
+  #recover = false;
+  posts = 0;
+  constructor(
+    readonly ch: Channel,
+    readonly phase: string,
+    readonly T: number,
+    readonly stepDeadlineMs: number,
+  ) {}
+
+  recover(): void {
+    this.#recover = true;
+  }
+
+  async post(label: string, ops: WireOp[], o: PostOptions): Promise<PostReply> {
+    this.posts++;
+    const { ch, phase, T } = this;
+    const opts = {
+      ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      ...(o.missingOk !== undefined ? { missingOk: o.missingOk } : {}),
+    };
+    await ch.send(phase, { t: "post", label, ops, ...opts, recover: this.#recover }, T);
+    this.#recover = false;
+    const r = await ch.recv(phase, { posted: M.posted }, T + (o.deadlineMs ?? this.stepDeadlineMs));
+    if (r.error) {
+      throw r.error.timeout ? new CaseTimeout(r.error.message) : new Error(`the client: ${r.error.message}`);
+    }
+    return {
+      ret: r.ret,
+      wcs: r.wcs.map(({ op, ...w }) => ({ ...w, wrId: BigInt(op) })),
+      landings: r.landings,
+    };
+  }
+}

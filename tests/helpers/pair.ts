@@ -1,0 +1,102 @@
+// Two memreg processes as a user runs them (`--server` and `--connect` on a fresh port), and what the pair
+// tests assert about a failure: one `memreg:` line, no internal error.
+import assert from "node:assert/strict";
+
+const cli = new URL("../../cli.ts", import.meta.url).pathname;
+
+export interface Proc {
+  child: Deno.ChildProcess;
+  done: Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+export function memreg(args: string[]): Proc {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { NO_COLOR: "1", MEMREG_TOKEN: "" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const done = child.output().then((o) => ({
+    code: o.code,
+    stdout: new TextDecoder().decode(o.stdout),
+    stderr: new TextDecoder().decode(o.stderr),
+  }));
+  return { child, done };
+}
+
+let nextPort = 18600 + (Deno.pid % 200);
+const port = () => nextPort++;
+
+/** A server and its client on a fresh port with the same options (and each side's own); outputs in `dir`. */
+export function startPair(
+  args: readonly string[],
+  o: {
+    cmd?: "bench" | "conformance";
+    dir?: string;
+    token?: string;
+    clientToken?: string;
+    server?: string[];
+    client?: string[];
+  } = {},
+): { server: Proc; client: Proc } {
+  const p = port(), token = o.token ?? "t";
+  const out = (f: string) => o.dir ? ["--out", `${o.dir}/${f}.json`] : [];
+  return {
+    server: memreg([
+      ...[o.cmd ?? "bench", "--server", "--listen", `127.0.0.1:${p}`, "--token", token],
+      ...(o.server ?? []),
+      ...args,
+      ...out("s"),
+    ]),
+    client: memreg([
+      ...[o.cmd ?? "bench", "--connect", `127.0.0.1:${p}`, "--token", o.clientToken ?? token],
+      ...args,
+      ...(o.client ?? []),
+      ...out("c"),
+    ]),
+  };
+}
+
+/** The last line memreg printed on stderr for a failure: exactly one `memreg: …` line, no internal error. */
+export function failureLine(stderr: string): string {
+  const lines = stderr.trim().split("\n").filter((l) => l.startsWith("memreg: "));
+  assert.equal(lines.length, 1, `expected one memreg: line, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+  return lines[0];
+}
+
+/** Waits until the file at `path` matches `re` (a stream a process writes as it goes). */
+export async function until(path: string, re: RegExp, ms = 120_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    try {
+      if (re.test(Deno.readTextFileSync(path))) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${path}: no ${re} within ${ms / 1000} s`);
+}
+
+/**
+ * Conformance cases with a remote side (requester operations against responder objects: stale keys after
+ * dereg/unbind/invalidate/dealloc, bounds, rights, atomics, Send with Invalidate of the right and the wrong
+ * object, recovery after a NAK), and three a run of two processes must list as not run: a wrong-PD setup, a
+ * requester-side lkey, local verbs only.
+ */
+export const CONFORMANCE_REMOTE = [
+  "mr.write_control",
+  "mr.read_after_dereg",
+  "mr.write_past_end",
+  "mr.read_without_remote_read",
+  "mr.send_inv_plain_mr",
+  "mw1.unbind_then_access",
+  "mw1.atomic_granted",
+  "mw1.narrower_than_access",
+  "mw2.send_inv_then_access",
+  "mw2.send_inv_wrong_key",
+  "mw2.local_inv_then_read",
+  "mw2.dealloc_while_bound",
+  "mw2.atomic_misaligned",
+];
+export const CONFORMANCE_NOT_RUN = ["mr.rkey_other_pd", "mr.local_after_dereg", "mr.dealloc_pd_with_mr"];
