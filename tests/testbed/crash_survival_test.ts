@@ -1,7 +1,8 @@
 // Crash survival end to end, from the user's side of the testbed boundary: `memreg conformance` on a host
 // without an RDMA device, with a case that panics the guest kernel between two that do not. The run must
 // finish: the crashing case classified kernel-crash with the console's evidence, the others run, one
-// document and one stream. Boots the testbed (twice): the caller holds the VM lock. Never on a real device.
+// document and one stream; and fuzz --emit-c through such a crash. Boots the testbed: the caller holds the VM
+// lock. Never on a real device.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hasRdmaDevice, inTestbed } from "../../testbed/vm.ts";
 import { readJsonLines } from "../../record/stream.ts";
@@ -36,6 +37,39 @@ Deno.test({
     const stream = readJsonLines(`${dir}/c.jsonl`);
     assertEquals(stream.filter((x) => x.record === "case").map((x) => x.id), cases.split(","));
     assertEquals(stream.at(-1)?.record, "end");
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "fuzz --emit-c under crash survival: a boot that panics keeps its findings' C programs",
+  ignore: hasRdmaDevice() || inTestbed(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: "results" });
+    // Strict, seed 3: SEND_WITH_INV findings, then a LOCAL_INV of a freed window panics the same boot.
+    const r = await runCli([
+      ...["conformance", "--fuzz", "--strict", "--seed", "3", "--budget", "150s"],
+      ...["--emit-c", `${dir}/c`, "--out", `${dir}/f.json`],
+    ]);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/f.json`));
+    const findings: { rule: string; situation: string }[] = doc.summary.findings;
+    const crashes: { signature: string }[] = doc.crashes ?? [];
+    console.log(
+      `exit ${r.code}; ${findings.length} findings, ${crashes.length} crashes; boots: ${
+        doc.run.boots.map((b: { ended: string }) => b.ended).join(",")
+      }`,
+    );
+    assert(doc.run.boots.some((b: { ended: string }) => b.ended === "panic"), "a boot ended in a panic");
+    assert(
+      findings.length >= 1 && crashes.length >= 1,
+      `${findings.length} findings, ${crashes.length} crashes`,
+    );
+    const want = [
+      ...findings.map((f) => `fuzz--${f.rule}--${f.situation}.c`),
+      ...crashes.map((c) => `fuzz--${c.signature.split("|").slice(0, 2).join("--")}.c`),
+    ].sort();
+    const got = [...Deno.readDirSync(`${dir}/c`)].map((e) => e.name).filter((n) => n.endsWith(".c")).sort();
+    assertEquals(got, want, "one C program per finding and per crash");
     await Deno.remove(dir, { recursive: true });
   },
 });
