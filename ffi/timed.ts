@@ -178,6 +178,39 @@ function jsRounds(lim: Sampling, out: SampleSet, round: (i: number) => number): 
   }
 }
 
+/**
+ * Times the two halves of a round (a verb and its inverse, each in `slot`) from JS: `half(second)` runs one and
+ * returns 0 or its code, `fail` makes the error of a half that did not return 0 (and releases what it must);
+ * `before` prepares a round outside the brackets.
+ */
+function pairRounds(
+  lim: Sampling,
+  out: SampleSet,
+  fromJs: boolean,
+  slot: TimingSlot,
+  half: (second: boolean) => number,
+  fail: (second: boolean, ret: number) => Error,
+  before?: () => void,
+): void {
+  const now = fastVerbs().nowNs, call = new Float64Array(2);
+  const { a, b } = out;
+  const t = fromJs ? call : slot.ts;
+  jsRounds(lim, out, (i) => {
+    before?.();
+    if (fromJs) call[0] = now();
+    let ret = half(false);
+    if (fromJs) call[1] = now();
+    if (ret !== 0) throw fail(false, ret);
+    a[i] = t[1] - t[0];
+    if (fromJs) call[0] = now();
+    ret = half(true);
+    if (fromJs) call[1] = now();
+    if (ret !== 0) throw fail(true, ret);
+    b[i] = t[1] - t[0];
+    return t[1];
+  });
+}
+
 /** ibv_reg_mr then ibv_dereg_mr of [addr, addr+length). */
 export class RegMrTimer implements VerbTimer {
   readonly verbs = ["ibv_reg_mr", "ibv_dereg_mr"] as const;
@@ -190,28 +223,21 @@ export class RegMrTimer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
-    const pd = this.pd.ptr, addr = this.#addr, len = this.#len, access = this.access;
-    const { a, b } = out;
-    const t = fromJs ? call : slot.ts;
-    jsRounds(lim, out, (i) => {
-      if (fromJs) call[0] = now();
-      let ret = slot.regMr(pd, addr, len, access);
-      if (fromJs) call[1] = now();
-      if (ret !== 0) {
-        throw new VerbsError("ibv_reg_mr", ret, `length ${len}, access 0x${access.toString(16)}`);
-      }
-      a[i] = t[1] - t[0];
-      if (fromJs) call[0] = now();
-      ret = slot.deregMr();
-      if (fromJs) call[1] = now();
-      if (ret !== 0) {
+    const slot = new TimingSlot(), pd = this.pd.ptr, addr = this.#addr, len = this.#len, access = this.access;
+    pairRounds(
+      lim,
+      out,
+      fromJs,
+      slot,
+      (second) => second ? slot.deregMr() : slot.regMr(pd, addr, len, access),
+      (second, ret) => {
+        if (!second) {
+          return new VerbsError("ibv_reg_mr", ret, `length ${len}, access 0x${access.toString(16)}`);
+        }
         new MR(this.pd, 0n, 0, access, { adopt: slot.obj! }); // still registered: released with its PD
-        throw new VerbsError("ibv_dereg_mr", ret);
-      }
-      b[i] = t[1] - t[0];
-      return t[1];
-    });
+        return new VerbsError("ibv_dereg_mr", ret);
+      },
+    );
   }
 
   c(lim: Sampling, out: SampleSet): void {
@@ -233,26 +259,19 @@ export class AllocMwTimer implements VerbTimer {
   }
 
   js(lim: Sampling, out: SampleSet, fromJs = false): void {
-    const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
-    const pd = this.pd.ptr, type = this.type;
-    const { a, b } = out;
-    const t = fromJs ? call : slot.ts;
-    jsRounds(lim, out, (i) => {
-      if (fromJs) call[0] = now();
-      let ret = slot.allocMw(pd, type);
-      if (fromJs) call[1] = now();
-      if (ret !== 0) throw new VerbsError("ibv_alloc_mw", ret, `type ${type}`);
-      a[i] = t[1] - t[0];
-      if (fromJs) call[0] = now();
-      ret = slot.deallocMw();
-      if (fromJs) call[1] = now();
-      if (ret !== 0) {
+    const slot = new TimingSlot(), pd = this.pd.ptr, type = this.type;
+    pairRounds(
+      lim,
+      out,
+      fromJs,
+      slot,
+      (second) => second ? slot.deallocMw() : slot.allocMw(pd, type),
+      (second, ret) => {
+        if (!second) return new VerbsError("ibv_alloc_mw", ret, `type ${type}`);
         new MW(this.pd, type, { adopt: slot.obj! }); // still allocated: released with its PD
-        throw new VerbsError("ibv_dealloc_mw", ret);
-      }
-      b[i] = t[1] - t[0];
-      return t[1];
-    });
+        return new VerbsError("ibv_dealloc_mw", ret);
+      },
+    );
   }
 
   c(lim: Sampling, out: SampleSet): void {
@@ -271,34 +290,6 @@ export interface BindTarget {
   addr: bigint;
   length: number;
   access: number;
-}
-
-/** Times the two halves of a window round (bind and undo, each with its completion) from JS. */
-function windowRounds(
-  lim: Sampling,
-  out: SampleSet,
-  fromJs: boolean,
-  what: readonly [string, string],
-  before: () => void,
-  half: (second: boolean, slot: TimingSlot) => number,
-): void {
-  const now = fastVerbs().nowNs, slot = new TimingSlot(), call = new Float64Array(2);
-  const { a, b } = out;
-  const t = fromJs ? call : slot.ts;
-  jsRounds(lim, out, (i) => {
-    before();
-    if (fromJs) call[0] = now();
-    let ret = half(false, slot);
-    if (fromJs) call[1] = now();
-    if (ret !== 0) throw waitFailure(ret, what[0]);
-    a[i] = t[1] - t[0];
-    if (fromJs) call[0] = now();
-    ret = half(true, slot);
-    if (fromJs) call[1] = now();
-    if (ret !== 0) throw waitFailure(ret, what[1]);
-    b[i] = t[1] - t[0];
-    return t[1];
-  });
 }
 
 /** Type 1: ibv_bind_mw and its completion, then the zero-length unbind and its completion. */
@@ -320,13 +311,14 @@ export class BindMw1Timer implements VerbTimer {
     const { qp, cq, mw } = this.t;
     const qpp = qp.ptr, mwp = mw.ptr, cqp = cq.ptr, wc = cq.wcPtr;
     const bind = this.#bind.ptr, unbind = this.#unbind.ptr;
-    windowRounds(
+    const slot = new TimingSlot();
+    pairRounds(
       lim,
       out,
       fromJs,
-      ["ibv_bind_mw", "ibv_bind_mw (unbind)"],
-      () => {},
-      (second, slot) => slot.bindMwWait(qpp, mwp, second ? unbind : bind, cqp, wc),
+      slot,
+      (second) => slot.bindMwWait(qpp, mwp, second ? unbind : bind, cqp, wc),
+      (second, ret) => waitFailure(ret, second ? "ibv_bind_mw (unbind)" : "ibv_bind_mw"),
     );
   }
 
@@ -362,11 +354,20 @@ export class BindMw2Timer implements VerbTimer {
     const { qp, cq, mw } = this.t;
     const bind = this.#bind, inv = this.#inv;
     const qpp = qp.ptr, cqp = cq.ptr, wc = cq.wcPtr, bindp = bind.ptr, invp = inv.ptr;
-    windowRounds(lim, out, fromJs, ["IBV_WR_BIND_MW", "IBV_WR_LOCAL_INV"], () => {
-      const key = incRkey(mw.rkey);
-      bind.bindRkey = key;
-      inv.invalidateRkey = key;
-    }, (second, slot) => slot.postWait(qpp, second ? invp : bindp, cqp, wc));
+    const slot = new TimingSlot();
+    pairRounds(
+      lim,
+      out,
+      fromJs,
+      slot,
+      (second) => slot.postWait(qpp, second ? invp : bindp, cqp, wc),
+      (second, ret) => waitFailure(ret, second ? "IBV_WR_LOCAL_INV" : "IBV_WR_BIND_MW"),
+      () => {
+        const key = incRkey(mw.rkey);
+        bind.bindRkey = key;
+        inv.invalidateRkey = key;
+      },
+    );
   }
 
   c(lim: Sampling, out: SampleSet): void {
