@@ -25,6 +25,7 @@ import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
 import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
 import { emitCases } from "../conformance/emit_cases.ts";
+import { wantsTapes } from "../conformance/emit_c.ts";
 import { fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
 import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
@@ -165,7 +166,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     return 0;
   }
   const profile = o.profile ? loadProfile(o.profile) : undefined;
-  const tape = !!(o.tape || o.emitC);
+  const tape = wantsTapes(o);
   const role = await pairRoleOf(o);
   if (!role && testbedHost(o)) {
     const { doc, out } = await surviveInTestbed(defs, {

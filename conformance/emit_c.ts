@@ -208,6 +208,14 @@ export function emitProgram(w: EmitWhat): string {
 }
 
 /** Writes one program per item into `dir`, and a README saying how to build and run them. */
+/**
+ * Whether a run records tapes: for its own --emit-c, or for the host's (--tape: under crash survival the guest
+ * records, the host writes the C programs).
+ */
+export function wantsTapes(o: { tape?: boolean; emitC?: string }): boolean {
+  return !!(o.tape || o.emitC);
+}
+
 export function emitAll(dir: string, items: EmitWhat[]): string[] {
   const files = items.map((w) => {
     const file = `${w.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.c`;

@@ -6,7 +6,7 @@ import { JsonLines, jsonLinesPath, writeJson } from "../../record/stream.ts";
 import { UsageError } from "../../common/mod.ts";
 import { openDevice } from "../suite.ts";
 import { loadProfile, type Profile, profileFor } from "../profile.ts";
-import { emitAll, type EmitWhat } from "../emit_c.ts";
+import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
 import type { FixtureOptions } from "../fixture.ts";
 import { type Divergence, runSequence, type StepRecord } from "./exec.ts";
 import { deviceCaps } from "../runner.ts";
@@ -118,7 +118,7 @@ export async function fuzzHere(o: FuzzCliOptions & { out: string }): Promise<Fuz
       profile,
       kernel: header.host.kernel,
       dir,
-      tape: !!(o.tape || o.emitC),
+      tape: wantsTapes(o),
       record: (r) => lines.write(r),
     });
     lines.write({
