@@ -92,8 +92,11 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const dir = runDir(o.out);
   new JsonLines(stream).close(); // fresh
   let consumed = 0;
+  /** A boot (the run's or a crash-shrinking probe's) ended by the user's SIGINT/SIGTERM: no further boot. */
+  let interrupted = false;
   const boot = async (argv: string[], file = stream): Promise<BootOutcome> => {
     const res = await o.boot(argv);
+    if (res.code === 130 || res.code === 143) interrupted = true;
     const all = readJsonLines(file);
     const records = file === stream ? all.slice(consumed) : all;
     if (file === stream) consumed = all.length;
@@ -107,8 +110,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const tapes: { signature: string; tape: Tape; facts: Record<string, unknown> }[] = [];
   let header: RunHeader | null = null;
   let from = 0;
-  let interrupted = false;
-  while (deadline - performance.now() > BOOT_MS) {
+  while (!interrupted && deadline - performance.now() > BOOT_MS) {
     const budget = Math.round(deadline - performance.now() - BOOT_MS);
     const argv = [
       ...o.guestCli,
@@ -155,10 +157,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       ended: crash ? crash.what : res.code === 0 ? "completed" : `exit ${res.code}`,
       sequences: lastSeq - from + 1,
     });
-    if (res.code === 130 || res.code === 143) {
-      interrupted = true;
-      break;
-    }
+    if (interrupted) break;
     if (!crash) break; // the guest finished its budget (or failed: nothing more to do)
     // The crashed sequence's steps up to the one in flight; everything before it was counted by the guest.
     const steps = generate(o.seed, lastSeq);
@@ -228,7 +227,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
     const probeStream = resolve(join(dir, "crash-probe.jsonl"));
     let lastTape: TapeStep[] = [];
     const crashes = async (steps: Step[]): Promise<boolean> => {
-      if (deadline - performance.now() < BOOT_MS) return false;
+      if (interrupted || deadline - performance.now() < BOOT_MS) return false;
       writeJson(probe, replayOf(o, f, steps));
       new JsonLines(probeStream).close();
       const argv = [...o.guestCli, "--replay", resolve(probe), "--survivor", probeStream, ...o.guestArgs];
