@@ -26,7 +26,7 @@ import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
 import { emitCases } from "../conformance/emit_cases.ts";
 import { wantsTapes } from "../conformance/emit_c.ts";
-import { fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
+import { type FuzzDoc, fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
 import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
@@ -35,7 +35,7 @@ import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
 import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
-import { Interrupted, watchStop } from "../common/signals.ts";
+import { Interrupted, SIGNAL_EXIT, watchStop } from "../common/signals.ts";
 
 interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   cases?: string;
@@ -289,9 +289,11 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       return 1;
     }
     const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget });
-    console.log(formatFuzz(doc));
-    console.error(`results: ${out} (replay files: ${runDir(out)}/)`);
-    return doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0;
+    return fuzzFinish(
+      doc,
+      out,
+      doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0,
+    );
   }
   if (!inTestbed() && !o.allowKernelCrash) {
     throw new UsageError(
@@ -311,11 +313,23 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
   }
   const out = o.out ?? defaultOutPath("fuzz", o.device ?? "device");
   if (!o.survivor) console.error(`fuzz seed ${seed}, budget ${o.budget / 1000} s`);
+  using stop = await watchStop("finishing the current sequence, then writing the results");
   const doc = await fuzzHere({ ...fixture, ...cli, seed, budgetMs: o.budget, from: o.from, out });
-  if (!doc) return 0;
+  // In the guest the host writes the document: the exit status tells it a signal ended this boot.
+  if (!doc) return stop.signal ? SIGNAL_EXIT[stop.signal] : 0;
+  return fuzzFinish(doc, out, doc.summary.findings.length ? 1 : 0);
+}
+
+/** Prints a fuzz document; the exit status of its findings, or the interruption's (130 / 143) with one line. */
+function fuzzFinish(doc: FuzzDoc, out: string, code: number): number {
   console.log(formatFuzz(doc));
   console.error(`results: ${out} (replay files: ${runDir(out)}/)`);
-  return doc.summary.findings.length ? 1 : 0;
+  if (!doc.interruptedBy) return code;
+  throw new Interrupted(
+    doc.interruptedBy,
+    `interrupted by ${doc.interruptedBy} after ${doc.summary.sequences} sequences; what completed is in ${out} ` +
+      `(completed: false) and ${jsonLinesPath(out)}`,
+  );
 }
 
 function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number {

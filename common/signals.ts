@@ -10,6 +10,11 @@ export type StopSignal = "SIGINT" | "SIGTERM";
 export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 const CODES: Record<number, StopSignal> = { 2: "SIGINT", 15: "SIGTERM" };
 
+/** The stop signal a process's exit status stands for (130, 143: a run that stopped on it), or null. */
+export function signalOfExit(code: number): StopSignal | null {
+  return code > 128 ? CODES[code - 128] ?? null : null;
+}
+
 /** A run stopped by a signal, after saving what it had: exit 130 or 143, no "internal error" hint. */
 export class Interrupted extends KnownError {
   constructor(readonly signal: StopSignal, message: string) {

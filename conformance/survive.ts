@@ -11,7 +11,7 @@ import type { UserPath } from "../testbed/shares.ts";
 import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../record/stream.ts";
 import { defaultOutPath, type RunHeader } from "../record/header.ts";
 import { KnownError } from "../common/mod.ts";
-import { SIGNAL_EXIT, type StopSignal } from "../common/signals.ts";
+import { SIGNAL_EXIT, signalOfExit, type StopSignal } from "../common/signals.ts";
 import type { TapeStep } from "./tape.ts";
 import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
 import { applyProfile, baseResult, caseDeadline, exitCodeFor } from "./runner.ts";
@@ -108,7 +108,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
     const crash = res.console.crash;
     const ended: BootRecord["ended"] = crash
       ? crash.kind
-      : res.code === 130 || res.code === 143
+      : signalOfExit(res.code)
       ? "interrupted"
       : res.code === 0 || res.code === 1
       ? "completed"
@@ -171,7 +171,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
   if (!header) throw new KnownError("crash survival: no testbed boot got as far as the run header");
   const profile = o.strict ? null : o.profile ?? profileFor(header.device.name);
   const interrupted = boots.at(-1)?.ended === "interrupted";
-  const interruptedBy: StopSignal | null = interrupted ? (lastCode === 130 ? "SIGINT" : "SIGTERM") : null;
+  const interruptedBy: StopSignal | null = interrupted ? signalOfExit(lastCode) : null;
   return {
     ...header,
     kind: "conformance",

@@ -11,7 +11,9 @@ export function formatFuzz(doc: FuzzDoc): string {
     `leaves open, never reported), ${s.skipped} skipped, in ${
       (s.wallMs / 1000).toFixed(0)
     } s on ${doc.device.name}, ` +
-    `kernel ${doc.host.kernel}`,
+    `kernel ${doc.host.kernel}${
+      doc.interruptedBy ? `; interrupted by ${doc.interruptedBy} before its budget` : ""
+    }`,
     "",
     "coverage (operation × outcome class):",
   ];

@@ -10,6 +10,7 @@ import { type Deviation, deviationsFor, type Profile } from "../profile.ts";
 import { writeJson } from "../../record/stream.ts";
 import { type Divergence, runSequence, type SequenceResult } from "./exec.ts";
 import { shrink } from "./shrink.ts";
+import { stopRequested } from "../../common/signals.ts";
 import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
@@ -139,7 +140,9 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
         : (step, p) => o.record?.({ record: "at", sequence: seq, step, ...sig(p) }),
     });
   };
-  for (let seq = o.from ?? 0; performance.now() < deadline; seq++) {
+  // The budget, or SIGINT/SIGTERM: the sequence (or shrinking) in flight ends the run, what it found is kept.
+  const over = () => performance.now() >= deadline || stopRequested() !== null;
+  for (let seq = o.from ?? 0; !over(); seq++) {
     const steps = generate(o.seed, seq);
     o.record?.({ record: "sequence", sequence: seq });
     const res = await run(steps, seq);
@@ -164,7 +167,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
       continue;
     }
     const div = res.divergence!;
-    const f = await shrinkFinding(steps, div, seq, (c) => run(c, null), deadline);
+    const f = await shrinkFinding(steps, div, seq, (c) => run(c, null), over);
     findings.set(hit, f);
     f.file = writeReplay(o, f);
     if (o.tape) {
@@ -224,14 +227,14 @@ export async function shrinkFinding(
   div: Divergence,
   seq: number,
   run: (steps: Step[]) => Promise<SequenceResult>,
-  deadline: number,
+  until: number | (() => boolean),
 ): Promise<Finding> {
   const prefix = steps.slice(0, div.step + 1);
   // The candidate must show the same new divergence (known ones it meets on the way do not count).
   const r = await shrink(
     prefix,
     async (c) => (await run(c)).divergence?.signature === div.signature,
-    deadline,
+    until,
   );
   // Where the divergence is in the shrunk sequence.
   const last = await run(r.items);

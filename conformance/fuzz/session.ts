@@ -4,6 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { type RunHeader, runHeader } from "../../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../../record/stream.ts";
 import { UsageError } from "../../common/mod.ts";
+import { stopRequested, type StopSignal } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
 import { loadProfile, type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
@@ -33,6 +34,10 @@ export interface FuzzCliOptions extends FixtureOptions {
 /** The result document of a fuzz run. */
 export interface FuzzDoc extends RunHeader {
   mode: "fuzz";
+  /** Whether the run used its whole budget (as bench and conformance documents say; also run.completed). */
+  completed: boolean;
+  /** The signal that ended the run before its budget, or null. */
+  interruptedBy: StopSignal | null;
   run: {
     seed: number;
     budgetMs: number;
@@ -65,17 +70,23 @@ export function fuzzDoc(
   header: RunHeader,
   summary: FuzzSummary,
   profile: Profile | null,
-  o: { completed: boolean; boots?: FuzzDoc["run"]["boots"]; crashes?: CrashFinding[] },
+  o: {
+    interruptedBy: StopSignal | null;
+    boots?: FuzzDoc["run"]["boots"];
+    crashes?: CrashFinding[];
+  },
 ): FuzzDoc {
   return {
     ...header,
     mode: "fuzz",
+    completed: !o.interruptedBy,
+    interruptedBy: o.interruptedBy,
     run: {
       seed: summary.seed,
       budgetMs: summary.budgetMs,
       wallMs: summary.wallMs,
       profile: profile ? basename(profile.path ?? profile.driver) : null,
-      completed: o.completed,
+      completed: !o.interruptedBy,
       ...(o.boots ? { boots: o.boots } : {}),
     },
     summary: {
@@ -128,23 +139,10 @@ export async function fuzzHere(o: FuzzCliOptions & { out: string }): Promise<Fuz
     });
     if (o.survivor) return null; // each finding's tape is already in the stream
 
-    const doc: FuzzDoc = {
-      ...header,
-      mode: "fuzz",
-      run: {
-        seed: o.seed,
-        budgetMs: o.budgetMs,
-        wallMs: summary.wallMs,
-        profile: profile ? basename(profile.path ?? profile.driver) : null,
-        completed: true,
-      },
-      summary: {
-        ...summary,
-        findings: summary.findings.map((f) => ({ ...f, tape: undefined, facts: undefined })),
-      },
-    };
+    // A signal stopped the run early (fuzz() saw the request): the document says so.
+    const doc = fuzzDoc(header, summary, profile, { interruptedBy: stopRequested() });
     writeJson(o.out, doc);
-    lines.write({ record: "end", file: o.out });
+    lines.write({ record: "end", file: o.out, completed: doc.completed, interruptedBy: doc.interruptedBy });
     if (o.emitC) {
       emitFindings(o.emitC, summary.findings.map((f) => ({ ...f, tape: f.tape!, facts: f.facts! })));
     }

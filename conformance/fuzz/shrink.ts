@@ -6,28 +6,30 @@ export interface ShrinkResult<T> {
   items: T[];
   /** Candidate sequences tried. */
   tries: number;
-  /** True when no single item can be removed any more (false: stopped by the deadline). */
+  /** True when no single item can be removed any more (false: stopped by the deadline or a stop request). */
   minimal: boolean;
 }
 
 /**
  * The smallest subsequence of `items` found on which `reproduces` holds (it must hold on `items`). Candidates
- * keep the order of the steps; `deadline` (performance.now() ms) bounds the search.
+ * keep the order of the steps; `until` bounds the search: a deadline (performance.now() ms), or a test that says
+ * when to stop (a deadline or a stop request).
  */
 export async function shrink<T>(
   items: readonly T[],
   reproduces: (candidate: T[]) => Promise<boolean>,
-  deadline = Infinity,
+  until: number | (() => boolean) = Infinity,
 ): Promise<ShrinkResult<T>> {
+  const over = typeof until === "number" ? () => performance.now() > until : until;
   let cur = [...items];
   let tries = 0;
   let n = 2;
   while (cur.length >= 2) {
-    if (performance.now() > deadline) return { items: cur, tries, minimal: false };
+    if (over()) return { items: cur, tries, minimal: false };
     const size = Math.ceil(cur.length / n);
     let reduced = false;
     for (let start = 0; start < cur.length; start += size) {
-      if (performance.now() > deadline) return { items: cur, tries, minimal: false };
+      if (over()) return { items: cur, tries, minimal: false };
       const complement = [...cur.slice(0, start), ...cur.slice(start + size)];
       tries++;
       if (complement.length > 0 && await reproduces(complement)) {

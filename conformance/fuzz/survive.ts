@@ -13,6 +13,7 @@ import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../../record
 import type { RunHeader } from "../../record/header.ts";
 import { type Profile, profileFor } from "../profile.ts";
 import { shrink } from "./shrink.ts";
+import { signalOfExit, type StopSignal } from "../../common/signals.ts";
 import { describe, generate, opName, type Slot, type Step } from "./steps.ts";
 import { type CrashFinding, type FuzzDoc, fuzzDoc, runDir } from "./session.ts";
 import {
@@ -93,10 +94,10 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   new JsonLines(stream).close(); // fresh
   let consumed = 0;
   /** A boot (the run's or a crash-shrinking probe's) ended by the user's SIGINT/SIGTERM: no further boot. */
-  let interrupted = false;
+  let interruptedBy: StopSignal | null = null;
   const boot = async (argv: string[], file = stream): Promise<BootOutcome> => {
     const res = await o.boot(argv);
-    if (res.code === 130 || res.code === 143) interrupted = true;
+    interruptedBy ??= signalOfExit(res.code);
     const all = readJsonLines(file);
     const records = file === stream ? all.slice(consumed) : all;
     if (file === stream) consumed = all.length;
@@ -110,7 +111,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const tapes: { signature: string; tape: Tape; facts: Record<string, unknown> }[] = [];
   let header: RunHeader | null = null;
   let from = 0;
-  while (!interrupted && deadline - performance.now() > BOOT_MS) {
+  while (!interruptedBy && deadline - performance.now() > BOOT_MS) {
     const budget = Math.round(deadline - performance.now() - BOOT_MS);
     const argv = [
       ...o.guestCli,
@@ -157,7 +158,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       ended: crash ? crash.what : res.code === 0 ? "completed" : `exit ${res.code}`,
       sequences: lastSeq - from + 1,
     });
-    if (interrupted) break;
+    if (interruptedBy) break;
     if (!crash) break; // the guest finished its budget (or failed: nothing more to do)
     // The crashed sequence's steps up to the one in flight; everything before it was counted by the guest.
     const steps = generate(o.seed, lastSeq);
@@ -196,7 +197,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   summary.known = [...knownCounts.values()];
   if (!header) throw new Error("fuzz: no testbed boot got as far as the run header");
   const profile = o.strict ? null : o.profile ?? profileFor(header.device.name);
-  const doc = fuzzDoc(header, summary, profile, { completed: !interrupted, boots, crashes });
+  const doc = fuzzDoc(header, summary, profile, { interruptedBy, boots, crashes });
   if (o.emitC) {
     const { emitFindings } = await import("./session.ts");
     const withTapes = summary.findings.flatMap((f) => {
@@ -227,7 +228,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
     const probeStream = resolve(join(dir, "crash-probe.jsonl"));
     let lastTape: TapeStep[] = [];
     const crashes = async (steps: Step[]): Promise<boolean> => {
-      if (interrupted || deadline - performance.now() < BOOT_MS) return false;
+      if (interruptedBy || deadline - performance.now() < BOOT_MS) return false;
       writeJson(probe, replayOf(o, f, steps));
       new JsonLines(probeStream).close();
       const argv = [...o.guestCli, "--replay", resolve(probe), "--survivor", probeStream, ...o.guestArgs];

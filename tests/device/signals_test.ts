@@ -173,3 +173,31 @@ Deno.test("SIGKILL: every completed point is in the stream, each line whole", ()
     assertEquals(report.code, 0, report.stderr);
     assert(report.stdout.includes("INCOMPLETE RUN (no end record)"), report.stdout);
   }));
+
+Deno.test("fuzz CLI: SIGINT mid-run; the document keeps every finished sequence, marked interrupted; exit 130", () =>
+  inDir(async (dir) => {
+    const before = await deviceCounts();
+    const out = join(dir, "f.json");
+    const budgetS = 300;
+    const r = await interruptRun(
+      ["conformance", "--no-testbed", "--fuzz", "--seed", "1", "--budget", `${budgetS}s`, "--out", out],
+      { jsonl: join(dir, "f.jsonl"), record: "done", after: 3, signal: "SIGINT" },
+    );
+    const log = `exit ${r.code}\n--- stderr\n${r.stderr.slice(-3000)}`;
+    assertEquals(r.code, 130, log);
+    const said = r.stderr.split("\n").filter((l) => l.startsWith("memreg: interrupted by SIGINT after "));
+    assertEquals(said.length, 1, log);
+    assert(said[0].includes(out), said[0]);
+    assert(!/internal error/.test(r.stderr), log);
+    const doc = JSON.parse(Deno.readTextFileSync(out));
+    assertEquals([doc.completed, doc.run.completed, doc.interruptedBy], [false, false, "SIGINT"]);
+    assert(doc.summary.wallMs < budgetS * 1000, `${doc.summary.wallMs} ms: stopped before the budget`);
+    const lines = readJsonl(join(dir, "f.jsonl"));
+    assertEquals(lines.at(-1), { record: "end", file: out, completed: false, interruptedBy: "SIGINT" });
+    // Every sequence the stream finished is counted in the document, and no other.
+    const done = lines.filter((l) => l.record === "done");
+    assert(done.length >= r.recordsAtSignal, `${done.length} sequences, ${r.recordsAtSignal} at the signal`);
+    assertEquals(doc.summary.sequences, done.length);
+    assertEquals(await deviceCounts(), before, "rdma resource show after the interrupted fuzz run");
+    assertEquals(await rdmaResources(r.pid), []);
+  }));

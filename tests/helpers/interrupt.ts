@@ -35,7 +35,8 @@ export async function interruptRun(
   args: string[],
   o: {
     jsonl: string;
-    record: "point" | "case";
+    /** The stream's record that marks progress ("point", "case", a fuzz sequence's "done"). */
+    record: string;
     after: number;
     signal: "SIGINT" | "SIGTERM" | "SIGKILL";
     /** Send the signal again this many ms later. */

@@ -4,6 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { readConsole } from "../../testbed/crash.ts";
 import { runSurviving } from "../../conformance/survive.ts";
+import { fuzzSurviving } from "../../conformance/fuzz/survive.ts";
 import { JsonLines, readJsonLines } from "../../record/stream.ts";
 import type { CaseDef } from "../../conformance/model.ts";
 import type { TestbedResult } from "../../testbed/vm.ts";
@@ -174,5 +175,64 @@ Deno.test("crash survival: a testbed that fails before any case ends the run wit
   });
   assertEquals(boots, 1);
   assertEquals(doc.results.map((r) => r.class), ["error", "error"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe boot ends the run, marked interrupted", async () => {
+  const dir = await Deno.makeTempDir();
+  const argvs: string[][] = [];
+  const header = {
+    record: "header",
+    mode: "fuzz",
+    device: { name: "rxe0" },
+    host: { kernel: "6.1.0-56-amd64" },
+  };
+  const counts = { sequences: 1, steps: 3, skipped: 0, open: 0, coverage: { reg: { ok: 3 } }, known: [] };
+  const doc = await fuzzSurviving({
+    seed: 7,
+    budgetMs: 600_000,
+    out: `${dir}/f.json`,
+    strict: true,
+    guestArgs: [],
+    guestCli: ["memreg", "conformance"],
+    boot: (argv) => {
+      argvs.push(argv);
+      const stream = argv[argv.indexOf("--survivor") + 1];
+      const lines = new JsonLines(stream, { append: true });
+      if (argv.includes("--replay")) {
+        // The probe boot the user's Ctrl-C lands in: the guest stops and the boot ends with 130.
+        lines.write(header);
+        lines.close();
+        return Promise.resolve({
+          code: 130,
+          stalled: false,
+          console: readConsole("quiet\n"),
+          kernel: "6.1.0-56-amd64",
+        });
+      }
+      // The run's boot: sequence 0 done, sequence 1 panics the kernel at its step 2.
+      for (
+        const r of [header, { record: "sequence", sequence: 0 }, { record: "done", sequence: 0, ...counts }]
+      ) {
+        lines.write(r);
+      }
+      lines.write({ record: "sequence", sequence: 1 });
+      lines.write({ record: "at", sequence: 1, step: 2, rule: "vol1.invalidate", situation: "a stand-in" });
+      lines.close();
+      return Promise.resolve({
+        code: 125,
+        stalled: false,
+        console: readConsole(PANIC),
+        kernel: "6.1.0-56-amd64",
+      });
+    },
+  });
+  // One run boot, one probe boot; no probe and no run boot after the interrupted one.
+  assertEquals(argvs.map((a) => a.includes("--replay") ? "probe" : "run"), ["run", "probe"]);
+  assertEquals([doc.interruptedBy, doc.run.completed], ["SIGINT", false]);
+  assertEquals(doc.run.boots?.map((b) => b.ended), ["panic"]);
+  // What the run found before the signal is kept: sequence 0's counts and the crash, unshrunk.
+  assertEquals(doc.crashes?.map((c) => [c.sequence, c.step, c.steps.length, c.known]), [[1, 2, 3, false]]);
+  assertEquals(doc.summary.sequences, 2);
   await Deno.remove(dir, { recursive: true });
 });
