@@ -54,6 +54,8 @@ export const PAIR_RUN_KEYS = [
   "calibration",
 ] as const satisfies readonly (keyof PairRun)[];
 export type PairRunKey = typeof PAIR_RUN_KEYS[number];
+// Every PairRun field is in the list (a field added to PairRun and not here fails the build).
+const _everyKey: Exclude<keyof PairRun, PairRunKey> extends never ? true : never = true;
 
 /** A document's run records (PairRun), as a merged document's pair carries them and its readers take them. */
 export function pickRun<T extends { [K in PairRunKey]?: unknown }>(d: T): Pick<T, PairRunKey> {

@@ -18,7 +18,7 @@ import { compareMarkdown } from "../../reports/compare_md.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
 import type { ChartSpec } from "../../reports/html/runtime.js";
 import { runDefining } from "../../bench/pair.ts";
-import type { BenchDoc } from "../../bench/doc.ts";
+import { type BenchDoc, PAIR_RUN_KEYS } from "../../bench/doc.ts";
 
 const bench = (path: string): BenchRun => {
   const r = loadResult(path);
@@ -239,18 +239,6 @@ Deno.test("compare with different pair counts: said plainly, the lone pair's poi
   assert.match(c.leftOut.join("\n"), /^pair 1 .*: 12 point\(s\) of B \(two\.json\) unmatched in A /m);
 });
 
-/** The run records a merged pair carries (bench/doc.ts PairRun). */
-const RUN_KEYS = [
-  "startedAt",
-  "finishedAt",
-  "completed",
-  "interruptedBy",
-  "overhead",
-  "verification",
-  "regcost",
-  "calibration",
-] as const;
-
 Deno.test("merged document: each pair's regcost, overhead and run records kept in its pairs[i], through the schema", () => {
   // Pair 1 finishing first, too: the run's times are the earliest start and the latest finish either way.
   const early = rescaled(rc0, 1.5, -2_000);
@@ -261,7 +249,7 @@ Deno.test("merged document: each pair's regcost, overhead and run records kept i
   for (const [i, src] of [rc0, rc1].entries()) {
     const p = d.pairs![i];
     assert.equal(p.slurm?.pair, i);
-    for (const k of RUN_KEYS) assert.deepEqual(p[k], src[k], `pair ${i}: ${k}`);
+    for (const k of PAIR_RUN_KEYS) assert.deepEqual(p[k], src[k], `pair ${i}: ${k}`);
     // Its FFI path and device: its record's client end, the header of the document that pair wrote.
     assert.deepEqual(p.client.ffi, src.ffi);
     assert.deepEqual(p.client.device, src.device);
