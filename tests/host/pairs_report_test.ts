@@ -16,6 +16,7 @@ import { pairSections } from "../../reports/bench/figures.ts";
 import { compareRuns, type FigureDiff, pointKey } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
+import { publish } from "../../reports/site.ts";
 import type { ChartSpec } from "../../reports/html/runtime.js";
 import { runDefining } from "../../bench/pair.ts";
 import { type BenchDoc, PAIR_RUN_KEYS } from "../../bench/doc.ts";
@@ -382,6 +383,20 @@ Deno.test("merged report: each pair's regcost, harness cost and run in its own s
       }
     }
     assert.equal(drawn, ok.length, `pair ${n}: every ibv_reg_mr p50 drawn in its charts`);
+  }
+  // The published index's headline: the top level's registration cost, said to be pair 0's.
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pairs-site-" });
+  try {
+    Deno.mkdirSync(`${dir}/runs`);
+    writeDoc(`${dir}/runs`, "rc.json", mergedOf(rc0, rc1));
+    publish(`${dir}/runs`, `${dir}/site`);
+    const r4k = rc0.regcost!.mr.find((x) =>
+      x.status === "ok" && x.access === "remote-rw" && x.pages === "4k"
+    )!;
+    const index = Deno.readTextFileSync(`${dir}/site/index.html`);
+    assert.ok(index.includes(`reg_mr 4 KiB ${fmtNs(r4k.reg!.p50Ns)} (pair 0)`), index.slice(-3000));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
 
