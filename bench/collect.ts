@@ -1,7 +1,7 @@
 // Under Slurm the pairs of a step become one document: the client of pair 0 collects every other pair's
 // client document over the out-of-band channel (authenticated like a pair), and writes them merged: the
-// header and pair record of pair 0, `pairs` listing every pair, each result and late access tagged with its
-// Slurm pair number. reports/ and compare read it like any bench document.
+// header of pair 0, `pairs` listing every pair with its own run records, each result and late access tagged
+// with its Slurm pair number. reports/ and compare read it like any bench document.
 import { z } from "zod";
 import { Listener } from "../oob/channel.ts";
 import { join, serve } from "../oob/session.ts";
@@ -11,7 +11,7 @@ import type { PairRole } from "../launch/role.ts";
 import { slurmToken } from "../launch/slurm.ts";
 import { writeJson } from "../record/stream.ts";
 import { pairNumber } from "../record/pair.ts";
-import type { BenchDoc } from "./doc.ts";
+import { type BenchDoc, pickRun } from "./doc.ts";
 
 const Doc = z.object({
   t: z.literal("doc"),
@@ -121,16 +121,23 @@ export async function collectPairs(
 }
 
 /**
- * Pair 0's document with every pair's results, late accesses and pair record; results and late accesses are
- * tagged with their Slurm pair number (`pairs[i].slurm.pair`).
+ * Every pair's document in one: each pair's record with that pair's own run records (`pairs[i]`: started,
+ * finished, completed, overhead, data checks, regcost, calibration), every result and late access tagged with
+ * its Slurm pair number (`pairs[i].slurm.pair`). The top level is pair 0's header and records (what a reader
+ * that knows no pairs shows), but its times and completion are the run's: the earliest start, the latest
+ * finish, completed only if every pair completed, and the first pair's interrupting signal.
  */
 export function mergeDocs(docs: BenchDoc[]): BenchDoc {
   const [first] = docs;
   const num = (d: BenchDoc, i: number) => pairNumber(d.pair, i);
+  const times = docs.map((d) => [d.startedAt, d.finishedAt]);
   return {
     ...first,
+    startedAt: times.map(([s]) => s).sort()[0],
+    finishedAt: times.map(([, f]) => f).sort().at(-1)!,
     completed: docs.every((d) => d.completed),
-    pairs: docs.map((d) => d.pair!),
+    interruptedBy: docs.find((d) => d.interruptedBy)?.interruptedBy ?? null,
+    pairs: docs.map((d) => ({ ...d.pair!, ...pickRun(d) })),
     results: docs.flatMap((d, i) => d.results.map((r) => ({ ...r, pair: num(d, i) }))),
     revocation: docs.flatMap((d, i) => d.revocation.map((c) => ({ ...c, pair: num(d, i) }))),
   };

@@ -24,6 +24,44 @@ export interface StrategyInfo {
   note: string;
 }
 
+/**
+ * What one pair of a merged Slurm document recorded besides its points and late accesses: its client's
+ * document's own fields, under the same names as at the top level. Its host, device and FFI path are its pair
+ * record's `client` end (the header of the document it wrote).
+ */
+export interface PairRun {
+  startedAt: string;
+  finishedAt: string;
+  completed: boolean;
+  interruptedBy: BenchDoc["interruptedBy"];
+  overhead: BenchDoc["overhead"];
+  verification: string;
+  regcost: RegcostResult | null;
+  calibration: Calibration | null;
+}
+
+/** A pair of a merged document: its pair record and what its run recorded (`pairs[i]`). */
+export type MergedPair = PairRecord & PairRun;
+
+export const PAIR_RUN_KEYS = [
+  "startedAt",
+  "finishedAt",
+  "completed",
+  "interruptedBy",
+  "overhead",
+  "verification",
+  "regcost",
+  "calibration",
+] as const satisfies readonly (keyof PairRun)[];
+export type PairRunKey = typeof PAIR_RUN_KEYS[number];
+// Every PairRun field is in the list (a field added to PairRun and not here fails the build).
+const _everyKey: Exclude<keyof PairRun, PairRunKey> extends never ? true : never = true;
+
+/** A document's run records (PairRun), as a merged document's pair carries them and its readers take them. */
+export function pickRun<T extends { [K in PairRunKey]?: unknown }>(d: T): Pick<T, PairRunKey> {
+  return Object.fromEntries(PAIR_RUN_KEYS.map((k) => [k, d[k]])) as Pick<T, PairRunKey>;
+}
+
 export interface BenchDoc extends RunHeader {
   kind: "bench";
   finishedAt: string;
@@ -38,6 +76,9 @@ export interface BenchDoc extends RunHeader {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: Calibration | null;
-  /** A Slurm run's merged document (bench/collect.ts): every pair; results and late accesses name theirs. */
-  pairs?: PairRecord[];
+  /**
+   * A Slurm run's merged document (bench/collect.ts): every pair with its own run records; results and late
+   * accesses name their pair. The top-level fields then describe the run as a whole (see reports/schema).
+   */
+  pairs?: MergedPair[];
 }

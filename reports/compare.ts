@@ -7,7 +7,7 @@
 // labelled with its setup (single process, one pair, merged pairs; reports/pairs.ts), and where a run holds
 // several pairs, points are matched per pair, a pair that not every run has being listed as unmatched.
 import type { BenchRun, Loaded, SuiteRun } from "./load.ts";
-import type { LatencyIn, PointIn } from "./schema/bench.ts";
+import type { LatencyIn, PointIn, RegcostIn } from "./schema/bench.ts";
 import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
@@ -223,6 +223,8 @@ export const pointKey = (p: PointId, withWorkingSet = p.sweep === true) =>
   }${withWorkingSet ? ` ws ${p.workingSetBytes ? fmtSize(p.workingSetBytes) : `${p.buffers} buffers`}` : ""}${
     p.sweep ? " (sweep)" : ""
   }`;
+/** "pair 1 · " before a figure group where figures are matched per pair: a chart of a group never mixes pairs. */
+const groupAt = (pair: number | null) => pair === null ? "" : `pair ${pair} · `;
 const pointGroup = (p: PointIn) =>
   `${p.op} ${p.layout === "pages" ? "page list" : p.pages} qd${p.depth}${p.sweep ? " sweep" : ""}`;
 
@@ -328,8 +330,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     }
     const ok = ps.map((p) => p.status === "ok" ? p : null);
     if (!ok[0] || ok.every((p, i) => i === 0 || !p)) continue;
-    // Each pair's points are a group of their own: a chart of a group never mixes pairs.
-    const g = `${pair === null ? "" : `pair ${pair} · `}${pointGroup(ps[0])}`;
+    const g = `${groupAt(pair)}${pointGroup(ps[0])}`;
     figures.push(
       figure(
         k,
@@ -393,64 +394,25 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       }
     }
   }
-  // Registration cost: the same (pages, access, size) in every run.
-  const rc = runs.map((r) => r.doc.regcost);
-  if (rc.every((x) => x)) {
-    for (const m of rc[0]!.mr) {
-      const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
-      const ms = rc.map((x) =>
-        x!.mr.find((q) => q.pages === m.pages && q.access === m.access && q.size === m.size) ?? null
-      );
-      if (ms.some((q) => !q)) continue;
-      if (ms.some((q) => q!.status !== ms[0]!.status)) {
-        statusChanges.push({
-          key: `regcost ${k}`,
-          pair: null,
-          statuses: ms.map((q) => q!.status),
-          reasons: ms.map((q) => q!.reason?.message ?? ""),
-        });
-      }
-      if (ms[0]!.status !== "ok") continue;
-      const okm = ms.map((q) => q!.status === "ok" ? q! : null);
-      for (const verb of ["reg", "dereg"] as const) {
+  // What each run records once, per pair like the points (a merged pair's own records: pair n against pair n;
+  // a single process or a lone pair as its own number, or 0): the measurer's own costs, and the registration
+  // cost at the same (pages, access, size) in every run.
+  for (const pair of [...new Set(parts.flatMap((ps) => ps.map(numOf)))]) {
+    const recs = parts.map((ps) => ps.find((q) => numOf(q) === pair)?.run ?? null);
+    if (recs.every((x) => x)) {
+      for (const [metric, f] of OVERHEAD) {
+        const vals = recs.map((x) => ({ v: f(x!.overhead), iv: null }));
         figures.push(
-          figure(
-            k,
-            null,
-            `regcost ${m.access} ${m.pages}`,
-            `ibv_${verb}_mr p50`,
-            "ns",
-            "lower",
-            okm.map((q) => q?.[verb] ? { v: q[verb]!.p50Ns, iv: ciOf(q[verb]) } : null),
-          ),
+          figure("measurer's own cost", pair, `${groupAt(pair)}harness`, metric, "ns", "lower", vals),
         );
       }
     }
-    for (const w of rc[0]!.mw) {
-      const ws = rc.map((x) => x!.mw.find((q) => q.verb === w.verb) ?? null);
-      if (ws.some((q) => !q)) continue;
-      if (ws.some((q) => q!.status !== ws[0]!.status)) {
-        statusChanges.push({
-          key: w.verb,
-          pair: null,
-          statuses: ws.map((q) => q!.status),
-          reasons: ws.map((q) => q!.reason?.message ?? ""),
-        });
-      }
-      if (w.status !== "ok") continue;
-      figures.push(
-        figure(
-          w.verb,
-          null,
-          "memory windows",
-          "p50",
-          "ns",
-          "lower",
-          ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null),
-        ),
-      );
+    const rc = recs.map((x) => x?.regcost ?? null);
+    if (rc.every((x) => x)) figures.push(...regcostDiffs(rc as RegcostIn[], pair, statusChanges));
+    else if (rc.some((x) => x)) {
+      leftOut.push(`regcost${pair === null ? "" : ` of pair ${pair}`}: not in every run`);
     }
-  } else if (rc.some((x) => x)) leftOut.push("regcost: not in every run");
+  }
   for (const [i, ps] of parts.entries()) {
     for (const part of i > 0 ? ps : []) {
       const pair = numOf(part);
@@ -479,6 +441,70 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       runs.map((r) => r.doc.schemaVersion).join("/")
     }): ratios are shown, changes are not flagged. Run with --reps 5 (bench schema 2) to know the spread`;
   return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread, pairing: pairing(runs, parts) };
+}
+
+/** The measurer's own costs a run records (bench/overhead.ts, ffi/callcost.ts): compared, never flagged. */
+const OVERHEAD: [string, (o: BenchRun["doc"]["overhead"]) => number][] = [
+  ["empty measurement cycle", (o) => o.emptyCycleNs],
+  ["FFI call", (o) => o.ffiPerCallNs],
+  ["clock read", (o) => o.clockNs],
+];
+
+/** Registration cost figures of one pair (null: the runs' only one) across the runs, status changes into `out`. */
+function regcostDiffs(rc: RegcostIn[], pair: number | null, out: StatusChange[]): FigureDiff[] {
+  const figures: FigureDiff[] = [];
+  const at = groupAt(pair);
+  const status = (key: string, xs: { status: string; reason?: { message: string } }[]) => {
+    if (xs.some((q) => q.status !== xs[0].status)) {
+      out.push({
+        key,
+        pair,
+        statuses: xs.map((q) => q.status),
+        reasons: xs.map((q) => q.reason?.message ?? ""),
+      });
+    }
+  };
+  for (const m of rc[0].mr) {
+    const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
+    const ms = rc.map((x) =>
+      x.mr.find((q) => q.pages === m.pages && q.access === m.access && q.size === m.size)
+    );
+    if (ms.some((q) => !q)) continue;
+    status(`regcost ${k}`, ms as RegcostIn["mr"]);
+    if (m.status !== "ok") continue;
+    const okm = ms.map((q) => q!.status === "ok" ? q! : null);
+    for (const verb of ["reg", "dereg"] as const) {
+      figures.push(
+        figure(
+          k,
+          pair,
+          `${at}regcost ${m.access} ${m.pages}`,
+          `ibv_${verb}_mr p50`,
+          "ns",
+          "lower",
+          okm.map((q) => q?.[verb] ? { v: q[verb]!.p50Ns, iv: ciOf(q[verb]) } : null),
+        ),
+      );
+    }
+  }
+  for (const w of rc[0].mw) {
+    const ws = rc.map((x) => x.mw.find((q) => q.verb === w.verb));
+    if (ws.some((q) => !q)) continue;
+    status(w.verb, ws as RegcostIn["mw"]);
+    if (w.status !== "ok") continue;
+    figures.push(
+      figure(
+        w.verb,
+        pair,
+        `${at}memory windows`,
+        "p50",
+        "ns",
+        "lower",
+        ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null),
+      ),
+    );
+  }
+  return figures;
 }
 
 type Parts = PairPart<PointIn, BenchRun["doc"]["revocation"][number]>[];

@@ -120,7 +120,7 @@ function benchMd(b: BenchCompare): string[] {
   if (flagged.length) out.push(...rows(flagged), "");
   const headline = b.figures.filter((f) =>
     f.metric === "I/O rate" || f.metric === "exposure" || f.metric === "ibv_reg_mr p50" ||
-    f.group === "memory windows"
+    f.group.endsWith("memory windows")
   );
   out.push(
     "<details><summary>I/O rate, exposure and registration cost, every point</summary>",

@@ -11,7 +11,8 @@ import { selectCases } from "../conformance/select.ts";
 import { countClasses } from "../conformance/doc.ts";
 import { exitCodeFor } from "../conformance/runner.ts";
 import type { CaseResult } from "../conformance/model.ts";
-import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords } from "./schema/bench.ts";
+import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords, type PointIn } from "./schema/bench.ts";
+import { type PairPart, pairParts } from "./pairs.ts";
 import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
 // The compile-time proof that these schemas and the writers' types describe the same documents.
 import "./schema/check.ts";
@@ -234,9 +235,26 @@ function statusOf(
 const list = (items: string[], max = 6) =>
   items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
 
+/** What an incomplete run did not measure; a merged document's per pair, and the pairs whose document never came. */
 function benchMissing(doc: BenchIn): string[] {
+  const parts = pairParts(doc);
+  if (!doc.pairs?.length) return runMissing(doc.config, parts[0]);
+  const of = doc.pairs[0].slurm?.pairs ?? parts.length;
+  const came = new Set(parts.map((p) => p.n));
+  return [
+    ...[...Array(of).keys()].filter((n) => !came.has(n)).map((n) =>
+      `pair ${n}: its document (never collected)`
+    ),
+    ...parts.flatMap((part) => runMissing(doc.config, part).map((m) => `pair ${part.n}: ${m}`)),
+  ];
+}
+
+function runMissing(
+  config: BenchIn["config"],
+  part: PairPart<PointIn, BenchIn["revocation"][number]>,
+): string[] {
   const key = (p: PointId) => `${pointKey(p, false)} ${p.buffers}${p.sweep ? " sweep" : ""}`;
-  const measured = new Set(doc.results.map(key));
+  const measured = new Set(part.results.map(key));
   // Documents from before the page layout: contiguous buffers only, one working set, no sweep.
   const planned = matrix({
     layouts: ["contiguous"],
@@ -246,18 +264,19 @@ function benchMissing(doc: BenchIn): string[] {
     poolBytes: 0,
     workingSets: null,
     sweep: null,
-    ...doc.config,
+    ...config,
   });
   const left = planned.filter((k) => !measured.has(key(k)));
   const out: string[] = [];
   if (left.length) {
     out.push(`${left.length} of ${planned.length} points not measured: ${list(left.map(key), 4)}`);
   }
-  if (doc.config.revocationCheck && doc.revocation.length === 0) {
+  if (config.revocationCheck && part.revocation.length === 0) {
     out.push("the late-access (revocation) checks");
   }
-  if (doc.config.regcost && !doc.regcost) out.push("the registration-cost curve (regcost)");
-  if (doc.config.calibrate && !doc.calibration) out.push("the calibration against perftest");
+  // A merged pair without its own records (an older merged document) cannot say.
+  if (config.regcost && part.run && !part.run.regcost) out.push("the registration-cost curve (regcost)");
+  if (config.calibrate && part.run && !part.run.calibration) out.push("the calibration against perftest");
   return out;
 }
 

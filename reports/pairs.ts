@@ -1,10 +1,13 @@
 // Which pair measured what. A two-host run's document names its pair (header `pair`); a merged Slurm document
 // (`pairs`, bench/collect.ts) holds every pair's results and late accesses, each tagged with the number of the
-// pair that measured it. The terminal tables, the HTML report, the chart files and compare all split a
-// document and name its pairs here, so they agree on which figures are whose.
+// pair that measured it, and each pair's own run records (regcost, overhead, calibration…) in its `pairs[i]`.
+// The terminal tables, the HTML report, the chart files and compare all split a document and name its pairs
+// here, so they agree on which figures are whose.
 import type { z } from "zod";
 import type { PairSchema } from "./schema/header.ts";
+import type { BenchIn, MergedPairIn } from "./schema/bench.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
+import { type PairRunKey, pickRun } from "../bench/doc.ts";
 
 export type PairIn = z.infer<typeof PairSchema>;
 
@@ -21,12 +24,23 @@ interface Tagged {
   pair?: number;
 }
 
+/**
+ * What a run records once besides its points and late accesses (bench/doc.ts PairRun; a merged document: each
+ * pair its own). Optional where a merged pair of an older document may lack them, but for the overhead.
+ */
+export type RunRecords = Pick<MergedPairIn, PairRunKey> & { overhead: BenchIn["overhead"] };
+
 export interface PairPart<R extends Tagged, C extends Tagged> {
   /** The pair's number (its Slurm pair, or its place among the merged pairs); null for a single process. */
   n: number | null;
   pair: PairIn | null;
   results: R[];
   revocation: C[];
+  /**
+   * The records of the run that measured them: a merged pair's own (`pairs[i]`), or the document's. Null for
+   * pairs 1… of a merged document written before pairs carried their records (its top level was pair 0's).
+   */
+  run: RunRecords | null;
 }
 
 /** The pairs a document names: every merged pair, its own pair, or none (a single process). */
@@ -34,14 +48,20 @@ export function docPairs(doc: Pick<PairedHeader, "pair" | "pairs">): PairIn[] {
   return doc.pairs?.length ? doc.pairs : doc.pair ? [doc.pair] : [];
 }
 
+/** A merged pair's run records, or the document's own for pair 0 of a merged document that has none per pair. */
+function pairRun(p: MergedPairIn, i: number, doc: RunRecords): RunRecords | null {
+  if (p.overhead) return { ...pickRun(p), overhead: p.overhead };
+  return i === 0 ? pickRun(doc) : null;
+}
+
 /**
- * A merged document of several pairs: each pair with what it measured, in the merged order. Any other
- * document is one part, the whole of it (a single process, one pair, or a merged step of one pair).
+ * A merged document of several pairs: each pair with what it measured and recorded, in the merged order. Any
+ * other document is one part, the whole of it (a single process, one pair, or a merged step of one pair).
  */
 export function pairParts<R extends Tagged, C extends Tagged>(
-  doc: { results: R[]; revocation: C[]; pair?: PairIn | null; pairs?: PairIn[] },
+  doc: RunRecords & { results: R[]; revocation: C[]; pair?: PairIn | null; pairs?: MergedPairIn[] },
 ): PairPart<R, C>[] {
-  const pairs = docPairs(doc);
+  const pairs = doc.pairs ?? [];
   if (pairs.length > 1) {
     return pairs.map((pair, i) => {
       const n = pairNumber(pair, i);
@@ -50,11 +70,18 @@ export function pairParts<R extends Tagged, C extends Tagged>(
         pair,
         results: doc.results.filter((r) => r.pair === n),
         revocation: doc.revocation.filter((c) => c.pair === n),
+        run: pairRun(pair, i, doc),
       };
     });
   }
-  const pair = pairs[0] ?? null;
-  return [{ n: pair && pairNumber(pair, 0), pair, results: doc.results, revocation: doc.revocation }];
+  const pair = docPairs(doc)[0] ?? null;
+  return [{
+    n: pair && pairNumber(pair, 0),
+    pair,
+    results: doc.results,
+    revocation: doc.revocation,
+    run: pickRun(doc),
+  }];
 }
 
 /** "pair 1: n2 rxe0 ↔ n4 rxe0"; "single process" for a document without a pair. */

@@ -12,6 +12,7 @@ import { Charts, esc, page, table, td } from "./html/page.ts";
 import { CLASSES } from "../conformance/model.ts";
 import { fmtCount, fmtNs } from "./html/runtime.js";
 import { slug } from "./figure.ts";
+import { pairNumber } from "../record/pair.ts";
 
 function findResults(dir: string): string[] {
   const out: string[] = [];
@@ -53,7 +54,12 @@ function headline(r: Loaded): { text: string; v: number | null } {
         best.pair === undefined ? "" : ` (pair ${best.pair})`
       }`
       : "",
-    reg?.reg ? `reg_mr ${reg.size / 1024} KiB ${fmtNs(reg.reg.p50Ns)}` : "",
+    // The top level's regcost is pair 0's in a merged document (each pair's own is in its section).
+    reg?.reg
+      ? `reg_mr ${reg.size / 1024} KiB ${fmtNs(reg.reg.p50Ns)}${
+        (d.pairs?.length ?? 0) > 1 ? ` (pair ${pairNumber(d.pairs![0], 0)})` : ""
+      }`
+      : "",
   ];
   return { text: parts.filter(Boolean).join("; "), v: best?.iops ?? null };
 }

@@ -12,6 +12,8 @@ import { docPairs, type PairPart, pairParts } from "../pairs.ts";
 import { pairNumber } from "../../record/pair.ts";
 
 type LateIn = BenchIn["revocation"][number];
+/** A document or one pair's part of it: `overhead` null where a merged document lacks that pair's. */
+type SectionDoc = Omit<BenchIn, "overhead"> & { overhead: BenchIn["overhead"] | null };
 
 export const styleOf = (strategy: string): number => Math.max(0, STRATEGY_NAMES.indexOf(strategy as never));
 
@@ -494,9 +496,9 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
 }
 
 /** How regcost timed its verbs, and whether the C reference ran beside them. */
-function regcostIntro(doc: BenchIn): string | undefined {
+function regcostIntro(doc: SectionDoc): string | undefined {
   const r = doc.regcost;
-  // A pair's registrations are the server's (bench/pair.ts); a merged document keeps its first pair's.
+  // A pair's registrations are the server's (bench/pair.ts); a merged document's part names its own pair.
   const server = r && doc.pair
     ? `<p>Measured by ${docPairs(doc).length > 1 ? `pair ${pairNumber(doc.pair, 0)}'s` : "the"} server, on ${
       esc(`${doc.pair.server.host.hostname} ${doc.pair.server.device.name}`)
@@ -515,7 +517,7 @@ function ratioCell(c: { ratio: number; diffNs: number } | null | undefined) {
   return cell(`${c.ratio.toFixed(2)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
 }
 
-function regcostFigures(doc: BenchIn): Figure[] {
+function regcostFigures(doc: SectionDoc): Figure[] {
   const r = doc.regcost;
   if (!r) return [];
   const out: Figure[] = [];
@@ -657,7 +659,7 @@ function regcostFigures(doc: BenchIn): Figure[] {
   return out;
 }
 
-function calibrationFigure(doc: BenchIn): Figure | null {
+function calibrationFigure(doc: SectionDoc): Figure | null {
   const c = doc.calibration;
   if (!c) return null;
   const bw = c.bandwidth.map((b) => ({
@@ -724,45 +726,49 @@ function calibrationFigure(doc: BenchIn): Figure | null {
 }
 
 /**
- * The document's figures by pair. A merged document of several pairs: first what it holds once (the first
- * pair's regcost, the calibration; `part` null), then each pair's own sections from its points alone, so no
- * chart mixes pairs. Any other document: one entry, every section.
+ * The document's figures by pair. A merged document of several pairs: each pair's own sections, from its
+ * points and its own run records (its regcost, harness cost and calibration), so no chart mixes pairs and
+ * every chart names its pair. Any other document: one entry, every section.
  */
 export function pairSections(
   doc: BenchIn,
 ): { part: PairPart<PointIn, LateIn> | null; sections: Section[] }[] {
   const parts = pairParts(doc);
   if (parts.length === 1) return [{ part: null, sections: benchSections(doc) }];
-  return [
-    { part: null, sections: benchSections({ ...doc, results: [], revocation: [] }) },
-    ...parts.map((part) => ({
-      part,
-      // Each chart names its pair too: a chart file stands alone.
-      sections: benchSections({
-        ...doc,
-        results: part.results,
-        revocation: part.revocation,
-        regcost: null,
-        calibration: null,
-      }).map((s) => ({
-        ...s,
-        figures: s.figures.map((f) => ({
-          ...f,
-          spec: { ...f.spec, title: `pair ${part.n}: ${f.spec.title}` },
-        })),
+  return parts.map((part) => ({
+    part,
+    // Each chart names its pair too: a chart file stands alone.
+    sections: benchSections({
+      ...doc,
+      pair: part.pair,
+      results: part.results,
+      revocation: part.revocation,
+      overhead: part.run?.overhead ?? null,
+      regcost: part.run?.regcost ?? null,
+      calibration: part.run?.calibration ?? null,
+    }).map((s) => ({
+      ...s,
+      figures: s.figures.map((f) => ({
+        ...f,
+        spec: { ...f.spec, title: `pair ${part.n}: ${f.spec.title}` },
       })),
     })),
-  ];
+  }));
 }
 
-/** Everything the bench document shows as figures, section by section (sections without data are left out). */
-export function benchSections(doc: BenchIn): Section[] {
+/**
+ * Everything the bench document shows as figures, section by section (sections without data are left out).
+ * `overhead` null: not recorded for this pair (a merged document from before pairs carried their records).
+ */
+export function benchSections(doc: SectionDoc): Section[] {
   const gs = groups(doc.results);
   const each = <T>(f: (g: Group, size: number) => T | null) =>
     gs.flatMap((g) => sizesOf(g.points).map((s) => f(g, s))).filter((x): x is T => x !== null);
-  const harness = `<p>Harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
-    fmtNs(doc.overhead.emptyCycleNs)
-  } per I/O. It is inside every latency and I/O rate below; nothing is subtracted.</p>`;
+  const harness = doc.overhead
+    ? `<p>Harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
+      fmtNs(doc.overhead.emptyCycleNs)
+    } per I/O. It is inside every latency and I/O rate below; nothing is subtracted.</p>`
+    : "<p>Harness: the empty measurement cycle's cost is not in this document for this pair.</p>";
   const sections: Section[] = [
     { id: "regcost", title: "Registration cost", intro: regcostIntro(doc), figures: regcostFigures(doc) },
     {

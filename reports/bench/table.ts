@@ -3,8 +3,8 @@
 import { fmtSize } from "../../common/mod.ts";
 import { rankPerSize } from "../../bench/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
-import type { BenchIn, PointIn, RegcostIn } from "../schema/bench.ts";
-import { type PairIn, pairParts, partTitle } from "../pairs.ts";
+import type { BenchIn, MergedPairIn, PointIn, RegcostIn } from "../schema/bench.ts";
+import { type PairIn, pairParts, partTitle, type RunRecords } from "../pairs.ts";
 
 // Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
 type PointResult = PointIn;
@@ -68,7 +68,12 @@ export function fmtKeyLife(k: NonNullable<PointResult["keyLifetime"]>): string {
 
 const fmtS = (ns: number) => ns >= 1e9 ? `${(ns / 1e9).toFixed(1)} s` : `${(ns / 1e6).toFixed(0)} ms`;
 
-export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: number }): string {
+/** `label`: "pair 1 " in a merged document, before the harness line (its cost is that pair's). */
+export function strategyTable(
+  points: PointResult[],
+  overhead?: { emptyCycleNs: number; ffiPerCallNs?: number; clockNs?: number },
+  label = "",
+): string {
   const ok = points.filter((p) => p.status === "ok" && !p.sweep);
   const several = severalSets(points);
   const lines: string[] = [];
@@ -137,9 +142,13 @@ export function strategyTable(points: PointResult[], overhead?: { emptyCycleNs: 
       })`,
       ...(overhead
         ? [
-          `harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
+          `${label}harness: an empty measurement cycle (clock reads, CQ polls, histogram) costs ${
             us(overhead.emptyCycleNs)
-          } µs per I/O, inside every latency above`,
+          } µs per I/O, inside every latency above${
+            overhead.ffiPerCallNs === undefined
+              ? ""
+              : ` (FFI call ${us(overhead.ffiPerCallNs)} µs, clock read ${us(overhead.clockNs ?? 0)} µs)`
+          }`,
         ]
         : []),
       ...(spread
@@ -264,12 +273,13 @@ function ratioCell(c: RefComparison | null | undefined): string {
   return c ? `${c.ratio.toFixed(2)}×` : "-";
 }
 
-export function regcostTable(r: RegcostResult | null): string {
+/** `label`: "pair 1 " in a merged document (a pair's regcost is its server's device). */
+export function regcostTable(r: RegcostResult | null, label = ""): string {
   if (!r) return "";
   const ref = r.reference?.ran;
   const lines = [
     "",
-    `regcost: p50 µs of the verb alone${
+    `${label}regcost: p50 µs of the verb alone${
       ref ? ", beside the C reference (same verbs, tight C loop, same boot)" : ""
     }`,
   ];
@@ -332,22 +342,26 @@ export function regcostTable(r: RegcostResult | null): string {
   return lines.join("\n");
 }
 
-/** Everything a finished bench document prints: strategies, revocation checks, regcost, calibration. */
-export function benchReport(doc: {
-  results: PointResult[];
-  overhead?: { emptyCycleNs: number };
-  revocation: LateAccessResult[];
-  regcost: RegcostResult | null;
-  calibration: { summary: string } | null;
-  pair?: PairIn | null;
-  pairs?: PairIn[];
-}): string {
+/**
+ * Everything a finished bench document prints: strategies, revocation checks, regcost, calibration. A merged
+ * Slurm document: each pair's tables under its hosts, its harness cost and regcost labelled with its number.
+ */
+export function benchReport(
+  doc: RunRecords & {
+    results: PointResult[];
+    revocation: LateAccessResult[];
+    pair?: PairIn | null;
+    pairs?: MergedPairIn[];
+  },
+): string {
   const parts = pairParts(doc);
-  // A merged Slurm document: each pair's tables under its hosts (the same points, measured by each pair).
-  const text = parts.map((part) =>
-    (parts.length > 1 ? `${partTitle(part)}\n` : "") +
-    strategyTable(part.results, doc.overhead) + exposureTable(part.results) + sweepTable(part.results) +
-    revocationTable(part.revocation)
-  ).join("\n") + regcostTable(doc.regcost);
-  return doc.calibration ? `${text}\n${doc.calibration.summary}` : text;
+  return parts.map((part) => {
+    const label = parts.length > 1 ? `pair ${part.n} ` : "";
+    const cal = part.run?.calibration;
+    return (label ? `${partTitle(part)}\n` : "") +
+      strategyTable(part.results, part.run?.overhead, label) + exposureTable(part.results) +
+      sweepTable(part.results) + revocationTable(part.revocation) +
+      regcostTable(part.run?.regcost ?? null, label) +
+      (cal ? `\n${label}${cal.summary}` : "");
+  }).join("\n");
 }

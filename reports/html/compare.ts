@@ -164,7 +164,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
   for (const g of rgroups) {
     const fs = b.figures.filter((f) => f.metric === "ibv_reg_mr p50" && f.group === g);
     const spec: ChartSpec = {
-      title: `ibv_reg_mr p50 per run: ${g.replace(/^regcost /, "")}`,
+      title: `ibv_reg_mr p50 per run: ${g.replace("regcost ", "")}`,
       type: "line",
       labels: fs.map((f) => f.key.split(" ").slice(2).join(" ")),
       x: { type: "category", title: "registered size" },

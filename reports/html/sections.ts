@@ -3,10 +3,13 @@
 import type { BenchRun, Loaded, SuiteRun } from "../load.ts";
 import type { Figure, Section } from "../figure.ts";
 import { pairSections } from "../bench/figures.ts";
-import { docPairs, pairParts, partTitle } from "../pairs.ts";
+import { docPairs, type PairPart, pairParts, partTitle } from "../pairs.ts";
+import type { BenchIn, PointIn } from "../schema/bench.ts";
 import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts";
 import { fmtNs, fmtSize } from "./runtime.js";
 import { suiteBody } from "./conformance.ts";
+
+type LateIn = BenchIn["revocation"][number];
 
 export function figureHtml(charts: Charts, f: Figure): string {
   const rows = f.rows.map((r) =>
@@ -84,6 +87,45 @@ function lateHtml(checks: BenchRun["doc"]["revocation"], id: string, level: numb
   }</section>`;
 }
 
+const checksLine = (v: string) => v ? `<p>Data checks: ${esc(v)}.</p>` : "";
+
+/**
+ * A merged document's pairs, one row each, as each pair's own document recorded its run: when it ran, whether
+ * it completed, the measurer's own costs and whether its regcost and calibration are in its section.
+ */
+function pairRunsHtml(parts: PairPart<PointIn, LateIn>[], prefix: string): string {
+  const have = (x: unknown, id: string, n: number | null) =>
+    x ? `<a href="#${esc(`${prefix}pair${n}-${id}`)}">in its section</a>` : "not run";
+  const rows = parts.map(({ n, run }) => {
+    const head = `<tr data-pair="${n}"><th scope="row">pair ${n}</th>`;
+    if (!run) {
+      return `${head}<td colspan="7">not recorded per pair in this document (written before pairs carried their records)</td></tr>`;
+    }
+    const o = run.overhead;
+    return `${head}${td(`${run.startedAt ?? "?"} → ${run.finishedAt ?? "?"}`)}${
+      td(run.completed === false ? `no${run.interruptedBy ? ` (${run.interruptedBy})` : ""}` : "yes")
+    }${td(fmtNs(o.emptyCycleNs), o.emptyCycleNs)}${td(fmtNs(o.ffiPerCallNs), o.ffiPerCallNs)}${
+      td(fmtNs(o.clockNs), o.clockNs)
+    }<td>${have(run.regcost, "regcost", n)}</td><td>${have(run.calibration, "calibration", n)}</td></tr>`;
+  });
+  // The data checks follow from the step's command line: said once unless the pairs' documents differ.
+  const checks = [...new Set(parts.map((p) => p.run?.verification ?? ""))].filter(Boolean);
+  return `${
+    checks.length === 1
+      ? checksLine(checks[0])
+      : parts.map((p) =>
+        p.run?.verification ? `<p>Pair ${p.n}'s data checks: ${esc(p.run.verification)}.</p>` : ""
+      )
+        .join("")
+  }<p>Each pair's run, from its own document (the measurer's own cost per I/O: an empty cycle, an FFI call, a clock read):</p>${
+    table(
+      ["pair", "ran", "completed", "empty cycle", "FFI call", "clock read", "regcost", "calibration"],
+      rows,
+      { cls: "data pair-runs" },
+    )
+  }`;
+}
+
 function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
   const d = run.doc, c = d.config;
   const parts = pairParts(d);
@@ -116,10 +158,12 @@ ${pageLayoutLine(d)}<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", "
       } % distribution-free interval for the median`
       : "not known (one repetition per point): differences between strategies below ~10 % are within the testbed's run-to-run variation"
   }.</p>
-${d.verification ? `<p>Data checks: ${esc(d.verification)}.</p>` : ""}
+${
+    merged ? pairRunsHtml(parts, prefix) : `${checksLine(d.verification)}
 <p>Measurer's own cost per I/O (empty cycle): ${fmtNs(d.overhead.emptyCycleNs)}; FFI call ${
-    fmtNs(d.overhead.ffiPerCallNs)
-  }; clock read ${fmtNs(d.overhead.clockNs)}.</p>
+      fmtNs(d.overhead.ffiPerCallNs)
+    }; clock read ${fmtNs(d.overhead.clockNs)}.</p>`
+  }
 ${
     notRun.size
       ? `<h3 id="${prefix}not-run">Not run</h3>${

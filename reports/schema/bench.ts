@@ -247,6 +247,31 @@ export const StrategyInfoSchema = z.object({
   note: str,
 });
 
+/**
+ * A pair of a merged Slurm document (`pairs[i]`, bench/collect.ts): its pair record, and what that pair's
+ * run recorded besides its points and late accesses, under the names they have at the top level: its start
+ * and finish, completion, harness overhead, data checks, regcost (a pair's is its server's device) and
+ * calibration. Its host, device and FFI path are its record's `client` end (the pair's document was its
+ * client's). Merged documents from before these records have none of them: the top level was pair 0's.
+ */
+export const MergedPairSchema = PairSchema.extend({
+  startedAt: str.optional(),
+  finishedAt: str.optional(),
+  ...completionShape,
+  overhead: OverheadSchema.optional(),
+  verification: str.optional(),
+  regcost: RegcostSchema.nullable().optional(),
+  calibration: CalibrationSchema.nullable().optional(),
+});
+
+/**
+ * The bench document. In a merged Slurm document (`pairs` present) the top level keeps its meaning for a
+ * reader that knows no pairs: header (host, device, FFI path, `pair`), overhead, verification, regcost and
+ * calibration are pair 0's (each pair's own are in `pairs[i]`); startedAt is the earliest pair's start,
+ * finishedAt the latest pair's finish, completed is true only when every pair's document came and completed,
+ * interruptedBy is the first interrupted pair's signal; config, strategies and argv are the step's, the same
+ * for every pair; results and revocation hold every pair's, each tagged with its pair number.
+ */
 export const BenchDocSchema = z.object({
   ...headerShape,
   kind: z.literal("bench"),
@@ -260,14 +285,15 @@ export const BenchDocSchema = z.object({
   revocation: z.array(LateAccessSchema),
   regcost: RegcostSchema.nullable(),
   calibration: CalibrationSchema.nullable(),
-  /** A Slurm run's merged document: every pair (issue 10). */
-  pairs: z.array(PairSchema).optional(),
+  /** A Slurm run's merged document: every pair (issue 10), with its own run records (MergedPairSchema). */
+  pairs: z.array(MergedPairSchema).optional(),
 });
 
 export type BenchIn = z.infer<typeof BenchDocSchema>;
 export type PointIn = z.infer<typeof PointSchema>;
 export type LatencyIn = z.infer<typeof LatencySchema>;
 export type RegcostIn = z.infer<typeof RegcostSchema>;
+export type MergedPairIn = z.infer<typeof MergedPairSchema>;
 
 /** The records of the .jsonl stream a bench run writes while it goes on. */
 export const BenchRecords = {

@@ -2,19 +2,24 @@
 // process and as a pair (tests/fixtures/), and on merged Slurm documents the real merge makes of them
 // (tests/helpers/pairs.ts): a pair's page names both sides, a merged page gives each pair its own section
 // holding that pair's figures alone, and compare matches points per pair, labels each side's setup and lists
-// the points of a pair that only one side has.
+// the points of a pair that only one side has. Each pair's own run records (regcost, the harness overhead,
+// times, completion) survive the merge in its `pairs[i]`, and every renderer shows them under that pair.
 import assert from "node:assert/strict";
 import { FIXTURES } from "../helpers/fixtures.ts";
-import { mergedOf, read, writeDoc } from "../helpers/pairs.ts";
+import { mergedOf, read, rescaled, slurmPair, writeDoc } from "../helpers/pairs.ts";
+import { mergeDocs } from "../../bench/collect.ts";
+import { benchReport, regcostTable } from "../../reports/bench/table.ts";
+import { fmtNs, fmtSize } from "../../reports/html/runtime.js";
 import { type BenchRun, loadResult } from "../../reports/load.ts";
 import { reportHtml } from "../../reports/html/report.ts";
 import { pairSections } from "../../reports/bench/figures.ts";
 import { compareRuns, type FigureDiff, pointKey } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
+import { publish } from "../../reports/site.ts";
 import type { ChartSpec } from "../../reports/html/runtime.js";
 import { runDefining } from "../../bench/pair.ts";
-import type { BenchDoc } from "../../bench/doc.ts";
+import { type BenchDoc, PAIR_RUN_KEYS } from "../../bench/doc.ts";
 
 const bench = (path: string): BenchRun => {
   const r = loadResult(path);
@@ -22,6 +27,9 @@ const bench = (path: string): BenchRun => {
   return r as BenchRun;
 };
 const cli = read(FIXTURES.pairClient), single = read(FIXTURES.single);
+// A real run with regcost (beside the C reference) as pair 0, and as pair 1 the same run with its regcost,
+// overhead and FFI costs half as long again, 2 s later: every figure of the two pairs' records differs.
+const rc0 = read(FIXTURES.benchPages), rc1 = rescaled(rc0, 1.5, 2_000);
 
 /** The merged documents, written and loaded as a reader gets them. */
 function loadMerged(...docs: [string, BenchDoc[]][]): BenchRun[] {
@@ -230,4 +238,204 @@ Deno.test("compare with different pair counts: said plainly, the lone pair's poi
   );
   assert.equal(rates(c.figures).size, 12);
   assert.match(c.leftOut.join("\n"), /^pair 1 .*: 12 point\(s\) of B \(two\.json\) unmatched in A /m);
+});
+
+Deno.test("merged document: each pair's regcost, overhead and run records kept in its pairs[i], through the schema", () => {
+  // Pair 1 finishing first, too: the run's times are the earliest start and the latest finish either way.
+  const early = rescaled(rc0, 1.5, -2_000);
+  const [m, e] = loadMerged(["rc.json", [rc0, rc1]], ["early.json", [rc0, early]]);
+  const d = m.doc;
+  assert.equal(m.status.complete, true);
+  assert.notDeepEqual(rc0.regcost, rc1.regcost, "the two pairs' regcost differ");
+  for (const [i, src] of [rc0, rc1].entries()) {
+    const p = d.pairs![i];
+    assert.equal(p.slurm?.pair, i);
+    for (const k of PAIR_RUN_KEYS) assert.deepEqual(p[k], src[k], `pair ${i}: ${k}`);
+    // Its FFI path and device: its record's client end, the header of the document that pair wrote.
+    assert.deepEqual(p.client.ffi, src.ffi);
+    assert.deepEqual(p.client.device, src.device);
+    assert.ok(d.results.filter((r) => r.pair === i).length === src.results.length);
+  }
+  // The top level: pair 0's records for readers that know no pairs, the run's times and completion.
+  for (const k of ["overhead", "verification", "regcost", "calibration", "ffi"] as const) {
+    assert.deepEqual(d[k], rc0[k], k);
+  }
+  assert.equal(d.startedAt, rc0.startedAt);
+  assert.equal(d.finishedAt, rc1.finishedAt);
+  assert.equal(e.doc.startedAt, early.startedAt);
+  assert.equal(e.doc.finishedAt, rc0.finishedAt);
+});
+
+Deno.test("merged document with an interrupted pair and a missing one: incomplete, and what is missing named per pair", () => {
+  const cut: BenchDoc = {
+    ...rescaled(rc0, 1.5, 2_000),
+    completed: false,
+    interruptedBy: "SIGTERM",
+    regcost: null,
+    results: rc0.results.slice(0, 100),
+  };
+  const [m] = loadMerged(["cut.json", [rc0, cut]]);
+  assert.equal(m.doc.completed, false);
+  assert.equal(m.doc.interruptedBy, "SIGTERM");
+  assert.deepEqual([m.doc.pairs![0].completed, m.doc.pairs![1].interruptedBy], [true, "SIGTERM"]);
+  assert.equal(m.status.complete, false);
+  assert.equal(m.status.interruptedBy, "SIGTERM");
+  assert.equal(m.status.missing.length, 2, m.status.missing.join("\n"));
+  assert.match(m.status.missing[0], /^pair 1: 60 of 160 points not measured: /);
+  assert.equal(m.status.missing[1], "pair 1: the registration-cost curve (regcost)");
+  assert.match(reportHtml([m]), /<li>pair 1: the registration-cost curve \(regcost\)<\/li>/);
+  // Pair 1's document never came (bench/collect.ts writes the others, completed: false).
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pairs-" });
+  try {
+    const alone = mergeDocs([slurmPair(rc0, 0, 2)]);
+    alone.completed = false;
+    const r = bench(writeDoc(dir, "alone.json", alone));
+    assert.deepEqual(r.status.missing, ["pair 1: its document (never collected)"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** µs as the terminal table prints them. */
+const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
+
+Deno.test("merged terminal table: each pair's regcost and harness cost in its own block, labelled with the pair", () => {
+  const [m] = loadMerged(["rc.json", [rc0, rc1]]);
+  const text = benchReport(m.doc);
+  const blocks = text.split(/^(?=pair \d+: n\d+ rxe0 ↔ )/m).filter((b) => b.trim());
+  assert.equal(blocks.length, 2);
+  for (const [n, src] of [rc0, rc1].entries()) {
+    const b = blocks[n], o = src.overhead;
+    assert.ok(b.startsWith(`pair ${n}: n${n} rxe0 ↔ n${n + 2} rxe0\n`), b.slice(0, 80));
+    assert.equal(b.match(/regcost: p50/g)?.length, 1, `pair ${n}: one regcost table`);
+    assert.ok(b.includes(regcostTable(src.regcost, `pair ${n} `)), `pair ${n}: its own regcost`);
+    const r4k = src.regcost!.mr.find((x) => x.access === "remote-rw" && x.size === 4096)!;
+    assert.match(b, new RegExp(`^ {4}4 KiB +${us(r4k.reg!.p50Ns)} +${us(r4k.reference!.reg.p50Ns)} `, "m"));
+    assert.match(
+      b,
+      new RegExp(
+        `^pair ${n} harness: .* costs ${us(o.emptyCycleNs)} µs per I/O, .* \\(FFI call ${
+          us(o.ffiPerCallNs)
+        } µs, clock read ${us(o.clockNs)} µs\\)$`,
+        "m",
+      ),
+    );
+  }
+});
+
+/** A pair's section's regcost section, from its start to the next section of that pair. */
+function regcostSection(sec: string, n: number): string {
+  const at = sec.indexOf(`<section id="pair${n}-regcost">`);
+  assert.ok(at >= 0, `pair ${n}: regcost section`);
+  const end = sec.indexOf(`<section id="pair${n}-`, at + 1);
+  return sec.slice(at, end < 0 ? undefined : end);
+}
+
+Deno.test("merged report: each pair's regcost, harness cost and run in its own section and row, labelled", () => {
+  const [m] = loadMerged(["rc.json", [rc0, rc1]]);
+  const html = reportHtml([m]);
+  const specs = charts(html);
+  // Nothing of a pair's records outside its section but the Run section's table of the pairs' runs.
+  assert.doesNotMatch(html, /<section id="regcost">/);
+  const runs = html.slice(html.indexOf('class="data pair-runs"'));
+  for (const [n, src] of [rc0, rc1].entries()) {
+    const o = src.overhead;
+    const row = runs.match(new RegExp(`<tr data-pair="${n}"><th scope="row">pair ${n}</th>(.*?)</tr>`))![1];
+    assert.ok(row.includes(`${src.startedAt} → ${src.finishedAt}`), row);
+    for (const v of [o.emptyCycleNs, o.ffiPerCallNs, o.clockNs]) {
+      assert.ok(row.includes(`data-v="${v}"`), row);
+    }
+    assert.ok(row.includes(`href="#pair${n}-regcost"`), row);
+    const sec = pairSection(html, n), rc = regcostSection(sec, n);
+    const other = regcostSection(pairSection(html, 1 - n), 1 - n);
+    assert.match(
+      rc,
+      new RegExp(
+        `^<section id="pair${n}-regcost"><h3>Registration cost</h3><p>Measured by pair ${n}'s server, on n${n} rxe0\\.</p>`,
+      ),
+    );
+    assert.ok(sec.includes(`costs ${fmtNs(o.emptyCycleNs)} per I/O`), `pair ${n}: its harness cost`);
+    const ok = src.regcost!.mr.filter((x) => x.status === "ok");
+    for (const x of ok) {
+      for (const v of [x.reg!.p50Ns, x.dereg!.p50Ns, x.reference!.reg.p50Ns]) {
+        assert.ok(rc.includes(`data-v="${v}"`), `pair ${n}: ${x.access} ${x.size} ${v}`);
+        assert.ok(
+          !other.includes(`data-v="${v}"`),
+          `pair ${n}: ${x.access} ${x.size} ${v} not in the other pair`,
+        );
+      }
+    }
+    // Its charts say which pair they are and draw its figures.
+    const ids = [...rc.matchAll(/data-chart="(c\d+)"/g)].map((x) => x[1]);
+    assert.ok(ids.length >= 3, ids.join());
+    let drawn = 0;
+    for (const spec of ids.map((id) => specs[id])) {
+      assert.match(spec.title, new RegExp(`^pair ${n}: (Registration cost vs size|Memory-window verbs)`));
+      const reg = spec.datasets.find((d) => d.label === "ibv_reg_mr p50");
+      const m4k = /^pair \d+: Registration cost vs size: (\S+) access, 4 KiB pages$/.exec(spec.title);
+      if (!reg || !m4k) continue;
+      for (const pt of reg.data as { x: number; y: number | null }[]) {
+        assert.equal(
+          pt.y,
+          ok.find((x) => x.access === m4k[1] && x.size === pt.x && x.pages === "4k")?.reg?.p50Ns,
+        );
+        drawn++;
+      }
+    }
+    assert.equal(drawn, ok.length, `pair ${n}: every ibv_reg_mr p50 drawn in its charts`);
+  }
+  // The published index's headline: the top level's registration cost, said to be pair 0's.
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pairs-site-" });
+  try {
+    Deno.mkdirSync(`${dir}/runs`);
+    writeDoc(`${dir}/runs`, "rc.json", mergedOf(rc0, rc1));
+    publish(`${dir}/runs`, `${dir}/site`);
+    const r4k = rc0.regcost!.mr.find((x) =>
+      x.status === "ok" && x.access === "remote-rw" && x.pages === "4k"
+    )!;
+    const index = Deno.readTextFileSync(`${dir}/site/index.html`);
+    assert.ok(index.includes(`reg_mr 4 KiB ${fmtNs(r4k.reg!.p50Ns)} (pair 0)`), index.slice(-3000));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare merged vs merged: regcost and the harness matched per pair, pair n against pair n", () => {
+  const [a, b] = loadMerged(["a.json", [rc0, rc1]], ["b.json", [rc1, rc0]]);
+  const m = compareRuns([a, b]), c = m.bench!;
+  assert.deepEqual(c.leftOut, []);
+  const by = (metric: string) =>
+    new Map(c.figures.filter((f) => f.metric === metric).map((f) => [`${f.pair}|${f.key}`, f]));
+  const reg = by("ibv_reg_mr p50"), mw = by("p50"), cycle = by("empty measurement cycle");
+  const ok = rc0.regcost!.mr.filter((x) => x.status === "ok");
+  assert.equal(reg.size, 2 * ok.length);
+  for (const [n, [x, y]] of [[rc0, rc1], [rc1, rc0]].entries()) {
+    for (const q of ok) {
+      const k = `${q.access} ${q.pages} ${fmtSize(q.size)}`;
+      const find = (d: BenchDoc) =>
+        d.regcost!.mr.find((z) => z.access === q.access && z.pages === q.pages && z.size === q.size)!;
+      const f = reg.get(`${n}|${k}`)!;
+      assert.deepEqual(f.values, [find(x).reg!.p50Ns, find(y).reg!.p50Ns], `pair ${n} ${k}`);
+      assert.equal(f.group, `pair ${n} · regcost ${q.access} ${q.pages}`);
+    }
+    for (const w of x.regcost!.mw.filter((w) => w.status === "ok")) {
+      assert.deepEqual(mw.get(`${n}|${w.verb}`)!.values, [
+        w.latency!.p50Ns,
+        y.regcost!.mw.find((z) => z.verb === w.verb)!.latency!.p50Ns,
+      ]);
+    }
+    assert.deepEqual(cycle.get(`${n}|measurer's own cost`)!.values, [
+      x.overhead.emptyCycleNs,
+      y.overhead.emptyCycleNs,
+    ]);
+  }
+  assert.match(compareMarkdown(m), /\| pair 1: remote-rw 4k 4 KiB \| ibv_reg_mr p50 \| /);
+  const titles = Object.values(charts(compareHtml(m, { runs: [a, b] }))).map((s) => s.title);
+  assert.ok(titles.includes("ibv_reg_mr p50 per run: pair 1 · remote-rw 4k"), titles.join("\n"));
+  // A single process against the merged two: its regcost is pair 0's counterpart; pair 1's is unmatched.
+  const s = compareRuns([bench(FIXTURES.benchPages), a]).bench!;
+  const sreg = s.figures.filter((f) => f.metric === "ibv_reg_mr p50");
+  assert.equal(sreg.length, ok.length);
+  assert.ok(sreg.every((f) => f.pair === 0 && f.ratios[1] === 1));
+  assert.ok(s.leftOut.includes("regcost of pair 1: not in every run"), s.leftOut.join("\n"));
 });
