@@ -62,6 +62,8 @@ export interface CrashFinding {
   step: number;
   known: boolean;
   evidence: { panicLine: string | null; rip: string | null; callTrace: string[] };
+  /** The kernel that crashed (the testbed boot's; absent in documents written before it was recorded). */
+  kernel?: string;
   file?: string;
 }
 

@@ -175,6 +175,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       known: known.has(sig),
       evidence: { panicLine: crash.panicLine, rip: crash.rip, callTrace: crash.callTrace },
       what: crash.what,
+      kernel: res.kernel,
     };
     if (!finding.known && !crashes.some((c) => c.signature === sig)) {
       // A crash may be a race that a probe does not always hit: its shrinking gets a bounded share.
@@ -282,7 +283,7 @@ function replayOf(o: FuzzSurviveOptions, f: CrashFinding, steps: Step[]): Replay
     version: 1,
     seed: o.seed,
     sequence: f.sequence,
-    kernel: "",
+    kernel: f.kernel ?? "",
     signature: f.signature,
     rule,
     situation,

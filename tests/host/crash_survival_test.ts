@@ -232,7 +232,11 @@ Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe
   assertEquals([doc.interruptedBy, doc.run.completed], ["SIGINT", false]);
   assertEquals(doc.run.boots?.map((b) => b.ended), ["panic"]);
   // What the run found before the signal is kept: sequence 0's counts and the crash, unshrunk.
-  assertEquals(doc.crashes?.map((c) => [c.sequence, c.step, c.steps.length, c.known]), [[1, 2, 3, false]]);
+  assertEquals(doc.crashes?.map((c) => [c.sequence, c.step, c.steps.length, c.known, c.kernel]), [
+    [1, 2, 3, false, "6.1.0-56-amd64"],
+  ]);
+  // The probe's replay file names the kernel that crashed.
+  assertEquals(JSON.parse(Deno.readTextFileSync(`${dir}/f/crash-probe.json`)).kernel, "6.1.0-56-amd64");
   assertEquals(doc.summary.sequences, 2);
   await Deno.remove(dir, { recursive: true });
 });
