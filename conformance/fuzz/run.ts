@@ -124,7 +124,9 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
     if (performance.now() - said < PROGRESS_MS) return;
     said = performance.now();
     console.error(
-      `fuzz: ${sum.sequences} sequences, ${sum.steps} steps, ${findings.size} new divergence(s), ` +
+      // After a crash's reboot this boot's counts start again: the line says where the boot started.
+      `fuzz: ${o.from ? `from sequence ${o.from} (after a reboot): ` : ""}${sum.sequences} sequences, ` +
+        `${sum.steps} steps, ${findings.size} new divergence(s), ` +
         `${Math.round((deadline - said) / 1000)} s left`,
     );
   };
