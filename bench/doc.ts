@@ -68,6 +68,11 @@ export interface BenchDoc extends RunHeader {
   /** Whether the whole matrix ran; a run stopped early says by what (written by the interrupt handler). */
   completed: boolean;
   interruptedBy: "SIGINT" | "SIGTERM" | null;
+  /**
+   * A pair's run stopped because the other side was told to: its signal (null when it was only told by this
+   * side, which names its own in interruptedBy). Single-process runs leave it out.
+   */
+  interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
   config: BenchConfig;
   overhead: Overhead & { ffiPerCallNs: number; clockNs: number };
   verification: string;

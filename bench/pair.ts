@@ -4,9 +4,12 @@
 // (oob/) between phases:
 //
 //   both   → config                the run-defining options, compared before anything runs
-//   both   → header                each side's host, device and FFI path (both documents name both sides)
+//   both   → header                each side's host, device and FFI path (both documents name both sides), how
+//                                  QPs are connected; with --rdma-cm the server's rdma_cm address
 //   per point, in matrix order:
-//   both   → open {endpoint|reason} a fresh QP each (or why this side cannot run the point); then connect
+//   both   → open {endpoint|reason} a fresh QP each (or why this side cannot run the point); then connect it:
+//                                  to the endpoint received, or by rdma_cm (the client connects, the server
+//                                  accepts; the endpoint is then null)
 //   both   → armed                 receives posted: the server may send its first advert
 //   (phases: I/Os over the QPs; each ends with the end-of-phase advert, then client → phase {its figures})
 //   both   → point-end             the server's carries the point's result; a side that failed says why
@@ -16,13 +19,20 @@
 //
 // Both write their own document with the same results; each names both sides (header.pair). A point that
 // fails on either side fails on both and the run goes on; a broken channel ends the run on both sides.
+//
+// SIGINT/SIGTERM: the side that got it finishes its current point (or late access) and, where the next one
+// would open, sends `stop` instead (oob/channel.ts); the other side gets it where it waits for that `open`
+// (or for regcost, done, bye) and answers with its own `stop`. Both have run the same points; each writes
+// its document with completed: false and whose signal it was, and exits as an interrupted run does. The
+// server's regcost is abandoned at its next measurement; a client waiting for it stops at once and keeps the
+// server's figures if they come before the server's answer.
 import { z } from "zod";
-import { Context } from "../ffi/mod.ts";
+import { CmChannel, cmListen, Context } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
-import type { Channel, Received } from "../oob/channel.ts";
+import { type Channel, type Received, STOP, type StopMessage } from "../oob/channel.ts";
 import { OobError } from "../oob/errors.ts";
-import { EndpointSchema, meetPeer } from "../oob/meet.ts";
+import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import type { PairRole } from "../launch/role.ts";
 import type { BenchConfig } from "./config.ts";
@@ -45,8 +55,18 @@ import { makeStrategy } from "./strategies/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
 import { UnsupportedError } from "./errors.ts";
+import { KnownError } from "../common/mod.ts";
 import { type BenchDoc, SCHEMA_VERSION } from "./doc.ts";
-import { type BenchOutcome, matrix, pointLabel, pointLine, strategyInfo, verificationNote } from "./run.ts";
+import {
+  type BenchOutcome,
+  matrix,
+  pointLabel,
+  pointLine,
+  RegcostStopped,
+  strategyInfo,
+  verificationNote,
+} from "./run.ts";
+import { type StopWatch, watchStop } from "../common/signals.ts";
 import { collectPairs, mergedPath, sidePath } from "./collect.ts";
 
 const obj = z.record(z.string(), z.unknown());
@@ -84,6 +104,21 @@ const M = {
   bye: z.object({ t: z.literal("bye") }),
 };
 const POINT_END = { "point-end": M.pointEnd };
+/** What a side winding down may still get before the peer's stop: whatever the peer sent before it knew. */
+const DRAIN = {
+  open: M.open,
+  armed: M.armed,
+  phase: M.phase,
+  ...POINT_END,
+  late: M.late,
+  "late-result": M.lateResult,
+  regcost: M.regcost,
+  done: M.done,
+  bye: M.bye,
+  ...STOP,
+};
+/** A step that did not run: this side or the peer was stopped by a signal. */
+const STOPPED = Symbol("stopped");
 /** The server's regcost runs for minutes on big registrations: the client waits that long for it. */
 const REGCOST_WAIT_MS = 30 * 60_000;
 
@@ -106,7 +141,9 @@ export async function runBenchPair(
   const ch = await openChannel(role, "bench");
   let r: BenchOutcome;
   try {
-    r = await new PairRun(ch, own, role, quiet).run(device);
+    // Watched once the two sides are connected: before that a signal just ends the process (nothing ran).
+    using stop = await watchStop("finishing the current point, then stopping both sides");
+    r = await new PairRun(ch, own, role, quiet, stop).run(device);
   } catch (e) {
     await ch.abort(e);
     throw e;
@@ -120,19 +157,19 @@ export async function runBenchPair(
     mergedPath(r.out, cfg.out, slurm.step.jobId),
     performance.now() - t0,
   );
-  return merged ? outcome(merged.out, merged.doc) : r;
+  return merged ? outcome(merged.out, merged.doc, r.of) : r;
 }
 
-function outcome(out: string, doc: BenchDoc): BenchOutcome {
+function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
   return {
     out,
     doc,
     failed: doc.results.filter((p) => p.status === "failed").length,
     notRevoked: doc.revocation.filter((c) => !c.revoked).length,
-    // A pair's run is not stopped by a signal at a checkpoint (bench/run.ts); it ends whole or with an error.
-    interruptedBy: null,
+    interruptedBy: doc.interruptedBy,
+    interruptedByPeer: doc.interruptedByPeer ?? null,
     points: doc.results.length,
-    of: doc.results.length,
+    of,
   };
 }
 
@@ -141,15 +178,26 @@ class PairRun {
   readonly T: number;
   #rig!: Rig;
   #ctx!: Context;
+  /** --rdma-cm: the event channel of every point's connection (the server's listener on it), and the server's address. */
+  #cm: CmChannel | null = null;
+  #cmServer: CmAddress | null = null;
+  /** The client waits for the server's regcost (a wind-down then waits as long for the server's answer). */
+  #inRegcost = false;
 
   constructor(
     readonly ch: Channel,
     readonly cfg: BenchConfig,
     readonly role: PairRole,
     readonly quiet: boolean,
+    readonly stop: StopWatch,
   ) {
     this.server = role.role === "server";
     this.T = role.timeoutMs;
+  }
+
+  /** This side got a signal, or the peer said it stops: the next step does not start. */
+  get #stopping(): boolean {
+    return this.stop.signal !== null || this.ch.peerStop !== null;
   }
 
   /** true when the other side has spoken (it stopped the point, or the point is over); throws on a fault. */
@@ -165,14 +213,18 @@ class PairRun {
     await compareConfig(ch, this.role.role, runDefining(cfg), T);
     using ctx = this.#ctx = Context.open(device);
     const header = runHeader("bench", SCHEMA_VERSION, ctx);
-    const pair = await meetPeer(this.ch, this.role, header);
+    // Made before the rig: disposed after it, once every point's connection (an id of the channel's) is gone.
+    using cm = this.#cm = this.role.transport === "rdma-cm" ? new CmChannel() : null;
+    using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
+    const met = await meetPeer(ch, this.role, header, cm && this.server ? this.#listen(cm) : null);
+    this.#cmServer = met.cm;
+    const pair = met.pair;
     const doc0 = { ...header, pair };
     const p = this.role.slurm?.plan;
     const out = cfg.out ??
       defaultOutPath("bench", `${ctx.name}-${p ? `pair${p.pair}-` : ""}${this.role.role}`);
     using lines = new JsonLines(jsonLinesPath(out));
     lines.write({ record: "header", ...doc0, config: cfg });
-    using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
 
     const keys = matrix(cfg);
     const revoking = strategyInfo(cfg).filter((s) => s.revokes);
@@ -184,18 +236,22 @@ class PairRun {
     const checks: LateAccessResult[] = [];
     const told = new Set<string>();
     let regcost: RegcostResult | null = null;
-    let overhead: Overhead;
+    let overhead: Overhead = measureOverhead(rig);
+    let stopped = false;
     try {
-      overhead = measureOverhead(rig);
       for (const [i, k] of keys.entries()) {
         const what = pointLabel(k);
         bar.step(what);
         const p = await this.#point(i, k, cfg, this.#phases);
+        if (p === STOPPED) {
+          stopped = true;
+          break;
+        }
         points.push(p);
         lines.write({ record: "point", ...p });
         bar.done(pointLine(p, what, told));
       }
-      if (cfg.revocationCheck) {
+      if (cfg.revocationCheck && !stopped) {
         for (const [j, { name, layout }] of revoking.entries()) {
           const what = `late access ${name}${layout === "pages" ? " (page layout)" : ""}`;
           bar.step(what);
@@ -205,31 +261,64 @@ class PairRun {
             continue;
           }
           const c = await this.#lateAccess(keys.length + j, lateAccessKey(name, cfg.ops[0], layout));
+          if (c === STOPPED) {
+            stopped = true;
+            break;
+          }
           checks.push(c);
           lines.write({ record: "revocation", ...c });
           bar.done(`${what}: ${c.status}`);
         }
       }
-      if (cfg.regcost) {
+      if (cfg.regcost && !stopped) {
         bar.step("regcost (the server's device)");
-        regcost = await this.#regcost(bar.step);
-        if (regcost) lines.write({ record: "regcost", ...regcost });
-        bar.done("regcost");
+        const rc = await this.#regcost(bar.step);
+        if (rc === STOPPED) stopped = true;
+        else {
+          regcost = rc;
+          if (regcost) lines.write({ record: "regcost", ...regcost });
+          bar.done("regcost");
+        }
       }
       // The exposer's loop is the server's: its overhead is the run's.
-      if (this.server) await ch.send("done", { t: "done", overhead: { ...overhead } }, T);
-      else overhead = (await ch.recv("done", { done: M.done }, T)).overhead as unknown as Overhead;
-      lines.write({ record: "overhead", ...overhead });
-      if (this.server) await ch.recv("bye", { bye: M.bye }, T);
-      else await ch.send("bye", { t: "bye" }, T);
+      if (!stopped && this.server) {
+        if (this.#stopping) stopped = true;
+        else {
+          await ch.send("done", { t: "done", overhead: { ...overhead } }, T);
+          stopped = (await ch.recv("bye", { bye: M.bye, ...STOP }, T)).t === "stop";
+        }
+      } else if (!stopped) {
+        const m = this.#stopping ? null : await ch.recv("done", { done: M.done, ...STOP }, T);
+        if (m?.t === "done") {
+          overhead = m.overhead as unknown as Overhead;
+          await ch.send("bye", { t: "bye" }, T);
+        } else stopped = true;
+      }
+    } catch (e) {
+      // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.
+      if (!(e instanceof OobError && ch.peerStop)) throw e;
+      stopped = true;
     } finally {
       bar.stop();
     }
+    let peerSignal: StopMessage["signal"] = null;
+    if (stopped) {
+      const end = await this.#windDown(overhead);
+      peerSignal = end.peer?.signal ?? null;
+      if (end.overhead) overhead = end.overhead;
+      if (end.regcost) {
+        regcost = end.regcost;
+        lines.write({ record: "regcost", ...regcost });
+      }
+    }
+    lines.write({ record: "overhead", ...overhead });
+    const interruptedBy = stopped ? this.stop.signal : null;
     const doc: BenchDoc = {
       ...doc0,
       finishedAt: new Date().toISOString(),
-      completed: true,
-      interruptedBy: null,
+      completed: !stopped,
+      interruptedBy,
+      interruptedByPeer: peerSignal,
       config: cfg,
       overhead: { ...overhead, ffiPerCallNs: header.ffi.perCallNs, clockNs: header.ffi.clockNs },
       verification: verificationNote(cfg) +
@@ -241,8 +330,48 @@ class PairRun {
       calibration: null,
     };
     writeJson(out, doc);
-    lines.write({ record: "end", file: out });
-    return outcome(out, doc);
+    lines.write({
+      record: "end",
+      file: out,
+      completed: doc.completed,
+      interruptedBy,
+      interruptedByPeer: peerSignal,
+    });
+    return outcome(out, doc, keys.length);
+  }
+
+  /**
+   * This side stops: tells the peer (the server hands over its loop overhead with it), then reads what the
+   * peer sent before it knew, up to its stop. Whatever of the server's regcost and overhead comes is kept; a
+   * peer that does not answer leaves this side's document without its word (its own is written either way).
+   */
+  async #windDown(
+    overhead: Overhead,
+  ): Promise<{ peer: StopMessage | null; overhead?: Overhead; regcost?: RegcostResult }> {
+    const { ch } = this;
+    this.stop.settled();
+    const got: { peer: StopMessage | null; overhead?: Overhead; regcost?: RegcostResult } = { peer: null };
+    const wait = this.#inRegcost ? Math.max(this.T, REGCOST_WAIT_MS) : this.T;
+    const extra = this.server ? { overhead: { ...overhead } } : null;
+    try {
+      await ch.send("stop", { t: "stop", signal: this.stop.signal, extra }, this.T);
+    } catch (e) {
+      if (!(e instanceof OobError)) throw e;
+    }
+    try {
+      for (const end = performance.now() + wait;;) {
+        const m = await ch.recv("stop", DRAIN, Math.max(1, end - performance.now()));
+        if (m.t === "regcost" && m.regcost) got.regcost = m.regcost as unknown as RegcostResult;
+        if (m.t === "done") got.overhead = m.overhead as unknown as Overhead;
+        if (m.t === "stop") break;
+      }
+    } catch (e) {
+      if (!(e instanceof OobError)) throw e;
+    }
+    got.peer = ch.peerStop;
+    const o = got.peer?.extra?.overhead;
+    if (o) got.overhead = o as Overhead;
+    return got;
   }
 
   /** A point's phases: the server runs each against the client; the client serves adverts until the end. */
@@ -270,9 +399,17 @@ class PairRun {
   };
 
   /** The point on both sides: the server's result, with a failure of either side on both. */
-  async #point(index: number, key: PointKey, cfg: BenchConfig, phases: Phases): Promise<PointResult> {
+  async #point(
+    index: number,
+    key: PointKey,
+    cfg: BenchConfig,
+    phases: Phases,
+  ): Promise<PointResult | typeof STOPPED> {
     const { ch, T } = this, phase = `point ${index + 1}`;
-    const { reason, peerSge } = await this.#open(index, key, phase);
+    if (this.#stopping) return STOPPED;
+    const opened = await this.#open(index, key, phase);
+    if (opened === STOPPED) return STOPPED;
+    const { reason, peerSge } = opened;
     const recoveries = this.#rig.recoveries;
     let mine: string | null = null, theirEnd: Received<typeof POINT_END> | null = null;
     let r: PointResult | null = null;
@@ -357,7 +494,7 @@ class PairRun {
     index: number,
     key: PointKey,
     phase: string,
-  ): Promise<{ reason: string | null; peerSge: number | null }> {
+  ): Promise<{ reason: string | null; peerSge: number | null } | typeof STOPPED> {
     const { ch, T } = this;
     let reason: string | null = null;
     try {
@@ -366,9 +503,10 @@ class PairRun {
       if (!(e instanceof UnsupportedError)) throw e;
       reason = e.message;
     }
-    const endpoint = reason ? null : this.#rig.link.endpoint();
+    const endpoint = reason || this.#cm ? null : this.#rig.link.endpoint();
     await ch.send(phase, { t: "open", index, endpoint, reason, sgeLimit: this.#rig.caps.sge }, T);
-    const theirs = await ch.recv(phase, { open: M.open }, T);
+    const theirs = await ch.recv(phase, { open: M.open, ...STOP }, T);
+    if (theirs.t === "stop") return STOPPED;
     if (theirs.index !== index) {
       throw new OobError(
         "protocol",
@@ -378,15 +516,43 @@ class PairRun {
       );
     }
     if (!reason && theirs.reason) reason = `${this.server ? "client" : "server"}: ${theirs.reason}`;
-    if (!reason) this.#rig.connect(theirs.endpoint!);
+    if (!reason) await this.#connect(theirs.endpoint);
     return { reason, peerSge: this.server ? theirs.sgeLimit : null };
+  }
+
+  /** The point's QPs connected: to the endpoint the peer sent, or by rdma_cm. */
+  async #connect(theirs: z.infer<typeof EndpointSchema> | null): Promise<void> {
+    const link = this.#rig.link, cm = this.#cm;
+    if (!cm) {
+      if (!theirs) throw new OobError("protocol", "open", this.ch.peer, "the peer sent no endpoint");
+      return this.#rig.connect(theirs);
+    }
+    if (this.server) await link.acceptCm(cm, this.T);
+    else await link.connectCm(cm, this.#cmServer!.ip, this.#cmServer!.port, this.T);
+  }
+
+  /**
+   * The server's rdma_cm listener, on the address of its device's port (rdma_cm finds the device by it) and the
+   * out-of-band port number (rdma_cm's port space is its own).
+   */
+  #listen(cm: CmChannel): CmAddress {
+    const ip = this.#rig.link.cmAddress();
+    if (!ip) {
+      throw new KnownError(
+        `--rdma-cm: ${this.#ctx.name} port ${this.#rig.link.port} has no IPv4 address (no RoCE v2 ` +
+          `IPv4-mapped GID): give its netdev an address, or leave --rdma-cm out`,
+      );
+    }
+    const port = this.role.endpoint.port;
+    cmListen(cm, ip, port);
+    return { ip, port };
   }
 
   /**
    * A revoking strategy's late access, across the wire: one I/O, then (its setup still alive) the server sends
    * the first advertised segment and the client tries it with the old key.
    */
-  async #lateAccess(index: number, key: PointKey): Promise<LateAccessResult> {
+  async #lateAccess(index: number, key: PointKey): Promise<LateAccessResult | typeof STOPPED> {
     const { ch, T } = this, phase = `late access ${key.strategy}`;
     let status = "not run", rkey = 0;
     const one = { ...this.cfg, warmup: 0, reps: 1, iterations: 1, repMinIos: 1 };
@@ -410,6 +576,7 @@ class PairRun {
         await ch.send(phase, { t: "late-result", status }, T);
       },
     });
+    if (r === STOPPED) return STOPPED;
     if (r.status !== "ok") status = `the I/O before the late access did not complete: ${r.reason?.message}`;
     return {
       strategy: key.strategy,
@@ -422,21 +589,41 @@ class PairRun {
   }
 
   /** The server measures its device's registration costs on a loopback of its own; the client waits. */
-  async #regcost(step: (s: string) => void): Promise<RegcostResult | null> {
+  async #regcost(step: (s: string) => void): Promise<RegcostResult | null | typeof STOPPED> {
     const { ch, T } = this;
+    if (this.#stopping) return STOPPED;
     if (!this.server) {
-      const m = await ch.recv("regcost", { regcost: M.regcost }, Math.max(T, REGCOST_WAIT_MS));
+      // Minutes of the server's: a signal here stops at once (the server hears it after its measurements).
+      this.#inRegcost = true;
+      const m = await ch.recv(
+        "regcost",
+        { regcost: M.regcost, ...STOP },
+        Math.max(T, REGCOST_WAIT_MS),
+        () => this.stop.signal,
+      );
+      if (m.t === "stop") return STOPPED;
+      this.#inRegcost = false;
       return m.regcost as unknown as RegcostResult | null;
     }
     using local = new Rig(this.#ctx);
-    const r = runRegcost(local, {
-      maxBytes: this.cfg.regcostMaxBytes,
-      pages: this.cfg.pages,
-      budgetMs: this.cfg.regcostBudgetMs,
-      samplesMin: 3,
-      reference: this.cfg.reference,
-      onProgress: step,
-    });
+    let r: RegcostResult;
+    try {
+      r = runRegcost(local, {
+        maxBytes: this.cfg.regcostMaxBytes,
+        pages: this.cfg.pages,
+        budgetMs: this.cfg.regcostBudgetMs,
+        samplesMin: 3,
+        reference: this.cfg.reference,
+        onProgress: (what) => {
+          // As in one process: a signal abandons regcost at its next measurement (what it holds is released).
+          if (this.stop.signal) throw new RegcostStopped();
+          step(what);
+        },
+      });
+    } catch (e) {
+      if (e instanceof RegcostStopped) return STOPPED;
+      throw e;
+    }
     await ch.send("regcost", { t: "regcost", regcost: { ...r } }, T);
     return r;
   }

@@ -124,6 +124,8 @@ export interface BenchOutcome {
   notRevoked: number;
   /** The signal that stopped the run early (the document then says completed: false). */
   interruptedBy: StopSignal | null;
+  /** A pair's run stopped because the other side got a signal: that one (bench/pair.ts). */
+  interruptedByPeer?: StopSignal | null;
   points: number;
   of: number;
 }
@@ -296,4 +298,5 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   };
 }
 
-class RegcostStopped extends Error {}
+/** Thrown from regcost's progress callback when a signal asks the run to stop (bench/pair.ts does too). */
+export class RegcostStopped extends Error {}

@@ -107,10 +107,6 @@ export function registerBench(program: Command): void {
   )).action(
     async (opts: DeviceOptions & RawOptions & PairCliOptions & { quiet?: boolean; html: boolean }) => {
       const cfg = parseConfig(opts);
-      if (opts.rdmaCm) {
-        // ffi/link.ts can connect by rdma_cm, but the bench's per-point QPs are connected by the exchange only.
-        throw new UsageError("--rdma-cm: bench connects its QPs over the out-of-band channel only (for now)");
-      }
       const role = await pairRoleOf(opts);
       if (role && cfg.calibrate) {
         throw new UsageError(
@@ -124,10 +120,13 @@ export function registerBench(program: Command): void {
       console.log(benchReport(r.doc));
       console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
       if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
-      if (r.interruptedBy) {
+      // A pair stopped by the other side's signal ends as that side does (the same points ran on both).
+      const signal = r.interruptedBy ?? r.interruptedByPeer;
+      if (signal) {
+        const peer = r.interruptedBy ? "" : ` at the ${r.doc.pair?.role === "server" ? "client" : "server"}`;
         throw new Interrupted(
-          r.interruptedBy,
-          `interrupted by ${r.interruptedBy} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
+          signal,
+          `interrupted by ${signal}${peer} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
             `(completed: false) and ${jsonLinesPath(r.out)}`,
         );
       }

@@ -29,7 +29,9 @@ export const REPEAT_MS = 1000;
 
 const WORKER = `
 const code = { SIGINT: 130, SIGTERM: 143 };
+let grace;
 self.onmessage = (e) => {
+  if (e.data === "settled") return clearTimeout(grace);
   const { buffer, graceMs, repeatMs, what } = e.data;
   const flag = new Int32Array(buffer);
   const libc = Deno.dlopen("libc.so.6", { _exit: { parameters: ["i32"], result: "void" } });
@@ -45,7 +47,7 @@ self.onmessage = (e) => {
         first = now;
         Atomics.store(flag, 0, sig === "SIGINT" ? 2 : 15);
         console.error("memreg: " + sig + ": " + what + " (" + sig + " again to stop at once)");
-        setTimeout(() => bye(sig, "no checkpoint within " + graceMs / 1000 + " s of " + sig), graceMs);
+        grace = setTimeout(() => bye(sig, "no checkpoint within " + graceMs / 1000 + " s of " + sig), graceMs);
       } else if (now - first > repeatMs) bye(sig, sig + " again");
     });
   }
@@ -61,6 +63,11 @@ let stopped: StopSignal | null = null;
 export interface StopWatch extends Disposable {
   /** The signal that asked the run to stop, or null. */
   readonly signal: StopSignal | null;
+  /**
+   * The run reached its checkpoint and now only winds down (a pair waits for its peer's answer): the grace
+   * period no longer applies; a second signal still ends the process at once.
+   */
+  settled(): void;
 }
 
 /** Starts catching SIGINT/SIGTERM for a run; `what` says what happens next ("finishing the current point"). */
@@ -81,6 +88,9 @@ export async function watchStop(what: string, graceMs = GRACE_MS): Promise<StopW
   return {
     get signal() {
       return stopRequested();
+    },
+    settled() {
+      w.postMessage("settled");
     },
     [Symbol.dispose]() {
       stopped ??= stopRequested();

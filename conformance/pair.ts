@@ -139,7 +139,7 @@ export async function runConformancePair(
     using ctx = openDevice(o);
     const t0 = performance.now();
     const header = runHeader("conformance", SCHEMA_VERSION, ctx);
-    const pair = await meetPeer(ch, role, header);
+    const { pair } = await meetPeer(ch, role, header);
     const h = { ...header, pair };
     o.onHeader(h);
     const side = new Side(ch, ctx, role, o);

@@ -41,6 +41,8 @@ export class Link {
   readonly port: number;
   readonly gidIndex: number;
   readonly #ownPd: boolean;
+  /** The rdma_cm connection of the QP (released after it), when rdma_cm connected it. */
+  #cm: { ch: CmChannel; id: Deno.PointerObject } | null = null;
   readonly #psn = (crypto.getRandomValues(new Uint32Array(1))[0] & 0xffffff) || 1;
 
   constructor(readonly ctx: Context, readonly opts: LinkOptions = {}, deferQp = false) {
@@ -100,25 +102,53 @@ export class Link {
     this.qp.toRts(mine.psn, { ...path, maxRdAtomic: clampRd(Math.min(mine.initRdAtomic, remote.rdAtomic)) });
   }
 
-  /** Client side of rdma_cm: the QP is made on the port rdma_cm resolved the server's address to. */
-  async connectCm(ch: CmChannel, ip: string, port: number, timeoutMs: number): Promise<void> {
-    const depth = clampRd(
-      Math.min(this.ctx.queryDevice().maxQpRdAtom, this.ctx.queryDevice().maxQpInitRdAtom),
+  /**
+   * The IPv4 address rdma_cm reaches this end at: the one in its RoCE v2 IPv4-mapped GID (an address of the
+   * port's netdev); null when the port has none (InfiniBand, or no IPv4 address on the netdev).
+   */
+  cmAddress(): string | null {
+    const g = this.gidIndex >= 0 ? this.ctx.queryGid(this.port, this.gidIndex)?.gid : undefined;
+    const m = g?.match(
+      /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/,
     );
-    await cmConnect(ch, this.ctx, ip, port, () => this.makeQp(), { timeoutMs, depth, access: QP_ACCESS });
+    return m ? m.slice(1).map((h) => parseInt(h, 16)).join(".") : null;
+  }
+
+  /** Client side of rdma_cm: the link's QP (made now if deferred) connected to the server at ip:port. */
+  async connectCm(ch: CmChannel, ip: string, port: number, timeoutMs: number): Promise<void> {
+    const { id } = await cmConnect(
+      ch,
+      this.ctx,
+      ip,
+      port,
+      () => this.qp ?? this.makeQp(),
+      this.#cmOptions(timeoutMs),
+    );
+    this.#cm = { ch, id };
   }
 
   /** Server side of rdma_cm: the next connection request on `ch`'s listening id gets this link's QP. */
   async acceptCm(ch: CmChannel, timeoutMs: number): Promise<void> {
-    const depth = clampRd(
-      Math.min(this.ctx.queryDevice().maxQpRdAtom, this.ctx.queryDevice().maxQpInitRdAtom),
-    );
-    await cmAccept(ch, this.ctx, () => this.makeQp(), { timeoutMs, depth, access: QP_ACCESS });
+    const { id } = await cmAccept(ch, this.ctx, () => this.qp ?? this.makeQp(), this.#cmOptions(timeoutMs));
+    this.#cm = { ch, id };
+  }
+
+  #cmOptions(timeoutMs: number) {
+    const dev = this.ctx.queryDevice();
+    return { timeoutMs, depth: clampRd(Math.min(dev.maxQpRdAtom, dev.maxQpInitRdAtom)), access: QP_ACCESS };
   }
 
   close(): void {
     // A PD of the caller's stays; closing the CQ first closes the QP on it.
-    const objs = [this.qp, this.cq, this.#ownPd ? this.pd : null].filter((o) => o);
+    // The rdma_cm id goes after the QP it connected (destroying it ends the connection: the peer's id hears).
+    const cm = this.#cm;
+    this.#cm = null;
+    const objs = [
+      this.qp,
+      this.cq,
+      this.#ownPd ? this.pd : null,
+      cm && { close: () => cm.ch.release(cm.id) },
+    ].filter((o) => o);
     let first: unknown;
     for (const o of objs) {
       try {

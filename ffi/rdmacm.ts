@@ -55,7 +55,10 @@ export const CmEvent = {
   REJECTED: 8,
   ESTABLISHED: 9,
   DISCONNECTED: 10,
+  TIMEWAIT_EXIT: 15,
 } as const;
+/** The end of an earlier connection on the same channel (a pair connects a fresh QP per point). */
+const STALE = new Set<number>([CmEvent.DISCONNECTED, CmEvent.TIMEWAIT_EXIT]);
 const RDMA_PS_TCP = 0x0106;
 const AF_INET = 2;
 const POLLIN = 1;
@@ -134,6 +137,14 @@ export class CmChannel {
     return id;
   }
 
+  /** Destroys one id of the channel's (a connection that is over: its QP was destroyed first). */
+  release(id: Deno.PointerObject): void {
+    const i = this.#ids.findIndex((x) => Deno.UnsafePointer.equals(x, id));
+    if (i < 0 || this.#closed) return;
+    this.#ids.splice(i, 1);
+    if (cm().rdma_destroy_id(id) !== 0) fail("rdma_destroy_id");
+  }
+
   /** Takes an id the channel handed out with CONNECT_REQUEST into the channel's care. */
   adopt(id: Deno.PointerObject): void {
     this.#ids.push(id);
@@ -142,6 +153,13 @@ export class CmChannel {
   /** The next event within `timeoutMs`; it must be one of `want` (else a KnownError naming both). */
   async next(want: number[], timeoutMs: number, what: string): Promise<CmEventInfo> {
     const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const info = await this.#next(deadline, timeoutMs, what);
+      if (want.includes(info.type) || !STALE.has(info.type)) return this.#expect(info, want, what);
+    }
+  }
+
+  async #next(deadline: number, timeoutMs: number, what: string): Promise<CmEventInfo> {
     const pfd = new Uint8Array(L.pollfd.size);
     const pv = new DataView(pfd.buffer);
     for (;;) {
@@ -170,6 +188,10 @@ export class CmChannel {
     };
     info.name = eventName(info.type);
     cm().rdma_ack_cm_event(ev);
+    return info;
+  }
+
+  #expect(info: CmEventInfo, want: number[], what: string): CmEventInfo {
     if (!want.includes(info.type)) {
       if (info.type === CmEvent.CONNECT_REQUEST) {
         cm().rdma_reject(info.id, null, 0);
@@ -268,7 +290,7 @@ export async function cmConnect(
   port: number,
   makeQp: (port: number) => QP,
   o: CmOptions,
-): Promise<QP> {
+): Promise<{ qp: QP; id: Deno.PointerObject }> {
   const id = ch.createId();
   const where = `${ip}:${port}`;
   if (cm().rdma_resolve_addr(id, null, sockaddrIn(ip, port), o.timeoutMs) !== 0) {
@@ -285,7 +307,7 @@ export async function cmConnect(
   cmModify(id, qp, QpState.RTR);
   cmModify(id, qp, QpState.RTS);
   if (cm().rdma_establish(id) !== 0) fail("rdma_establish", where);
-  return qp;
+  return { qp, id };
 }
 
 /** Server side: binds and listens on ip:port (port 0: any; the bound port is returned by `port()`). */
@@ -302,7 +324,7 @@ export async function cmAccept(
   ctx: Context,
   makeQp: (port: number) => QP,
   o: CmOptions,
-): Promise<QP> {
+): Promise<{ qp: QP; id: Deno.PointerObject }> {
   const req = await ch.next([CmEvent.CONNECT_REQUEST], o.timeoutMs, "waiting for the client's connection");
   ch.adopt(req.id);
   checkDevice(req.id, ctx, "the client");
@@ -314,5 +336,5 @@ export async function cmAccept(
     fail("rdma_accept");
   }
   await ch.next([CmEvent.ESTABLISHED], o.timeoutMs, "the client's connection");
-  return qp;
+  return { qp, id: req.id };
 }

@@ -3,7 +3,7 @@
 // message is checked against the schema of the types the phase accepts. A fault (timeout, close, garbage,
 // oversized, other version, a peer's error) ends the channel: the peer is told in one message when it can
 // still be told, and the caller gets an OobError. The server side listens once and serves one connection.
-import type { z } from "zod";
+import { z } from "zod";
 import { encodeFrame, type Frame, FrameDecoder, type Message, PROTOCOL_VERSION } from "./frame.ts";
 import { OobError, type OobFault } from "./errors.ts";
 
@@ -14,6 +14,24 @@ export type Received<A extends Accepts> = { [K in keyof A]: z.infer<A[K]> & { t:
 
 const ERROR_TYPE = "error";
 
+/**
+ * A side that was told to stop (SIGINT/SIGTERM) says so in one `stop` message, at a point where its peer can
+ * stop too (between two steps of the run); the peer answers with its own (`signal` null: it stops because
+ * told). The pump keeps it aside, out of the queue of the run's messages: a receive whose phase accepts
+ * `stop` gets it once nothing sent before it is left.
+ */
+export const StopMessage = z.object({
+  t: z.literal("stop"),
+  signal: z.enum(["SIGINT", "SIGTERM"]).nullable(),
+  /** What the run's side hands over on its way out (the bench server: its loop overhead). */
+  extra: z.record(z.string(), z.unknown()).nullable(),
+});
+export type StopMessage = z.infer<typeof StopMessage>;
+/** Spread into a receive's accepts: the peer's stop (or this side's own, see Channel.localStop) ends the wait. */
+export const STOP = { stop: StopMessage };
+/** How often a receive that accepts `stop` looks at this side's own stop request. */
+const STOP_POLL_MS = 100;
+
 export class Channel {
   readonly #conn: Deno.Conn;
   readonly #decoder: FrameDecoder;
@@ -22,6 +40,7 @@ export class Channel {
   #wake: (() => void) | null = null;
   #phase = "connection";
   #closed = false;
+  #peerStop: StopMessage | null = null;
   /** Set once the pump has seen the end of the stream. */
   readonly done: Promise<void>;
 
@@ -51,6 +70,11 @@ export class Channel {
     return typeof t === "string" ? t : null;
   }
 
+  /** The peer's stop message, once it came. */
+  get peerStop(): StopMessage | null {
+    return this.#peerStop;
+  }
+
   /** Throws the fault that ended the channel, if any. */
   check(): void {
     if (this.#fault) throw this.#fault;
@@ -75,12 +99,24 @@ export class Channel {
 
   /**
    * The next message, which must be of a type `accepts` names and pass its schema, within `timeoutMs`. An
-   * `error` message from the peer ends the channel with its words.
+   * `error` message from the peer ends the channel with its words. Where `accepts` has `stop` (STOP), the
+   * peer's stop ends the wait once the messages sent before it are read, and so does `ownStop` (this side's
+   * own stop request, looked at every STOP_POLL_MS: a long wait on a busy peer).
    */
-  async recv<A extends Accepts>(phase: string, accepts: A, timeoutMs: number): Promise<Received<A>> {
+  async recv<A extends Accepts>(
+    phase: string,
+    accepts: A,
+    timeoutMs: number,
+    ownStop?: () => StopMessage["signal"],
+  ): Promise<Received<A>> {
     this.#phase = phase;
     const deadline = performance.now() + timeoutMs;
+    const stops = Object.hasOwn(accepts, "stop");
     while (this.#queue.length === 0) {
+      // A peer that said stop may close right after: what it said counts, not the closed connection.
+      if (stops && this.#peerStop) return this.#peerStop as unknown as Received<A>;
+      const own = stops ? ownStop?.() ?? null : null;
+      if (own) return { t: "stop", signal: own, extra: null } as unknown as Received<A>;
       this.check();
       if (this.#closed) throw this.#end(new OobError("closed", phase, this.peer, "the channel is closed"));
       const left = deadline - performance.now();
@@ -92,7 +128,7 @@ export class Channel {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        timer = setTimeout(resolve, left);
+        timer = setTimeout(resolve, stops && ownStop ? Math.min(left, STOP_POLL_MS) : left);
       });
       clearTimeout(timer);
       this.#wake = null;
@@ -171,6 +207,20 @@ export class Channel {
     return this.#fault;
   }
 
+  /** The peer's stop: checked like any message, and kept aside (the first one counts). */
+  #stopped(body: Message): void {
+    const r = StopMessage.safeParse(body);
+    if (!r.success) {
+      throw new OobError(
+        "protocol",
+        this.#phase,
+        this.peer,
+        `invalid 'stop' message: ${r.error.issues[0].message}`,
+      );
+    }
+    this.#peerStop ??= r.data;
+  }
+
   async #pump(): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     try {
@@ -210,7 +260,8 @@ export class Channel {
             );
             return;
           }
-          this.#queue.push(f);
+          if (f.body.t === StopMessage.shape.t.value) this.#stopped(f.body);
+          else this.#queue.push(f);
         }
         this.#wake?.();
       }

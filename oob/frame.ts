@@ -11,7 +11,8 @@
 import { OobError } from "./errors.ts";
 
 export const MAGIC = 0x4d52474f; // "MRGO"
-export const PROTOCOL_VERSION = 1;
+/** 2: a side stopped by a signal says so (`stop`); bench points can be connected by rdma_cm. */
+export const PROTOCOL_VERSION = 2;
 export const HEADER_BYTES = 12;
 /** Largest body: the biggest message (a bench document sent for merging) stays well below it. */
 export const MAX_BODY = 8 << 20;

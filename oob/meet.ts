@@ -1,7 +1,9 @@
 // What both engines' two-process runs say once the channel is open: each side's run header (host, device,
-// FFI path, and the address it sees the other at), and the shape of a QP endpoint as it crosses the wire.
+// FFI path, the address it sees the other at, how its QPs are connected and, for rdma_cm, the server's
+// listener), and the shape of a QP endpoint as it crosses the wire.
 import { z } from "zod";
 import type { Channel } from "./channel.ts";
+import { OobError } from "./errors.ts";
 import { PROTOCOL_VERSION } from "./frame.ts";
 import { pairEnd, type PairRecord } from "../record/pair.ts";
 import type { PairRole } from "../launch/role.ts";
@@ -13,7 +15,20 @@ const Header = z.object({
   host: obj.and(z.object({ hostname: z.string() })),
   device: obj.and(z.object({ name: z.string() })),
   ffi: obj,
+  connection: z.enum(["oob", "rdma-cm"]),
+  /** The server's rdma_cm listener (with --rdma-cm; null otherwise and from a client). */
+  cm: z.object({ ip: z.string().regex(/^\d+\.\d+\.\d+\.\d+$/), port: z.number().int().min(1).max(65535) })
+    .nullable(),
 });
+
+/** Where an rdma_cm server listens (its device's IPv4 address). */
+export type CmAddress = NonNullable<z.infer<typeof Header>["cm"]>;
+
+export interface Met {
+  pair: PairRecord;
+  /** With --rdma-cm: the server's listener (on the client, the one the peer sent); null otherwise. */
+  cm: CmAddress | null;
+}
 
 /** ffi/link.ts's WireEndpoint, validated. */
 export const EndpointSchema = z.object({
@@ -28,26 +43,44 @@ export const EndpointSchema = z.object({
 
 /**
  * Both sides' headers: each tells the other its host, device and FFI path, and the address it sees the other
- * at; both documents get the same pair record (but for `role`).
+ * at; both documents get the same pair record (but for `role`). Both must connect their QPs the same way (a
+ * difference is one line on each side); with --rdma-cm the server passes its listener (`cm`) and the client
+ * gets it back.
  */
 export async function meetPeer(
   ch: Channel,
   role: PairRole,
   header: Parameters<typeof pairEnd>[0],
-): Promise<PairRecord> {
+  cm: CmAddress | null = null,
+): Promise<Met> {
   const T = role.timeoutMs, server = role.role === "server";
   const seen = ch.peer.replace(/^\w+ /, "");
+  const connection = role.transport === "rdma-cm" ? "rdma-cm" : "oob";
   await ch.send(
     "header",
-    { t: "header", seen, host: header.host, device: header.device, ffi: header.ffi },
+    { t: "header", seen, host: header.host, device: header.device, ffi: header.ffi, connection, cm },
     T,
   );
   const theirs = await ch.recv("header", { header: Header }, T);
+  if (theirs.connection !== connection) {
+    const how = (c: string) => c === "rdma-cm" ? "rdma_cm (--rdma-cm)" : "the out-of-band exchange";
+    throw new OobError(
+      "config",
+      "header",
+      ch.peer,
+      `the peer connects QPs by ${how(theirs.connection)}, this side by ${
+        how(connection)
+      }: give both the same`,
+    );
+  }
+  if (!server && connection === "rdma-cm" && !theirs.cm) {
+    throw new OobError("protocol", "header", ch.peer, "the server sent no rdma_cm address");
+  }
   const me = pairEnd(header, theirs.seen), them = pairEnd(theirs as unknown as typeof header, seen);
   const slurm = role.slurm;
-  return {
+  const pair: PairRecord = {
     role: role.role,
-    connection: role.transport === "rdma-cm" ? "rdma-cm" : "oob",
+    connection,
     launcher: role.launcher,
     protocol: PROTOCOL_VERSION,
     server: server ? me : them,
@@ -62,4 +95,5 @@ export async function meetPeer(
       }
       : null,
   };
+  return { pair, cm: connection === "rdma-cm" ? (server ? cm : theirs.cm) : null };
 }

@@ -276,6 +276,8 @@ export const BenchDocSchema = z.object({
   ...headerShape,
   kind: z.literal("bench"),
   ...completionShape,
+  /** A pair stopped by a signal to the other side (issue 10): that side's signal. */
+  interruptedByPeer: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
   finishedAt: str,
   config: ConfigSchema,
   overhead: OverheadSchema,

@@ -2,10 +2,14 @@
 // runs them: both documents, the same results on both sides, both sides named, the late access across the
 // two processes; and the faults that end a run on both sides, each with one line and a non-zero exit: the
 // client or the server killed mid-run, a peer that goes silent in a point, different configurations, a wrong
-// token.
+// token. SIGINT to either side mid-run stops both after the same points (each document marked interrupted, by
+// its own signal or the peer's), exit 130, nothing left on the device.
 import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
-import { failureLine, startPair, until } from "../helpers/pair.ts";
+import { failureLine, port, startPair, until } from "../helpers/pair.ts";
+import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
+import { CmChannel, Context, Link } from "../../ffi/mod.ts";
+import { KnownError } from "../../common/mod.ts";
 
 const SMALL = [
   "--sizes",
@@ -25,6 +29,19 @@ const SMALL = [
   "--regcost-budget",
   "20",
   "--no-reference",
+  "--no-html",
+  "--quiet",
+];
+
+/** A run of a few points (three sizes, two strategies): long enough to stop or kill it in the middle. */
+const MID_RUN = [
+  "--sizes",
+  "4k,16k,64k",
+  "--ops",
+  "write",
+  "--strategies",
+  "global,reg-per-io",
+  "--no-regcost",
   "--no-html",
   "--quiet",
 ];
@@ -80,23 +97,10 @@ Deno.test("bench --server and --connect: two processes, both documents, the same
   Deno.removeSync(dir, { recursive: true });
 });
 
-/** Waits until `path` has a line matching `re` (a run's stream shows how far it got). */
 for (const victim of ["client", "server"] as const) {
   Deno.test(`the ${victim} killed mid-run: the other side stops with one line, exit 1`, async () => {
     const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-    const long = [
-      "--sizes",
-      "4k,16k,64k",
-      "--ops",
-      "write",
-      "--strategies",
-      "global,reg-per-io",
-      "--duration",
-      "400",
-      "--no-regcost",
-      "--no-html",
-      "--quiet",
-    ];
+    const long = [...MID_RUN, "--duration", "400"];
     const { server, client } = startPair(long, { dir });
     // Once the first point is done, the second is under way: kill then.
     await until(`${dir}/s.jsonl`, /"record":"point"/);
@@ -171,4 +175,146 @@ Deno.test("different configurations and a wrong token: both sides stop with one 
       assert.match(failureLine(r.stderr), re);
     }
   }
+});
+
+for (const victim of ["client", "server"] as const) {
+  Deno.test(`SIGINT to the ${victim} mid-run: both sides stop after the same points, both documents say so, exit 130`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+    const before = await deviceCounts();
+    const args = [...MID_RUN, "--reps", "2", "--duration", "300", "--no-revocation-check", "--no-sweep"];
+    const { server, client } = startPair(args, { dir });
+    // After the first point the second is under way: the signal lands inside it.
+    await until(`${dir}/s.jsonl`, /"record":"point"/);
+    const [hit, other] = victim === "client" ? [client, server] : [server, client];
+    hit.child.kill("SIGINT");
+    const [h, o] = await Promise.all([hit.done, other.done]);
+    const log = `--- ${victim}\n${h.stderr}\n--- other\n${o.stderr}`;
+    assert.equal(h.code, 130, log);
+    assert.equal(o.code, 130, log);
+    const peerRole = victim;
+    const [hf, of] = victim === "client" ? ["c", "s"] : ["s", "c"];
+    // The signalled side: the watcher's notice and one line saying where the results are.
+    const said = h.stderr.split("\n").filter((l) => l.startsWith("memreg: interrupted by"));
+    assert.equal(said.length, 1, log);
+    assert.match(
+      said[0],
+      new RegExp(`^memreg: interrupted by SIGINT after [1-5] of 6 points; .*${hf}\\.json`),
+    );
+    // The other side: exactly one line, naming the side that got the signal.
+    assert.match(
+      failureLine(o.stderr),
+      new RegExp(`^memreg: interrupted by SIGINT at the ${peerRole} after [1-5] of 6 points; .*${of}\\.json`),
+    );
+    const docs = [loadResult(`${dir}/${hf}.json`), loadResult(`${dir}/${of}.json`)];
+    const [hd, od] = docs.map((d) => d.kind === "bench" ? d.doc : assert.fail(d.kind));
+    assert.deepEqual([hd.completed, hd.interruptedBy, hd.interruptedByPeer], [false, "SIGINT", null]);
+    assert.deepEqual([od.completed, od.interruptedBy, od.interruptedByPeer], [false, null, "SIGINT"]);
+    // The same points on both sides, every one finished (the one under way when the signal came included).
+    assert.ok(hd.results.length >= 1 && hd.results.length < 6, `${hd.results.length} points`);
+    assert.deepEqual(od.results, hd.results);
+    for (const r of hd.results) assert.equal(r.status, "ok", `${r.strategy} ${r.size}: ${r.reason?.message}`);
+    // The streams keep every point and end with the end record that says the run stopped.
+    for (const [f, d] of [[hf, hd], [of, od]] as const) {
+      const lines = Deno.readTextFileSync(`${dir}/${f}.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(lines.filter((l) => l.record === "point").length, d.results.length);
+      assert.deepEqual(lines.at(-1), {
+        record: "end",
+        file: `${dir}/${f}.json`,
+        completed: false,
+        interruptedBy: d.interruptedBy,
+        interruptedByPeer: d.interruptedByPeer,
+      });
+    }
+    assert.deepEqual(await rdmaResources(server.child.pid, client.child.pid), []);
+    assert.deepEqual(await deviceCounts(), before, "rdma resource show after both sides stopped");
+    Deno.removeSync(dir, { recursive: true });
+  });
+}
+
+const device = Deno.env.get("MEMREG_DEVICE");
+const CM_SMALL = [
+  "--sizes",
+  "4k",
+  "--ops",
+  "write,read",
+  "--strategies",
+  "global,reg-per-io",
+  "--reps",
+  "1",
+  "--duration",
+  "100",
+  "--warmup",
+  "1",
+  "--verify",
+  "full",
+  "--no-regcost",
+  "--no-sweep",
+  "--no-html",
+  "--quiet",
+];
+
+Deno.test("bench --rdma-cm: every point's QPs connected by rdma_cm, data checked, the documents say so", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+  const before = await deviceCounts();
+  const { server, client } = startPair([...CM_SMALL, "--rdma-cm"], { dir });
+  const [s, c] = await Promise.all([server.done, client.done]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(c.code, 0, c.stderr);
+  const [sd, cd] = [loadResult(`${dir}/s.json`), loadResult(`${dir}/c.json`)]
+    .map((d) => d.kind === "bench" ? d.doc : assert.fail(d.kind));
+  for (const d of [sd, cd]) assert.equal(d.pair?.connection, "rdma-cm");
+  assert.deepEqual(cd.results, sd.results);
+  assert.deepEqual(sd.results.map((r) => `${r.strategy} ${r.op}`).sort(), [
+    "global read",
+    "global write",
+    "reg-per-io read",
+    "reg-per-io write",
+  ]);
+  // Every byte of every I/O was checked (--verify full): a point whose data went astray fails.
+  assert.match(sd.verification, /every byte of every I\/O/);
+  for (const r of sd.results) {
+    assert.equal(r.status, "ok", `${r.strategy} ${r.op}: ${r.reason?.message}`);
+    assert.ok(r.ios >= 1 && (r.perIo?.rdmaOps ?? 0) >= 1);
+  }
+  // The late access went over an rdma_cm connection too.
+  assert.deepEqual(sd.revocation.map((c) => [c.strategy, c.status]), [[
+    "reg-per-io",
+    "IBV_WC_REM_ACCESS_ERR",
+  ]]);
+  // Every connection's rdma_cm id and QP released.
+  assert.deepEqual(await deviceCounts(), before, "rdma resource show after the run");
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("rdma_cm: no server where the client resolves and connects: one line, within the deadline", async () => {
+  using ctx = Context.open(device);
+  using cm = new CmChannel();
+  using link = new Link(ctx, {}, true);
+  const ip = link.cmAddress();
+  assert.ok(ip, "the device's netdev has an IPv4 address");
+  const t0 = performance.now();
+  await assert.rejects(link.connectCm(cm, ip, port(), 5000), (e: Error) => {
+    assert.ok(e instanceof KnownError, String(e));
+    assert.match(
+      e.message,
+      new RegExp(`^rdma_cm: connecting to ${ip.replaceAll(".", "\\.")}:\\d+: [^\\n]+$`),
+    );
+    return true;
+  });
+  assert.ok(performance.now() - t0 < 10_000, "within the deadline");
+});
+
+Deno.test("bench --rdma-cm: the server killed mid-run: the client stops with one line, exit 1", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+  const long = ["--sizes", "4k,16k,64k", "--ops", "write", "--strategies", "global", "--duration", "300"];
+  const { server, client } = startPair(
+    [...long, "--rdma-cm", "--no-regcost", "--no-sweep", "--no-html", "--quiet"],
+    { dir },
+  );
+  await until(`${dir}/s.jsonl`, /"record":"point"/);
+  server.child.kill("SIGKILL");
+  const [c] = await Promise.all([client.done, server.done]);
+  assert.equal(c.code, 1, c.stderr);
+  assert.match(failureLine(c.stderr), /^memreg: (server 127\.0\.0\.1:\d+, |rdma_cm: )/);
+  Deno.removeSync(dir, { recursive: true });
 });

@@ -9,7 +9,7 @@ import { runBench } from "../../bench/run.ts";
 import { runSuite } from "../../conformance/suite.ts";
 import { CASES } from "../../conformance/cases/index.ts";
 import { watchStop } from "../../common/signals.ts";
-import { rdmaResources } from "../helpers/resources.ts";
+import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
 import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
 import { runCli } from "../helpers/cli.ts";
 import { withTempDir } from "../helpers/tmp.ts";
@@ -25,14 +25,6 @@ const SHORT = [
   "1",
   "--no-regcost",
 ];
-
-/** Device-wide object counts (every process), from `rdma resource show`. */
-async function deviceCounts(): Promise<Record<string, number>> {
-  const out = await new Deno.Command("rdma", { args: ["-j", "resource", "show"], stdout: "piped" }).output();
-  const rows = JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, unknown>[];
-  const row = rows.find((r) => r.ifname === (device ?? "rxe0")) ?? {};
-  return Object.fromEntries(["pd", "cq", "qp", "mr", "ctx"].map((k) => [k, Number(row[k] ?? 0)]));
-}
 
 const inDir = (fn: (dir: string) => Promise<void>) => withTempDir("memreg-sig-", fn);
 

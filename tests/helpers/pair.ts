@@ -26,7 +26,7 @@ export function memreg(args: string[]): Proc {
 }
 
 let nextPort = 18600 + (Deno.pid % 200);
-const port = () => nextPort++;
+export const port = () => nextPort++;
 
 /** A server and its client on a fresh port with the same options (and each side's own); outputs in `dir`. */
 export function startPair(

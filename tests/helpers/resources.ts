@@ -28,3 +28,11 @@ export async function rdmaResources(...pids: number[]): Promise<string[]> {
   }
   return rows;
 }
+
+/** Device-wide object counts (every process) of `device` (rxe0 by default), from `rdma resource show`. */
+export async function deviceCounts(device = Deno.env.get("MEMREG_DEVICE")): Promise<Record<string, number>> {
+  const out = await new Deno.Command("rdma", { args: ["-j", "resource", "show"], stdout: "piped" }).output();
+  const rows = JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, unknown>[];
+  const row = rows.find((r) => r.ifname === (device ?? "rxe0")) ?? {};
+  return Object.fromEntries(["pd", "cq", "qp", "mr", "cm_id", "ctx"].map((k) => [k, Number(row[k] ?? 0)]));
+}

@@ -11,7 +11,7 @@ import {
   MAX_BODY,
   PROTOCOL_VERSION,
 } from "../../oob/frame.ts";
-import { Channel, connect, Listener } from "../../oob/channel.ts";
+import { Channel, connect, Listener, STOP } from "../../oob/channel.ts";
 import { OobError } from "../../oob/errors.ts";
 import { compareConfig, configDiff, join, serve } from "../../oob/session.ts";
 import { z } from "zod";
@@ -36,6 +36,15 @@ async function fault(p: Promise<unknown>): Promise<OobError> {
     throw e;
   }
   assert.fail("expected an OobError");
+}
+
+/** A channel on a real socket, and the raw connection of its peer (a test writes the peer's frames). */
+async function channelPair(): Promise<{ conn: Deno.TcpConn; ch: Channel }> {
+  const { l, port } = listener();
+  const acc = l.accept(2000);
+  const conn = await connect("127.0.0.1", port, 2000);
+  const { conn: sconn, peer } = await acc;
+  return { conn, ch: new Channel(sconn, peer) };
 }
 
 /** A raw TCP peer that speaks bytes: the fake side of a fault. */
@@ -330,15 +339,51 @@ Deno.test("configDiff names each differing option with both values", () => {
 });
 
 Deno.test("a channel's error message from the peer ends it with the peer's words", async () => {
-  const { l, port } = listener();
-  const acc = l.accept(2000);
-  const conn = await connect("127.0.0.1", port, 2000);
-  const { conn: sconn, peer } = await acc;
-  const ch = new Channel(sconn, peer);
+  const { conn, ch } = await channelPair();
   await conn.write(encodeFrame({ t: "error", fault: "peer", message: "ibv_reg_mr failed: ENOMEM" }));
   const f = await fault(ch.recv("point 3", { x: z.object({ t: z.literal("x") }) }, 2000));
   assert.equal(f.fault, "peer");
   assert.match(f.message, /point 3: the peer stopped: ibv_reg_mr failed: ENOMEM$/);
+  conn.close();
+  ch.close();
+});
+
+Deno.test("a peer's stop: kept aside, read after what came before it, only where the phase accepts it", async () => {
+  const { conn, ch } = await channelPair();
+  const X = { x: z.object({ t: z.literal("x"), n: z.number() }) };
+  await conn.write(
+    new Uint8Array([
+      ...encodeFrame({ t: "x", n: 1 }),
+      ...encodeFrame({ t: "stop", signal: "SIGINT", extra: { overhead: { cycles: 3 } } }),
+    ]),
+  );
+  // The peer goes right after its stop: what it said counts, not the closed connection.
+  conn.close();
+  assert.deepEqual(await ch.recv("point 2", { ...X, ...STOP }, 2000), { t: "x", n: 1 });
+  assert.deepEqual(await ch.recv("point 3", { ...X, ...STOP }, 2000), {
+    t: "stop",
+    signal: "SIGINT",
+    extra: { overhead: { cycles: 3 } },
+  });
+  assert.equal(ch.peerStop?.signal, "SIGINT");
+  // A phase that does not accept a stop (the middle of a point) sees the channel as it is: closed.
+  assert.equal((await fault(ch.recv("point 3", X, 500))).fault, "closed");
+  ch.close();
+});
+
+Deno.test("this side's own stop ends a long wait that accepts it; a malformed stop is a protocol fault", async () => {
+  const { conn, ch } = await channelPair();
+  let own: "SIGTERM" | null = null;
+  setTimeout(() => own = "SIGTERM", 200);
+  const t0 = performance.now();
+  const m = await ch.recv("regcost", { ...STOP }, 10_000, () => own);
+  assert.deepEqual(m, { t: "stop", signal: "SIGTERM", extra: null });
+  assert.ok(performance.now() - t0 < 2000, "looked at within its poll interval");
+  assert.equal(ch.peerStop, null);
+  await conn.write(encodeFrame({ t: "stop", signal: "SIGHUP", extra: null }));
+  const f = await fault(ch.recv("point 1", { ...STOP }, 2000));
+  assert.equal(f.fault, "protocol");
+  assert.match(f.message, /invalid 'stop' message/);
   conn.close();
   ch.close();
 });
