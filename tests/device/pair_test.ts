@@ -233,6 +233,8 @@ for (const victim of ["client", "server"] as const) {
 
 const device = Deno.env.get("MEMREG_DEVICE");
 const CM_SMALL = [
+  "--layout",
+  "contiguous",
   "--sizes",
   "4k",
   "--ops",
