@@ -17,7 +17,7 @@ import { CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE, failureLine, startPair, until 
 const SELECTION = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN].join(",");
 const ARGS = ["--cases", SELECTION, "--no-html"];
 
-Deno.test("conformance --server/--connect: the single-process classes, not-run cases listed, both sides named, the report renders", async () => {
+Deno.test("pair: conformance --server/--connect: the single-process classes, not-run cases listed, both sides named, the report renders", async () => {
   const one = await runSuite(selectCases(CASES, SELECTION), {
     port: 1,
     stepDeadlineMs: 5000,
@@ -64,7 +64,7 @@ Deno.test("conformance --server/--connect: the single-process classes, not-run c
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("conformance: the server killed in the middle of the cases: the client stops with one line, exit 1, nothing left", async () => {
+Deno.test("pair: conformance: the server killed in the middle of the cases: the client stops with one line, exit 1, nothing left", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-cpair-" });
   const { server, client } = startPair(ARGS, { cmd: "conformance", dir });
   // Once the first case is done, the next is under way: kill then.

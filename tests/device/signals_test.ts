@@ -35,7 +35,7 @@ function signalSelfAfter(path: string, what: string, n: number, sig: string): De
   return new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "null" }).spawn();
 }
 
-Deno.test("bench, in process: SIGTERM after the first point; every verbs object is released by the time it returns", () =>
+Deno.test("signals: bench, in process: SIGTERM after the first point; every verbs object is released by the time it returns", () =>
   inDir(async (dir) => {
     const out = join(dir, "b.json");
     const cfg = parseConfig({
@@ -63,7 +63,7 @@ Deno.test("bench, in process: SIGTERM after the first point; every verbs object 
     assertEquals([doc.completed, doc.interruptedBy, doc.results.length], [false, "SIGTERM", r.points]);
   }));
 
-Deno.test("conformance, in process: SIGTERM after two cases; released, results kept, marked interrupted", async () => {
+Deno.test("signals: conformance, in process: SIGTERM after two cases; released, results kept, marked interrupted", async () => {
   using _stop = await watchStop("finishing the current case");
   const doc = await runSuite(CASES.filter((c) => c.id.startsWith("mr.")), {
     port: 1,
@@ -82,7 +82,7 @@ Deno.test("conformance, in process: SIGTERM after two cases; released, results k
   assertEquals(await rdmaResources(Deno.pid), []);
 });
 
-Deno.test("bench CLI: SIGINT to its process group; afterwards the device holds nothing more than before", () =>
+Deno.test("signals: bench CLI: SIGINT to its process group; afterwards the device holds nothing more than before", () =>
   inDir(async (dir) => {
     const before = await deviceCounts();
     const out = join(dir, "b.json");
@@ -97,7 +97,7 @@ Deno.test("bench CLI: SIGINT to its process group; afterwards the device holds n
     assertEquals(await rdmaResources(r.pid), []);
   }));
 
-Deno.test("conformance --isolate CLI: SIGTERM reaches the children too; no case is recorded as crashed", () =>
+Deno.test("signals: conformance --isolate CLI: SIGTERM reaches the children too; no case is recorded as crashed", () =>
   inDir(async (dir) => {
     const before = await deviceCounts();
     const out = join(dir, "c.json");
@@ -111,7 +111,7 @@ Deno.test("conformance --isolate CLI: SIGTERM reaches the children too; no case 
     assertEquals(await deviceCounts(), before);
   }));
 
-Deno.test("SIGINT twice: the second one stops at once; the stream keeps every completed point", () =>
+Deno.test("signals: SIGINT twice: the second one stops at once; the stream keeps every completed point", () =>
   inDir(async (dir) => {
     const out = join(dir, "b.json");
     // Points of 6 s: the first signal would wait for the end of one; the second does not.
@@ -130,7 +130,7 @@ Deno.test("SIGINT twice: the second one stops at once; the stream keeps every co
     assertEquals(lines.filter((l) => l.record === "point").length, r.recordsAtSignal);
   }));
 
-Deno.test("no checkpoint within the grace period: the run ends at its deadline, not the point's", () =>
+Deno.test("signals: no checkpoint within the grace period: the run ends at its deadline, not the point's", () =>
   inDir(async (dir) => {
     const out = join(dir, "b.json");
     const r = await interruptRun([...BENCH, "--strategies", "global", "--duration", "8000", "--out", out], {
@@ -146,7 +146,7 @@ Deno.test("no checkpoint within the grace period: the run ends at its deadline, 
     assert(r.stderr.includes("no checkpoint within 1.5 s of SIGTERM"), r.stderr);
   }));
 
-Deno.test("SIGKILL: every completed point is in the stream, each line whole", () =>
+Deno.test("signals: SIGKILL: every completed point is in the stream, each line whole", () =>
   inDir(async (dir) => {
     const jsonl = join(dir, "b.jsonl");
     const r = await interruptRun([...BENCH, ...SHORT, "--out", join(dir, "b.json")], {
