@@ -19,8 +19,10 @@ Deno.test({
   name: "testbed --pair: bench between two guests over the wire, both documents name both hosts",
   ignore,
   fn: async () => {
-    // Inside the project: the guests write the host's files there.
-    const dir = Deno.makeTempDirSync({ dir: join(projectRoot, "results"), prefix: "pair-test-" });
+    // Inside the project: the guests write the host's files there (results/ is not in a clean clone).
+    const results = join(projectRoot, "results");
+    Deno.mkdirSync(results, { recursive: true });
+    const dir = Deno.makeTempDirSync({ dir: results, prefix: "pair-test-" });
     try {
       const r = await runCli([
         "testbed",
@@ -74,7 +76,7 @@ Deno.test({
   },
 });
 
-Deno.test("two-host options that cannot run yet are one usage line, exit 2, before any boot", async () => {
+Deno.test("pair: two-host options that cannot run yet are one usage line, exit 2, before any boot", async () => {
   for (
     const [args, re] of [
       [
@@ -82,8 +84,12 @@ Deno.test("two-host options that cannot run yet are one usage line, exit 2, befo
         /^memreg: --isolate: a conformance run of two processes does not take it/,
       ],
       [
-        ["bench", "--server", "--rdma-cm"],
-        /^memreg: --rdma-cm: bench connects its QPs over the out-of-band channel only/,
+        ["conformance", "--server", "--rdma-cm"],
+        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
+      ],
+      [
+        ["conformance", "--connect", "127.0.0.1", "--token", "t", "--rdma-cm"],
+        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
       ],
     ] as const
   ) {
