@@ -13,8 +13,10 @@ import {
 } from "../../oob/frame.ts";
 import { Channel, connect, Listener, STOP } from "../../oob/channel.ts";
 import { OobError } from "../../oob/errors.ts";
-import { compareConfig, configDiff, join, serve } from "../../oob/session.ts";
+import { compareConfig, configDiff, join, openChannel, serve } from "../../oob/session.ts";
 import { z } from "zod";
+import { meetPeer } from "../../oob/meet.ts";
+import type { PairRole } from "../../launch/role.ts";
 
 const KIND = "bench" as const;
 const opts = (token: string, timeoutMs = 2000) => ({ kind: KIND, token, timeoutMs });
@@ -386,4 +388,104 @@ Deno.test("this side's own stop ends a long wait that accepts it; a malformed st
   assert.match(f.message, /invalid 'stop' message/);
   conn.close();
   ch.close();
+});
+
+Deno.test("a version-1 peer (before 'stop'): both engines' channels refuse it in one line, as server and as client", async () => {
+  assert.equal(PROTOCOL_VERSION, 2);
+  const plan = (role: "server" | "client", port: number) => ({
+    role,
+    endpoint: { host: "127.0.0.1", port },
+    token: "tok",
+    tokenGenerated: false,
+    waitMs: 3000,
+    timeoutMs: 2000,
+  });
+  const v1 = /the peer speaks OOB protocol version 1, this memreg speaks 2; run the same memreg version/;
+  for (const kind of ["bench", "conformance"] as const) {
+    // A server of this version, a client of version 1: the server says why in one line, and tells the client in
+    // a frame the old client reads as words (its header is the same in every version).
+    let said = "";
+    const server = fault(openChannel(plan("server", 0), kind, (l) => said = l));
+    while (!said) await new Promise((r) => setTimeout(r, 10));
+    const conn = await raw(Number(said.match(/127\.0\.0\.1:(\d+)/)![1]));
+    assert.equal(decodeAll(await readSome(conn, 1000))[0].body.kind, kind);
+    await conn.write(encodeFrame({ t: "auth", nonce: "AAAA", proof: "AAAA" }, 1));
+    const fs = await server;
+    assert.equal(fs.fault, "version", kind);
+    assert.match(fs.message, v1);
+    const told = decodeAll(await readSome(conn)).at(-1)!;
+    assert.deepEqual([told.version, told.body.t], [2, "error"]);
+    assert.match(String(told.body.message), v1);
+    conn.close();
+    // A client of this version, a server of version 1: the same line, from its first frame.
+    const { l, port } = listener();
+    const old = (async () => {
+      const { conn } = await l.accept(3000);
+      await conn.write(encodeFrame({ t: "hello", tool: "memreg", version: "0.1", kind, nonce: "AAAA" }, 1));
+      const back = decodeAll(await readSome(conn));
+      conn.close();
+      return back;
+    })();
+    const fc = await fault(openChannel(plan("client", port), kind));
+    assert.equal(fc.fault, "version", kind);
+    assert.match(fc.message, v1);
+    assert.match(String((await old).at(-1)?.body.message), v1);
+  }
+});
+
+Deno.test("meetPeer: a side with --rdma-cm and one without stop in one line each; with it the client learns the listener", async () => {
+  const ends = async () => {
+    const { l, port } = listener();
+    const acc = l.accept(2000);
+    const conn = await connect("127.0.0.1", port, 2000);
+    const { conn: sconn, peer } = await acc;
+    return { server: new Channel(sconn, peer), client: new Channel(conn, `server 127.0.0.1:${port}`) };
+  };
+  const role = (r: "server" | "client", cm: boolean) =>
+    ({
+      role: r,
+      transport: cm ? "rdma-cm" : "tcp",
+      timeoutMs: 2000,
+      launcher: "cli",
+      slurm: null,
+    }) as unknown as PairRole;
+  const header = (hostname: string) =>
+    ({
+      host: { hostname },
+      device: { name: "rxe0" },
+      ffi: {},
+    }) as unknown as Parameters<typeof meetPeer>[2];
+  const listen = { ip: "10.0.0.1", port: 18520 };
+  // Both with rdma_cm: the client gets the server's listener, both records say rdma-cm.
+  let ch = await ends();
+  const [s, c] = await Promise.all([
+    meetPeer(ch.server, role("server", true), header("srv"), listen),
+    meetPeer(ch.client, role("client", true), header("cli")),
+  ]);
+  assert.deepEqual([s.cm, c.cm], [listen, listen]);
+  assert.deepEqual([s.pair.connection, c.pair.connection, c.pair.server.host.hostname], [
+    "rdma-cm",
+    "rdma-cm",
+    "srv",
+  ]);
+  ch.server.close();
+  ch.client.close();
+  // One side with, one without: each says how both connect, in one line.
+  ch = await ends();
+  const [fs, fc] = await Promise.all([
+    fault(meetPeer(ch.server, role("server", true), header("srv"), listen)),
+    fault(meetPeer(ch.client, role("client", false), header("cli"))),
+  ]);
+  assert.equal(fs.fault, "config");
+  assert.match(
+    fs.message,
+    /the peer connects QPs by the out-of-band exchange, this side by rdma_cm \(--rdma-cm\)/,
+  );
+  assert.equal(fc.fault, "config");
+  assert.match(
+    fc.message,
+    /the peer connects QPs by rdma_cm \(--rdma-cm\), this side by the out-of-band exchange/,
+  );
+  ch.server.close();
+  ch.client.close();
 });
