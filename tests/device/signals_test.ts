@@ -166,7 +166,7 @@ Deno.test("signals: SIGKILL: every completed point is in the stream, each line w
     assert(report.stdout.includes("INCOMPLETE RUN (no end record)"), report.stdout);
   }));
 
-Deno.test("fuzz CLI: SIGINT mid-run; the document keeps every finished sequence, marked interrupted; exit 130", () =>
+Deno.test("signals: fuzz CLI: SIGINT mid-run; the document keeps every finished sequence, marked interrupted; exit 130", () =>
   inDir(async (dir) => {
     const before = await deviceCounts();
     const out = join(dir, "f.json");
