@@ -115,7 +115,6 @@ const DRAIN = {
   regcost: M.regcost,
   done: M.done,
   bye: M.bye,
-  ...STOP,
 };
 /** A step that did not run: this side or the peer was stopped by a signal. */
 const STOPPED = Symbol("stopped");
@@ -348,27 +347,21 @@ class PairRun {
   async #windDown(
     overhead: Overhead,
   ): Promise<{ peer: StopMessage | null; overhead?: Overhead; regcost?: RegcostResult }> {
-    const { ch } = this;
     this.stop.settled();
     const got: { peer: StopMessage | null; overhead?: Overhead; regcost?: RegcostResult } = { peer: null };
-    const wait = this.#inRegcost ? Math.max(this.T, REGCOST_WAIT_MS) : this.T;
-    const extra = this.server ? { overhead: { ...overhead } } : null;
-    try {
-      await ch.send("stop", { t: "stop", signal: this.stop.signal, extra }, this.T);
-    } catch (e) {
-      if (!(e instanceof OobError)) throw e;
-    }
-    try {
-      for (const end = performance.now() + wait;;) {
-        const m = await ch.recv("stop", DRAIN, Math.max(1, end - performance.now()));
-        if (m.t === "regcost" && m.regcost) got.regcost = m.regcost as unknown as RegcostResult;
-        if (m.t === "done") got.overhead = m.overhead as unknown as Overhead;
-        if (m.t === "stop") break;
-      }
-    } catch (e) {
-      if (!(e instanceof OobError)) throw e;
-    }
-    got.peer = ch.peerStop;
+    got.peer = await this.ch.windDown(
+      this.stop.signal,
+      this.server ? { overhead: { ...overhead } } : null,
+      DRAIN,
+      {
+        sendMs: this.T,
+        waitMs: this.#inRegcost ? Math.max(this.T, REGCOST_WAIT_MS) : this.T,
+        onMessage: (m) => {
+          if (m.t === "regcost" && m.regcost) got.regcost = m.regcost as unknown as RegcostResult;
+          if (m.t === "done") got.overhead = m.overhead as unknown as Overhead;
+        },
+      },
+    );
     const o = got.peer?.extra?.overhead;
     if (o) got.overhead = o as Overhead;
     return got;

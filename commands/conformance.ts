@@ -188,7 +188,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   // crash survival the stream is the host's, appended to durably, and the host writes the documents.
   let out = o.out;
   let lines: JsonLines | undefined;
-  // A run of two processes ends whole or with an error on both sides (a signal ends it at once).
+  // A run of two processes watches once connected, and stops both sides (conformance/pair.ts).
   using _stop = role ? null : await watchStop("finishing the current case, then writing the results");
   try {
     const suite: SuiteOptions & { onHeader: NonNullable<SuiteOptions["onHeader"]> } = {
@@ -233,7 +233,13 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       : await runSuite(defs, suite);
     if (o.survivor) return doc.exitCode;
     writeJson(out!, withoutTapes(doc));
-    lines?.write({ record: "end", file: out, completed: doc.completed, interruptedBy: doc.interruptedBy });
+    lines?.write({
+      record: "end",
+      file: out,
+      completed: doc.completed,
+      interruptedBy: doc.interruptedBy,
+      interruptedByPeer: doc.interruptedByPeer,
+    });
     return finish(doc, out!, o, defs.length);
   } finally {
     lines?.close();
@@ -251,13 +257,18 @@ function runDefining(o: ConformanceOptions): Record<string, unknown> {
   };
 }
 
-/** The outputs of a written document, and the exit of a run a signal stopped. */
+/**
+ * The outputs of a written document, and the exit of a run a signal stopped (a pair stopped by the other
+ * side's signal ends as that side does: the same cases ran on both).
+ */
 function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
   const code = writeOutputs(doc, out, o);
-  if (doc.interruptedBy) {
+  const signal = doc.interruptedBy ?? doc.interruptedByPeer;
+  if (signal) {
+    const peer = doc.interruptedBy ? "" : ` at the ${doc.pair?.role === "server" ? "client" : "server"}`;
     throw new Interrupted(
-      doc.interruptedBy,
-      `interrupted by ${doc.interruptedBy} after ${doc.results.length} of ${total} cases; what ` +
+      signal,
+      `interrupted by ${signal}${peer} after ${doc.results.length} of ${total} cases; what ` +
         `completed is in ${out} (completed: false) and ${jsonLinesPath(out)}`,
     );
   }

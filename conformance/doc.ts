@@ -38,6 +38,11 @@ export interface SuiteDoc extends RunHeader {
   /** Whether every selected case ran; a run stopped early says by what. */
   completed: boolean;
   interruptedBy: "SIGINT" | "SIGTERM" | null;
+  /**
+   * A pair's run stopped because the other side was told to: its signal (null when it was only told by this
+   * side, which names its own in interruptedBy). Single-process runs leave it out.
+   */
+  interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
   run: RunInfo;
   counts: Record<Classification, number>;
   exitCode: number;

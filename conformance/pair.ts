@@ -19,10 +19,17 @@
 // A case whose steps need both QPs in one process (the wrong-PD setup, qpC/qpD, qpA's state, the requester's
 // local keys) is listed "not run: needs both ends in one process", never dropped; one with no requester step at
 // all (local verbs only) likewise. A broken channel ends the run on both sides with one line each.
+//
+// SIGINT/SIGTERM, as in the bench pair (bench/pair.ts): the side that got it finishes its current case and,
+// where the next one would start, sends `stop` instead (oob/channel.ts): the server in place of its next
+// `case` (or `done`), the client in place of waiting for it. The server meets a client's stop where it waits
+// for its `case` answer (that case is not run) or its `bye`; a not-run case the server ended before it knew
+// reaches the client while it winds down and is taken there. Each answers the other's stop with its own; both
+// have the same cases, and each writes its document with completed: false and whose signal it was.
 import { z } from "zod";
 import { Link } from "../ffi/mod.ts";
 import type { Context } from "../ffi/mod.ts";
-import type { Channel } from "../oob/channel.ts";
+import { type Channel, type Received, STOP, type StopMessage } from "../oob/channel.ts";
 import { OobError } from "../oob/errors.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import { EndpointSchema, meetPeer } from "../oob/meet.ts";
@@ -42,6 +49,8 @@ import { profileFor } from "./profile.ts";
 import { openDevice, suiteDoc, type SuiteOptions } from "./suite.ts";
 import { SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
+import { KnownError } from "../common/mod.ts";
+import { type StopWatch, watchStop } from "../common/signals.ts";
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const decimal = z.string().regex(/^\d{1,20}$/);
@@ -112,6 +121,22 @@ const M = {
   done: z.object({ t: z.literal("done") }),
   bye: z.object({ t: z.literal("bye") }),
 };
+/** What the client winding down may still get before the server's stop: whatever it sent before it knew. */
+const CLIENT_DRAIN = { case: M.case, "case-end": M.caseEnd, done: M.done };
+
+/** The client said stop where the server waited for its end of the next case: that case does not run. */
+class PeerStopped extends KnownError {
+  constructor() {
+    super("the client stopped before this case");
+  }
+}
+
+/** A side's cases, and whether a signal (to either side) stopped the run before its end. */
+interface SideRun {
+  results: CaseResult[];
+  stopped: boolean;
+  peer: StopMessage | null;
+}
 
 /** Why a case is not run across two processes before it starts (null: it is, as far as its definition says). */
 export function notRemote(def: CaseDef): string | null {
@@ -135,6 +160,8 @@ export async function runConformancePair(
 ): Promise<SuiteDoc> {
   const ch = await openChannel(role, "conformance");
   try {
+    // Watched once the two sides are connected: before that a signal just ends the process (nothing ran).
+    using stop = await watchStop("finishing the current case, then stopping both sides");
     await compareConfig(ch, role.role, o.runDefining, role.timeoutMs);
     using ctx = openDevice(o);
     const t0 = performance.now();
@@ -142,13 +169,16 @@ export async function runConformancePair(
     const { pair } = await meetPeer(ch, role, header);
     const h = { ...header, pair };
     o.onHeader(h);
-    const side = new Side(ch, ctx, role, o);
-    const results = role.role === "server" ? await side.serve(defs, h.host.kernel) : await side.request(defs);
+    const side = new Side(ch, ctx, role, o, stop);
+    const run = role.role === "server" ? await side.serve(defs, h.host.kernel) : await side.request(defs);
     // The server's profile (its device is the responder) classified the results; the client took them as sent.
     const profile = o.strict
       ? null
       : o.profile ?? profileFor(role.role === "server" ? ctx.name : pair.server.device.name);
-    return suiteDoc(h, o, profile, results, t0, null);
+    return suiteDoc(h, o, profile, run.results, t0, run.stopped ? stop.signal : null, {
+      stopped: run.stopped,
+      peer: run.peer?.signal ?? null,
+    });
   } catch (e) {
     await ch.abort(e);
     throw e;
@@ -159,114 +189,146 @@ export async function runConformancePair(
 
 class Side {
   readonly T: number;
-  constructor(readonly ch: Channel, readonly ctx: Context, readonly role: PairRole, readonly o: PairOptions) {
+  constructor(
+    readonly ch: Channel,
+    readonly ctx: Context,
+    readonly role: PairRole,
+    readonly o: PairOptions,
+    readonly stop: StopWatch,
+  ) {
     this.T = role.timeoutMs;
   }
 
+  /** This side got a signal, or the peer said it stops: the next case does not start. */
+  get #stopping(): boolean {
+    return this.stop.signal !== null || this.ch.peerStop !== null;
+  }
+
+  /**
+   * The run's end: a run that stopped tells the peer and reads what it sent up to its stop (`drain`, handed to
+   * `onMessage`). A peer that said stop may go before this side looked: a fault of the channel then is the stop.
+   */
+  async #end<A extends Record<string, z.ZodType>>(
+    results: CaseResult[],
+    steps: () => Promise<boolean>,
+    drain: A,
+    waitMs: number,
+    onMessage?: (m: Received<A>) => void,
+  ): Promise<SideRun> {
+    let stopped: boolean;
+    try {
+      stopped = await steps();
+    } catch (e) {
+      if (!(e instanceof OobError && this.ch.peerStop)) throw e;
+      stopped = true;
+    }
+    if (!stopped) return { results, stopped, peer: null };
+    this.stop.settled();
+    const peer = await this.ch.windDown(this.stop.signal, null, drain, { sendMs: this.T, waitMs, onMessage });
+    return { results, stopped, peer };
+  }
+
   /** The server: every case here, the requester's posts on the client. */
-  async serve(defs: readonly CaseDef[], kernel: string): Promise<CaseResult[]> {
+  serve(defs: readonly CaseDef[], kernel: string): Promise<SideRun> {
     const { ch, ctx, o, T } = this;
     const profile = o.strict ? null : o.profile ?? profileFor(ctx.name);
     const caps = deviceCaps(ctx);
     const results: CaseResult[] = [];
-    for (const [index, def] of defs.entries()) {
-      const phase = `case ${def.id}`;
-      const requester = new ClientRequester(ch, phase, T, o.stepDeadlineMs);
-      const why = notRemote(def);
-      let r: CaseResult;
-      if (why) {
-        r = {
-          ...baseResult(def),
-          class: "unsupported",
-          observed: {},
-          durationMs: 0,
-          reason: `${NEEDS_ONE_PROCESS} (${why})`,
-        };
-      } else {
-        r = await runCase(ctx, def, caps, {
-          ...o,
-          tape: false,
-          fixture: async () => {
-            const link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex });
-            try {
-              await ch.send(phase, { t: "case", index, id: def.id, endpoint: link.endpoint() }, T);
-              const ack = await ch.recv(phase, { case: M.caseAck }, T);
-              if (!ack.endpoint) throw new Error(`the client could not open its end: ${ack.reason}`);
-              const reconnect = () => link.connect(ack.endpoint!, FIXTURE_PATH);
-              reconnect();
-              return new Fixture(ctx, o, def.separatePd, {
-                role: "responder",
-                link,
-                reconnect,
-                peer: requester,
-              });
-            } catch (e) {
-              link.close();
-              throw e;
-            }
-          },
-        });
-        ch.check(); // a fault of the channel during the case ends the run, not the case
-        // A case that went through without asking the client for anything has no remote side; one that failed
-        // or timed out before its requester step keeps its result (a finding is never hidden).
-        if (!requester.posts && (r.class === "pass" || r.class === "observed")) {
-          r = {
-            ...baseResult(def),
-            class: "unsupported",
-            observed: {},
-            durationMs: r.durationMs,
-            reason: `${NEEDS_ONE_PROCESS} (no requester step: local verbs only)`,
-          };
+    return this.#end(
+      results,
+      async () => {
+        for (const [index, def] of defs.entries()) {
+          if (this.#stopping) return true;
+          const r = await this.#serveCase(index, def, caps, profile, kernel);
+          if (!r) return true;
+          await ch.send(`case ${def.id}`, { t: "case-end", index, result: { ...r } }, T);
+          o.onResult?.(r, index, defs.length);
+          results.push(r);
         }
-        r = applyProfile(r, profile, o.strict, kernel);
-      }
-      await ch.send(phase, { t: "case-end", index, result: { ...r } }, T);
-      o.onResult?.(r, index, defs.length);
-      results.push(r);
+        if (this.#stopping) return true;
+        await ch.send("done", { t: "done" }, T);
+        return (await ch.recv("done", { bye: M.bye, ...STOP }, T)).t === "stop";
+      },
+      {},
+      T,
+    );
+  }
+
+  /** One case on the server, classified; null when the client stopped before it (it did not run). */
+  async #serveCase(
+    index: number,
+    def: CaseDef,
+    caps: ReturnType<typeof deviceCaps>,
+    profile: ReturnType<typeof profileFor> | null,
+    kernel: string,
+  ): Promise<CaseResult | null> {
+    const { ch, ctx, o, T } = this;
+    const phase = `case ${def.id}`;
+    const requester = new ClientRequester(ch, phase, T, o.stepDeadlineMs);
+    const why = notRemote(def);
+    if (why) {
+      return {
+        ...baseResult(def),
+        class: "unsupported",
+        observed: {},
+        durationMs: 0,
+        reason: `${NEEDS_ONE_PROCESS} (${why})`,
+      };
     }
-    await ch.send("done", { t: "done" }, T);
-    await ch.recv("done", { bye: M.bye }, T);
-    return results;
+    let r: CaseResult;
+    try {
+      r = await runCase(ctx, def, caps, {
+        ...o,
+        tape: false,
+        fixture: async () => {
+          const link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex });
+          try {
+            await ch.send(phase, { t: "case", index, id: def.id, endpoint: link.endpoint() }, T);
+            const ack = await ch.recv(phase, { case: M.caseAck, ...STOP }, T);
+            if (ack.t === "stop") throw new PeerStopped();
+            if (!ack.endpoint) throw new Error(`the client could not open its end: ${ack.reason}`);
+            const reconnect = () => link.connect(ack.endpoint!, FIXTURE_PATH);
+            reconnect();
+            return new Fixture(ctx, o, def.separatePd, {
+              role: "responder",
+              link,
+              reconnect,
+              peer: requester,
+            });
+          } catch (e) {
+            link.close();
+            throw e;
+          }
+        },
+      });
+    } catch (e) {
+      if (e instanceof PeerStopped) return null;
+      throw e;
+    }
+    ch.check(); // a fault of the channel during the case ends the run, not the case
+    // A case that went through without asking the client for anything has no remote side; one that failed
+    // or timed out before its requester step keeps its result (a finding is never hidden).
+    if (!requester.posts && (r.class === "pass" || r.class === "observed")) {
+      r = {
+        ...baseResult(def),
+        class: "unsupported",
+        observed: {},
+        durationMs: r.durationMs,
+        reason: `${NEEDS_ONE_PROCESS} (no requester step: local verbs only)`,
+      };
+    }
+    return applyProfile(r, profile, o.strict, kernel);
   }
 
   /** The client: for each case, its end of the connection and the posts the server asks for. */
-  async request(defs: readonly CaseDef[]): Promise<CaseResult[]> {
+  request(defs: readonly CaseDef[]): Promise<SideRun> {
     const { ch, o, T } = this;
     // The server may work on a case up to its deadline between two messages.
     const wait = T + Math.max(o.caseDeadlineMs, ...defs.map((d) => d.deadlineMs ?? 0));
     const results: CaseResult[] = [];
-    for (const [index, def] of defs.entries()) {
-      const phase = `case ${def.id}`;
-      const m = await ch.recv(phase, { case: M.case, "case-end": M.caseEnd }, wait);
-      let end = m.t === "case-end" ? m : null;
-      let f: Fixture | null = null;
-      let cleanup: string | null = null;
-      try {
-        if (m.t === "case") {
-          if (m.index !== index || m.id !== def.id) {
-            throw new OobError(
-              "protocol",
-              phase,
-              ch.peer,
-              `the server is at case ${m.id}, this side at ${def.id}`,
-            );
-          }
-          const opened = this.#open(m.endpoint);
-          f = opened.f;
-          await ch.send(phase, { t: "case", index, ...opened.ack }, T);
-          while (!end) {
-            const next = await ch.recv(phase, { post: M.post, "case-end": M.caseEnd }, wait);
-            if (next.t === "case-end") end = next;
-            else await ch.send(phase, await answer(f, next), T);
-          }
-        }
-      } finally {
-        try {
-          f?.close();
-        } catch (e) {
-          cleanup = (e as Error).message;
-        }
-      }
+    const own = () => this.stop.signal;
+    const take = (end: z.infer<typeof M.caseEnd> | null, index: number, cleanup: string | null) => {
+      const def = defs[index], phase = `case ${def.id}`;
       if (!end || end.index !== index || end.result.id !== def.id) {
         throw new OobError(
           "protocol",
@@ -286,10 +348,58 @@ class Side {
       }
       o.onResult?.(r, index, defs.length);
       results.push(r);
-    }
-    await ch.recv("done", { done: M.done }, T);
-    await ch.send("done", { t: "bye" }, T);
-    return results;
+    };
+    return this.#end(
+      results,
+      async () => {
+        for (const [index, def] of defs.entries()) {
+          if (this.stop.signal) return true;
+          const phase = `case ${def.id}`;
+          const m = await ch.recv(phase, { case: M.case, "case-end": M.caseEnd, ...STOP }, wait, own);
+          if (m.t === "stop") return true;
+          let end = m.t === "case-end" ? m : null;
+          let f: Fixture | null = null;
+          let cleanup: string | null = null;
+          try {
+            if (m.t === "case") {
+              if (m.index !== index || m.id !== def.id) {
+                throw new OobError(
+                  "protocol",
+                  phase,
+                  ch.peer,
+                  `the server is at case ${m.id}, this side at ${def.id}`,
+                );
+              }
+              const opened = this.#open(m.endpoint);
+              f = opened.f;
+              await ch.send(phase, { t: "case", index, ...opened.ack }, T);
+              while (!end) {
+                const next = await ch.recv(phase, { post: M.post, "case-end": M.caseEnd }, wait);
+                if (next.t === "case-end") end = next;
+                else await ch.send(phase, await answer(f, next), T);
+              }
+            }
+          } finally {
+            try {
+              f?.close();
+            } catch (e) {
+              cleanup = (e as Error).message;
+            }
+          }
+          take(end, index, cleanup);
+        }
+        const m = this.stop.signal ? null : await ch.recv("done", { done: M.done, ...STOP }, T, own);
+        if (m?.t !== "done") return true;
+        await ch.send("done", { t: "bye" }, T);
+        return false;
+      },
+      CLIENT_DRAIN,
+      wait,
+      // A case the server ended before it knew (one not run across the two) ran on its side: taken here too.
+      (m) => {
+        if (m.t === "case-end" && m.index === results.length && m.index < defs.length) take(m, m.index, null);
+      },
+    );
   }
 
   /** The client's end of a case: its QP connected to the server's and its fixture half, or why not. */

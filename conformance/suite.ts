@@ -85,11 +85,15 @@ export function suiteDoc(
   results: CaseResult[],
   t0: number,
   interruptedBy: "SIGINT" | "SIGTERM" | null,
+  /** A run of two processes: whether it stopped early (a signal to either side), and the peer's signal. */
+  pair?: { stopped: boolean; peer: "SIGINT" | "SIGTERM" | null },
 ): SuiteDoc {
+  const signal = interruptedBy ?? pair?.peer ?? null;
   return {
     ...header,
-    completed: interruptedBy === null,
+    completed: interruptedBy === null && !pair?.stopped,
     interruptedBy,
+    ...(pair ? { interruptedByPeer: pair.peer } : {}),
     run: {
       cases: o.cases,
       isolate: o.isolate,
@@ -104,7 +108,7 @@ export function suiteDoc(
       finishedAt: new Date().toISOString(),
     },
     counts: countClasses(results),
-    exitCode: interruptedBy ? SIGNAL_EXIT[interruptedBy] : exitCodeFor(results),
+    exitCode: signal ? SIGNAL_EXIT[signal] : exitCodeFor(results),
     results,
   };
 }

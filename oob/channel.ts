@@ -162,6 +162,35 @@ export class Channel {
   }
 
   /**
+   * This side stops (its own signal, or the peer said stop): tells the peer in its own `stop` (`extra`: what it
+   * hands over), then reads what the peer sent before it knew, up to the peer's stop, giving each message to
+   * `onMessage`. Returns the peer's stop; null when the peer is gone or silent for `waitMs` (this side's
+   * document is written either way).
+   */
+  async windDown<A extends Accepts>(
+    signal: StopMessage["signal"],
+    extra: StopMessage["extra"],
+    drain: A,
+    o: { sendMs: number; waitMs: number; onMessage?: (m: Received<A>) => void },
+  ): Promise<StopMessage | null> {
+    try {
+      await this.send("stop", { t: "stop", signal, extra }, o.sendMs);
+    } catch (e) {
+      if (!(e instanceof OobError)) throw e;
+    }
+    try {
+      for (const end = performance.now() + o.waitMs;;) {
+        const m = await this.recv("stop", { ...drain, ...STOP }, Math.max(1, end - performance.now()));
+        if (m.t === "stop") break;
+        o.onMessage?.(m as Received<A>);
+      }
+    } catch (e) {
+      if (!(e instanceof OobError)) throw e;
+    }
+    return this.#peerStop;
+  }
+
+  /**
    * Ends the channel because of `e` (a local failure or a fault): tells the peer why in one message, best effort
    * and within 2 s, then closes.
    */

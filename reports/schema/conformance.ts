@@ -73,6 +73,8 @@ export const SuiteDocSchema = z.object({
   ...headerShape,
   kind: z.literal("conformance"),
   ...completionShape,
+  /** A pair stopped by a signal to the other side: that side's signal. */
+  interruptedByPeer: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
   run: RunInfoSchema,
   // Partial: documents written before a class existed have no count for it.
   counts: z.partialRecord(Class, int),

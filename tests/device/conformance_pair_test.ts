@@ -2,7 +2,8 @@
 // cases with a remote side classify exactly as they do in one process, the ones that need both ends in one
 // process are listed as not run (with why), both documents hold the same results and name both sides, the
 // client's loads through the report schema and renders as HTML; and a server killed in the middle of a case
-// ends the client with one line, exit 1, nothing of either left in `rdma resource show`. The channel's other
+// ends the client with one line, exit 1, nothing of either left in `rdma resource show`; SIGINT to either side
+// stops both after the same cases, each with its document marked interrupted and one line. The channel's other
 // faults (wrong token, different configurations, a silent peer) are the bench pair's code: tests/device/pair_test.ts.
 import assert from "node:assert/strict";
 import { CASES } from "../../conformance/cases/index.ts";
@@ -11,7 +12,7 @@ import { runSuite } from "../../conformance/suite.ts";
 import { NEEDS_ONE_PROCESS } from "../../conformance/runner.ts";
 import { loadResult } from "../../reports/load.ts";
 import { reportHtml } from "../../reports/html/report.ts";
-import { rdmaResources } from "../helpers/resources.ts";
+import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
 import { CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE, failureLine, startPair, until } from "../helpers/pair.ts";
 
 const SELECTION = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN].join(",");
@@ -84,3 +85,63 @@ Deno.test("pair: conformance: the server killed in the middle of the cases: the 
   assert.deepEqual(await rdmaResources(server.child.pid, client.child.pid), []);
   Deno.removeSync(dir, { recursive: true });
 });
+
+for (const victim of ["client", "server"] as const) {
+  Deno.test(`pair: conformance: SIGINT to the ${victim} mid-run: both sides stop after the same cases, both documents say so, exit 130`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "memreg-cpair-" });
+    const before = await deviceCounts();
+    const total = CONFORMANCE_REMOTE.length + CONFORMANCE_NOT_RUN.length;
+    const { server, client } = startPair(ARGS, { cmd: "conformance", dir });
+    // After the first case the next is under way: the signal lands inside it.
+    await until(`${dir}/s.jsonl`, /"record":"case"/);
+    const [hit, other] = victim === "client" ? [client, server] : [server, client];
+    hit.child.kill("SIGINT");
+    const [h, o] = await Promise.all([hit.done, other.done]);
+    const log = `--- ${victim}\n${h.stderr}\n--- other\n${o.stderr}`;
+    assert.equal(h.code, 130, log);
+    assert.equal(o.code, 130, log);
+    const [hf, of] = victim === "client" ? ["c", "s"] : ["s", "c"];
+    // The signalled side: the watcher's notice and one line saying where the results are.
+    const said = h.stderr.split("\n").filter((l) => l.startsWith("memreg: interrupted by"));
+    assert.equal(said.length, 1, log);
+    assert.match(
+      said[0],
+      new RegExp(`^memreg: interrupted by SIGINT after \\d+ of ${total} cases; .*${hf}\\.json`),
+      log,
+    );
+    // The other side: exactly one line, naming the side that got the signal.
+    assert.match(
+      failureLine(o.stderr),
+      new RegExp(
+        `^memreg: interrupted by SIGINT at the ${victim} after \\d+ of ${total} cases; .*${of}\\.json`,
+      ),
+      log,
+    );
+    const docs = [loadResult(`${dir}/${hf}.json`), loadResult(`${dir}/${of}.json`)];
+    const [hd, od] = docs.map((d) => d.kind === "conformance" ? d.doc : assert.fail(d.kind));
+    assert.deepEqual([hd.completed, hd.interruptedBy, hd.interruptedByPeer], [false, "SIGINT", null], log);
+    assert.deepEqual([od.completed, od.interruptedBy, od.interruptedByPeer], [false, null, "SIGINT"], log);
+    // The same cases on both sides, stopped mid-run.
+    const ids = hd.results.map((r) => r.id);
+    assert.ok(ids.length >= 1 && ids.length < total, `${ids.length} cases`);
+    assert.deepEqual(od.results, hd.results);
+    for (const [p, d] of [[h, hd], [o, od]] as const) {
+      assert.match(p.stderr, new RegExp(`after ${d.results.length} of ${total} cases`));
+    }
+    // The streams hold exactly those cases and end with the end record that says the run stopped.
+    for (const [f, d] of [[hf, hd], [of, od]] as const) {
+      const lines = Deno.readTextFileSync(`${dir}/${f}.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines.filter((l) => l.record === "case").map((l) => l.id), ids);
+      assert.deepEqual(lines.at(-1), {
+        record: "end",
+        file: `${dir}/${f}.json`,
+        completed: false,
+        interruptedBy: d.interruptedBy,
+        interruptedByPeer: d.interruptedByPeer,
+      });
+    }
+    assert.deepEqual(await rdmaResources(server.child.pid, client.child.pid), []);
+    assert.deepEqual(await deviceCounts(), before, "rdma resource show after both sides stopped");
+    Deno.removeSync(dir, { recursive: true });
+  });
+}
