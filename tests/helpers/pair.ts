@@ -100,3 +100,44 @@ export const CONFORMANCE_REMOTE = [
   "mw2.atomic_misaligned",
 ];
 export const CONFORMANCE_NOT_RUN = ["mr.rkey_other_pd", "mr.local_after_dereg", "mr.dealloc_pd_with_mr"];
+
+/**
+ * A pair that a SIGINT to `victim` stopped: both exit 130; the signalled side printed one line saying where its
+ * results are (`file`.json, after `done` of `total` `unit`s, done matching `count`), the other exactly one
+ * naming the side that got the signal.
+ */
+export function assertSigintLines(
+  victim: "client" | "server",
+  hit: { code: number; stderr: string },
+  other: { code: number; stderr: string },
+  o: { hitFile: string; otherFile: string; total: number; unit: string; count: string },
+): void {
+  const log = `--- ${victim}\n${hit.stderr}\n--- other\n${other.stderr}`;
+  assert.equal(hit.code, 130, log);
+  assert.equal(other.code, 130, log);
+  const said = hit.stderr.split("\n").filter((l) => l.startsWith("memreg: interrupted by"));
+  assert.equal(said.length, 1, log);
+  const tail = `after ${o.count} of ${o.total} ${o.unit}; .*`;
+  assert.match(said[0], new RegExp(`^memreg: interrupted by SIGINT ${tail}${o.hitFile}\\.json`), log);
+  assert.match(
+    failureLine(other.stderr),
+    new RegExp(`^memreg: interrupted by SIGINT at the ${victim} ${tail}${o.otherFile}\\.json`),
+    log,
+  );
+}
+
+/** The stream (`path`.jsonl) of a side a signal stopped: it ends with the end record that says so; its records. */
+export function stoppedStream(
+  path: string,
+  d: { interruptedBy?: string | null; interruptedByPeer?: string | null },
+): { record: string; [k: string]: unknown }[] {
+  const lines = Deno.readTextFileSync(`${path}.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.at(-1), {
+    record: "end",
+    file: `${path}.json`,
+    completed: false,
+    interruptedBy: d.interruptedBy,
+    interruptedByPeer: d.interruptedByPeer,
+  });
+  return lines;
+}
