@@ -276,6 +276,8 @@ class PairRun {
     const recoveries = this.#rig.recoveries;
     let mine: string | null = null, theirEnd: Received<typeof POINT_END> | null = null;
     let r: PointResult | null = null;
+    /** The peer's 'armed' came: its point got as far as its I/Os. */
+    let armed = false;
     try {
       if (reason) {
         r = {
@@ -284,7 +286,6 @@ class PairRun {
           reason: { message: reason },
         };
       } else if (this.server) {
-        let armed = false;
         r = await runPointWith(this.#rig, key, cfg, newHistogram(), async (q) => {
           if (!armed) {
             theirEnd = await this.#arm(phase);
@@ -304,7 +305,8 @@ class PairRun {
         const side = new PeerSide(this.#rig, peerShape(key), cfg.verify);
         try {
           theirEnd = await this.#arm(phase);
-          if (!theirEnd) await phases.client(side);
+          armed = !theirEnd;
+          if (armed) await phases.client(side);
         } finally {
           side.close();
         }
@@ -324,7 +326,13 @@ class PairRun {
     }
     const result = r ? { ...(r as PointResult) } : null;
     await ch.send(phase, { t: "point-end", index, reason: mine, result }, T);
-    theirEnd ??= await ch.recv(phase, POINT_END, T);
+    // A side whose point ended before it armed (its strategy refused at setup, its peer side failed to open)
+    // has the peer's 'armed' still to read, ahead of the peer's point-end.
+    while (!theirEnd) {
+      const m = await ch.recv(phase, armed ? POINT_END : { armed: M.armed, ...POINT_END }, T);
+      if (m.t === "point-end") theirEnd = m;
+      else armed = true;
+    }
     if (theirEnd.index !== index) {
       throw new OobError(
         "protocol",

@@ -80,6 +80,39 @@ Deno.test("bench --server and --connect: two processes, both documents, the same
   Deno.removeSync(dir, { recursive: true });
 });
 
+Deno.test("bench --server and --connect: strategies this device lacks are unsupported on both sides, the run goes on", async () => {
+  // rxe has no ODP and no ibv_rereg_mr: the server's strategy setup refuses each before the point is armed (the
+  // client has sent its 'armed' by then); the points after them still run.
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
+  const args = [
+    "--sizes",
+    "4k",
+    "--ops",
+    "write",
+    "--strategies",
+    "odp,rereg,global",
+    "--layout",
+    "contiguous",
+  ];
+  const { server, client } = startPair(
+    [...args, "--reps", "1", "--duration", "50", "--no-sweep", "--no-regcost", "--no-html", "--quiet"],
+    { dir },
+  );
+  const [s, c] = await Promise.all([server.done, client.done]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(c.code, 0, c.stderr);
+  const sd = loadResult(`${dir}/s.json`), cd = loadResult(`${dir}/c.json`);
+  assert.ok(sd.kind === "bench" && cd.kind === "bench");
+  assert.deepEqual(cd.doc.results, sd.doc.results);
+  assert.deepEqual(sd.doc.results.map((r) => [r.strategy, r.status]), [
+    ["odp", "unsupported"],
+    ["rereg", "unsupported"],
+    ["global", "ok"],
+  ]);
+  assert.match(sd.doc.results[0].reason?.message ?? "", /ODP/);
+  Deno.removeSync(dir, { recursive: true });
+});
+
 /** Waits until `path` has a line matching `re` (a run's stream shows how far it got). */
 for (const victim of ["client", "server"] as const) {
   Deno.test(`the ${victim} killed mid-run: the other side stops with one line, exit 1`, async () => {
