@@ -2,8 +2,10 @@
 // the connection. It acts on each advert as the one-process loop does (bench/peer.ts) and, since the exposer
 // is elsewhere, does the peer's data checks itself: before a WRITE its memory holds a stamp of its own, made
 // when the slot's previous I/O was done (off the exposer's clock, as in one process) and named in the notice;
-// after a READ it checks what landed against the advert's sequence number. A phase ends with the exposer's
-// end-of-phase advert, once the peer's own notices have completed.
+// after a READ it checks what landed against the advert's sequence number. Across a wire the exposer's next
+// advert for a slot can overtake the ACK of the slot's notice: then the previous I/O's data is stamped or
+// checked on the next I/O's path. A phase ends with the exposer's end-of-phase advert, once the peer's own
+// notices have completed.
 import { fastVerbs } from "../ffi/mod.ts";
 import { Kind, kindOf, type Rig, slotOf } from "./rig.ts";
 import { Peer, type PeerShape } from "./peer.ts";
@@ -35,6 +37,8 @@ export class PeerSide {
   /** Per slot: I/Os whose notice has not completed yet, and whether its memory holds an unused stamp. */
   readonly #inflight: Int32Array;
   readonly #fresh: Uint8Array;
+  /** READ: per slot, the I/O whose data is not checked yet (0: none). */
+  readonly #unchecked: Uint32Array;
   #nextData = 0x80000000;
   #phase: PeerPhase = emptyPhase();
 
@@ -44,7 +48,20 @@ export class PeerSide {
     this.#write = shape.op === "write";
     this.#inflight = new Int32Array(shape.depth);
     this.#fresh = new Uint8Array(shape.depth);
-    if (this.#write) {
+    this.#unchecked = new Uint32Array(shape.depth);
+    if (!this.#write) {
+      this.peer.prepare = (slot) => {
+        // The slot's previous notice has not completed yet, but its READ has (the notice was fenced behind
+        // it, and the exposer advertised again only once the notice came): check that data before this
+        // I/O's READ lands on it.
+        if (this.#unchecked[slot]) {
+          const t0 = this.#fast.nowNs();
+          this.#check(slot);
+          this.#phase.verifyNs += this.#fast.nowNs() - t0;
+        }
+        this.#unchecked[slot] = this.peer.lastSeq[slot];
+      };
+    } else {
       this.peer.dataSeq = new Uint32Array(shape.depth);
       for (let i = 0; i < shape.depth; i++) this.#stamp(i);
       this.peer.prepare = (slot) => {
@@ -60,6 +77,13 @@ export class PeerSide {
       };
     }
     this.peer.postReceives();
+  }
+
+  /** The slot's last READ against the sequence number of its advert. */
+  #check(slot: number): void {
+    const seq = this.#unchecked[slot];
+    this.#unchecked[slot] = 0;
+    this.peer.check(this.verifier, slot, seq, "peer buffer after READ");
   }
 
   #stamp(slot: number): void {
@@ -102,11 +126,12 @@ export class PeerSide {
         } else if (kind === Kind.PEER_NOTICE) {
           open--;
           st.ios++;
+          // A slot's notices complete in order; while a later I/O of the slot is out, its advert's prepare
+          // has stamped or checked already.
           const left = --this.#inflight[slot];
           const t0 = this.#fast.nowNs();
-          if (!this.#write) {
-            this.peer.check(this.verifier, slot, this.peer.lastSeq[slot], "peer buffer after READ");
-          } else if (left === 0) this.#stamp(slot);
+          if (left === 0 && this.#write) this.#stamp(slot);
+          else if (left === 0 && this.#unchecked[slot]) this.#check(slot);
           st.verifyNs += this.#fast.nowNs() - t0;
         } else {
           throw new ProtocolError(`unexpected completion of wr kind ${kind} on the peer`);

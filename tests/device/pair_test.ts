@@ -46,24 +46,27 @@ const MID_RUN = [
   "--quiet",
 ];
 
-Deno.test("pair: bench --server and --connect: two processes, both documents, the same results, both sides named", async () => {
+/** A pair run to its end: both sides exit 0; both documents, which hold the same figures (the server's). */
+async function benchPair(args: string[], token?: string) {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-  const { server, client } = startPair(SMALL, { dir, token: "tok" });
+  const { server, client } = startPair(args, { dir, token });
   const [s, c] = await Promise.all([server.done, client.done]);
   assert.equal(s.code, 0, s.stderr);
   assert.equal(c.code, 0, c.stderr);
   const sd = loadResult(`${dir}/s.json`), cd = loadResult(`${dir}/c.json`);
-  assert.equal(sd.kind, "bench");
-  assert.equal(cd.kind, "bench");
-  if (sd.kind !== "bench" || cd.kind !== "bench") return;
+  assert.ok(sd.kind === "bench" && cd.kind === "bench");
+  assert.deepEqual(cd.doc.results, sd.doc.results);
+  return { dir, sd, cd };
+}
+
+Deno.test("pair: bench --server and --connect: two processes, both documents, the same results, both sides named", async () => {
+  const { dir, sd, cd } = await benchPair(SMALL, "tok");
   for (const [d, role] of [[sd.doc, "server"], [cd.doc, "client"]] as const) {
     assert.equal(d.pair?.role, role);
     assert.equal(d.pair?.connection, "oob");
     assert.ok(d.pair?.server.device.name && d.pair?.client.device.name);
     assert.deepEqual(d.argv?.includes("tok"), false, "the token is not recorded");
   }
-  // The same figures in both documents: the server measured them, the client has its copy.
-  assert.deepEqual(cd.doc.results, sd.doc.results);
   // Every contiguous point of the matrix ran (the page layout's and the sweep's come beside them).
   const points = sd.doc.results.filter((r) => (r.layout ?? "contiguous") === "contiguous" && !r.sweep);
   assert.deepEqual(
@@ -100,27 +103,10 @@ Deno.test("pair: bench --server and --connect: two processes, both documents, th
 Deno.test("pair: bench --server and --connect: strategies this device lacks are unsupported on both sides, the run goes on", async () => {
   // rxe has no ODP and no ibv_rereg_mr: the server's strategy setup refuses each before the point is armed (the
   // client has sent its 'armed' by then); the points after them still run.
-  const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
-  const args = [
-    "--sizes",
-    "4k",
-    "--ops",
-    "write",
-    "--strategies",
-    "odp,rereg,global",
-    "--layout",
-    "contiguous",
-  ];
-  const { server, client } = startPair(
-    [...args, "--reps", "1", "--duration", "50", "--no-sweep", "--no-regcost", "--no-html", "--quiet"],
-    { dir },
-  );
-  const [s, c] = await Promise.all([server.done, client.done]);
-  assert.equal(s.code, 0, s.stderr);
-  assert.equal(c.code, 0, c.stderr);
-  const sd = loadResult(`${dir}/s.json`), cd = loadResult(`${dir}/c.json`);
-  assert.ok(sd.kind === "bench" && cd.kind === "bench");
-  assert.deepEqual(cd.doc.results, sd.doc.results);
+  const { dir, sd } = await benchPair([
+    ...["--sizes", "4k", "--ops", "write", "--strategies", "odp,rereg,global", "--layout", "contiguous"],
+    ...["--reps", "1", "--duration", "50", "--no-sweep", "--no-regcost", "--no-html", "--quiet"],
+  ]);
   assert.deepEqual(sd.doc.results.map((r) => [r.strategy, r.status]), [
     ["odp", "unsupported"],
     ["rereg", "unsupported"],

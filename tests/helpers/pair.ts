@@ -1,6 +1,9 @@
 // Two memreg processes as a user runs them (`--server` and `--connect` on a fresh port), and what the pair
 // tests assert about a failure: one `memreg:` line, no internal error.
 import assert from "node:assert/strict";
+import { PAIR } from "../../testbed/pair.ts";
+import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
+import type { PairIn } from "../../reports/pairs.ts";
 
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -140,4 +143,21 @@ export function stoppedStream(
     interruptedByPeer: d.interruptedByPeer,
   });
   return lines;
+}
+
+/**
+ * A document of `testbed --pair`, written by `role`: both guests named at the wire's addresses (the server's
+ * listen address, the client's source address with a port of its own), each with its own rxe0.
+ */
+export function assertTwoGuests(p: PairIn | null | undefined, role: "server" | "client"): void {
+  assert.ok(p, "the document names its pair");
+  assert.equal(p.role, role);
+  assert.equal(p.launcher, "cli");
+  assert.equal(p.server.host.hostname, PAIR.server.host);
+  assert.equal(p.client.host.hostname, PAIR.client.host);
+  assert.equal(p.server.address, `${PAIR.server.addr}:${DEFAULT_OOB_PORT}`);
+  assert.match(p.client.address, new RegExp(`^${PAIR.client.addr.replaceAll(".", "\\.")}:\\d+$`));
+  assert.equal(p.server.device.name, "rxe0");
+  assert.equal(p.client.device.name, "rxe0");
+  assert.notEqual(p.server.device.nodeGuid, p.client.device.nodeGuid, "two rxe instances");
 }

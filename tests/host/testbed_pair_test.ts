@@ -6,24 +6,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { hasRdmaDevice } from "../../testbed/vm.ts";
-import { projectRoot } from "../../testbed/paths.ts";
-import { PAIR } from "../../testbed/pair.ts";
-import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
 import { loadResult } from "../../reports/load.ts";
 import { benchReport } from "../../reports/bench/table.ts";
 import { runCli, TINY_PAIR_BENCH } from "../helpers/cli.ts";
+import { assertTwoGuests } from "../helpers/pair.ts";
+import { withTempDir } from "../helpers/tmp.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 
 Deno.test({
   name: "testbed --pair: bench between two guests over the wire, both documents name both hosts",
   ignore,
-  fn: async () => {
-    // Inside the project: the guests write the host's files there (results/ is not in a clean clone).
-    const results = join(projectRoot, "results");
-    Deno.mkdirSync(results, { recursive: true });
-    const dir = Deno.makeTempDirSync({ dir: results, prefix: "pair-test-" });
-    try {
+  fn: () =>
+    withTempDir("pair-test-", async (dir) => {
       const r = await runCli([
         "testbed",
         "--pair",
@@ -40,18 +35,7 @@ Deno.test({
       for (const [role, loaded] of Object.entries(docs)) {
         assert.equal(loaded.kind, "bench");
         if (loaded.kind !== "bench") return;
-        const p = loaded.doc.pair!;
-        assert.equal(p.role, role);
-        assert.equal(p.launcher, "cli");
-        // Two hosts, each with its own device, at the addresses of the wire.
-        assert.equal(p.server.host.hostname, PAIR.server.host);
-        assert.equal(p.client.host.hostname, PAIR.client.host);
-        // The channel's ends: the server's listen address, the client's source address (a port of its own).
-        assert.equal(p.server.address, `${PAIR.server.addr}:${DEFAULT_OOB_PORT}`);
-        assert.match(p.client.address, new RegExp(`^${PAIR.client.addr.replaceAll(".", "\\.")}:\\d+$`));
-        assert.equal(p.server.device.name, "rxe0");
-        assert.equal(p.client.device.name, "rxe0");
-        assert.ok(p.server.device.nodeGuid !== p.client.device.nodeGuid, "two rxe instances");
+        assertTwoGuests(loaded.doc.pair, role as "server" | "client");
         const points = loaded.doc.results.filter((x) => ["global", "reg-per-io"].includes(x.strategy));
         assert.deepEqual(points.map((x) => [x.strategy, x.status]).sort(), [["global", "ok"], [
           "reg-per-io",
@@ -70,10 +54,7 @@ Deno.test({
       if (docs.client.kind === "bench" && docs.server.kind === "bench") {
         assert.deepEqual(docs.client.doc.results, docs.server.doc.results);
       }
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
+    }, { inProject: true }),
 });
 
 Deno.test("pair: two-host options that cannot run yet are one usage line, exit 2, before any boot", async () => {
