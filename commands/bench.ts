@@ -1,7 +1,14 @@
 // `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted; at the
 // end the ranked table on stdout and the HTML report next to the JSON.
 import type { Command } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice, pairOptions, pairRoleOf } from "./common.ts";
+import {
+  type DeviceOptions,
+  deviceOptions,
+  ensureDevice,
+  interruption,
+  pairOptions,
+  pairRoleOf,
+} from "./common.ts";
 import type { PairCliOptions } from "../launch/role.ts";
 import { runBenchPair } from "../bench/pair.ts";
 import { UsageError } from "../common/mod.ts";
@@ -11,7 +18,6 @@ import { runBench } from "../bench/run.ts";
 import { jsonLinesPath } from "../record/stream.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { writeHtmlReport } from "../reports/write.ts";
-import { Interrupted } from "../common/signals.ts";
 
 export function registerBench(program: Command): void {
   pairOptions(deviceOptions(
@@ -120,16 +126,14 @@ export function registerBench(program: Command): void {
       console.log(benchReport(r.doc));
       console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
       if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
-      // A pair stopped by the other side's signal ends as that side does (the same points ran on both).
-      const signal = r.interruptedBy ?? r.interruptedByPeer;
-      if (signal) {
-        const peer = r.interruptedBy ? "" : ` at the ${r.doc.pair?.role === "server" ? "client" : "server"}`;
-        throw new Interrupted(
-          signal,
-          `interrupted by ${signal}${peer} after ${r.points} of ${r.of} points; what completed is in ${r.out} ` +
-            `(completed: false) and ${jsonLinesPath(r.out)}`,
-        );
-      }
+      const stopped = interruption({
+        by: r.interruptedBy,
+        byPeer: r.interruptedByPeer,
+        role: r.doc.pair?.role,
+        progress: `${r.points} of ${r.of} points`,
+        out: r.out,
+      });
+      if (stopped) throw stopped;
       if (r.failed || r.notRevoked) {
         console.error(
           `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,

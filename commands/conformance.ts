@@ -8,6 +8,7 @@ import {
   type DeviceOptions,
   deviceOptions,
   ensureDevice,
+  interruption,
   pairOptions,
   pairRoleOf,
   userPaths,
@@ -35,7 +36,7 @@ import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
 import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
-import { Interrupted, SIGNAL_EXIT, watchStop } from "../common/signals.ts";
+import { SIGNAL_EXIT, watchStop } from "../common/signals.ts";
 
 interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   cases?: string;
@@ -258,20 +259,18 @@ function runDefining(o: ConformanceOptions): Record<string, unknown> {
 }
 
 /**
- * The outputs of a written document, and the exit of a run a signal stopped (a pair stopped by the other
- * side's signal ends as that side does: the same cases ran on both).
+ * The outputs of a written document, and the exit of a run a signal stopped.
  */
 function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
   const code = writeOutputs(doc, out, o);
-  const signal = doc.interruptedBy ?? doc.interruptedByPeer;
-  if (signal) {
-    const peer = doc.interruptedBy ? "" : ` at the ${doc.pair?.role === "server" ? "client" : "server"}`;
-    throw new Interrupted(
-      signal,
-      `interrupted by ${signal}${peer} after ${doc.results.length} of ${total} cases; what ` +
-        `completed is in ${out} (completed: false) and ${jsonLinesPath(out)}`,
-    );
-  }
+  const stopped = interruption({
+    by: doc.interruptedBy,
+    byPeer: doc.interruptedByPeer,
+    role: doc.pair?.role,
+    progress: `${doc.results.length} of ${total} cases`,
+    out,
+  });
+  if (stopped) throw stopped;
   return code;
 }
 
@@ -335,12 +334,13 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
 function fuzzFinish(doc: FuzzDoc, out: string, code: number): number {
   console.log(formatFuzz(doc));
   console.error(`results: ${out} (replay files: ${runDir(out)}/)`);
-  if (!doc.interruptedBy) return code;
-  throw new Interrupted(
-    doc.interruptedBy,
-    `interrupted by ${doc.interruptedBy} after ${doc.summary.sequences} sequences; what completed is in ${out} ` +
-      `(completed: false) and ${jsonLinesPath(out)}`,
-  );
+  const stopped = interruption({
+    by: doc.interruptedBy,
+    progress: `${doc.summary.sequences} sequences`,
+    out,
+  });
+  if (stopped) throw stopped;
+  return code;
 }
 
 function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number {
