@@ -196,7 +196,7 @@ class PairRun {
 
   /** This side got a signal, or the peer said it stops: the next step does not start. */
   get #stopping(): boolean {
-    return this.stop.signal !== null || this.ch.peerStop !== null;
+    return this.ch.stopping(this.stop.signal);
   }
 
   /** true when the other side has spoken (it stopped the point, or the point is over); throws on a fault. */
@@ -295,7 +295,7 @@ class PairRun {
       }
     } catch (e) {
       // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.
-      if (!(e instanceof OobError && ch.peerStop)) throw e;
+      if (!ch.endedByPeerStop(e)) throw e;
       stopped = true;
     } finally {
       bar.stop();

@@ -141,20 +141,34 @@ function testbedHost(o: ConformanceOptions): boolean {
   return !o.survivor && o.testbed && !hasRdmaDevice() && !inTestbed();
 }
 
+/** What a conformance run split between two processes cannot do. */
+const NOT_IN_PAIR = ["--fuzz", "--replay", "--isolate", "--emit-c", "--rdma-cm", "--pairs"] as const;
+
+const notInPair = (flag: string) =>
+  new UsageError(`${flag}: a conformance run of two processes does not take it`);
+
 /** --server / --connect: what a run split between two processes cannot do (bad input, before anything runs). */
 function checkPair(o: ConformanceOptions): void {
   const pair = o.server || o.connect !== undefined || o.slurm;
   if (!pair) return;
-  const alone = [
-    ["--fuzz", o.fuzz],
-    ["--replay", o.replay],
-    ["--isolate", o.isolate],
-    ["--emit-c", o.emitC],
-    ["--rdma-cm", o.rdmaCm],
-    ["--pairs", o.pairs],
-  ] as const;
-  for (const [flag, set] of alone) {
-    if (set) throw new UsageError(`${flag}: a conformance run of two processes does not take it`);
+  const set: Record<(typeof NOT_IN_PAIR)[number], unknown> = {
+    "--fuzz": o.fuzz,
+    "--replay": o.replay,
+    "--isolate": o.isolate,
+    "--emit-c": o.emitC,
+    "--rdma-cm": o.rdmaCm,
+    "--pairs": o.pairs,
+  };
+  for (const flag of NOT_IN_PAIR) if (set[flag]) throw notInPair(flag);
+}
+
+/**
+ * The same refusal for `testbed --pair conformance …`, from its arguments, before either guest boots (inside,
+ * each side would refuse only after a boot of minutes).
+ */
+export function checkPairArgs(args: string[]): void {
+  for (const flag of NOT_IN_PAIR) {
+    if (args.some((a) => a === flag || a.startsWith(`${flag}=`))) throw notInPair(flag);
   }
 }
 

@@ -5,6 +5,7 @@ import { DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, runInTestbed } from "../testbed
 import { pairCommands, runPairInTestbed } from "../testbed/pair.ts";
 import { fetchKernel, listKernels, resolveKernel } from "../testbed/kernels.ts";
 import { testbedSetup } from "../testbed/setup.ts";
+import { checkPairArgs } from "./conformance.ts";
 
 const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
 
@@ -54,7 +55,11 @@ function testbedCommand(outer: boolean): Command {
         await testbedCommand(false).exitOverride().parseAsync(command, { from: "user" });
         return;
       }
-      if (o.pair) pairCommands(command); // its usage errors before any boot
+      if (o.pair) {
+        // Usage errors before any boot.
+        pairCommands(command);
+        if (command[0] === "conformance") checkPairArgs(command.slice(1));
+      }
       Deno.exitCode = await testbedAction(command, o);
     });
 }

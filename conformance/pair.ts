@@ -201,7 +201,7 @@ class Side {
 
   /** This side got a signal, or the peer said it stops: the next case does not start. */
   get #stopping(): boolean {
-    return this.stop.signal !== null || this.ch.peerStop !== null;
+    return this.ch.stopping(this.stop.signal);
   }
 
   /**
@@ -219,7 +219,7 @@ class Side {
     try {
       stopped = await steps();
     } catch (e) {
-      if (!(e instanceof OobError && this.ch.peerStop)) throw e;
+      if (!this.ch.endedByPeerStop(e)) throw e;
       stopped = true;
     }
     if (!stopped) return { results, stopped, peer: null };

@@ -75,6 +75,16 @@ export class Channel {
     return this.#peerStop;
   }
 
+  /** The run stops: this side got `signal`, or the peer said stop. The next step does not start. */
+  stopping(signal: string | null): boolean {
+    return signal !== null || this.#peerStop !== null;
+  }
+
+  /** `e` is the channel's end after the peer said stop: a peer may go before this side looked; it stopped. */
+  endedByPeerStop(e: unknown): boolean {
+    return e instanceof OobError && this.#peerStop !== null;
+  }
+
   /** Throws the fault that ended the channel, if any. */
   check(): void {
     if (this.#fault) throw this.#fault;

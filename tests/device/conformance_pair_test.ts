@@ -14,7 +14,7 @@ import { loadResult } from "../../reports/load.ts";
 import { reportHtml } from "../../reports/html/report.ts";
 import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
 import {
-  assertSigintLines,
+  assertSignalLines,
   CONFORMANCE_NOT_RUN,
   CONFORMANCE_REMOTE,
   failureLine,
@@ -108,7 +108,7 @@ for (const victim of ["client", "server"] as const) {
     const log = `--- ${victim}\n${h.stderr}\n--- other\n${o.stderr}`;
     const [hf, of] = victim === "client" ? ["c", "s"] : ["s", "c"];
     // The signalled side: the watcher's notice and one line saying where the results are; the other exactly one.
-    assertSigintLines(victim, h, o, { hitFile: hf, otherFile: of, total, unit: "cases", count: "\\d+" });
+    assertSignalLines(victim, h, o, { hitFile: hf, otherFile: of, total, unit: "cases", count: "\\d+" });
     const docs = [loadResult(`${dir}/${hf}.json`), loadResult(`${dir}/${of}.json`)];
     const [hd, od] = docs.map((d) => d.kind === "conformance" ? d.doc : assert.fail(d.kind));
     assert.deepEqual([hd.completed, hd.interruptedBy, hd.interruptedByPeer], [false, "SIGINT", null], log);

@@ -6,7 +6,7 @@
 // its own signal or the peer's), exit 130, nothing left on the device.
 import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
-import { assertSigintLines, failureLine, port, startPair, stoppedStream, until } from "../helpers/pair.ts";
+import { assertSignalLines, failureLine, port, startPair, stoppedStream, until } from "../helpers/pair.ts";
 import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
 import { CmChannel, Context, Link } from "../../ffi/mod.ts";
 import { KnownError } from "../../common/mod.ts";
@@ -196,8 +196,11 @@ Deno.test("pair: different configurations and a wrong token: both sides stop wit
   }
 });
 
-for (const victim of ["client", "server"] as const) {
-  Deno.test(`pair: SIGINT to the ${victim} mid-run: both sides stop after the same points, both documents say so, exit 130`, async () => {
+// SIGTERM (what a scheduler or `kill` sends) takes the same path with its own name and exit; once, to the server.
+const SIGNALLED = [["client", "SIGINT"], ["server", "SIGINT"], ["server", "SIGTERM"]] as const;
+for (const [victim, signal] of SIGNALLED) {
+  const exit = signal === "SIGTERM" ? 143 : 130;
+  Deno.test(`pair: ${signal} to the ${victim} mid-run: both sides stop after the same points, both documents say so, exit ${exit}`, async () => {
     const dir = Deno.makeTempDirSync({ prefix: "memreg-pair-" });
     const before = await deviceCounts();
     // The contiguous layout only: six points (the page layout would add global's three).
@@ -210,16 +213,23 @@ for (const victim of ["client", "server"] as const) {
     // After the first point the second is under way: the signal lands inside it.
     await until(`${dir}/s.jsonl`, /"record":"point"/);
     const [hit, other] = victim === "client" ? [client, server] : [server, client];
-    hit.child.kill("SIGINT");
+    hit.child.kill(signal);
     const [h, o] = await Promise.all([hit.done, other.done]);
     const log = `--- ${victim}\n${h.stderr}\n--- other\n${o.stderr}`;
     const [hf, of] = victim === "client" ? ["c", "s"] : ["s", "c"];
     // The signalled side: the watcher's notice and one line saying where the results are; the other exactly one.
-    assertSigintLines(victim, h, o, { hitFile: hf, otherFile: of, total: 6, unit: "points", count: "[1-5]" });
+    assertSignalLines(victim, h, o, {
+      hitFile: hf,
+      otherFile: of,
+      total: 6,
+      unit: "points",
+      count: "[1-5]",
+      signal,
+    });
     const docs = [loadResult(`${dir}/${hf}.json`), loadResult(`${dir}/${of}.json`)];
     const [hd, od] = docs.map((d) => d.kind === "bench" ? d.doc : assert.fail(d.kind));
-    assert.deepEqual([hd.completed, hd.interruptedBy, hd.interruptedByPeer], [false, "SIGINT", null], log);
-    assert.deepEqual([od.completed, od.interruptedBy, od.interruptedByPeer], [false, null, "SIGINT"], log);
+    assert.deepEqual([hd.completed, hd.interruptedBy, hd.interruptedByPeer], [false, signal, null], log);
+    assert.deepEqual([od.completed, od.interruptedBy, od.interruptedByPeer], [false, null, signal], log);
     // The same points on both sides, every one finished (the one under way when the signal came included).
     assert.ok(hd.results.length >= 1 && hd.results.length < 6, `${hd.results.length} points`);
     assert.deepEqual(od.results, hd.results);

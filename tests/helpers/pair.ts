@@ -105,26 +105,28 @@ export const CONFORMANCE_REMOTE = [
 export const CONFORMANCE_NOT_RUN = ["mr.rkey_other_pd", "mr.local_after_dereg", "mr.dealloc_pd_with_mr"];
 
 /**
- * A pair that a SIGINT to `victim` stopped: both exit 130; the signalled side printed one line saying where its
+ * A pair that a SIGINT (default) or SIGTERM to `victim` stopped: both exit 130 (143); the signalled side printed one line saying where its
  * results are (`file`.json, after `done` of `total` `unit`s, done matching `count`), the other exactly one
  * naming the side that got the signal.
  */
-export function assertSigintLines(
+export function assertSignalLines(
   victim: "client" | "server",
   hit: { code: number; stderr: string },
   other: { code: number; stderr: string },
-  o: { hitFile: string; otherFile: string; total: number; unit: string; count: string },
+  o: { hitFile: string; otherFile: string; total: number; unit: string; count: string; signal?: Deno.Signal },
 ): void {
+  const signal = o.signal ?? "SIGINT";
   const log = `--- ${victim}\n${hit.stderr}\n--- other\n${other.stderr}`;
-  assert.equal(hit.code, 130, log);
-  assert.equal(other.code, 130, log);
+  const exit = signal === "SIGTERM" ? 143 : 130;
+  assert.equal(hit.code, exit, log);
+  assert.equal(other.code, exit, log);
   const said = hit.stderr.split("\n").filter((l) => l.startsWith("memreg: interrupted by"));
   assert.equal(said.length, 1, log);
   const tail = `after ${o.count} of ${o.total} ${o.unit}; .*`;
-  assert.match(said[0], new RegExp(`^memreg: interrupted by SIGINT ${tail}${o.hitFile}\\.json`), log);
+  assert.match(said[0], new RegExp(`^memreg: interrupted by ${signal} ${tail}${o.hitFile}\\.json`), log);
   assert.match(
     failureLine(other.stderr),
-    new RegExp(`^memreg: interrupted by SIGINT at the ${victim} ${tail}${o.otherFile}\\.json`),
+    new RegExp(`^memreg: interrupted by ${signal} at the ${victim} ${tail}${o.otherFile}\\.json`),
     log,
   );
 }

@@ -72,6 +72,15 @@ Deno.test("pair: two-host options that cannot run yet are one usage line, exit 2
         ["conformance", "--connect", "127.0.0.1", "--token", "t", "--rdma-cm"],
         /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
       ],
+      // Through the testbed: refused on the host, before either guest boots (a boot would print its lines).
+      [
+        ["testbed", "--pair", "conformance", "--rdma-cm"],
+        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
+      ],
+      [
+        ["testbed", "--pair", "conformance", "--cases", "stale-rkey-after-dereg", "--fuzz"],
+        /^memreg: --fuzz: a conformance run of two processes does not take it/,
+      ],
     ] as const
   ) {
     const r = await runCli([...args]);
