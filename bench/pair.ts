@@ -27,7 +27,7 @@
 // server's regcost is abandoned at its next measurement; a client waiting for it stops at once and keeps the
 // server's figures if they come before the server's answer.
 import { z } from "zod";
-import { CmChannel, cmListen, Context } from "../ffi/mod.ts";
+import { CmChannel, Context, listenCm } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
 import { type Channel, type Received, STOP, type StopMessage } from "../oob/channel.ts";
@@ -55,7 +55,6 @@ import { makeStrategy } from "./strategies/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
 import { UnsupportedError } from "./errors.ts";
-import { KnownError } from "../common/mod.ts";
 import { type BenchDoc, SCHEMA_VERSION } from "./doc.ts";
 import {
   type BenchOutcome,
@@ -215,7 +214,14 @@ class PairRun {
     // Made before the rig: disposed after it, once every point's connection (an id of the channel's) is gone.
     using cm = this.#cm = this.role.transport === "rdma-cm" ? new CmChannel() : null;
     using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
-    const met = await meetPeer(ch, this.role, header, cm && this.server ? this.#listen(cm) : null);
+    const met = await meetPeer(
+      ch,
+      this.role,
+      header,
+      cm && this.server
+        ? listenCm(cm, ctx, this.#rig.link.port, this.#rig.link.gidIndex, this.role.endpoint.port)
+        : null,
+    );
     this.#cmServer = met.cm;
     const pair = met.pair;
     const doc0 = { ...header, pair };
@@ -530,23 +536,6 @@ class PairRun {
     }
     if (this.server) await link.acceptCm(cm, this.T);
     else await link.connectCm(cm, this.#cmServer!.ip, this.#cmServer!.port, this.T);
-  }
-
-  /**
-   * The server's rdma_cm listener, on the address of its device's port (rdma_cm finds the device by it) and the
-   * out-of-band port number (rdma_cm's port space is its own).
-   */
-  #listen(cm: CmChannel): CmAddress {
-    const ip = this.#rig.link.cmAddress();
-    if (!ip) {
-      throw new KnownError(
-        `--rdma-cm: ${this.#ctx.name} port ${this.#rig.link.port} has no IPv4 address (no RoCE v2 ` +
-          `IPv4-mapped GID): give its netdev an address, or leave --rdma-cm out`,
-      );
-    }
-    const port = this.role.endpoint.port;
-    cmListen(cm, ip, port);
-    return { ip, port };
   }
 
   /**

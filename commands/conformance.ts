@@ -142,7 +142,7 @@ function testbedHost(o: ConformanceOptions): boolean {
 }
 
 /** What a conformance run split between two processes cannot do. */
-const NOT_IN_PAIR = ["--fuzz", "--replay", "--isolate", "--emit-c", "--rdma-cm", "--pairs"] as const;
+const NOT_IN_PAIR = ["--fuzz", "--replay", "--isolate", "--emit-c", "--pairs"] as const;
 
 const notInPair = (flag: string) =>
   new UsageError(`${flag}: a conformance run of two processes does not take it`);
@@ -156,7 +156,6 @@ function checkPair(o: ConformanceOptions): void {
     "--replay": o.replay,
     "--isolate": o.isolate,
     "--emit-c": o.emitC,
-    "--rdma-cm": o.rdmaCm,
     "--pairs": o.pairs,
   };
   for (const flag of NOT_IN_PAIR) if (set[flag]) throw notInPair(flag);

@@ -99,9 +99,8 @@ export interface Requester {
  */
 export interface Split {
   role: "responder" | "requester";
+  /** Connected to the other process's QP; connected again as it was after a reset (Link.reconnect). */
   link: Link;
-  /** Connects the link's QP to the other process's again (after a reset). */
-  reconnect(): void;
   peer: Requester | null;
 }
 
@@ -126,7 +125,7 @@ function splitEnds(s: Split): Ends {
     get path(): PathOptions {
       return absent("the loopback path (qpC/qpD)");
     },
-    connect: () => s.reconnect(),
+    connect: () => s.link.reconnect(),
     close: () => s.link.close(),
   };
 }

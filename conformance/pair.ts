@@ -9,7 +9,9 @@
 //   both   → config, header        the run-defining options (compared), then each side's host and device
 //   per case, in order:
 //   server → case {endpoint}       a fresh QP of the server's (only for a case run across the two)
-//   client → case {endpoint|reason} the client's, connected to it (or why it could not make one)
+//   client → case {endpoint|reason} the client's, connected to it (or why it could not make one); with
+//                                  --rdma-cm both endpoints are null: the client then connects through rdma_cm
+//                                  to the server's listener, which accepts with its QP
 //   server → post {ops, recover}   a requester post: the WRs with keys and remote addresses; `recover`: qpA
 //                                  goes through RESET to RTS first (the server recovered its end)
 //   client → posted {ret, wcs, landings | error}   what the client's post returned, completed, fetched
@@ -27,12 +29,12 @@
 // reaches the client while it winds down and is taken there. Each answers the other's stop with its own; both
 // have the same cases, and each writes its document with completed: false and whose signal it was.
 import { z } from "zod";
-import { Link } from "../ffi/mod.ts";
+import { CmChannel, Link, listenCm } from "../ffi/mod.ts";
 import type { Context } from "../ffi/mod.ts";
 import { type Channel, type Received, STOP, type StopMessage } from "../oob/channel.ts";
 import { OobError } from "../oob/errors.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
-import { EndpointSchema, meetPeer } from "../oob/meet.ts";
+import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
 import type { PairRole } from "../launch/role.ts";
 import { runHeader } from "../record/header.ts";
 import {
@@ -80,7 +82,8 @@ const M = {
     t: z.literal("case"),
     index: z.number().int(),
     id: z.string().max(200),
-    endpoint: EndpointSchema,
+    /** null with rdma_cm: the client connects to the server's listener. */
+    endpoint: EndpointSchema.nullable(),
   }),
   caseAck: z.object({
     t: z.literal("case"),
@@ -166,10 +169,15 @@ export async function runConformancePair(
     using ctx = openDevice(o);
     const t0 = performance.now();
     const header = runHeader("conformance", SCHEMA_VERSION, ctx);
-    const { pair } = await meetPeer(ch, role, header);
+    // --rdma-cm: every case's connection through rdma_cm; its ids go with the channel, after the cases' QPs.
+    using cm = role.transport === "rdma-cm" ? new CmChannel() : null;
+    const server = role.role === "server";
+    const listen = cm && server ? listenCm(cm, ctx, o.port ?? 1, o.gidIndex, role.endpoint.port) : null;
+    const met = await meetPeer(ch, role, header, listen);
+    const pair = met.pair;
     const h = { ...header, pair };
     o.onHeader(h);
-    const side = new Side(ch, ctx, role, o, stop);
+    const side = new Side(ch, ctx, role, o, stop, cm && { ch: cm, server: met.cm });
     const run = role.role === "server" ? await side.serve(defs, h.host.kernel) : await side.request(defs);
     // The server's profile (its device is the responder) classified the results; the client took them as sent.
     const profile = o.strict
@@ -195,6 +203,8 @@ class Side {
     readonly role: PairRole,
     readonly o: PairOptions,
     readonly stop: StopWatch,
+    /** --rdma-cm: the event channel (the server's listener on it) and the server's address. */
+    readonly cm: { ch: CmChannel; server: CmAddress | null } | null,
   ) {
     this.T = role.timeoutMs;
   }
@@ -281,20 +291,18 @@ class Side {
         ...o,
         tape: false,
         fixture: async () => {
-          const link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex });
+          const cm = this.cm;
+          // With rdma_cm the QP is made on the port the client's connection arrives at.
+          const link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex }, !!cm);
           try {
-            await ch.send(phase, { t: "case", index, id: def.id, endpoint: link.endpoint() }, T);
+            await ch.send(phase, { t: "case", index, id: def.id, endpoint: cm ? null : link.endpoint() }, T);
             const ack = await ch.recv(phase, { case: M.caseAck, ...STOP }, T);
             if (ack.t === "stop") throw new PeerStopped();
-            if (!ack.endpoint) throw new Error(`the client could not open its end: ${ack.reason}`);
-            const reconnect = () => link.connect(ack.endpoint!, FIXTURE_PATH);
-            reconnect();
-            return new Fixture(ctx, o, def.separatePd, {
-              role: "responder",
-              link,
-              reconnect,
-              peer: requester,
-            });
+            if (ack.reason !== null) throw new Error(`the client could not open its end: ${ack.reason}`);
+            if (cm) await link.acceptCm(cm.ch, T, FIXTURE_PATH);
+            else if (ack.endpoint) link.connect(ack.endpoint, FIXTURE_PATH);
+            else throw new OobError("protocol", phase, ch.peer, "the client sent no endpoint");
+            return new Fixture(ctx, o, def.separatePd, { role: "responder", link, peer: requester });
           } catch (e) {
             link.close();
             throw e;
@@ -370,9 +378,11 @@ class Side {
                   `the server is at case ${m.id}, this side at ${def.id}`,
                 );
               }
-              const opened = this.#open(m.endpoint);
-              f = opened.f;
-              await ch.send(phase, { t: "case", index, ...opened.ack }, T);
+              f = await this.#open(
+                phase,
+                m.endpoint,
+                (ack) => ch.send(phase, { t: "case", index, ...ack }, T),
+              );
               while (!end) {
                 const next = await ch.recv(phase, { post: M.post, "case-end": M.caseEnd }, wait);
                 if (next.t === "case-end") end = next;
@@ -402,19 +412,38 @@ class Side {
     );
   }
 
-  /** The client's end of a case: its QP connected to the server's and its fixture half, or why not. */
-  #open(endpoint: z.infer<typeof EndpointSchema>) {
-    let link: Link | null = null;
+  /**
+   * The client's end of a case: its QP connected to the server's and its fixture half; null when it could not
+   * open one (`send` told the server why). With rdma_cm the answer goes first: the server accepts once it has
+   * it; a connection that then fails leaves the server's accept to time out, as that case's error.
+   */
+  async #open(
+    phase: string,
+    endpoint: z.infer<typeof EndpointSchema> | null,
+    send: (ack: Omit<z.infer<typeof M.caseAck>, "t" | "index">) => Promise<void>,
+  ): Promise<Fixture | null> {
+    const { ctx, o, cm, T } = this;
+    let link: Link | null = null, answered = false;
+    const answer = async (ack: Parameters<typeof send>[0]) => {
+      answered = true;
+      await send(ack);
+    };
     try {
-      link = new Link(this.ctx, { port: this.o.port, gidIndex: this.o.gidIndex });
-      const l = link;
-      const reconnect = () => l.connect(endpoint, FIXTURE_PATH);
-      reconnect();
-      const f = new Fixture(this.ctx, this.o, false, { role: "requester", link, reconnect, peer: null });
-      return { f, ack: { endpoint: link.endpoint(), reason: null } };
+      link = new Link(ctx, { port: o.port, gidIndex: o.gidIndex }, !!cm);
+      if (cm) {
+        await answer({ endpoint: null, reason: null });
+        await link.connectCm(cm.ch, cm.server!.ip, cm.server!.port, T, FIXTURE_PATH);
+      } else {
+        if (!endpoint) throw new OobError("protocol", phase, this.ch.peer, "the server sent no endpoint");
+        link.connect(endpoint, FIXTURE_PATH);
+        await answer({ endpoint: link.endpoint(), reason: null });
+      }
+      return new Fixture(ctx, o, false, { role: "requester", link, peer: null });
     } catch (e) {
       link?.close();
-      return { f: null, ack: { endpoint: null, reason: (e as Error).message } };
+      if (e instanceof OobError) throw e;
+      if (!answered) await send({ endpoint: null, reason: (e as Error).message });
+      return null;
     }
   }
 }

@@ -4,9 +4,10 @@
 import type { Context } from "./context.ts";
 import { PD } from "./pd.ts";
 import { CQ } from "./cq.ts";
-import { type PathOptions, QP, type QpCaps } from "./qp.ts";
+import { type PathOptions, QP, type QpCaps, retryOf } from "./qp.ts";
 import { Access } from "./constants.ts";
-import { cmAccept, type CmChannel, cmConnect } from "./rdmacm.ts";
+import { cmAccept, type CmChannel, cmConnect, cmListen, type CmOptions, cmRestart } from "./rdmacm.ts";
+import { KnownError } from "../common/mod.ts";
 
 /** What one end tells the other (plain data: it crosses the OOB channel as JSON). */
 export interface WireEndpoint {
@@ -43,6 +44,8 @@ export class Link {
   readonly #ownPd: boolean;
   /** The rdma_cm connection of the QP (released after it), when rdma_cm connected it. */
   #cm: { ch: CmChannel; id: Deno.PointerObject } | null = null;
+  /** How the QP was connected, to do again after a reset. */
+  #again: (() => void) | null = null;
   readonly #psn = (crypto.getRandomValues(new Uint32Array(1))[0] & 0xffffff) || 1;
 
   constructor(readonly ctx: Context, readonly opts: LinkOptions = {}, deferQp = false) {
@@ -100,6 +103,13 @@ export class Link {
       { ...path, maxRdAtomic: clampRd(Math.min(mine.rdAtomic, remote.initRdAtomic)) },
     );
     this.qp.toRts(mine.psn, { ...path, maxRdAtomic: clampRd(Math.min(mine.initRdAtomic, remote.rdAtomic)) });
+    this.#again = () => this.connect(remote, extra);
+  }
+
+  /** After the QP was reset: connected again as it was, to the same endpoint or on its rdma_cm connection. */
+  reconnect(): void {
+    if (!this.#again) throw new Error("the link was never connected");
+    this.#again();
   }
 
   /**
@@ -107,35 +117,45 @@ export class Link {
    * port's netdev); null when the port has none (InfiniBand, or no IPv4 address on the netdev).
    */
   cmAddress(): string | null {
-    const g = this.gidIndex >= 0 ? this.ctx.queryGid(this.port, this.gidIndex)?.gid : undefined;
-    const m = g?.match(
-      /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/,
-    );
-    return m ? m.slice(1).map((h) => parseInt(h, 16)).join(".") : null;
+    return portIpv4(this.ctx, this.port, this.gidIndex);
   }
 
-  /** Client side of rdma_cm: the link's QP (made now if deferred) connected to the server at ip:port. */
-  async connectCm(ch: CmChannel, ip: string, port: number, timeoutMs: number): Promise<void> {
-    const { id } = await cmConnect(
-      ch,
-      this.ctx,
-      ip,
-      port,
-      () => this.qp ?? this.makeQp(),
-      this.#cmOptions(timeoutMs),
-    );
-    this.#cm = { ch, id };
+  /**
+   * Client side of rdma_cm: the link's QP (made now if deferred) connected to the server at ip:port. `path`:
+   * the timeout and retries at RTS, in place of rdma_cm's (also on reconnect()).
+   */
+  async connectCm(
+    ch: CmChannel,
+    ip: string,
+    port: number,
+    timeoutMs: number,
+    path?: Partial<PathOptions>,
+  ): Promise<void> {
+    const o = this.#cmOptions(timeoutMs, path);
+    const { id } = await cmConnect(ch, this.ctx, ip, port, () => this.qp ?? this.makeQp(), o);
+    this.#connectedBy(ch, id, o);
   }
 
   /** Server side of rdma_cm: the next connection request on `ch`'s listening id gets this link's QP. */
-  async acceptCm(ch: CmChannel, timeoutMs: number): Promise<void> {
-    const { id } = await cmAccept(ch, this.ctx, () => this.qp ?? this.makeQp(), this.#cmOptions(timeoutMs));
-    this.#cm = { ch, id };
+  async acceptCm(ch: CmChannel, timeoutMs: number, path?: Partial<PathOptions>): Promise<void> {
+    const o = this.#cmOptions(timeoutMs, path);
+    const { id } = await cmAccept(ch, this.ctx, () => this.qp ?? this.makeQp(), o);
+    this.#connectedBy(ch, id, o);
   }
 
-  #cmOptions(timeoutMs: number) {
+  #connectedBy(ch: CmChannel, id: Deno.PointerObject, o: CmOptions): void {
+    this.#cm = { ch, id };
+    this.#again = () => cmRestart(id, this.qp, o);
+  }
+
+  #cmOptions(timeoutMs: number, path?: Partial<PathOptions>): CmOptions {
     const dev = this.ctx.queryDevice();
-    return { timeoutMs, depth: clampRd(Math.min(dev.maxQpRdAtom, dev.maxQpInitRdAtom)), access: QP_ACCESS };
+    return {
+      timeoutMs,
+      depth: clampRd(Math.min(dev.maxQpRdAtom, dev.maxQpInitRdAtom)),
+      access: QP_ACCESS,
+      rts: path && retryOf(path),
+    };
   }
 
   close(): void {
@@ -167,4 +187,36 @@ export class Link {
 
 function clampRd(n: number): number {
   return Math.max(1, Math.min(16, n));
+}
+
+/**
+ * The IPv4 address rdma_cm reaches `port` at: the one in its RoCE v2 IPv4-mapped GID (an address of the port's
+ * netdev); null when the port has none (InfiniBand, or no IPv4 address on the netdev).
+ */
+export function portIpv4(ctx: Context, port: number, gidIndex = ctx.defaultGidIndex(port)): string | null {
+  const g = gidIndex >= 0 ? ctx.queryGid(port, gidIndex)?.gid : undefined;
+  const m = g?.match(/^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/);
+  return m ? m.slice(1).map((h) => parseInt(h, 16)).join(".") : null;
+}
+
+/**
+ * A server's rdma_cm listener on `port`'s IPv4 address (rdma_cm finds the device by it) and `tcpPort` (the
+ * out-of-band port's number: rdma_cm's port space is its own).
+ */
+export function listenCm(
+  ch: CmChannel,
+  ctx: Context,
+  port: number,
+  gidIndex: number | undefined,
+  tcpPort: number,
+): { ip: string; port: number } {
+  const ip = portIpv4(ctx, port, gidIndex);
+  if (!ip) {
+    throw new KnownError(
+      `--rdma-cm: ${ctx.name} port ${port} has no IPv4 address (no RoCE v2 IPv4-mapped GID): give its ` +
+        `netdev an address, or leave --rdma-cm out`,
+    );
+  }
+  cmListen(ch, ip, tcpPort);
+  return { ip, port: tcpPort };
 }

@@ -22,8 +22,8 @@ export {
   writePattern,
 } from "./memory.ts";
 export { Loopback, type LoopbackOptions } from "./loopback.ts";
-export { Link, type LinkOptions, type WireEndpoint } from "./link.ts";
-export { CmChannel, cmListen } from "./rdmacm.ts";
+export { Link, type LinkOptions, listenCm, type WireEndpoint } from "./link.ts";
+export { CmChannel } from "./rdmacm.ts";
 export { type FastVerbs, fastVerbs } from "./fastpath.ts";
 export { closeAll } from "./resource.ts";
 export {

@@ -45,6 +45,13 @@ export interface PathOptions {
   maxRdAtomic?: number;
 }
 
+/** A requester's timeout and retries at RTS: what `path` sets, else memreg's defaults (7: retry forever on RNR). */
+export function retryOf(
+  path: Partial<PathOptions>,
+): Required<Pick<PathOptions, "timeout" | "retryCnt" | "rnrRetry">> {
+  return { timeout: path.timeout ?? 14, retryCnt: path.retryCnt ?? 7, rnrRetry: path.rnrRetry ?? 7 };
+}
+
 export class QP extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly qpNum: number;
@@ -128,11 +135,12 @@ export class QP extends VerbsObject {
 
   toRts(psn: number, path: PathOptions): void {
     const mask = M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC;
+    const retry = retryOf(path);
     this.#modify(mask, (v) => {
       v.setUint32(QA.qp_state, QpState.RTS, true);
-      v.setUint8(QA.timeout, path.timeout ?? 14);
-      v.setUint8(QA.retry_cnt, path.retryCnt ?? 7);
-      v.setUint8(QA.rnr_retry, path.rnrRetry ?? 7);
+      v.setUint8(QA.timeout, retry.timeout);
+      v.setUint8(QA.retry_cnt, retry.retryCnt);
+      v.setUint8(QA.rnr_retry, retry.rnrRetry);
       v.setUint32(QA.sq_psn, psn, true);
       v.setUint8(QA.max_rd_atomic, path.maxRdAtomic ?? 16);
     }, "RTR→RTS");

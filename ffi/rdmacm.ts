@@ -238,8 +238,11 @@ function portOf(id: Deno.PointerObject): number {
 
 let attrBlock: ReturnType<typeof alloc> | undefined;
 
-/** Moves `qp` to `state` with the attributes rdma_cm computed for this connection. */
-function cmModify(id: Deno.PointerObject, qp: QP, state: number, access?: number): void {
+/**
+ * Moves `qp` to `state` with the attributes rdma_cm computed for this connection; INIT gets `o.access`, RTS
+ * `o.rts` where given (rdma_cm's INIT grants less than memreg's QPs need; its RTS timeout is the route's).
+ */
+function cmModify(id: Deno.PointerObject, qp: QP, state: number, o: Pick<CmOptions, "access" | "rts">): void {
   const attr = attrBlock ??= alloc(QA.size);
   attr.u8.fill(0);
   attr.view.setUint32(QA.qp_state, state, true);
@@ -247,17 +250,28 @@ function cmModify(id: Deno.PointerObject, qp: QP, state: number, access?: number
   if (cm().rdma_init_qp_attr(id, attr.ptr, new Uint8Array(mask.buffer)) !== 0) {
     fail("rdma_init_qp_attr", `for state ${state}`);
   }
-  if (access !== undefined) attr.view.setUint32(QA.qp_access_flags, access, true);
+  if (state === QpState.INIT) attr.view.setUint32(QA.qp_access_flags, o.access, true);
+  if (state === QpState.RTS && o.rts) {
+    attr.view.setUint8(QA.timeout, o.rts.timeout);
+    attr.view.setUint8(QA.retry_cnt, o.rts.retryCnt);
+    attr.view.setUint8(QA.rnr_retry, o.rts.rnrRetry);
+  }
   qp.modifyRaw(attr.ptr, mask[0], `rdma_cm →${["RESET", "INIT", "RTR", "RTS"][state] ?? state}`);
 }
 
-function connParam(qpNum: number, depth: number): Uint8Array {
+/** RESET (where the caller put `qp`) → INIT → RTR → RTS again, on the attributes of `id`'s connection. */
+export function cmRestart(id: Deno.PointerObject, qp: QP, o: Pick<CmOptions, "access" | "rts">): void {
+  for (const state of [QpState.INIT, QpState.RTR, QpState.RTS]) cmModify(id, qp, state, o);
+}
+
+function connParam(qpNum: number, o: Pick<CmOptions, "depth" | "rts">): Uint8Array {
   const b = new Uint8Array(CP.size);
   const v = new DataView(b.buffer);
-  v.setUint8(CP.responder_resources, depth);
-  v.setUint8(CP.initiator_depth, depth);
-  v.setUint8(CP.retry_count, 7);
-  v.setUint8(CP.rnr_retry_count, 7);
+  v.setUint8(CP.responder_resources, o.depth);
+  v.setUint8(CP.initiator_depth, o.depth);
+  // What the peer's QP takes at RTS (each side's come from the other's parameters).
+  v.setUint8(CP.retry_count, o.rts?.retryCnt ?? 7);
+  v.setUint8(CP.rnr_retry_count, o.rts?.rnrRetry ?? 7);
   v.setUint32(CP.qp_num, qpNum, true);
   return b;
 }
@@ -277,6 +291,8 @@ export interface CmOptions {
   depth: number;
   /** Access flags of the QP (rdma_cm's INIT attributes grant less than memreg's QPs need). */
   access: number;
+  /** Timeout and retries at RTS in place of rdma_cm's (a run that times its errors needs its own). */
+  rts?: { timeout: number; retryCnt: number; rnrRetry: number };
 }
 
 /**
@@ -301,11 +317,11 @@ export async function cmConnect(
   await ch.next([CmEvent.ROUTE_RESOLVED], o.timeoutMs, `route to ${where}`);
   checkDevice(id, ctx, where);
   const qp = makeQp(portOf(id));
-  cmModify(id, qp, QpState.INIT, o.access);
-  if (cm().rdma_connect(id, connParam(qp.qpNum, o.depth)) !== 0) fail("rdma_connect", where);
+  cmModify(id, qp, QpState.INIT, o);
+  if (cm().rdma_connect(id, connParam(qp.qpNum, o)) !== 0) fail("rdma_connect", where);
   await ch.next([CmEvent.CONNECT_RESPONSE], o.timeoutMs, `connecting to ${where}`);
-  cmModify(id, qp, QpState.RTR);
-  cmModify(id, qp, QpState.RTS);
+  cmModify(id, qp, QpState.RTR, o);
+  cmModify(id, qp, QpState.RTS, o);
   if (cm().rdma_establish(id) !== 0) fail("rdma_establish", where);
   return { qp, id };
 }
@@ -329,10 +345,13 @@ export async function cmAccept(
   ch.adopt(req.id);
   checkDevice(req.id, ctx, "the client");
   const qp = makeQp(portOf(req.id));
-  cmModify(req.id, qp, QpState.INIT, o.access);
-  cmModify(req.id, qp, QpState.RTR);
-  cmModify(req.id, qp, QpState.RTS);
-  if (cm().rdma_accept(req.id, connParam(qp.qpNum, Math.min(o.depth, req.initiatorDepth || o.depth))) !== 0) {
+  cmRestart(req.id, qp, o);
+  if (
+    cm().rdma_accept(
+      req.id,
+      connParam(qp.qpNum, { ...o, depth: Math.min(o.depth, req.initiatorDepth || o.depth) }),
+    ) !== 0
+  ) {
     fail("rdma_accept");
   }
   await ch.next([CmEvent.ESTABLISHED], o.timeoutMs, "the client's connection");

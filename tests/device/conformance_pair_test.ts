@@ -1,5 +1,6 @@
 // `memreg conformance --server` / `--connect` as two processes on this device (rxe: through its loopback): the
-// cases with a remote side classify exactly as they do in one process, the ones that need both ends in one
+// cases with a remote side classify exactly as they do in one process, with the QPs connected over the
+// out-of-band exchange and through rdma_cm (--rdma-cm), the ones that need both ends in one
 // process are listed as not run (with why), both documents hold the same results and name both sides, the
 // client's loads through the report schema and renders as HTML; and a server killed in the middle of a case
 // ends the client with one line, exit 1, nothing of either left in `rdma resource show`; SIGINT to either side
@@ -26,52 +27,58 @@ import {
 const SELECTION = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN].join(",");
 const ARGS = ["--cases", SELECTION, "--no-html"];
 
-Deno.test("pair: conformance --server/--connect: the single-process classes, not-run cases listed, both sides named, the report renders", async () => {
-  const one = await runSuite(selectCases(CASES, SELECTION), {
-    port: 1,
-    stepDeadlineMs: 5000,
-    caseDeadlineMs: 30000,
-    strict: false,
-    isolate: false,
-    cases: SELECTION,
-    device: Deno.env.get("MEMREG_DEVICE"),
+// Once with the QPs connected over the out-of-band exchange, once through rdma_cm (each case's QP pair its own
+// connection; a case that recovers its QPs goes RESET → RTS again on that connection's attributes).
+for (const via of ["the out-of-band exchange", "rdma_cm"] as const) {
+  const cm = via === "rdma_cm" ? ["--rdma-cm"] : [];
+  Deno.test(`pair: conformance --server/--connect${cm.map((f) => ` ${f}`).join("")}: the single-process classes, not-run cases listed, both sides named, the report renders`, async () => {
+    const one = await runSuite(selectCases(CASES, SELECTION), {
+      port: 1,
+      stepDeadlineMs: 5000,
+      caseDeadlineMs: 30000,
+      strict: false,
+      isolate: false,
+      cases: SELECTION,
+      device: Deno.env.get("MEMREG_DEVICE"),
+    });
+    const dir = Deno.makeTempDirSync({ prefix: "memreg-cpair-" });
+    const { server, client } = startPair([...ARGS, ...cm], { cmd: "conformance", dir });
+    const [s, c] = await Promise.all([server.done, client.done]);
+    assert.equal(c.code, one.exitCode, c.stderr);
+    assert.equal(s.code, one.exitCode, s.stderr);
+    const sl = loadResult(`${dir}/s.json`), cl = loadResult(`${dir}/c.json`);
+    assert.ok(sl.kind === "conformance" && cl.kind === "conformance");
+    const sd = sl.doc, cd = cl.doc;
+    assert.deepEqual(cd.results, sd.results, "both documents hold the same results");
+    assert.equal(cd.pair?.role, "client");
+    assert.equal(sd.pair?.role, "server");
+    for (const d of [sd, cd]) assert.equal(d.pair?.connection, cm.length ? "rdma-cm" : "oob");
+    assert.ok(cd.pair?.server.device.name && cd.pair?.client.device.name && cd.pair.server.host.hostname);
+    const single = new Map(one.results.map((r) => [r.id, r.class]));
+    const remote = cd.results.filter((r) => !r.reason?.startsWith(NEEDS_ONE_PROCESS));
+    console.log(
+      `single: ${JSON.stringify(one.counts)}; pair via ${via}: ${JSON.stringify(cd.counts)}; ` +
+        `remote ${remote.length}, not run ${cd.results.length - remote.length}`,
+    );
+    // The same cases in the same order; each that ran across the two has its single-process class.
+    assert.deepEqual(cd.results.map((r) => r.id), one.results.map((r) => r.id));
+    assert.deepEqual(
+      remote.map((r) => `${r.id}=${r.class}`),
+      remote.map((r) => `${r.id}=${single.get(r.id)}`),
+    );
+    assert.deepEqual(remote.map((r) => r.id).sort(), [...CONFORMANCE_REMOTE].sort());
+    for (const r of cd.results.filter((r) => CONFORMANCE_NOT_RUN.includes(r.id))) {
+      assert.equal(r.class, "unsupported");
+      assert.match(r.reason ?? "", /^not run: needs both ends in one process \(.+\)$/);
+    }
+    // The client's document renders, naming both sides.
+    const html = reportHtml([cl]);
+    assert.match(html, new RegExp(cd.pair!.server.host.hostname));
+    assert.match(html, /mw2\.send_inv_wrong_key/);
+    assert.deepEqual(await rdmaResources(server.child.pid, client.child.pid), []);
+    Deno.removeSync(dir, { recursive: true });
   });
-  const dir = Deno.makeTempDirSync({ prefix: "memreg-cpair-" });
-  const { server, client } = startPair(ARGS, { cmd: "conformance", dir });
-  const [s, c] = await Promise.all([server.done, client.done]);
-  assert.equal(c.code, one.exitCode, c.stderr);
-  assert.equal(s.code, one.exitCode, s.stderr);
-  const sl = loadResult(`${dir}/s.json`), cl = loadResult(`${dir}/c.json`);
-  assert.ok(sl.kind === "conformance" && cl.kind === "conformance");
-  const sd = sl.doc, cd = cl.doc;
-  assert.deepEqual(cd.results, sd.results, "both documents hold the same results");
-  assert.equal(cd.pair?.role, "client");
-  assert.equal(sd.pair?.role, "server");
-  assert.ok(cd.pair?.server.device.name && cd.pair?.client.device.name && cd.pair.server.host.hostname);
-  const single = new Map(one.results.map((r) => [r.id, r.class]));
-  const remote = cd.results.filter((r) => !r.reason?.startsWith(NEEDS_ONE_PROCESS));
-  console.log(
-    `single: ${JSON.stringify(one.counts)}; pair: ${JSON.stringify(cd.counts)}; ` +
-      `remote ${remote.length}, not run ${cd.results.length - remote.length}`,
-  );
-  // The same cases in the same order; each that ran across the two has its single-process class.
-  assert.deepEqual(cd.results.map((r) => r.id), one.results.map((r) => r.id));
-  assert.deepEqual(
-    remote.map((r) => `${r.id}=${r.class}`),
-    remote.map((r) => `${r.id}=${single.get(r.id)}`),
-  );
-  assert.deepEqual(remote.map((r) => r.id).sort(), [...CONFORMANCE_REMOTE].sort());
-  for (const r of cd.results.filter((r) => CONFORMANCE_NOT_RUN.includes(r.id))) {
-    assert.equal(r.class, "unsupported");
-    assert.match(r.reason ?? "", /^not run: needs both ends in one process \(.+\)$/);
-  }
-  // The client's document renders, naming both sides.
-  const html = reportHtml([cl]);
-  assert.match(html, new RegExp(cd.pair!.server.host.hostname));
-  assert.match(html, /mw2\.send_inv_wrong_key/);
-  assert.deepEqual(await rdmaResources(server.child.pid, client.child.pid), []);
-  Deno.removeSync(dir, { recursive: true });
-});
+}
 
 Deno.test("pair: conformance: the server killed in the middle of the cases: the client stops with one line, exit 1, nothing left", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-cpair-" });

@@ -65,17 +65,13 @@ Deno.test("pair: two-host options that cannot run yet are one usage line, exit 2
         /^memreg: --isolate: a conformance run of two processes does not take it/,
       ],
       [
-        ["conformance", "--server", "--rdma-cm"],
-        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
-      ],
-      [
-        ["conformance", "--connect", "127.0.0.1", "--token", "t", "--rdma-cm"],
-        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
+        ["conformance", "--connect", "127.0.0.1", "--token", "t", "--emit-c", "x.c"],
+        /^memreg: --emit-c: a conformance run of two processes does not take it/,
       ],
       // Through the testbed: refused on the host, before either guest boots (a boot would print its lines).
       [
-        ["testbed", "--pair", "conformance", "--rdma-cm"],
-        /^memreg: --rdma-cm: a conformance run of two processes does not take it/,
+        ["testbed", "--pair", "conformance", "--isolate"],
+        /^memreg: --isolate: a conformance run of two processes does not take it/,
       ],
       [
         ["testbed", "--pair", "conformance", "--cases", "stale-rkey-after-dereg", "--fuzz"],
