@@ -14,6 +14,7 @@ import type { CaseResult } from "../conformance/model.ts";
 import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords, type PointIn } from "./schema/bench.ts";
 import { type PairPart, pairParts } from "./pairs.ts";
 import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
+import { EndRecordSchema } from "./schema/header.ts";
 // The compile-time proof that these schemas and the writers' types describe the same documents.
 import "./schema/check.ts";
 
@@ -136,15 +137,17 @@ function loadStream(path: string, text: string): Loaded {
   }
   const where = (r: Rec) => `${path}:${r.line}: ${r.record} record: `;
   const kind = identify(recs[0], `${path}:1: `);
-  const end = recs.find((r) => r.record === "end");
+  const endRec = recs.find((r) => r.record === "end");
+  const end = endRec && parseOrThrow(EndRecordSchema, endRec, where(endRec));
   const unknown = [...new Set(recs.map((r) => r.record).filter((k) => !(k in records(kind))))];
   if (unknown.length) {
     notes.push(`records of kinds this memreg does not know were ignored: ${unknown.join(", ")}`);
   }
   const get = <K extends string>(k: K) => recs.filter((r) => r.record === k);
-  const finished = end ? { completed: end.completed !== false, interruptedBy: end.interruptedBy ?? null } : {
-    completed: false,
-    interruptedBy: null,
+  const finished = {
+    completed: !!end && end.completed !== false,
+    interruptedBy: end?.interruptedBy ?? null,
+    interruptedByPeer: end?.interruptedByPeer ?? null,
   };
   const base = { path, name: basename(path) };
   if (kind === "bench") {
@@ -158,7 +161,6 @@ function loadStream(path: string, text: string): Loaded {
     const doc: BenchIn = {
       ...header,
       ...finished,
-      interruptedBy: finished.interruptedBy as BenchIn["interruptedBy"],
       finishedAt: "",
       overhead: {
         emptyCycleNs: overhead?.emptyCycleNs ?? 0,
@@ -182,7 +184,6 @@ function loadStream(path: string, text: string): Loaded {
   const doc: SuiteIn = {
     ...header,
     ...finished,
-    interruptedBy: finished.interruptedBy as SuiteIn["interruptedBy"],
     run: {
       cases: casesFilter(header.argv) ?? null,
       isolate: header.argv?.includes("--isolate") ?? false,

@@ -4,7 +4,7 @@
 // buffers, one working set, no exposure figures).
 import { z } from "zod";
 import { LAYOUT_NAMES, STRATEGY_NAMES } from "../../bench/config.ts";
-import { completionShape, headerShape, int, num, PairSchema, str } from "./header.ts";
+import { completionShape, EndRecordSchema, headerShape, int, num, PairSchema, str } from "./header.ts";
 
 /** Bench schema versions this memreg reads. */
 export const BENCH_VERSIONS = [1, 2] as const;
@@ -277,7 +277,7 @@ export const BenchDocSchema = z.object({
   kind: z.literal("bench"),
   ...completionShape,
   /** A pair stopped by a signal to the other side (issue 10): that side's signal. */
-  interruptedByPeer: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
+  interruptedByPeer: EndRecordSchema.shape.interruptedByPeer,
   finishedAt: str,
   config: ConfigSchema,
   overhead: OverheadSchema,
@@ -305,5 +305,5 @@ export const BenchRecords = {
   revocation: LateAccessSchema,
   regcost: RegcostSchema,
   calibration: CalibrationSchema,
-  end: z.object({ file: str }),
+  end: EndRecordSchema,
 };

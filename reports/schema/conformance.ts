@@ -2,7 +2,7 @@
 // so classes added there (observed, kernel-crash) are read without touching this file.
 import { z } from "zod";
 import { CLASSES, VERDICTS } from "../../conformance/model.ts";
-import { completionShape, headerShape, int, num, str } from "./header.ts";
+import { completionShape, EndRecordSchema, headerShape, int, num, str } from "./header.ts";
 
 /** Conformance schema versions this memreg reads. */
 export const CONFORMANCE_VERSIONS = [1] as const;
@@ -74,7 +74,7 @@ export const SuiteDocSchema = z.object({
   kind: z.literal("conformance"),
   ...completionShape,
   /** A pair stopped by a signal to the other side: that side's signal. */
-  interruptedByPeer: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
+  interruptedByPeer: EndRecordSchema.shape.interruptedByPeer,
   run: RunInfoSchema,
   // Partial: documents written before a class existed have no count for it.
   counts: z.partialRecord(Class, int),
@@ -93,5 +93,5 @@ export const SuiteRecords = {
   case: CaseResultSchema,
   /** Crash survival: a step of a case that can crash the kernel, written as it happens. */
   tape: z.object({ id: str, step: z.record(str, z.unknown()) }),
-  end: z.object({ file: str }),
+  end: EndRecordSchema,
 };

@@ -107,8 +107,20 @@ export const headerShape = {
   pair: PairSchema.nullable().optional(),
 };
 
+const Signal = z.enum(["SIGINT", "SIGTERM"]);
+
 /** Whether the run went through (final documents since issue 8 say so; older ones are complete by nature). */
 export const completionShape = {
   completed: z.boolean().optional(),
-  interruptedBy: z.enum(["SIGINT", "SIGTERM"]).nullable().optional(),
+  interruptedBy: Signal.nullable().optional(),
 };
+
+/**
+ * A stream's last record: where the final document went and whether the run completed, with the signal that
+ * stopped it (its own, or the peer's in a pair). Streams before that knew only `file`: they completed.
+ */
+export const EndRecordSchema = z.object({
+  file: str,
+  ...completionShape,
+  interruptedByPeer: Signal.nullable().optional(),
+});

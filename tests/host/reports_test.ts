@@ -140,6 +140,39 @@ Deno.test("report: a crashed run's .jsonl (torn last line) renders what was meas
   assert.match(bad.stderr.trim(), /mid\.jsonl:4: not a JSON line/);
 });
 
+Deno.test("report: a stream's end record says whether the run completed and whose signal stopped it; a malformed one is refused", async () => {
+  const lines = Deno.readTextFileSync(FIXTURES.torn).trimEnd().split("\n").slice(0, -1); // the torn line off
+  const withEnd = (end: Record<string, unknown>) => {
+    const f = `${tmp()}/run.jsonl`;
+    Deno.writeTextFileSync(
+      f,
+      [...lines, JSON.stringify({ record: "end", file: "run.json", ...end })].join("\n"),
+    );
+    return f;
+  };
+  // A pair's side the peer's signal stopped: the stream alone says so, as its document would.
+  const peer = loadResult(withEnd({ completed: false, interruptedBy: null, interruptedByPeer: "SIGINT" }));
+  assert.ok(peer.kind === "bench");
+  assert.deepEqual([peer.doc.completed, peer.doc.interruptedBy, peer.doc.interruptedByPeer], [
+    false,
+    null,
+    "SIGINT",
+  ]);
+  const own = loadResult(withEnd({ completed: false, interruptedBy: "SIGTERM" }));
+  assert.deepEqual([own.doc.completed, own.doc.interruptedBy, own.doc.interruptedByPeer], [
+    false,
+    "SIGTERM",
+    null,
+  ]);
+  // Streams before the end record said more: it means the run went through.
+  const old = loadResult(withEnd({}));
+  assert.deepEqual([old.doc.completed, old.doc.interruptedBy], [true, null]);
+  await refused(
+    withEnd({ completed: "no" }),
+    new RegExp(`run\\.jsonl:${lines.length + 1}: end record: .*completed`),
+  );
+});
+
 Deno.test("report: a crashed conformance stream shows the cases that ran and names those that did not, once", async () => {
   const r = loadResult(FIXTURES.confTorn);
   assert.ok(r.kind === "conformance" && !r.status.complete);
