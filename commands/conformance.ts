@@ -141,8 +141,14 @@ function testbedHost(o: ConformanceOptions): boolean {
   return !o.survivor && o.testbed && !hasRdmaDevice() && !inTestbed();
 }
 
-/** What a conformance run split between two processes cannot do. */
-const NOT_IN_PAIR = ["--fuzz", "--replay", "--isolate", "--emit-c", "--pairs"] as const;
+/** What a conformance run split between two processes cannot do: each option and where commander puts it. */
+const NOT_IN_PAIR = {
+  "--fuzz": "fuzz",
+  "--replay": "replay",
+  "--isolate": "isolate",
+  "--emit-c": "emitC",
+  "--pairs": "pairs",
+} as const satisfies Record<string, keyof ConformanceOptions>;
 
 const notInPair = (flag: string) =>
   new UsageError(`${flag}: a conformance run of two processes does not take it`);
@@ -151,14 +157,7 @@ const notInPair = (flag: string) =>
 function checkPair(o: ConformanceOptions): void {
   const pair = o.server || o.connect !== undefined || o.slurm;
   if (!pair) return;
-  const set: Record<(typeof NOT_IN_PAIR)[number], unknown> = {
-    "--fuzz": o.fuzz,
-    "--replay": o.replay,
-    "--isolate": o.isolate,
-    "--emit-c": o.emitC,
-    "--pairs": o.pairs,
-  };
-  for (const flag of NOT_IN_PAIR) if (set[flag]) throw notInPair(flag);
+  for (const [flag, key] of Object.entries(NOT_IN_PAIR)) if (o[key]) throw notInPair(flag);
 }
 
 /**
@@ -166,7 +165,7 @@ function checkPair(o: ConformanceOptions): void {
  * each side would refuse only after a boot of minutes).
  */
 export function checkPairArgs(args: string[]): void {
-  for (const flag of NOT_IN_PAIR) {
+  for (const flag of Object.keys(NOT_IN_PAIR)) {
     if (args.some((a) => a === flag || a.startsWith(`${flag}=`))) throw notInPair(flag);
   }
 }

@@ -12,7 +12,7 @@ import { c, errno, ibverbs } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
 import { alloc } from "./arena.ts";
 import type { Context } from "./context.ts";
-import type { QP } from "./qp.ts";
+import { type QP, retryOf } from "./qp.ts";
 import { QpState } from "./constants.ts";
 
 const ID = L.rdma_cm_id;
@@ -270,8 +270,9 @@ function connParam(qpNum: number, o: Pick<CmOptions, "depth" | "rts">): Uint8Arr
   v.setUint8(CP.responder_resources, o.depth);
   v.setUint8(CP.initiator_depth, o.depth);
   // What the peer's QP takes at RTS (each side's come from the other's parameters).
-  v.setUint8(CP.retry_count, o.rts?.retryCnt ?? 7);
-  v.setUint8(CP.rnr_retry_count, o.rts?.rnrRetry ?? 7);
+  const retry = retryOf(o.rts ?? {});
+  v.setUint8(CP.retry_count, retry.retryCnt);
+  v.setUint8(CP.rnr_retry_count, retry.rnrRetry);
   v.setUint32(CP.qp_num, qpNum, true);
   return b;
 }

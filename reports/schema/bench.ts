@@ -4,7 +4,16 @@
 // buffers, one working set, no exposure figures).
 import { z } from "zod";
 import { LAYOUT_NAMES, STRATEGY_NAMES } from "../../bench/config.ts";
-import { completionShape, EndRecordSchema, headerShape, int, num, PairSchema, str } from "./header.ts";
+import {
+  completionShape,
+  EndRecordSchema,
+  headerShape,
+  int,
+  num,
+  pairCompletionShape,
+  PairSchema,
+  str,
+} from "./header.ts";
 
 /** Bench schema versions this memreg reads. */
 export const BENCH_VERSIONS = [1, 2] as const;
@@ -275,9 +284,8 @@ export const MergedPairSchema = PairSchema.extend({
 export const BenchDocSchema = z.object({
   ...headerShape,
   kind: z.literal("bench"),
-  ...completionShape,
-  /** A pair stopped by a signal to the other side (issue 10): that side's signal. */
-  interruptedByPeer: EndRecordSchema.shape.interruptedByPeer,
+  /** Whether it completed; a pair side stopped by a signal to the other side names that side's signal. */
+  ...pairCompletionShape,
   finishedAt: str,
   config: ConfigSchema,
   overhead: OverheadSchema,

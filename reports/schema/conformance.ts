@@ -2,7 +2,7 @@
 // so classes added there (observed, kernel-crash) are read without touching this file.
 import { z } from "zod";
 import { CLASSES, VERDICTS } from "../../conformance/model.ts";
-import { completionShape, EndRecordSchema, headerShape, int, num, str } from "./header.ts";
+import { EndRecordSchema, headerShape, int, num, pairCompletionShape, str } from "./header.ts";
 
 /** Conformance schema versions this memreg reads. */
 export const CONFORMANCE_VERSIONS = [1] as const;
@@ -72,9 +72,8 @@ const RunInfoSchema = z.object({
 export const SuiteDocSchema = z.object({
   ...headerShape,
   kind: z.literal("conformance"),
-  ...completionShape,
-  /** A pair stopped by a signal to the other side: that side's signal. */
-  interruptedByPeer: EndRecordSchema.shape.interruptedByPeer,
+  /** Whether it completed; a pair side stopped by a signal to the other side names that side's signal. */
+  ...pairCompletionShape,
   run: RunInfoSchema,
   // Partial: documents written before a class existed have no count for it.
   counts: z.partialRecord(Class, int),

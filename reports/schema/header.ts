@@ -115,12 +115,14 @@ export const completionShape = {
   interruptedBy: Signal.nullable().optional(),
 };
 
+/** The same for a run that can be one side of a pair: the other side's signal, when that stopped it (issue 10). */
+export const pairCompletionShape = {
+  ...completionShape,
+  interruptedByPeer: Signal.nullable().optional(),
+};
+
 /**
  * A stream's last record: where the final document went and whether the run completed, with the signal that
  * stopped it (its own, or the peer's in a pair). Streams before that knew only `file`: they completed.
  */
-export const EndRecordSchema = z.object({
-  file: str,
-  ...completionShape,
-  interruptedByPeer: Signal.nullable().optional(),
-});
+export const EndRecordSchema = z.object({ file: str, ...pairCompletionShape });
