@@ -57,6 +57,7 @@ interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   fuzz?: boolean;
   seed?: number;
   budget: number;
+  sequences?: number;
   replay?: string;
   /** Hidden: the guest of a crash-surviving host appends to this stream and writes no documents. */
   survivor?: string;
@@ -123,6 +124,12 @@ export function registerConformance(program: Command): void {
         "fuzz time budget, e.g. 90s, 10m",
         (v) => parseDuration(v, "--budget"),
         600_000,
+      )
+      .option(
+        "--sequences <n>",
+        "fuzz sequences 0 to n-1 of the seed and stop (or at the budget, whichever comes first): the same run " +
+          "on any machine, however fast",
+        positiveInt("--sequences"),
       )
       .option("--replay <file>", "run a fuzz replay file once and say whether its divergence reproduces")
       .addOption(new Option("--survivor <stream>", "crash-survival guest: append to this stream").hideHelp())
@@ -310,7 +317,7 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       if (crash.callTrace.length) console.log(`call trace: ${crash.callTrace.join(" < ")}`);
       return 1;
     }
-    const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget });
+    const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget, maxSequences: o.sequences });
     return fuzzFinish(
       doc,
       out,
@@ -334,9 +341,23 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
     return r.divergence ? 1 : 0;
   }
   const out = o.out ?? defaultOutPath("fuzz", o.device ?? "device");
-  if (!o.survivor) console.error(`fuzz seed ${seed}, budget ${o.budget / 1000} s`);
+  if (!o.survivor) {
+    console.error(
+      `fuzz seed ${seed}, budget ${o.budget / 1000} s${
+        o.sequences ? `, sequences 0–${o.sequences - 1}` : ""
+      }`,
+    );
+  }
   using stop = await watchStop("finishing the current sequence, then writing the results");
-  const doc = await fuzzHere({ ...fixture, ...cli, seed, budgetMs: o.budget, from: o.from, out });
+  const doc = await fuzzHere({
+    ...fixture,
+    ...cli,
+    seed,
+    budgetMs: o.budget,
+    maxSequences: o.sequences,
+    from: o.from,
+    out,
+  });
   // In the guest the host writes the document: the exit status tells it a signal ended this boot.
   if (!doc) return stop.signal ? SIGNAL_EXIT[stop.signal] : 0;
   return fuzzFinish(doc, out, doc.summary.findings.length ? 1 : 0);

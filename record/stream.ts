@@ -17,9 +17,7 @@ export class JsonLines {
    * write-back 9p share, and a VM killed after a signal or a kernel crash must not take completed records with it.
    */
   write(record: unknown): void {
-    const b = this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n");
-    for (let off = 0; off < b.length;) off += this.#file.writeSync(b.subarray(off));
-    this.#file.syncDataSync();
+    writeSynced(this.#file, this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n"));
   }
 
   close(): void {
@@ -57,10 +55,20 @@ export function jsonLinesPath(out: string): string {
   return out.replace(/\.json$/, "") + ".jsonl";
 }
 
-/** Writes a file, creating its directory first. */
+/**
+ * Writes a file, creating its directory first, and syncs it like a stream's records: a replay file written in
+ * the testbed before a later step panics the guest was found empty on the host.
+ */
 export function writeText(path: string, text: string): void {
   Deno.mkdirSync(dirname(path), { recursive: true });
-  Deno.writeTextFileSync(path, text);
+  using f = Deno.openSync(path, { write: true, create: true, truncate: true });
+  writeSynced(f, new TextEncoder().encode(text));
+}
+
+/** All of `b`, then to disk. */
+function writeSynced(f: Deno.FsFile, b: Uint8Array): void {
+  for (let off = 0; off < b.length;) off += f.writeSync(b.subarray(off));
+  f.syncDataSync();
 }
 
 export function writeJson(path: string, doc: unknown): void {

@@ -71,6 +71,11 @@ export interface Prediction {
   /** QPs whose state after the step the spec leaves open (a responder that NAKed): taken from the device.
    * Every other QP must be where qpAfter or the state before puts it. */
   qpOpen?: readonly QpName[];
+  /**
+   * Under an open outcome, what the step still is to the object it names (a SEND_WITH_INV into unmapped
+   * memory still invalidates a key): a device's known crash there is held back like the plain situation.
+   */
+  beneath?: Pick<Prediction, "rule" | "situation">;
 }
 
 /** A step's outcome, as the executor observed it. */
@@ -430,10 +435,26 @@ function predictInvalidate(
   const local = s.op === "localInv";
   const qp = local ? localQp(st, s, cx.last)! : RESPONDER[s.pair];
   const req = local ? qp : REQUESTER[s.pair];
-  const base = local ? "localInv" : "sendInv";
+  const base = s.op;
   const gate = local ? localQpGate(st, qp, base) : remoteQpGate(st, req, qp, base);
   if (gate) return gate;
-  if (!local && st.unmapped) return open("vol1.invalidate", "sendInv.unmapped");
+  const p = invalidation(st, s, key, qp, req);
+  // After munmap what the SEND's data does is open, but not what its key meets (a free window's key still
+  // reaches the invalidation that crashes rxe).
+  if (!local && st.unmapped) return { ...open("vol1.invalidate", "sendInv.unmapped"), beneath: p };
+  return p;
+}
+
+/** What an invalidation of `key` meets, as the object the key designates decides it. */
+function invalidation(
+  st: ModelState,
+  s: Extract<Step, { op: "localInv" | "sendInv" }>,
+  key: number,
+  qp: QpName,
+  req: QpName,
+): Prediction {
+  const local = s.op === "localInv";
+  const base = s.op;
   const d = designate(st, key);
   const what = `${base}.${objKind(d)}`;
   const refused = (rule: RuleId, why: string): Prediction => ({

@@ -8,7 +8,7 @@ import type { Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import { type Deviation, deviationsFor, type Profile } from "../profile.ts";
 import { writeJson } from "../../record/stream.ts";
-import { type Divergence, runSequence, type SequenceResult } from "./exec.ts";
+import { runSequence, type SequenceResult } from "./exec.ts";
 import { shrink } from "./shrink.ts";
 import { stopRequested } from "../../common/signals.ts";
 import { deviceCaps } from "../runner.ts";
@@ -60,6 +60,8 @@ export interface Counts {
 export interface FuzzSummary extends Counts {
   seed: number;
   budgetMs: number;
+  /** The run stops before this sequence index (--sequences), if it was given. */
+  maxSequences?: number;
   /** The first sequence index run (a run continued after a crash starts later). */
   from: number;
   findings: Finding[];
@@ -72,6 +74,8 @@ export interface FuzzOptions extends FixtureOptions {
   budgetMs: number;
   /** Start at this sequence index (continuing a run). */
   from?: number;
+  /** Stop before this sequence index: the same sequences whatever the machine's speed (with the budget). */
+  maxSequences?: number;
   profile: Profile | null;
   kernel: string;
   /** Where replay files go (a directory). */
@@ -82,10 +86,11 @@ export interface FuzzOptions extends FixtureOptions {
   tape?: boolean;
 }
 
-export function emptySummary(seed: number, budgetMs: number, from = 0): FuzzSummary {
+export function emptySummary(seed: number, budgetMs: number, from = 0, maxSequences?: number): FuzzSummary {
   return {
     seed,
     budgetMs,
+    ...(maxSequences !== undefined ? { maxSequences } : {}),
     from,
     sequences: 0,
     steps: 0,
@@ -105,6 +110,11 @@ export function knownSignatures(profile: Profile | null, kernel: string): Map<st
   return out;
 }
 
+/** The signatures among `known` of steps that take the kernel or the process down: such steps are held back. */
+export function crashSignatures(known: Iterable<string>): Set<string> {
+  return new Set([...known].filter((s) => /\|(process-)?crash$/.test(s)));
+}
+
 /** How often a run says how far it got (the testbed host also takes this as the sign the guest lives). */
 const PROGRESS_MS = 20_000;
 
@@ -112,8 +122,8 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
   const known = knownSignatures(o.profile, o.kernel);
-  const knownCrashes = new Set([...known.keys()].filter((s) => /\|(process-)?crash$/.test(s)));
-  const sum = emptySummary(o.seed, o.budgetMs, o.from ?? 0);
+  const knownCrashes = crashSignatures(known.keys());
+  const sum = emptySummary(o.seed, o.budgetMs, o.from ?? 0, o.maxSequences);
   const findings = new Map<string, Finding>();
   const knownCounts = new Map<string, KnownCount>();
   const knownSet = new Set(known.keys());
@@ -144,7 +154,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   };
   // The budget, or SIGINT/SIGTERM: the sequence (or shrinking) in flight ends the run, what it found is kept.
   const over = () => performance.now() >= deadline || stopRequested() !== null;
-  for (let seq = o.from ?? 0; !over(); seq++) {
+  for (let seq = o.from ?? 0; !over() && seq < (o.maxSequences ?? Infinity); seq++) {
     const steps = generate(o.seed, seq);
     o.record?.({ record: "sequence", sequence: seq });
     const res = await run(steps, seq);
@@ -168,8 +178,7 @@ export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
       prior.count++;
       continue;
     }
-    const div = res.divergence!;
-    const f = await shrinkFinding(steps, div, seq, (c) => run(c, null), over);
+    const f = await shrinkFinding(steps, res, seq, (c) => run(c, null), over);
     findings.set(hit, f);
     f.file = writeReplay(o, f);
     if (o.tape) {
@@ -223,15 +232,22 @@ export function addKnown(into: Map<string, KnownCount>, k: KnownCount): void {
   else into.set(k.signature, { ...k });
 }
 
-/** Shrinks the prefix up to the diverging step to a minimal sequence with the same divergence. */
+/**
+ * Shrinks the prefix up to the diverging step to a minimal sequence with the same divergence. Steps held back
+ * as known crashes go first (they never ran): a finding whose shrinking the budget cuts short still carries
+ * none, so its replay cannot run one.
+ */
 export async function shrinkFinding(
   steps: readonly Step[],
-  div: Divergence,
+  res: Pick<SequenceResult, "divergence" | "records">,
   seq: number,
   run: (steps: Step[]) => Promise<SequenceResult>,
   until: number | (() => boolean),
 ): Promise<Finding> {
-  const prefix = steps.slice(0, div.step + 1);
+  const div = res.divergence!;
+  let prefix = steps.slice(0, div.step + 1);
+  const ran = prefix.filter((_, i) => res.records[i]?.cls !== "known-crash");
+  if (ran.length < prefix.length && (await run(ran)).divergence?.signature === div.signature) prefix = ran;
   // The candidate must show the same new divergence (known ones it meets on the way do not count).
   const r = await shrink(
     prefix,

@@ -11,7 +11,7 @@ import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
 import type { FixtureOptions } from "../fixture.ts";
 import { type Divergence, runSequence, type StepRecord } from "./exec.ts";
 import { deviceCaps } from "../runner.ts";
-import { fuzz, type FuzzSummary, knownSignatures, type ReplayFile } from "./run.ts";
+import { crashSignatures, fuzz, type FuzzSummary, knownSignatures, type ReplayFile } from "./run.ts";
 import { describe, type Step } from "./steps.ts";
 
 export const FUZZ_SCHEMA_VERSION = 1;
@@ -21,6 +21,8 @@ export interface FuzzCliOptions extends FixtureOptions {
   seed: number;
   budgetMs: number;
   from?: number;
+  /** Stop before this sequence index (see FuzzOptions.maxSequences). */
+  maxSequences?: number;
   strict: boolean;
   profile?: Profile;
   out: string | undefined;
@@ -41,6 +43,7 @@ export interface FuzzDoc extends RunHeader {
   run: {
     seed: number;
     budgetMs: number;
+    maxSequences?: number;
     wallMs: number;
     profile: string | null;
     completed: boolean;
@@ -86,6 +89,7 @@ export function fuzzDoc(
     run: {
       seed: summary.seed,
       budgetMs: summary.budgetMs,
+      ...(summary.maxSequences !== undefined ? { maxSequences: summary.maxSequences } : {}),
       wallMs: summary.wallMs,
       profile: profile ? basename(profile.path ?? profile.driver) : null,
       completed: !o.interruptedBy,
@@ -201,7 +205,10 @@ export async function replayHere(
       // Past the deviations the profile explains, as the fuzz run that found the sequence went (else a
       // known one before it stops the replay short of its own divergence or crash); its own always stops it.
       known: new Set([...known.keys()].filter((s) => s !== r.signature)),
-      // A replay runs even what the profile says crashes: that is what it is asked to show.
+      // Steps the profile says crash were held back in the run that found the sequence, and are here too; its
+      // own step a replay runs, a crash or not: that is what it is asked to show.
+      knownCrashes: crashSignatures(known.keys()),
+      ownStep: r.step,
       beforeStep: (step, p) =>
         stream?.lines.write({ record: "at", step, rule: p?.rule, situation: p?.situation }),
       onTapeStep: stream ? (step) => stream.lines.write({ record: "tape", step }) : undefined,

@@ -31,6 +31,7 @@ import type { Tape, TapeStep } from "../tape.ts";
 export interface FuzzSurviveOptions {
   seed: number;
   budgetMs: number;
+  maxSequences?: number;
   out: string;
   profile?: Profile;
   strict: boolean;
@@ -103,7 +104,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
     if (file === stream) consumed = all.length;
     return { res, records };
   };
-  const summary = emptySummary(o.seed, o.budgetMs);
+  const summary = emptySummary(o.seed, o.budgetMs, 0, o.maxSequences);
   const crashes: CrashFinding[] = [];
   const findings = new Map<string, Finding>();
   const knownCounts = new Map<string, KnownCount>();
@@ -111,7 +112,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const tapes: { signature: string; tape: Tape; facts: Record<string, unknown> }[] = [];
   let header: RunHeader | null = null;
   let from = 0;
-  while (!interruptedBy && deadline - performance.now() > BOOT_MS) {
+  while (!interruptedBy && deadline - performance.now() > BOOT_MS && from < (o.maxSequences ?? Infinity)) {
     const budget = Math.round(deadline - performance.now() - BOOT_MS);
     const argv = [
       ...o.guestCli,
@@ -122,6 +123,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       `${Math.max(1, Math.round(budget / 1000))}s`,
       "--from",
       String(from),
+      ...(o.maxSequences !== undefined ? ["--sequences", String(o.maxSequences)] : []),
       "--out",
       resolve(o.out),
       "--survivor",
@@ -307,7 +309,7 @@ async function testbedFor(o: FuzzCli) {
 
 /** --fuzz on a machine without an RDMA device: in the testbed, surviving crashes. Writes the document. */
 export async function fuzzInTestbed(
-  o: FuzzCli & { seed: number; budgetMs: number; out?: string; emitC?: string },
+  o: FuzzCli & { seed: number; budgetMs: number; maxSequences?: number; out?: string; emitC?: string },
 ): Promise<{ doc: FuzzDoc; out: string }> {
   const t = await testbedFor(o);
   console.error(

@@ -18,7 +18,8 @@ import {
   recovered,
   SEND_INV_REFUSED,
 } from "../../conformance/fuzz/model.ts";
-import { check, stepNeeds } from "../../conformance/fuzz/exec.ts";
+import { check, heldBack, type SequenceResult, stepNeeds } from "../../conformance/fuzz/exec.ts";
+import { crashSignatures, shrinkFinding } from "../../conformance/fuzz/run.ts";
 import { shrink } from "../../conformance/fuzz/shrink.ts";
 import { dependencySlice } from "../../conformance/fuzz/survive.ts";
 import { generate, type QpName, type Step, type Target } from "../../conformance/fuzz/steps.ts";
@@ -283,6 +284,81 @@ Deno.test("shrink: ddmin finds the smallest subsequence that still reproduces, a
   assertEquals([late.items, late.minimal], [items, false]);
   // A single step that reproduces on its own.
   assertEquals((await shrink([1, 2, 3], (c) => Promise.resolve(c.includes(2)))).items, [2]);
+});
+
+Deno.test("known crashes are held back, also beneath the open outcome of a SEND_WITH_INV into unmapped memory", () => {
+  // Seed 1's sequence 143 on rxe 6.1, cut down: the key of a type 2 window never bound (free), sent with
+  // SEND_WITH_INV after the target was unmapped. The outcome is open, but the key still reaches the invalidation
+  // that panics rxe (mw2.send_inv_twice): it must be held back like the plain free-window case.
+  const known = crashSignatures([
+    "vol1.invalidate|sendInv.mw2.free|crash",
+    "10.7.inv-scope|sendInv.mr.registered|ok+resp-err",
+  ]);
+  assertEquals([...known], ["vol1.invalidate|sendInv.mw2.free|crash"]);
+  const sim = new Sim();
+  sim.step({ op: "alloc", mw: 2, type: 2, pd: "A" });
+  const send: Step = { op: "sendInv", target: { mw: 2 }, key: "cur", pair: "CD" };
+  assertEquals(heldBack(sim.predict(send), known), "vol1.invalidate|sendInv.mw2.free|crash");
+  sim.step({ op: "munmap" });
+  const p = sim.predict(send);
+  assertEquals([p.situation, p.accept, p.beneath?.situation], [
+    "sendInv.unmapped",
+    "open",
+    "sendInv.mw2.free",
+  ]);
+  assertEquals(heldBack(p, known), "vol1.invalidate|sendInv.mw2.free|crash");
+  // Beneath it a step with no known crash (an MR's key) runs.
+  const mr = new Sim();
+  mr.step({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" });
+  mr.step({ op: "munmap" });
+  const q = mr.predict({ op: "sendInv", target: { mr: 0 }, key: "cur", pair: "AB" });
+  assertEquals([q.situation, q.beneath?.situation, heldBack(q, known)], [
+    "sendInv.unmapped",
+    "sendInv.mr.registered",
+    undefined,
+  ]);
+});
+
+Deno.test("a finding keeps no held-back step, even when the budget ends its shrinking at once", async () => {
+  const steps: Step[] = [
+    { op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" },
+    { op: "alloc", mw: 2, type: 2, pd: "A" },
+    { op: "sendInv", target: { mw: 2 }, key: "cur", pair: "CD" }, // held back (known crash)
+    { op: "qpErr", qp: "B" },
+    access("read", "edge", { target: { mr: 0 } }),
+  ];
+  const div = {
+    step: 4,
+    signature: "10.3.err-state|access.read.responder-err|no-completion",
+    rule: "10.3.err-state",
+    situation: "access.read.responder-err",
+    expected: [...NO_RESPONDER],
+    observed: "no-completion",
+  };
+  const cls = ["ok", "ok", "known-crash", "ok", "no-completion"];
+  const records = cls.map((c, i) => ({ op: steps[i].op, prediction: null, cls: c }));
+  const tried: Step[][] = [];
+  // The device as a fake: the READ into the responder in ERR diverges whenever qpErr came before it.
+  const run = (c: Step[]): Promise<SequenceResult> => {
+    tried.push(c);
+    const q = c.findIndex((s) => s.op === "qpErr");
+    const r = c.findIndex((s) => s.op === "access");
+    const hit = q >= 0 && r > q;
+    return Promise.resolve({
+      records: [],
+      divergence: hit ? { ...div, step: r } : null,
+      known: [],
+      facts: {},
+      tape: { steps: [] },
+    } as unknown as SequenceResult);
+  };
+  const f = await shrinkFinding(steps, { divergence: div, records }, 0, run, () => true);
+  assertEquals(f.steps, [steps[0], steps[1], steps[3], steps[4]]);
+  assertEquals([f.step, f.minimal], [3, false]);
+  assert(tried.every((c) => !c.includes(steps[2])), "the held-back step is never run");
+  // With time to shrink, down to what the divergence needs.
+  const g = await shrinkFinding(steps, { divergence: div, records }, 0, run, () => false);
+  assertEquals([g.steps, g.minimal], [[steps[3], steps[4]], true]);
 });
 
 Deno.test("crash slicing: the steps that made or changed the crashing step's objects, nothing else", () => {

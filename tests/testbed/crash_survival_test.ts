@@ -8,6 +8,8 @@ import { hasRdmaDevice, inTestbed } from "../../testbed/vm.ts";
 import { readJsonLines } from "../../record/stream.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import { runCli } from "../helpers/cli.ts";
+import { readReplay } from "../../conformance/fuzz/session.ts";
+import type { Step } from "../../conformance/fuzz/steps.ts";
 
 Deno.test({
   name: "crash survival: mw2.local_inv_twice panics rxe; the run goes on in a new boot and finishes",
@@ -52,7 +54,8 @@ Deno.test({
       ...["--emit-c", `${dir}/c`, "--out", `${dir}/f.json`],
     ]);
     const doc = JSON.parse(await Deno.readTextFile(`${dir}/f.json`));
-    const findings: { rule: string; situation: string }[] = doc.summary.findings;
+    const findings: { rule: string; situation: string; signature: string; file: string }[] =
+      doc.summary.findings;
     const crashes: { signature: string }[] = doc.crashes ?? [];
     console.log(
       `exit ${r.code}; ${findings.length} findings, ${crashes.length} crashes; boots: ${
@@ -70,6 +73,71 @@ Deno.test({
     ].sort();
     const got = [...Deno.readDirSync(`${dir}/c`)].map((e) => e.name).filter((n) => n.endsWith(".c")).sort();
     assertEquals(got, want, "one C program per finding and per crash");
+    // Each finding's replay file, written by the guest in the boot that later panicked, is whole on the host.
+    for (const f of findings) {
+      assertEquals(readReplay(`${dir}/f/${f.file}`).signature, f.signature, `${f.file} survived the panic`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "--replay holds back the steps the profile says crash, as the fuzz run did, and runs its own crash",
+  ignore: hasRdmaDevice() || inTestbed(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: "results" });
+    const replay = (file: string, steps: Step[], signature: string) => {
+      const [rule, situation, observed] = signature.split("|");
+      Deno.writeTextFileSync(
+        `${dir}/${file}`,
+        JSON.stringify({
+          tool: "memreg",
+          kind: "fuzz-replay",
+          version: 1,
+          seed: 0,
+          sequence: 0,
+          kernel: "",
+          signature,
+          rule,
+          situation,
+          expected: ["retry", "rem-op", "rem-inv-req", "rem-access"],
+          observed,
+          step: steps.length - 1,
+          steps,
+          described: [],
+        }),
+      );
+      return `${dir}/${file}`;
+    };
+    // SEND_WITH_INV with a free type 2 window's key panics rxe (mw2.send_inv_twice): held back at step 1, or
+    // this boot would die before the READ into the responder in ERR shows its own divergence.
+    const free: Step[] = [
+      { op: "alloc", mw: 2, type: 2, pd: "A" },
+      { op: "sendInv", target: { mw: 2 }, key: "cur", pair: "CD" },
+    ];
+    const held = await runCli([
+      "conformance",
+      "--replay",
+      replay("held.json", [
+        ...free,
+        { op: "alloc", mw: 1, type: 1, pd: "B" },
+        { op: "qpErr", qp: "B" },
+        { op: "access", kind: "read", target: { mw: 1 }, key: "wrong", at: "edge", pair: "AB" },
+      ], "10.3.err-state|access.read.responder-err|no-completion"),
+    ]);
+    assert(/ 1 +SEND_WITH_INV cur key of mw2 CD +known-crash /.test(held.stdout), held.stdout + held.stderr);
+    assert(
+      held.stdout.includes("diverges at step 4: 10.3.err-state|access.read.responder-err|no-completion"),
+    );
+    // The same step as the replay's own: it runs, and the kernel panics.
+    const own = await runCli([
+      "conformance",
+      "--replay",
+      replay("own.json", free, "vol1.invalidate|sendInv.mw2.free|crash"),
+    ]);
+    console.log(`held: exit ${held.code}; own: exit ${own.code}, ${own.stdout.trim().split("\n")[0]}`);
+    assertEquals(own.code, 1);
+    assert(/^kernel panic: .*Kernel panic/.test(own.stdout), own.stdout + own.stderr);
     await Deno.remove(dir, { recursive: true });
   },
 });
