@@ -37,6 +37,8 @@ export interface TestbedOptions {
   net?: { qemu: string[]; spec: Record<string, string> };
   /** Put before each line the guest prints (a pair tells its two guests apart). */
   label?: string;
+  /** Also given what the command prints on stdout, as it comes (the test runner reads it after a crash). */
+  onStdout?: (b: Uint8Array) => void;
   /** Kills the VM when aborted (a pair stops one guest when the other could not run). */
   signal?: AbortSignal;
 }
@@ -259,8 +261,9 @@ async function supervise(
     return sink(b);
   };
   const stderrText = new Response(child.stderr).text();
+  const stdout = labelled(Deno.stdout, opts.label);
   const pumps = [
-    tail(join(work, "out"), output(labelled(Deno.stdout, opts.label)), () => finished),
+    tail(join(work, "out"), output((b) => (opts.onStdout?.(b), stdout(b))), () => finished),
     tail(join(work, "err"), output(labelled(Deno.stderr, opts.label)), () => finished),
     tail(join(work, "console"), async (b) => {
       if (opts.console) await writeAll(Deno.stderr, b);
