@@ -1,7 +1,7 @@
 // The test command: host tests here, device tests on an RDMA device — this host's, or rxe0 in one testbed boot
 // for the whole device suite. Prints the plain `N passed, N failed` line CI reads, from the JUnit results.
 import { XMLParser } from "fast-xml-parser";
-import { hasRdmaDevice, inTestbed, runInTestbedResult } from "../testbed/vm.ts";
+import { hasRdmaDevice, inTestbed, runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
 import { ensureTestbed, hostProbe, TEST_PARTS } from "../testbed/setup.ts";
 import { KnownError } from "../common/mod.ts";
 import { type Counts, streamedCounts } from "./helpers/test_output.ts";
@@ -61,8 +61,8 @@ const checkCode = await deno(["check", "cli.ts", "tests/device/"]);
 
 const deviceArgs = ["test", "-A", "--no-check", `--junit-path=${deviceJunit}`, ...filter, "tests/device/"];
 let deviceCode: number;
-/** When the boot died before the JUnit file: what its output shows, and how the guest ended. */
-let deviceDied: { counts: ReturnType<typeof streamedCounts>; how: string } | null = null;
+/** The testbed boot of the device tests and its stdout (read when it died before its JUnit file). */
+let deviceBoot: { res: TestbedResult; out: string } | null = null;
 if (hasRdmaDevice() || inTestbed()) {
   console.log("== device tests (local RDMA device)");
   deviceCode = await deno(deviceArgs);
@@ -78,17 +78,7 @@ if (hasRdmaDevice() || inTestbed()) {
     onStdout: (b) => void (out += dec.decode(b, { stream: true })),
   });
   deviceCode = res.code;
-  if (junitCounts(deviceJunit) === null) {
-    const c = res.console;
-    deviceDied = {
-      counts: streamedCounts(out),
-      how: c.crash
-        ? `guest kernel ${c.crash.kind}${c.crash.rip ? ` at ${c.crash.rip.replace(/^RIP: \S+:/, "")}` : ""}`
-        : res.stalled
-        ? "the guest hung"
-        : `exit code ${res.code}`,
-    };
-  }
+  deviceBoot = { res, out };
 }
 
 // Tests that boot the testbed themselves (crash survival reboots it): only where it is the device.
@@ -113,9 +103,16 @@ const total = results.reduce<Counts>(
 for (const [i, r] of results.entries()) {
   const code = [hostCode, deviceCode, testbedCode][i];
   const what = ["host", "device", "testbed"][i];
-  if (!r && i === 1 && deviceDied) {
+  if (!r && i === 1 && deviceBoot) {
     // The tests that ended before the boot died count as they ended; the one in flight (or the run) failed.
-    const { counts: d, how } = deviceDied;
+    const { res, out } = deviceBoot;
+    const d = streamedCounts(out);
+    const crash = res.console.crash;
+    const how = crash
+      ? `guest kernel ${crash.kind}${crash.rip ? ` at ${crash.rip.replace(/^RIP: \S+:/, "")}` : ""}`
+      : res.stalled
+      ? "the guest hung"
+      : `exit code ${res.code}`;
     console.error(
       `device tests: the boot died before writing results (${how})` +
         (d.inFlight ? ` during "${d.inFlight}"` : "") +
