@@ -5,7 +5,6 @@ import { type Loaded, loadResult } from "../reports/load.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { formatTable } from "../reports/conformance/table.ts";
 import { reportHtml } from "../reports/html/report.ts";
-import { writeChartFiles } from "../reports/chart_files.ts";
 import { writeText } from "../record/stream.ts";
 import type { SuiteDoc } from "../conformance/doc.ts";
 
@@ -31,7 +30,7 @@ export function registerReport(program: Command): void {
     .option("-o, --out <file>", "write one self-contained HTML report of all the results here")
     .option("--png <dir>", "write every chart as a PNG file into this directory")
     .option("--svg <dir>", "write every chart as an SVG file into this directory")
-    .action((files: string[], o: { out?: string; png?: string; svg?: string }) => {
+    .action(async (files: string[], o: { out?: string; png?: string; svg?: string }) => {
       const runs = files.map(loadResult);
       if (o.out) {
         writeText(o.out, reportHtml(runs));
@@ -39,6 +38,8 @@ export function registerReport(program: Command): void {
       }
       for (const [format, dir] of [["png", o.png], ["svg", o.svg]] as const) {
         if (!dir) continue;
+        // Loaded here only: its native canvas addon costs every other command's start (~1 s in the testbed).
+        const { writeChartFiles } = await import("../reports/chart_files.ts");
         const written = writeChartFiles(runs, dir, format);
         console.log(
           `${written.length} ${format.toUpperCase()} chart file(s) in ${dir}${

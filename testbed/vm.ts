@@ -50,6 +50,8 @@ export interface TestbedResult {
   stalled: boolean;
   console: ConsoleReport;
   kernel: string;
+  /** From qemu's start to rxe0 ACTIVE in the guest (what a boot costs); null when the guest never got there. */
+  bootMs: number | null;
 }
 
 export const DEFAULT_MEMORY_MIB = 3072;
@@ -287,6 +289,7 @@ async function supervise(
     stalled,
     console: readConsole(console_, stalled),
     kernel: kernel.version,
+    bootMs: readyAt ? readyAt - started : null,
   });
 
   if (killedFor === "timeout") {

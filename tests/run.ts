@@ -1,110 +1,195 @@
-// The test command: host tests here, device tests on an RDMA device — this host's, or rxe0 in one testbed boot
-// for the whole device suite. Prints the plain `N passed, N failed` line CI reads, from the JUnit results.
-import { XMLParser } from "fast-xml-parser";
+// The test command. `deno task test`: host tests here (no guest), device tests on an RDMA device (this host's, or
+// rxe0 in one testbed boot for the whole device suite), then the tests that boot the testbed themselves from the
+// user's side of the VM boundary (signals, pairs of guests, crash survival). `--quick`: the host tests alone, the
+// developer's inner loop. `--long` (`deno task test:long`): the long runs kept out of the main suite. Other
+// arguments (`--filter …`) go to every `deno test` run. Ends with where the time went and the plain
+// `N passed, N failed` line CI reads, computed from the JUnit results.
 import { hasRdmaDevice, inTestbed, runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
 import { ensureTestbed, hostProbe, TEST_PARTS } from "../testbed/setup.ts";
 import { KnownError } from "../common/mod.ts";
-import { type Counts, streamedCounts } from "./helpers/test_output.ts";
+import { resolveKernel } from "../testbed/kernels.ts";
+import { buildInitramfs } from "../testbed/initramfs.ts";
+import { bootImage } from "../testbed/kernel_image.ts";
+import { buildHelper } from "../ffi/fastpath.ts";
+import {
+  countCases,
+  type Counts,
+  junitCases,
+  type Phase,
+  streamedCounts,
+  type TestTime,
+  timeReport,
+} from "./helpers/test_output.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const outDir = `${root}results/tests`;
 Deno.mkdirSync(outDir, { recursive: true });
-const filter = Deno.args; // extra args go to both `deno test` runs, e.g. --filter smoke
+const args = [...Deno.args];
+const flag = (f: string) => args.includes(f) && !!args.splice(args.indexOf(f), 1);
+const quick = flag("--quick"), long = flag("--long");
+if (quick && long) {
+  console.error("memreg test: --quick and --long are different suites; give one");
+  Deno.exit(2);
+}
+const filter = args; // e.g. --filter smoke
+/** The main suite's goal: well inside CI's 90 minutes on any machine of this kind. */
+const GOAL = quick
+  ? { ms: 3 * 60_000, what: "quick suite" }
+  : long
+  ? null
+  : { ms: 20 * 60_000, what: "suite" };
+const local = hasRdmaDevice() || inTestbed();
 
-function junitCounts(path: string): Counts | null {
-  let xml: string;
+const t0 = performance.now();
+const phases: Phase[] = [];
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
   try {
-    xml = Deno.readTextFileSync(path);
+    return await fn();
+  } finally {
+    phases.push({ name, ms: performance.now() - start });
+  }
+}
+
+/** Runs deno with argv in the project; its output goes to ours, or into `log` (a part that runs beside another). */
+async function deno(argv: string[], log?: string): Promise<number> {
+  if (!log) return (await new Deno.Command(Deno.execPath(), { args: argv, cwd: root }).spawn().status).code;
+  using file = await Deno.open(log, { write: true, create: true, truncate: true });
+  const child = new Deno.Command(Deno.execPath(), { args: argv, cwd: root, stdout: "piped", stderr: "piped" })
+    .spawn();
+  // Both streams into one file, in the order they come.
+  await Promise.all(
+    [child.stdout, child.stderr].map((st) => st.pipeTo(file.writable, { preventClose: true })),
+  );
+  return (await child.status).code;
+}
+
+/** One `deno test` part: its JUnit file (removed first, so a stale one is never read) and its exit code. */
+interface Part {
+  name: string;
+  junit: string;
+  code: number;
+}
+const parts: Part[] = [];
+async function testPart(name: string, dir: string, extra: string[] = [], log?: string): Promise<Part> {
+  const junit = `${outDir}/${name}.xml`;
+  await Deno.remove(junit).catch(() => {});
+  if (!log) console.log(`== ${name} tests`);
+  const code = await deno(["test", "-A", ...extra, `--junit-path=${junit}`, ...filter, dir], log);
+  const p = { name, junit, code };
+  parts.push(p);
+  return p;
+}
+
+// A fresh machine: the testbed's packages first (tests here boot it too), or one line saying how (exit 2); and
+// every npm package with its registry entry cached, so that no CLI run under test prints Deno's download lines
+// (a fresh cache otherwise fetches them in whichever run needs them first, under a test that counts lines).
+await phase("setup", async () => {
+  if (!local) {
+    try {
+      await ensureTestbed(hostProbe, undefined, TEST_PARTS);
+    } catch (e) {
+      if (!(e instanceof KnownError)) throw e;
+      console.error(`memreg: ${e.message}`);
+      Deno.exit(e.exitCode);
+    }
+  }
+  const code = await deno(["install", "-q"]);
+  if (code !== 0) {
+    console.error(`memreg test: \`deno install\` (the npm packages) exited ${code}`);
+    Deno.exit(1);
+  }
+  if (!local && !quick && !long) {
+    // What every boot reads from the cache, built once here: the guests that boot side by side never build it
+    // at the same time (the fast-path helper is built by the guest's own compiler otherwise; it is the host's).
+    const kernel = await resolveKernel();
+    await buildInitramfs(kernel);
+    await bootImage(kernel);
+    buildHelper();
+  }
+});
+
+let checkCode = 0;
+/** The testbed boot of the device tests and its stdout (read when it died before its JUnit file). */
+let deviceBoot = null as { res: TestbedResult; out: string } | null; // (set in a closure: no narrowing)
+
+if (long) {
+  // The long runs boot what they need themselves (on a host with a device, they use it).
+  await phase("long tests", () => testPart("long", "tests/long/"));
+} else {
+  await phase("host tests", () => testPart("host", "tests/host/"));
+  if (!quick) {
+    // The device tests run unchecked in the emulated guest (to save minutes), so they are type-checked here.
+    checkCode = await phase("type check", () => deno(["check", "cli.ts", "tests/device/"]));
+    const deviceArgs = [
+      "test",
+      "-A",
+      "--no-check",
+      `--junit-path=${outDir}/device.xml`,
+      ...filter,
+      "tests/device/",
+    ];
+    await Deno.remove(`${outDir}/device.xml`).catch(() => {});
+    if (local) {
+      console.log("== device tests (local RDMA device)");
+      const code = await phase("device tests", () => deno(deviceArgs));
+      parts.push({ name: "device", junit: `${outDir}/device.xml`, code });
+      phases.push({ name: "testbed tests", ms: null });
+    } else {
+      // The device suite's boot and the tests that boot guests of their own run side by side: a TCG guest keeps
+      // about one of this machine's two cores busy, and neither part's tests time anything.
+      console.log("== device tests (Soft-RoCE testbed, one boot), beside the testbed tests (output after)");
+      const dec = new TextDecoder();
+      let out = "";
+      const device = (async () => {
+        const start = performance.now();
+        const res = await runInTestbedResult([Deno.execPath(), ...deviceArgs], {
+          env: { NO_COLOR: "1" },
+          // Well above the device suite's minutes, well inside CI's 90.
+          timeoutMs: 40 * 60_000,
+          onStdout: (b) => void (out += dec.decode(b, { stream: true })),
+        });
+        const ms = performance.now() - start;
+        phases.push({ name: "device boot", ms: res.bootMs }, {
+          name: "device tests",
+          ms: ms - (res.bootMs ?? 0),
+        });
+        parts.push({ name: "device", junit: `${outDir}/device.xml`, code: res.code });
+        deviceBoot = { res, out };
+      })();
+      const log = `${outDir}/testbed.log`;
+      const testbed = phase("testbed tests", () => testPart("testbed", "tests/testbed/", [], log));
+      await Promise.all([device, testbed]);
+      console.log(`== testbed tests (boot the testbed themselves; ran beside the device boot): ${log}`);
+      await Deno.stdout.write(Deno.readFileSync(log));
+    }
+  }
+}
+
+const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+const cases: TestTime[] = [];
+const read = (f: string) => {
+  try {
+    return Deno.readTextFileSync(f);
   } catch {
     return null;
   }
-  const doc = new XMLParser({
-    ignoreAttributes: false,
-    isArray: (n) => n === "testsuite" || n === "testcase",
-  })
-    .parse(xml);
-  const c: Counts = { passed: 0, failed: 0, skipped: 0 };
-  for (const suite of doc.testsuites?.testsuite ?? []) {
-    for (const tc of suite.testcase ?? []) {
-      if (tc.failure !== undefined || tc.error !== undefined) c.failed++;
-      else if (tc.skipped !== undefined) c.skipped++;
-      else c.passed++;
+};
+for (const p of parts) {
+  const mine = junitCases(read(p.junit), p.name);
+  if (mine) {
+    cases.push(...mine);
+    const c = countCases(mine);
+    total.passed += c.passed;
+    total.failed += c.failed;
+    total.skipped += c.skipped;
+    if (p.code !== 0 && c.failed === 0) {
+      console.error(`${p.name} tests exited ${p.code} with no failed test case`);
+      total.failed++;
     }
-  }
-  return c;
-}
-
-async function deno(args: string[]): Promise<number> {
-  const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
-  return code;
-}
-
-// A fresh machine: the testbed's packages first (the host tests boot it too), or one line saying how (exit 2).
-if (!hasRdmaDevice() && !inTestbed()) {
-  try {
-    await ensureTestbed(hostProbe, undefined, TEST_PARTS);
-  } catch (e) {
-    if (!(e instanceof KnownError)) throw e;
-    console.error(`memreg: ${e.message}`);
-    Deno.exit(e.exitCode);
-  }
-}
-
-const hostJunit = `${outDir}/host.xml`;
-const deviceJunit = `${outDir}/device.xml`;
-for (const f of [hostJunit, deviceJunit]) await Deno.remove(f).catch(() => {});
-
-console.log("== host tests");
-const hostCode = await deno(["test", "-A", `--junit-path=${hostJunit}`, ...filter, "tests/host/"]);
-// The device tests run unchecked in the emulated guest (to save minutes), so they are type-checked here.
-const checkCode = await deno(["check", "cli.ts", "tests/device/"]);
-
-const deviceArgs = ["test", "-A", "--no-check", `--junit-path=${deviceJunit}`, ...filter, "tests/device/"];
-let deviceCode: number;
-/** The testbed boot of the device tests and its stdout (read when it died before its JUnit file). */
-let deviceBoot: { res: TestbedResult; out: string } | null = null;
-if (hasRdmaDevice() || inTestbed()) {
-  console.log("== device tests (local RDMA device)");
-  deviceCode = await deno(deviceArgs);
-} else {
-  console.log("== device tests (Soft-RoCE testbed, one boot)");
-  // The whole device suite is ~30 min in one TCG boot (two-host and Slurm tests included): the boot's deadline is
-  // well above that and well inside CI's 90 min.
-  const dec = new TextDecoder();
-  let out = "";
-  const res = await runInTestbedResult([Deno.execPath(), ...deviceArgs], {
-    env: { NO_COLOR: "1" },
-    timeoutMs: 60 * 60_000,
-    onStdout: (b) => void (out += dec.decode(b, { stream: true })),
-  });
-  deviceCode = res.code;
-  deviceBoot = { res, out };
-}
-
-// Tests that boot the testbed themselves (crash survival reboots it): only where it is the device.
-const testbedJunit = `${outDir}/testbed.xml`;
-await Deno.remove(testbedJunit).catch(() => {});
-let testbedCode = 0;
-if (!hasRdmaDevice() && !inTestbed()) {
-  console.log("== testbed tests (boot the testbed themselves)");
-  testbedCode = await deno(["test", "-A", `--junit-path=${testbedJunit}`, ...filter, "tests/testbed/"]);
-}
-
-const results = [junitCounts(hostJunit), junitCounts(deviceJunit), junitCounts(testbedJunit)];
-const total = results.reduce<Counts>(
-  (a, c) => ({
-    passed: a.passed + (c?.passed ?? 0),
-    failed: a.failed + (c?.failed ?? 0),
-    skipped: a.skipped + (c?.skipped ?? 0),
-  }),
-  { passed: 0, failed: 0, skipped: 0 },
-);
-// A run that died before writing its JUnit file counts as one failure, so a crash can never read as success.
-for (const [i, r] of results.entries()) {
-  const code = [hostCode, deviceCode, testbedCode][i];
-  const what = ["host", "device", "testbed"][i];
-  if (!r && i === 1 && deviceBoot) {
+  } else if (p.name === "device" && deviceBoot) {
     // The tests that ended before the boot died count as they ended; the one in flight (or the run) failed.
+    // A run that died before writing its JUnit file counts as at least one failure: a crash never reads as success.
     const { res, out } = deviceBoot;
     const d = streamedCounts(out);
     const crash = res.console.crash;
@@ -122,12 +207,8 @@ for (const [i, r] of results.entries()) {
     total.passed += d.passed;
     total.skipped += d.skipped;
     total.failed += Math.max(d.failed, 1);
-  } else if (!r) {
-    if (i === 2 && (hasRdmaDevice() || inTestbed())) continue; // not run here
-    console.error(`${what} tests produced no results (exit code ${code})`);
-    total.failed++;
-  } else if (code !== 0 && r.failed === 0) {
-    console.error(`${what} tests exited ${code} with no failed test case`);
+  } else {
+    console.error(`${p.name} tests produced no results (exit code ${p.code})`);
     total.failed++;
   }
 }
@@ -135,5 +216,6 @@ if (checkCode !== 0) {
   console.error("deno check of cli.ts and tests/device/ failed");
   total.failed++;
 }
+for (const line of timeReport(phases, cases, performance.now() - t0, GOAL)) console.log(line);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 Deno.exit(total.failed > 0 ? 1 : 0);

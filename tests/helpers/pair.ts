@@ -1,9 +1,13 @@
 // Two memreg processes as a user runs them (`--server` and `--connect` on a fresh port), and what the pair
-// tests assert about a failure: one `memreg:` line, no internal error.
+// tests assert about a failure: one `memreg:` line, no internal error. And the same run once as one process in a
+// testbed guest and once across two guests (`testbed --pair`), with what both documents of a pair must say.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { PAIR } from "../../testbed/pair.ts";
 import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
 import type { PairIn } from "../../reports/pairs.ts";
+import { type Loaded, loadResult } from "../../reports/load.ts";
+import { runCli } from "./cli.ts";
 
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -162,4 +166,38 @@ export function assertTwoGuests(p: PairIn | null | undefined, role: "server" | "
   assert.equal(p.server.device.name, "rxe0");
   assert.equal(p.client.device.name, "rxe0");
   assert.notEqual(p.server.device.nodeGuid, p.client.device.nodeGuid, "two rxe instances");
+}
+
+/**
+ * The same run once in one guest (one process), once across two (`testbed --pair`), each printing its wall time;
+ * the single process's document and each pair side's, loaded.
+ */
+export async function singleAndPair(cmd: "bench" | "conformance", args: string[], dir: string) {
+  const out = (f: string) => join(dir, f);
+  for (
+    const [what, argv] of [
+      ["single process (one guest)", [cmd, ...args, "--out", out("single.json")]],
+      ["two guests (testbed --pair)", ["testbed", "--pair", cmd, ...args, "--out", out("pair.json")]],
+    ] as const
+  ) {
+    const t0 = performance.now();
+    const r = await runCli([...argv]);
+    console.log(`${cmd}, ${what}: ${((performance.now() - t0) / 1000).toFixed(0)} s wall`);
+    assert.equal(r.code, 0, `${cmd}, ${what}:\n${r.stdout}\n${r.stderr}`);
+  }
+  return {
+    single: loadResult(out("single.json")),
+    client: loadResult(out("pair.json")),
+    server: loadResult(out("pair.server.json")),
+  };
+}
+
+/** Both documents of a pair: the same two guests named, each document's own device its side's. */
+export function assertPairDocs(client: Loaded, server: Loaded): void {
+  assertTwoGuests(client.doc.pair, "client");
+  assertTwoGuests(server.doc.pair, "server");
+  assert.deepEqual(client.doc.pair!.server.device, server.doc.pair!.server.device);
+  assert.deepEqual(client.doc.pair!.client.device, server.doc.pair!.client.device);
+  assert.equal(client.doc.device.nodeGuid, client.doc.pair!.client.device.nodeGuid);
+  assert.equal(server.doc.device.nodeGuid, server.doc.pair!.server.device.nodeGuid);
 }

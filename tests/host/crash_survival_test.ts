@@ -99,12 +99,19 @@ function standIn(log: string[][]): (argv: string[]) => Promise<TestbedResult> {
           stalled: hang,
           console: readConsole(hang ? "no progress\n" : PANIC, hang),
           kernel: "6.1.0-56-amd64",
+          bootMs: null,
         });
       }
       lines.write({ record: "case", id, class: "pass", observed: {}, durationMs: 1 });
     }
     lines.close();
-    return Promise.resolve({ code: 0, stalled: false, console: quiet, kernel: "6.1.0-56-amd64" });
+    return Promise.resolve({
+      code: 0,
+      stalled: false,
+      console: quiet,
+      kernel: "6.1.0-56-amd64",
+      bootMs: null,
+    });
   };
 }
 
@@ -169,6 +176,7 @@ Deno.test("crash survival: a testbed that fails before any case ends the run wit
         stalled: false,
         console: { crash: null, warnings: [] },
         kernel: "6.1.0",
+        bootMs: null,
       });
     },
     run: RUN,
@@ -208,6 +216,7 @@ Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe
           stalled: false,
           console: readConsole("quiet\n"),
           kernel: "6.1.0-56-amd64",
+          bootMs: null,
         });
       }
       // The run's boot: sequence 0 done, sequence 1 panics the kernel at its step 2.
@@ -224,6 +233,7 @@ Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe
         stalled: false,
         console: readConsole(PANIC),
         kernel: "6.1.0-56-amd64",
+        bootMs: null,
       });
     },
   });

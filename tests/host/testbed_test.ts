@@ -1,14 +1,13 @@
-// Host-side tests of the Soft-RoCE testbed: the initramfs builder and kernel listing are cheap; the two
-// boots (~10 s each) prove the whole path: rxe0 ACTIVE, writable project share, exit codes.
+// Host-side tests of the Soft-RoCE testbed that boot nothing: the initramfs builder, the boot image and the
+// kernel listing (tests/testbed/boot_test.ts boots it).
 // node:assert keeps this file free of remote imports (no lockfile churn, runs offline).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { buildInitramfs, moduleLoadOrder } from "../../testbed/initramfs.ts";
 import { listKernels, resolveKernel } from "../../testbed/kernels.ts";
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
-import { runInTestbed } from "../../testbed/vm.ts";
 import { bootImage } from "../../testbed/kernel_image.ts";
-import { cacheDir, projectRoot } from "../../testbed/paths.ts";
+import { projectRoot } from "../../testbed/paths.ts";
 
 const missing = checkTestbedPrereqs();
 if (missing) console.warn(`skipping testbed tests: ${missing}`);
@@ -70,28 +69,4 @@ Deno.test({ name: "`deno task testbed -- --list-kernels` lists, not boots", igno
   const text = new TextDecoder().decode(out.stdout);
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   assert(/^6\.1\.\S+\tinstalled\t\(default\)$/m.test(text), text);
-});
-
-Deno.test(
-  { name: "boot: rxe0 ACTIVE and the project share writes back to the host", ignore: !!missing },
-  async () => {
-    const probe = join(cacheDir, "probe");
-    await Deno.remove(probe).catch(() => {});
-    const inner = `cat /sys/class/infiniband/rxe0/ports/1/state; echo hi > ${probe}`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(projectRoot, "cli.ts"), "testbed", "--", "sh", "-c", inner],
-      cwd: projectRoot,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert(stdout.includes("ACTIVE"), stdout);
-    assertEquals((await Deno.readTextFile(probe)).trim(), "hi");
-    await Deno.remove(probe);
-  },
-);
-
-Deno.test({ name: "boot: the inner command's exit code comes back", ignore: !!missing }, async () => {
-  assertEquals(await runInTestbed(["sh", "-c", "exit 7"], { quiet: true, timeoutMs: 120_000 }), 7);
 });
