@@ -54,13 +54,16 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
 /** Runs deno with argv in the project; its output goes to ours, or into `log` (a part that runs beside another). */
 async function deno(argv: string[], log?: string): Promise<number> {
   if (!log) return (await new Deno.Command(Deno.execPath(), { args: argv, cwd: root }).spawn().status).code;
-  using file = await Deno.open(log, { write: true, create: true, truncate: true });
+  using file = Deno.openSync(log, { write: true, create: true, truncate: true });
   const child = new Deno.Command(Deno.execPath(), { args: argv, cwd: root, stdout: "piped", stderr: "piped" })
     .spawn();
-  // Both streams into one file, in the order they come.
-  await Promise.all(
-    [child.stdout, child.stderr].map((st) => st.pipeTo(file.writable, { preventClose: true })),
-  );
+  // Both streams into one file, each chunk whole, in the order they come.
+  const copy = async (st: ReadableStream<Uint8Array>) => {
+    for await (const chunk of st) {
+      for (let done = 0; done < chunk.length;) done += file.writeSync(chunk.subarray(done));
+    }
+  };
+  await Promise.all([copy(child.stdout), copy(child.stderr)]);
   return (await child.status).code;
 }
 

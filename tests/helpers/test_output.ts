@@ -92,8 +92,9 @@ export function timeReport(
   const lines = ["== where the time went"];
   for (const p of phases) lines.push(`  ${p.name.padEnd(w)}  ${p.ms === null ? "not run" : secs(p.ms)}`);
   lines.push(`  ${"total".padEnd(w)}  ${secs(totalMs)}`);
-  // Steps are reported inside their test's time; only whole tests rank.
-  const ranked = cases.filter((c) => !c.name.includes(" > ")).sort((a, b) => b.seconds - a.seconds)
+  // Steps are reported inside their test's time; only whole tests that ran rank.
+  const ranked = cases.filter((c) => !c.name.includes(" > ") && c.outcome !== "skipped")
+    .sort((a, b) => b.seconds - a.seconds)
     .slice(0, slowest);
   if (ranked.length) lines.push(`  the ${ranked.length} slowest tests:`);
   for (const c of ranked) {

@@ -22,7 +22,20 @@ Deno.test({
       withTempDir("soak-", async (dir) => {
         const out = join(dir, "soak.json");
         const o = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", soak, "--iterations", String(ITERATIONS), "--out", out],
+          // Every point of the default matrix, each shorter (what accumulates does so per point, not per ms).
+          args: [
+            "run",
+            "-A",
+            soak,
+            "--iterations",
+            String(ITERATIONS),
+            "--reps",
+            "2",
+            "--duration",
+            "100",
+            "--out",
+            out,
+          ],
           env: { NO_COLOR: "1" },
           stdout: "piped",
           stderr: "piped",
