@@ -217,7 +217,7 @@ Deno.test("two memreg processes on one device at once both finish, each with its
     const [a, b, c] = await Promise.all([
       memreg(bench, { cwd: dir }),
       memreg(bench, { cwd: dir }),
-      memreg(["conformance", "--no-testbed", "--cases", "mr.*"], { cwd: dir }),
+      memreg(["conformance", "--no-testbed", "--cases", "mr.write_control,mr.read_control"], { cwd: dir }),
     ]);
     for (const r of [a, b, c]) assertEquals(r.code, 0, r.stderr);
     const files = [...Deno.readDirSync(join(dir, "results"))].map((e) => e.name).sort();

@@ -1,7 +1,7 @@
 // Two guests over a real wire against one process, from the user's side: the same run once as a single process
 // in the testbed (relaunched in one guest) and once as `memreg testbed --pair …` (two guests, each with its own
 // kernel and rxe0, joined by a virtual Ethernet link; the RoCE packets and the out-of-band channel cross it).
-// Conformance: the remote-side cases classify exactly as in one process. Bench: a small matrix that holds every
+// Conformance: the remote-side cases classify exactly as in one process. Bench: a small matrix with each kind of
 // strategy, both ops and both layouts has the same points, statuses, per-I/O counts, data checks, late accesses
 // and regcost (the default matrix both ways is a long test: tests/long/pair_default_matrix_test.ts). Both
 // documents of a pair name both hosts. Each run prints its wall time.
@@ -17,7 +17,6 @@ import { assertPairDocs, CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE, singleAndPair 
 import { assertSameBench } from "../helpers/pair_bench.ts";
 import { withTempDir } from "../helpers/tmp.ts";
 import { benchReport } from "../../reports/bench/table.ts";
-import { STRATEGY_NAMES } from "../../bench/config.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 
@@ -34,12 +33,16 @@ Deno.test({
 });
 
 /**
- * Every strategy, WRITE and READ, contiguous and page-list buffers (random draws from the pool), at one size; one
- * repetition of a few I/Os each; regcost on its smallest size with the C reference. The points a pair's sides
- * run differently for (a READ's data check against its advert, a cache's misses, the late access) are all here.
+ * One strategy of each kind the peer side handles apart (a key per I/O, a cache, a remote-bound window, one
+ * global key, a page list remapped per I/O), WRITE and READ, contiguous and page-list buffers (random draws from
+ * the pool), at one size; one repetition of a few I/Os each; regcost on its smallest size with the C reference.
+ * The points a pair's sides run differently for (a READ's data check against its advert, a cache's misses, the
+ * late access) are all here; every strategy across the wire is the long test's default matrix.
  */
+const STRATEGIES = ["reg-per-io", "rcache", "mw2-remote", "global", "remap-reg"];
 const SMALL_BENCH = [
   ...["--sizes", "64k", "--ops", "write,read", "--layout", "contiguous,pages", "--no-sweep"],
+  ...["--strategies", STRATEGIES.join(",")],
   ...["--reps", "1", "--duration", "50", "--warmup", "0", "--regcost-max", "16k", "--regcost-budget", "20"],
   ...["--no-html", "--quiet"],
 ];
@@ -55,7 +58,7 @@ Deno.test({
       assertSameBench(runs.single, runs.client, runs.server);
       const { client } = runs;
       assert.ok(client.kind === "bench");
-      assert.deepEqual(client.doc.config.strategies, [...STRATEGY_NAMES]);
+      assert.deepEqual(client.doc.config.strategies, STRATEGIES);
       assert.deepEqual(client.doc.config.layouts, ["contiguous", "pages"]);
       assert.deepEqual(new Set(client.doc.results.map((p) => p.op)), new Set(["write", "read"]));
       // Every point that ran moved data across the wire: at least one I/O of at least one RDMA op.
