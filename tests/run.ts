@@ -93,7 +93,9 @@ let checkCode = 0;
 let deviceBoot: { res: TestbedResult; out: string } | null = null;
 
 if (long) {
-  // The long runs boot what they need themselves (on a host with a device, they use it).
+  // What runs unchecked on the device (tests/long/device/) is type-checked here; the long runs boot what they
+  // need themselves (on a host with a device, they use it).
+  checkCode = await phase("type check", () => deno(["check", "tests/long/device/"]));
   await phase("long tests", () => testPart("long", "tests/long/"));
 } else {
   await phase("host tests", () => testPart("host", "tests/host/"));
@@ -186,7 +188,7 @@ for (const p of parts) {
   }
 }
 if (checkCode !== 0) {
-  console.error("deno check of cli.ts and tests/device/ failed");
+  console.error(`deno check of ${long ? "tests/long/device/" : "cli.ts and tests/device/"} failed`);
   total.failed++;
 }
 for (const line of timeReport(phases, cases, performance.now() - t0, GOAL)) console.log(line);

@@ -33,6 +33,8 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
     "1",
     "--regcost-max",
     "16k",
+    "--regcost-budget",
+    "50",
     "--out",
     out,
   ];

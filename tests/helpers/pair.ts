@@ -170,13 +170,19 @@ export function assertTwoGuests(p: PairIn | null | undefined, role: "server" | "
 
 /**
  * The same run once in one guest (one process), once across two (`testbed --pair`), each printing its wall time;
- * the single process's document and each pair side's, loaded.
+ * the single process's document and each pair side's, loaded. `single` puts the single process's document
+ * elsewhere (with its own extra options: --junit, --summary), e.g. in a new directory outside the project.
  */
-export async function singleAndPair(cmd: "bench" | "conformance", args: string[], dir: string) {
+export async function singleAndPair(
+  cmd: "bench" | "conformance",
+  args: string[],
+  dir: string,
+  single: { out: string; args: string[] } = { out: join(dir, "single.json"), args: [] },
+) {
   const out = (f: string) => join(dir, f);
   for (
     const [what, argv] of [
-      ["single process (one guest)", [cmd, ...args, "--out", out("single.json")]],
+      ["single process (one guest)", [cmd, ...args, ...single.args, "--out", single.out]],
       ["two guests (testbed --pair)", ["testbed", "--pair", cmd, ...args, "--out", out("pair.json")]],
     ] as const
   ) {
@@ -186,7 +192,7 @@ export async function singleAndPair(cmd: "bench" | "conformance", args: string[]
     assert.equal(r.code, 0, `${cmd}, ${what}:\n${r.stdout}\n${r.stderr}`);
   }
   return {
-    single: loadResult(out("single.json")),
+    single: loadResult(single.out),
     client: loadResult(out("pair.json")),
     server: loadResult(out("pair.server.json")),
   };

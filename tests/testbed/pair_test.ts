@@ -16,6 +16,8 @@ import { NEEDS_ONE_PROCESS } from "../../conformance/runner.ts";
 import { assertPairDocs, CONFORMANCE_NOT_RUN, CONFORMANCE_REMOTE, singleAndPair } from "../helpers/pair.ts";
 import { assertSameBench } from "../helpers/pair_bench.ts";
 import { withTempDir } from "../helpers/tmp.ts";
+import { readJsonl } from "../helpers/interrupt.ts";
+import { join } from "node:path";
 import { benchReport } from "../../reports/bench/table.ts";
 
 const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
@@ -23,13 +25,37 @@ const ignore = hasRdmaDevice() || !!checkTestbedPrereqs();
 const SUITE_CASES = [...CONFORMANCE_REMOTE, ...CONFORMANCE_NOT_RUN];
 
 Deno.test({
-  name: "two guests over the wire: the remote-side conformance cases classify exactly as in one process",
+  name:
+    "two guests over the wire: the remote-side conformance cases classify exactly as in one process; the " +
+    "single process's --out, --junit and --summary in a new directory outside the project",
   ignore,
   fn: () =>
-    withTempDir("pair-compare-", async (dir) => {
-      const runs = await singleAndPair("conformance", ["--cases", SUITE_CASES.join(","), "--no-html"], dir);
-      assertSameSuite(runs.single, runs.client, runs.server);
-    }, { inProject: true, keepOnFailure: true }),
+    withTempDir("pair-compare-", (dir) =>
+      // The single process's files in a new directory outside the project: the host's paths, which the run
+      // creates (a completed run through the testbed writes --out, --junit and --summary there).
+      withTempDir("memreg-user-", async (user) => {
+        const base = join(user, "a", "b");
+        const files = ["--junit", `${base}/c.xml`, "--summary", `${base}/c.md`];
+        const runs = await singleAndPair(
+          "conformance",
+          ["--cases", SUITE_CASES.join(","), "--no-html"],
+          dir,
+          {
+            out: `${base}/c.json`,
+            args: files,
+          },
+        );
+        assertSameSuite(runs.single, runs.client, runs.server);
+        const doc = JSON.parse(await Deno.readTextFile(`${base}/c.json`));
+        assert.deepEqual([doc.completed, doc.interruptedBy, doc.results.length], [
+          true,
+          null,
+          SUITE_CASES.length,
+        ]);
+        assert.ok((await Deno.readTextFile(`${base}/c.xml`)).includes("mr.write_control"));
+        assert.ok((await Deno.readTextFile(`${base}/c.md`)).startsWith("## memreg conformance: rxe0"));
+        assert.equal(readJsonl(`${base}/c.jsonl`).at(-1)?.completed, true);
+      }), { inProject: true, keepOnFailure: true }),
 });
 
 /**

@@ -109,32 +109,6 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name: "a completed run in the testbed: --out, --junit and --summary in a new directory outside the project",
-  ignore,
-  fn: () =>
-    outside(async (dir) => {
-      const base = join(dir, "a", "b");
-      const r = await runCli([
-        "conformance",
-        "--cases",
-        "mr.write_control,mr.read_control",
-        "--out",
-        `${base}/c.json`,
-        "--junit",
-        `${base}/c.xml`,
-        "--summary",
-        `${base}/c.md`,
-      ]);
-      assertEquals(r.code, 0, r.stderr);
-      const doc = JSON.parse(await Deno.readTextFile(`${base}/c.json`));
-      assertEquals([doc.completed, doc.interruptedBy, doc.results.length], [true, null, 2]);
-      assert((await Deno.readTextFile(`${base}/c.xml`)).includes("mr.read_control"));
-      assert((await Deno.readTextFile(`${base}/c.md`)).startsWith("## memreg conformance: rxe0"));
-      assertEquals(readJsonl(`${base}/c.jsonl`).at(-1)?.completed, true);
-    }),
-});
-
 /** qemu processes whose command line names `dir` (its 9p share): the VMs of a run that wrote there. */
 function vmsUsing(dir: string): number[] {
   const pids: number[] = [];
