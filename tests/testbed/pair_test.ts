@@ -60,12 +60,12 @@ Deno.test({
 
 /**
  * One strategy of each kind the peer side handles apart (a key per I/O, a cache, a remote-bound window, one
- * global key, a page list remapped per I/O), WRITE and READ, contiguous and page-list buffers (random draws from
+ * global key, a page list remapped per I/O, and ODP, which a device without it refuses on both sides), WRITE and READ, contiguous and page-list buffers (random draws from
  * the pool), at one size; one repetition of a few I/Os each; regcost on its smallest size with the C reference.
  * The points a pair's sides run differently for (a READ's data check against its advert, a cache's misses, the
  * late access) are all here; every strategy across the wire is the long test's default matrix.
  */
-const STRATEGIES = ["reg-per-io", "rcache", "mw2-remote", "global", "remap-reg"];
+const STRATEGIES = ["reg-per-io", "rcache", "mw2-remote", "odp", "global", "remap-reg"];
 const SMALL_BENCH = [
   ...["--sizes", "64k", "--ops", "write,read", "--layout", "contiguous,pages", "--no-sweep"],
   ...["--strategies", STRATEGIES.join(",")],
@@ -75,7 +75,7 @@ const SMALL_BENCH = [
 
 Deno.test({
   name:
-    "two guests over the wire: every strategy, op and layout has the single-process points, statuses, per-I/O " +
+    "two guests over the wire: each kind of strategy, both ops and layouts have the single-process points, statuses, per-I/O " +
     "counts, data checks, late accesses and regcost; both documents name both hosts",
   ignore,
   fn: () =>
