@@ -190,7 +190,7 @@ function qemuArgs(
     ...(opts.net?.qemu ?? ["-nic", "none"]),
     // Nested KVM is unreliable where memreg runs; multi-threaded TCG boots in a few seconds. The baseline x86-64
     // CPU: with `max`, code that picks AVX or SSE4 paths runs them through TCG's slow vector helpers (a Deno
-    // start took 7.6 s instead of 5.4 s, measured in the testbed); nothing in the verbs stack needs them.
+    // start took 7.8 s instead of 5.7 s, the mean of 8 in the testbed); nothing in the verbs stack needs them.
     ...[
       "-accel",
       "tcg,thread=multi",
