@@ -4,6 +4,7 @@
 // developer's inner loop. `--long` (`deno task test:long`): the long runs kept out of the main suite. Other
 // arguments (`--filter …`) go to every `deno test` run. Ends with where the time went and the plain
 // `N passed, N failed` line CI reads, computed from the JUnit results.
+import { dirname } from "node:path";
 import { hasRdmaDevice, inTestbed, runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
 import { ensureTestbed, hostProbe, TEST_PARTS } from "../testbed/setup.ts";
 import { KnownError } from "../common/mod.ts";
@@ -61,7 +62,7 @@ const parts: Part[] = [];
 async function testPart(name: string, dir: string): Promise<Part> {
   // The long suite's JUnit lies apart: results/tests/ holds the main suite's parts only.
   const junit = name === "long" ? `${root}results/long/long.xml` : `${outDir}/${name}.xml`;
-  Deno.mkdirSync(`${root}results/long`, { recursive: true });
+  Deno.mkdirSync(dirname(junit), { recursive: true });
   await Deno.remove(junit).catch(() => {});
   console.log(`== ${name} tests`);
   const code = await deno(["test", "-A", `--junit-path=${junit}`, ...filter, dir]);
