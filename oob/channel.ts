@@ -313,6 +313,8 @@ export class Channel {
 /** A listening socket that hands out exactly one connection, or a timeout. */
 export class Listener {
   readonly #l: Deno.TcpListener;
+  /** An accept still waiting after a kept listener's deadline: the next accept waits on it (Deno allows one). */
+  #pending: Promise<Deno.TcpConn> | undefined;
 
   private constructor(l: Deno.TcpListener) {
     this.#l = l;
@@ -337,12 +339,17 @@ export class Listener {
   async accept(timeoutMs: number, keep = false): Promise<{ conn: Deno.TcpConn; peer: string }> {
     const where = `${this.addr.hostname}:${this.addr.port}`;
     try {
-      const conn = await withDeadline(this.#l.accept(), timeoutMs, () => {
+      this.#pending ??= this.#l.accept();
+      const conn = await withDeadline(this.#pending, timeoutMs, () => {
         throw new OobError("timeout", "accept", where, `no client connected within ${seconds(timeoutMs)}`);
       });
+      this.#pending = undefined;
       conn.setNoDelay(true);
       const a = conn.remoteAddr as Deno.NetAddr;
       return { conn, peer: `client ${a.hostname}:${a.port}` };
+    } catch (e) {
+      if (!(e instanceof OobError && e.fault === "timeout")) this.#pending = undefined;
+      throw e;
     } finally {
       if (!keep) this.close();
     }

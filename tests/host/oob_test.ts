@@ -128,6 +128,22 @@ Deno.test("frames: garbage, an oversized announcement and bodies that are not ty
   expectFault(g, "garbage", /without a type/);
 });
 
+Deno.test("listener: a kept listener whose accept timed out accepts again at once (its waiting accept carries over)", async () => {
+  const { l, port } = listener();
+  try {
+    // The timer of a deadline may fire before the clock reaches it: the caller then accepts again at once,
+    // while the socket's first accept still waits (Deno refuses a second one: "Another accept task is ongoing").
+    assert.equal((await fault(l.accept(1, true))).fault, "timeout");
+    const acc = l.accept(2000, true);
+    const conn = await connect("127.0.0.1", port, 2000);
+    const { conn: sconn } = await acc;
+    sconn.close();
+    conn.close();
+  } finally {
+    l.close();
+  }
+});
+
 Deno.test("session: same token both ways, then equal configurations pass and unequal ones stop both", async () => {
   const { l, port } = listener();
   const cfg = { sizes: [4096, 65536], reps: 5 };
