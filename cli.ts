@@ -7,7 +7,7 @@ import { registerDevices } from "./commands/devices.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerCompare } from "./commands/compare.ts";
 import { registerPublish } from "./commands/publish.ts";
-import { rememberCommand } from "./commands/common.ts";
+import { rememberCommand } from "./commands/options.ts";
 import { KnownError, UsageError, VERSION } from "./common/mod.ts";
 import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 

@@ -34,7 +34,7 @@ import { type Channel, type Received, STOP, type StopMessage } from "../oob/chan
 import { OobError } from "../oob/errors.ts";
 import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
-import type { PairRole } from "../launch/role.ts";
+import type { PairRole } from "../oob/role.ts";
 import type { BenchConfig } from "./config.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead, type Overhead } from "./overhead.ts";

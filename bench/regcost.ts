@@ -2,28 +2,22 @@
 // (4 KiB … the cap, ×4 steps) per page size and access flags (also as ns per page), ODP registration where
 // the device has it, and memory-window alloc / bind / invalidate / unbind / dealloc.
 //
-// Each verb is timed by the clock alone around the raw call (ffi/timed.ts: the helper's bracket, the FFI crossing
+// Each verb is timed by the clock alone around the raw call (bench/timed.ts: the helper's bracket, the FFI crossing
 // outside it; the call as seen from JS is recorded beside it) and, unless told not to, next to the C reference
 // of the same loop (native/fastpath.c) in the same process: short blocks of C and JS rounds alternate, so drift
 // and other load fall on both alike, and each record carries memreg's figure, C's, their ratio and difference.
 // Nothing is subtracted from any figure.
+import { Access, HUGE_PAGE, MR, MW, NativeBuffer, PAGE, VerbsError } from "../ffi/mod.ts";
 import {
-  Access,
   AllocMwTimer,
   BindMw1Timer,
   BindMw2Timer,
-  HUGE_PAGE,
-  MR,
-  MW,
-  NativeBuffer,
-  PAGE,
   referenceUnavailable,
   RegMrTimer,
   SampleSet,
   type Sampling,
-  VerbsError,
   type VerbTimer,
-} from "../ffi/mod.ts";
+} from "./timed.ts";
 import { REMOTE_RW, type Rig } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
 import { odpUnsupported } from "./strategies/odp.ts";

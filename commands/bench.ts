@@ -8,8 +8,8 @@ import {
   interruption,
   pairOptions,
   pairRoleOf,
-} from "./common.ts";
-import type { PairCliOptions } from "../launch/role.ts";
+} from "./options.ts";
+import type { PairCliOptions } from "../oob/role.ts";
 import { runBenchPair } from "../bench/pair.ts";
 import { UsageError } from "../common/mod.ts";
 import { nonNegativeInt, positiveInt } from "../common/mod.ts";

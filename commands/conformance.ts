@@ -12,8 +12,8 @@ import {
   pairOptions,
   pairRoleOf,
   userPaths,
-} from "./common.ts";
-import type { PairCliOptions } from "../launch/role.ts";
+} from "./options.ts";
+import type { PairCliOptions } from "../oob/role.ts";
 import { runConformancePair } from "../conformance/pair.ts";
 import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
 import { defaultOutPath } from "../record/header.ts";

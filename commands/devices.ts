@@ -4,7 +4,7 @@ import { Context, listDevices } from "../ffi/mod.ts";
 import { type DeviceRecord, deviceRecord } from "../record/device.ts";
 import { type HostRecord, hostRecord } from "../record/host.ts";
 import { UsageError } from "../common/mod.ts";
-import { type DeviceOptions, deviceOptions, ensureDevice } from "./common.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice } from "./options.ts";
 
 export function registerDevices(program: Command): void {
   deviceOptions(

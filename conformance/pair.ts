@@ -35,7 +35,7 @@ import { type Channel, type Received, STOP, type StopMessage } from "../oob/chan
 import { OobError } from "../oob/errors.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
-import type { PairRole } from "../launch/role.ts";
+import type { PairRole } from "../oob/role.ts";
 import { runHeader } from "../record/header.ts";
 import {
   CaseTimeout,

@@ -3,7 +3,7 @@
 // the provider pointers through Deno.UnsafeFnPointer (~100x slower per call). Which one ran goes in every result.
 import { LAYOUTS } from "./layouts.ts";
 import { c, ibverbs, ptrOf, ptrValue } from "./lib.ts";
-import { cacheDir } from "./cache.ts";
+import { cacheDir } from "../common/cache.ts";
 import { alloc } from "./arena.ts";
 import { WrOpcode } from "./constants.ts";
 
@@ -161,7 +161,7 @@ export const WC_ERROR_BASE = 1000;
 /** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
 const HELPER_ABI = 4;
 
-const SOURCE_URL = new URL("../native/fastpath.c", import.meta.url);
+const SOURCE_URL = new URL("./fastpath.c", import.meta.url);
 
 function fnv1a(data: Uint8Array, h = 0xcbf29ce484222325n): bigint {
   for (const b of data) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;

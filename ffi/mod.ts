@@ -15,28 +15,14 @@ export {
   checkPattern,
   HUGE_PAGE,
   MADV_DONTNEED,
-  MapWindow,
   NativeBuffer,
   PAGE,
   type PageKind,
   writePattern,
 } from "./memory.ts";
+export { MapWindow } from "./map_window.ts";
 export { Loopback, type LoopbackOptions } from "./loopback.ts";
 export { Link, type LinkOptions, listenCm, type WireEndpoint } from "./link.ts";
 export { CmChannel } from "./rdmacm.ts";
 export { type FastVerbs, fastVerbs } from "./fastpath.ts";
 export { closeAll } from "./resource.ts";
-export {
-  AllocMwTimer,
-  BindMw1Timer,
-  BindMw2Timer,
-  type BindTarget,
-  referenceUnavailable,
-  RegMrTimer,
-  SampleSet,
-  type Sampling,
-  TimingSlot,
-  type VerbTimer,
-  WAIT_NS,
-  waitFailure,
-} from "./timed.ts";

@@ -6,7 +6,7 @@ import type { Channel } from "./channel.ts";
 import { OobError } from "./errors.ts";
 import { PROTOCOL_VERSION } from "./frame.ts";
 import { pairEnd, type PairRecord } from "../record/pair.ts";
-import type { PairRole } from "../launch/role.ts";
+import type { PairRole } from "./role.ts";
 
 const obj = z.record(z.string(), z.unknown());
 const Header = z.object({

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { runInTestbed, type TestbedOptions } from "./vm.ts";
 import { projectRoot } from "./paths.ts";
-import { DEFAULT_OOB_PORT, newToken } from "../launch/role.ts";
+import { DEFAULT_OOB_PORT, newToken } from "../oob/role.ts";
 
 export const PAIR = {
   server: { addr: "10.0.0.1", host: "memreg-pair-server", mac: "52:54:00:4d:52:01" },

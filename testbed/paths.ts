@@ -2,7 +2,7 @@
 // hard-coded), PATH lookup, and a small subprocess wrapper.
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { cacheDir as memregCacheDir } from "../ffi/cache.ts";
+import { cacheDir as memregCacheDir } from "../common/cache.ts";
 
 /** Project root: the directory above testbed/. */
 export const projectRoot: string = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -3,7 +3,8 @@
 // and records both with their ratio, the per-I/O split says which part of expose / revoke was inside verbs,
 // and repetitions carry their spread. No assertion here is about speed.
 import assert from "node:assert/strict";
-import { Context, fastVerbs, NativeBuffer, referenceUnavailable } from "../../ffi/mod.ts";
+import { Context, fastVerbs, NativeBuffer } from "../../ffi/mod.ts";
+import { referenceUnavailable } from "../../bench/timed.ts";
 import { DEFAULTS, parseConfig, type StrategyName } from "../../bench/config.ts";
 import { REMOTE_RW, Rig } from "../../bench/rig.ts";
 import { runPoint } from "../../bench/point.ts";

@@ -12,14 +12,12 @@ import {
   MW,
   NativeBuffer,
   RecvWr,
-  referenceUnavailable,
   SendFlags,
   SendWr,
-  TimingSlot,
-  WAIT_NS,
   writePattern,
   WrOpcode,
 } from "../../ffi/mod.ts";
+import { referenceUnavailable, TimingSlot, WAIT_NS } from "../../bench/timed.ts";
 import { measureCallCost } from "../../ffi/callcost.ts";
 
 const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;

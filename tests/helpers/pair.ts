@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PAIR } from "../../testbed/pair.ts";
-import { DEFAULT_OOB_PORT } from "../../launch/role.ts";
+import { DEFAULT_OOB_PORT } from "../../oob/role.ts";
 import type { PairIn } from "../../reports/pairs.ts";
 import { type Loaded, loadResult } from "../../reports/load.ts";
 import { runCli } from "./cli.ts";

@@ -16,7 +16,7 @@ import { OobError } from "../../oob/errors.ts";
 import { compareConfig, configDiff, join, openChannel, serve } from "../../oob/session.ts";
 import { z } from "zod";
 import { meetPeer } from "../../oob/meet.ts";
-import type { PairRole } from "../../launch/role.ts";
+import type { PairRole } from "../../oob/role.ts";
 
 const KIND = "bench" as const;
 const opts = (token: string, timeoutMs = 2000) => ({ kind: KIND, token, timeoutMs });

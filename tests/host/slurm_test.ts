@@ -2,13 +2,13 @@
 // `scontrol show hostnames` itself, where it is installed), task placement, pairing, the per-job token, and the
 // role options' bad input.
 import assert from "node:assert/strict";
-import { expandHostlist, expandTasksPerNode } from "../../launch/nodelist.ts";
-import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "../../launch/slurm.ts";
-import { pairMode, parseEndpoint, resolvePairRole } from "../../launch/role.ts";
+import { expandHostlist, expandTasksPerNode } from "../../oob/nodelist.ts";
+import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "../../oob/slurm.ts";
+import { pairMode, parseEndpoint, resolvePairRole } from "../../oob/role.ts";
 import { KnownError, UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
 import { collectPairs, mergeDocs } from "../../bench/collect.ts";
-import type { PairRole } from "../../launch/role.ts";
+import type { PairRole } from "../../oob/role.ts";
 import type { BenchDoc } from "../../bench/doc.ts";
 import { pairEnd } from "../../record/pair.ts";
 import { PROTOCOL_VERSION } from "../../oob/frame.ts";

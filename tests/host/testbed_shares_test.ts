@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { Command } from "commander";
 import { type HostFs, sharesFor } from "../../testbed/shares.ts";
-import { userPaths } from "../../commands/common.ts";
+import { userPaths } from "../../commands/options.ts";
 import { UsageError } from "../../common/mod.ts";
 
 const DIRS = new Set([

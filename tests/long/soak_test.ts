@@ -9,7 +9,7 @@ import { CASES } from "../../conformance/cases/index.ts";
 import { withTempDir } from "../helpers/tmp.ts";
 import { readDoc, runLog, timed } from "./common.ts";
 
-const soak = new URL("../../tools/soak.ts", import.meta.url).pathname;
+const soak = new URL("./soak.ts", import.meta.url).pathname;
 const ITERATIONS = 2;
 
 type Row = Record<string, number | string>;

@@ -14,7 +14,7 @@ import {
   type PairCliOptions,
   type PairRole,
   resolvePairRole,
-} from "../launch/role.ts";
+} from "../oob/role.ts";
 
 export interface DeviceOptions {
   testbed: boolean;

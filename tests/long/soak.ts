@@ -6,13 +6,13 @@
 //   deno task soak [--iterations 3] [--duration 1200] [--sizes …] [--no-conformance] [--out results/soak.json]
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { DEFAULTS, parseConfig } from "../bench/config.ts";
-import { runBench } from "../bench/run.ts";
-import { runSuite } from "../conformance/suite.ts";
-import { CASES } from "../conformance/cases/index.ts";
-import { hasRdmaDevice, inTestbed, runInTestbed } from "../testbed/vm.ts";
-import { writeJson } from "../record/stream.ts";
-import { arenaBytes } from "../ffi/arena.ts";
+import { DEFAULTS, parseConfig } from "../../bench/config.ts";
+import { runBench } from "../../bench/run.ts";
+import { runSuite } from "../../conformance/suite.ts";
+import { CASES } from "../../conformance/cases/index.ts";
+import { hasRdmaDevice, inTestbed, runInTestbed } from "../../testbed/vm.ts";
+import { writeJson } from "../../record/stream.ts";
+import { arenaBytes } from "../../ffi/arena.ts";
 
 const { values } = parseArgs({
   options: {

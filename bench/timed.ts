@@ -6,19 +6,25 @@
 // FFI call, clock), so what the crossing costs is shown beside the verb's figure, never subtracted from it. The C
 // reference (native/fastpath.c, memreg_ref_*) runs the same timed verbs in a tight C loop on the same objects,
 // so that memreg's figures, taken from a JS loop, can be compared with C's in the same boot.
-import { errno, ptrOf } from "./lib.ts";
-import { VerbsError } from "./errors.ts";
-import { type FastVerbs, fastVerbs, type ReferenceLoops, type SlotCalls, WC_ERROR_BASE } from "./fastpath.ts";
-import { NativeBuffer } from "./memory.ts";
-import { SendWr } from "./wr.ts";
-import { SendFlags, wcStatusName } from "./constants.ts";
-import { alloc, type Block } from "./arena.ts";
-import { MR } from "./mr.ts";
-import { fillMwBind, incRkey, MW } from "./mw.ts";
-import { LAYOUTS } from "./layouts.ts";
-import type { PD } from "./pd.ts";
-import type { QP } from "./qp.ts";
-import type { CQ } from "./cq.ts";
+import { errno, ptrOf } from "../ffi/lib.ts";
+import { VerbsError } from "../ffi/errors.ts";
+import {
+  type FastVerbs,
+  fastVerbs,
+  type ReferenceLoops,
+  type SlotCalls,
+  WC_ERROR_BASE,
+} from "../ffi/fastpath.ts";
+import { NativeBuffer } from "../ffi/memory.ts";
+import { SendWr } from "../ffi/wr.ts";
+import { SendFlags, wcStatusName } from "../ffi/constants.ts";
+import { alloc, type Block } from "../ffi/arena.ts";
+import { MR } from "../ffi/mr.ts";
+import { fillMwBind, incRkey, MW } from "../ffi/mw.ts";
+import { LAYOUTS } from "../ffi/layouts.ts";
+import type { PD } from "../ffi/pd.ts";
+import type { QP } from "../ffi/qp.ts";
+import type { CQ } from "../ffi/cq.ts";
 
 /** A completion slower than this is lost. */
 export const WAIT_NS = 20e9;
