@@ -1,10 +1,12 @@
-// Registered buffers with a known pattern, a copy of what they should hold, and verdicts on what they hold:
-// a stale key that still reaches memory shows up here as changed bytes, never as a guess.
+// Buffers with a known pattern and a copy of what they should hold: a stale key that still reaches memory
+// shows up as changed bytes, never as a guess.
 import { type NativeBuffer, writePattern } from "../ffi/mod.ts";
 
+/** A registered buffer with a seeded pattern that tracks the writes aimed at it and judges what it holds. */
 export class Buf {
   /** The pattern before any write, and the patterns it held before (reseed / remap). */
   #orig: Uint8Array;
+  /** Patterns the buffer held before each reseed, oldest first. */
   readonly history: Uint8Array[] = [];
   /** The pattern with every write aimed at it applied. */
   #intended: Uint8Array;
@@ -15,12 +17,15 @@ export class Buf {
     this.#intended = this.#orig.slice();
   }
 
+  /** The buffer's virtual address. */
   get addr(): bigint {
     return this.nb.addr;
   }
+  /** The buffer's length in bytes. */
   get length(): number {
     return this.nb.length;
   }
+  /** The current pattern before any write. */
   get orig(): Uint8Array {
     return this.#orig;
   }
@@ -52,6 +57,7 @@ export class Buf {
     return d < 0 ? "written" : `other@${d}`;
   }
 
+  /** Unmaps the memory under the buffer (the registration stays). */
   unmap(): void {
     this.nb.unmap();
   }

@@ -1,6 +1,5 @@
-// --emit-c: a case's or fuzz sequence's tape as a standalone C program against libibverbs, for people who do
-// not run Deno: the C fixture (emit/prelude.c, with memreg's own name tables) and a main() that replays the
-// tape step by step, printing the same facts memreg recorded ("label=value"), so the two can be compared.
+// --emit-c: a tape as a standalone libibverbs C program (emit/prelude.c plus a replaying main()) for people
+// without Deno; it prints the same "label=value" facts memreg recorded, so the two can be compared.
 import { join } from "node:path";
 import { WC_STATUS, WcFlags, WcOpcode } from "../ffi/mod.ts";
 import { errnoName } from "../ffi/errors.ts";
@@ -35,6 +34,7 @@ function tables(): string {
 const num = (id: string) => Number(id.replace(/^[a-z]+/, ""));
 const cstr = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
 
+/** The C expression that computes a key. */
 export function keyC(k: KeyExpr): string {
   if ("lit" in k) return `0x${(k.lit >>> 0).toString(16)}u`;
   if ("k" in k) return `K[${k.k}]`;
@@ -175,6 +175,7 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
   }
 }
 
+/** One C program to write: its name, what it reproduces, and the tape it replays. */
 export interface EmitWhat {
   /** File name stem, e.g. the case id or "fuzz-vol1.rkey-bounds-1". */
   name: string;
@@ -182,6 +183,7 @@ export interface EmitWhat {
   summary: string;
   /** The facts memreg recorded, to compare the program's output with. */
   facts: Record<string, unknown>;
+  /** The steps the program replays. */
   tape: Tape;
 }
 
@@ -207,7 +209,6 @@ export function emitProgram(w: EmitWhat): string {
   ].join("\n");
 }
 
-/** Writes one program per item into `dir`, and a README saying how to build and run them. */
 /**
  * Whether a run records tapes: for its own --emit-c, or for the host's (--tape: under crash survival the guest
  * records, the host writes the C programs).
@@ -216,6 +217,7 @@ export function wantsTapes(o: { tape?: boolean; emitC?: string }): boolean {
   return !!(o.tape || o.emitC);
 }
 
+/** Writes one program per item into `dir` and a README on building them; returns the program file names. */
 export function emitAll(dir: string, items: EmitWhat[]): string[] {
   const files = items.map((w) => {
     const file = `${w.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.c`;

@@ -1,5 +1,5 @@
-// --emit-c for a conformance run: every case that failed, deviates with a bug or security verdict, or took
-// the kernel down becomes a C program (from the tape its run recorded).
+// --emit-c for a conformance run: each case that failed, deviates as a bug or security, or crashed the kernel
+// becomes a C program replaying its tape.
 import type { CaseRun } from "./model.ts";
 import { emitAll } from "./emit_c.ts";
 
@@ -12,6 +12,7 @@ export function casesToEmit(results: readonly CaseRun[]): CaseRun[] {
   );
 }
 
+/** Writes a C program for each result worth one into `dir`; returns the file names written. */
 export function emitCases(dir: string, results: readonly CaseRun[]): string[] {
   return emitAll(
     dir,

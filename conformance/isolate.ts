@@ -1,10 +1,10 @@
-// --isolate: each case runs in a child process (conformance/child.ts), so a provider crash or a verb that never
-// returns costs one case (crashed / timeout), not the run. The child gets its options as one JSON argument that
-// this module writes and child.ts reads: the engine owns that format, the CLI's option spellings never enter it.
+// --isolate: each case runs in a child process (child.ts), so a provider crash or a hung verb costs one case,
+// not the run. Options travel as one JSON argument the engine owns, never as CLI option spellings.
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { baseResult, caseDeadline, type CaseOptions } from "./runner.ts";
 
+/** Prefix of the child's stdout line that carries its CaseResult as JSON. */
 export const RESULT_MARK = "@@memreg-case ";
 /** Time a child gets to start (Deno, FFI, device open) on top of the case deadline; TCG is slow. */
 const CHILD_START_MS = 60_000;
@@ -15,11 +15,13 @@ export interface ChildRequest extends CaseOptions {
   device?: string;
 }
 
+/** The `deno` arguments that run child.ts for `req`. */
 export function childArgs(req: ChildRequest): string[] {
   const entry = fromFileUrl(new URL("./child.ts", import.meta.url));
   return ["run", "-A", entry, JSON.stringify(req)];
 }
 
+/** Reads a child's request from its JSON argument; throws on a malformed one. */
 export function parseChildRequest(arg: string | undefined): ChildRequest {
   const req = JSON.parse(arg ?? "null") as ChildRequest | null;
   if (typeof req?.id !== "string" || typeof req.port !== "number") {
@@ -28,6 +30,10 @@ export function parseChildRequest(arg: string | undefined): ChildRequest {
   return req;
 }
 
+/**
+ * Runs one case in a child process; a child that dies, exits without a result or overruns the case
+ * deadline yields a `crashed` or `timeout` result instead of throwing.
+ */
 export async function runIsolated(def: CaseDef, o: CaseOptions & { device?: string }): Promise<CaseResult> {
   const t0 = performance.now();
   const req: ChildRequest = {

@@ -14,6 +14,7 @@ export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT"
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;
+/** Every fact a case recorded, by label. */
 export type Facts = Record<string, Value>;
 
 /** Accepted values of one fact: one of a list, or anything present but these. */
@@ -22,6 +23,7 @@ export type Accept = readonly Value[] | { readonly not: readonly Value[] };
 /** One accepted outcome: every listed fact must take one of its accepted values. */
 export type Outcome = Readonly<Record<string, Accept>>;
 
+/** A conformance case: the rule it checks, how it provokes the device, and the outcomes it accepts. */
 export interface CaseDef {
   /** `group.name` */
   id: string;
@@ -31,10 +33,7 @@ export interface CaseDef {
   also?: readonly RuleId[];
   level: Level;
   needs?: readonly Cap[];
-  /**
-   * Provoking the case has taken a kernel down: it runs only with crash survival (the testbed reboots and the
-   * run goes on) or, on a real host, with --allow-kernel-crash. Says why.
-   */
+  /** Why the case has taken a kernel down: it runs only under crash survival or --allow-kernel-crash. */
   risk?: string;
   /** What is built before the provoking action, in words (the code is in `run`). */
   setup: string;
@@ -46,11 +45,9 @@ export interface CaseDef {
   separatePd?: boolean;
   /** A longer deadline than --case-deadline, for a case whose verbs are known to block (measured). */
   deadlineMs?: number;
-  /**
-   * The case always runs in a child process (as under --isolate), because provoking it has killed the
-   * process on some provider (a NULL dereference in user space): then it is `crashed`, and the run goes on.
-   */
+  /** Why the case always runs in a child (as under --isolate): it has killed the process on some provider. */
   isolate?: string;
+  /** Builds the setup and provokes the action on `f`, recording facts there. */
   run(f: Fixture): Promise<void>;
 }
 
@@ -68,6 +65,7 @@ export type Classification =
   | "crashed"
   | "kernel-crash"
   | "error";
+/** Every classification, in report order. */
 export const CLASSES: readonly Classification[] = [
   "pass",
   "observed",
@@ -89,6 +87,7 @@ export const CLEAN: readonly Classification[] = ["pass", "observed", "known", "u
  * beyond what was granted, revocation by a stranger, a local denial of service).
  */
 export type Verdict = "acceptable" | "bug" | "security";
+/** Every verdict, mildest first. */
 export const VERDICTS: readonly Verdict[] = ["acceptable", "bug", "security"];
 
 /** A deviation from a profile that turned a `fail` into `known` (or explains a `kernel-crash`). */
@@ -98,6 +97,7 @@ export interface KnownDeviation {
   evidence: string;
 }
 
+/** What a run records about one case: its definition in words, the facts observed, and how they classify. */
 export interface CaseResult {
   id: string;
   group: string;
@@ -151,6 +151,7 @@ export interface CrashEvidence {
   boot: number;
 }
 
+/** The group of a case id: the part before the first dot. */
 export function groupOf(id: string): string {
   return id.slice(0, id.indexOf("."));
 }

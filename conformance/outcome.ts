@@ -1,11 +1,13 @@
 // Comparing what a case observed with the outcomes it accepts.
 import type { Accept, Facts, Outcome, Value } from "./model.ts";
 
+/** Whether `v` is an accepted value (false when not observed). */
 export function accepts(a: Accept, v: Value | undefined): boolean {
   if (v === undefined) return false;
   return Array.isArray(a) ? a.includes(v) : !(a as { not: readonly Value[] }).not.includes(v);
 }
 
+/** An accepted set for messages: `a | b`, or `anything but a | b`. */
 export function formatAccept(a: Accept): string {
   return Array.isArray(a)
     ? a.map(String).join(" | ")

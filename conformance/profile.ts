@@ -1,9 +1,10 @@
-// Expectation profiles: a driver's known deviations from the rules, each with the observed outcome as
-// evidence and a verdict (acceptable, bug, security). A failing case whose facts match a deviation is `known`.
+// Expectation profiles: a driver's known deviations, each with evidence and a verdict. A failing case whose
+// facts match a deviation is `known`.
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { type Facts, type KnownDeviation, type Value, VERDICTS } from "./model.ts";
 import { UsageError } from "../common/mod.ts";
 
+/** One known deviation of a driver from a case's accepted outcomes, as a profile file lists it. */
 export interface Deviation extends KnownDeviation {
   case: string;
   /** The facts that make up the deviating outcome (a subset of what the case records). */
@@ -11,21 +12,17 @@ export interface Deviation extends KnownDeviation {
   /** Kernel release prefixes it was seen on; absent = any. */
   kernels?: string[];
   /**
-   * true: provoking the case takes the kernel down on this driver. It then runs only with crash survival
-   * (the testbed) or --allow-kernel-crash, and its `kernel-crash` result carries this deviation; elsewhere
-   * it is reported `known` without being run. (`skip` is the older name of this flag.)
-   * "process": it kills the process that provokes it (the case runs in a child): its `crashed` result
-   * carries this deviation.
+   * true: the case takes the kernel down here; it runs only under crash survival or --allow-kernel-crash,
+   * otherwise it is reported `known` unrun. "process": it kills the process (the case runs in a child).
    */
   crash?: boolean | "process";
+  /** The older name of `crash: true`. */
   skip?: boolean;
-  /**
-   * Fuzzer divergence signatures (`rule|situation|observed class`) this deviation explains: the fuzzer counts
-   * them as known instead of reporting them again.
-   */
+  /** Fuzzer divergence signatures (`rule|situation|observed class`) this explains; counted as known. */
   fuzz?: string[];
 }
 
+/** A driver's expectation profile (a JSON file such as profiles/rxe.json). */
 export interface Profile {
   driver: string;
   /** Device names this profile applies to (regular expression). */
@@ -38,6 +35,7 @@ export interface Profile {
 
 const BUILTIN = ["rxe.json"];
 
+/** Reads and validates a profile file; throws UsageError when it is unreadable or invalid. */
 export function loadProfile(path: string): Profile {
   let p: Profile;
   try {
@@ -50,6 +48,7 @@ export function loadProfile(path: string): Profile {
   return { ...p, path };
 }
 
+/** What is wrong with a profile, or null when it is valid. */
 export function validateProfile(p: Profile): string | null {
   if (typeof p?.driver !== "string" || typeof p.devices !== "string" || !Array.isArray(p.deviations)) {
     return "needs driver, devices and deviations";

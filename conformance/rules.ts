@@ -1,8 +1,7 @@
-// The rules the cases check, as listed in the project's invalidation reference: IBTA Vol 1 compliance
-// statements by the ids public kernel sources cite them with (rdma_rxe's rxe_mw.c, rxe_resp.c), Vol 1 sections
-// by number and title where no compliance id is cited publicly, and the libibverbs man pages and verbs.h.
-// A case cites one id (and may name further ones in `also`); its report carries the source with it.
+// The rules the cases check: IBTA Vol 1 compliance ids as public kernel sources cite them (rdma_rxe's
+// rxe_mw.c, rxe_resp.c), Vol 1 sections where no id is cited publicly, libibverbs man pages, verbs.h.
 
+/** Every rule a case may cite, by id: where it comes from and what it says. */
 export const RULES = {
   "C10-72": {
     source: "IBTA Vol 1 C10-72",
@@ -188,4 +187,5 @@ export const RULES = {
   },
 } as const satisfies Record<string, { source: string; text: string }>;
 
+/** The id of a rule in RULES. */
 export type RuleId = keyof typeof RULES;

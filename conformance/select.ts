@@ -2,11 +2,16 @@
 import { UsageError } from "../common/mod.ts";
 import type { CaseDef } from "./model.ts";
 
+/** An anchored RegExp for an id glob (`*` any run of characters, `?` one). */
 export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
   return new RegExp(`^${body}$`);
 }
 
+/**
+ * The cases whose ids match the comma-separated globs of `spec` (all when undefined), in their order.
+ * Throws UsageError for an empty spec, a malformed glob, or a glob that matches no case.
+ */
 export function selectCases(all: readonly CaseDef[], spec?: string): CaseDef[] {
   if (spec === undefined) return [...all];
   const globs = spec.split(",").map((g) => g.trim()).filter(Boolean);

@@ -1,12 +1,13 @@
-// What a case or a fuzz sequence did to the device, step by step, in terms a C program can replay: every verbs
-// action of the fixture is recorded with symbolic handles (b3, mr2, mw1) and keys as expressions over the keys
-// the device handed out (K[4], ibv_inc_rkey(K[4]), a literal), never as this run's numbers.
+// A replayable record of the verbs a case or fuzz sequence ran: symbolic handles (b3, mr2, mw1) and keys as
+// expressions over keys the device handed out (K[4], ibv_inc_rkey(K[4])), so a C program can replay it.
 import { incRkey } from "../ffi/mod.ts";
 
 /** A key as the C program computes it: a literal, a key it saved, the next key of one, or one with bits flipped. */
 export type KeyExpr = { lit: number } | { k: number } | { inc: KeyExpr } | { xor: KeyExpr; mask: number };
 
+/** A queue pair of the fixture: A–B and C–D are the two connected pairs. */
 export type QpSide = "A" | "B" | "C" | "D";
+/** A protection domain: the fixture's A or B side, or the id of one a step made. */
 export type PdRef = "A" | "B" | string;
 
 /** One WR of a post step. */
@@ -51,6 +52,7 @@ interface BindFields {
   via: QpSide;
 }
 
+/** One recorded verbs action, keyed by `op`. */
 export type TapeStep =
   | { op: "buf"; id: string; size: number }
   | { op: "pd"; id: string }
@@ -107,6 +109,7 @@ export type TapeStep =
    */
   | { op: "reuse"; label: string; what: "mr" | "mw1" | "mw2"; trials: number; k: number };
 
+/** A recorded run: whether the two sides used separate PDs, and the steps in order. */
 export interface Tape {
   separatePd: boolean;
   steps: TapeStep[];
@@ -124,10 +127,12 @@ export class TapeRecorder {
   /** `onStep`: sees each step as it is recorded (a crash-survival run streams them, so a crash keeps them). */
   constructor(readonly separatePd: boolean, readonly onStep?: (s: TapeStep) => void) {}
 
+  /** The tape recorded so far (shares the steps array). */
   tape(): Tape {
     return { separatePd: this.separatePd, steps: this.steps };
   }
 
+  /** Appends a step and passes it to `onStep`. */
   add(step: TapeStep): void {
     this.steps.push(step);
     this.onStep?.(step);
@@ -145,6 +150,7 @@ export class TapeRecorder {
     return id;
   }
 
+  /** The id of `o` if it already has one. */
   known(o: object): string | undefined {
     return this.#ids.get(o);
   }

@@ -1,6 +1,5 @@
-// Runs a fuzz sequence on the device (through the conformance fixture, so every step is also on a tape) and on
-// the model side by side: each step's observed outcome class is checked against the model's prediction, and
-// the first divergence ends the sequence (the model no longer knows the device's state after it).
+// Runs a fuzz sequence on the device (via the fixture, so it is taped) and the model side by side; the first
+// divergence ends it, since the model no longer knows the device's state after one.
 import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
 import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture.ts";
 import type { Cap, Facts } from "../model.ts";
@@ -38,6 +37,7 @@ export interface StepRecord {
   qp?: Record<QpName, string>;
 }
 
+/** A step whose observed outcome the model did not accept. */
 export interface Divergence {
   /** Index of the step that diverged. */
   step: number;
@@ -49,6 +49,7 @@ export interface Divergence {
   signature: string;
 }
 
+/** What running one sequence gave: step records, divergences, facts and tape. */
 export interface SequenceResult {
   records: StepRecord[];
   /** The first divergence the profile does not explain (it ends the sequence). */
@@ -61,6 +62,7 @@ export interface SequenceResult {
   knownCrash?: string;
 }
 
+/** The signature `rule|situation|observed` that identifies a deviation. */
 export function signature(rule: string, situation: string, observed: string): string {
   return `${rule}|${situation}|${observed}`;
 }
@@ -117,15 +119,13 @@ export function stepNeeds(s: Step): Cap[] {
   }
 }
 
+/** How a sequence runs: device capabilities, known divergences and crashes, and a per-step hook. */
 export interface ExecOptions extends FixtureOptions {
   /** What the device can do: steps needing more are skipped; without MW2B, QP association is open. */
   caps?: ReadonlySet<Cap>;
   /** Signatures (rule|situation|crash) of steps known to take the kernel down here: held back. */
   knownCrashes?: ReadonlySet<string>;
-  /**
-   * Signatures the profile already explains: such a divergence is counted (in `known`) and the sequence
-   * goes on, the model taking what the device did; only a new one ends it.
-   */
+  /** Signatures the profile explains: counted in `known`; the model follows the device, the run goes on. */
   known?: ReadonlySet<string>;
   /** Called before each step runs (crash survival records where a crash happened). */
   beforeStep?: (index: number, p: Prediction | null) => void;
@@ -392,9 +392,8 @@ async function execute(
 }
 
 /**
- * The data side of an access: a write or atomic leaves the target holding exactly what the completed
- * accesses put there (nothing from a refused one); a read or atomic brings back the target's current bytes
- * when it succeeds and leaves its landing buffer alone when it fails.
+ * Whether an access's data agrees with its class: the target holds only completed writes; a read or atomic
+ * lands the current bytes on success and leaves its landing buffer alone on failure.
  */
 function dataConsistent(f: Fixture, l: string, kind: string, cls: string): boolean {
   const ok = cls === "ok";

@@ -1,9 +1,6 @@
-// An executable model of the invalidation rules: it tracks the PDs, QPs and their states, MRs, windows (type,
-// state, bound range, rights, QP for type 2B), their keys and the mapping of the target buffer, and predicts
-// the outcome class of every fuzz step with the rule (the ids of rules.ts) that decides it. Where the spec
-// leaves an outcome to the device the prediction is "open": such a step is never a divergence, and the
-// model takes over what the device did (a responder's state after a NAK, a window's state after its QP was
-// reset) where it can be observed, or stops predicting what depends on it.
+// An executable model of the invalidation rules: predicts each fuzz step's outcome class and deciding rule
+// (rules.ts id). Where the spec leaves the outcome to the device it predicts "open", never a divergence, and
+// adopts what the device did where observable, else marks that state unknown.
 import { Access } from "../../ffi/constants.ts";
 import type { RuleId } from "../rules.ts";
 import type {
@@ -20,8 +17,10 @@ import type {
   WinAccess,
 } from "./steps.ts";
 
+/** A QP's state as the model knows it ("unknown": the spec left it open and it could not be observed). */
 export type QpState = "RTS" | "ERR" | "unknown";
 
+/** A registered MR in the model: its PD, range [lo, hi) in the target buffer, and access flags. */
 export interface ModelMr {
   pd: PdSide;
   lo: number;
@@ -29,6 +28,7 @@ export interface ModelMr {
   access: number;
 }
 
+/** A memory window in the model: type, PD, state, and what it is bound to. */
 export interface ModelMw {
   type: 1 | 2;
   pd: PdSide;
@@ -43,6 +43,7 @@ export interface ModelMw {
   qp: QpName | null;
 }
 
+/** The model: MR and window slots, their key histories, QP states, and whether the target is unmapped. */
 export interface ModelState {
   mr: (ModelMr | null)[];
   mw: (ModelMw | null)[];
@@ -53,13 +54,19 @@ export interface ModelState {
   unmapped: boolean;
 }
 
-/** The outcome classes a step can be observed in (see exec.ts classify()). */
+// Sets of outcome classes (exec.ts statusClass/postClass) that the rules accept alike.
+/** A refused bind: its completion or its post fails. */
 export const BIND_REFUSED = ["bind-err", "post-err"] as const;
+/** A refused local invalidation. */
 export const LOCAL_REFUSED = ["local-err", "bind-err", "post-err"] as const;
+/** A SEND_WITH_INV the responder NAKs. */
 export const SEND_INV_REFUSED = ["rem-inv-req", "rem-access", "rem-op"] as const;
+/** A remote step whose responder QP is in ERR (no responder answers). */
 export const NO_RESPONDER = ["retry", "rem-op", "rem-inv-req", "rem-access"] as const;
+/** A remote access the responder denies. */
 export const DENIED = ["rem-access"] as const;
 
+/** What the model expects of a step: deciding rule, situation, accepted classes, QP states after. */
 export interface Prediction {
   rule: RuleId;
   /** What the step is, against the state: e.g. access.write.mw2.bounds, localInv.mw2.free. */
@@ -89,11 +96,14 @@ export interface Observation {
   skipped?: boolean;
 }
 
+/** Every QP, in order. */
 export const QPS: readonly QpName[] = ["A", "B", "C", "D"];
+/** The PD each QP belongs to. */
 export const PD_OF: Record<QpName, PdSide> = { A: "A", B: "B", C: "A", D: "B" };
 const REQUESTER: Record<"AB" | "CD", QpName> = { AB: "A", CD: "C" };
 const RESPONDER: Record<"AB" | "CD", QpName> = { AB: "B", CD: "D" };
 
+/** The state before a sequence: no objects, all QPs in RTS, the target mapped. */
 export function initialState(): ModelState {
   return {
     mr: [null, null, null],
@@ -107,6 +117,7 @@ export function initialState(): ModelState {
 
 // ---- geometry (byte offsets in the 16 KiB target buffer) ----
 
+/** Each MR range as [lo, hi) byte offsets in the target buffer. */
 export const MR_RANGES: Record<MrRange, [number, number]> = {
   full: [4096, 12288],
   front: [4096, 8192],
@@ -114,12 +125,14 @@ export const MR_RANGES: Record<MrRange, [number, number]> = {
 };
 
 const RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
+/** The ibv access flags of each MR access kind. */
 export const MR_ACCESS: Record<MrAccess, number> = {
   rwb: RW | Access.MW_BIND,
   rw: RW,
   rob: Access.REMOTE_READ | Access.MW_BIND,
   rwba: RW | Access.MW_BIND | Access.REMOTE_ATOMIC,
 };
+/** The ibv access flags of each window access kind. */
 export const WIN_ACCESS: Record<WinAccess, number> = {
   r: Access.REMOTE_READ,
   rw: Access.REMOTE_READ | Access.REMOTE_WRITE,
@@ -145,6 +158,7 @@ export function bindRange(
   }
 }
 
+/** Bytes an access moves: 8 for an atomic, 64 otherwise. */
 export function accessLength(kind: AccessKind): number {
   return kind === "atomic" ? 8 : 64;
 }
@@ -186,6 +200,7 @@ export function accessSpot(
 
 /** The geometry a target had last (an MR's range; a window's range and its MR's), dead or alive. */
 export interface Geometry {
+  /** The last range of `t`'s slot, or null when it never had one. */
   of(t: Target): { lo: number; hi: number; mrLo: number; mrHi: number; zb: boolean } | null;
 }
 
@@ -197,6 +212,7 @@ export class GeometryMemory implements Geometry {
     null,
     null,
   ];
+  /** The last range of `t`'s slot, or null when it never had one. */
   of(t: Target) {
     if ("mr" in t) {
       const m = this.mr[t.mr];
@@ -258,9 +274,8 @@ type Designated =
   | { kind: "unknown" };
 
 /**
- * What a key names now: a live MR, a window holding it (bound, or type 1 allocated), a type 2 window that is
- * free with it as its last key (invalidated, or never bound), nothing, or — when a window's state is
- * unknown — nobody can say.
+ * What a key names now: a live MR, a window holding it, a free type 2 window whose last key it is ("freed"),
+ * nothing, or "unknown" when a window holding it has an unknown state.
  */
 export function designate(st: ModelState, key: number): Designated {
   for (const slot of [0, 1, 2] as Slot[]) {
@@ -325,6 +340,7 @@ function localQpGate(st: ModelState, qp: QpName, what: string): Prediction | nul
   return null;
 }
 
+/** What predictions need beyond the state: target geometry and the PD each slot's last object had. */
 export interface Context {
   geo: Geometry;
   /** The PD each slot's last object had (for steps on freed objects). */
@@ -358,8 +374,8 @@ export function predict(st: ModelState, s: Step, cx: Context): Prediction | null
     case "bind":
       return predictBind(st, s, cx);
     case "unbind": {
-      // A zero-length bind to the window's own MR (mr NULL would be the canonical form, but it kills the
-      // process on providers that read mr->lkey unconditionally: mw1.unbind_canonical tests that).
+      // A zero-length bind to the window's own MR: mr NULL kills providers that read mr->lkey unconditionally
+      // (mw1.unbind_canonical tests that).
       const w = st.mw[s.mw];
       if (!w || w.type !== 1 || w.mr === null || !st.mr[w.mr]) return null;
       const qp = localQp(st, s, cx.last)!;
@@ -652,6 +668,7 @@ export function recoveredQps(st: ModelState): Set<QpName> {
   return out;
 }
 
+/** The two connected QP pairs, requester first. */
 export const PAIRS = [["A", "B"], ["C", "D"]] as const;
 
 /**

@@ -1,6 +1,5 @@
-// A replay file as a named conformance case: the shrunk sequence is run on the case's fixture (facts s0, s1,
-// … with each step's outcome class in sN.class), and the case accepts at the diverging step exactly what the
-// rule accepts there. A sequence that crashed the kernel becomes a case with that risk.
+// A replay file as a named conformance case: it reruns the shrunk sequence (facts sN.class per step) and
+// accepts at the diverging step what the rule accepts there; a kernel-crashing sequence carries that risk.
 import type { Cap, CaseDef } from "../model.ts";
 import type { RuleId } from "../rules.ts";
 import { RULES } from "../rules.ts";
@@ -23,6 +22,10 @@ export function capsOf(steps: readonly Step[]): Cap[] {
 /** A kept replay file may say that its sequence can crash the kernel (then the case carries that risk). */
 export type KeptReplay = ReplayFile & { risk?: string };
 
+/**
+ * The conformance case `id` that replays a kept sequence and expects at its diverging step what the rule
+ * expects. Throws when the replay's rule is not in RULES.
+ */
 export function caseFromReplay(r: KeptReplay, id: string, title?: string): CaseDef {
   if (!(r.rule in RULES)) throw new Error(`${id}: the replay's rule ${r.rule} is not in rules.ts`);
   const crash = r.observed === "crash";

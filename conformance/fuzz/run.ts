@@ -1,6 +1,5 @@
-// The fuzz loop: draws sequences from the seed, runs each on the device and the model, and for every new
-// divergence shrinks the sequence to a minimal one that still shows it, writes it as a replayable file, and
-// groups it by rule. Divergences the device's profile already explains are counted, not reported again.
+// The fuzz loop: seeded sequences run on the device and the model; each new divergence is shrunk and written
+// as a replay file. Divergences the profile already explains are counted, not reported again.
 import { join } from "node:path";
 import type { Context } from "../../ffi/mod.ts";
 import type { FixtureOptions } from "../fixture.ts";
@@ -15,6 +14,7 @@ import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
 
+/** A new divergence the run found: the rule it breaks, how often, and its shrunk sequence. */
 export interface Finding {
   signature: string;
   rule: string;
@@ -37,6 +37,7 @@ export interface Finding {
   tape?: Tape;
 }
 
+/** A divergence the profile explains, and how often the run met it. */
 export interface KnownCount {
   signature: string;
   count: number;
@@ -57,6 +58,7 @@ export interface Counts {
   coverage: Record<string, Record<string, number>>;
 }
 
+/** What a whole fuzz run did: its counts, new findings and known divergences met. */
 export interface FuzzSummary extends Counts {
   seed: number;
   budgetMs: number;
@@ -69,6 +71,7 @@ export interface FuzzSummary extends Counts {
   wallMs: number;
 }
 
+/** How a fuzz run goes: seed, budget, sequence range, profile, and where its output goes. */
 export interface FuzzOptions extends FixtureOptions {
   seed: number;
   budgetMs: number;
@@ -86,6 +89,7 @@ export interface FuzzOptions extends FixtureOptions {
   tape?: boolean;
 }
 
+/** A summary with nothing counted yet. */
 export function emptySummary(seed: number, budgetMs: number, from = 0, maxSequences?: number): FuzzSummary {
   return {
     seed,
@@ -118,6 +122,10 @@ export function crashSignatures(known: Iterable<string>): Set<string> {
 /** How often a run says how far it got (the testbed host also takes this as the sign the guest lives). */
 const PROGRESS_MS = 20_000;
 
+/**
+ * Runs generated sequences until the budget, --sequences or a stop request ends the run; shrinks and writes a
+ * replay file for each new divergence, and returns the summary.
+ */
 export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
@@ -200,6 +208,7 @@ function sig(p: Prediction | null) {
   return p ? { rule: p.rule, situation: p.situation } : {};
 }
 
+/** The counts of one sequence's step records. */
 export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   const c: Counts = { sequences: 1, steps: 0, skipped: 0, open: 0, coverage: {} };
   for (const r of res.records) {
@@ -215,6 +224,7 @@ export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   return c;
 }
 
+/** Adds `c` into `into`, coverage included. */
 export function addCounts(into: Counts, c: Counts): void {
   into.sequences += c.sequences;
   into.steps += c.steps;
@@ -226,6 +236,7 @@ export function addCounts(into: Counts, c: Counts): void {
   }
 }
 
+/** Adds a known divergence's count into the map, by signature. */
 export function addKnown(into: Map<string, KnownCount>, k: KnownCount): void {
   const have = into.get(k.signature);
   if (have) have.count += k.count;
@@ -233,9 +244,8 @@ export function addKnown(into: Map<string, KnownCount>, k: KnownCount): void {
 }
 
 /**
- * Shrinks the prefix up to the diverging step to a minimal sequence with the same divergence. Steps held back
- * as known crashes go first (they never ran): a finding whose shrinking the budget cuts short still carries
- * none, so its replay cannot run one.
+ * Shrinks the prefix up to the diverging step to a minimal sequence with the same divergence. Held-back known
+ * crash steps go first, so even a cut-short shrink never carries one into a replay.
  */
 export async function shrinkFinding(
   steps: readonly Step[],

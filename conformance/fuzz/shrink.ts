@@ -1,8 +1,9 @@
-// Shrinking a counterexample: delta debugging (ddmin) over the steps of a sequence, keeping any subsequence
-// on which the same divergence still happens, down to one that no single step can be removed from (or until
-// the time allowed runs out, keeping the smallest found).
+// Shrinking a counterexample by delta debugging (ddmin) over its steps, down to a 1-minimal subsequence or
+// the smallest found before the deadline.
 
+/** What shrink found: the smallest reproducing subsequence, the tries it took, and whether it is minimal. */
 export interface ShrinkResult<T> {
+  /** The smallest subsequence found that still reproduces. */
   items: T[];
   /** Candidate sequences tried. */
   tries: number;
@@ -11,9 +12,8 @@ export interface ShrinkResult<T> {
 }
 
 /**
- * The smallest subsequence of `items` found on which `reproduces` holds (it must hold on `items`). Candidates
- * keep the order of the steps; `until` bounds the search: a deadline (performance.now() ms), or a test that says
- * when to stop (a deadline or a stop request).
+ * The smallest order-preserving subsequence of `items` found on which `reproduces` holds (it must hold on
+ * `items`); `until` is a performance.now() deadline or a test that says when to stop.
  */
 export async function shrink<T>(
   items: readonly T[],

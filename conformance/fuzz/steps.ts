@@ -1,10 +1,13 @@
-// The fuzzer's vocabulary: well-typed steps over a fixed world (PD A: qpA, qpC; PD B: qpB, qpD; qpA ↔ qpB and
-// qpC ↔ qpD connected; three MR slots and three window slots over one patterned target buffer), and the
-// generator that draws sequences of them, deterministically from a seed.
+// The fuzzer's vocabulary and its seeded generator. The world: PD A holds qpA, qpC; PD B holds qpB, qpD;
+// qpA ↔ qpB and qpC ↔ qpD are connected; three MR and three window slots over one patterned target buffer.
 
+/** One of the three MR or window slots. */
 export type Slot = 0 | 1 | 2;
+/** Every slot, in order. */
 export const SLOTS: readonly Slot[] = [0, 1, 2];
+/** One of the two protection domains. */
 export type PdSide = "A" | "B";
+/** One of the four queue pairs. */
 export type QpName = "A" | "B" | "C" | "D";
 /** Where an MR lies in the target buffer: its middle 8 KiB, or the front / back 4 KiB of that. */
 export type MrRange = "full" | "front" | "back";
@@ -21,14 +24,17 @@ export type WinAccess = "r" | "rw" | "rwa";
 export type Via = "own" | "otherQp" | "otherPd";
 /** Which key: the object's current key, its previous one, or the current one with its key byte advanced. */
 export type KeyVar = "cur" | "stale" | "wrong";
+/** The object an access or invalidation aims at: a window or an MR slot. */
 export type Target = { mw: Slot } | { mr: Slot };
 /** The connection a remote operation travels: qpA → qpB or qpC → qpD. */
 export type Pair = "AB" | "CD";
 /** Where an access lands against its target: at its start, across its end, outside the window but inside
  * its MR, across the MR's end, or (atomics) 4 bytes off alignment. */
 export type At = "inside" | "edge" | "outsideWin" | "outsideMr" | "misaligned";
+/** The RDMA operation of an access step. */
 export type AccessKind = "read" | "write" | "atomic";
 
+/** One fuzz step, keyed by `op`: make or free an object, bind, invalidate, access, or disturb the QPs. */
 export type Step =
   | { op: "reg"; mr: Slot; pd: PdSide; range: MrRange; access: MrAccess }
   | { op: "dereg"; mr: Slot }
@@ -48,6 +54,7 @@ export function opName(s: Step): string {
   return s.op === "access" ? `access.${s.kind}` : s.op;
 }
 
+/** A one-line human description of a step (used in titles and reports). */
 export function describe(s: Step): string {
   const t = (x: Target) => ("mw" in x ? `mw${x.mw}` : `mr${x.mr}`);
   switch (s.op) {
@@ -117,9 +124,8 @@ interface GenState {
 }
 
 /**
- * Sequence `index` of the run seeded `seed`: 4 to 16 steps, each referring only to objects made earlier in
- * it (as far as generation can know: a dereg that the device refuses leaves the MR alive, which the
- * executor handles). Nothing here depends on the device, so a seed always yields the same sequences.
+ * Sequence `index` of the run seeded `seed`: 4 to 16 steps referring only to objects made earlier (a refused
+ * dereg is the executor's to handle). Device-independent, so a seed always yields the same sequences.
  */
 export function generate(seed: number, index: number): Step[] {
   const r = rng(sequenceSeed(seed, index));
