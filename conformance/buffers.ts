@@ -11,6 +11,7 @@ export class Buf {
   /** The pattern with every write aimed at it applied. */
   #intended: Uint8Array;
 
+  /** Fills `nb` with the pattern of `seed`. */
   constructor(readonly nb: NativeBuffer, readonly seed: number) {
     writePattern(nb.u8, 0, nb.length, seed);
     this.#orig = nb.u8.slice();

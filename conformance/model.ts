@@ -142,6 +142,7 @@ export interface CrashEvidence {
   kind: "panic" | "oops" | "hang";
   /** The "Kernel panic - not syncing: ..." line, or the first BUG/Oops line. */
   panicLine: string | null;
+  /** The console's `RIP:` line (the faulting instruction), if it showed one. */
   rip: string | null;
   callTrace: string[];
   /** The console lines from the first sign of trouble on (bounded). */

@@ -34,6 +34,7 @@ export interface StepRecord {
   prediction: Prediction | null;
   /** The observed outcome class ("skipped": not run, ill-typed here; "known-crash": held back). */
   cls: string;
+  /** The four QPs' states after the step (absent when it did not run). */
   qp?: Record<QpName, string>;
 }
 
@@ -41,8 +42,10 @@ export interface StepRecord {
 export interface Divergence {
   /** Index of the step that diverged. */
   step: number;
+  /** The deciding rule (rules.ts id) and the situation, as the model's prediction named them. */
   rule: string;
   situation: string;
+  /** The classes the model accepted, and the one observed. */
   expected: readonly string[];
   observed: string;
   /** rule|situation|observed: the same signature is the same deviation. */

@@ -34,6 +34,7 @@ export interface ModelMw {
   pd: PdSide;
   /** type 1: allocated (valid, grants nothing) or bound; type 2: free or bound; unknown: the spec did not say. */
   state: "allocated" | "free" | "bound" | "unknown";
+  /** The MR slot it is bound to, and the bound range [lo, hi) in the target buffer; zb: zero-based. */
   mr: Slot | null;
   lo: number;
   hi: number;

@@ -27,12 +27,14 @@ export interface Finding {
   sequence: number;
   /** The shrunk sequence and the step in it that diverges. */
   steps: Step[];
+  /** Index in `steps` of the diverging step. */
   step: number;
   /** Shrinking reached a sequence no step can be removed from. */
   minimal: boolean;
   shrinkTries: number;
   /** The replay file (relative to the run's directory). */
   file?: string;
+  /** The facts and tape of a rerun of the shrunk sequence (with --emit-c). */
   facts?: Facts;
   tape?: Tape;
 }
