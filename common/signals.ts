@@ -6,7 +6,9 @@
 // the process at once (the kernel then releases the verbs objects; the .jsonl already holds every record).
 import { KnownError } from "./mod.ts";
 
+/** The signals that stop a run. */
 export type StopSignal = "SIGINT" | "SIGTERM";
+/** The exit status of a run stopped by each signal (128 + signal number). */
 export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 const CODES: Record<number, StopSignal> = { 2: "SIGINT", 15: "SIGTERM" };
 

@@ -37,6 +37,7 @@ export function arenaBytes(): number {
   return inUse;
 }
 
+/** A block of native memory from the arena, with views on it. */
 export interface Block {
   ptr: Deno.PointerValue;
   addr: bigint;

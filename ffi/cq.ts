@@ -23,6 +23,7 @@ export interface Completion {
   wcFlags: number;
 }
 
+/** A completion queue, polled into a preallocated native ibv_wc array. */
 export class CQ extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly wcPtr: Deno.PointerValue;

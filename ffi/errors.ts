@@ -28,6 +28,7 @@ const ERRNO_NAMES: Record<number, string> = {
   122: "EDQUOT",
 };
 
+/** The symbolic name of an errno value (EINVAL …), or E<n>. */
 export function errnoName(err: number): string {
   return ERRNO_NAMES[err] ?? `E${err}`;
 }

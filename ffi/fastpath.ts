@@ -9,6 +9,7 @@ import { WrOpcode } from "./constants.ts";
 
 type P = Deno.PointerValue;
 
+/** The symbols of the native helper (ffi/fastpath.c). */
 export const NATIVE_SYMBOLS = {
   memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
@@ -111,6 +112,7 @@ export interface SlotCalls {
   postWait: Native["memreg_slot_post_wait"];
 }
 
+/** The inline verbs, through the native helper or through the provider's function pointers (`kind`). */
 export interface FastVerbs {
   readonly kind: "native" | "fnptr";
   /** Why the fallback is in use (empty for the native path). */

@@ -23,6 +23,7 @@ export interface WireEndpoint {
   initRdAtomic: number;
 }
 
+/** Options of one end of a two-process connection. */
 export interface LinkOptions {
   port?: number;
   /** GID index; default: the port's RoCE v2 IPv4-mapped entry (-1 on IB). */
@@ -35,6 +36,7 @@ export interface LinkOptions {
 
 const QP_ACCESS = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;
 
+/** One end of an RC connection to another process: a PD, a CQ and a QP connected to the peer's endpoint. */
 export class Link {
   readonly pd: PD;
   readonly cq: CQ;

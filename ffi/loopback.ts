@@ -5,6 +5,7 @@ import { PD } from "./pd.ts";
 import { CQ } from "./cq.ts";
 import { type PathOptions, QP, type QpCaps } from "./qp.ts";
 
+/** Options of a Loopback. */
 export interface LoopbackOptions {
   port?: number;
   /** GID index for RoCE; default: the context's best RoCE v2 entry (-1 = IB LID addressing). */
@@ -16,6 +17,7 @@ export interface LoopbackOptions {
   cqe?: number;
 }
 
+/** Two RC QPs on one device connected to each other: requester A, responder B. */
 export class Loopback {
   readonly pd: PD;
   readonly pdB: PD;

@@ -8,6 +8,7 @@ import type { PD } from "./pd.ts";
 
 const M = LAYOUTS.ibv_mr;
 
+/** Options of an MR registration. */
 export interface RegOptions {
   /** Register with ibv_reg_mr_iova2 at this I/O virtual address (e.g. 0 for a zero-based MR). */
   iova?: bigint;
@@ -15,6 +16,7 @@ export interface RegOptions {
   adopt?: Deno.PointerObject;
 }
 
+/** A memory region registered in a PD; deregistered on close, after any object that depends on it. */
 export class MR extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;

@@ -37,11 +37,13 @@ export function fillMwBind(
   v.setUint32(bi + BI.mw_access_flags, access, true);
 }
 
+/** Options of an MW allocation. */
 export interface MwOptions {
   /** A window already allocated by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
 
+/** A memory window (type 1 or 2) allocated in a PD; deallocated on close. */
 export class MW extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;

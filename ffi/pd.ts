@@ -4,6 +4,7 @@ import { VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
 import type { Context } from "./context.ts";
 
+/** A protection domain (ibv_alloc_pd); deallocated on close. */
 export class PD extends VerbsObject {
   readonly ptr: Deno.PointerObject;
 

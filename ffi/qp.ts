@@ -17,6 +17,7 @@ const QA = LAYOUTS.ibv_qp_attr;
 const AH = LAYOUTS.ibv_ah_attr;
 const GR = LAYOUTS.ibv_global_route;
 
+/** Queue sizes of a QP (ibv_qp_cap); unset ones take memreg's defaults. */
 export interface QpCaps {
   maxSendWr?: number;
   maxRecvWr?: number;
@@ -33,6 +34,7 @@ export interface Endpoint {
   psn: number;
 }
 
+/** How a QP reaches its peer in RTR/RTS: port, addressing, MTU and timeouts. */
 export interface PathOptions {
   port: number;
   /** GID index for RoCE (global routing); -1 for IB LID addressing. */
@@ -52,6 +54,7 @@ export function retryOf(
   return { timeout: path.timeout ?? 14, retryCnt: path.retryCnt ?? 7, rnrRetry: path.rnrRetry ?? 7 };
 }
 
+/** A reliable-connected queue pair: its state transitions, queries and posts. */
 export class QP extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly qpNum: number;

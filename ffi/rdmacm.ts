@@ -96,6 +96,7 @@ function sockaddrIn(ip: string, port: number): Uint8Array {
   return b;
 }
 
+/** One rdma_cm event, read before it is acknowledged. */
 export interface CmEventInfo {
   type: number;
   name: string;
@@ -108,6 +109,7 @@ export interface CmEventInfo {
   initiatorDepth: number;
 }
 
+/** The name of an rdma_cm event type (rdma_event_str). */
 export function eventName(type: number): string {
   const p = cm().rdma_event_str(type);
   return p ? Deno.UnsafePointerView.getCString(p) : `event ${type}`;
@@ -286,6 +288,7 @@ function checkDevice(id: Deno.PointerObject, ctx: Context, where: string): void 
   }
 }
 
+/** How an rdma_cm connection is set up. */
 export interface CmOptions {
   timeoutMs: number;
   /** RDMA READ depth both ways (responder resources = initiator depth). */

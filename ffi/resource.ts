@@ -7,6 +7,7 @@ let nextSeq = 0;
 const roots = new Set<VerbsObject>();
 let signalsHooked = false;
 
+/** A verbs object released exactly once, after every object that depends on it. */
 export abstract class VerbsObject {
   readonly seq = nextSeq++;
   #closed = false;
@@ -89,6 +90,7 @@ export function closeAll(): void {
   }
 }
 
+/** How many verbs objects are open (not yet closed) now. */
 export function openObjects(): number {
   return roots.size;
 }

@@ -26,12 +26,14 @@ export const StopMessage = z.object({
   /** What the run's side hands over on its way out (the bench server: its loop overhead). */
   extra: z.record(z.string(), z.unknown()).nullable(),
 });
+/** A side's `stop` message: it stopped on a signal. */
 export type StopMessage = z.infer<typeof StopMessage>;
 /** Spread into a receive's accepts: the peer's stop (or this side's own, see Channel.localStop) ends the wait. */
 export const STOP = { stop: StopMessage };
 /** How often a receive that accepts `stop` looks at this side's own stop request. */
 const STOP_POLL_MS = 100;
 
+/** One side of the out-of-band channel: typed messages over one TCP connection, each receive with a deadline. */
 export class Channel {
   readonly #conn: Deno.Conn;
   readonly #decoder: FrameDecoder;
@@ -415,6 +417,7 @@ async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
   for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
 }
 
+/** A duration in ms as seconds for messages ("2 s", "1.5 s"). */
 export function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

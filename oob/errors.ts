@@ -1,6 +1,7 @@
 // What can go wrong between the two sides, as one line each: which fault, in which phase, with whom.
 import { KnownError } from "../common/mod.ts";
 
+/** What went wrong on the out-of-band channel. */
 export type OobFault =
   /** No message (or connection) within the phase's deadline. */
   | "timeout"

@@ -24,6 +24,7 @@ const Header = z.object({
 /** Where an rdma_cm server listens (its device's IPv4 address). */
 export type CmAddress = NonNullable<z.infer<typeof Header>["cm"]>;
 
+/** What a two-process run learned once both sides exchanged their headers. */
 export interface Met {
   pair: PairRecord;
   /** With --rdma-cm: the server's listener (on the client, the one the peer sent); null otherwise. */

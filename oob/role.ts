@@ -6,9 +6,12 @@ import { type SlurmPlan, slurmPlan, type SlurmStep, slurmStep, slurmToken } from
 
 /** memreg's out-of-band port (perftest's 18515 stays free for perftest). */
 export const DEFAULT_OOB_PORT = 18520;
+/** Default seconds a server waits for its client to connect. */
 export const DEFAULT_WAIT_S = 120;
+/** Default seconds each side waits for a message from the peer. */
 export const DEFAULT_PEER_TIMEOUT_S = 60;
 
+/** The command-line options that choose a side of a two-process run. */
 export interface PairCliOptions {
   server?: boolean;
   listen?: string;
@@ -22,11 +25,13 @@ export interface PairCliOptions {
   peerTimeout?: number;
 }
 
+/** A host and port. */
 export interface Endpoint {
   host: string;
   port: number;
 }
 
+/** This process's side of a two-process run, as the options decided it. */
 export interface PairRole {
   role: "server" | "client";
   /** server: where to listen; client: where to connect. */

@@ -13,8 +13,10 @@ import { VERSION } from "../common/mod.ts";
 import { Channel, connect, Listener } from "./channel.ts";
 import { OobError } from "./errors.ts";
 
+/** The engines that run between two sides. */
 export type RunKind = "bench" | "conformance";
 
+/** Options of opening a session (either side). */
 export interface SessionOptions {
   kind: RunKind;
   token: string;

@@ -10,6 +10,7 @@
 import { KnownError, UsageError } from "../common/mod.ts";
 import { expandHostlist, expandTasksPerNode } from "./nodelist.ts";
 
+/** What a Slurm task knows of its step: its rank, the step's tasks and nodes. */
 export interface SlurmStep {
   procId: number;
   nTasks: number;
@@ -23,6 +24,7 @@ export interface SlurmStep {
   expandedBy: "scontrol" | "parser";
 }
 
+/** This task's role in a Slurm step: which pair, which side, and where the server listens. */
 export interface SlurmPlan {
   role: "server" | "client";
   pair: number;

@@ -24,6 +24,7 @@ const TRANSPORTS: Record<number, string> = {
 const WIDTHS: Record<number, number> = { 1: 1, 2: 4, 4: 8, 8: 12, 16: 2 };
 const SPEEDS: Record<number, number> = { 1: 2.5, 2: 5, 4: 10, 8: 10, 16: 14, 32: 25, 64: 50, 128: 100 };
 
+/** The `devices` record of one device. */
 export interface DeviceRecord {
   name: string;
   model: string;
@@ -51,6 +52,7 @@ export interface DeviceRecord {
   ports: PortRecord[];
 }
 
+/** One port of a DeviceRecord. */
 export interface PortRecord {
   port: number;
   state: string;
@@ -63,6 +65,7 @@ export interface PortRecord {
   gids: { index: number; gid: string; type: string }[];
 }
 
+/** Queries the device opened as `ctx` for its record. */
 export function deviceRecord(ctx: Context): DeviceRecord {
   const a = ctx.queryDevice();
   const ports: PortRecord[] = [];

@@ -9,6 +9,7 @@ import { VERSION } from "../common/mod.ts";
 import { jsonLinesPath } from "./stream.ts";
 import type { PairRecord } from "./pair.ts";
 
+/** The header every result document starts with. */
 export interface RunHeader {
   tool: "memreg";
   version: string;
@@ -25,6 +26,7 @@ export interface RunHeader {
   pair: PairRecord | null;
 }
 
+/** Builds the header of a result of `kind` on the device opened as `ctx`. */
 export function runHeader<K extends RunHeader["kind"]>(
   kind: K,
   schemaVersion: number,

@@ -20,6 +20,7 @@ function rdmaCoreVersion(): string | null {
   return null;
 }
 
+/** The host facts a result records. */
 export interface HostRecord {
   hostname: string;
   kernel: string;
@@ -33,6 +34,7 @@ export interface HostRecord {
   deno: string;
 }
 
+/** Reads this host's facts (from /proc, /sys and the installed packages). */
 export function hostRecord(): HostRecord {
   const meminfo = read("/proc/meminfo") ?? "";
   const num = (key: string) => Number(meminfo.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? 0);

@@ -2,6 +2,7 @@
 // the final JSON document is written at the end from the same records.
 import { dirname } from "node:path";
 
+/** A JSON-lines file that records are appended to as a run goes on, each synced to disk. */
 export class JsonLines {
   readonly #file: Deno.FsFile;
   readonly #enc = new TextEncoder();
@@ -29,6 +30,7 @@ export class JsonLines {
   }
 }
 
+/** JSON.stringify replacer that writes bigints as decimal strings. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
@@ -71,6 +73,7 @@ function writeSynced(f: Deno.FsFile, b: Uint8Array): void {
   f.syncDataSync();
 }
 
+/** Writes `doc` as indented JSON (bigints as strings) to `path`. */
 export function writeJson(path: string, doc: unknown): void {
   writeText(path, JSON.stringify(doc, jsonReplacer, 2) + "\n");
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { cacheDir, exists, run, runText, which } from "./paths.ts";
 import { KnownError, UsageError } from "../common/mod.ts";
 
+/** A kernel the testbed can boot: its vmlinuz and its modules. */
 export interface KernelInfo {
   version: string;
   vmlinuz: string;
@@ -18,6 +19,7 @@ export interface KernelInfo {
   packageVersion?: string;
 }
 
+/** Where fetched Debian kernels are unpacked. */
 export const kernelsDir: string = join(cacheDir, "kernels");
 const DEFAULT_PREFIX = "6.1.";
 
@@ -26,6 +28,7 @@ export function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
 }
 
+/** The kernels installed on the host (/boot with /lib/modules), newest first. */
 export function listKernels(): KernelInfo[] {
   const found: KernelInfo[] = [];
   for (const e of readDir("/boot")) {

@@ -13,6 +13,7 @@ import { runInTestbed, type TestbedOptions } from "./vm.ts";
 import { projectRoot } from "./paths.ts";
 import { DEFAULT_OOB_PORT, newToken } from "../oob/role.ts";
 
+/** Address, host name and MAC of each guest of a pair. */
 export const PAIR = {
   server: { addr: "10.0.0.1", host: "memreg-pair-server", mac: "52:54:00:4d:52:01" },
   client: { addr: "10.0.0.2", host: "memreg-pair-client", mac: "52:54:00:4d:52:02" },

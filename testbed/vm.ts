@@ -13,6 +13,7 @@ import { REPEAT_MS } from "../common/signals.ts";
 import { KnownError } from "../common/mod.ts";
 import { type ConsoleReport, readConsole } from "./crash.ts";
 
+/** Options of one testbed run. */
 export interface TestbedOptions {
   /** Kernel version, version prefix or Debian suite (see --list-kernels); default: newest installed 6.1. */
   kernel?: string;
@@ -54,7 +55,9 @@ export interface TestbedResult {
   bootMs: number | null;
 }
 
+/** Default guest memory. */
 export const DEFAULT_MEMORY_MIB = 3072;
+/** Default limit for a whole testbed run. */
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 /** After forwarding SIGINT/SIGTERM, how long the guest gets to stop before the VM is killed. */
 export const STOP_GRACE_MS = 90_000;
