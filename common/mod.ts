@@ -12,6 +12,7 @@ export class UsageError extends Error {}
  * its exit code (1 unless said otherwise), never the "internal error" hint, which is for real bugs only.
  */
 export class KnownError extends Error {
+  /** `exitCode`: the process's exit status for this error. */
   constructor(message: string, readonly exitCode = 1) {
     super(message);
   }

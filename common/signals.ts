@@ -19,6 +19,7 @@ export function signalOfExit(code: number): StopSignal | null {
 
 /** A run stopped by a signal, after saving what it had: exit 130 or 143, no "internal error" hint. */
 export class Interrupted extends KnownError {
+  /** `signal` decides the exit status (130 or 143). */
   constructor(readonly signal: StopSignal, message: string) {
     super(message, SIGNAL_EXIT[signal]);
   }

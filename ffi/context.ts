@@ -144,6 +144,7 @@ export class Context extends VerbsObject {
     };
   }
 
+  /** ibv_query_port of a port (1-based). */
   queryPort(port: number): PortAttr {
     const buf = new Uint8Array(PA.size);
     check(
@@ -202,6 +203,7 @@ export class Context extends VerbsObject {
     return Uint8Array.from(g.gid.replaceAll(":", "").match(/../g)!.map((h) => parseInt(h, 16)));
   }
 
+  /** The non-empty entries of a port's GID table. */
   gids(port: number): GidEntry[] {
     const len = this.queryPort(port).gidTblLen;
     const out: GidEntry[] = [];

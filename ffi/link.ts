@@ -50,6 +50,7 @@ export class Link {
   #again: (() => void) | null = null;
   readonly #psn = (crypto.getRandomValues(new Uint32Array(1))[0] & 0xffffff) || 1;
 
+  /** Creates the PD (unless given), the CQ and, unless `deferQp`, the QP; connecting is a separate step. */
   constructor(readonly ctx: Context, readonly opts: LinkOptions = {}, deferQp = false) {
     this.port = opts.port ?? 1;
     this.gidIndex = opts.gidIndex ?? ctx.defaultGidIndex(this.port);
@@ -160,6 +161,7 @@ export class Link {
     };
   }
 
+  /** Releases the QP, the CQ, the PD if this end made it, and the rdma_cm id; throws the first failure. */
   close(): void {
     // A PD of the caller's stays; closing the CQ first closes the QP on it.
     // The rdma_cm id goes after the QP it connected (destroying it ends the connection: the peer's id hears).
@@ -182,6 +184,7 @@ export class Link {
     if (first) throw first;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -66,6 +66,7 @@ export class Loopback {
     this.qpB.toRts(psnB, this.path);
   }
 
+  /** Releases the QPs, CQs and PD(s) (not the context); throws the first failure. */
   close(): void {
     // Closing a PD or CQ first closes what depends on it (QPs, MRs, MWs), newest first.
     const objs = [this.qpB, this.qpA, this.cqB, this.cqA, this.pdB, this.pd].filter((o) => o);
@@ -80,6 +81,7 @@ export class Loopback {
     if (first) throw first;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

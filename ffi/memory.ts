@@ -81,6 +81,7 @@ export class NativeBuffer {
     this.view = new DataView(ab);
   }
 
+  /** False between unmap() and remapFresh(). */
   get mapped(): boolean {
     return this.#mapped;
   }
@@ -105,14 +106,17 @@ export class NativeBuffer {
     this.#mapped = true;
   }
 
+  /** madvise(2) on a range of the buffer; throws VerbsError. */
   madvise(advice: number, offset = 0, length = this.length): void {
     if (c().madvise(this.at(offset), BigInt(length), advice) !== 0) throw new VerbsError("madvise", errno());
   }
 
+  /** Fills a range with one byte value. */
   fill(pattern: number, offset = 0, length = this.length - offset): void {
     this.u8.fill(pattern & 0xff, offset, offset + length);
   }
 
+  /** Same as unmap(). */
   [Symbol.dispose](): void {
     this.unmap();
   }

@@ -12,7 +12,7 @@ const M = LAYOUTS.ibv_mr;
 export interface RegOptions {
   /** Register with ibv_reg_mr_iova2 at this I/O virtual address (e.g. 0 for a zero-based MR). */
   iova?: bigint;
-  /** An MR already registered by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  /** An MR already registered by a raw verb call (bench/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
 
@@ -41,18 +41,23 @@ export class MR extends VerbsObject {
     this.#pd = pd;
   }
 
+  /** The PD the MR is registered in (it changes with ibv_rereg_mr IBV_REREG_MR_CHANGE_PD). */
   get pd(): PD {
     return this.#pd;
   }
+  /** The MR's local key. */
   get lkey(): number {
     return this.#view.getUint32(M.lkey);
   }
+  /** The MR's remote key. */
   get rkey(): number {
     return this.#view.getUint32(M.rkey);
   }
+  /** The registered start address (ibv_mr.addr). */
   get addr(): bigint {
     return ptrValue(this.#view.getPointer(M.addr));
   }
+  /** The registered length in bytes. */
   get length(): bigint {
     return this.#view.getBigUint64(M.length);
   }
@@ -115,16 +120,20 @@ export class MrHandle extends VerbsObject {
   #mr: Deno.PointerObject | null = null;
   protected readonly releaseVerb = "ibv_dereg_mr";
 
+  /** A handle that holds no MR yet. */
   constructor(readonly pd: PD) {
     super([pd]);
   }
 
+  /** Whether the handle holds an MR now. */
   get registered(): boolean {
     return this.#mr !== null;
   }
+  /** The local key of the MR held (or of the last one). */
   get lkey(): number {
     return this.#keys[0];
   }
+  /** The remote key of the MR held (or of the last one). */
   get rkey(): number {
     return this.#keys[1];
   }

@@ -39,7 +39,7 @@ export function fillMwBind(
 
 /** Options of an MW allocation. */
 export interface MwOptions {
-  /** A window already allocated by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  /** A window already allocated by a raw verb call (bench/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
 
@@ -53,6 +53,7 @@ export class MW extends VerbsObject {
   #prepared?: { bind: Block; unbind: Block };
   protected readonly releaseVerb = "ibv_dealloc_mw";
 
+  /** Allocates a window of `type` in `pd` (ibv_alloc_mw) unless one is adopted; throws VerbsError. */
   constructor(readonly pd: PD, readonly type: 1 | 2, opts: MwOptions = {}) {
     super([pd]);
     const p = opts.adopt ?? fastVerbs().allocMw(pd.ptr, type);

@@ -8,6 +8,7 @@ import type { Context } from "./context.ts";
 export class PD extends VerbsObject {
   readonly ptr: Deno.PointerObject;
 
+  /** Allocates a PD in `ctx`; throws VerbsError. */
   constructor(readonly ctx: Context) {
     super([ctx]);
     const p = ibverbs().ibv_alloc_pd(ctx.ptr);

@@ -129,6 +129,7 @@ export class CmChannel {
     this.fd = new Deno.UnsafePointerView(p).getInt32(L.rdma_event_channel.fd);
   }
 
+  /** Creates an rdma_cm id (RDMA_PS_TCP) on this channel, destroyed with it. */
   createId(): Deno.PointerObject {
     const out = new BigUint64Array(1);
     if (cm().rdma_create_id(this.ptr, Deno.UnsafePointer.of(out), null, RDMA_PS_TCP) !== 0) {
@@ -209,6 +210,7 @@ export class CmChannel {
     return info;
   }
 
+  /** Destroys the ids (newest first), then the channel (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -216,6 +218,7 @@ export class CmChannel {
     cm().rdma_destroy_event_channel(this.ptr);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

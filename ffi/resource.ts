@@ -13,6 +13,7 @@ export abstract class VerbsObject {
   #closed = false;
   readonly #dependents = new Set<VerbsObject>();
 
+  /** Links the object under its parents `deps` (none: a root, closed by closeAll()). */
   constructor(readonly deps: VerbsObject[]) {
     for (const d of deps) d.#dependents.add(this);
     if (deps.length === 0) {
@@ -26,6 +27,7 @@ export abstract class VerbsObject {
   /** Calls that verb; returns 0 or an errno value (the object then stays open). */
   protected abstract releaseRaw(): number;
 
+  /** Whether the object has been released. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -74,6 +76,7 @@ export abstract class VerbsObject {
     roots.delete(this);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -82,6 +82,7 @@ export function getAddr(v: DataView, off: number): number {
 
 /** A send work request (ibv_send_wr) with its SGE list, re-aimed by setters between posts. */
 export class SendWr extends WrBase {
+  /** A zeroed send WR with room for `maxSge` SGEs. */
   constructor(maxSge = 1) {
     super(W, maxSge);
   }
@@ -162,6 +163,7 @@ export class SendWr extends WrBase {
     return this;
   }
 
+  /** Aims the WR at a LOCAL_INV of `rkey`. */
   localInv(wrId: bigint, rkey: number, flags: number): this {
     this.head(wrId, WrOpcode.LOCAL_INV, flags);
     this.v.setUint32(W.invalidate_rkey, rkey, true);
@@ -213,6 +215,7 @@ export class SendWr extends WrBase {
 
 /** A receive work request (ibv_recv_wr) with its SGE list. */
 export class RecvWr extends WrBase {
+  /** A zeroed receive WR with room for `maxSge` SGEs. */
   constructor(maxSge = 1) {
     super(R, maxSge);
   }

@@ -46,12 +46,14 @@ export class Channel {
   /** Set once the pump has seen the end of the stream. */
   readonly done: Promise<void>;
 
+  /** Starts reading frames from `conn`; `peer` names the other side in messages. */
   constructor(conn: Deno.Conn, readonly peer: string) {
     this.#conn = conn;
     this.#decoder = new FrameDecoder(peer, () => this.#phase);
     this.done = this.#pump();
   }
 
+  /** The phase the channel is in, named in fault messages. */
   get phase(): string {
     return this.#phase;
   }
@@ -213,6 +215,7 @@ export class Channel {
     this.close();
   }
 
+  /** Closes the connection (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -322,6 +325,7 @@ export class Listener {
     this.#l = l;
   }
 
+  /** Listens on hostname:port; throws OobError ("connect") when it cannot. */
   static open(hostname: string, port: number): Listener {
     try {
       return new Listener(Deno.listen({ hostname, port, transport: "tcp" }));
@@ -330,6 +334,7 @@ export class Listener {
     }
   }
 
+  /** The address listened on (its port when 0 was asked for). */
   get addr(): Deno.NetAddr {
     return this.#l.addr;
   }
@@ -357,6 +362,7 @@ export class Listener {
     }
   }
 
+  /** Stops listening (idempotent). */
   close(): void {
     try {
       this.#l.close();

@@ -26,6 +26,7 @@ export type OobFault =
 
 /** A fault of the out-of-band channel: a KnownError (one line, exit 1). */
 export class OobError extends KnownError {
+  /** `phase` and `peer` say where and with whom; `what` is the detail. */
   constructor(readonly fault: OobFault, readonly phase: string, readonly peer: string, what: string) {
     super(`${peer}, ${phase}: ${what}`);
     this.name = "OobError";

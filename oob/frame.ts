@@ -53,8 +53,10 @@ export function encodeFrame(msg: Message, version = PROTOCOL_VERSION): Uint8Arra
 export class FrameDecoder {
   #buf = new Uint8Array(0);
 
+  /** `peer` and `phase` name the side and the phase in errors. */
   constructor(readonly peer: string, readonly phase: () => string) {}
 
+  /** Adds received bytes; returns the frames now complete (throws OobError on garbage). */
   push(chunk: Uint8Array): Frame[] {
     const joined = new Uint8Array(this.#buf.length + chunk.length);
     joined.set(this.#buf);

@@ -176,7 +176,7 @@ function equal(a: string, b: string): boolean {
   return d === 0;
 }
 
-/** What opening a run's channel needs (launch/role.ts's PairRole has it). */
+/** What opening a run's channel needs (oob/role.ts's PairRole has it). */
 export interface ChannelPlan {
   role: "server" | "client";
   endpoint: { host: string; port: number };

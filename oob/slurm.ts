@@ -12,7 +12,9 @@ import { expandHostlist, expandTasksPerNode } from "./nodelist.ts";
 
 /** What a Slurm task knows of its step: its rank, the step's tasks and nodes. */
 export interface SlurmStep {
+  /** SLURM_PROCID: this task's rank. */
   procId: number;
+  /** Tasks in the step. */
   nTasks: number;
   jobId: string;
   stepId: string;
@@ -27,7 +29,9 @@ export interface SlurmStep {
 /** This task's role in a Slurm step: which pair, which side, and where the server listens. */
 export interface SlurmPlan {
   role: "server" | "client";
+  /** This task's pair, 0-based (task p and task p + pairs). */
   pair: number;
+  /** Pairs in the step. */
   pairs: number;
   serverNode: string;
   clientNode: string;

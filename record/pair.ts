@@ -21,6 +21,7 @@ export interface PairRecord {
   role: "server" | "client";
   /** QPs connected by exchanging endpoints over the OOB channel, or by rdma_cm (--rdma-cm). */
   connection: "oob" | "rdma-cm";
+  /** How the two sides were started: by hand (--server / --connect) or by Slurm (--slurm). */
   launcher: "cli" | "slurm";
   /** The out-of-band protocol version both spoke. */
   protocol: number;

@@ -21,10 +21,12 @@ export class JsonLines {
     writeSynced(this.#file, this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n"));
   }
 
+  /** Closes the file. */
   close(): void {
     this.#file.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -5,9 +5,13 @@
 /** A kernel crash found on the guest console: its kind, where it hit and an excerpt. */
 export interface ConsoleCrash {
   kind: "panic" | "oops" | "hang";
+  /** The "Kernel panic" line, else the first line that showed trouble. */
   panicLine: string | null;
+  /** The first "RIP:" line: where the fault hit. */
   rip: string | null;
+  /** The call trace's frames. */
   callTrace: string[];
+  /** The console from the first sign of trouble on (its first lines). */
   excerpt: string;
 }
 

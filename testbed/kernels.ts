@@ -13,6 +13,7 @@ export interface KernelInfo {
   modulesDir: string;
   /** The kernel's .config, when shipped (used to see whether it can boot through PVH). */
   config?: string;
+  /** On the host, or a Debian kernel fetched into the cache. */
   source: "installed" | "fetched";
   /** Debian suite it was fetched from, and the package version. */
   suite?: string;

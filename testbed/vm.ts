@@ -17,6 +17,7 @@ import { type ConsoleReport, readConsole } from "./crash.ts";
 export interface TestbedOptions {
   /** Kernel version, version prefix or Debian suite (see --list-kernels); default: newest installed 6.1. */
   kernel?: string;
+  /** Guest memory (default DEFAULT_MEMORY_MIB). */
   memoryMiB?: number;
   /** Hard limit for the whole VM, boot included; qemu is killed when it passes. */
   timeoutMs?: number;
@@ -46,10 +47,12 @@ export interface TestbedOptions {
 
 /** How a testbed run ended: the command's exit code, and what the kernel console showed. */
 export interface TestbedResult {
+  /** The command's exit code inside the guest. */
   code: number;
   /** The VM was killed because the guest made no progress for stallMs. */
   stalled: boolean;
   console: ConsoleReport;
+  /** The kernel version booted. */
   kernel: string;
   /** From qemu's start to rxe0 ACTIVE in the guest (what a boot costs); null when the guest never got there. */
   bootMs: number | null;
