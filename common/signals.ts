@@ -1,9 +1,6 @@
-// SIGINT / SIGTERM during a run: the run stops at its next checkpoint (after the current point or case),
-// releases everything, writes its final document marked interrupted and exits 130 / 143.
-// The signal is caught on a worker thread: the main thread spends whole points in synchronous loops, where a
-// listener of its own would only run after the point. The worker sets a flag in shared memory that the run
-// reads between steps, and bounds the wait: a second signal, or no checkpoint within the grace period, ends
-// the process at once (the kernel then releases the verbs objects; the .jsonl already holds every record).
+// SIGINT / SIGTERM stop a run at its next checkpoint: it releases everything, writes its document marked
+// interrupted and exits 130 / 143. A worker thread catches the signal (the main thread sits in synchronous
+// loops) and sets a shared flag; a second signal, or no checkpoint within the grace period, exits at once.
 import { KnownError } from "./mod.ts";
 
 /** The signals that stop a run. */

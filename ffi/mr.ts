@@ -107,10 +107,8 @@ function reregErr(ret: number): string | undefined {
 }
 
 /**
- * A registration handle for hot loops: holds at most one MR at a time, registered and deregistered with the
- * timed raw verbs (FastVerbs.regMrTimed / deregMrTimed), so that nothing is allocated per call beyond the verb's
- * own pointer and each call's duration is the verb alone (`lastNs`). Released like any verbs object: closing it
- * (or its PD) deregisters the MR it holds.
+ * A registration handle for hot loops: at most one MR at a time, through the timed raw verbs, so nothing is
+ * allocated per call and `lastNs` is the verb alone. Closing it (or its PD) deregisters the MR it holds.
  */
 export class MrHandle extends VerbsObject {
   readonly #fast = fastVerbs();

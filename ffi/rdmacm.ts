@@ -1,10 +1,7 @@
-// rdma_cm (librdmacm) through FFI, for `--rdma-cm`: address and route resolution and the connection handshake
-// (CM REQ/REP/RTU) for a QP memreg made itself. The QP stays ours (ibv_create_qp on our context): rdma_cm only
-// says how to move it through INIT, RTR and RTS (rdma_init_qp_attr), as an application with its own QPs uses
-// it. librdmacm is loaded on first use only, so everything else works without it.
-//
-// Every wait has a deadline: the event channel's fd is polled (off the JS thread) before rdma_get_cm_event,
-// which then never blocks.
+// rdma_cm (librdmacm) through FFI, for `--rdma-cm`: address and route resolution and the CM REQ/REP/RTU
+// handshake for a QP memreg made itself (rdma_cm only supplies its INIT/RTR/RTS attributes). Loaded on first
+// use, so everything else works without it. Every wait has a deadline: the channel's fd is polled (off the JS
+// thread) first, so rdma_get_cm_event never blocks.
 import { KnownError } from "../common/mod.ts";
 import { LAYOUTS } from "./layouts.ts";
 import { RDMACM_LAYOUTS as L } from "./rdmacm_layouts.ts";

@@ -1,8 +1,6 @@
-// The out-of-band channel: one TCP connection carrying framed, typed JSON messages (frame.ts) between the two
-// sides of a run, as perftest's socket exchange does. Every receive names its phase and has a deadline; every
-// message is checked against the schema of the types the phase accepts. A fault (timeout, close, garbage,
-// oversized, other version, a peer's error) ends the channel: the peer is told in one message when it can
-// still be told, and the caller gets an OobError. The server side listens once and serves one connection.
+// The out-of-band channel: framed, typed JSON messages (frame.ts) over one TCP connection, as perftest's socket
+// exchange. Every receive has a phase, a deadline and a schema; any fault ends the channel with an OobError,
+// after telling the peer in one message where it still can.
 import { z } from "zod";
 import { encodeFrame, type Frame, FrameDecoder, type Message, PROTOCOL_VERSION } from "./frame.ts";
 import { OobError, type OobFault } from "./errors.ts";
@@ -15,10 +13,8 @@ export type Received<A extends Accepts> = { [K in keyof A]: z.infer<A[K]> & { t:
 const ERROR_TYPE = "error";
 
 /**
- * A side that was told to stop (SIGINT/SIGTERM) says so in one `stop` message, at a point where its peer can
- * stop too (between two steps of the run); the peer answers with its own (`signal` null: it stops because
- * told). The pump keeps it aside, out of the queue of the run's messages: a receive whose phase accepts
- * `stop` gets it once nothing sent before it is left.
+ * A side's `stop` (SIGINT/SIGTERM), sent between two steps of the run; the peer answers with its own (`signal`
+ * null). Kept out of the message queue: a receive that accepts `stop` gets it once what came before is read.
  */
 export const StopMessage = z.object({
   t: z.literal("stop"),

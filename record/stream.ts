@@ -60,8 +60,8 @@ export function jsonLinesPath(out: string): string {
 }
 
 /**
- * Writes a file, creating its directory first, and syncs it like a stream's records: a replay file written in
- * the testbed before a later step panics the guest was found empty on the host.
+ * Writes a file, creating its directory first, and syncs it like a stream's records: on the testbed's
+ * write-back 9p share an unsynced file is lost when the guest later panics.
  */
 export function writeText(path: string, text: string): void {
   Deno.mkdirSync(dirname(path), { recursive: true });
