@@ -1,6 +1,7 @@
 // The leaf module every layer may import (it imports nothing of memreg): the tool's version, the error classes
 // that decide how a failure is reported, and the parsers of user-given numbers and sizes.
 
+/** memreg's version. */
 export const VERSION = "0.1.0";
 
 /** Bad input: reported as one line with exit code 2. */
@@ -11,6 +12,7 @@ export class UsageError extends Error {}
  * its exit code (1 unless said otherwise), never the "internal error" hint, which is for real bugs only.
  */
 export class KnownError extends Error {
+  /** `exitCode`: the process's exit status for this error. */
   constructor(message: string, readonly exitCode = 1) {
     super(message);
   }

@@ -1,12 +1,11 @@
-// SIGINT / SIGTERM during a run: the run stops at its next checkpoint (after the current point or case),
-// releases everything, writes its final document marked interrupted and exits 130 / 143.
-// The signal is caught on a worker thread: the main thread spends whole points in synchronous loops, where a
-// listener of its own would only run after the point. The worker sets a flag in shared memory that the run
-// reads between steps, and bounds the wait: a second signal, or no checkpoint within the grace period, ends
-// the process at once (the kernel then releases the verbs objects; the .jsonl already holds every record).
+// SIGINT / SIGTERM stop a run at its next checkpoint: it releases everything, writes its document marked
+// interrupted and exits 130 / 143. A worker thread catches the signal (the main thread sits in synchronous
+// loops) and sets a shared flag; a second signal, or no checkpoint within the grace period, exits at once.
 import { KnownError } from "./mod.ts";
 
+/** The signals that stop a run. */
 export type StopSignal = "SIGINT" | "SIGTERM";
+/** The exit status of a run stopped by each signal (128 + signal number). */
 export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 const CODES: Record<number, StopSignal> = { 2: "SIGINT", 15: "SIGTERM" };
 
@@ -17,6 +16,7 @@ export function signalOfExit(code: number): StopSignal | null {
 
 /** A run stopped by a signal, after saving what it had: exit 130 or 143, no "internal error" hint. */
 export class Interrupted extends KnownError {
+  /** `signal` decides the exit status (130 or 143). */
   constructor(readonly signal: StopSignal, message: string) {
     super(message, SIGNAL_EXIT[signal]);
   }

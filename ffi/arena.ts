@@ -1,8 +1,6 @@
-// Native memory for the verbs structs that hot loops reuse (work requests, SGEs, completions, attributes):
-// bump-allocated from mmap'd chunks, stable addresses, no per-I/O allocation. A block whose JS handle has been
-// collected goes back to a free list of its size and is handed out again (zeroed), so a long run that builds
-// new queue pairs and work requests per point does not grow: nothing native keeps a pointer to such a block
-// once JS has dropped it (verbs copy work requests when they are posted).
+// Native memory for the verbs structs hot loops reuse: bump-allocated from mmap'd chunks at stable addresses.
+// A block whose JS handle is collected is reused (zeroed), so long runs do not grow; safe because verbs copy
+// work requests when posted, so nothing native keeps a pointer to it.
 import { NativeBuffer } from "./memory.ts";
 
 const CHUNK = 1 << 20;
@@ -37,6 +35,7 @@ export function arenaBytes(): number {
   return inUse;
 }
 
+/** A block of native memory from the arena, with views on it. */
 export interface Block {
   ptr: Deno.PointerValue;
   addr: bigint;

@@ -1,4 +1,5 @@
 // libibverbs enum values (verbs.h), named as in C so that reports and cases read like the man pages.
+/** enum ibv_access_flags: access rights of an MR, MW or QP. */
 export const Access = {
   LOCAL_WRITE: 1,
   REMOTE_WRITE: 1 << 1,
@@ -11,8 +12,10 @@ export const Access = {
   RELAXED_ORDERING: 1 << 20,
 } as const;
 
+/** enum ibv_mw_type. */
 export const MwType = { TYPE_1: 1, TYPE_2: 2 } as const;
 
+/** enum ibv_wr_opcode: what a send work request does. */
 export const WrOpcode = {
   RDMA_WRITE: 0,
   RDMA_WRITE_WITH_IMM: 1,
@@ -26,8 +29,10 @@ export const WrOpcode = {
   SEND_WITH_INV: 9,
 } as const;
 
+/** enum ibv_send_flags. */
 export const SendFlags = { FENCE: 1, SIGNALED: 2, SOLICITED: 4, INLINE: 8 } as const;
 
+/** enum ibv_wc_opcode, value → name. */
 export const WcOpcode: Record<number, string> = {
   0: "SEND",
   1: "RDMA_WRITE",
@@ -40,6 +45,7 @@ export const WcOpcode: Record<number, string> = {
   129: "RECV_RDMA_WITH_IMM",
 };
 
+/** enum ibv_wc_status names, indexed by value (without the IBV_WC_ prefix). */
 export const WC_STATUS = [
   "SUCCESS",
   "LOC_LEN_ERR",
@@ -67,15 +73,20 @@ export const WC_STATUS = [
   "TM_RNDV_INCOMPLETE",
 ] as const;
 
+/** The IBV_WC_* name of a completion status (IBV_WC_STATUS_<n> for an unknown one). */
 export function wcStatusName(s: number): string {
   return `IBV_WC_${WC_STATUS[s] ?? `STATUS_${s}`}`;
 }
 
+/** enum ibv_wc_flags. */
 export const WcFlags = { GRH: 1, WITH_IMM: 2, IP_CSUM_OK: 4, WITH_INV: 8 } as const;
 
+/** enum ibv_qp_state. */
 export const QpState = { RESET: 0, INIT: 1, RTR: 2, RTS: 3, SQD: 4, SQE: 5, ERR: 6 } as const;
+/** enum ibv_qp_state names, indexed by value. */
 export const QP_STATE_NAMES = ["RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR"];
 
+/** enum ibv_qp_attr_mask: which ibv_qp_attr fields a modify or query uses. */
 export const QpAttrMask = {
   STATE: 1,
   CUR_STATE: 1 << 1,
@@ -100,13 +111,19 @@ export const QpAttrMask = {
   DEST_QPN: 1 << 20,
 } as const;
 
+/** enum ibv_qp_type (the connected and datagram types memreg uses). */
 export const QpType = { RC: 2, UC: 3, UD: 4 } as const;
 
+/** enum ibv_mtu → bytes (index 1 = 256 … 5 = 4096). */
 export const MTU_BYTES = [0, 256, 512, 1024, 2048, 4096];
 
+/** enum ibv_port_state names, indexed by value. */
 export const PORT_STATES = ["NOP", "DOWN", "INIT", "ARMED", "ACTIVE", "ACTIVE_DEFER"];
+/** IBV_LINK_LAYER_* values of a port. */
 export const LinkLayer = { UNSPECIFIED: 0, INFINIBAND: 1, ETHERNET: 2 } as const;
+/** enum ibv_gid_type, value → the name ibv_devinfo prints. */
 export const GID_TYPES: Record<number, string> = { 0: "IB", 1: "RoCE v1", 2: "RoCE v2" };
+/** enum ibv_gid_type. */
 export const GidType = { IB: 0, ROCE_V1: 1, ROCE_V2: 2 } as const;
 
 /** enum ibv_device_cap_flags, bit → name. */
@@ -137,6 +154,7 @@ export const DEVICE_CAP_FLAGS: [number, string][] = [
   [29, "MANAGED_FLOW_STEERING"],
 ];
 
+/** The ibv_device_cap_flags bits memreg checks. */
 export const DeviceCap = {
   MEM_WINDOW: 1 << 17,
   MEM_MGT_EXTENSIONS: 1 << 21,
@@ -144,7 +162,9 @@ export const DeviceCap = {
   MEM_WINDOW_TYPE_2B: 1 << 24,
 } as const;
 
+/** enum ibv_odp_general_caps, bit → name. */
 export const ODP_GENERAL_CAPS: [number, string][] = [[0, "SUPPORT"], [1, "SUPPORT_IMPLICIT"]];
+/** enum ibv_odp_transport_cap_bits, bit → name. */
 export const ODP_TRANSPORT_CAPS: [number, string][] = [
   [0, "SEND"],
   [1, "RECV"],
@@ -153,14 +173,19 @@ export const ODP_TRANSPORT_CAPS: [number, string][] = [
   [4, "ATOMIC"],
   [5, "SRQ_RECV"],
 ];
+/** ODP capability bits: general (SUPPORT, SUPPORT_IMPLICIT) and per transport (SEND … READ). */
 export const OdpCaps = { SUPPORT: 1, SUPPORT_IMPLICIT: 2, SEND: 1, RECV: 2, WRITE: 4, READ: 8 } as const;
 
+/** The names of the bits set in `value`, per a bit → name table. */
 export function decodeFlags(value: number | bigint, table: [number, string][]): string[] {
   const v = BigInt(value);
   return table.filter(([bit]) => (v >> BigInt(bit)) & 1n).map(([, name]) => name);
 }
 
+/** enum ib_uverbs_advise_mr_advice (ibv_advise_mr). */
 export const AdviseMr = { PREFETCH: 0, PREFETCH_WRITE: 1, PREFETCH_NO_FAULT: 2 } as const;
+/** IBV_ADVISE_MR_FLAG_FLUSH: ibv_advise_mr returns once the prefetch is done. */
 export const ADVISE_MR_FLAG_FLUSH = 1;
 
+/** enum ibv_rereg_mr_flags: what ibv_rereg_mr changes. */
 export const ReregFlags = { CHANGE_TRANSLATION: 1, CHANGE_PD: 2, CHANGE_ACCESS: 4 } as const;

@@ -12,6 +12,7 @@ const DX = LAYOUTS.ibv_device_attr_ex;
 const PA = LAYOUTS.ibv_port_attr;
 const GE = LAYOUTS.ibv_gid_entry;
 
+/** What ibv_query_device (and ibv_query_device_ex for ODP) report of a device. */
 export interface DeviceAttr {
   fwVer: string;
   nodeGuid: string;
@@ -41,6 +42,7 @@ export interface DeviceAttr {
   odp: { generalCaps: bigint; rc: number; uc: number; ud: number; xrc: number };
 }
 
+/** What ibv_query_port reports of a port. */
 export interface PortAttr {
   state: number;
   maxMtu: number;
@@ -56,6 +58,7 @@ export interface PortAttr {
   linkLayer: number;
 }
 
+/** One entry of a port's GID table (ibv_query_gid_table). */
 export interface GidEntry {
   index: number;
   gid: string;
@@ -69,6 +72,7 @@ function formatGid(b: Uint8Array): string {
   return parts.join(":");
 }
 
+/** An opened device (ibv_open_device) and its queries; closed with ibv_close_device. */
 export class Context extends VerbsObject {
   readonly ptr: Deno.PointerObject;
 
@@ -140,6 +144,7 @@ export class Context extends VerbsObject {
     };
   }
 
+  /** ibv_query_port of a port (1-based). */
   queryPort(port: number): PortAttr {
     const buf = new Uint8Array(PA.size);
     check(
@@ -198,6 +203,7 @@ export class Context extends VerbsObject {
     return Uint8Array.from(g.gid.replaceAll(":", "").match(/../g)!.map((h) => parseInt(h, 16)));
   }
 
+  /** The non-empty entries of a port's GID table. */
   gids(port: number): GidEntry[] {
     const len = this.queryPort(port).gidTblLen;
     const out: GidEntry[] = [];

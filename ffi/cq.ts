@@ -23,6 +23,7 @@ export interface Completion {
   wcFlags: number;
 }
 
+/** A completion queue, polled into a preallocated native ibv_wc array. */
 export class CQ extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly wcPtr: Deno.PointerValue;
@@ -32,6 +33,7 @@ export class CQ extends VerbsObject {
   readonly #fast = fastVerbs();
   protected readonly releaseVerb = "ibv_destroy_cq";
 
+  /** Creates a CQ of `cqe` entries; `capacity` is how many completions one poll() can return. */
   constructor(readonly ctx: Context, readonly cqe = 1024, readonly capacity = 64) {
     super([ctx]);
     const p = ibverbs().ibv_create_cq(ctx.ptr, cqe, null, null, 0);
@@ -65,15 +67,19 @@ export class CQ extends VerbsObject {
   wrIdLow(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.wr_id, true);
   }
+  /** Status (enum ibv_wc_status) of completion `i` of the last poll. */
   status(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.status, true);
   }
+  /** Opcode (enum ibv_wc_opcode) of completion `i`; undefined by the spec for an error completion. */
   opcode(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.opcode, true);
   }
+  /** byte_len of completion `i`. */
   byteLen(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.byte_len, true);
   }
+  /** wc_flags (enum ibv_wc_flags) of completion `i`. */
   wcFlags(i: number): number {
     return this.#wc.getUint32(i * WC.size + WC.wc_flags, true);
   }
@@ -82,6 +88,7 @@ export class CQ extends VerbsObject {
     return this.#wc.getUint32(i * WC.size + WC.imm_data, true);
   }
 
+  /** Completion `i` as a plain object (allocates: for reports, not hot loops). */
   decode(i: number): Completion {
     const status = this.status(i), op = this.opcode(i);
     return {

@@ -3,6 +3,7 @@ import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs } from "./lib.ts";
 import { VerbsError } from "./errors.ts";
 
+/** A device as ibv_get_device_list lists it. */
 export interface DeviceEntry {
   name: string;
   guid: string;
@@ -10,6 +11,7 @@ export interface DeviceEntry {
   transportType: number;
 }
 
+/** A GUID in network byte order, formatted as ibv_devinfo prints it (xxxx:xxxx:xxxx:xxxx). */
 export function formatGuid(be: bigint): string {
   // ibv_get_device_guid returns the GUID in network byte order; print it as ibv_devinfo does.
   const hex = BigInt.asUintN(64, be).toString(16).padStart(16, "0").match(/../g)!.reverse().join("");
@@ -35,6 +37,7 @@ export function withDeviceList<T>(fn: (devs: { name: string; ptr: Deno.PointerVa
   }
 }
 
+/** The RDMA devices of this host; throws VerbsError when the list cannot be read. */
 export function listDevices(): DeviceEntry[] {
   const lib = ibverbs();
   return withDeviceList((devs) =>

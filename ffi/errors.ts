@@ -28,14 +28,18 @@ const ERRNO_NAMES: Record<number, string> = {
   122: "EDQUOT",
 };
 
+/** The symbolic name of an errno value (EINVAL …), or E<n>. */
 export function errnoName(err: number): string {
   return ERRNO_NAMES[err] ?? `E${err}`;
 }
 
 /** A verb failed: `verb` names it, `errno` is what it (or errno) reported. */
 export class VerbsError extends Error {
+  /** The errno's symbolic name (EINVAL …). */
   readonly errnoName: string;
+  /** strerror(3) of the errno. */
   readonly meaning: string;
+  /** `detail` is appended to the message (what the verb was asked to do). */
   constructor(readonly verb: string, readonly errno: number, detail?: string) {
     const name = errnoName(errno);
     const meaning = strerror(errno);

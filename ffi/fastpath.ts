@@ -9,6 +9,7 @@ import { WrOpcode } from "./constants.ts";
 
 type P = Deno.PointerValue;
 
+/** The symbols of the native helper (ffi/fastpath.c). */
 export const NATIVE_SYMBOLS = {
   memreg_post_send: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   memreg_post_recv: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
@@ -51,7 +52,7 @@ export const NATIVE_SYMBOLS = {
     parameters: ["pointer", "pointer", "pointer", "pointer", "f64", "buffer"],
     result: "i32",
   },
-  // Slots (ffi/timed.ts TimingSlot): the same timed verbs with [start, end, object] in one native record.
+  // Slots (bench/timed.ts TimingSlot): the same timed verbs with [start, end, object] in one native record.
   memreg_slot_reg_mr: { parameters: ["pointer", "pointer", "usize", "i32", "pointer"], result: "i32" },
   memreg_slot_dereg_mr: { parameters: ["pointer"], result: "i32" },
   memreg_slot_alloc_mw: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
@@ -93,7 +94,7 @@ export const NATIVE_SYMBOLS = {
 
 type Native = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>["symbols"];
 
-/** The helper's C reference loops (ffi/timed.ts drives them): rounds done, or a negative code. */
+/** The helper's C reference loops (bench/timed.ts drives them): rounds done, or a negative code. */
 export interface ReferenceLoops {
   regMr: Native["memreg_ref_reg_mr"];
   allocMw: Native["memreg_ref_alloc_mw"];
@@ -101,7 +102,7 @@ export interface ReferenceLoops {
   bindMw2: Native["memreg_ref_bind_mw2"];
 }
 
-/** The helper's slot calls (ffi/timed.ts TimingSlot drives them): 0, or errno / a wait's negative code. */
+/** The helper's slot calls (bench/timed.ts TimingSlot drives them): 0, or errno / a wait's negative code. */
 export interface SlotCalls {
   regMr: Native["memreg_slot_reg_mr"];
   deregMr: Native["memreg_slot_dereg_mr"];
@@ -111,6 +112,7 @@ export interface SlotCalls {
   postWait: Native["memreg_slot_post_wait"];
 }
 
+/** The inline verbs, through the native helper or through the provider's function pointers (`kind`). */
 export interface FastVerbs {
   readonly kind: "native" | "fnptr";
   /** Why the fallback is in use (empty for the native path). */

@@ -3,12 +3,14 @@
 import { LAYOUTS } from "./layouts.ts";
 import { RDMACM_HEADERS, RDMACM_LAYOUTS } from "./rdmacm_layouts.ts";
 
+/** Every struct size and field offset of LAYOUTS and RDMACM_LAYOUTS, one entry each. */
 export function layoutEntries(): { struct: string; field: string; value: number }[] {
   return Object.entries({ ...LAYOUTS, ...RDMACM_LAYOUTS }).flatMap(([struct, fields]) =>
     Object.entries(fields).map(([field, value]) => ({ struct, field, value: value as number }))
   );
 }
 
+/** A C program that prints the installed headers' value of each layout entry, in layoutEntries() order. */
 export function probeProgram(): string {
   const lines = layoutEntries().map(({ struct, field }) =>
     field === "size"

@@ -1,5 +1,6 @@
 // Struct layouts of libibverbs (x86-64, rdma-core verbs.h): byte sizes and field offsets, checked one by one
 // against the installed headers by tests/host/layouts_test.ts (which compiles a C program from this table).
+/** Struct sizes and field byte offsets of libibverbs on x86-64. */
 export const LAYOUTS = {
   ibv_device: {
     size: 664,

@@ -40,7 +40,9 @@ const LIBC_SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
 } as const;
 
+/** The libibverbs symbols memreg binds. */
 export type IbverbsLib = Deno.DynamicLibrary<typeof IBVERBS_SYMBOLS>["symbols"];
+/** The libc symbols memreg binds (mmap, errno, strerror, …). */
 export type LibcLib = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
 /** Thrown when libibverbs cannot be loaded; its message is the one line a user sees. */
@@ -49,10 +51,12 @@ export class LibraryMissingError extends Error {}
 let ibv: IbverbsLib | undefined;
 let libc: LibcLib | undefined;
 
+/** The libibverbs to open: MEMREG_LIBIBVERBS, or libibverbs.so.1. */
 export function ibverbsPath(): string {
   return Deno.env.get("MEMREG_LIBIBVERBS") ?? "libibverbs.so.1";
 }
 
+/** libibverbs, opened on first use; throws LibraryMissingError when it cannot be loaded. */
 export function ibverbs(): IbverbsLib {
   if (!ibv) {
     try {
@@ -67,6 +71,7 @@ export function ibverbs(): IbverbsLib {
   return ibv;
 }
 
+/** libc, opened on first use. */
 export function c(): LibcLib {
   libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
   return libc;
@@ -77,15 +82,18 @@ export function errno(): number {
   return new Deno.UnsafePointerView(c().__errno_location()!).getInt32(0);
 }
 
+/** The C library's message for an errno value. */
 export function strerror(err: number): string {
   const p = c().strerror(err);
   return p ? Deno.UnsafePointerView.getCString(p) : `errno ${err}`;
 }
 
+/** A pointer's address as a bigint (0n for null). */
 export function ptrValue(p: Deno.PointerValue): bigint {
   return BigInt(Deno.UnsafePointer.value(p));
 }
 
+/** The pointer at an address (null for 0). */
 export function ptrOf(v: bigint | number): Deno.PointerValue {
   return Deno.UnsafePointer.create(BigInt(v));
 }

@@ -23,6 +23,7 @@ export interface WireEndpoint {
   initRdAtomic: number;
 }
 
+/** Options of one end of a two-process connection. */
 export interface LinkOptions {
   port?: number;
   /** GID index; default: the port's RoCE v2 IPv4-mapped entry (-1 on IB). */
@@ -35,6 +36,7 @@ export interface LinkOptions {
 
 const QP_ACCESS = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;
 
+/** One end of an RC connection to another process: a PD, a CQ and a QP connected to the peer's endpoint. */
 export class Link {
   readonly pd: PD;
   readonly cq: CQ;
@@ -48,6 +50,7 @@ export class Link {
   #again: (() => void) | null = null;
   readonly #psn = (crypto.getRandomValues(new Uint32Array(1))[0] & 0xffffff) || 1;
 
+  /** Creates the PD (unless given), the CQ and, unless `deferQp`, the QP; connecting is a separate step. */
   constructor(readonly ctx: Context, readonly opts: LinkOptions = {}, deferQp = false) {
     this.port = opts.port ?? 1;
     this.gidIndex = opts.gidIndex ?? ctx.defaultGidIndex(this.port);
@@ -158,6 +161,7 @@ export class Link {
     };
   }
 
+  /** Releases the QP, the CQ, the PD if this end made it, and the rdma_cm id; throws the first failure. */
   close(): void {
     // A PD of the caller's stays; closing the CQ first closes the QP on it.
     // The rdma_cm id goes after the QP it connected (destroying it ends the connection: the peer's id hears).
@@ -180,6 +184,7 @@ export class Link {
     if (first) throw first;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -5,6 +5,7 @@ import { PD } from "./pd.ts";
 import { CQ } from "./cq.ts";
 import { type PathOptions, QP, type QpCaps } from "./qp.ts";
 
+/** Options of a Loopback. */
 export interface LoopbackOptions {
   port?: number;
   /** GID index for RoCE; default: the context's best RoCE v2 entry (-1 = IB LID addressing). */
@@ -16,6 +17,7 @@ export interface LoopbackOptions {
   cqe?: number;
 }
 
+/** Two RC QPs on one device connected to each other: requester A, responder B. */
 export class Loopback {
   readonly pd: PD;
   readonly pdB: PD;
@@ -64,6 +66,7 @@ export class Loopback {
     this.qpB.toRts(psnB, this.path);
   }
 
+  /** Releases the QPs, CQs and PD(s) (not the context); throws the first failure. */
   close(): void {
     // Closing a PD or CQ first closes what depends on it (QPs, MRs, MWs), newest first.
     const objs = [this.qpB, this.qpA, this.cqB, this.cqA, this.pdB, this.pd].filter((o) => o);
@@ -78,6 +81,7 @@ export class Loopback {
     if (first) throw first;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

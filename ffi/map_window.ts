@@ -21,6 +21,7 @@ export class MapWindow {
   readonly #fast = fastVerbs();
   #open = true;
 
+  /** Reserves `length` bytes of address space; throws VerbsError. */
   constructor(readonly length: number) {
     const p = c().mmap(null, BigInt(length), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0n);
     if (ptrValue(p) === 0xffffffffffffffffn) throw new VerbsError("mmap", errno(), "address reservation");
@@ -50,6 +51,7 @@ export class MapWindow {
     if (ret !== 0) throw new VerbsError("mmap", -ret, "window reservation");
   }
 
+  /** Unmaps the window (idempotent). */
   close(): void {
     if (!this.#open) return;
     if (c().munmap(this.ptr, BigInt(this.length)) !== 0) throw new VerbsError("munmap", errno(), "window");

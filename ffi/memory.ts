@@ -6,10 +6,14 @@ import { VerbsError } from "./errors.ts";
 const PROT_RW = 0x1 | 0x2;
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_HUGETLB = 0x40000, MAP_FIXED = 0x10;
 const MFD_CLOEXEC = 1, MFD_HUGETLB = 4;
+/** Bytes of a huge page (MAP_HUGETLB, 2 MiB). */
 export const HUGE_PAGE = 2 * 1024 * 1024;
+/** Bytes of a base page. */
 export const PAGE = 4096;
+/** madvise(2) advice that drops a range's pages. */
 export const MADV_DONTNEED = 4;
 
+/** The page size that backs a buffer: base pages or 2 MiB huge pages. */
 export type PageKind = "4k" | "2m";
 
 function mmap(length: number, huge: boolean, at?: bigint, fd = -1): Deno.PointerValue {
@@ -38,6 +42,7 @@ function memfd(length: number, huge: boolean): number {
   return fd;
 }
 
+/** Options of a NativeBuffer. */
 export interface BufferOptions {
   /**
    * Back the buffer with a memfd mapped MAP_SHARED (a page-cache stand-in): its pages can be mapped again
@@ -46,6 +51,7 @@ export interface BufferOptions {
   shared?: boolean;
 }
 
+/** Page-aligned memory from mmap (outside the JS heap), so its address is stable; unmap() releases it. */
 export class NativeBuffer {
   readonly ptr: Deno.PointerObject;
   readonly addr: bigint;
@@ -75,6 +81,7 @@ export class NativeBuffer {
     this.view = new DataView(ab);
   }
 
+  /** False between unmap() and remapFresh(). */
   get mapped(): boolean {
     return this.#mapped;
   }
@@ -99,14 +106,17 @@ export class NativeBuffer {
     this.#mapped = true;
   }
 
+  /** madvise(2) on a range of the buffer; throws VerbsError. */
   madvise(advice: number, offset = 0, length = this.length): void {
     if (c().madvise(this.at(offset), BigInt(length), advice) !== 0) throw new VerbsError("madvise", errno());
   }
 
+  /** Fills a range with one byte value. */
   fill(pattern: number, offset = 0, length = this.length - offset): void {
     this.u8.fill(pattern & 0xff, offset, offset + length);
   }
 
+  /** Same as unmap(). */
   [Symbol.dispose](): void {
     this.unmap();
   }

@@ -8,13 +8,15 @@ import type { PD } from "./pd.ts";
 
 const M = LAYOUTS.ibv_mr;
 
+/** Options of an MR registration. */
 export interface RegOptions {
   /** Register with ibv_reg_mr_iova2 at this I/O virtual address (e.g. 0 for a zero-based MR). */
   iova?: bigint;
-  /** An MR already registered by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  /** An MR already registered by a raw verb call (bench/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
 
+/** A memory region registered in a PD; deregistered on close, after any object that depends on it. */
 export class MR extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;
@@ -39,18 +41,23 @@ export class MR extends VerbsObject {
     this.#pd = pd;
   }
 
+  /** The PD the MR is registered in (it changes with ibv_rereg_mr IBV_REREG_MR_CHANGE_PD). */
   get pd(): PD {
     return this.#pd;
   }
+  /** The MR's local key. */
   get lkey(): number {
     return this.#view.getUint32(M.lkey);
   }
+  /** The MR's remote key. */
   get rkey(): number {
     return this.#view.getUint32(M.rkey);
   }
+  /** The registered start address (ibv_mr.addr). */
   get addr(): bigint {
     return ptrValue(this.#view.getPointer(M.addr));
   }
+  /** The registered length in bytes. */
   get length(): bigint {
     return this.#view.getBigUint64(M.length);
   }
@@ -100,10 +107,8 @@ function reregErr(ret: number): string | undefined {
 }
 
 /**
- * A registration handle for hot loops: holds at most one MR at a time, registered and deregistered with the
- * timed raw verbs (FastVerbs.regMrTimed / deregMrTimed), so that nothing is allocated per call beyond the verb's
- * own pointer and each call's duration is the verb alone (`lastNs`). Released like any verbs object: closing it
- * (or its PD) deregisters the MR it holds.
+ * A registration handle for hot loops: at most one MR at a time, through the timed raw verbs, so nothing is
+ * allocated per call and `lastNs` is the verb alone. Closing it (or its PD) deregisters the MR it holds.
  */
 export class MrHandle extends VerbsObject {
   readonly #fast = fastVerbs();
@@ -113,16 +118,20 @@ export class MrHandle extends VerbsObject {
   #mr: Deno.PointerObject | null = null;
   protected readonly releaseVerb = "ibv_dereg_mr";
 
+  /** A handle that holds no MR yet. */
   constructor(readonly pd: PD) {
     super([pd]);
   }
 
+  /** Whether the handle holds an MR now. */
   get registered(): boolean {
     return this.#mr !== null;
   }
+  /** The local key of the MR held (or of the last one). */
   get lkey(): number {
     return this.#keys[0];
   }
+  /** The remote key of the MR held (or of the last one). */
   get rkey(): number {
     return this.#keys[1];
   }

@@ -37,11 +37,13 @@ export function fillMwBind(
   v.setUint32(bi + BI.mw_access_flags, access, true);
 }
 
+/** Options of an MW allocation. */
 export interface MwOptions {
-  /** A window already allocated by a raw verb call (ffi/timed.ts) whose release becomes this object's. */
+  /** A window already allocated by a raw verb call (bench/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
 
+/** A memory window (type 1 or 2) allocated in a PD; deallocated on close. */
 export class MW extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly #view: Deno.UnsafePointerView;
@@ -51,6 +53,7 @@ export class MW extends VerbsObject {
   #prepared?: { bind: Block; unbind: Block };
   protected readonly releaseVerb = "ibv_dealloc_mw";
 
+  /** Allocates a window of `type` in `pd` (ibv_alloc_mw) unless one is adopted; throws VerbsError. */
   constructor(readonly pd: PD, readonly type: 1 | 2, opts: MwOptions = {}) {
     super([pd]);
     const p = opts.adopt ?? fastVerbs().allocMw(pd.ptr, type);

@@ -4,9 +4,11 @@ import { VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
 import type { Context } from "./context.ts";
 
+/** A protection domain (ibv_alloc_pd); deallocated on close. */
 export class PD extends VerbsObject {
   readonly ptr: Deno.PointerObject;
 
+  /** Allocates a PD in `ctx`; throws VerbsError. */
   constructor(readonly ctx: Context) {
     super([ctx]);
     const p = ibverbs().ibv_alloc_pd(ctx.ptr);

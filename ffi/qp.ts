@@ -17,6 +17,7 @@ const QA = LAYOUTS.ibv_qp_attr;
 const AH = LAYOUTS.ibv_ah_attr;
 const GR = LAYOUTS.ibv_global_route;
 
+/** Queue sizes of a QP (ibv_qp_cap); unset ones take memreg's defaults. */
 export interface QpCaps {
   maxSendWr?: number;
   maxRecvWr?: number;
@@ -33,6 +34,7 @@ export interface Endpoint {
   psn: number;
 }
 
+/** How a QP reaches its peer in RTR/RTS: port, addressing, MTU and timeouts. */
 export interface PathOptions {
   port: number;
   /** GID index for RoCE (global routing); -1 for IB LID addressing. */
@@ -52,6 +54,7 @@ export function retryOf(
   return { timeout: path.timeout ?? 14, retryCnt: path.retryCnt ?? 7, rnrRetry: path.rnrRetry ?? 7 };
 }
 
+/** A reliable-connected queue pair: its state transitions, queries and posts. */
 export class QP extends VerbsObject {
   readonly ptr: Deno.PointerObject;
   readonly qpNum: number;
@@ -61,6 +64,7 @@ export class QP extends VerbsObject {
   readonly #fast = fastVerbs();
   protected readonly releaseVerb = "ibv_destroy_qp";
 
+  /** Creates an RC QP (ibv_create_qp) in RESET; throws VerbsError. */
   constructor(readonly pd: PD, readonly sendCq: CQ, readonly recvCq: CQ, caps: QpCaps = {}) {
     super([pd, sendCq, recvCq]);
     const v = this.#initAttr.view;
@@ -103,6 +107,7 @@ export class QP extends VerbsObject {
     check("ibv_modify_qp", ibverbs().ibv_modify_qp(this.ptr, attr, mask), what);
   }
 
+  /** RESET → INIT on `port`, granting `access` to remote requests. */
   toInit(port: number, access = Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC): void {
     this.#modify(M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS, (v) => {
       v.setUint32(QA.qp_state, QpState.INIT, true);
@@ -112,6 +117,7 @@ export class QP extends VerbsObject {
     }, "RESET→INIT");
   }
 
+  /** INIT → RTR: aims the QP at the `remote` endpoint. */
   toRtr(remote: Endpoint, path: PathOptions): void {
     const mask = M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER;
     this.#modify(mask, (v) => {
@@ -133,6 +139,7 @@ export class QP extends VerbsObject {
     }, "INIT→RTR");
   }
 
+  /** RTR → RTS: the send queue starts at `psn`. */
   toRts(psn: number, path: PathOptions): void {
     const mask = M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC;
     const retry = retryOf(path);
@@ -173,6 +180,7 @@ export class QP extends VerbsObject {
     return this.#fast.postSendTimed(this.ptr, wr.ptr, this.#bad.ptr, ts);
   }
 
+  /** Posts a (chain of) receive WR(s); returns 0 or the errno value, without throwing (hot path). */
   postRecv(wr: RecvWr): number {
     return this.#fast.postRecv(this.ptr, wr.ptr, this.#bad.ptr);
   }

@@ -1,10 +1,7 @@
-// rdma_cm (librdmacm) through FFI, for `--rdma-cm`: address and route resolution and the connection handshake
-// (CM REQ/REP/RTU) for a QP memreg made itself. The QP stays ours (ibv_create_qp on our context): rdma_cm only
-// says how to move it through INIT, RTR and RTS (rdma_init_qp_attr), as an application with its own QPs uses
-// it. librdmacm is loaded on first use only, so everything else works without it.
-//
-// Every wait has a deadline: the event channel's fd is polled (off the JS thread) before rdma_get_cm_event,
-// which then never blocks.
+// rdma_cm (librdmacm) through FFI, for `--rdma-cm`: address and route resolution and the CM REQ/REP/RTU
+// handshake for a QP memreg made itself (rdma_cm only supplies its INIT/RTR/RTS attributes). Loaded on first
+// use, so everything else works without it. Every wait has a deadline: the channel's fd is polled (off the JS
+// thread) first, so rdma_get_cm_event never blocks.
 import { KnownError } from "../common/mod.ts";
 import { LAYOUTS } from "./layouts.ts";
 import { RDMACM_LAYOUTS as L } from "./rdmacm_layouts.ts";
@@ -96,6 +93,7 @@ function sockaddrIn(ip: string, port: number): Uint8Array {
   return b;
 }
 
+/** One rdma_cm event, read before it is acknowledged. */
 export interface CmEventInfo {
   type: number;
   name: string;
@@ -108,6 +106,7 @@ export interface CmEventInfo {
   initiatorDepth: number;
 }
 
+/** The name of an rdma_cm event type (rdma_event_str). */
 export function eventName(type: number): string {
   const p = cm().rdma_event_str(type);
   return p ? Deno.UnsafePointerView.getCString(p) : `event ${type}`;
@@ -127,6 +126,7 @@ export class CmChannel {
     this.fd = new Deno.UnsafePointerView(p).getInt32(L.rdma_event_channel.fd);
   }
 
+  /** Creates an rdma_cm id (RDMA_PS_TCP) on this channel, destroyed with it. */
   createId(): Deno.PointerObject {
     const out = new BigUint64Array(1);
     if (cm().rdma_create_id(this.ptr, Deno.UnsafePointer.of(out), null, RDMA_PS_TCP) !== 0) {
@@ -207,6 +207,7 @@ export class CmChannel {
     return info;
   }
 
+  /** Destroys the ids (newest first), then the channel (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -214,6 +215,7 @@ export class CmChannel {
     cm().rdma_destroy_event_channel(this.ptr);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -286,6 +288,7 @@ function checkDevice(id: Deno.PointerObject, ctx: Context, where: string): void 
   }
 }
 
+/** How an rdma_cm connection is set up. */
 export interface CmOptions {
   timeoutMs: number;
   /** RDMA READ depth both ways (responder resources = initiator depth). */

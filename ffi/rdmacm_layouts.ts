@@ -1,5 +1,6 @@
 // Struct layouts of librdmacm (x86-64, rdma-core rdma_cma.h) and the libc structs its waits use, checked with
 // LAYOUTS by tests/host/layouts_test.ts against the installed headers.
+/** Struct sizes and field byte offsets of librdmacm (and the libc structs its waits use) on x86-64. */
 export const RDMACM_LAYOUTS = {
   rdma_cm_id: { size: 416, verbs: 0, channel: 8, qp: 24, port_num: 348 },
   rdma_event_channel: { size: 4, fd: 0 },

@@ -7,11 +7,13 @@ let nextSeq = 0;
 const roots = new Set<VerbsObject>();
 let signalsHooked = false;
 
+/** A verbs object released exactly once, after every object that depends on it. */
 export abstract class VerbsObject {
   readonly seq = nextSeq++;
   #closed = false;
   readonly #dependents = new Set<VerbsObject>();
 
+  /** Links the object under its parents `deps` (none: a root, closed by closeAll()). */
   constructor(readonly deps: VerbsObject[]) {
     for (const d of deps) d.#dependents.add(this);
     if (deps.length === 0) {
@@ -25,6 +27,7 @@ export abstract class VerbsObject {
   /** Calls that verb; returns 0 or an errno value (the object then stays open). */
   protected abstract releaseRaw(): number;
 
+  /** Whether the object has been released. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -73,6 +76,7 @@ export abstract class VerbsObject {
     roots.delete(this);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -89,6 +93,7 @@ export function closeAll(): void {
   }
 }
 
+/** How many verbs objects are open (not yet closed) now. */
 export function openObjects(): number {
   return roots.size;
 }

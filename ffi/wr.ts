@@ -8,6 +8,7 @@ const R = LAYOUTS.ibv_recv_wr;
 const S = LAYOUTS.ibv_sge;
 const BI = LAYOUTS.ibv_mw_bind_info;
 
+/** One scatter/gather element (ibv_sge). */
 export interface Sge {
   addr: bigint;
   length: number;
@@ -79,7 +80,9 @@ export function getAddr(v: DataView, off: number): number {
   return v.getUint32(off, true) + v.getUint32(off + 4, true) * TWO32;
 }
 
+/** A send work request (ibv_send_wr) with its SGE list, re-aimed by setters between posts. */
 export class SendWr extends WrBase {
+  /** A zeroed send WR with room for `maxSge` SGEs. */
   constructor(maxSge = 1) {
     super(W, maxSge);
   }
@@ -160,6 +163,7 @@ export class SendWr extends WrBase {
     return this;
   }
 
+  /** Aims the WR at a LOCAL_INV of `rkey`. */
   localInv(wrId: bigint, rkey: number, flags: number): this {
     this.head(wrId, WrOpcode.LOCAL_INV, flags);
     this.v.setUint32(W.invalidate_rkey, rkey, true);
@@ -209,7 +213,9 @@ export class SendWr extends WrBase {
   }
 }
 
+/** A receive work request (ibv_recv_wr) with its SGE list. */
 export class RecvWr extends WrBase {
+  /** A zeroed receive WR with room for `maxSge` SGEs. */
   constructor(maxSge = 1) {
     super(R, maxSge);
   }

@@ -1,8 +1,6 @@
-// The out-of-band channel: one TCP connection carrying framed, typed JSON messages (frame.ts) between the two
-// sides of a run, as perftest's socket exchange does. Every receive names its phase and has a deadline; every
-// message is checked against the schema of the types the phase accepts. A fault (timeout, close, garbage,
-// oversized, other version, a peer's error) ends the channel: the peer is told in one message when it can
-// still be told, and the caller gets an OobError. The server side listens once and serves one connection.
+// The out-of-band channel: framed, typed JSON messages (frame.ts) over one TCP connection, as perftest's socket
+// exchange. Every receive has a phase, a deadline and a schema; any fault ends the channel with an OobError,
+// after telling the peer in one message where it still can.
 import { z } from "zod";
 import { encodeFrame, type Frame, FrameDecoder, type Message, PROTOCOL_VERSION } from "./frame.ts";
 import { OobError, type OobFault } from "./errors.ts";
@@ -15,10 +13,8 @@ export type Received<A extends Accepts> = { [K in keyof A]: z.infer<A[K]> & { t:
 const ERROR_TYPE = "error";
 
 /**
- * A side that was told to stop (SIGINT/SIGTERM) says so in one `stop` message, at a point where its peer can
- * stop too (between two steps of the run); the peer answers with its own (`signal` null: it stops because
- * told). The pump keeps it aside, out of the queue of the run's messages: a receive whose phase accepts
- * `stop` gets it once nothing sent before it is left.
+ * A side's `stop` (SIGINT/SIGTERM), sent between two steps of the run; the peer answers with its own (`signal`
+ * null). Kept out of the message queue: a receive that accepts `stop` gets it once what came before is read.
  */
 export const StopMessage = z.object({
   t: z.literal("stop"),
@@ -26,12 +22,14 @@ export const StopMessage = z.object({
   /** What the run's side hands over on its way out (the bench server: its loop overhead). */
   extra: z.record(z.string(), z.unknown()).nullable(),
 });
+/** A side's `stop` message: it stopped on a signal. */
 export type StopMessage = z.infer<typeof StopMessage>;
 /** Spread into a receive's accepts: the peer's stop (or this side's own, see Channel.localStop) ends the wait. */
 export const STOP = { stop: StopMessage };
 /** How often a receive that accepts `stop` looks at this side's own stop request. */
 const STOP_POLL_MS = 100;
 
+/** One side of the out-of-band channel: typed messages over one TCP connection, each receive with a deadline. */
 export class Channel {
   readonly #conn: Deno.Conn;
   readonly #decoder: FrameDecoder;
@@ -44,12 +42,14 @@ export class Channel {
   /** Set once the pump has seen the end of the stream. */
   readonly done: Promise<void>;
 
+  /** Starts reading frames from `conn`; `peer` names the other side in messages. */
   constructor(conn: Deno.Conn, readonly peer: string) {
     this.#conn = conn;
     this.#decoder = new FrameDecoder(peer, () => this.#phase);
     this.done = this.#pump();
   }
 
+  /** The phase the channel is in, named in fault messages. */
   get phase(): string {
     return this.#phase;
   }
@@ -211,6 +211,7 @@ export class Channel {
     this.close();
   }
 
+  /** Closes the connection (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -320,6 +321,7 @@ export class Listener {
     this.#l = l;
   }
 
+  /** Listens on hostname:port; throws OobError ("connect") when it cannot. */
   static open(hostname: string, port: number): Listener {
     try {
       return new Listener(Deno.listen({ hostname, port, transport: "tcp" }));
@@ -328,6 +330,7 @@ export class Listener {
     }
   }
 
+  /** The address listened on (its port when 0 was asked for). */
   get addr(): Deno.NetAddr {
     return this.#l.addr;
   }
@@ -355,6 +358,7 @@ export class Listener {
     }
   }
 
+  /** Stops listening (idempotent). */
   close(): void {
     try {
       this.#l.close();
@@ -415,6 +419,7 @@ async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
   for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
 }
 
+/** A duration in ms as seconds for messages ("2 s", "1.5 s"). */
 export function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -1,6 +1,7 @@
 // What can go wrong between the two sides, as one line each: which fault, in which phase, with whom.
 import { KnownError } from "../common/mod.ts";
 
+/** What went wrong on the out-of-band channel. */
 export type OobFault =
   /** No message (or connection) within the phase's deadline. */
   | "timeout"
@@ -25,6 +26,7 @@ export type OobFault =
 
 /** A fault of the out-of-band channel: a KnownError (one line, exit 1). */
 export class OobError extends KnownError {
+  /** `phase` and `peer` say where and with whom; `what` is the detail. */
   constructor(readonly fault: OobFault, readonly phase: string, readonly peer: string, what: string) {
     super(`${peer}, ${phase}: ${what}`);
     this.name = "OobError";

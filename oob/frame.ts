@@ -10,9 +10,11 @@
 // told so in words rather than as garbage.
 import { OobError } from "./errors.ts";
 
+/** First 4 bytes of every frame: "MRGO". */
 export const MAGIC = 0x4d52474f; // "MRGO"
 /** 2: a side stopped by a signal says so (`stop`); bench points can be connected by rdma_cm. */
 export const PROTOCOL_VERSION = 2;
+/** Bytes of a frame header: magic, version, body length. */
 export const HEADER_BYTES = 12;
 /** Largest body: the biggest message (a bench document sent for merging) stays well below it. */
 export const MAX_BODY = 8 << 20;
@@ -20,6 +22,7 @@ export const MAX_BODY = 8 << 20;
 /** A message: a JSON object with its type in `t`. */
 export type Message = { t: string; [field: string]: unknown };
 
+/** A decoded frame: its protocol version and message. */
 export interface Frame {
   version: number;
   body: Message;
@@ -50,8 +53,10 @@ export function encodeFrame(msg: Message, version = PROTOCOL_VERSION): Uint8Arra
 export class FrameDecoder {
   #buf = new Uint8Array(0);
 
+  /** `peer` and `phase` name the side and the phase in errors. */
   constructor(readonly peer: string, readonly phase: () => string) {}
 
+  /** Adds received bytes; returns the frames now complete (throws OobError on garbage). */
   push(chunk: Uint8Array): Frame[] {
     const joined = new Uint8Array(this.#buf.length + chunk.length);
     joined.set(this.#buf);

@@ -24,6 +24,7 @@ const Header = z.object({
 /** Where an rdma_cm server listens (its device's IPv4 address). */
 export type CmAddress = NonNullable<z.infer<typeof Header>["cm"]>;
 
+/** What a two-process run learned once both sides exchanged their headers. */
 export interface Met {
   pair: PairRecord;
   /** With --rdma-cm: the server's listener (on the client, the one the peer sent); null otherwise. */
@@ -42,10 +43,8 @@ export const EndpointSchema = z.object({
 });
 
 /**
- * Both sides' headers: each tells the other its host, device and FFI path, and the address it sees the other
- * at; both documents get the same pair record (but for `role`). Both must connect their QPs the same way (a
- * difference is one line on each side); with --rdma-cm the server passes its listener (`cm`) and the client
- * gets it back.
+ * Exchanges both sides' headers (host, device, FFI path, the peer's address) into one pair record for both
+ * documents; a difference in how the QPs connect stops both. With --rdma-cm the server passes its listener.
  */
 export async function meetPeer(
   ch: Channel,

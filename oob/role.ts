@@ -1,32 +1,44 @@
 // Which side of a two-host run this process is: `--server [--listen ADDR[:PORT]]`, `--connect HOST[:PORT]`, or
-// `--slurm [--pairs]` (launch/slurm.ts), with the token both sides prove they hold. Everything a user can get
+// `--slurm [--pairs]` (oob/slurm.ts), with the token both sides prove they hold. Everything a user can get
 // wrong is checked here, before a device is opened or a testbed booted.
 import { UsageError } from "../common/mod.ts";
 import { type SlurmPlan, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "./slurm.ts";
 
 /** memreg's out-of-band port (perftest's 18515 stays free for perftest). */
 export const DEFAULT_OOB_PORT = 18520;
+/** Default seconds a server waits for its client to connect. */
 export const DEFAULT_WAIT_S = 120;
+/** Default seconds each side waits for a message from the peer. */
 export const DEFAULT_PEER_TIMEOUT_S = 60;
 
+/** The command-line options that choose a side of a two-process run. */
 export interface PairCliOptions {
   server?: boolean;
+  /** --listen ADDR[:PORT] of a server. */
   listen?: string;
+  /** --connect HOST[:PORT] of a client. */
   connect?: string;
   slurm?: boolean;
+  /** --pairs: run every pair of a larger Slurm allocation. */
   pairs?: boolean;
+  /** The shared token (a server makes one up when not given). */
   token?: string;
+  /** Connect the QPs with rdma_cm instead of the OOB endpoint exchange. */
   rdmaCm?: boolean;
   oobPort?: number;
+  /** Seconds to wait for the peer to connect. */
   peerWait?: number;
+  /** Seconds each message from the peer may take. */
   peerTimeout?: number;
 }
 
+/** A host and port. */
 export interface Endpoint {
   host: string;
   port: number;
 }
 
+/** This process's side of a two-process run, as the options decided it. */
 export interface PairRole {
   role: "server" | "client";
   /** server: where to listen; client: where to connect. */
@@ -34,8 +46,9 @@ export interface PairRole {
   token: string;
   /** The server made the token up: it prints it for the client. */
   tokenGenerated: boolean;
-  /** Derived for this Slurm pair from the per-user secret (launch/slurm.ts), not given. */
+  /** Derived for this Slurm pair from the per-user secret (oob/slurm.ts), not given. */
   tokenDerived: boolean;
+  /** How the QPs are connected. */
   transport: "tcp" | "rdma-cm";
   launcher: "cli" | "slurm";
   slurm: { step: SlurmStep; plan: SlurmPlan } | null;

@@ -13,8 +13,10 @@ import { VERSION } from "../common/mod.ts";
 import { Channel, connect, Listener } from "./channel.ts";
 import { OobError } from "./errors.ts";
 
+/** The engines that run between two sides. */
 export type RunKind = "bench" | "conformance";
 
+/** Options of opening a session (either side). */
 export interface SessionOptions {
   kind: RunKind;
   token: string;
@@ -174,7 +176,7 @@ function equal(a: string, b: string): boolean {
   return d === 0;
 }
 
-/** What opening a run's channel needs (launch/role.ts's PairRole has it). */
+/** What opening a run's channel needs (oob/role.ts's PairRole has it). */
 export interface ChannelPlan {
   role: "server" | "client";
   endpoint: { host: string; port: number };

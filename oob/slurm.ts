@@ -1,17 +1,16 @@
-// Roles under Slurm: `srun -N2 --ntasks-per-node=1 memreg bench --slurm`. Each task reads its rank
-// (SLURM_PROCID), the step's nodes (SLURM_STEP_NODELIST, expanded by `scontrol show hostnames` when present,
-// else by nodelist.ts) and how many tasks each node runs (SLURM_STEP_TASKS_PER_NODE) with the distribution
-// (SLURM_DISTRIBUTION: block unless cyclic), and from these which node runs every task.
-//
-// Pairs: the first half of the tasks are servers, the second half clients; pair p is task p (server) and task
-// p + pairs (client). With one task per node that pairs node p with node p + pairs, never a node with itself
-// when there are enough nodes; `--pairs` runs every pair of a larger allocation at once, without it the step
-// must have exactly two tasks.
+// Roles under Slurm (`srun -N2 --ntasks-per-node=1 memreg bench --slurm`): each task finds which node runs
+// every task from SLURM_PROCID, SLURM_STEP_NODELIST (via `scontrol show hostnames`, else nodelist.ts),
+// SLURM_STEP_TASKS_PER_NODE and SLURM_DISTRIBUTION (block unless cyclic).
+// Pair p is task p (server) and task p + pairs (client), so with one task per node a node never pairs with
+// itself; without `--pairs` the step must have exactly two tasks.
 import { KnownError, UsageError } from "../common/mod.ts";
 import { expandHostlist, expandTasksPerNode } from "./nodelist.ts";
 
+/** What a Slurm task knows of its step: its rank, the step's tasks and nodes. */
 export interface SlurmStep {
+  /** SLURM_PROCID: this task's rank. */
   procId: number;
+  /** Tasks in the step. */
   nTasks: number;
   jobId: string;
   stepId: string;
@@ -23,9 +22,12 @@ export interface SlurmStep {
   expandedBy: "scontrol" | "parser";
 }
 
+/** This task's role in a Slurm step: which pair, which side, and where the server listens. */
 export interface SlurmPlan {
   role: "server" | "client";
+  /** This task's pair, 0-based (task p and task p + pairs). */
   pair: number;
+  /** Pairs in the step. */
   pairs: number;
   serverNode: string;
   clientNode: string;

@@ -24,18 +24,24 @@ const TRANSPORTS: Record<number, string> = {
 const WIDTHS: Record<number, number> = { 1: 1, 2: 4, 4: 8, 8: 12, 16: 2 };
 const SPEEDS: Record<number, number> = { 1: 2.5, 2: 5, 4: 10, 8: 10, 16: 14, 32: 25, 64: 50, 128: 100 };
 
+/** The `devices` record of one device. */
 export interface DeviceRecord {
   name: string;
+  /** Product name, from the vendor and part ids or the device name (models.ts). */
   model: string;
   nodeGuid: string;
   sysImageGuid: string;
+  /** The device's transport type (InfiniBand, iWARP, …). */
   transport: string;
   vendorId: string;
   vendorPartId: number;
   hwVer: number;
   firmware: string;
+  /** NUMA node of the device; -1 where it has none. */
   numaNode: number;
+  /** Decimal (a 64-bit value). */
   maxMrSize: string;
+  /** Hex bit mask of supported page sizes. */
   pageSizeCap: string;
   maxMr: number;
   maxMw: number;
@@ -45,24 +51,33 @@ export interface DeviceRecord {
   maxCqe: number;
   maxSge: number;
   maxQpRdAtom: number;
+  /** Names of the set ibv_device_cap_flags bits. */
   deviceCapFlags: string[];
+  /** The same flags as hex. */
   deviceCapFlagsRaw: string;
+  /** ODP capabilities by name: general and per transport. */
   odp: { general: string[]; rc: string[]; uc: string[]; ud: string[]; xrc: string[] };
   ports: PortRecord[];
 }
 
+/** One port of a DeviceRecord. */
 export interface PortRecord {
   port: number;
   state: string;
   linkLayer: string;
+  /** Bytes. */
   maxMtu: number;
+  /** Bytes. */
   activeMtu: number;
   lid: number;
+  /** Active link width ("4x"), or "code <n>" for an unknown one. */
   width: string;
+  /** Per-lane signalling rate; null for an unknown speed code. */
   speedGbps: number | null;
   gids: { index: number; gid: string; type: string }[];
 }
 
+/** Queries the device opened as `ctx` for its record. */
 export function deviceRecord(ctx: Context): DeviceRecord {
   const a = ctx.queryDevice();
   const ports: PortRecord[] = [];

@@ -9,12 +9,16 @@ import { VERSION } from "../common/mod.ts";
 import { jsonLinesPath } from "./stream.ts";
 import type { PairRecord } from "./pair.ts";
 
+/** The header every result document starts with. */
 export interface RunHeader {
   tool: "memreg";
+  /** memreg's version. */
   version: string;
   /** fuzz: `conformance --fuzz` (its own document: a summary, findings, coverage). */
   kind: "bench" | "conformance" | "fuzz";
+  /** Version of the document's schema, per kind. */
   schemaVersion: number;
+  /** ISO 8601 time the run started. */
   startedAt: string;
   /** The command line after the program name, as the user gave it (`memreg` + argv reproduces the run). */
   argv: string[];
@@ -25,6 +29,7 @@ export interface RunHeader {
   pair: PairRecord | null;
 }
 
+/** Builds the header of a result of `kind` on the device opened as `ctx`. */
 export function runHeader<K extends RunHeader["kind"]>(
   kind: K,
   schemaVersion: number,

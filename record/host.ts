@@ -20,19 +20,28 @@ function rdmaCoreVersion(): string | null {
   return null;
 }
 
+/** The host facts a result records. */
 export interface HostRecord {
   hostname: string;
+  /** Kernel release (uname -r). */
   kernel: string;
+  /** rdma-core release, read from the libibverbs file name; null when not found. */
   rdmaCore: string | null;
+  /** The CPU's model name. */
   cpu: string | null;
+  /** Logical CPUs. */
   cpus: number;
   memoryMiB: number;
   hugepages: { total: number; free: number; sizeKiB: number };
+  /** cpu0's cpufreq governor; null without cpufreq. */
   governor: string | null;
+  /** Whether the run was inside the testbed guest. */
   testbed: boolean;
+  /** Deno version. */
   deno: string;
 }
 
+/** Reads this host's facts (from /proc, /sys and the libibverbs file name). */
 export function hostRecord(): HostRecord {
   const meminfo = read("/proc/meminfo") ?? "";
   const num = (key: string) => Number(meminfo.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? 0);

@@ -6,6 +6,7 @@ import type { DeviceRecord } from "./device.ts";
 import type { FfiPathRecord } from "../ffi/callcost.ts";
 import type { RunHeader } from "./header.ts";
 
+/** One side of a two-process run. */
 export interface PairEnd {
   /** The address the out-of-band channel ran between (the server's listen address, the client's source). */
   address: string;
@@ -14,11 +15,13 @@ export interface PairEnd {
   ffi: FfiPathRecord;
 }
 
+/** What a two-process run records about its two sides. */
 export interface PairRecord {
   /** The side that wrote this document. */
   role: "server" | "client";
   /** QPs connected by exchanging endpoints over the OOB channel, or by rdma_cm (--rdma-cm). */
   connection: "oob" | "rdma-cm";
+  /** How the two sides were started: by hand (--server / --connect) or by Slurm (--slurm). */
   launcher: "cli" | "slurm";
   /** The out-of-band protocol version both spoke. */
   protocol: number;

@@ -2,6 +2,7 @@
 // the final JSON document is written at the end from the same records.
 import { dirname } from "node:path";
 
+/** A JSON-lines file that records are appended to as a run goes on, each synced to disk. */
 export class JsonLines {
   readonly #file: Deno.FsFile;
   readonly #enc = new TextEncoder();
@@ -20,15 +21,18 @@ export class JsonLines {
     writeSynced(this.#file, this.#enc.encode(JSON.stringify(record, jsonReplacer) + "\n"));
   }
 
+  /** Closes the file. */
   close(): void {
     this.#file.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
 }
 
+/** JSON.stringify replacer that writes bigints as decimal strings. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
@@ -56,8 +60,8 @@ export function jsonLinesPath(out: string): string {
 }
 
 /**
- * Writes a file, creating its directory first, and syncs it like a stream's records: a replay file written in
- * the testbed before a later step panics the guest was found empty on the host.
+ * Writes a file, creating its directory first, and syncs it like a stream's records: on the testbed's
+ * write-back 9p share an unsynced file is lost when the guest later panics.
  */
 export function writeText(path: string, text: string): void {
   Deno.mkdirSync(dirname(path), { recursive: true });
@@ -71,6 +75,7 @@ function writeSynced(f: Deno.FsFile, b: Uint8Array): void {
   f.syncDataSync();
 }
 
+/** Writes `doc` as indented JSON (bigints as strings) to `path`. */
 export function writeJson(path: string, doc: unknown): void {
   writeText(path, JSON.stringify(doc, jsonReplacer, 2) + "\n");
 }

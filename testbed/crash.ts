@@ -2,14 +2,20 @@
 // excerpt, so that a case that took the kernel down is a result with evidence, not a lost run. A WARN is
 // recorded as a warning, never as a crash: the kernel goes on after it.
 
+/** A kernel crash found on the guest console: its kind, where it hit and an excerpt. */
 export interface ConsoleCrash {
   kind: "panic" | "oops" | "hang";
+  /** The "Kernel panic" line, else the first line that showed trouble. */
   panicLine: string | null;
+  /** The first "RIP:" line: where the fault hit. */
   rip: string | null;
+  /** The call trace's frames. */
   callTrace: string[];
+  /** The console from the first sign of trouble on (its first lines). */
   excerpt: string;
 }
 
+/** What the guest console showed: a crash, if any, and the kernel's warnings. */
 export interface ConsoleReport {
   crash: ConsoleCrash | null;
   /** "WARNING: …" lines (with their RIP) seen on the console: recorded, not crashes. */

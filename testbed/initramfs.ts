@@ -6,6 +6,7 @@ import type { KernelInfo } from "./kernels.ts";
 
 /** What stage 1 needs: virtio PCI transport, 9p over virtio, and virtio-serial for output ports. */
 export const INITRAMFS_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "virtio_console"];
+/** The static busybox the initramfs runs stage 1 with. */
 export const BUSYBOX = "/bin/busybox";
 const INIT_SCRIPT = new URL("./guest/init.sh", import.meta.url);
 

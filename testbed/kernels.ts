@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { cacheDir, exists, run, runText, which } from "./paths.ts";
 import { KnownError, UsageError } from "../common/mod.ts";
 
+/** A kernel the testbed can boot: its vmlinuz and its modules. */
 export interface KernelInfo {
   version: string;
   vmlinuz: string;
@@ -12,12 +13,14 @@ export interface KernelInfo {
   modulesDir: string;
   /** The kernel's .config, when shipped (used to see whether it can boot through PVH). */
   config?: string;
+  /** On the host, or a Debian kernel fetched into the cache. */
   source: "installed" | "fetched";
   /** Debian suite it was fetched from, and the package version. */
   suite?: string;
   packageVersion?: string;
 }
 
+/** Where fetched Debian kernels are unpacked. */
 export const kernelsDir: string = join(cacheDir, "kernels");
 const DEFAULT_PREFIX = "6.1.";
 
@@ -26,6 +29,7 @@ export function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
 }
 
+/** The kernels installed on the host (/boot with /lib/modules), newest first. */
 export function listKernels(): KernelInfo[] {
   const found: KernelInfo[] = [];
   for (const e of readDir("/boot")) {

@@ -13,6 +13,7 @@ import { runInTestbed, type TestbedOptions } from "./vm.ts";
 import { projectRoot } from "./paths.ts";
 import { DEFAULT_OOB_PORT, newToken } from "../oob/role.ts";
 
+/** Address, host name and MAC of each guest of a pair. */
 export const PAIR = {
   server: { addr: "10.0.0.1", host: "memreg-pair-server", mac: "52:54:00:4d:52:01" },
   client: { addr: "10.0.0.2", host: "memreg-pair-client", mac: "52:54:00:4d:52:02" },
@@ -118,10 +119,8 @@ export async function runPairInTestbed(argv: string[], opts: TestbedOptions = {}
 }
 
 /**
- * Two emulated guests share the host's cores, and a guest that busy-polls a CQ keeps its vCPU thread running:
- * the QEMU thread that moves the wire's packets (the main loop) then waits for a time slice, tens of ms per
- * packet. Lowering the vCPU threads' priority (nice 15) lets the packet path run the moment it has work; the
- * guests still get all the CPU nobody else wants.
+ * Renices the guests' vCPU threads to 15: a guest busy-polling a CQ otherwise keeps the QEMU main loop, which
+ * moves the wire's packets, waiting tens of ms per packet for a time slice.
  */
 async function favourIoThreads(wirePort: number, stop: AbortSignal): Promise<void> {
   const done = new Set<string>();

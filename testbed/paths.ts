@@ -28,6 +28,7 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** Whether a path exists (following symlinks). */
 export function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -72,6 +73,7 @@ async function feed(stream: WritableStream<Uint8Array>, data: Uint8Array) {
   }
 }
 
+/** Runs a command and returns its stdout as text (throws as run() does). */
 export async function runText(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
   return new TextDecoder().decode(await run(cmd, args, opts));
 }

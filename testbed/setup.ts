@@ -28,6 +28,7 @@ export interface Probe {
   canRead(path: string): boolean;
 }
 
+/** The Probe that reads this host. */
 export const hostProbe: Probe = {
   uid: Deno.uid() ?? -1,
   which,
@@ -54,6 +55,7 @@ export const hostProbe: Probe = {
 const LIB_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/aarch64-linux-gnu", "/usr/lib"];
 const anyLib = (p: Probe, rel: string) => LIB_DIRS.some((d) => p.exists(`${d}/${rel}`));
 
+/** Everything the testbed needs on the host. */
 export const PARTS: Part[] = [
   {
     pkg: "qemu-system-x86",
@@ -129,8 +131,10 @@ function rxeIn(p: Probe, k: KernelInfo): boolean {
   return /\/rdma_rxe\.ko/.test(p.read(`${k.modulesDir}/modules.dep`) ?? "");
 }
 
+/** apt-get options of an unattended install (waits for a held dpkg lock). */
 export const APT = ["-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300"];
 
+/** What plan() decided: nothing to do, install these parts, or refuse with one line. */
 export type Plan =
   | { kind: "ready" }
   | { kind: "install"; parts: Part[]; aptGet: string }

@@ -30,6 +30,7 @@ const inside = (path: string, dir: string) => {
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 };
 
+/** What sharing reads of the host's filesystem: swappable for tests. */
 export interface HostFs {
   cwd: string;
   stat(path: string): { isDirectory: boolean } | null;

@@ -13,9 +13,11 @@ import { REPEAT_MS } from "../common/signals.ts";
 import { KnownError } from "../common/mod.ts";
 import { type ConsoleReport, readConsole } from "./crash.ts";
 
+/** Options of one testbed run. */
 export interface TestbedOptions {
   /** Kernel version, version prefix or Debian suite (see --list-kernels); default: newest installed 6.1. */
   kernel?: string;
+  /** Guest memory (default DEFAULT_MEMORY_MIB). */
   memoryMiB?: number;
   /** Hard limit for the whole VM, boot included; qemu is killed when it passes. */
   timeoutMs?: number;
@@ -45,16 +47,20 @@ export interface TestbedOptions {
 
 /** How a testbed run ended: the command's exit code, and what the kernel console showed. */
 export interface TestbedResult {
+  /** The command's exit code inside the guest. */
   code: number;
   /** The VM was killed because the guest made no progress for stallMs. */
   stalled: boolean;
   console: ConsoleReport;
+  /** The kernel version booted. */
   kernel: string;
   /** From qemu's start to rxe0 ACTIVE in the guest (what a boot costs); null when the guest never got there. */
   bootMs: number | null;
 }
 
+/** Default guest memory. */
 export const DEFAULT_MEMORY_MIB = 3072;
+/** Default limit for a whole testbed run. */
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 /** After forwarding SIGINT/SIGTERM, how long the guest gets to stop before the VM is killed. */
 export const STOP_GRACE_MS = 90_000;
@@ -188,9 +194,8 @@ function qemuArgs(
   return [
     ...["-nodefaults", "-no-user-config", "-no-reboot", "-display", "none"],
     ...(opts.net?.qemu ?? ["-nic", "none"]),
-    // Nested KVM is unreliable where memreg runs; multi-threaded TCG boots in a few seconds. The baseline x86-64
-    // CPU: with `max`, code that picks AVX or SSE4 paths runs them through TCG's slow vector helpers (a Deno
-    // start took 7.8 s instead of 5.7 s, the mean of 8 in the testbed); nothing in the verbs stack needs them.
+    // TCG, not nested KVM (unreliable where memreg runs). Baseline x86-64 CPU: under `max`, AVX/SSE4 paths run
+    // through TCG's slow vector helpers (a Deno start 7.8 s instead of 5.7 s); the verbs stack needs neither.
     ...[
       "-accel",
       "tcg,thread=multi",
@@ -319,11 +324,9 @@ async function supervise(
 }
 
 /**
- * SIGINT/SIGTERM on the host go to the guest's command: a line in the run share that stage 2 watches and turns
- * into the same signal for the command's process group, which then stops after its current step and saves
- * what it has. A guest that has not stopped STOP_GRACE_MS later is killed; before the command runs there is
- * nothing to save and the VM is killed at once. A heartbeat in the share tells the guest that memreg is still
- * there: if it is SIGKILLed, the guest stops the command and powers off by itself instead of running on.
+ * Relays SIGINT/SIGTERM to the guest's command through a line in the run share (stage 2 signals its process
+ * group), so it saves what it has; the VM is killed STOP_GRACE_MS later, or at once before the command runs.
+ * A heartbeat in the share lets the guest power off by itself if memreg is SIGKILLed.
  */
 function relaySignals(
   dir: string,
@@ -409,8 +412,8 @@ function labelled(w: { write(b: Uint8Array): Promise<number> }, label?: string) 
 }
 
 /**
- * The guest has no network, so every npm package must already be in node_modules: `deno run` fills it only
- * with what its own module graph imports (a fresh clone's `deno task test` had just the test runner's).
+ * Fills node_modules with every npm package before a boot: the guest has no network, and `deno run` installs
+ * only what its own module graph imports.
  */
 async function ensureNodeModules(say: (s: string) => void) {
   const cfg = join(projectRoot, "deno.json");
