@@ -273,6 +273,9 @@ export const MergedPairSchema = PairSchema.extend({
   calibration: CalibrationSchema.nullable().optional(),
 });
 
+/** The names of the points the matrix had (absent before documents recorded it: worked out from the config). */
+const PlannedSchema = z.array(str).optional();
+
 /**
  * The bench document. In a merged Slurm document (`pairs` present) the top level keeps its meaning for a
  * reader that knows no pairs: header (host, device, FFI path, `pair`), overhead, verification, regcost and
@@ -288,6 +291,7 @@ export const BenchDocSchema = z.object({
   ...pairCompletionShape,
   finishedAt: str,
   config: ConfigSchema,
+  planned: PlannedSchema,
   overhead: OverheadSchema,
   verification: str,
   strategies: z.array(StrategyInfoSchema),
@@ -307,7 +311,12 @@ export type MergedPairIn = z.infer<typeof MergedPairSchema>;
 
 /** The records of the .jsonl stream a bench run writes while it goes on. */
 export const BenchRecords = {
-  header: z.object({ ...headerShape, kind: z.literal("bench"), config: ConfigSchema }),
+  header: z.object({
+    ...headerShape,
+    kind: z.literal("bench"),
+    config: ConfigSchema,
+    planned: PlannedSchema,
+  }),
   overhead: z.object({ emptyCycleNs: num, cycles: int }),
   point: PointSchema,
   revocation: LateAccessSchema,

@@ -69,9 +69,13 @@ const RunInfoSchema = z.object({
   finishedAt: str,
 });
 
+/** The ids of the cases the run selected (absent before documents recorded them). */
+const SelectedSchema = z.array(str).optional();
+
 export const SuiteDocSchema = z.object({
   ...headerShape,
   kind: z.literal("conformance"),
+  selected: SelectedSchema,
   /** Whether it completed; a pair side stopped by a signal to the other side names that side's signal. */
   ...pairCompletionShape,
   run: RunInfoSchema,
@@ -86,7 +90,7 @@ export type CaseIn = z.infer<typeof CaseResultSchema>;
 
 /** The records of the .jsonl stream a conformance run writes while it goes on. */
 export const SuiteRecords = {
-  header: z.object({ ...headerShape, kind: z.literal("conformance") }),
+  header: z.object({ ...headerShape, kind: z.literal("conformance"), selected: SelectedSchema }),
   /** Crash survival: the header again from each later testbed boot. */
   boot: z.object({ ...headerShape, kind: z.literal("conformance") }),
   case: CaseResultSchema,
