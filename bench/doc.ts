@@ -75,7 +75,7 @@ export interface BenchDoc extends RunHeader {
    */
   interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
   config: BenchConfig;
-  /** The points the matrix had (pointName), in run order: what a reader of an incomplete run says is missing. */
+  /** The points the matrix had (pointName), in run order: an incomplete run's reader names those missing. */
   planned: string[];
   overhead: Overhead & { ffiPerCallNs: number; clockNs: number };
   verification: string;

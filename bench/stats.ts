@@ -1,4 +1,4 @@
-// Latency statistics (HdrHistogram, ns, 3 significant digits); the ranking of strategies is reports/bench/rank.ts.
+// Latency statistics (HdrHistogram, ns, 3 significant digits); ranking strategies: reports/bench/rank.ts.
 import * as hdr from "hdr-histogram-js";
 
 export interface LatencySummary {

@@ -43,7 +43,7 @@ export interface SuiteDoc extends RunHeader {
    * side, which names its own in interruptedBy). Single-process runs leave it out.
    */
   interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
-  /** The ids of the cases the run selected, in run order: what a reader of an incomplete run says was not run. */
+  /** The ids of the cases the run selected, in run order: an incomplete run's reader names those not run. */
   selected: string[];
   run: RunInfo;
   counts: Record<Classification, number>;

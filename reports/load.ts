@@ -25,10 +25,13 @@ export interface RunStatus {
   notes: string[];
 }
 
+/** A result file read and validated: its document, and whether the run went through. */
 export type Loaded =
   & { path: string; name: string; status: RunStatus }
   & ({ kind: "bench"; doc: BenchIn } | { kind: "conformance"; doc: SuiteIn });
+/** A loaded bench run. */
 export type BenchRun = Extract<Loaded, { kind: "bench" }>;
+/** A loaded conformance run. */
 export type SuiteRun = Extract<Loaded, { kind: "conformance" }>;
 
 /** `results[3].latency.p50Ns` from zod's path. */
@@ -79,6 +82,9 @@ function readText(path: string): string {
   }
 }
 
+/**
+ * Reads a result file (`.json` document or `.jsonl` stream); a file that does not validate is a UsageError.
+ */
 export function loadResult(path: string): Loaded {
   const text = readText(path);
   const stream = path.endsWith(".jsonl") || /^\{"record":/.test(text);

@@ -255,6 +255,7 @@ export function sweeps<T extends PointIn>(points: T[]): { key: string; points: T
   }));
 }
 
+/** The late-access checks as terminal lines (empty when the run made none). */
 export function revocationTable(checks: LateAccessResult[]): string {
   if (!checks.length) return "";
   return [

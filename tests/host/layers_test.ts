@@ -2,7 +2,7 @@
 //   1. floors: common < ffi < record < oob < testbed < bench, conformance (never each other) < reports <
 //      commands < cli.ts, and a module imports only its own floor or lower (type imports too);
 //   2. reports/ reads documents: what its modules load (value imports, transitively) holds no FFI, guest,
-//      out-of-band plumbing or case catalogue, and of the engines only their document, model and config modules;
+//      out-of-band plumbing or case catalogue, and of the engines only their documents, models and configs;
 //   3. no cycle of value imports outside tests/ (a dynamic import() is loaded on demand and breaks none).
 import assert from "node:assert/strict";
 
@@ -42,7 +42,7 @@ export interface Edge {
   kind: "value" | "type" | "dynamic";
 }
 
-/** The relative imports of a source text, resolved against its path (bare and node: specifiers are left out). */
+/** The relative imports of a source text, resolved against its path (bare and node: specifiers left out). */
 export function importsOf(path: string, text: string): Edge[] {
   const code = text.replace(/^\s*\/\/.*$/gm, "");
   const edges: Edge[] = [];
@@ -94,7 +94,7 @@ export function floorViolations(graph: Map<string, Edge[]>): string[] {
   return bad;
 }
 
-/** What reports/ loads that it may not: each such module once, with the first reports/ module that loads it. */
+/** What reports/ loads that it may not: each such module once, with a reports/ module that loads it. */
 export function reportsViolations(graph: Map<string, Edge[]>): string[] {
   const bad = new Map<string, string>();
   for (const start of [...graph.keys()].filter((p) => p.startsWith("reports/"))) {
@@ -116,7 +116,7 @@ export function reportsViolations(graph: Map<string, Edge[]>): string[] {
   return [...bad.values()];
 }
 
-/** The cycles of value imports: each strongly connected component of more than one module (or a self-import). */
+/** The cycles of value imports: each strongly connected component of 2+ modules, or a self-import. */
 export function valueCycles(graph: Map<string, Edge[]>): string[][] {
   const next = (m: string) => (graph.get(m) ?? []).filter((e) => e.kind === "value").map((e) => e.to);
   // Tarjan's algorithm.
@@ -147,11 +147,11 @@ export function valueCycles(graph: Map<string, Edge[]>): string[][] {
   return out;
 }
 
-Deno.test("layers: a module imports only its own floor or lower; bench and conformance never each other", () => {
+Deno.test("layers: a module imports only its floor or lower; bench and conformance never each other", () => {
   assert.deepEqual(floorViolations(sourceGraph()), []);
 });
 
-Deno.test("layers: reports/ loads documents, models and configs, never the engines, FFI or the case catalogue", () => {
+Deno.test("layers: reports/ loads documents, models and configs, never engines, FFI or the catalogue", () => {
   assert.deepEqual(reportsViolations(sourceGraph()), []);
 });
 

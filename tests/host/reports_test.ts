@@ -123,7 +123,7 @@ Deno.test("report: a crashed run's .jsonl (torn last line) renders what was meas
   assert.ok(r.kind === "bench" && r.doc.results.length > 0);
   assert.match(r.status.notes.join(), /last line \(\d+ bytes\) was cut off/);
   assert.match(r.status.missing[0], /^\d+ of 140 points not measured: /);
-  // The points the header says were planned, where it says so (streams before `planned`: the config's matrix).
+  // The points the header says were planned, where it says so (older streams: the config's matrix).
   const [head, ...rest] = Deno.readTextFileSync(FIXTURES.torn).split("\n");
   const planned = `${tmp()}/planned.jsonl`;
   const names = r.doc.results.map(pointName);
