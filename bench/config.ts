@@ -1,6 +1,7 @@
 // Bench configuration: the knobs of the matrix, parsed and checked before any device or testbed is touched,
 // so bad input costs one line and exit 2, never a VM boot.
 import { parseSize, UsageError } from "../common/mod.ts";
+import type { PointKey } from "./point.ts";
 
 export const STRATEGY_NAMES = [
   "reg-per-io",
@@ -325,4 +326,76 @@ export function parseConfig(o: RawOptions): BenchConfig {
     seed: o.seed,
     out: o.out,
   };
+}
+
+/** What the matrix of a run depends on. */
+export type MatrixConfig = Pick<
+  BenchConfig,
+  | "pages"
+  | "depths"
+  | "ops"
+  | "sizes"
+  | "strategies"
+  | "layouts"
+  | "pageOps"
+  | "pageSizes"
+  | "reuse"
+  | "pageReuse"
+  | "buffers"
+  | "poolBytes"
+  | "workingSets"
+  | "sweep"
+>;
+
+/**
+ * The points of a run, in the order they run: per layout (the page layout on 4 KiB pages only), page size,
+ * depth, op, size, strategy (the layout's, in its order) and working set; then the registration-cache sweep.
+ * A working set too small for the depth's I/Os in flight is left out.
+ */
+export function matrix(cfg: MatrixConfig): PointKey[] {
+  const keys: PointKey[] = [];
+  for (const layout of cfg.layouts) {
+    const paged = layout === "pages";
+    const strategies = LAYOUT_STRATEGIES[layout].filter((s) => cfg.strategies.includes(s));
+    const reuse = paged ? cfg.pageReuse : cfg.reuse;
+    for (const pages of paged ? ["4k" as const] : cfg.pages) {
+      for (const depth of cfg.depths) {
+        for (const op of paged ? cfg.pageOps : cfg.ops) {
+          for (const size of paged ? cfg.pageSizes : cfg.sizes) {
+            const units = Math.ceil(size / 4096);
+            // Page layout: the working set is the pool, in pages; a count means that many I/Os' worth.
+            const sets = cfg.workingSets?.map((w) =>
+              paged ? buffersOf(w, 4096) * ("buffers" in w ? units : 1) : buffersOf(w, size)
+            ) ??
+              [paged ? cfg.poolBytes / 4096 : reuse === "same" ? depth : cfg.buffers];
+            for (const strategy of strategies) {
+              for (const buffers of sets) {
+                if (buffers < depth * (paged ? units : 1)) {
+                  continue;
+                }
+                keys.push({ strategy, op, size, pages, depth, layout, reuse, buffers, sweep: false });
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const w = cfg.sweep;
+  if (w) {
+    for (const buffers of w.buffers) {
+      keys.push({
+        strategy: w.strategy,
+        op: w.op,
+        size: w.size,
+        pages: "4k",
+        depth: cfg.depths[0],
+        layout: w.layout,
+        reuse: w.reuse,
+        buffers,
+        sweep: true,
+      });
+    }
+  }
+  return keys;
 }

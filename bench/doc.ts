@@ -1,8 +1,9 @@
 // The bench result document as the engine writes it (schema version below). Its validator and every renderer
 // live in reports/; reports/schema checks at compile time that the two describe the same document.
+import { fmtSize } from "../common/mod.ts";
 import type { RunHeader } from "../record/header.ts";
 import type { PairRecord } from "../record/pair.ts";
-import type { BenchConfig, Layout } from "./config.ts";
+import { type BenchConfig, type Layout, matrix, type MatrixConfig } from "./config.ts";
 import type { KeyEnd } from "./exposure.ts";
 import type { Overhead } from "./overhead.ts";
 import type { PointResult } from "./point.ts";
@@ -74,6 +75,8 @@ export interface BenchDoc extends RunHeader {
    */
   interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
   config: BenchConfig;
+  /** The points the matrix had (pointName), in run order: an incomplete run's reader names those missing. */
+  planned: string[];
   overhead: Overhead & { ffiPerCallNs: number; clockNs: number };
   verification: string;
   strategies: StrategyInfo[];
@@ -86,4 +89,28 @@ export interface BenchDoc extends RunHeader {
    * accesses name their pair. The top-level fields then describe the run as a whole (see reports/schema).
    */
   pairs?: MergedPair[];
+}
+
+/** A point as `planned` names it: "rcache write 16 KiB 4k qd1 256" (the page layout and the sweep say so). */
+export function pointName(
+  p: {
+    strategy: string;
+    op: string;
+    size: number;
+    pages: string;
+    depth: number;
+    buffers: number;
+    layout?: string;
+    sweep?: boolean;
+  },
+): string {
+  const sweep = p.sweep ? [" (sweep)", " sweep"] : ["", ""];
+  return `${p.strategy} ${p.op} ${fmtSize(p.size)} ${p.pages} qd${p.depth}${
+    p.layout === "pages" ? " page list" : ""
+  }${sweep[0]} ${p.buffers}${sweep[1]}`;
+}
+
+/** The names of a run's points (the document's `planned`): its matrix, from the config alone. */
+export function plannedPoints(cfg: MatrixConfig): string[] {
+  return matrix(cfg).map(pointName);
 }

@@ -35,7 +35,7 @@ import { OobError } from "../oob/errors.ts";
 import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import type { PairRole } from "../oob/role.ts";
-import type { BenchConfig } from "./config.ts";
+import { type BenchConfig, matrix } from "./config.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead, type Overhead } from "./overhead.ts";
 import {
@@ -55,10 +55,9 @@ import { makeStrategy } from "./strategies/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
 import { UnsupportedError } from "./errors.ts";
-import { type BenchDoc, SCHEMA_VERSION } from "./doc.ts";
+import { type BenchDoc, plannedPoints, SCHEMA_VERSION } from "./doc.ts";
 import {
   type BenchOutcome,
-  matrix,
   pointLabel,
   pointLine,
   RegcostStopped,
@@ -224,7 +223,7 @@ class PairRun {
     );
     this.#cmServer = met.cm;
     const pair = met.pair;
-    const doc0 = { ...header, pair };
+    const doc0 = { ...header, pair, planned: plannedPoints(cfg) };
     const p = this.role.slurm?.plan;
     const out = cfg.out ??
       defaultOutPath("bench", `${ctx.name}-${p ? `pair${p.pair}-` : ""}${this.role.role}`);

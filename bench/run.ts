@@ -4,7 +4,7 @@
 import { Context, type DeviceAttr } from "../ffi/mod.ts";
 import { defaultOutPath, runHeader } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
-import { type BenchConfig, buffersOf, type Layout, LAYOUT_STRATEGIES } from "./config.ts";
+import { type BenchConfig, type Layout, LAYOUT_STRATEGIES, matrix } from "./config.ts";
 import { fmtSize } from "../common/mod.ts";
 import { Rig } from "./rig.ts";
 import { measureOverhead } from "./overhead.ts";
@@ -16,80 +16,9 @@ import { newHistogram } from "./stats.ts";
 import { progress } from "./progress.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { Verifier } from "./verify.ts";
-import { type BenchDoc, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
+import { type BenchDoc, plannedPoints, SCHEMA_VERSION, type StrategyInfo } from "./doc.ts";
 import { checkLimits } from "./limits.ts";
 import { type StopSignal, watchStop } from "../common/signals.ts";
-
-type MatrixConfig = Pick<
-  BenchConfig,
-  | "pages"
-  | "depths"
-  | "ops"
-  | "sizes"
-  | "strategies"
-  | "layouts"
-  | "pageOps"
-  | "pageSizes"
-  | "reuse"
-  | "pageReuse"
-  | "buffers"
-  | "poolBytes"
-  | "workingSets"
-  | "sweep"
->;
-
-/**
- * The points of a run, in the order they run: per layout (the page layout on 4 KiB pages only), page size,
- * depth, op, size, strategy (the layout's, in its order) and working set; then the registration-cache sweep.
- * A working set too small for the depth's I/Os in flight is left out.
- */
-export function matrix(cfg: MatrixConfig): PointKey[] {
-  const keys: PointKey[] = [];
-  for (const layout of cfg.layouts) {
-    const paged = layout === "pages";
-    const strategies = LAYOUT_STRATEGIES[layout].filter((s) => cfg.strategies.includes(s));
-    const reuse = paged ? cfg.pageReuse : cfg.reuse;
-    for (const pages of paged ? ["4k" as const] : cfg.pages) {
-      for (const depth of cfg.depths) {
-        for (const op of paged ? cfg.pageOps : cfg.ops) {
-          for (const size of paged ? cfg.pageSizes : cfg.sizes) {
-            const units = Math.ceil(size / 4096);
-            // Page layout: the working set is the pool, in pages; a count means that many I/Os' worth.
-            const sets = cfg.workingSets?.map((w) =>
-              paged ? buffersOf(w, 4096) * ("buffers" in w ? units : 1) : buffersOf(w, size)
-            ) ??
-              [paged ? cfg.poolBytes / 4096 : reuse === "same" ? depth : cfg.buffers];
-            for (const strategy of strategies) {
-              for (const buffers of sets) {
-                if (buffers < depth * (paged ? units : 1)) {
-                  continue;
-                }
-                keys.push({ strategy, op, size, pages, depth, layout, reuse, buffers, sweep: false });
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  const w = cfg.sweep;
-  if (w) {
-    for (const buffers of w.buffers) {
-      keys.push({
-        strategy: w.strategy,
-        op: w.op,
-        size: w.size,
-        pages: "4k",
-        depth: cfg.depths[0],
-        layout: w.layout,
-        reuse: w.reuse,
-        buffers,
-        sweep: true,
-      });
-    }
-  }
-  return keys;
-}
 
 /** The strategies of the run, one entry per layout each runs in. */
 export function strategyInfo(cfg: Pick<BenchConfig, "strategies" | "layouts">): StrategyInfo[] {
@@ -183,7 +112,7 @@ export async function runBench(cfg: BenchConfig, device?: string, quiet = false)
   checkLimits(cfg);
   using stop = await watchStop("finishing the current point, then writing the results");
   using ctx = Context.open(device);
-  const header = runHeader("bench", SCHEMA_VERSION, ctx);
+  const header = { ...runHeader("bench", SCHEMA_VERSION, ctx), planned: plannedPoints(cfg) };
   const out = cfg.out ?? defaultOutPath("bench", ctx.name);
   using lines = new JsonLines(jsonLinesPath(out));
   lines.write({ record: "header", ...header, config: cfg });

@@ -1,7 +1,7 @@
 // The conformance result document (versioned) as the engine writes it. Its validator and every renderer live in
 // reports/; reports/schema checks at compile time that the two describe the same document.
 import type { RunHeader } from "../record/header.ts";
-import { type CaseResult, type CaseRun, CLASSES, type Classification } from "./model.ts";
+import { type CaseResult, type CaseRun, CLASSES, type Classification, CLEAN } from "./model.ts";
 
 /** Bump on any incompatible change of the document below. */
 export const SCHEMA_VERSION = 1;
@@ -43,12 +43,15 @@ export interface SuiteDoc extends RunHeader {
    * side, which names its own in interruptedBy). Single-process runs leave it out.
    */
   interruptedByPeer?: "SIGINT" | "SIGTERM" | null;
+  /** The ids of the cases the run selected, in run order: an incomplete run's reader names those not run. */
+  selected: string[];
   run: RunInfo;
   counts: Record<Classification, number>;
   exitCode: number;
   results: CaseResult[];
 }
 
+/** The cases per class. */
 export function countClasses(results: CaseResult[]): Record<Classification, number> {
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<Classification, number>;
   for (const r of results) counts[r.class]++;
@@ -58,4 +61,16 @@ export function countClasses(results: CaseResult[]): Record<Classification, numb
 /** The document as written: the results without the tapes some carry for --emit-c (they go to C programs). */
 export function withoutTapes(doc: SuiteDoc): SuiteDoc {
   return { ...doc, results: (doc.results as CaseRun[]).map(({ tape: _, ...r }) => r) };
+}
+
+/** 0 when every case matched the rules or a recorded deviation (a profiled kernel crash included). */
+export function exitCodeFor(results: CaseResult[]): number {
+  const ok = (r: CaseResult) =>
+    CLEAN.includes(r.class) || ((r.class === "kernel-crash" || r.class === "crashed") && !!r.deviation);
+  return results.every(ok) ? 0 : 1;
+}
+
+/** The document's `selected`: the ids of the cases a run selected, in run order. */
+export function selectedIds(defs: readonly { id: string }[]): string[] {
+  return defs.map((d) => d.id);
 }

@@ -49,7 +49,7 @@ import {
 import { applyProfile, baseResult, deviceCaps, NEEDS_ONE_PROCESS, runCase } from "./runner.ts";
 import { profileFor } from "./profile.ts";
 import { openDevice, suiteDoc, type SuiteOptions } from "./suite.ts";
-import { SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
+import { SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { KnownError } from "../common/mod.ts";
 import { type StopWatch, watchStop } from "../common/signals.ts";
@@ -175,7 +175,7 @@ export async function runConformancePair(
     const listen = cm && server ? listenCm(cm, ctx, o.port ?? 1, o.gidIndex, role.endpoint.port) : null;
     const met = await meetPeer(ch, role, header, listen);
     const pair = met.pair;
-    const h = { ...header, pair };
+    const h = { ...header, pair, selected: selectedIds(defs) };
     o.onHeader(h);
     const side = new Side(ch, ctx, role, o, stop, cm && { ch: cm, server: met.cm });
     const run = role.role === "server" ? await side.serve(defs, h.host.kernel) : await side.request(defs);

@@ -19,7 +19,7 @@ import {
   processCrashDeviation,
   type Profile,
 } from "./profile.ts";
-import { type Cap, type CaseDef, type CaseResult, type Classification, CLEAN, groupOf } from "./model.ts";
+import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
 
 export interface CaseOptions extends FixtureOptions {
   caseDeadlineMs: number;
@@ -160,13 +160,6 @@ export function applyProfile(
   if (!d) return r;
   const deviation = { verdict: d.verdict, reason: d.reason, evidence: d.evidence };
   return r.class === "fail" ? { ...r, class: "known", deviation } : { ...r, deviation };
-}
-
-/** 0 when every case matched the rules or a recorded deviation (a profiled kernel crash included). */
-export function exitCodeFor(results: CaseResult[]): number {
-  const ok = (r: CaseResult) =>
-    CLEAN.includes(r.class) || ((r.class === "kernel-crash" || r.class === "crashed") && !!r.deviation);
-  return results.every(ok) ? 0 : 1;
 }
 
 /**

@@ -5,10 +5,10 @@ import { type RunHeader, runHeader } from "../record/header.ts";
 import { UsageError } from "../common/mod.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import type { TapeStep } from "./tape.ts";
-import { applyProfile, type CaseOptions, deviceCaps, exitCodeFor, notRunResult, runCase } from "./runner.ts";
+import { applyProfile, type CaseOptions, deviceCaps, notRunResult, runCase } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";
 import { crashDeviation, type Profile, profileFor } from "./profile.ts";
-import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "./doc.ts";
+import { countClasses, exitCodeFor, SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 
 export interface SuiteOptions extends CaseOptions {
@@ -46,7 +46,7 @@ export function openDevice(o: { device?: string; port: number; gidIndex?: number
 export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promise<SuiteDoc> {
   using ctx = openDevice(o);
   const t0 = performance.now();
-  const header = runHeader("conformance", SCHEMA_VERSION, ctx);
+  const header = { ...runHeader("conformance", SCHEMA_VERSION, ctx), selected: selectedIds(defs) };
   o.onHeader?.(header);
   const matched = o.profile ?? profileFor(ctx.name);
   const profile = o.strict ? null : matched;
@@ -79,7 +79,7 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
 
 /** The result document of a run's cases (the run's options, counts and exit code with them). */
 export function suiteDoc(
-  header: RunHeader & { kind: "conformance" },
+  header: RunHeader & { kind: "conformance"; selected: string[] },
   o: Omit<SuiteOptions, "onResult">,
   profile: Profile | null,
   results: CaseResult[],

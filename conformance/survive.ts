@@ -14,9 +14,17 @@ import { KnownError } from "../common/mod.ts";
 import { SIGNAL_EXIT, signalOfExit, type StopSignal } from "../common/signals.ts";
 import type { TapeStep } from "./tape.ts";
 import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
-import { applyProfile, baseResult, caseDeadline, exitCodeFor } from "./runner.ts";
+import { applyProfile, baseResult, caseDeadline } from "./runner.ts";
 import { type Profile, profileFor } from "./profile.ts";
-import { type BootRecord, countClasses, SCHEMA_VERSION, type SuiteDoc, withoutTapes } from "./doc.ts";
+import {
+  type BootRecord,
+  countClasses,
+  exitCodeFor,
+  SCHEMA_VERSION,
+  selectedIds,
+  type SuiteDoc,
+  withoutTapes,
+} from "./doc.ts";
 import type { ConsoleCrash } from "../testbed/crash.ts";
 
 export interface SurviveOptions {
@@ -176,6 +184,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
     ...header,
     kind: "conformance",
     schemaVersion: SCHEMA_VERSION,
+    selected: selectedIds(o.defs),
     completed: results.length === o.defs.length && !interrupted,
     interruptedBy,
     run: {

@@ -12,6 +12,7 @@ import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
 
+/** A compared run as the comparison names it: device, kernel, setup, whether complete. */
 export interface RunRef {
   name: string;
   kind: "bench" | "conformance";
@@ -27,6 +28,7 @@ export interface RunRef {
   testbed: boolean;
 }
 
+/** A conformance case that differs between the runs, and how. */
 export interface CaseDiff {
   id: string;
   title: string;
@@ -48,6 +50,7 @@ export interface CaseDiff {
     | "missing";
 }
 
+/** The conformance runs compared: their counts, the cases that differ and what was left out. */
 export interface ConformanceCompare {
   runs: RunRef[];
   counts: Partial<Record<string, number>>[];
@@ -55,8 +58,10 @@ export interface ConformanceCompare {
   leftOut: string[];
 }
 
+/** A value's move against the baseline, judged against the spread of both runs. */
 export type Change = "up" | "down" | "same" | "unknown";
 
+/** One metric of one point (or regcost or MW entry) across the runs. */
 export interface FigureDiff {
   /** strategy op size pages depth (bench points) or access pages size (regcost) or verb (MW). */
   key: string;
@@ -74,6 +79,7 @@ export interface FigureDiff {
   changes: (Change | null)[];
 }
 
+/** A point whose status (ok, unsupported, failed, limited) differs between the runs. */
 export interface StatusChange {
   key: string;
   pair: number | null;
@@ -81,6 +87,7 @@ export interface StatusChange {
   reasons: string[];
 }
 
+/** The bench runs compared: status changes, metric differences and what was left out. */
 export interface BenchCompare {
   runs: RunRef[];
   statusChanges: StatusChange[];
@@ -92,6 +99,7 @@ export interface BenchCompare {
   pairing: string | null;
 }
 
+/** What `memreg compare` computes, rendered as text, Markdown or HTML (and written as JSON). */
 export interface CompareModel {
   tool: "memreg";
   kind: "compare";
@@ -99,6 +107,7 @@ export interface CompareModel {
   bench: BenchCompare | null;
 }
 
+/** A loaded run as the comparison names it. */
 export function runRef(r: Loaded): RunRef {
   const pairs = docPairs(r.doc);
   const ends = [...new Set(pairs.map((p) => `${p.server.device.name}↔${p.client.device.name}`))].join(", ");
@@ -123,6 +132,7 @@ export function runRef(r: Loaded): RunRef {
 /** A, B, C…: the runs of a comparison, the baseline first. */
 export const letter = (i: number) => String.fromCharCode(65 + i);
 
+/** "A: rxe0, 6.1.0-56-amd64": a run's letter, device and kernel (incomplete runs say so). */
 export const runLabel = (r: RunRef, i: number) =>
   `${letter(i)}: ${r.device}, ${r.kernel}${r.complete ? "" : " (incomplete)"}`;
 
@@ -561,6 +571,7 @@ function unmatchedPairs(
   return out;
 }
 
+/** Compares runs against the first (the baseline): conformance with conformance, bench with bench. */
 export function compareRuns(runs: Loaded[]): CompareModel {
   const suites = runs.filter((r): r is SuiteRun => r.kind === "conformance");
   const benches = runs.filter((r): r is BenchRun => r.kind === "bench");

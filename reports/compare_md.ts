@@ -12,6 +12,7 @@ import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
+/** A compared value in its unit ("–" where the run has none). */
 export function fmtValue(f: FigureDiff, v: number | null): string {
   if (v === null) return "–";
   if (f.unit === "IO/s") return `${fmtCount(v)} IO/s`;
@@ -133,6 +134,7 @@ function benchMd(b: BenchCompare): string[] {
   return out;
 }
 
+/** A comparison as Markdown: conformance differences first, then the bench's. */
 export function compareMarkdown(m: CompareModel): string {
   const out = ["## memreg compare", ""];
   if (m.conformance) out.push(...conformanceMd(m.conformance), "");

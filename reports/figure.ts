@@ -2,6 +2,7 @@
 // files (--png/--svg) draw the spec. One definition, so the HTML charts and the chart files look the same.
 import type { ChartSpec } from "./html/runtime.js";
 
+/** A cell of a figure's table: its text, and the raw value behind it. */
 export interface Cell {
   text: string;
   /** Raw value (data-v in HTML: sorting, and the browser test compares it with the JSON). */
@@ -11,6 +12,7 @@ export interface Cell {
   span?: number;
 }
 
+/** A chart and the table of the numbers behind it. */
 export interface Figure {
   /** File-name friendly and unique within a run, e.g. `rate-write-4k-qd1`. */
   id: string;
@@ -21,6 +23,7 @@ export interface Figure {
   tall?: boolean;
 }
 
+/** A titled part of a report: its figures, after an optional introduction. */
 export interface Section {
   id: string;
   title: string;
@@ -31,8 +34,10 @@ export interface Section {
   grid?: boolean;
 }
 
+/** A table cell from its text, raw value and CSS class. */
 export const cell = (text: string, v?: number | string | null, cls?: string): Cell => ({ text, v, cls });
 
+/** "rate-write-4k-qd1": parts joined into a lower-case, file-name friendly id. */
 export function slug(...parts: (string | number)[]): string {
   return parts.map(String).join("-").toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-|-$/g, "");
 }

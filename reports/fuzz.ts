@@ -1,6 +1,6 @@
 // The text summaries of a fuzz run and of a replay, printed at the end of `memreg conformance --fuzz` and
 // `--replay` (the document is the record; this is what a person reads in the terminal).
-import type { FuzzDoc, ReplayOutcome } from "../conformance/fuzz/session.ts";
+import type { FuzzDoc, ReplayOutcome } from "../conformance/fuzz/doc.ts";
 import { describe } from "../conformance/fuzz/steps.ts";
 
 /** The summary printed at the end of a fuzz run. */

@@ -4,12 +4,8 @@
 import { basename } from "node:path";
 import type { z } from "zod";
 import { UsageError } from "../common/mod.ts";
-import { matrix } from "../bench/run.ts";
-import { type PointId, pointKey } from "./compare.ts";
-import { CASES } from "../conformance/cases/index.ts";
-import { selectCases } from "../conformance/select.ts";
-import { countClasses } from "../conformance/doc.ts";
-import { exitCodeFor } from "../conformance/runner.ts";
+import { plannedPoints, pointName } from "../bench/doc.ts";
+import { countClasses, exitCodeFor } from "../conformance/doc.ts";
 import type { CaseResult } from "../conformance/model.ts";
 import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords, type PointIn } from "./schema/bench.ts";
 import { type PairPart, pairParts } from "./pairs.ts";
@@ -29,10 +25,13 @@ export interface RunStatus {
   notes: string[];
 }
 
+/** A result file read and validated: its document, and whether the run went through. */
 export type Loaded =
   & { path: string; name: string; status: RunStatus }
   & ({ kind: "bench"; doc: BenchIn } | { kind: "conformance"; doc: SuiteIn });
+/** A loaded bench run. */
 export type BenchRun = Extract<Loaded, { kind: "bench" }>;
+/** A loaded conformance run. */
 export type SuiteRun = Extract<Loaded, { kind: "conformance" }>;
 
 /** `results[3].latency.p50Ns` from zod's path. */
@@ -83,6 +82,9 @@ function readText(path: string): string {
   }
 }
 
+/**
+ * Reads a result file (`.json` document or `.jsonl` stream); a file that does not validate is a UsageError.
+ */
 export function loadResult(path: string): Loaded {
   const text = readText(path);
   const stream = path.endsWith(".jsonl") || /^\{"record":/.test(text);
@@ -239,25 +241,22 @@ const list = (items: string[], max = 6) =>
 /** What an incomplete run did not measure; a merged document's per pair, and the pairs whose document never came. */
 function benchMissing(doc: BenchIn): string[] {
   const parts = pairParts(doc);
-  if (!doc.pairs?.length) return runMissing(doc.config, parts[0]);
+  const planned = plannedOf(doc);
+  if (!doc.pairs?.length) return runMissing(doc.config, planned, parts[0]);
   const of = doc.pairs[0].slurm?.pairs ?? parts.length;
   const came = new Set(parts.map((p) => p.n));
   return [
     ...[...Array(of).keys()].filter((n) => !came.has(n)).map((n) =>
       `pair ${n}: its document (never collected)`
     ),
-    ...parts.flatMap((part) => runMissing(doc.config, part).map((m) => `pair ${part.n}: ${m}`)),
+    ...parts.flatMap((part) => runMissing(doc.config, planned, part).map((m) => `pair ${part.n}: ${m}`)),
   ];
 }
 
-function runMissing(
-  config: BenchIn["config"],
-  part: PairPart<PointIn, BenchIn["revocation"][number]>,
-): string[] {
-  const key = (p: PointId) => `${pointKey(p, false)} ${p.buffers}${p.sweep ? " sweep" : ""}`;
-  const measured = new Set(part.results.map(key));
+/** The points a run had: as its document says, or (documents before `planned`) its config's matrix. */
+function plannedOf(doc: BenchIn): string[] {
   // Documents from before the page layout: contiguous buffers only, one working set, no sweep.
-  const planned = matrix({
+  return doc.planned ?? plannedPoints({
     layouts: ["contiguous"],
     pageOps: [],
     pageSizes: [],
@@ -265,13 +264,19 @@ function runMissing(
     poolBytes: 0,
     workingSets: null,
     sweep: null,
-    ...config,
+    ...doc.config,
   });
-  const left = planned.filter((k) => !measured.has(key(k)));
+}
+
+function runMissing(
+  config: BenchIn["config"],
+  planned: string[],
+  part: PairPart<PointIn, BenchIn["revocation"][number]>,
+): string[] {
+  const measured = new Set(part.results.map(pointName));
+  const left = planned.filter((k) => !measured.has(k));
   const out: string[] = [];
-  if (left.length) {
-    out.push(`${left.length} of ${planned.length} points not measured: ${list(left.map(key), 4)}`);
-  }
+  if (left.length) out.push(`${left.length} of ${planned.length} points not measured: ${list(left, 4)}`);
   if (config.revocationCheck && part.revocation.length === 0) {
     out.push("the late-access (revocation) checks");
   }
@@ -283,11 +288,12 @@ function runMissing(
 
 function suiteMissing(doc: SuiteIn): string[] {
   const ran = new Set(doc.results.map((r) => r.id));
-  let selected: string[];
-  try {
-    selected = selectCases(CASES, doc.run.cases ?? undefined).map((c) => c.id);
-  } catch {
-    return ["the cases selected could not be worked out from the recorded command line"];
+  const selected = doc.selected;
+  // Documents from before `selected`: the catalogue of today is not the run's, and a reader does not load it.
+  if (!selected) {
+    return [
+      `the cases not run (${doc.results.length} ran; this document does not list those its run selected)`,
+    ];
   }
   const left = selected.filter((id) => !ran.has(id));
   return left.length ? [`${left.length} of ${selected.length} selected cases not run: ${list(left)}`] : [];

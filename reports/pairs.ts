@@ -9,6 +9,7 @@ import type { BenchIn, MergedPairIn } from "./schema/bench.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
 import { type PairRunKey, pickRun } from "../bench/doc.ts";
 
+/** A document's pair record (two-process runs), as read. */
 export type PairIn = z.infer<typeof PairSchema>;
 
 /** What a document says about its pairs (conformance documents have `pair` only). */
@@ -30,6 +31,7 @@ interface Tagged {
  */
 export type RunRecords = Pick<MergedPairIn, PairRunKey> & { overhead: BenchIn["overhead"] };
 
+/** The part of a document one pair measured (or the whole of a single process's). */
 export interface PairPart<R extends Tagged, C extends Tagged> {
   /** The pair's number (its Slurm pair, or its place among the merged pairs); null for a single process. */
   n: number | null;

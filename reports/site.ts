@@ -64,11 +64,16 @@ function headline(r: Loaded): { text: string; v: number | null } {
   return { text: parts.filter(Boolean).join("; "), v: best?.iops ?? null };
 }
 
+/** The pages a publish wrote and the files it skipped (with why). */
 export interface PublishResult {
   pages: string[];
   skipped: string[];
 }
 
+/**
+ * Writes a static site of every result document under `runsDir` into `siteDir`: an index, a page per run,
+ * the comparisons.
+ */
 export function publish(runsDir: string, siteDir: string): PublishResult {
   const skipped: string[] = [];
   const runs: Loaded[] = [];

@@ -1,20 +1,19 @@
 // `memreg conformance --fuzz` and `--replay FILE` on the device here: a fuzz run or one replayed sequence,
 // streaming its records (to the crash-surviving host's stream in the testbed: survive.ts), and the document.
 import { basename, dirname, join } from "node:path";
-import { type RunHeader, runHeader } from "../../record/header.ts";
+import { runHeader } from "../../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "../../record/stream.ts";
 import { UsageError } from "../../common/mod.ts";
-import { stopRequested, type StopSignal } from "../../common/signals.ts";
+import { stopRequested } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
 import { loadProfile, type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
 import type { FixtureOptions } from "../fixture.ts";
-import { type Divergence, runSequence, type StepRecord } from "./exec.ts";
+import { runSequence } from "./exec.ts";
 import { deviceCaps } from "../runner.ts";
-import { crashSignatures, fuzz, type FuzzSummary, knownSignatures, type ReplayFile } from "./run.ts";
+import { crashSignatures, fuzz, knownSignatures, type ReplayFile } from "./run.ts";
 import { describe, type Step } from "./steps.ts";
-
-export const FUZZ_SCHEMA_VERSION = 1;
+import { FUZZ_SCHEMA_VERSION, type FuzzDoc, fuzzDoc, type ReplayOutcome } from "./doc.ts";
 
 export interface FuzzCliOptions extends FixtureOptions {
   device?: string;
@@ -31,76 +30,6 @@ export interface FuzzCliOptions extends FixtureOptions {
   tape?: boolean;
   /** Under crash survival: the host's stream to append to (the host writes the documents). */
   survivor?: string;
-}
-
-/** The result document of a fuzz run. */
-export interface FuzzDoc extends RunHeader {
-  mode: "fuzz";
-  /** Whether the run used its whole budget (as bench and conformance documents say; also run.completed). */
-  completed: boolean;
-  /** The signal that ended the run before its budget, or null. */
-  interruptedBy: StopSignal | null;
-  run: {
-    seed: number;
-    budgetMs: number;
-    maxSequences?: number;
-    wallMs: number;
-    profile: string | null;
-    completed: boolean;
-    /** Crash survival: the testbed boots and how each ended. */
-    boots?: { kernel: string; ended: string; sequences: number }[];
-  };
-  summary: FuzzSummary;
-  /** Sequences that took the kernel down (crash survival), shrunk like any other finding. */
-  crashes?: CrashFinding[];
-}
-
-export interface CrashFinding {
-  signature: string;
-  /** panic, oops, hang (the kernel) or process (the guest's memreg process died of a signal). */
-  what: string;
-  sequence: number;
-  steps: Step[];
-  described: string[];
-  step: number;
-  known: boolean;
-  evidence: { panicLine: string | null; rip: string | null; callTrace: string[] };
-  /** The kernel that crashed (the testbed boot's; absent in documents written before it was recorded). */
-  kernel?: string;
-  file?: string;
-}
-
-/** The document of a run (findings without their tapes: those go to C programs). */
-export function fuzzDoc(
-  header: RunHeader,
-  summary: FuzzSummary,
-  profile: Profile | null,
-  o: {
-    interruptedBy: StopSignal | null;
-    boots?: FuzzDoc["run"]["boots"];
-    crashes?: CrashFinding[];
-  },
-): FuzzDoc {
-  return {
-    ...header,
-    mode: "fuzz",
-    completed: !o.interruptedBy,
-    interruptedBy: o.interruptedBy,
-    run: {
-      seed: summary.seed,
-      budgetMs: summary.budgetMs,
-      ...(summary.maxSequences !== undefined ? { maxSequences: summary.maxSequences } : {}),
-      wallMs: summary.wallMs,
-      profile: profile ? basename(profile.path ?? profile.driver) : null,
-      completed: !o.interruptedBy,
-      ...(o.boots ? { boots: o.boots } : {}),
-    },
-    summary: {
-      ...summary,
-      findings: summary.findings.map((f) => ({ ...f, tape: undefined, facts: undefined })),
-    },
-    ...(o.crashes ? { crashes: o.crashes } : {}),
-  };
 }
 
 /** Replay files and C programs of a run go next to its document: results/x.json → results/x/. */
@@ -172,14 +101,6 @@ export function readReplay(path: string): ReplayFile {
 }
 
 /** What a replay did: each step with its prediction and class, the divergence, the one recorded. */
-export interface ReplayOutcome {
-  replay: ReplayFile;
-  records: StepRecord[];
-  divergence: Divergence | null;
-  /** The profile entry that explains the divergence, if one does. */
-  knownCase: string | null;
-}
-
 /** --replay FILE: the sequence once on the device here. */
 export async function replayHere(
   path: string,

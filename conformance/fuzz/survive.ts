@@ -15,7 +15,8 @@ import { type Profile, profileFor } from "../profile.ts";
 import { shrink } from "./shrink.ts";
 import { signalOfExit, type StopSignal } from "../../common/signals.ts";
 import { describe, generate, opName, type Slot, type Step } from "./steps.ts";
-import { type CrashFinding, type FuzzDoc, fuzzDoc, runDir } from "./session.ts";
+import { runDir } from "./session.ts";
+import { type CrashFinding, type FuzzDoc, fuzzDoc } from "./doc.ts";
 import {
   addCounts,
   addKnown,

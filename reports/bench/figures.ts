@@ -15,8 +15,12 @@ type LateIn = BenchIn["revocation"][number];
 /** A document or one pair's part of it: `overhead` null where a merged document lacks that pair's. */
 type SectionDoc = Omit<BenchIn, "overhead"> & { overhead: BenchIn["overhead"] | null };
 
+/**
+ * The style index of a strategy (colour, marker, dash): its place in STRATEGY_NAMES, the same in every chart.
+ */
 export const styleOf = (strategy: string): number => Math.max(0, STRATEGY_NAMES.indexOf(strategy as never));
 
+/** Matrix points of one chart group: one op, layout, page size, depth and working set. */
 export interface Group {
   op: string;
   pages: string;
@@ -29,6 +33,7 @@ export interface Group {
   points: PointIn[];
 }
 
+/** A group's title: "WRITE, 4k pages, depth 1", the page layout's with its pool and page order. */
 export const groupTitle = (
   g: {
     op: string;
@@ -84,7 +89,9 @@ const groupSlug = (
 ];
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
+/** The I/O sizes of some points, ascending, once each. */
 export const sizesOf = (ps: { size: number }[]) => uniq(ps.map((p) => p.size)).sort((a, b) => a - b);
+/** The strategies of some points, once each, in style order. */
 export const strategiesOf = (ps: { strategy: string }[]) =>
   uniq(ps.map((p) => p.strategy)).sort((a, b) => styleOf(a) - styleOf(b));
 

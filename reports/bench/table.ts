@@ -1,7 +1,7 @@
 // The concise end-of-run table: per (op, pages, depth) and size, the strategies ranked by I/O rate, then what
 // did not run and why, the revocation checks, and the regcost curve.
 import { fmtSize } from "../../common/mod.ts";
-import { rankPerSize } from "../../bench/stats.ts";
+import { rankPerSize } from "./rank.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, MergedPairIn, PointIn, RegcostIn } from "../schema/bench.ts";
 import { type PairIn, pairParts, partTitle, type RunRecords } from "../pairs.ts";
@@ -255,6 +255,7 @@ export function sweeps<T extends PointIn>(points: T[]): { key: string; points: T
   }));
 }
 
+/** The late-access checks as terminal lines (empty when the run made none). */
 export function revocationTable(checks: LateAccessResult[]): string {
   if (!checks.length) return "";
   return [

@@ -48,6 +48,7 @@ function isError(r: CaseResult): boolean {
   return r.class === "error" || ((r.class === "crashed" || r.class === "kernel-crash") && !r.deviation);
 }
 
+/** A conformance document as JUnit XML: one test suite per case group, one test case per case. */
 export function formatJunit(doc: SuiteDoc): string {
   const groups = [...new Set(doc.results.map((r) => r.group))];
   const count = (rs: CaseResult[]) => ({

@@ -6,6 +6,7 @@ import { formatAccept } from "../../conformance/outcome.ts";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
+/** A conformance document as Markdown: the device, the counts per class, then the cases not clean. */
 export function formatMarkdown(doc: SuiteDoc): string {
   const out: string[] = [];
   out.push(`## memreg conformance: ${cell(deviceLine(doc))}`, "");

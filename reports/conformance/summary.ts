@@ -4,10 +4,12 @@ import type { CaseResult } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import { pairLabel } from "../../record/pair.ts";
 
+/** "12 pass, 2 known": the cases per class, the classes that occur only. */
 export function countsLine(counts: Record<Classification, number>): string {
   return CLASSES.filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${c}`).join(", ") || "no cases";
 }
 
+/** "4.2 s", or "3 min 5 s" from a minute on. */
 export function formatDuration(ms: number): string {
   const s = ms / 1000;
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
@@ -35,6 +37,7 @@ export function observedLine(r: CaseResult): string {
     .join(" ");
 }
 
+/** The device, its model and kernel (and the pair) a conformance run ran on. */
 export function deviceLine(doc: SuiteDoc): string {
   const pair = doc.pair ? `, pair ${pairLabel(doc.pair)}` : "";
   return `${doc.device.name} (${doc.device.model}), kernel ${doc.host.kernel}${

@@ -2,6 +2,7 @@
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import { countsLine, detail, deviceLine, formatDuration } from "./summary.ts";
 
+/** A conformance document as the terminal table: one line per case, then the counts. */
 export function formatTable(doc: SuiteDoc, width = 180): string {
   const idW = Math.max(4, ...doc.results.map((r) => r.id.length));
   const ruleW = Math.max(4, ...doc.results.map((r) => r.rule.length));

@@ -197,6 +197,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
   return out.join("\n");
 }
 
+/** A comparison as an HTML page: conformance differences, then the bench's, with charts. */
 export function compareHtml(
   m: CompareModel,
   o: { links?: { href: string; text: string }[]; runLinks?: (string | null)[]; runs?: Loaded[] } = {},

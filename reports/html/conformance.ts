@@ -9,6 +9,7 @@ import { detail } from "../conformance/summary.ts";
 import { esc, runHeader, statusBanner } from "./page.ts";
 import type { CaseResult } from "../../conformance/model.ts";
 
+/** The cases per class as pills (the filter buttons), the total first. */
 export function countsHtml(counts: Partial<Record<string, number>>, total: number): string {
   return `<p class="counts"><span class="pill"><strong>${total}</strong> cases</span>${
     CLASSES.filter((c) => counts[c]).map((c) =>
@@ -63,6 +64,7 @@ function caseDetail(r: CaseIn): string {
   ]);
 }
 
+/** A conformance run's page body: counts, filters and the table of cases (ids prefixed with `prefix`). */
 export function suiteBody(run: SuiteRun, prefix: string): string {
   const d = run.doc;
   const tid = `${prefix}cases`;

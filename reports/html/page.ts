@@ -27,6 +27,7 @@ function scripts(): { chartjs: string; runtime: string } {
 }
 
 const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+/** Text made safe for HTML (elements and attribute values). */
 export const esc = (s: unknown): string => String(s ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
 
 /** A table cell; numbers carry their raw value in data-v (sorting, and tests compare it with the JSON). */
@@ -35,6 +36,7 @@ export function td(text: unknown, raw?: number | string | null, cls?: string, sp
   return `<td${v}${cls ? ` class="${cls}"` : ""}${span ? ` colspan="${span}"` : ""}>${esc(text)}</td>`;
 }
 
+/** An HTML data table from its header and rendered rows. */
 export function table(
   head: string[],
   rows: string[],
@@ -70,6 +72,7 @@ export class Charts {
   }
 }
 
+/** The recorded command line as a shell would take it (quoted where needed). */
 export function commandLine(argv: string[] | undefined): string {
   if (!argv) return "not recorded (written before memreg recorded its command line)";
   const q = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
@@ -220,6 +223,7 @@ details>summary{cursor:pointer;font-weight:600;margin:6px 0}
 footer{margin-top:40px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:8px}
 `;
 
+/** What a page holds: title, body, charts and the links in its top bar. */
 export interface PageOptions {
   title: string;
   subtitle?: string;
@@ -229,6 +233,7 @@ export interface PageOptions {
   links?: { href: string; text: string }[];
 }
 
+/** A whole self-contained HTML page: the styles, Chart.js and runtime.js inlined, the chart specs as JSON. */
 export function page(o: PageOptions): string {
   const { chartjs, runtime } = scripts();
   // JSON inside a script element: "</" must not appear literally.

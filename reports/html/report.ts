@@ -3,6 +3,7 @@ import type { Loaded } from "../load.ts";
 import { Charts, esc, page } from "./page.ts";
 import { runBody, runTitle } from "./sections.ts";
 
+/** The HTML report of one or more runs, each with its header and sections. */
 export function reportHtml(runs: Loaded[], links: { href: string; text: string }[] = []): string {
   const charts = new Charts();
   if (runs.length === 1) {

@@ -1,7 +1,9 @@
 // Types of runtime.js (plain JavaScript because it is inlined into every page as is).
 
+/** How an axis or a table formats its numbers. */
 export type Format = "ns" | "count" | "size" | "mbps" | "ratio" | "times" | "plain";
 
+/** A chart axis: scale, title and number format. */
 export interface AxisSpec {
   type: "linear" | "logarithmic" | "category";
   title?: string;
@@ -14,6 +16,7 @@ export interface AxisSpec {
   position?: "left" | "right";
 }
 
+/** A chart series: label, points, style and axis. */
 export interface DatasetSpec {
   label: string;
   data: (number | null | { x: number; y: number | null })[];
@@ -29,6 +32,7 @@ export interface DatasetSpec {
   line?: boolean;
 }
 
+/** A chart as JSON: the same spec draws the HTML chart and the chart file. */
 export interface ChartSpec {
   title: string;
   type: "line" | "bar";
@@ -40,23 +44,38 @@ export interface ChartSpec {
   datasets: DatasetSpec[];
 }
 
+/** Where a chart is drawn: the browser, or a canvas of @napi-rs/canvas. */
 export interface ChartEnv {
   responsive?: boolean;
   devicePixelRatio?: number;
   makeCanvas?: (w: number, h: number) => unknown;
 }
 
+/** Okabe–Ito colours, readable by colour-blind readers. */
 export const PALETTE: string[];
+/** Point markers, one per series beside its colour. */
 export const MARKERS: string[];
+/** Line dash patterns, one per series beside its colour. */
 export const DASHES: number[][];
+/** Bar fill patterns, so stacked bars are told apart without colour. */
 export const PATTERNS: string[];
+/** The number formats by name. */
 export const FORMATS: Record<Format, (v: number) => string>;
+/** Nanoseconds in the fitting unit (ns, µs, ms, s). */
 export function fmtNs(ns: number | null | undefined): string;
+/** Three significant digits, no exponent, no trailing zeros. */
 export function sig(v: number): string;
+/** 12345 → "12.3 k". */
 export function fmtCount(v: number | null | undefined): string;
+/** 4096 → "4 KiB", 1536 → "1.5 KiB". */
 export function fmtSize(n: number): string;
+/** Bytes per second as MB/s (10^6 bytes, as perftest reports). */
 export function fmtMBps(bps: number | null | undefined): string;
+/** A fraction as a percentage. */
 export function fmtRatio(r: number | null | undefined): string;
+/** The Chart.js configuration of a chart spec. */
 export function chartConfig(spec: ChartSpec, env: ChartEnv): unknown;
+/** A Chart.js chart of a spec on a canvas. */
 export function makeChart(Chart: unknown, canvas: unknown, spec: ChartSpec, env: ChartEnv): unknown;
+/** The page's behaviour: charts, filters, expanders, sortable tables. */
 export function initPage(doc: unknown, Chart: unknown): void;

@@ -17,6 +17,7 @@ export const PALETTE = [
   "#6A3D9A",
   "#7F7F7F",
 ];
+/** Point markers, one per series beside its colour. */
 export const MARKERS = [
   "circle",
   "triangle",
@@ -73,10 +74,12 @@ export function fmtMBps(bps) {
   return bps === null || bps === undefined || !Number.isFinite(bps) ? "–" : `${sig(bps / 1e6)} MB/s`;
 }
 
+/** A fraction as a percentage. */
 export function fmtRatio(r) {
   return r === null || r === undefined || !Number.isFinite(r) ? "–" : `${sig(r * 100)} %`;
 }
 
+/** The number formats by name (the `format` of an axis or dataset). */
 export const FORMATS = {
   ns: fmtNs,
   count: fmtCount,

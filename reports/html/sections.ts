@@ -11,6 +11,7 @@ import { suiteBody } from "./conformance.ts";
 
 type LateIn = BenchIn["revocation"][number];
 
+/** A figure as HTML: its chart, and its table beside it. */
 export function figureHtml(charts: Charts, f: Figure): string {
   const rows = f.rows.map((r) =>
     `<tr>${
@@ -25,6 +26,7 @@ export function figureHtml(charts: Charts, f: Figure): string {
   });
 }
 
+/** Sections as HTML, their ids prefixed with `prefix`, headings at `level`. */
 export function sectionsHtml(charts: Charts, sections: Section[], prefix: string, level = 2): string {
   return sections.map((s) =>
     `<section id="${esc(prefix + s.id)}"><h${level}>${esc(s.title)}</h${level}>${s.intro ?? ""}${
@@ -215,6 +217,7 @@ export function runBody(run: Loaded, charts: Charts, prefix = ""): string {
   return run.kind === "bench" ? benchBody(run, charts, prefix) : suiteBody(run as SuiteRun, prefix);
 }
 
+/** A run's title: kind, device, kernel, its pairs, and whether incomplete. */
 export function runTitle(run: Loaded): string {
   const pairs = docPairs(run.doc);
   const pair = pairs.length > 1

@@ -25,6 +25,7 @@ const Layout = z.enum(LAYOUT_NAMES);
 const Reuse = z.enum(["same", "rotate", "random"]);
 const KeyEnd = z.enum(["revoke", "send-inv", "eviction", "teardown"]);
 
+/** A latency summary (ns). */
 export const LatencySchema = z.object({
   count: int,
   meanNs: num,
@@ -44,6 +45,7 @@ const FailureSchema = z.object({ message: str, verb: str.optional(), errno: str.
 const RefComparison = z.object({ ratio: num, diffNs: num });
 const Range = z.object({ min: num, median: num, max: num });
 
+/** A point of the matrix and what was measured there. */
 export const PointSchema = z.object({
   strategy: Strategy,
   op: Op,
@@ -158,6 +160,7 @@ const RegcostMwSchema = z.object({
   ratio: RefComparison.nullable().optional(),
 });
 
+/** The registration-cost curve. */
 export const RegcostSchema = z.object({
   mr: z.array(RegcostMrSchema),
   mw: z.array(RegcostMwSchema),
@@ -194,6 +197,7 @@ const LatPairSchema = z.object({
   ratio: num.nullable(),
 });
 
+/** The calibration against perftest. */
 export const CalibrationSchema = z.object({
   device: str,
   gidIndex: int,
@@ -202,6 +206,7 @@ export const CalibrationSchema = z.object({
   summary: str,
 });
 
+/** The run's configuration (bench/config.ts BenchConfig). */
 export const ConfigSchema = z.object({
   sizes: z.array(int),
   ops: z.array(Op),
@@ -244,8 +249,10 @@ export const ConfigSchema = z.object({
   out: str.optional(),
 });
 
+/** The empty-cycle overhead and the FFI and clock costs. */
 export const OverheadSchema = z.object({ emptyCycleNs: num, cycles: int, ffiPerCallNs: num, clockNs: num });
 
+/** What a strategy of the run does (revokes, how its keys end). */
 export const StrategyInfoSchema = z.object({
   name: Strategy,
   layout: Layout.optional(),
@@ -273,6 +280,9 @@ export const MergedPairSchema = PairSchema.extend({
   calibration: CalibrationSchema.nullable().optional(),
 });
 
+/** The names of the points the matrix had (absent in older documents: worked out from the config). */
+const PlannedSchema = z.array(str).optional();
+
 /**
  * The bench document. In a merged Slurm document (`pairs` present) the top level keeps its meaning for a
  * reader that knows no pairs: header (host, device, FFI path, `pair`), overhead, verification, regcost and
@@ -288,6 +298,7 @@ export const BenchDocSchema = z.object({
   ...pairCompletionShape,
   finishedAt: str,
   config: ConfigSchema,
+  planned: PlannedSchema,
   overhead: OverheadSchema,
   verification: str,
   strategies: z.array(StrategyInfoSchema),
@@ -299,15 +310,25 @@ export const BenchDocSchema = z.object({
   pairs: z.array(MergedPairSchema).optional(),
 });
 
+/** A bench document as read. */
 export type BenchIn = z.infer<typeof BenchDocSchema>;
+/** A point as read. */
 export type PointIn = z.infer<typeof PointSchema>;
+/** A latency summary as read. */
 export type LatencyIn = z.infer<typeof LatencySchema>;
+/** A regcost curve as read. */
 export type RegcostIn = z.infer<typeof RegcostSchema>;
+/** A merged document's pair as read. */
 export type MergedPairIn = z.infer<typeof MergedPairSchema>;
 
 /** The records of the .jsonl stream a bench run writes while it goes on. */
 export const BenchRecords = {
-  header: z.object({ ...headerShape, kind: z.literal("bench"), config: ConfigSchema }),
+  header: z.object({
+    ...headerShape,
+    kind: z.literal("bench"),
+    config: ConfigSchema,
+    planned: PlannedSchema,
+  }),
   overhead: z.object({ emptyCycleNs: num, cycles: int }),
   point: PointSchema,
   revocation: LateAccessSchema,

@@ -12,6 +12,7 @@ const Class = z.enum(CLASSES as unknown as [typeof CLASSES[number], ...typeof CL
 const Value = z.union([str, num, z.boolean()]);
 const Accept = z.union([z.array(Value), z.object({ not: z.array(Value) })]);
 
+/** A case's result. */
 export const CaseResultSchema = z.object({
   id: str,
   group: str,
@@ -69,9 +70,14 @@ const RunInfoSchema = z.object({
   finishedAt: str,
 });
 
+/** The ids of the cases the run selected (absent before documents recorded them). */
+const SelectedSchema = z.array(str).optional();
+
+/** The conformance document. */
 export const SuiteDocSchema = z.object({
   ...headerShape,
   kind: z.literal("conformance"),
+  selected: SelectedSchema,
   /** Whether it completed; a pair side stopped by a signal to the other side names that side's signal. */
   ...pairCompletionShape,
   run: RunInfoSchema,
@@ -81,12 +87,14 @@ export const SuiteDocSchema = z.object({
   results: z.array(CaseResultSchema),
 });
 
+/** A conformance document as read. */
 export type SuiteIn = z.infer<typeof SuiteDocSchema>;
+/** A case result as read. */
 export type CaseIn = z.infer<typeof CaseResultSchema>;
 
 /** The records of the .jsonl stream a conformance run writes while it goes on. */
 export const SuiteRecords = {
-  header: z.object({ ...headerShape, kind: z.literal("conformance") }),
+  header: z.object({ ...headerShape, kind: z.literal("conformance"), selected: SelectedSchema }),
   /** Crash survival: the header again from each later testbed boot. */
   boot: z.object({ ...headerShape, kind: z.literal("conformance") }),
   case: CaseResultSchema,

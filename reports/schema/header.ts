@@ -11,10 +11,14 @@
 // that older documents lack are optional.
 import { z } from "zod";
 
+/** Any number. */
 export const num = z.number();
+/** An integer. */
 export const int = z.number().int();
+/** Any string. */
 export const str = z.string();
 
+/** The FFI path a run used and what one call and one clock read cost. */
 export const FfiSchema = z.object({
   path: z.enum(["native", "fnptr"]),
   reason: str,
@@ -22,6 +26,7 @@ export const FfiSchema = z.object({
   clockNs: num,
 });
 
+/** The host a run ran on. */
 export const HostSchema = z.object({
   hostname: str,
   kernel: str,
@@ -47,6 +52,7 @@ const PortSchema = z.object({
   gids: z.array(z.object({ index: int, gid: str, type: str })),
 });
 
+/** The device a run used. */
 export const DeviceSchema = z.object({
   name: str,
   model: str,

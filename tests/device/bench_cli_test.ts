@@ -4,6 +4,7 @@
 // next to the JSON.
 import assert from "node:assert/strict";
 import { loadResult } from "../../reports/load.ts";
+import { pointName } from "../../bench/doc.ts";
 
 Deno.test("memreg bench writes a conforming document, the JSON lines stream and the ranked table", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-bench-" });
@@ -103,6 +104,9 @@ Deno.test("memreg bench writes a conforming document, the JSON lines stream and 
       JSON.parse(l)
     );
     assert.equal(lines[0].record, "header");
+    // The points the matrix had, in the stream's header and the document: every one ran.
+    assert.deepEqual(doc.planned, doc.results.map(pointName));
+    assert.deepEqual(lines[0].planned, doc.planned);
     assert.equal(lines.filter((l) => l.record === "point").length, points.length);
     assert.equal(lines.at(-1).record, "end");
     assert.match(stdout, /write, 4k pages, depth 1/);

@@ -48,6 +48,9 @@ Deno.test("conformance --isolate: children classify like the in-process run and 
   const stream = (await Deno.readTextFile(`${dir}/r.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
   assertEquals(stream.map((r) => r.record), ["header", ...expectedIds.map(() => "case"), "end"]);
   assertEquals(stream.filter((r) => r.record === "case").map((r) => r.id), expectedIds.map((c) => c.id));
+  // The selection, in the stream's header and the document.
+  assertEquals(doc.selected, expectedIds.map((c) => c.id));
+  assertEquals(stream[0].selected, doc.selected);
   assert(doc.results.every((r) => ["pass", "known"].includes(r.class)), JSON.stringify(doc.counts));
   for (const pid of [...pids, Deno.pid]) assertEquals(await rdmaResources(pid!), [], `pid ${pid}`);
   // The JUnit file of a real run parses and names every case.

@@ -4,12 +4,12 @@ import { runCli } from "../helpers/cli.ts";
 import {
   DEFAULTS,
   LAYOUT_STRATEGIES,
+  matrix,
   parseConfig,
   parseWorkingSets,
   type RawOptions,
   STRATEGY_NAMES,
 } from "../../bench/config.ts";
-import { matrix } from "../../bench/run.ts";
 import { pinnedBytesNeeded } from "../../bench/limits.ts";
 import { fmtSize, parseSize, UsageError } from "../../common/mod.ts";
 

@@ -5,7 +5,6 @@ import {
   medianCiRanks,
   newHistogram,
   p50Of,
-  rankPerSize,
   summarize,
   summarizeSamples,
 } from "../../bench/stats.ts";
@@ -13,6 +12,7 @@ import { spreadOf } from "../../bench/point.ts";
 import { Verifier } from "../../bench/verify.ts";
 import { DataError } from "../../bench/errors.ts";
 import { strategyTable } from "../../reports/bench/table.ts";
+import { rankPerSize } from "../../reports/bench/rank.ts";
 import type { PointResult } from "../../bench/point.ts";
 
 Deno.test("exact percentiles, mean and stdev of a small sample", () => {

@@ -4,11 +4,11 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { fileURLToPath } from "node:url";
 import type { CaseResult, Classification } from "../../conformance/model.ts";
-import { countClasses, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/doc.ts";
+import { countClasses, exitCodeFor, SCHEMA_VERSION, type SuiteDoc } from "../../conformance/doc.ts";
 import { formatJunit } from "../../reports/conformance/junit.ts";
 import { formatMarkdown } from "../../reports/conformance/markdown.ts";
 import { formatTable } from "../../reports/conformance/table.ts";
-import { applyProfile, exitCodeFor, notRunResult } from "../../conformance/runner.ts";
+import { applyProfile, notRunResult } from "../../conformance/runner.ts";
 import {
   crashDeviation,
   isCrash,
