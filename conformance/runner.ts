@@ -8,7 +8,7 @@ import {
   NeedsOneProcess,
   StepFailed,
   Unsupported,
-} from "./fixture.ts";
+} from "./fixture/mod.ts";
 import { compare } from "./outcome.ts";
 import { KnownError } from "../common/mod.ts";
 import { RULES } from "./rules.ts";

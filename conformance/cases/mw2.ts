@@ -3,7 +3,7 @@
 // ibv_inc_rkey, zero-based windows, bounds and rights (WRITE, READ, atomics), type 2B QP association (also
 // when that QP is destroyed), window bookkeeping, and key reuse.
 import { Access, fastVerbs, incRkey, type MR, type MW } from "../../ffi/mod.ts";
-import { type Fixture, RW, T } from "../fixture.ts";
+import { type Fixture, RW, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,

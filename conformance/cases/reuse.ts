@@ -2,7 +2,7 @@
 // bring its old key back (IBTA keeps an 8-bit key portion in every R_Key for exactly this). Enough trials are
 // made to say something about a 1-in-256 key byte, and the case says what its count supports.
 import { type Cap, type CaseDef } from "../model.ts";
-import type { Fixture } from "../fixture.ts";
+import type { Fixture } from "../fixture/mod.ts";
 import { all, denied, unchanged, writeChecked } from "./shared.ts";
 
 /**

@@ -1,6 +1,6 @@
 // What cases share: accepted-outcome building blocks and the setups many of them start from.
 import { Access, incRkey } from "../../ffi/mod.ts";
-import { type AtomicSpec, type Fixture, type RdmaSpec, RW, type Side, T } from "../fixture.ts";
+import { type AtomicSpec, type Fixture, type RdmaSpec, RW, type Side, T } from "../fixture/mod.ts";
 import type { Accept, CaseDef, Outcome } from "../model.ts";
 import type { RuleId } from "../rules.ts";
 

@@ -2,7 +2,7 @@
 // the model side by side: each step's observed outcome class is checked against the model's prediction, and
 // the first divergence ends the sequence (the model no longer knows the device's state after it).
 import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
-import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture.ts";
+import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture/mod.ts";
 import type { Cap, Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import {

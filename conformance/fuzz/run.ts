@@ -3,7 +3,7 @@
 // groups it by rule. Divergences the device's profile already explains are counted, not reported again.
 import { join } from "node:path";
 import type { Context } from "../../ffi/mod.ts";
-import type { FixtureOptions } from "../fixture.ts";
+import type { FixtureOptions } from "../fixture/mod.ts";
 import type { Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import { type Deviation, deviationsFor, type Profile } from "../profile.ts";
