@@ -35,6 +35,7 @@ function tables(): string {
 const num = (id: string) => Number(id.replace(/^[a-z]+/, ""));
 const cstr = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
 
+/** A tape key expression as a C expression. */
 export function keyC(k: KeyExpr): string {
   if ("lit" in k) return `0x${(k.lit >>> 0).toString(16)}u`;
   if ("k" in k) return `K[${k.k}]`;
@@ -175,6 +176,7 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
   }
 }
 
+/** One C program to write: a tape and what it reproduces. */
 export interface EmitWhat {
   /** File name stem, e.g. the case id or "fuzz-vol1.rkey-bounds-1". */
   name: string;
@@ -216,6 +218,7 @@ export function wantsTapes(o: { tape?: boolean; emitC?: string }): boolean {
   return !!(o.tape || o.emitC);
 }
 
+/** Writes a C program per item and a README listing them in `dir`; returns the programs' file names. */
 export function emitAll(dir: string, items: EmitWhat[]): string[] {
   const files = items.map((w) => {
     const file = `${w.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.c`;

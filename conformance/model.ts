@@ -14,6 +14,7 @@ export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT"
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;
+/** What a case observed, by fact label. */
 export type Facts = Record<string, Value>;
 
 /** Accepted values of one fact: one of a list, or anything present but these. */
@@ -22,6 +23,7 @@ export type Accept = readonly Value[] | { readonly not: readonly Value[] };
 /** One accepted outcome: every listed fact must take one of its accepted values. */
 export type Outcome = Readonly<Record<string, Accept>>;
 
+/** A conformance case: its rule, setup, steps and accepted outcomes. */
 export interface CaseDef {
   /** `group.name` */
   id: string;
@@ -68,6 +70,7 @@ export type Classification =
   | "crashed"
   | "kernel-crash"
   | "error";
+/** Every classification, in report order. */
 export const CLASSES: readonly Classification[] = [
   "pass",
   "observed",
@@ -89,6 +92,7 @@ export const CLEAN: readonly Classification[] = ["pass", "observed", "known", "u
  * beyond what was granted, revocation by a stranger, a local denial of service).
  */
 export type Verdict = "acceptable" | "bug" | "security";
+/** Every verdict, from mild to severe. */
 export const VERDICTS: readonly Verdict[] = ["acceptable", "bug", "security"];
 
 /** A deviation from a profile that turned a `fail` into `known` (or explains a `kernel-crash`). */
@@ -98,6 +102,7 @@ export interface KnownDeviation {
   evidence: string;
 }
 
+/** One case as run: its class, facts and why. */
 export interface CaseResult {
   id: string;
   group: string;
@@ -151,6 +156,7 @@ export interface CrashEvidence {
   boot: number;
 }
 
+/** The group of a case id (`group.name`). */
 export function groupOf(id: string): string {
   return id.slice(0, id.indexOf("."));
 }

@@ -149,6 +149,7 @@ export function notRemote(def: CaseDef): string | null {
   return null;
 }
 
+/** A two-process run's options: the suite's, and what both sides share. */
 export interface PairOptions extends SuiteOptions {
   /** The options both sides must share (compared before the first case). */
   runDefining: Record<string, unknown>;
@@ -156,6 +157,7 @@ export interface PairOptions extends SuiteOptions {
   onHeader: NonNullable<SuiteOptions["onHeader"]>;
 }
 
+/** One side of a two-process conformance run (server or client); the run's document. */
 export async function runConformancePair(
   defs: readonly CaseDef[],
   role: PairRole,

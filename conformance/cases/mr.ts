@@ -21,6 +21,7 @@ import {
 
 const END = T.mrOff + T.mrLen;
 
+/** Memory regions: registration, access flags, deregistration, rereg. */
 export const mrCases: CaseDef[] = [
   {
     id: "mr.write_control",

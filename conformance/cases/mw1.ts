@@ -25,6 +25,7 @@ import { keyReuseCase } from "./reuse.ts";
 const MW1 = ["MW1"] as const;
 const same = windowCases(1);
 
+/** Type 1 memory windows: ibv_bind_mw, unbind, access through the window. */
 export const mw1Cases: CaseDef[] = [
   same.bindAccess({
     id: "mw1.bind_access",

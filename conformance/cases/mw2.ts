@@ -48,6 +48,7 @@ const INVALIDATE_FREE_RISK =
 
 const same = windowCases(2);
 
+/** Type 2 memory windows: IBV_WR_BIND_MW, QP association, invalidation. */
 export const mw2Cases: CaseDef[] = [
   same.bindAccess({
     id: "mw2.bind_access",

@@ -19,6 +19,7 @@ async function readOnce(f: Fixture, o: { addr?: bigint; len?: number | bigint } 
   return mr;
 }
 
+/** On-demand paging: the device follows the page tables; a hole fails the access. */
 export const odpCases: CaseDef[] = [
   {
     id: "odp.madvise_dontneed_read",

@@ -4,6 +4,7 @@ import { BOGUS_KEY, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import { all, FLUSH, granted, NO_RESPONDER, REM_ACCESS, unchanged, written } from "./shared.ts";
 
+/** What an access error does to the QPs: flush order, ERR on both ends, recovery, posting in ERR. */
 export const qpCases: CaseDef[] = [
   {
     id: "qp.flush_in_order",

@@ -27,6 +27,7 @@ export function reuseVerdict(trials: number, sameIndex: number, collisions: numb
     (p < 0.05 ? " — so the provider avoids the old key byte rather than drawing it at random" : "");
 }
 
+/** A key-reuse case: how often a new object of `kind` gets the old one's index or key. */
 export function keyReuseCase(o: {
   id: string;
   title: string;

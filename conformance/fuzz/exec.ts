@@ -38,6 +38,7 @@ export interface StepRecord {
   qp?: Record<QpName, string>;
 }
 
+/** A step whose outcome class the model did not predict. */
 export interface Divergence {
   /** Index of the step that diverged. */
   step: number;
@@ -49,6 +50,7 @@ export interface Divergence {
   signature: string;
 }
 
+/** A sequence as run: its steps, divergences, facts and tape. */
 export interface SequenceResult {
   records: StepRecord[];
   /** The first divergence the profile does not explain (it ends the sequence). */
@@ -61,6 +63,7 @@ export interface SequenceResult {
   knownCrash?: string;
 }
 
+/** A divergence's signature: the same one is the same deviation. */
 export function signature(rule: string, situation: string, observed: string): string {
   return `${rule}|${situation}|${observed}`;
 }
@@ -117,6 +120,7 @@ export function stepNeeds(s: Step): Cap[] {
   }
 }
 
+/** How a sequence runs: the fixture's options, the device's caps and the profile. */
 export interface ExecOptions extends FixtureOptions {
   /** What the device can do: steps needing more are skipped; without MW2B, QP association is open. */
   caps?: ReadonlySet<Cap>;

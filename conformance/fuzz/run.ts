@@ -15,6 +15,7 @@ import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
 
+/** A new divergence: its signature, the shrunk sequence and how to replay it. */
 export interface Finding {
   signature: string;
   rule: string;
@@ -37,6 +38,7 @@ export interface Finding {
   tape?: Tape;
 }
 
+/** A divergence the profile explains, and how often it was met. */
 export interface KnownCount {
   signature: string;
   count: number;
@@ -57,6 +59,7 @@ export interface Counts {
   coverage: Record<string, Record<string, number>>;
 }
 
+/** What a fuzz run did and found. */
 export interface FuzzSummary extends Counts {
   seed: number;
   budgetMs: number;
@@ -69,6 +72,7 @@ export interface FuzzSummary extends Counts {
   wallMs: number;
 }
 
+/** How a fuzz run goes: seed, budget, profile and where replay files go. */
 export interface FuzzOptions extends FixtureOptions {
   seed: number;
   budgetMs: number;
@@ -86,6 +90,7 @@ export interface FuzzOptions extends FixtureOptions {
   tape?: boolean;
 }
 
+/** A summary of nothing run yet. */
 export function emptySummary(seed: number, budgetMs: number, from = 0, maxSequences?: number): FuzzSummary {
   return {
     seed,
@@ -118,6 +123,7 @@ export function crashSignatures(known: Iterable<string>): Set<string> {
 /** How often a run says how far it got (the testbed host also takes this as the sign the guest lives). */
 const PROGRESS_MS = 20_000;
 
+/** Runs sequences from `o.seed` until the budget or the sequence limit; the summary. */
 export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
@@ -200,6 +206,7 @@ function sig(p: Prediction | null) {
   return p ? { rule: p.rule, situation: p.situation } : {};
 }
 
+/** The counts of one sequence. */
 export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   const c: Counts = { sequences: 1, steps: 0, skipped: 0, open: 0, coverage: {} };
   for (const r of res.records) {
@@ -215,6 +222,7 @@ export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   return c;
 }
 
+/** Adds `c` into `into`. */
 export function addCounts(into: Counts, c: Counts): void {
   into.sequences += c.sequences;
   into.steps += c.steps;
@@ -226,6 +234,7 @@ export function addCounts(into: Counts, c: Counts): void {
   }
 }
 
+/** Adds a known divergence's count into `into`. */
 export function addKnown(into: Map<string, KnownCount>, k: KnownCount): void {
   const have = into.get(k.signature);
   if (have) have.count += k.count;
