@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { WC_STATUS, WcFlags, WcOpcode } from "../ffi/mod.ts";
 import { errnoName } from "../ffi/errors.ts";
-import { SETTLE_MS } from "./fixture.ts";
+import { SETTLE_MS } from "./fixture/mod.ts";
 import type { KeyExpr, Tape, TapeOp, TapeStep } from "./tape.ts";
 import { writeText } from "../record/stream.ts";
 

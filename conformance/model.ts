@@ -1,5 +1,5 @@
 // The data a conformance case is made of, and what a run records about it.
-import type { Fixture } from "./fixture.ts";
+import type { Fixture } from "./fixture/mod.ts";
 import type { RuleId } from "./rules.ts";
 import type { Tape } from "./tape.ts";
 

@@ -3,7 +3,7 @@
 // (registers the target memory, binds, invalidates, deallocates, deregisters, inspects its memory and receive
 // completions). The client is the requester: it posts the RDMA READs, WRITEs, atomics and Sends with
 // Invalidate that the case aims at the server's objects, with the keys and addresses it is sent, on its own QP
-// (fixture.ts's Split). The case code and its expectations are the same as in one process, so the classes
+// (fixture/ends.ts's Split). The case code and its expectations are the same as in one process, so the classes
 // compare. Over the out-of-band channel (oob/):
 //
 //   both   → config, header        the run-defining options (compared), then each side's host and device
@@ -45,7 +45,7 @@ import {
   type PostReply,
   type Requester,
   type WireOp,
-} from "./fixture.ts";
+} from "./fixture/mod.ts";
 import { applyProfile, baseResult, deviceCaps, NEEDS_ONE_PROCESS, runCase } from "./runner.ts";
 import { profileFor } from "./profile.ts";
 import { openDevice, suiteDoc, type SuiteOptions } from "./suite.ts";
@@ -149,6 +149,7 @@ export function notRemote(def: CaseDef): string | null {
   return null;
 }
 
+/** A two-process run's options: the suite's, and what both sides share. */
 export interface PairOptions extends SuiteOptions {
   /** The options both sides must share (compared before the first case). */
   runDefining: Record<string, unknown>;
@@ -156,6 +157,7 @@ export interface PairOptions extends SuiteOptions {
   onHeader: NonNullable<SuiteOptions["onHeader"]>;
 }
 
+/** One side of a two-process conformance run (server or client); the run's document. */
 export async function runConformancePair(
   defs: readonly CaseDef[],
   role: PairRole,

@@ -8,7 +8,7 @@ import {
   NeedsOneProcess,
   StepFailed,
   Unsupported,
-} from "./fixture.ts";
+} from "./fixture/mod.ts";
 import { compare } from "./outcome.ts";
 import { KnownError } from "../common/mod.ts";
 import { RULES } from "./rules.ts";
@@ -21,6 +21,7 @@ import {
 } from "./profile.ts";
 import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
 
+/** How cases are run: the fixture's options, deadlines and what to keep. */
 export interface CaseOptions extends FixtureOptions {
   caseDeadlineMs: number;
   /** Attach each case's tape to its result (for --emit-c). */
@@ -49,6 +50,7 @@ export function deviceCaps(ctx: Context): Set<Cap> {
   return caps;
 }
 
+/** The parts of a result that come from the case's definition. */
 export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" | "durationMs"> {
   return {
     id: def.id,

@@ -12,6 +12,7 @@ const TITLES: Record<string, string> = {
   send_inv_dealloc_key: "SEND_WITH_INV of the key of a deallocated type 2 window is refused by the responder",
 };
 
+/** The cases the fuzzer found and saved (cases/fuzzed/*.json), replayed as ordinary cases. */
 export const fuzzedCases: CaseDef[] = [...Deno.readDirSync(fileURLToPath(DIR))]
   .filter((e) => e.isFile && e.name.endsWith(".json"))
   .map((e) => e.name.replace(/\.json$/, ""))

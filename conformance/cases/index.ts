@@ -7,8 +7,10 @@ import { qpCases } from "./qp.ts";
 import { odpCases } from "./odp.ts";
 import { fuzzedCases } from "./fuzzed.ts";
 
+/** The case groups, in run order (`--group`). */
 export const GROUPS = ["mr", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
 
+/** Every case, in run order. */
 export const CASES: readonly CaseDef[] = [
   ...mrCases,
   ...mw1Cases,

@@ -1,7 +1,7 @@
 // Memory regions: keys after dereg, bounds, access rights, PDs, zero length, rereg, invalidation of a plain
 // ibv_reg_mr key, and memory freed under a pinned MR.
 import { Access, ReregFlags } from "../../ffi/mod.ts";
-import { BOGUS_KEY, RW, T } from "../fixture.ts";
+import { BOGUS_KEY, RW, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import { keyReuseCase } from "./reuse.ts";
 import {
@@ -21,6 +21,7 @@ import {
 
 const END = T.mrOff + T.mrLen;
 
+/** Memory regions: registration, access flags, deregistration, rereg. */
 export const mrCases: CaseDef[] = [
   {
     id: "mr.write_control",

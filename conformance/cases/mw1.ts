@@ -2,7 +2,7 @@
 // invalidation that must not work on them (o10-37.2.26), window bounds and rights (WRITE, READ, atomics),
 // libibverbs' own checks, dealloc, dereg of the MR under a window, and key reuse after dealloc.
 import { Access, fastVerbs } from "../../ffi/mod.ts";
-import { RW } from "../fixture.ts";
+import { RW } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,
@@ -25,6 +25,7 @@ import { keyReuseCase } from "./reuse.ts";
 const MW1 = ["MW1"] as const;
 const same = windowCases(1);
 
+/** Type 1 memory windows: ibv_bind_mw, unbind, access through the window. */
 export const mw1Cases: CaseDef[] = [
   same.bindAccess({
     id: "mw1.bind_access",

@@ -3,7 +3,7 @@
 // ibv_inc_rkey, zero-based windows, bounds and rights (WRITE, READ, atomics), type 2B QP association (also
 // when that QP is destroyed), window bookkeeping, and key reuse.
 import { Access, fastVerbs, incRkey, type MR, type MW } from "../../ffi/mod.ts";
-import { type Fixture, RW, T } from "../fixture.ts";
+import { type Fixture, RW, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import {
   all,
@@ -48,6 +48,7 @@ const INVALIDATE_FREE_RISK =
 
 const same = windowCases(2);
 
+/** Type 2 memory windows: IBV_WR_BIND_MW, QP association, invalidation. */
 export const mw2Cases: CaseDef[] = [
   same.bindAccess({
     id: "mw2.bind_access",

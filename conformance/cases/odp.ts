@@ -1,7 +1,7 @@
 // On-demand paging: the device must follow the process's page tables (what the process would read is what
 // the peer reads), and a hole in them must fail the access instead of exposing old pages.
 import { Access, MADV_DONTNEED } from "../../ffi/mod.ts";
-import { type Fixture, RW, T, Unsupported } from "../fixture.ts";
+import { type Fixture, RW, T, Unsupported } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import { all, granted, writeChecked, written } from "./shared.ts";
 
@@ -19,6 +19,7 @@ async function readOnce(f: Fixture, o: { addr?: bigint; len?: number | bigint } 
   return mr;
 }
 
+/** On-demand paging: the device follows the page tables; a hole fails the access. */
 export const odpCases: CaseDef[] = [
   {
     id: "odp.madvise_dontneed_read",

@@ -1,9 +1,10 @@
 // What an access error does to the queue pairs: flush order, ERR state on both ends, recovery, posting in ERR.
 import { QpState } from "../../ffi/mod.ts";
-import { BOGUS_KEY, T } from "../fixture.ts";
+import { BOGUS_KEY, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import { all, FLUSH, granted, NO_RESPONDER, REM_ACCESS, unchanged, written } from "./shared.ts";
 
+/** What an access error does to the QPs: flush order, ERR on both ends, recovery, posting in ERR. */
 export const qpCases: CaseDef[] = [
   {
     id: "qp.flush_in_order",

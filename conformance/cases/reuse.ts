@@ -2,7 +2,7 @@
 // bring its old key back (IBTA keeps an 8-bit key portion in every R_Key for exactly this). Enough trials are
 // made to say something about a 1-in-256 key byte, and the case says what its count supports.
 import { type Cap, type CaseDef } from "../model.ts";
-import type { Fixture } from "../fixture.ts";
+import type { Fixture } from "../fixture/mod.ts";
 import { all, denied, unchanged, writeChecked } from "./shared.ts";
 
 /**
@@ -27,6 +27,7 @@ export function reuseVerdict(trials: number, sameIndex: number, collisions: numb
     (p < 0.05 ? " — so the provider avoids the old key byte rather than drawing it at random" : "");
 }
 
+/** A key-reuse case: how often a new object of `kind` gets the old one's index or key. */
 export function keyReuseCase(o: {
   id: string;
   title: string;

@@ -1,13 +1,18 @@
 // What cases share: accepted-outcome building blocks and the setups many of them start from.
 import { Access, incRkey } from "../../ffi/mod.ts";
-import { type AtomicSpec, type Fixture, type RdmaSpec, RW, type Side, T } from "../fixture.ts";
+import { type AtomicSpec, type Fixture, OK, type RdmaSpec, RW, type Side, T } from "../fixture/mod.ts";
 import type { Accept, CaseDef, Outcome } from "../model.ts";
 import type { RuleId } from "../rules.ts";
 
-export const OK = "IBV_WC_SUCCESS";
+/** A successful completion (the fixture's). */
+export { OK };
+/** A remote access error completion. */
 export const REM_ACCESS = "IBV_WC_REM_ACCESS_ERR";
+/** A flushed WR's completion (the QP went to ERR). */
 export const FLUSH = "IBV_WC_WR_FLUSH_ERR";
+/** A remote invalid request completion. */
 export const REM_INV_REQ = "IBV_WC_REM_INV_REQ_ERR";
+/** Any return but 0. */
 export const NOT_OK: Accept = { not: ["0"] };
 /**
  * A refused bind completes with Memory Window Bind Error (IBTA Vol 1 §11.6.2, rule 11.6.2.mw-bind); a post
@@ -41,9 +46,13 @@ export const NO_RESPONDER = [
 /** The window grants nothing: [mrOff, mrOff + 4 KiB) by default. */
 export const WIN = { off: T.mrOff, len: 4096 } as const;
 
+/** Step `step` posted and completed successfully. */
 export const granted = (step: string): Outcome => ({ [`${step}.ret`]: ["0"], [`${step}.wc`]: [OK] });
+/** Step `step` posted and completed with a remote access error. */
 export const denied = (step: string): Outcome => ({ [`${step}.ret`]: ["0"], [`${step}.wc`]: [REM_ACCESS] });
+/** The target holds its pattern. */
 export const unchanged: Outcome = { data: ["unchanged"] };
+/** The target holds what was written to it. */
 export const written: Outcome = { data: ["written"] };
 /** A Local Invalidate posted and refused by its completion. */
 export const localInvFailed: Outcome = { "inv.ret": ["0"], "inv.wc": LOCAL_INV_FAIL };
@@ -132,9 +141,12 @@ export async function type2Window(f: Fixture, access = RW, win: Win = {}) {
   return { mr, mw, key };
 }
 
+/** Window-bindable remote read access without LOCAL_WRITE. */
 export const NO_LOCAL_WRITE = Access.REMOTE_READ | Access.MW_BIND;
+/** RW and REMOTE_ATOMIC. */
 export const ATOMIC_RW = RW | Access.REMOTE_ATOMIC;
 
+/** A memory window type. */
 export type WindowKind = 1 | 2;
 type BoundWindow = Awaited<ReturnType<typeof type1Window | typeof type2Window>>;
 

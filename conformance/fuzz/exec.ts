@@ -1,7 +1,7 @@
 // Runs a fuzz sequence on the device (via the fixture, so it is taped) and the model side by side; the first
 // divergence ends it, since the model no longer knows the device's state after one.
 import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
-import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture.ts";
+import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture/mod.ts";
 import type { Cap, Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import {

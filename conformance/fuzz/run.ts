@@ -2,7 +2,7 @@
 // as a replay file. Divergences the profile already explains are counted, not reported again.
 import { join } from "node:path";
 import type { Context } from "../../ffi/mod.ts";
-import type { FixtureOptions } from "../fixture.ts";
+import type { FixtureOptions } from "../fixture/mod.ts";
 import type { Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import { type Deviation, deviationsFor, type Profile } from "../profile.ts";

@@ -8,7 +8,7 @@ import { stopRequested } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
 import { loadProfile, type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
-import type { FixtureOptions } from "../fixture.ts";
+import type { FixtureOptions } from "../fixture/mod.ts";
 import { runSequence } from "./exec.ts";
 import { deviceCaps } from "../runner.ts";
 import { crashSignatures, fuzz, knownSignatures, type ReplayFile } from "./run.ts";
