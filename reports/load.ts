@@ -4,7 +4,7 @@
 import { basename } from "node:path";
 import type { z } from "zod";
 import { UsageError } from "../common/mod.ts";
-import { matrix } from "../bench/run.ts";
+import { matrix } from "../bench/matrix.ts";
 import { type PointId, pointKey } from "./compare.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";

@@ -7,7 +7,7 @@
 // pair fixtures have no regcost: for each pair's regcost and overhead, a second pair is derived from a real
 // run that has them by changing its figures on a copy (`rescaled`), so the two pairs' figures differ.
 import type { BenchDoc } from "../../bench/doc.ts";
-import { mergeDocs } from "../../bench/collect.ts";
+import { mergeDocs } from "../../bench/pair/collect.ts";
 import { pairEnd } from "../../record/pair.ts";
 import { FIXTURES } from "./fixtures.ts";
 

@@ -9,7 +9,7 @@ import {
   type RawOptions,
   STRATEGY_NAMES,
 } from "../../bench/config.ts";
-import { matrix } from "../../bench/run.ts";
+import { matrix } from "../../bench/matrix.ts";
 import { pinnedBytesNeeded } from "../../bench/limits.ts";
 import { fmtSize, parseSize, UsageError } from "../../common/mod.ts";
 
