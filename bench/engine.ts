@@ -61,6 +61,7 @@ export interface PhaseStats extends StepTimes {
   peakPinnedBytes: number;
 }
 
+/** How the engine runs its phases: data checks and the floor of I/Os per phase. */
 export interface EngineOptions {
   verify: "sampled" | "full";
   /** I/Os a phase completes even when its time budget has passed (a repetition needs a few to mean much). */
@@ -76,6 +77,7 @@ export class PeerInterrupt extends Error {
   }
 }
 
+/** The measured cycle of one point: the exposer's side, and the peer's when it runs in this process. */
 export class Engine {
   readonly slots: Slot[];
   /** The peer, when it runs in this process (null: in another, bench/pair/run.ts). */
@@ -467,6 +469,7 @@ const KIND_NAMES: Record<number, string> = {
   [Kind.PEER_NOTICE]: "peer notice SEND",
 };
 
+/** StepTimes all zero. */
 export function emptySteps(): StepTimes {
   return {
     exposeNs: 0,

@@ -284,7 +284,7 @@ Deno.test("merged document with an interrupted pair and a missing one: incomplet
   assert.match(m.status.missing[0], /^pair 1: 60 of 160 points not measured: /);
   assert.equal(m.status.missing[1], "pair 1: the registration-cost curve (regcost)");
   assert.match(reportHtml([m]), /<li>pair 1: the registration-cost curve \(regcost\)<\/li>/);
-  // Pair 1's document never came (bench/collect.ts writes the others, completed: false).
+  // Pair 1's document never came (bench/pair/collect.ts writes the others, completed: false).
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pairs-" });
   try {
     const alone = mergeDocs([slurmPair(rc0, 0, 2)]);
