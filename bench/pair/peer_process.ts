@@ -157,6 +157,7 @@ export class PeerProcess {
     return wcs[0]?.statusName ?? "no completion";
   }
 
+  /** Releases the peer's memory and its MRs. */
   close(): void {
     this.peer.close();
   }

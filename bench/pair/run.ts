@@ -176,16 +176,6 @@ class PairRun implements StepRunner {
     return null;
   }
 
-  /** A revoking strategy's late access across the wire. */
-  lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>> {
-    return this.#lateAccess(index, key);
-  }
-
-  /** The server's regcost (the client waits for it). */
-  regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult | null>> {
-    return this.#regcost(step);
-  }
-
   /** The channel's end after the peer said stop. */
   stoppedBy(e: unknown): boolean {
     return this.ch.endedByPeerStop(e);
@@ -425,7 +415,7 @@ class PairRun implements StepRunner {
    * A revoking strategy's late access, across the wire: one I/O, then (its setup still alive) the server sends
    * the first advertised segment and the client tries it with the old key.
    */
-  async #lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>> {
+  async lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>> {
     const { ch, T } = this, phase = `late access ${key.strategy}`;
     let status = "not run", rkey = 0;
     const one = { ...this.cfg, warmup: 0, reps: 1, iterations: 1, repMinIos: 1 };
@@ -462,7 +452,7 @@ class PairRun implements StepRunner {
   }
 
   /** The server measures its device's registration costs on a loopback of its own; the client waits. */
-  async #regcost(step: (s: string) => void): Promise<OrStopped<RegcostResult | null>> {
+  async regcost(step: (s: string) => void): Promise<OrStopped<RegcostResult | null>> {
     const { ch, T } = this;
     if (this.#stopping) return STOPPED;
     if (!this.server) {
