@@ -18,6 +18,7 @@ import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
 import type { PointResult } from "./point.ts";
 
+/** One bandwidth comparison: perftest and memreg at the same op, size and depth. */
 export interface BwPair {
   op: Op;
   size: number;
@@ -31,6 +32,7 @@ export interface BwPair {
   globalCycleBytesPerSec: number | null;
 }
 
+/** One latency comparison: perftest and memreg at the same size. */
 export interface LatPair {
   size: number;
   iterations: number;
@@ -40,6 +42,7 @@ export interface LatPair {
   ratio: number | null;
 }
 
+/** The calibration record: memreg's own figures next to perftest's on the same device. */
 export interface Calibration {
   device: string;
   gidIndex: number;
@@ -216,6 +219,7 @@ export function memregLat(
   return { typicalUs: s.p50Ns / 1000, avgUs: s.meanNs / 1000 };
 }
 
+/** `--calibrate`: perftest's bandwidth and latency tools next to memreg's data path, on the same device. */
 export async function runCalibration(
   rig: Rig,
   cfg: BenchConfig,
@@ -297,6 +301,7 @@ export async function runCalibration(
   };
 }
 
+/** The calibration as lines of text for the terminal. */
 export function calibrationSummary(bw: BwPair[], lat: LatPair[]): string {
   const lines = ["", "calibration against perftest (same device, same run):"];
   for (const b of bw) {

@@ -3,6 +3,7 @@
 import { parseSize, UsageError } from "../common/mod.ts";
 import type { PointKey } from "./point.ts";
 
+/** Every strategy, in the order they run and are listed. */
 export const STRATEGY_NAMES = [
   "reg-per-io",
   "bounce",
@@ -20,9 +21,13 @@ export const STRATEGY_NAMES = [
   "mw2-span",
   "dv-page-list",
 ] as const;
+/** A strategy by name. */
 export type StrategyName = typeof STRATEGY_NAMES[number];
+/** The peer's RDMA operation on the exposer's memory. */
 export type Op = "write" | "read";
+/** How the I/Os draw their buffers (or pages): always the same, in turn, at random. */
 export type Reuse = "same" | "rotate" | "random";
+/** The page size of the exposed memory: 4 KiB or 2 MiB huge pages. */
 export type PageKindName = "4k" | "2m";
 
 /**
@@ -30,6 +35,7 @@ export type PageKindName = "4k" | "2m";
  * logical region broken up into 4 KiB pages drawn from a pool (--pool), as page-cache pages are.
  */
 export const LAYOUT_NAMES = ["contiguous", "pages"] as const;
+/** A memory layout by name (LAYOUT_NAMES). */
 export type Layout = typeof LAYOUT_NAMES[number];
 
 /** The strategies each layout has, in the order they run and are listed. */
@@ -52,6 +58,7 @@ export interface Sweep {
   buffers: number[];
 }
 
+/** A bench run's settings, parsed and checked (the document's `config`). */
 export interface BenchConfig {
   sizes: number[];
   ops: Op[];
@@ -95,6 +102,7 @@ export interface BenchConfig {
   out?: string;
 }
 
+/** The defaults of the bench options, as the command line spells them. */
 export const DEFAULTS = {
   sizes: "4k,16k,64k,256k,1m,4m,8m",
   layout: "contiguous,pages",
@@ -153,6 +161,7 @@ function intList(text: string, what: string, max: number): number[] {
   ];
 }
 
+/** The bench options as the command line gives them (strings where the user types a list or size). */
 export interface RawOptions {
   /** Absent: each layout's default sizes (DEFAULTS.sizes, DEFAULTS.pageSizes). */
   sizes?: string;
@@ -189,6 +198,7 @@ export interface RawOptions {
 
 /** Largest single I/O: the advert carries the length as u32, and rxe/most HCAs cap a message at 2 GiB. */
 export const MAX_IO = 1024 ** 3;
+/** Deepest queue: the rig has this many slots. */
 export const MAX_DEPTH = 64;
 
 function sizeList(text: string): number[] {
@@ -236,6 +246,7 @@ export function buffersOf(w: WorkingSet, size: number): number {
   return Math.floor(w.bytes / (Math.ceil(size / 4096) * 4096));
 }
 
+/** The run's settings from the command line options; throws UsageError on a bad one. */
 export function parseConfig(o: RawOptions): BenchConfig {
   const sizes = sizeList(o.sizes ?? DEFAULTS.sizes);
   const pageSizes = sizeList(o.sizes ?? DEFAULTS.pageSizes);

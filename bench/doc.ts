@@ -11,8 +11,10 @@ import type { LateAccessResult } from "./revocation.ts";
 import type { RegcostResult } from "./regcost.ts";
 import type { Calibration } from "./calibrate.ts";
 
+/** The version of the bench document's schema (reports/schema/bench.ts reads it). */
 export const SCHEMA_VERSION = 2;
 
+/** What the document says of a strategy in a layout: how its keys live and end. */
 export interface StrategyInfo {
   name: BenchConfig["strategies"][number];
   /** The layout this entry describes (a name may have one implementation per layout). */
@@ -44,6 +46,7 @@ export interface PairRun {
 /** A pair of a merged document: its pair record and what its run recorded (`pairs[i]`). */
 export type MergedPair = PairRecord & PairRun;
 
+/** The names of PairRun's fields, in document order. */
 export const PAIR_RUN_KEYS = [
   "startedAt",
   "finishedAt",
@@ -54,6 +57,7 @@ export const PAIR_RUN_KEYS = [
   "regcost",
   "calibration",
 ] as const satisfies readonly (keyof PairRun)[];
+/** A PairRun field by name. */
 export type PairRunKey = typeof PAIR_RUN_KEYS[number];
 // Every PairRun field is in the list (a field added to PairRun and not here fails the build).
 const _everyKey: Exclude<keyof PairRun, PairRunKey> extends never ? true : never = true;
@@ -63,6 +67,7 @@ export function pickRun<T extends { [K in PairRunKey]?: unknown }>(d: T): Pick<T
   return Object.fromEntries(PAIR_RUN_KEYS.map((k) => [k, d[k]])) as Pick<T, PairRunKey>;
 }
 
+/** The bench result document. */
 export interface BenchDoc extends RunHeader {
   kind: "bench";
   finishedAt: string;
@@ -85,8 +90,9 @@ export interface BenchDoc extends RunHeader {
   regcost: RegcostResult | null;
   calibration: Calibration | null;
   /**
-   * A Slurm run's merged document (bench/collect.ts): every pair with its own run records; results and late
-   * accesses name their pair. The top-level fields then describe the run as a whole (see reports/schema).
+   * A Slurm run's merged document (bench/pair/collect.ts): every pair with its own run records; results and
+   * late accesses name their pair. The top-level fields then describe the run as a whole (see
+   * reports/schema).
    */
   pairs?: MergedPair[];
 }

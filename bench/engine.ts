@@ -5,9 +5,9 @@
 //
 // The exposer's side lives here (its memory, the strategy, the adverts it sends, the notices it receives); the
 // peer's side is bench/peer.ts, which acts on the advert message alone. In one process both are polled by this
-// one loop; in a pair (bench/pair.ts) the peer runs in another process, usually on another host
-// (bench/peer_side.ts), and this loop polls the exposer's end alone (runRemote): a notice then means the
-// peer is done with the I/O, and a phase ends with an end-of-phase advert.
+// one loop; in a pair (bench/pair/run.ts) the peer runs in another process, usually on another host
+// (bench/pair/peer_process.ts), and this loop polls the exposer's end alone (runRemote): a notice then means
+// the peer is done with the I/O, and a phase ends with an end-of-phase advert.
 import { Access, fastVerbs, MR, NativeBuffer, SendFlags, SendWr, setAddr, VerbsError } from "../ffi/mod.ts";
 import { type CQ, RecvWr, WrOpcode } from "../ffi/mod.ts";
 import { CTL, Kind, kindOf, MAX_SLOTS, type Rig, slotOf, wrId } from "./rig.ts";
@@ -19,12 +19,10 @@ import { PAGE } from "./exposure.ts";
 import type * as hdr from "hdr-histogram-js";
 import { newHistogram, p50Of } from "./stats.ts";
 import process from "node:process";
+import { STALL_NS, StallWatchdog, type Watch, yieldAndWatch } from "./watchdog.ts";
 // IBV_WC_WITH_INV is 8; rxe (6.1) hands user space the kernel's IB_WC_WITH_INVALIDATE (4) instead.
 // The key must match either way, and the late-access check proves the window is really gone.
 const WITH_INV_ANY = 8 | 4;
-const STALL_NS = 60e9;
-/** A pair's loop lets the event loop run (the out-of-band channel) once it has been idle this long. */
-export const YIELD_IDLE_NS = 200e6;
 const S_EXPOSING = 1, S_ADVERTISED = 2, S_REVOKING = 3, S_EXPOSER_DONE = 4;
 
 /**
@@ -63,6 +61,7 @@ export interface PhaseStats extends StepTimes {
   peakPinnedBytes: number;
 }
 
+/** How the engine runs its phases: data checks and the floor of I/Os per phase. */
 export interface EngineOptions {
   verify: "sampled" | "full";
   /** I/Os a phase completes even when its time budget has passed (a repetition needs a few to mean much). */
@@ -71,12 +70,6 @@ export interface EngineOptions {
 
 let nextSeq = 1;
 
-/**
- * What a pair's loop calls while idle: true when the other process has said something (it stopped the point),
- * and it throws when the channel broke.
- */
-export type Watch = () => boolean;
-
 /** The other process of a pair stopped the point (its message says why). */
 export class PeerInterrupt extends Error {
   constructor() {
@@ -84,9 +77,10 @@ export class PeerInterrupt extends Error {
   }
 }
 
+/** The measured cycle of one point: the exposer's side, and the peer's when it runs in this process. */
 export class Engine {
   readonly slots: Slot[];
-  /** The peer, when it runs in this process (null: in another, bench/pair.ts). */
+  /** The peer, when it runs in this process (null: in another, bench/pair/run.ts). */
   readonly peer: Peer | null;
   readonly verifier: Verifier;
   readonly #fast = fastVerbs();
@@ -164,25 +158,16 @@ export class Engine {
    */
   run(count: number, budgetNs: number, record: boolean, sequential = false): PhaseStats {
     const t0 = this.#begin(count, budgetNs, record, sequential);
-    let idle = 0, lastProgress = t0;
-    while (this.#inflight > 0) {
-      if (this.#pollOnce() > 0) {
-        idle = 0;
-      } else if (++idle % 4096 === 0) {
-        const now = this.#fast.nowNs();
-        if (idle === 4096) lastProgress = now;
-        else if (now - lastProgress > STALL_NS) {
-          throw new ProtocolError(`no completion for ${STALL_NS / 1e9} s`);
-        }
-      }
-    }
+    // One process: nothing else to let run while idle, so the watchdog's yield hint is ignored.
+    const dog = new StallWatchdog(`no completion for ${STALL_NS / 1e9} s`);
+    while (this.#inflight > 0) dog.polled(this.#pollOnce());
     return this.#finish(t0);
   }
 
   /**
    * run() with the peer in another process: the same cycle, polling the exposer's end alone; once idle for
-   * YIELD_IDLE_NS it lets the event loop run and calls `watch` (which throws when the other process stopped).
-   * The phase ends with the end-of-phase advert, after which the peer reports its side.
+   * YIELD_IDLE_NS (bench/watchdog.ts) it lets the event loop run and calls `watch` (which throws when the
+   * other process stopped). The phase ends with the end-of-phase advert, after which the peer reports its side.
    */
   async runRemote(
     count: number,
@@ -193,20 +178,12 @@ export class Engine {
     stallNs = STALL_NS,
   ): Promise<PhaseStats> {
     const t0 = this.#begin(count, budgetNs, record, sequential);
-    let idle = 0, lastProgress = t0;
+    const dog = new StallWatchdog(
+      `no completion for ${stallNs / 1e9} s (the peer stopped answering?)`,
+      stallNs,
+    );
     while (this.#inflight > 0) {
-      if (this.#pollOnce() > 0) {
-        idle = 0;
-      } else if (++idle % 4096 === 0) {
-        const now = this.#fast.nowNs();
-        if (idle === 4096) lastProgress = now;
-        else if (now - lastProgress > stallNs) {
-          throw new ProtocolError(`no completion for ${stallNs / 1e9} s (the peer stopped answering?)`);
-        } else if (now - lastProgress > YIELD_IDLE_NS) {
-          await new Promise((r) => setTimeout(r, 0));
-          if (watch()) throw new PeerInterrupt();
-        }
-      }
+      if (dog.polled(this.#pollOnce()) && await yieldAndWatch(watch)) throw new PeerInterrupt();
     }
     const st = this.#finish(t0);
     await this.#endPhase(watch);
@@ -237,8 +214,7 @@ export class Engine {
         if (this.#fast.nowNs() - t0 > STALL_NS) {
           throw new ProtocolError("the end-of-phase advert did not complete");
         }
-        await new Promise((r) => setTimeout(r, 0));
-        if (watch()) throw new PeerInterrupt();
+        if (await yieldAndWatch(watch)) throw new PeerInterrupt();
       }
     }
   }
@@ -493,6 +469,7 @@ const KIND_NAMES: Record<number, string> = {
   [Kind.PEER_NOTICE]: "peer notice SEND",
 };
 
+/** StepTimes all zero. */
 export function emptySteps(): StepTimes {
   return {
     exposeNs: 0,

@@ -2,6 +2,7 @@
 // data, a protocol step that did not happen, a run that stopped making progress.
 import { wcStatusName } from "../ffi/mod.ts";
 
+/** A work completion with an error status. */
 export class CompletionError extends Error {
   readonly statusName: string;
   constructor(readonly step: string, readonly status: number, slot: number) {
@@ -11,6 +12,7 @@ export class CompletionError extends Error {
   }
 }
 
+/** Data that did not arrive as sent: the data checks found a mismatch. */
 export class DataError extends Error {
   constructor(what: string, seq: number, offset: number) {
     super(`${what}: I/O #${seq} data mismatch at byte ${offset} (lost, misplaced or stale data)`);
@@ -18,6 +20,7 @@ export class DataError extends Error {
   }
 }
 
+/** The cycle went off its protocol: an unexpected completion or notice, or a stall. */
 export class ProtocolError extends Error {
   constructor(message: string) {
     super(message);

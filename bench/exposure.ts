@@ -14,8 +14,10 @@
 //             still cached then; measured per (I/O, cached registration).
 //   teardown  the key is valid for the whole point: until the point tears down (the figure is the time the
 //             point still ran after each I/O: a property of the run's length, not of the strategy).
+/** How an I/O's key ends (the table above). */
 export type KeyEnd = "revoke" | "send-inv" | "eviction" | "teardown";
 
+/** A page: 4 KiB. */
 export const PAGE = 4096;
 
 /**

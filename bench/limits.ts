@@ -73,6 +73,7 @@ export function hugePagesNeeded(cfg: BenchConfig): number {
   return peak;
 }
 
+/** What the host allows a process to pin. */
 export interface HostLimits {
   /** RLIMIT_MEMLOCK soft limit in bytes; Infinity when unlimited. */
   memlock: number;

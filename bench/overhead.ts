@@ -5,12 +5,14 @@ import { fastVerbs } from "../ffi/mod.ts";
 import { newHistogram } from "./stats.ts";
 import type { Rig } from "./rig.ts";
 
+/** The empty-cycle overhead record. */
 export interface Overhead {
   /** ns per empty cycle, median of 5 runs. */
   emptyCycleNs: number;
   cycles: number;
 }
 
+/** The median ns of an empty cycle on this rig (5 runs of `cycles`). */
 export function measureOverhead(rig: Rig, cycles = 20_000): Overhead {
   const clock = fastVerbs();
   const hist = newHistogram();

@@ -13,6 +13,7 @@ import type { Verifier } from "./verify.ts";
 /** Random draws that hit a busy page try again this often before walking to the next free page. */
 const REDRAWS = 8;
 
+/** The page layout's memory: a pool of 4 KiB pages the I/Os draw their pages from. */
 export class PagePool extends Arena {
   /** Pages per I/O. */
   readonly ioPages: number;

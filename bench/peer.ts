@@ -32,14 +32,17 @@ export const ADVERT_HEAD = 16;
 export const END_OF_PHASE = 0;
 /** Notice: slot u32, seq u32, data seed u32. */
 export const NOTICE_BYTES = 12;
+/** Advert: bytes per segment (addr u64, rkey u32, length u32). */
 export const ADVERT_SEG = 16;
 
+/** Bytes of an advert carrying `maxSegs` segments. */
 export function advertBytes(maxSegs: number): number {
   return ADVERT_HEAD + ADVERT_SEG * maxSegs;
 }
 
 const SGE = 16; // struct ibv_sge: addr u64, length u32, lkey u32
 
+/** What the peer must know of a point: its layout, op, size, depth and notice. */
 export interface PeerShape {
   layout: Layout;
   op: Op;
@@ -75,6 +78,9 @@ export function capsFor(shape: PeerShape, dev: DeviceAttr): RigCaps {
   return { sendWr, sge: Math.min(sgeLimit(dev, shape.op), pages) };
 }
 
+/**
+ * The peer's side of the cycle: its memory, its advert receives and the work requests it posts per advert.
+ */
 export class Peer {
   /** The peer's data memory and its local MR. */
   readonly mem: NativeBuffer;

@@ -17,6 +17,7 @@ import type * as hdr from "hdr-histogram-js";
 /** errno values that mean "this device (driver) cannot do it", not "something went wrong". */
 const UNSUPPORTED_ERRNOS = new Set(["EOPNOTSUPP", "ENOSYS", "EPROTONOSUPPORT"]);
 
+/** A point of the matrix: what it measures. */
 export interface PointKey {
   strategy: StrategyName;
   op: Op;
@@ -31,6 +32,7 @@ export interface PointKey {
   sweep: boolean;
 }
 
+/** Why a point (or a measurement) did not run: the message, and the verb and errno when a verb failed. */
 export interface Failure {
   message: string;
   verb?: string;
@@ -69,6 +71,7 @@ export interface PerIo {
   sges: number;
 }
 
+/** A point's result record. */
 export interface PointResult extends PointKey {
   status: "ok" | "unsupported" | "failed" | "limited";
   /** unsupported: the capability flag or errno; failed: the error; limited: the resource that ran out. */
@@ -103,11 +106,13 @@ export interface PointResult extends PointKey {
   pair?: number;
 }
 
+/** The Failure of an error (the verb and errno of a VerbsError). */
 export function failureOf(e: unknown): Failure {
   if (e instanceof VerbsError) return { message: e.message, verb: e.verb, errno: e.errnoName };
   return { message: e instanceof Error ? e.message : String(e) };
 }
 
+/** Whether an error means the device or strategy cannot do this, rather than a failure. */
 export function isUnsupported(e: unknown): boolean {
   return e instanceof UnsupportedError || (e instanceof VerbsError && UNSUPPORTED_ERRNOS.has(e.errnoName));
 }
@@ -117,6 +122,7 @@ export function workingSetBytes(key: PointKey): number {
   return key.layout === "pages" ? key.buffers * PAGE : key.buffers * Math.ceil(key.size / PAGE) * PAGE;
 }
 
+/** A point's result with no figures yet (status ok). */
 export function emptyResult(key: PointKey, cfg: BenchConfig, strategy: Strategy): PointResult {
   return {
     ...key,
@@ -216,6 +222,7 @@ export interface PhaseRequest {
 /** How a pair runs a phase with the peer in another process (connecting and arming both ends on its first). */
 export type RunPhase = (req: PhaseRequest) => Promise<PhaseStats>;
 
+/** Runs one point in this process: its phases by the engine's own loop. */
 export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Histogram): PointResult {
   const t0 = performance.now();
   const steps = pointSteps(rig, key, cfg, hist);
@@ -234,7 +241,7 @@ export function runPoint(rig: Rig, key: PointKey, cfg: BenchConfig, hist: hdr.Hi
   return timed(it.value, t0);
 }
 
-/** runPoint with each phase run by `runPhase` (a pair: the peer in another process, bench/pair.ts). */
+/** runPoint with each phase run by `runPhase` (a pair: the peer in another process, bench/pair/run.ts). */
 export async function runPointWith(
   rig: Rig,
   key: PointKey,
@@ -376,6 +383,7 @@ function range(values: number[]): Range {
   return { min: s[0], median: n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2, max: s[n - 1] };
 }
 
+/** The spread of the repetitions' figures; null without repetitions. */
 export function spreadOf(reps: PointResult["reps"]): Spread | null {
   const n = reps.length;
   if (n === 0) return null;

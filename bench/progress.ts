@@ -3,6 +3,7 @@
 import { SingleBar } from "cli-progress";
 import process from "node:process";
 
+/** The progress of a run's steps. */
 export interface Progress {
   step(what: string): void;
   /** One step finished; `line` says how (null: count it, print nothing). */
@@ -10,6 +11,7 @@ export interface Progress {
   stop(): void;
 }
 
+/** A progress display for `total` steps: a bar on a TTY, a line per step otherwise (none when quiet). */
 export function progress(total: number, quiet = false): Progress {
   let n = 0;
   if (!quiet && Deno.stderr.isTerminal()) {

@@ -38,6 +38,7 @@ export interface RefComparison {
   diffNs: number;
 }
 
+/** The cost of registering one MR size and access, memreg next to C. */
 export interface RegcostMr {
   pages: PageKindName;
   access: string;
@@ -58,6 +59,7 @@ export interface RegcostMr {
   ratio?: { reg: RefComparison; dereg: RefComparison } | null;
 }
 
+/** The cost of one memory-window verb, memreg next to C. */
 export interface RegcostMw {
   verb: string;
   status: "ok" | "unsupported" | "failed";
@@ -69,6 +71,7 @@ export interface RegcostMw {
   ratio?: RefComparison | null;
 }
 
+/** The regcost record. */
 export interface RegcostResult {
   mr: RegcostMr[];
   mw: RegcostMw[];
@@ -81,6 +84,7 @@ export interface RegcostResult {
   note: string;
 }
 
+/** What regcost measures and how long. */
 export interface RegcostOptions {
   maxBytes: number;
   pages: PageKindName[];
@@ -103,6 +107,7 @@ const CALL_SHARE = 4;
 /** Untimed rounds before the first block, so that JIT compilation is not measured. */
 const WARMUP = 3;
 
+/** How regcost measures, as the document says it. */
 export const METHOD =
   `each verb bracketed by the clock alone: two clock reads in the native helper around the ` +
   `raw verb, called from a JS loop that does nothing else between calls (arguments prepared outside, no ` +
@@ -112,6 +117,7 @@ export const METHOD =
   `alternating with memreg's, after ${WARMUP} untimed rounds each; ratio = memreg p50 / C p50, diffNs = ` +
   `memreg p50 − C p50; p50CiNs is a 95 % distribution-free CI of the median (order statistics)`;
 
+/** The MR sizes regcost measures: 4 KiB times powers of 4, up to `maxBytes`. */
 export function regcostSizes(maxBytes: number): number[] {
   const out: number[] = [];
   for (let s = PAGE; s <= maxBytes; s *= 4) out.push(s);
@@ -166,6 +172,7 @@ function measurePair(timer: VerbTimer, o: RegcostOptions): PairFigures {
   };
 }
 
+/** memreg's median against the C reference's: ratio and difference. */
 export function compareToRef(memreg: LatencySummary, c: LatencySummary): RefComparison {
   return { ratio: Math.round((memreg.p50Ns / c.p50Ns) * 1000) / 1000, diffNs: memreg.p50Ns - c.p50Ns };
 }
@@ -174,6 +181,7 @@ function statusOf(e: unknown): "unsupported" | "failed" {
   return e instanceof VerbsError && e.errnoName === "EOPNOTSUPP" ? "unsupported" : "failed";
 }
 
+/** ibv_reg_mr / ibv_dereg_mr per page kind and size. */
 export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
   const out: RegcostMr[] = [];
   for (const pages of o.pages) {
@@ -218,6 +226,7 @@ export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
   return out;
 }
 
+/** The memory-window verbs: alloc/dealloc, bind/invalidate. */
 export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
   const out: RegcostMw[] = [];
   /** Records both verbs of a timer, or why neither could be measured. */
@@ -270,6 +279,7 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
   return out;
 }
 
+/** Regcost on this rig: MRs and MWs, with the C reference where there is one. */
 export function runRegcost(rig: Rig, o: RegcostOptions): RegcostResult {
   const missing = o.reference ? referenceUnavailable() : "not asked for (--no-reference)";
   const opts = { ...o, reference: o.reference && !missing };

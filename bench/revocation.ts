@@ -7,6 +7,7 @@ import { newHistogram } from "./stats.ts";
 import { PAGE } from "./exposure.ts";
 import type { BenchConfig, Layout, Op, StrategyName } from "./config.ts";
 
+/** A late access's record: what the old key's access completed with. */
 export interface LateAccessResult {
   strategy: StrategyName;
   op: Op;
@@ -19,6 +20,7 @@ export interface LateAccessResult {
   pair?: number;
 }
 
+/** The status a revoked key's access must complete with. */
 export const REM_ACCESS_ERR = "IBV_WC_REM_ACCESS_ERR";
 
 /** The one I/O a late access follows: 4 KiB, or (page layout) 16 KiB over 16 pool pages drawn at random. */

@@ -53,10 +53,12 @@ export function wrId(kind: number, slot: number): bigint {
 export function kindOf(cq: CQ, i: number): number {
   return cq.wrIdLow(i) >>> 16;
 }
+/** The slot of the work completion `i` of `cq`. */
 export function slotOf(cq: CQ, i: number): number {
   return cq.wrIdLow(i) & 0xffff;
 }
 
+/** Local write plus remote read and write: what an exposed MR allows. */
 export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
 
 /** What a point needs of the rig's QPs: send queue depth and SGEs per work request. */
@@ -72,8 +74,8 @@ export const BASE_CAPS: RigCaps = { sendWr: 512, sge: 1 };
 export type Side = "both" | "exposer" | "peer";
 
 /**
- * One end of the cycle in this process, the other in another (bench/pair.ts): the members of a Loopback this
- * side has are its link's, the other side's throw when touched (a bug, never a run-time condition).
+ * One end of the cycle in this process, the other in another (bench/pair/run.ts): the members of a Loopback
+ * this side has are its link's, the other side's throw when touched (a bug, never a run-time condition).
  */
 export class HalfLoopback {
   readonly link: Link;
@@ -118,6 +120,10 @@ export class HalfLoopback {
   }
 }
 
+/**
+ * A run's two ends on one device (or this side's, in a pair): PD, QPs and CQs, control memory, kept across
+ * points.
+ */
 export class Rig {
   /** Replaced by recover(): read it afresh, never keep it across points. */
   lb!: Loopback | HalfLoopback;

@@ -1,6 +1,7 @@
 // Latency statistics (HdrHistogram, ns, 3 significant digits); ranking strategies: reports/bench/rank.ts.
 import * as hdr from "hdr-histogram-js";
 
+/** A latency distribution, summed up. */
 export interface LatencySummary {
   count: number;
   meanNs: number;
@@ -28,6 +29,7 @@ export function newHistogram(): hdr.Histogram {
   });
 }
 
+/** A LatencySummary of nothing. */
 export function emptySummary(): LatencySummary {
   return { count: 0, meanNs: 0, stdevNs: 0, p50Ns: 0, p90Ns: 0, p99Ns: 0, p999Ns: 0, maxNs: 0, minNs: 0 };
 }
@@ -77,6 +79,7 @@ export function p50Of(h: hdr.Histogram): number {
   return percentile(h, 50);
 }
 
+/** The summary of a histogram of ns. */
 export function summarize(h: hdr.Histogram): LatencySummary {
   const n = h.totalCount;
   // A percentile is the top of its bucket (3 significant digits), which can lie above the largest value

@@ -18,6 +18,7 @@ function seedOf(seq: number, at: number): number {
   return at === 0 ? seq : (Math.imul(seq, 0x85ebca6b) ^ Math.imul(at / STEP + 1, 0xc2b2ae35)) >>> 0;
 }
 
+/** The data checks of every I/O (sampled or full): stamps written before an I/O and checked after it. */
 export class Verifier {
   constructor(readonly mode: "sampled" | "full") {}
 

@@ -10,7 +10,7 @@ import {
   pairRoleOf,
 } from "./options.ts";
 import type { PairCliOptions } from "../oob/role.ts";
-import { runBenchPair } from "../bench/pair.ts";
+import { runBenchPair } from "../bench/pair/run.ts";
 import { UsageError } from "../common/mod.ts";
 import { nonNegativeInt, positiveInt } from "../common/mod.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "../bench/config.ts";

@@ -22,8 +22,8 @@
 // local keys) is listed "not run: needs both ends in one process", never dropped; one with no requester step at
 // all (local verbs only) likewise. A broken channel ends the run on both sides with one line each.
 //
-// SIGINT/SIGTERM, as in the bench pair (bench/pair.ts): the side that got it finishes its current case and,
-// where the next one would start, sends `stop` instead (oob/channel.ts): the server in place of its next
+// SIGINT/SIGTERM, as in the bench pair (bench/pair/run.ts): the side that got it finishes its current case
+// and, where the next one would start, sends `stop` instead (oob/channel.ts): the server in place of its next
 // `case` (or `done`), the client in place of waiting for it. The server meets a client's stop where it waits
 // for its `case` answer (that case is not run) or its `bye`; a not-run case the server ended before it knew
 // reaches the client while it winds down and is taken there. Each answers the other's stop with its own; both

@@ -38,7 +38,8 @@ export function pairEnd(h: Pick<RunHeader, "host" | "device" | "ffi">, address: 
 
 /**
  * The number a merged document tags a pair's results with: its Slurm pair number, or its place among the
- * merged pairs where it has none. The merge (bench/collect.ts) and every reader (reports/pairs.ts) use this.
+ * merged pairs where it has none. The merge (bench/pair/collect.ts) and every reader (reports/pairs.ts) use
+ * this.
  */
 export function pairNumber(p: { slurm: { pair: number } | null } | null | undefined, i: number): number {
   return p?.slurm?.pair ?? i;

@@ -1,8 +1,8 @@
 // Which pair measured what. A two-host run's document names its pair (header `pair`); a merged Slurm document
-// (`pairs`, bench/collect.ts) holds every pair's results and late accesses, each tagged with the number of the
-// pair that measured it, and each pair's own run records (regcost, overhead, calibration…) in its `pairs[i]`.
-// The terminal tables, the HTML report, the chart files and compare all split a document and name its pairs
-// here, so they agree on which figures are whose.
+// (`pairs`, bench/pair/collect.ts) holds every pair's results and late accesses, each tagged with the number
+// of the pair that measured it, and each pair's own run records (regcost, overhead, calibration…) in its
+// `pairs[i]`. The terminal tables, the HTML report, the chart files and compare all split a document and name
+// its pairs here, so they agree on which figures are whose.
 import type { z } from "zod";
 import type { PairSchema } from "./schema/header.ts";
 import type { BenchIn, MergedPairIn } from "./schema/bench.ts";

@@ -3,6 +3,7 @@ import { MR } from "../../ffi/mod.ts";
 import { BaseStrategy } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** One MR over the whole arena with `access`. */
 export function arenaMr(env: StrategyEnv, access: number): MR {
   return new MR(env.rig.pd, env.arena.mem.addr, env.arena.length, access);
 }

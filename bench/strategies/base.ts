@@ -23,6 +23,7 @@ export function closeAll(objs: ({ close(): void } | null | undefined)[]): void {
   if (first) throw first;
 }
 
+/** What most strategies share: owned verbs objects released newest first, a pinned-bytes gauge. */
 export abstract class BaseStrategy implements Strategy {
   abstract readonly name: StrategyName;
   abstract readonly revokes: boolean;

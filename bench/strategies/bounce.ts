@@ -7,6 +7,7 @@ import { REMOTE_RW } from "../rig.ts";
 import { BaseStrategy } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** bounce: the data copied through pre-registered bounce buffers instead of registering the user's. */
 export class Bounce extends BaseStrategy {
   readonly name = "bounce";
   readonly revokes = false;

@@ -4,6 +4,7 @@ import { REMOTE_RW } from "../rig.ts";
 import { ArenaKeyStrategy } from "./arena_mr.ts";
 import type { StrategyEnv } from "./types.ts";
 
+/** global: one MR over the arena for the whole run. */
 export class Global extends ArenaKeyStrategy {
   readonly name = "global";
   readonly note =

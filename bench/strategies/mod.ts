@@ -44,10 +44,12 @@ const FACTORIES: Record<Layout, Partial<Record<StrategyName, () => Strategy>>> =
   },
 };
 
+/** A fresh strategy by name, in `layout`. */
 export function makeStrategy(name: StrategyName, layout: Layout = "contiguous"): Strategy {
   const f = FACTORIES[layout][name];
   if (!f) throw new Error(`strategy ${name} has no ${layout} layout`);
   return f();
 }
 
+/** The strategy types (strategies/types.ts). */
 export type { Slot, Strategy, StrategyEnv } from "./types.ts";

@@ -6,6 +6,7 @@ import { BaseStrategy, remoteAccess } from "./base.ts";
 import { arenaMr } from "./arena_mr.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** mw1: a type 1 memory window bound per I/O. */
 export class Mw1 extends BaseStrategy {
   readonly name = "mw1";
   readonly revokes = true;

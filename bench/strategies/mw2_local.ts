@@ -8,6 +8,7 @@ import { arenaMr } from "./arena_mr.ts";
 import type { MR } from "../../ffi/mod.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** mw2-local: a type 2 memory window bound per I/O, invalidated by the exposer. */
 export class Mw2Local extends BaseStrategy {
   readonly name: "mw2-local" | "mw2-remote" | "mw2-span" = "mw2-local";
   readonly revokes = true;

@@ -4,6 +4,7 @@
 import { Mw2Local } from "./mw2_local.ts";
 import type { Slot } from "./types.ts";
 
+/** mw2-remote: as mw2-local, invalidated by the peer's SEND_WITH_INV. */
 export class Mw2Remote extends Mw2Local {
   override readonly name = "mw2-remote";
   override readonly notice = "send-inv";

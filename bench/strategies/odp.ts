@@ -17,6 +17,7 @@ export function odpUnsupported(rig: Rig, op: Op, implicit: boolean): string | nu
   return null;
 }
 
+/** odp: one explicit on-demand-paging MR over the arena. */
 export class Odp extends ArenaKeyStrategy {
   readonly name = "odp";
   readonly note = "one explicit ODP MR over the arena, registered once; nothing pinned (pinned bytes = 0)";

@@ -15,6 +15,7 @@ import type { Slot, StrategyEnv } from "./types.ts";
 const SGE = LAYOUTS.ibv_sge;
 const SIZE_MAX = 0xffff_ffff_ffff_ffffn;
 
+/** odp-implicit: the implicit ODP MR, prefetched per I/O. */
 export class OdpImplicit extends BaseStrategy {
   readonly name = "odp-implicit";
   readonly revokes = false;

@@ -137,6 +137,7 @@ export class RegCache {
   }
 }
 
+/** rcache: one MR per user buffer, kept and reused after the I/O (LRU-evicted under the pinned-bytes cap). */
 export class Rcache extends BaseStrategy {
   readonly name = "rcache";
   readonly revokes = false;

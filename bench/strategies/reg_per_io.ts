@@ -4,6 +4,7 @@ import { MrHandle } from "../../ffi/mod.ts";
 import { BaseStrategy, remoteAccess } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** reg-per-io: an MR per I/O. */
 export class RegPerIo extends BaseStrategy {
   readonly name = "reg-per-io";
   readonly revokes = true;

@@ -5,6 +5,7 @@ import { Access, MR, ReregFlags } from "../../ffi/mod.ts";
 import { BaseStrategy, remoteAccess } from "./base.ts";
 import type { Slot, StrategyEnv } from "./types.ts";
 
+/** rereg: one MR per slot, retargeted per I/O with ibv_rereg_mr and stripped to local access after. */
 export class Rereg extends BaseStrategy {
   readonly name = "rereg";
   readonly revokes = true;

@@ -72,6 +72,7 @@ export class Slot {
   }
 }
 
+/** What a strategy works with: the rig, the exposer's memory and the point. */
 export interface StrategyEnv {
   rig: Rig;
   /** The exposer's memory: buffers (contiguous layout) or the page pool (a PagePool, page layout). */
@@ -85,6 +86,7 @@ export interface StrategyEnv {
   keyLife: KeyLife;
 }
 
+/** A registration strategy: how the exposer exposes an I/O's memory and revokes it after. */
 export interface Strategy {
   readonly name: StrategyName;
   /** Whether revoke() takes the peer's access away (then a late access with the old key must fail). */

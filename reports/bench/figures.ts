@@ -505,7 +505,7 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
 /** How regcost timed its verbs, and whether the C reference ran beside them. */
 function regcostIntro(doc: SectionDoc): string | undefined {
   const r = doc.regcost;
-  // A pair's registrations are the server's (bench/pair.ts); a merged document's part names its own pair.
+  // A pair's registrations are the server's (bench/pair/run.ts); a merged document's part names its own pair.
   const server = r && doc.pair
     ? `<p>Measured by ${docPairs(doc).length > 1 ? `pair ${pairNumber(doc.pair, 0)}'s` : "the"} server, on ${
       esc(`${doc.pair.server.host.hostname} ${doc.pair.server.device.name}`)

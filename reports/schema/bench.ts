@@ -264,9 +264,9 @@ export const StrategyInfoSchema = z.object({
 });
 
 /**
- * A pair of a merged Slurm document (`pairs[i]`, bench/collect.ts): its pair record, and what that pair's
- * run recorded besides its points and late accesses, under the names they have at the top level: its start
- * and finish, completion, harness overhead, data checks, regcost (a pair's is its server's device) and
+ * A pair of a merged Slurm document (`pairs[i]`, bench/pair/collect.ts): its pair record, and what that
+ * pair's run recorded besides its points and late accesses, under the names they have at the top level: its
+ * start and finish, completion, harness overhead, data checks, regcost (a pair's is its server's device) and
  * calibration. Its host, device and FFI path are its record's `client` end (the pair's document was its
  * client's). Merged documents from before these records have none of them: the top level was pair 0's.
  */

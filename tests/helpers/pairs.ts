@@ -1,13 +1,14 @@
-// Merged Slurm documents for the report and compare tests, made by the real merge (bench/collect.ts) over pair
-// documents made from the real runs in tests/fixtures/. No merged run is among the fixtures (a Slurm step of
-// several pairs runs only in the device suite), so each pair's document is one of the real runs of the same
-// matrix in one boot, the two-process client's or the single process's, under a Slurm pair record: both ends
-// are that run's own host, device and FFI path on the node names the pair ran on. The figures are the real
-// runs'; what these documents check is which pair each figure lands under, not what a pair measures. The
-// pair fixtures have no regcost: for each pair's regcost and overhead, a second pair is derived from a real
-// run that has them by changing its figures on a copy (`rescaled`), so the two pairs' figures differ.
+// Merged Slurm documents for the report and compare tests, made by the real merge (bench/pair/collect.ts)
+// over pair documents made from the real runs in tests/fixtures/. No merged run is among the fixtures (a
+// Slurm step of several pairs runs only in the device suite), so each pair's document is one of the real runs
+// of the same matrix in one boot, the two-process client's or the single process's, under a Slurm pair
+// record: both ends are that run's own host, device and FFI path on the node names the pair ran on. The
+// figures are the real runs'; what these documents check is which pair each figure lands under, not what a
+// pair measures. The pair fixtures have no regcost: for each pair's regcost and overhead, a second pair is
+// derived from a real run that has them by changing its figures on a copy (`rescaled`), so the two pairs'
+// figures differ.
 import type { BenchDoc } from "../../bench/doc.ts";
-import { mergeDocs } from "../../bench/collect.ts";
+import { mergeDocs } from "../../bench/pair/collect.ts";
 import { pairEnd } from "../../record/pair.ts";
 import { FIXTURES } from "./fixtures.ts";
 

@@ -1,7 +1,7 @@
 // The progress lines of a bench run: a reason that is the same for every point of a strategy (odp on a device
 // without ODP: 28 points of the default matrix) is said once; failures and limits are said every time.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { pointLine } from "../../bench/run.ts";
+import { pointLine } from "../../bench/matrix.ts";
 import type { PointResult } from "../../bench/point.ts";
 
 const point = (strategy: string, status: PointResult["status"], message?: string) =>

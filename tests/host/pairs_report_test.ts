@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { FIXTURES } from "../helpers/fixtures.ts";
 import { mergedOf, read, rescaled, slurmPair, writeDoc } from "../helpers/pairs.ts";
-import { mergeDocs } from "../../bench/collect.ts";
+import { mergeDocs } from "../../bench/pair/collect.ts";
 import { benchReport, regcostTable } from "../../reports/bench/table.ts";
 import { fmtNs, fmtSize } from "../../reports/html/runtime.js";
 import { type BenchRun, loadResult } from "../../reports/load.ts";
@@ -18,7 +18,7 @@ import { compareMarkdown } from "../../reports/compare_md.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
 import { publish } from "../../reports/site.ts";
 import type { ChartSpec } from "../../reports/html/runtime.js";
-import { runDefining } from "../../bench/pair.ts";
+import { runDefining } from "../../bench/pair/run.ts";
 import { type BenchDoc, PAIR_RUN_KEYS } from "../../bench/doc.ts";
 
 const bench = (path: string): BenchRun => {
@@ -284,7 +284,7 @@ Deno.test("merged document with an interrupted pair and a missing one: incomplet
   assert.match(m.status.missing[0], /^pair 1: 60 of 160 points not measured: /);
   assert.equal(m.status.missing[1], "pair 1: the registration-cost curve (regcost)");
   assert.match(reportHtml([m]), /<li>pair 1: the registration-cost curve \(regcost\)<\/li>/);
-  // Pair 1's document never came (bench/collect.ts writes the others, completed: false).
+  // Pair 1's document never came (bench/pair/collect.ts writes the others, completed: false).
   const dir = Deno.makeTempDirSync({ prefix: "memreg-pairs-" });
   try {
     const alone = mergeDocs([slurmPair(rc0, 0, 2)]);

@@ -7,7 +7,7 @@ import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "..
 import { pairMode, parseEndpoint, resolvePairRole } from "../../oob/role.ts";
 import { KnownError, UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
-import { collectPairs, mergeDocs } from "../../bench/collect.ts";
+import { collectPairs, mergeDocs } from "../../bench/pair/collect.ts";
 import type { PairRole } from "../../oob/role.ts";
 import type { BenchDoc } from "../../bench/doc.ts";
 import { pairEnd } from "../../record/pair.ts";

@@ -9,6 +9,7 @@ import { PAGE } from "../../exposure.ts";
 import { poolOf } from "./common.ts";
 import type { Slot, StrategyEnv } from "../types.ts";
 
+/** bounce in the page layout: the I/O's pages copied through a registered bounce buffer. */
 export class PageBounce extends BaseStrategy {
   readonly name = "bounce";
   readonly revokes = false;

@@ -4,6 +4,7 @@ import { PagePool } from "../../pages.ts";
 import { PAGE } from "../../exposure.ts";
 import type { Slot, StrategyEnv } from "../types.ts";
 
+/** The page pool of a page-layout strategy's environment. */
 export function poolOf(env: StrategyEnv): PagePool {
   if (!(env.arena instanceof PagePool)) throw new Error("a page-layout strategy needs the page pool");
   return env.arena;

@@ -7,6 +7,7 @@ import type { Slot } from "../types.ts";
 
 const MELLANOX = 0x02c9;
 
+/** dv-page-list: mlx5's per-I/O page list (UMR); listed only, it never runs (memreg binds no mlx5dv). */
 export class DvPageList extends BaseStrategy {
   readonly name = "dv-page-list";
   readonly revokes = true;

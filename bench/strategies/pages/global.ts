@@ -10,6 +10,7 @@ import type { PagePool } from "../../pages.ts";
 import type { Op } from "../../config.ts";
 import type { Slot, StrategyEnv } from "../types.ts";
 
+/** global in the page layout: one MR over the whole pool. */
 export class PageGlobal extends ArenaKeyStrategy {
   readonly name: "global" | "odp" = "global";
   readonly note: string =
@@ -30,6 +31,7 @@ export class PageGlobal extends ArenaKeyStrategy {
   }
 }
 
+/** odp in the page layout: one explicit ODP MR over the whole pool. */
 export class PageOdp extends PageGlobal {
   override readonly name = "odp";
   override readonly note =

@@ -10,6 +10,7 @@ import { poolOf, runSegments } from "./common.ts";
 import type { PagePool } from "../../pages.ts";
 import type { Slot, StrategyEnv } from "../types.ts";
 
+/** mw2-span: a type 2 memory window per I/O over the span of its pages. */
 export class Mw2Span extends Mw2Local {
   override readonly name = "mw2-span";
   override readonly note =

@@ -67,6 +67,7 @@ export class RunTable {
   }
 }
 
+/** rcache in the page layout: an MR per run of adjacent pages, cached and reused (LRU under the cap). */
 export class PageRcache extends BaseStrategy {
   readonly name = "rcache";
   readonly revokes = false;

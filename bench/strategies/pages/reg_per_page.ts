@@ -10,6 +10,7 @@ import type { Slot, StrategyEnv } from "../types.ts";
 
 const PAGE_LEN = BigInt(PAGE);
 
+/** reg-per-page: an MR per page of the I/O. */
 export class RegPerPage extends BaseStrategy {
   readonly name = "reg-per-page";
   readonly revokes = true;

@@ -10,6 +10,7 @@ import { poolOf } from "./common.ts";
 import type { PagePool } from "../../pages.ts";
 import type { Slot, StrategyEnv } from "../types.ts";
 
+/** remap-reg: the I/O's pages mapped in order into a reserved range, registered as one MR per I/O. */
 export class RemapReg extends BaseStrategy {
   readonly name = "remap-reg";
   readonly revokes = true;

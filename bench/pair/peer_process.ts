@@ -1,20 +1,19 @@
-// The peer in a process of its own (a pair: bench/pair.ts): the side that moves the data, alone with its end of
-// the connection. It acts on each advert as the one-process loop does (bench/peer.ts) and, since the exposer
+// The pair's client side: the peer in a process of its own (bench/pair/run.ts drives it), the side that moves
+// the data, alone with its end of the connection. It acts on each advert as the one-process loop does
+// (bench/peer.ts) and, since the exposer
 // is elsewhere, does the peer's data checks itself: before a WRITE its memory holds a stamp of its own, made
 // when the slot's previous I/O was done (off the exposer's clock, as in one process) and named in the notice;
 // after a READ it checks what landed against the advert's sequence number. Across a wire the exposer's next
 // advert for a slot can overtake the ACK of the slot's notice: then the previous I/O's data is stamped or
 // checked on the next I/O's path. A phase ends with the exposer's end-of-phase advert, once the peer's own
 // notices have completed.
-import { fastVerbs } from "../ffi/mod.ts";
-import { Kind, kindOf, type Rig, slotOf } from "./rig.ts";
-import { Peer, type PeerShape } from "./peer.ts";
-import { Verifier } from "./verify.ts";
-import { CompletionError, ProtocolError } from "./errors.ts";
-import { type Watch, YIELD_IDLE_NS } from "./engine.ts";
+import { fastVerbs } from "../../ffi/mod.ts";
+import { Kind, kindOf, type Rig, slotOf } from "../rig.ts";
+import { Peer, type PeerShape } from "../peer.ts";
+import { Verifier } from "../verify.ts";
+import { CompletionError, ProtocolError } from "../errors.ts";
+import { STALL_NS, StallWatchdog, type Watch, yieldAndWatch } from "../watchdog.ts";
 import process from "node:process";
-
-const STALL_NS = 60e9;
 
 /** What the peer reports of one phase: the exposer merges it into its own figures. */
 export interface PeerPhase {
@@ -29,7 +28,8 @@ export interface PeerPhase {
   cpuSystemUs: number;
 }
 
-export class PeerSide {
+/** The pair's client: serves the exposer's adverts phase by phase, with the peer's data checks. */
+export class PeerProcess {
   readonly peer: Peer;
   readonly verifier: Verifier;
   readonly #fast = fastVerbs();
@@ -101,7 +101,8 @@ export class PeerSide {
     const st = this.#phase = emptyPhase();
     const cq = this.rig.lb.cqA;
     const cpu0 = process.cpuUsage();
-    let ended = false, open = 0, idle = 0, lastProgress = this.#fast.nowNs();
+    const dog = new StallWatchdog(`no advert for ${stallNs / 1e9} s (the exposer stopped sending?)`, stallNs);
+    let ended = false, open = 0;
     while (!ended || open > 0) {
       const n = cq.poll();
       for (let i = 0; i < n; i++) {
@@ -137,18 +138,7 @@ export class PeerSide {
           throw new ProtocolError(`unexpected completion of wr kind ${kind} on the peer`);
         }
       }
-      if (n > 0) {
-        idle = 0;
-      } else if (++idle % 4096 === 0) {
-        const now = this.#fast.nowNs();
-        if (idle === 4096) lastProgress = now;
-        else if (now - lastProgress > stallNs) {
-          throw new ProtocolError(`no advert for ${stallNs / 1e9} s (the exposer stopped sending?)`);
-        } else if (now - lastProgress > YIELD_IDLE_NS) {
-          await new Promise((r) => setTimeout(r, 0));
-          if (watch()) return null;
-        }
-      }
+      if (dog.polled(n) && await yieldAndWatch(watch)) return null;
     }
     const cpu = process.cpuUsage(cpu0);
     st.cpuUserUs = cpu.user;
@@ -167,6 +157,7 @@ export class PeerSide {
     return wcs[0]?.statusName ?? "no completion";
   }
 
+  /** Releases the peer's memory and its MRs. */
   close(): void {
     this.peer.close();
   }

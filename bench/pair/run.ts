@@ -1,43 +1,21 @@
-// `memreg bench` between two processes, usually two hosts: the server exposes memory (the strategy, its
-// registrations and keys: the exposer of bench/engine.ts), the client does the RDMA (bench/peer_side.ts).
-// They talk over the QPs for every I/O, exactly as one process does, and over the out-of-band channel
-// (oob/) between phases:
-//
-//   both   → config                the run-defining options, compared before anything runs
-//   both   → header                each side's host, device and FFI path (both documents name both sides), how
-//                                  QPs are connected; with --rdma-cm the server's rdma_cm address
-//   per point, in matrix order:
-//   both   → open {endpoint|reason} a fresh QP each (or why this side cannot run the point); then connect it:
-//                                  to the endpoint received, or by rdma_cm (the client connects, the server
-//                                  accepts; the endpoint is then null)
-//   both   → armed                 receives posted: the server may send its first advert
-//   (phases: I/Os over the QPs; each ends with the end-of-phase advert, then client → phase {its figures})
-//   both   → point-end             the server's carries the point's result; a side that failed says why
-//   per revoking strategy: as a point, with late {addr, rkey} → late-result {status} after its one I/O
-//   server → regcost, done          its registration costs (its device) and the exposer's loop overhead
-//   client → bye
-//
-// Both write their own document with the same results; each names both sides (header.pair). A point that
-// fails on either side fails on both and the run goes on; a broken channel ends the run on both sides.
-//
-// SIGINT/SIGTERM: the side that got it finishes its current point (or late access) and, where the next one
-// would open, sends `stop` instead (oob/channel.ts); the other side gets it where it waits for that `open`
-// (or for regcost, done, bye) and answers with its own `stop`. Both have run the same points; each writes
-// its document with completed: false and whose signal it was, and exits as an interrupted run does. The
-// server's regcost is abandoned at its next measurement; a client waiting for it stops at once and keeps the
-// server's figures if they come before the server's answer.
-import { z } from "zod";
-import { CmChannel, Context, listenCm } from "../ffi/mod.ts";
-import { defaultOutPath, runHeader } from "../record/header.ts";
-import { JsonLines, jsonLinesPath, writeJson } from "../record/stream.ts";
-import { type Channel, type Received, STOP, type StopMessage } from "../oob/channel.ts";
-import { OobError } from "../oob/errors.ts";
-import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
-import { compareConfig, openChannel } from "../oob/session.ts";
-import type { PairRole } from "../oob/role.ts";
-import { type BenchConfig, matrix } from "./config.ts";
-import { Rig } from "./rig.ts";
-import { measureOverhead, type Overhead } from "./overhead.ts";
+// `memreg bench` between two processes, usually two hosts: both sides' driver. The server exposes memory (the
+// exposer of bench/engine.ts), the client moves the data (bench/pair/peer_process.ts); each walks the steps of
+// bench/matrix.ts with the other, over the QPs for every I/O and over the out-of-band channel between phases
+// (the messages and their order: bench/pair/wire.ts). Both write their own document with the same results;
+// each names both sides (header.pair). Under Slurm the client of pair 0 merges every pair's (collect.ts).
+import type { z } from "zod";
+import { CmChannel, Context, listenCm } from "../../ffi/mod.ts";
+import { runHeader } from "../../record/header.ts";
+import type { Channel, Received, StopMessage } from "../../oob/channel.ts";
+import { STOP } from "../../oob/channel.ts";
+import { OobError } from "../../oob/errors.ts";
+import { type CmAddress, type EndpointSchema, meetPeer } from "../../oob/meet.ts";
+import { compareConfig, openChannel } from "../../oob/session.ts";
+import type { PairRole } from "../../oob/role.ts";
+import { type StopWatch, watchStop } from "../../common/signals.ts";
+import type { BenchConfig } from "../config.ts";
+import { Rig } from "../rig.ts";
+import { measureOverhead, type Overhead } from "../overhead.ts";
 import {
   emptyResult,
   failureOf,
@@ -45,77 +23,30 @@ import {
   type PointKey,
   type PointResult,
   runPointWith,
-} from "./point.ts";
-import { PeerInterrupt, type PhaseStats } from "./engine.ts";
-import { type PeerPhase, PeerSide } from "./peer_side.ts";
-import { capsFor } from "./peer.ts";
-import { lateAccessKey, type LateAccessResult, REM_ACCESS_ERR } from "./revocation.ts";
-import { type RegcostResult, runRegcost } from "./regcost.ts";
-import { makeStrategy } from "./strategies/mod.ts";
-import { newHistogram } from "./stats.ts";
-import { progress } from "./progress.ts";
-import { UnsupportedError } from "./errors.ts";
-import { type BenchDoc, plannedPoints, SCHEMA_VERSION } from "./doc.ts";
+} from "../point.ts";
+import { PeerInterrupt, type PhaseStats } from "../engine.ts";
+import { capsFor } from "../peer.ts";
+import { type LateAccessResult, REM_ACCESS_ERR } from "../revocation.ts";
+import type { RegcostResult } from "../regcost.ts";
+import { makeStrategy } from "../strategies/mod.ts";
+import { newHistogram } from "../stats.ts";
+import { UnsupportedError } from "../errors.ts";
+import { SCHEMA_VERSION } from "../doc.ts";
 import {
   type BenchOutcome,
-  pointLabel,
-  pointLine,
-  RegcostStopped,
-  strategyInfo,
+  measureRegcost,
+  type OrStopped,
+  outcome,
+  runSteps,
+  type StepRunner,
+  type StepsEnd,
+  STOPPED,
   verificationNote,
-} from "./run.ts";
-import { type StopWatch, watchStop } from "../common/signals.ts";
+} from "../matrix.ts";
+import { type PeerPhase, PeerProcess } from "./peer_process.ts";
+import { DRAIN, M, POINT_END } from "./wire.ts";
 import { collectPairs, mergedPath, sidePath } from "./collect.ts";
 
-const obj = z.record(z.string(), z.unknown());
-const M = {
-  open: z.object({
-    t: z.literal("open"),
-    index: z.number().int(),
-    endpoint: EndpointSchema.nullable(),
-    reason: z.string().max(2000).nullable(),
-    sgeLimit: z.number().int().nullable(),
-  }),
-  armed: z.object({ t: z.literal("armed") }),
-  phase: z.object({
-    t: z.literal("phase"),
-    phase: z.object({
-      ios: z.number(),
-      ops: z.number(),
-      sges: z.number(),
-      verifyNs: z.number(),
-      lateStamps: z.number(),
-      cpuUserUs: z.number(),
-      cpuSystemUs: z.number(),
-    }),
-  }),
-  pointEnd: z.object({
-    t: z.literal("point-end"),
-    index: z.number().int(),
-    reason: z.string().max(4000).nullable(),
-    result: obj.nullable(),
-  }),
-  late: z.object({ t: z.literal("late"), addr: z.number(), rkey: z.number().int() }),
-  lateResult: z.object({ t: z.literal("late-result"), status: z.string().max(200) }),
-  regcost: z.object({ t: z.literal("regcost"), regcost: obj.nullable() }),
-  done: z.object({ t: z.literal("done"), overhead: obj }),
-  bye: z.object({ t: z.literal("bye") }),
-};
-const POINT_END = { "point-end": M.pointEnd };
-/** What a side winding down may still get before the peer's stop: whatever the peer sent before it knew. */
-const DRAIN = {
-  open: M.open,
-  armed: M.armed,
-  phase: M.phase,
-  ...POINT_END,
-  late: M.late,
-  "late-result": M.lateResult,
-  regcost: M.regcost,
-  done: M.done,
-  bye: M.bye,
-};
-/** A step that did not run: this side or the peer was stopped by a signal. */
-const STOPPED = Symbol("stopped");
 /** The server's regcost runs for minutes on big registrations: the client waits that long for it. */
 const REGCOST_WAIT_MS = 30 * 60_000;
 
@@ -125,6 +56,7 @@ export function runDefining(cfg: BenchConfig): Record<string, unknown> {
   return rest;
 }
 
+/** `memreg bench` as one side of a pair (`role`: server or client, and how they meet). */
 export async function runBenchPair(
   cfg: BenchConfig,
   role: PairRole,
@@ -157,20 +89,10 @@ export async function runBenchPair(
   return merged ? outcome(merged.out, merged.doc, r.of) : r;
 }
 
-function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
-  return {
-    out,
-    doc,
-    failed: doc.results.filter((p) => p.status === "failed").length,
-    notRevoked: doc.revocation.filter((c) => !c.revoked).length,
-    interruptedBy: doc.interruptedBy,
-    interruptedByPeer: doc.interruptedByPeer ?? null,
-    points: doc.results.length,
-    of,
-  };
-}
-
-class PairRun {
+/** One side of a pair: the steps of bench/matrix.ts, each run with the other process. */
+class PairRun implements StepRunner {
+  readonly overheadAtEnd = true;
+  readonly regcostLabel = "regcost (the server's device)";
   readonly server: boolean;
   readonly T: number;
   #rig!: Rig;
@@ -180,6 +102,8 @@ class PairRun {
   #cmServer: CmAddress | null = null;
   /** The client waits for the server's regcost (a wind-down then waits as long for the server's answer). */
   #inRegcost = false;
+  /** This side's empty-cycle overhead (begin). */
+  #overhead!: Overhead;
 
   constructor(
     readonly ch: Channel,
@@ -205,6 +129,7 @@ class PairRun {
     return this.ch.pending > 0 && !(this.server && this.ch.nextType() === "phase");
   };
 
+  /** Meets the peer, then walks the steps with it; both write their document. */
   async run(device?: string): Promise<BenchOutcome> {
     const { ch, cfg, T } = this;
     await compareConfig(ch, this.role.role, runDefining(cfg), T);
@@ -217,78 +142,58 @@ class PairRun {
       ch,
       this.role,
       header,
-      cm && this.server
-        ? listenCm(cm, ctx, this.#rig.link.port, this.#rig.link.gidIndex, this.role.endpoint.port)
-        : null,
+      cm && this.server ? listenCm(cm, ctx, rig.link.port, rig.link.gidIndex, this.role.endpoint.port) : null,
     );
     this.#cmServer = met.cm;
-    const pair = met.pair;
-    const doc0 = { ...header, pair, planned: plannedPoints(cfg) };
     const p = this.role.slurm?.plan;
-    const out = cfg.out ??
-      defaultOutPath("bench", `${ctx.name}-${p ? `pair${p.pair}-` : ""}${this.role.role}`);
-    using lines = new JsonLines(jsonLinesPath(out));
-    lines.write({ record: "header", ...doc0, config: cfg });
+    return await runSteps({
+      cfg,
+      head: { ...header, pair: met.pair },
+      device: `${ctx.name}-${p ? `pair${p.pair}-` : ""}${this.role.role}`,
+      quiet: this.quiet,
+      verification: verificationNote(cfg) +
+        "; two processes: the client stamps the data it WRITEs and checks what it READs, the server the rest",
+    }, this);
+  }
 
-    const keys = matrix(cfg);
-    const revoking = strategyInfo(cfg).filter((s) => s.revokes);
-    const bar = progress(
-      keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0),
-      this.quiet,
-    );
-    const points: PointResult[] = [];
-    const checks: LateAccessResult[] = [];
-    const told = new Set<string>();
-    let regcost: RegcostResult | null = null;
-    let overhead: Overhead = measureOverhead(rig);
-    let stopped = false;
+  /** This side's loop overhead; the server's is the run's (the client's is replaced by it at the end). */
+  begin(): Overhead {
+    return this.#overhead = measureOverhead(this.#rig);
+  }
+
+  /** This side got a signal, or the peer said it stops: the next step does not start. */
+  stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** The point on both sides. */
+  point(index: number, key: PointKey): Promise<OrStopped<PointResult>> {
+    return this.#point(index, key, this.cfg, this.#phases);
+  }
+
+  /** Nothing of its own: a point rebuilds the rig's connection itself. */
+  afterPoint(): null {
+    return null;
+  }
+
+  /** The channel's end after the peer said stop. */
+  stoppedBy(e: unknown): boolean {
+    return this.ch.endedByPeerStop(e);
+  }
+
+  /**
+   * After the steps: the server hands its loop overhead over (done → bye); a side that stopped winds down
+   * with the peer instead, keeping what the server's side sent before it knew.
+   */
+  async end(stopped: boolean): Promise<StepsEnd> {
+    const { ch, T } = this;
+    let overhead: Overhead | undefined;
     try {
-      for (const [i, k] of keys.entries()) {
-        const what = pointLabel(k);
-        bar.step(what);
-        const p = await this.#point(i, k, cfg, this.#phases);
-        if (p === STOPPED) {
-          stopped = true;
-          break;
-        }
-        points.push(p);
-        lines.write({ record: "point", ...p });
-        bar.done(pointLine(p, what, told));
-      }
-      if (cfg.revocationCheck && !stopped) {
-        for (const [j, { name, layout }] of revoking.entries()) {
-          const what = `late access ${name}${layout === "pages" ? " (page layout)" : ""}`;
-          bar.step(what);
-          // Both sides know which points ran: the results are the same on both.
-          if (!points.some((p) => p.strategy === name && p.layout === layout && p.status === "ok")) {
-            bar.done(`${what}: skipped (strategy did not run)`);
-            continue;
-          }
-          const c = await this.#lateAccess(keys.length + j, lateAccessKey(name, cfg.ops[0], layout));
-          if (c === STOPPED) {
-            stopped = true;
-            break;
-          }
-          checks.push(c);
-          lines.write({ record: "revocation", ...c });
-          bar.done(`${what}: ${c.status}`);
-        }
-      }
-      if (cfg.regcost && !stopped) {
-        bar.step("regcost (the server's device)");
-        const rc = await this.#regcost(bar.step);
-        if (rc === STOPPED) stopped = true;
-        else {
-          regcost = rc;
-          if (regcost) lines.write({ record: "regcost", ...regcost });
-          bar.done("regcost");
-        }
-      }
       // The exposer's loop is the server's: its overhead is the run's.
       if (!stopped && this.server) {
         if (this.#stopping) stopped = true;
         else {
-          await ch.send("done", { t: "done", overhead: { ...overhead } }, T);
+          await ch.send("done", { t: "done", overhead: { ...this.#overhead } }, T);
           stopped = (await ch.recv("bye", { bye: M.bye, ...STOP }, T)).t === "stop";
         }
       } else if (!stopped) {
@@ -299,49 +204,18 @@ class PairRun {
         } else stopped = true;
       }
     } catch (e) {
-      // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.
       if (!ch.endedByPeerStop(e)) throw e;
       stopped = true;
-    } finally {
-      bar.stop();
     }
-    let peerSignal: StopMessage["signal"] = null;
-    if (stopped) {
-      const end = await this.#windDown(overhead);
-      peerSignal = end.peer?.signal ?? null;
-      if (end.overhead) overhead = end.overhead;
-      if (end.regcost) {
-        regcost = end.regcost;
-        lines.write({ record: "regcost", ...regcost });
-      }
-    }
-    lines.write({ record: "overhead", ...overhead });
-    const interruptedBy = stopped ? this.stop.signal : null;
-    const doc: BenchDoc = {
-      ...doc0,
-      finishedAt: new Date().toISOString(),
-      completed: !stopped,
-      interruptedBy,
-      interruptedByPeer: peerSignal,
-      config: cfg,
-      overhead: { ...overhead, ffiPerCallNs: header.ffi.perCallNs, clockNs: header.ffi.clockNs },
-      verification: verificationNote(cfg) +
-        "; two processes: the client stamps the data it WRITEs and checks what it READs, the server the rest",
-      strategies: strategyInfo(cfg),
-      results: points,
-      revocation: checks,
-      regcost,
-      calibration: null,
+    if (!stopped) return { completed: true, interruptedBy: null, interruptedByPeer: null, overhead };
+    const end = await this.#windDown(this.#overhead);
+    return {
+      completed: false,
+      interruptedBy: this.stop.signal,
+      interruptedByPeer: end.peer?.signal ?? null,
+      overhead: end.overhead ?? overhead,
+      regcost: end.regcost,
     };
-    writeJson(out, doc);
-    lines.write({
-      record: "end",
-      file: out,
-      completed: doc.completed,
-      interruptedBy,
-      interruptedByPeer: peerSignal,
-    });
-    return outcome(out, doc, keys.length);
   }
 
   /**
@@ -402,7 +276,7 @@ class PairRun {
     key: PointKey,
     cfg: BenchConfig,
     phases: Phases,
-  ): Promise<PointResult | typeof STOPPED> {
+  ): Promise<OrStopped<PointResult>> {
     const { ch, T } = this, phase = `point ${index + 1}`;
     if (this.#stopping) return STOPPED;
     const opened = await this.#open(index, key, phase);
@@ -437,7 +311,7 @@ class PairRun {
         });
         if (r.status === "ok" && peerSge !== null) r.sgeLimit = peerSge;
       } else {
-        const side = new PeerSide(this.#rig, peerShape(key), cfg.verify);
+        const side = new PeerProcess(this.#rig, peerShape(key), cfg.verify);
         try {
           theirEnd = await this.#arm(phase);
           armed = !theirEnd;
@@ -500,7 +374,7 @@ class PairRun {
     index: number,
     key: PointKey,
     phase: string,
-  ): Promise<{ reason: string | null; peerSge: number | null } | typeof STOPPED> {
+  ): Promise<OrStopped<{ reason: string | null; peerSge: number | null }>> {
     const { ch, T } = this;
     let reason: string | null = null;
     try {
@@ -541,7 +415,7 @@ class PairRun {
    * A revoking strategy's late access, across the wire: one I/O, then (its setup still alive) the server sends
    * the first advertised segment and the client tries it with the old key.
    */
-  async #lateAccess(index: number, key: PointKey): Promise<LateAccessResult | typeof STOPPED> {
+  async lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>> {
     const { ch, T } = this, phase = `late access ${key.strategy}`;
     let status = "not run", rkey = 0;
     const one = { ...this.cfg, warmup: 0, reps: 1, iterations: 1, repMinIos: 1 };
@@ -578,7 +452,7 @@ class PairRun {
   }
 
   /** The server measures its device's registration costs on a loopback of its own; the client waits. */
-  async #regcost(step: (s: string) => void): Promise<RegcostResult | null | typeof STOPPED> {
+  async regcost(step: (s: string) => void): Promise<OrStopped<RegcostResult | null>> {
     const { ch, T } = this;
     if (this.#stopping) return STOPPED;
     if (!this.server) {
@@ -595,24 +469,9 @@ class PairRun {
       return m.regcost as unknown as RegcostResult | null;
     }
     using local = new Rig(this.#ctx);
-    let r: RegcostResult;
-    try {
-      r = runRegcost(local, {
-        maxBytes: this.cfg.regcostMaxBytes,
-        pages: this.cfg.pages,
-        budgetMs: this.cfg.regcostBudgetMs,
-        samplesMin: 3,
-        reference: this.cfg.reference,
-        onProgress: (what) => {
-          // As in one process: a signal abandons regcost at its next measurement (what it holds is released).
-          if (this.stop.signal) throw new RegcostStopped();
-          step(what);
-        },
-      });
-    } catch (e) {
-      if (e instanceof RegcostStopped) return STOPPED;
-      throw e;
-    }
+    // As in one process: a signal abandons regcost at its next measurement (what it holds is released).
+    const r = measureRegcost(local, this.cfg, () => this.stop.signal !== null, step);
+    if (r === STOPPED) return STOPPED;
     await ch.send("regcost", { t: "regcost", regcost: { ...r } }, T);
     return r;
   }
@@ -621,7 +480,7 @@ class PairRun {
 /** How each side runs a point's phases (a late access adds its step to the one phase it has). */
 interface Phases {
   server(q: PhaseRequest, phase: string): Promise<PhaseStats>;
-  client(side: PeerSide): Promise<void>;
+  client(side: PeerProcess): Promise<void>;
 }
 
 function peerShape(key: PointKey) {

@@ -1,17 +1,18 @@
+// The pair's Slurm collection (bench/pair/run.ts calls it on the client of pair 0).
 // Under Slurm the pairs of a step become one document: the client of pair 0 collects every other pair's
 // client document over the out-of-band channel (authenticated like a pair), and writes them merged: the
 // header of pair 0, `pairs` listing every pair with its own run records, each result and late access tagged
 // with its Slurm pair number. reports/ and compare read it like any bench document.
 import { z } from "zod";
-import { Listener } from "../oob/channel.ts";
-import { join, serve } from "../oob/session.ts";
-import { OobError } from "../oob/errors.ts";
-import { KnownError } from "../common/mod.ts";
-import type { PairRole } from "../oob/role.ts";
-import { slurmToken } from "../oob/slurm.ts";
-import { writeJson } from "../record/stream.ts";
-import { pairNumber } from "../record/pair.ts";
-import { type BenchDoc, pickRun } from "./doc.ts";
+import { Listener } from "../../oob/channel.ts";
+import { join, serve } from "../../oob/session.ts";
+import { OobError } from "../../oob/errors.ts";
+import { KnownError } from "../../common/mod.ts";
+import type { PairRole } from "../../oob/role.ts";
+import { slurmToken } from "../../oob/slurm.ts";
+import { writeJson } from "../../record/stream.ts";
+import { pairNumber } from "../../record/pair.ts";
+import { type BenchDoc, pickRun } from "../doc.ts";
 
 const Doc = z.object({
   t: z.literal("doc"),
