@@ -438,11 +438,10 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
             y: p.latency.p50Ns,
           })),
         },
+        // Each reference in its strategy's own style: two of them never look alike.
         ...refs.map((r) => ({
           label: `${r.strategy} (${r.buffers} buffers, ${r.reuse})`,
           style: styleOf(r.strategy),
-          dash: [6, 4],
-          noMarkers: true,
           data: [{ x: 0, y: r.latency.p50Ns }, { x: 1, y: r.latency.p50Ns }],
         })),
       ],
