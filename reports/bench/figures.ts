@@ -681,6 +681,7 @@ function calibrationFigure(doc: SectionDoc): Figure | null {
     labels,
     x: { type: "category" },
     y: { type: "linear", title: "memreg / perftest", format: "ratio", min: 0 },
+    reference: { value: 1, label: "100 % = perftest" },
     datasets: [
       { label: "memreg / perftest", style: 0, data: [...bw, ...lat].map((x) => x.ratio) },
       {
