@@ -140,8 +140,12 @@ export function logTicks(lo, hi) {
   }
   const raw = (hi - lo) / 5, p = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((k) => k * p).find((x) => x >= raw);
-  for (let i = Math.ceil(lo / step); i * step <= hi * (1 + 1e-9); i++) {
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi * (1 + 1e-9); i++) {
     out.push({ value: Number((i * step).toPrecision(12)), major: false, labelled: true });
+  }
+  // A round lower end (1× exposure) is labelled too, when it is not crowded by the first tick.
+  if (Number(lo.toPrecision(2)) === lo && out.length && out[0].value - lo >= step / 2) {
+    out.unshift({ value: lo, major: false, labelled: true });
   }
   return out;
 }
