@@ -26,9 +26,19 @@ const background = {
   },
 };
 
-function draw(spec: ChartSpec, format: "png" | "svg"): Uint8Array {
-  const svg = format === "svg" ? createCanvas(WIDTH, HEIGHT, SvgExportFlag.ConvertTextToPaths) : null;
-  const png = svg ? null : createCanvas(WIDTH, HEIGHT);
+/** "2026-11-27 16:25 UTC" from an ISO time; as given when it is not one. */
+const when = (iso: string) =>
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+
+/** The line every chart file carries under its title: device, kernel and date, so a file stands alone. */
+export function chartSubtitle(doc: Loaded["doc"], startedAt = doc.startedAt): string {
+  return `${doc.device.name}: ${doc.device.model} · kernel ${doc.host.kernel} · ${when(startedAt)}`;
+}
+
+const xml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The chart.js chart of a spec on a canvas of chart-file size (tests read its scales and options). */
+export function chartOn(spec: ChartSpec, canvas: unknown): Chart {
   const config = chartConfig(spec, {
     responsive: false,
     devicePixelRatio: 1,
@@ -36,11 +46,21 @@ function draw(spec: ChartSpec, format: "png" | "svg"): Uint8Array {
   }) as
     & Record<string, unknown>
     & { plugins?: unknown[] };
-  config.plugins = [background];
+  config.plugins = [background, ...(config.plugins ?? [])];
   // deno-lint-ignore no-explicit-any
-  const chart = new Chart((svg ?? png) as any, config as any);
+  return new Chart(canvas as any, config as any);
+}
+
+function draw(spec: ChartSpec, format: "png" | "svg"): Uint8Array {
+  const svg = format === "svg" ? createCanvas(WIDTH, HEIGHT, SvgExportFlag.ConvertTextToPaths) : null;
+  const png = svg ? null : createCanvas(WIDTH, HEIGHT);
+  const chart = chartOn(spec, svg ?? png);
   try {
-    return svg ? svg.getContent() : png!.toBuffer("image/png");
+    if (!svg) return png!.toBuffer("image/png");
+    // Text is drawn as paths: the title and subtitle also go in as <title> and <desc>, searchable and read aloud.
+    const text = new TextDecoder().decode(svg.getContent());
+    const meta = `<title>${xml(spec.title)}</title><desc>${xml(spec.subtitle ?? "")}</desc>`;
+    return new TextEncoder().encode(text.replace(/(<svg\b[^>]*>)/, `$1${meta}`));
   } finally {
     chart.destroy();
   }
@@ -55,9 +75,10 @@ export function writeChartFiles(runs: Loaded[], dir: string, format: "png" | "sv
     const base = slug(run.name.replace(/\.jsonl?$/, ""));
     // A merged document's pairs each get their own files: pair<n>- before the figure's id.
     for (const { part, sections } of pairSections(run.doc)) {
+      const subtitle = chartSubtitle(run.doc, part?.run?.startedAt ?? run.doc.startedAt);
       for (const f of sections.flatMap((s) => s.figures)) {
         const file = join(dir, `${base}-${part ? `pair${part.n}-` : ""}${f.id}.${format}`);
-        Deno.writeFileSync(file, draw(f.spec, format));
+        Deno.writeFileSync(file, draw({ ...f.spec, subtitle }, format));
         files.push(file);
       }
     }

@@ -438,11 +438,10 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
             y: p.latency.p50Ns,
           })),
         },
+        // Each reference in its strategy's own style: two of them never look alike.
         ...refs.map((r) => ({
           label: `${r.strategy} (${r.buffers} buffers, ${r.reuse})`,
           style: styleOf(r.strategy),
-          dash: [6, 4],
-          noMarkers: true,
           data: [{ x: 0, y: r.latency.p50Ns }, { x: 1, y: r.latency.p50Ns }],
         })),
       ],
@@ -682,6 +681,7 @@ function calibrationFigure(doc: SectionDoc): Figure | null {
     labels,
     x: { type: "category" },
     y: { type: "linear", title: "memreg / perftest", format: "ratio", min: 0 },
+    reference: { value: 1, label: "100 % = perftest" },
     datasets: [
       { label: "memreg / perftest", style: 0, data: [...bw, ...lat].map((x) => x.ratio) },
       {

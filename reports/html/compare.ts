@@ -132,6 +132,8 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
       labels: sizes,
       x: { type: "category", title: "I/O size" },
       y: { type: "logarithmic", title: "run ÷ baseline", format: "ratio" },
+      // 100 %: as fast as the baseline; above it faster, below slower.
+      reference: { value: 1, label: "100 % = A" },
       datasets: strategies.flatMap((s) =>
         b.runs.slice(1).map((_, j) => ({
           label: n > 2 ? `${s} (${letter(j + 1)})` : s,

@@ -33,7 +33,9 @@ export const esc = (s: unknown): string => String(s ?? "").replace(/[&<>"']/g, (
 /** A table cell; numbers carry their raw value in data-v (sorting, and tests compare it with the JSON). */
 export function td(text: unknown, raw?: number | string | null, cls?: string, span?: number): string {
   const v = raw === undefined || raw === null ? "" : ` data-v="${esc(raw)}"`;
-  return `<td${v}${cls ? ` class="${cls}"` : ""}${span ? ` colspan="${span}"` : ""}>${esc(text)}</td>`;
+  // Long text (a reason, a key's lifetime) may wrap, so a wide table still fits its box.
+  const c = [cls, String(text ?? "").length > 24 ? "wrap" : ""].filter(Boolean).join(" ");
+  return `<td${v}${c ? ` class="${c}"` : ""}${span ? ` colspan="${span}"` : ""}>${esc(text)}</td>`;
 }
 
 /** An HTML data table from its header and rendered rows. */
@@ -55,10 +57,15 @@ export class Charts {
   #n = 0;
 
   /** A chart with its table beside it (the numbers behind the chart, readable without it). */
-  figure(spec: ChartSpec, tableHtml: string, o: { note?: string; tall?: boolean } = {}): string {
+  figure(
+    spec: ChartSpec,
+    tableHtml: string,
+    o: { note?: string; tall?: boolean; wide?: boolean } = {},
+  ): string {
     const id = `c${++this.#n}`;
     this.specs[id] = spec;
-    return `<figure class="fig"><div class="chart${
+    // A wide table's figure takes a whole row of a grid of small multiples, so its table is not cut.
+    return `<figure class="fig${o.wide ? " wide" : ""}"><div class="chart${
       o.tall ? " tall" : ""
     }"><canvas data-chart="${id}" role="img" aria-label="${
       esc(spec.title)
@@ -191,15 +198,14 @@ thead th{background:var(--head);position:sticky;top:0}
 table.header th{background:var(--head);font-weight:600;white-space:nowrap;width:1%}
 table.header td{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
 caption{text-align:left;font-weight:600;padding:2px 0}
-figure.fig{display:grid;grid-template-columns:minmax(360px,1.15fr) minmax(300px,1fr);gap:16px;margin:10px 0 22px;align-items:start}
-figure.fig .chart{position:relative;height:340px;border:1px solid var(--line);padding:6px}
+figure.fig{display:flex;flex-wrap:wrap;gap:16px;margin:10px 0 22px;align-items:flex-start}
+figure.fig .chart{position:relative;height:340px;border:1px solid var(--line);padding:6px;flex:1.15 1 560px;min-width:0}
 figure.fig .chart.tall{height:460px}
-figure.fig .numbers{overflow:auto;max-height:470px;font-size:12.5px}
-figure.fig figcaption{grid-column:1/-1;color:var(--muted);font-size:12.5px}
-@media (max-width:900px){figure.fig{grid-template-columns:1fr}}
+figure.fig .numbers{overflow:auto;max-height:470px;font-size:12.5px;flex:1 1 auto;max-width:100%;scrollbar-gutter:stable}
+figure.fig figcaption{flex:1 1 100%;color:var(--muted);font-size:12.5px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:8px}
-.grid figure.fig{grid-template-columns:1fr}
-.grid figure.fig .chart{height:280px}
+.grid figure.fig .chart{height:280px;flex-basis:100%}.grid figure.fig.wide{grid-column:1/-1}
+td.wrap{white-space:normal;min-width:9em}
 .banner{border:2px solid var(--warn);background:#fff6e0;padding:8px 12px;margin:10px 0}
 .banner.incomplete strong{color:var(--warn)}
 .pill{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 8px;margin:2px 4px 2px 0;font-size:12.5px}

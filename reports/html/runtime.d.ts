@@ -42,6 +42,19 @@ export interface ChartSpec {
   y: AxisSpec;
   y2?: AxisSpec;
   datasets: DatasetSpec[];
+  /** A line under the title (chart files: device, kernel and date). */
+  subtitle?: string;
+  /** A horizontal reference line, e.g. 100 % on a relative chart. */
+  reference?: { value: number; label: string; axis?: "y" | "y2" };
+}
+
+/** The look of a series style index: colour, marker, dash, hollow markers, bar fill pattern. */
+export interface SeriesStyle {
+  color: string;
+  marker: string;
+  dash: number[];
+  hollow: boolean;
+  pattern: string;
 }
 
 /** Where a chart is drawn: the browser, or a canvas of @napi-rs/canvas. */
@@ -53,10 +66,14 @@ export interface ChartEnv {
 
 /** Okabe–Ito colours, readable by colour-blind readers. */
 export const PALETTE: string[];
-/** Point markers, one per series beside its colour. */
+/** Point markers: eight distinct shapes. */
 export const MARKERS: string[];
-/** Line dash patterns, one per series beside its colour. */
+/** Line dash patterns. */
 export const DASHES: number[][];
+/** The look of series style `s`: no two of the first 40 share colour, marker and dash. */
+export function seriesStyle(s: number): SeriesStyle;
+/** A log axis's ticks from `lo` to `hi`: which are labelled (every one when the axis spans under a decade). */
+export function logTicks(lo: number, hi: number): { value: number; major: boolean; labelled: boolean }[];
 /** Bar fill patterns, so stacked bars are told apart without colour. */
 export const PATTERNS: string[];
 /** The number formats by name. */

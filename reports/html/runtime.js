@@ -17,23 +17,28 @@ export const PALETTE = [
   "#6A3D9A",
   "#7F7F7F",
 ];
-/** Point markers, one per series beside its colour. */
-export const MARKERS = [
-  "circle",
-  "triangle",
-  "rect",
-  "rectRot",
-  "star",
-  "crossRot",
-  "cross",
-  "rectRounded",
-  "circle",
-  "triangle",
-];
-/** Dash pattern per series (solid first), cycling independently of the markers. */
+/** Point markers: eight distinct shapes. */
+export const MARKERS = ["circle", "triangle", "rect", "rectRot", "star", "crossRot", "cross", "rectRounded"];
+/** Dash patterns (solid first). */
 export const DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4]];
 /** Fill patterns of bars: none, diagonal, cross-hatch, dots, horizontal, vertical. */
 export const PATTERNS = ["solid", "diag", "dots", "cross", "horiz", "vert", "back", "grid"];
+
+/**
+ * The look of series style `s`: colour, marker, dash, bar pattern. Colours repeat after ten and markers after
+ * eight, so the second round of colours (s ≥ 10) also shifts its dash and draws hollow markers: no two of the
+ * first 40 styles share colour, marker and dash (a host test checks every chart the fixtures give).
+ */
+export function seriesStyle(s) {
+  const round = Math.floor(s / PALETTE.length);
+  return {
+    color: PALETTE[s % PALETTE.length],
+    marker: MARKERS[s % MARKERS.length],
+    dash: DASHES[(s + round) % DASHES.length],
+    hollow: round % 2 === 1,
+    pattern: PATTERNS[s % PATTERNS.length],
+  };
+}
 
 const UNITS = [[1e9, "s"], [1e6, "ms"], [1e3, "µs"], [1, "ns"]];
 
@@ -113,7 +118,39 @@ function pattern(makeCanvas, kind, color) {
   return g.createPattern(c, "repeat");
 }
 
-function axis(a, log) {
+/**
+ * Ticks of a log axis from `lo` to `hi`. A decade or more: every 1…9 × 10ⁿ for the grid, 1, 2 and 5 labelled
+ * (only 1 beyond four decades). Under a decade: evenly spaced round values, every one labelled, so a narrow axis
+ * (a 4 MiB WRITE's latencies) keeps its labels.
+ */
+export function logTicks(lo, hi) {
+  const out = [];
+  if (!(lo > 0) || !(hi > lo)) return out;
+  const decades = Math.log10(hi / lo);
+  const inside = (v) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
+  if (decades >= 1) {
+    const labelled = decades > 4 ? [1] : [1, 2, 5];
+    for (let e = Math.floor(Math.log10(lo)); 10 ** e <= hi; e++) {
+      for (let m = 1; m < 10; m++) {
+        const value = Number((m * 10 ** e).toPrecision(12));
+        if (inside(value)) out.push({ value, major: m === 1, labelled: labelled.includes(m) });
+      }
+    }
+    return out;
+  }
+  const raw = (hi - lo) / 5, p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((k) => k * p).find((x) => x >= raw);
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi * (1 + 1e-9); i++) {
+    out.push({ value: Number((i * step).toPrecision(12)), major: false, labelled: true });
+  }
+  // A round lower end (1× exposure) is labelled too, when it is not crowded by the first tick.
+  if (Number(lo.toPrecision(2)) === lo && out.length && out[0].value - lo >= step / 2) {
+    out.unshift({ value: lo, major: false, labelled: true });
+  }
+  return out;
+}
+
+function axis(a, log, ref) {
   const fmt = FORMATS[a.format] ?? FORMATS.plain;
   const out = {
     type: a.type,
@@ -121,27 +158,57 @@ function axis(a, log) {
     stacked: !!a.stacked,
     grid: { color: "#e4e4e4" },
     ticks: {
-      callback(v) {
+      callback(v, i, ticks) {
         const n = typeof v === "number" ? v : Number(v);
         if (a.type === "category") return this.getLabelForValue(v);
-        if (log && !a.ticks) {
-          const m = n / 10 ** Math.floor(Math.log10(n));
-          if (![1, 2, 5].some((k) => Math.abs(m - k) < 1e-9)) return "";
-        }
+        if (log && !a.ticks && ticks[i]?.labelled === false) return "";
         return fmt(n);
       },
     },
   };
   if (a.min !== undefined) out.min = a.min;
   if (a.max !== undefined) out.max = a.max;
+  // A reference line stays inside the axis whatever the data.
+  if (ref !== undefined) out.suggestedMin = out.suggestedMax = ref;
   if (a.position) out.position = a.position;
   if (a.ticks) {
     // Ticks exactly at the measured values (e.g. the I/O sizes on a log axis).
     out.afterBuildTicks = (scale) => {
       scale.ticks = a.ticks.map((value) => ({ value }));
     };
+  } else if (log) {
+    out.afterBuildTicks = (scale) => {
+      const ticks = logTicks(scale.min, scale.max);
+      if (ticks.length >= 2) scale.ticks = ticks;
+    };
   }
   return out;
+}
+
+/** A horizontal reference line across the chart area (100 % on a relative chart), labelled at its right end. */
+function referencePlugin(r) {
+  return {
+    id: "memreg-reference",
+    afterDatasetsDraw(chart) {
+      const y = chart.scales[r.axis ?? "y"], area = chart.chartArea, g = chart.ctx;
+      const py = y.getPixelForValue(r.value);
+      if (!Number.isFinite(py) || py < area.top - 1 || py > area.bottom + 1) return;
+      g.save();
+      g.strokeStyle = "#333333";
+      g.lineWidth = 1.5;
+      g.setLineDash([]);
+      g.beginPath();
+      g.moveTo(area.left, py);
+      g.lineTo(area.right, py);
+      g.stroke();
+      g.fillStyle = "#333333";
+      g.font = "12px sans-serif";
+      g.textAlign = "right";
+      g.textBaseline = "bottom";
+      g.fillText(r.label, area.right - 4, py - 3);
+      g.restore();
+    },
+  };
 }
 
 /**
@@ -151,8 +218,8 @@ function axis(a, log) {
 export function chartConfig(spec, env) {
   const line = spec.type === "line";
   const datasets = spec.datasets.map((d, i) => {
-    const s = d.style ?? i;
-    const color = PALETTE[s % PALETTE.length];
+    const st = seriesStyle(d.style ?? i);
+    const color = st.color;
     const common = { label: d.label, data: d.data, yAxisID: d.axis ?? "y" };
     if (d.stack) common.stack = d.stack;
     if (line || d.line) {
@@ -161,12 +228,11 @@ export function chartConfig(spec, env) {
         type: "line",
         borderColor: color,
         backgroundColor: color,
-        borderDash: d.dash ?? DASHES[s % DASHES.length],
+        borderDash: d.dash ?? st.dash,
         borderWidth: 2,
-        pointStyle: d.marker ?? MARKERS[s % MARKERS.length],
-        // The markers repeat after eight series: the repeats are hollow.
-        pointBackgroundColor: s % MARKERS.length >= 8 ? "#ffffff" : color,
-        pointBorderWidth: s % MARKERS.length >= 8 ? 2 : 1,
+        pointStyle: d.marker ?? st.marker,
+        pointBackgroundColor: st.hollow ? "#ffffff" : color,
+        pointBorderWidth: st.hollow ? 2 : 1,
         pointRadius: d.noMarkers ? 0 : d.marker === "line" ? 14 : 4,
         pointHoverRadius: 6,
         spanGaps: false,
@@ -175,22 +241,27 @@ export function chartConfig(spec, env) {
     }
     return {
       ...common,
-      backgroundColor: pattern(env.makeCanvas, d.pattern ?? PATTERNS[s % PATTERNS.length], color),
+      backgroundColor: pattern(env.makeCanvas, d.pattern ?? st.pattern, color),
       borderColor: color,
       borderWidth: 1.5,
       pointStyle: "rect",
     };
   });
+  const ref = spec.reference;
+  const refOn = (id) => (ref && (ref.axis ?? "y") === id ? ref.value : undefined);
   const scales = {
     x: axis(spec.x, spec.x.type === "logarithmic"),
-    y: axis(spec.y, spec.y.type === "logarithmic"),
+    y: axis(spec.y, spec.y.type === "logarithmic", refOn("y")),
   };
-  if (spec.y2) scales.y2 = { ...axis(spec.y2, spec.y2.type === "logarithmic"), position: "right" };
+  if (spec.y2) {
+    scales.y2 = { ...axis(spec.y2, spec.y2.type === "logarithmic", refOn("y2")), position: "right" };
+  }
   if (scales.y2) scales.y2.grid = { drawOnChartArea: false };
   const fmtOf = (id) => FORMATS[(id === "y2" ? spec.y2 : spec.y)?.format] ?? FORMATS.plain;
   return {
     type: line ? "line" : "bar",
     data: { labels: spec.labels, datasets },
+    plugins: ref ? [referencePlugin(ref)] : [],
     options: {
       animation: false,
       responsive: !!env.responsive,
@@ -201,6 +272,12 @@ export function chartConfig(spec, env) {
       interaction: { mode: "nearest", intersect: false },
       plugins: {
         title: { display: !!spec.title, text: spec.title, font: { size: 14 } },
+        subtitle: {
+          display: !!spec.subtitle,
+          text: spec.subtitle ?? "",
+          color: "#5b5b5b",
+          padding: { bottom: 6 },
+        },
         // Point styles in the legend: markers for lines, a patterned square for bars, a dash for target lines.
         legend: { position: "bottom", labels: { usePointStyle: true, boxWidth: 28 } },
         tooltip: {

@@ -11,6 +11,9 @@ import { suiteBody } from "./conformance.ts";
 
 type LateIn = BenchIn["revocation"][number];
 
+/** Columns from which a figure's table does not fit one cell of a grid of small multiples. */
+const WIDE_COLUMNS = 9;
+
 /** A figure as HTML: its chart, and its table beside it. */
 export function figureHtml(charts: Charts, f: Figure): string {
   const rows = f.rows.map((r) =>
@@ -23,6 +26,7 @@ export function figureHtml(charts: Charts, f: Figure): string {
   return charts.figure(f.spec, table(f.head, rows, { cls: "data", caption: f.spec.title }), {
     note: f.note,
     tall: f.tall,
+    wide: f.head.length >= WIDE_COLUMNS,
   });
 }
 

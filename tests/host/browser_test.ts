@@ -83,6 +83,25 @@ const visibleRows = (page: Page, table: string) =>
     table,
   );
 
+/**
+ * Tables cut by their box: every table whose scrolling box (or the page) is narrower than the table. A figure's
+ * table wraps or moves below its chart instead of scrolling sideways.
+ */
+function cutTables(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("table")].flatMap((t) => {
+      let box = t.parentElement;
+      while (box && box !== document.body && !/auto|scroll|hidden/.test(getComputedStyle(box).overflowX)) {
+        box = box.parentElement;
+      }
+      const el = !box || box === document.body ? document.documentElement : box;
+      return el.scrollWidth > el.clientWidth
+        ? [`${t.caption?.textContent ?? t.id ?? t.className}: ${el.scrollWidth} > ${el.clientWidth} px`]
+        : [];
+    })
+  );
+}
+
 Deno.test("browser: reports, compare page and site index work offline in chromium", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "memreg-browser-" });
   Deno.mkdirSync(SHOTS, { recursive: true });
@@ -94,8 +113,10 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
     compare: `${dir}/compare.html`,
     site: `${dir}/site/index.html`,
     pairs: `${dir}/pairs.html`,
+    pages: `${dir}/pages.html`,
   };
   Deno.writeTextFileSync(files.bench, reportHtml([bench]));
+  Deno.writeTextFileSync(files.pages, reportHtml([loadResult(FIXTURES.benchPages)]));
   const pairSrc = [read(FIXTURES.pairClient), read(FIXTURES.single)];
   Deno.writeTextFileSync(
     files.pairs,
@@ -167,7 +188,17 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       await page.screenshot({ path: `${SHOTS}bench-regcost.png` });
       await page.evaluate(() => globalThis.scrollTo(0, 0));
       await page.screenshot({ path: `${SHOTS}bench-top.png` });
+      assert.deepEqual(await cutTables(page), [], "tables wider than their box");
       clean(watch, files.bench);
+      await page.close();
+    }
+    // The page layout's run: regcost beside the C reference, exposure and the window table, none cut.
+    {
+      const { page, watch } = await open(ctx, files.pages);
+      const ink = await inked(page);
+      assert.deepEqual(ink.map((n, i) => n > 2000 ? -1 : i).filter((i) => i >= 0), [], "blank canvases");
+      assert.deepEqual(await cutTables(page), [], "tables wider than their box");
+      clean(watch, files.pages);
       await page.close();
     }
     // A merged two-pair document: a section per pair, every chart drawn, each pair's rate tables its own figures.
@@ -196,6 +227,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       await page.screenshot({ path: `${SHOTS}bench-pair1.png` });
       await page.evaluate(() => globalThis.scrollTo(0, 0));
       await page.screenshot({ path: `${SHOTS}bench-pairs-top.png` });
+      assert.deepEqual(await cutTables(page), [], "tables wider than their box");
       clean(watch, files.pairs);
       await page.close();
     }
@@ -242,6 +274,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       assert.equal(await detail.isVisible(), false);
       await page.fill('input[name="text"]', "");
       assert.equal(await visibleRows(page, "cases"), results.length);
+      assert.deepEqual(await cutTables(page), [], "tables wider than their box");
       clean(watch, files.conf);
       await page.close();
     }
@@ -261,6 +294,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       await page.screenshot({ path: `${SHOTS}compare-top.png` });
       await page.evaluate(() => document.getElementById("bench")!.scrollIntoView());
       await page.screenshot({ path: `${SHOTS}compare-bench.png` });
+      assert.deepEqual(await cutTables(page), [], "tables wider than their box");
       clean(watch, files.compare);
       await page.close();
     }
