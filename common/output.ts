@@ -4,12 +4,15 @@
 import { dirname } from "node:path";
 import { KnownError, UsageError } from "./mod.ts";
 
-/** "no such file or directory" from "No such file or directory (os error 2): open '/x'". */
-function osReason(e: Error): string {
+/**
+ * "no such file or directory" from "No such file or directory (os error 2): open '/x'", with the OS's path where
+ * it is not the output's own (a parent that could not be made).
+ */
+function osReason(e: Error, path: string): string {
   const m = e.message.match(/^(.*?) \(os error \d+\)(?:: \w+ '(.*)')?/);
   if (!m) return e.message.split("\n")[0];
   const reason = m[1].charAt(0).toLowerCase() + m[1].slice(1);
-  return m[2] ? `${reason} (${m[2]})` : reason;
+  return m[2] && m[2] !== path ? `${reason} (${m[2]})` : reason;
 }
 
 /** Whether `e` is an error of the file system (not a bug of memreg's). */
@@ -38,13 +41,14 @@ export function guardOutput<T>(path: string, option: string | undefined, write: 
     return write();
   } catch (e) {
     if (!isOsError(e)) throw e;
-    throw new UsageError(`${head(path, option)}cannot write: ${osReason(e)}`);
+    throw new UsageError(`${head(path, option)}cannot write there: ${osReason(e, path)}`);
   }
 }
 
 /**
- * Checks an output file before the work: not a directory, and its directory exists or can be made (made here).
- * Returns the path. Throws a UsageError naming the path otherwise.
+ * Checks an output file before the work: not a directory, its directory exists or can be made (made here), and
+ * the file can be opened for writing (a file made by the check is removed again). Returns the path. Throws a
+ * UsageError naming the path otherwise.
  */
 export function outputFile(path: string, option?: string): string {
   return guardOutput(path, option, () => {
@@ -56,6 +60,9 @@ export function outputFile(path: string, option?: string): string {
       throw new UsageError(`${head(path, option)}${dirname(path)} is not a directory`);
     }
     Deno.mkdirSync(dirname(path), { recursive: true });
+    const existed = statOrNull(path) !== null;
+    Deno.openSync(path, { write: true, create: true }).close();
+    if (!existed) Deno.removeSync(path);
     return path;
   });
 }
@@ -73,14 +80,4 @@ export function outputDir(path: string, option?: string): string {
     Deno.removeSync(probe);
     return path;
   });
-}
-
-/** Checks an output file as outputFile does, then runs `write(path)`; a write that fails is one UsageError. */
-export function writeOutputFile(
-  path: string,
-  option: string | undefined,
-  write: (path: string) => void,
-): void {
-  outputFile(path, option);
-  guardOutput(path, option, () => write(path));
 }
