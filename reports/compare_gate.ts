@@ -44,11 +44,21 @@ export function parseGates(values: string[]): Gate[] {
   return gates;
 }
 
-/** Worse beyond the spread, and by more than `threshold` (a fraction) where one is given. */
-function regressed(f: FigureDiff, i: number, threshold: number | null): boolean {
+/**
+ * How many times worse a figure is than the baseline's (1.25: 25 % worse), the same either way round: a rate at
+ * 0.8× and a time at 1.25× are both 1.25× worse. Null where there is no ratio.
+ */
+function worseBy(f: FigureDiff, i: number): number | null {
   const r = f.ratios[i];
-  if (!worse(f, i) || r === null) return false;
-  return threshold === null || (f.better === "higher" ? 1 - r : r - 1) > threshold;
+  if (r === null || r <= 0) return null;
+  return f.better === "higher" ? 1 / r : r;
+}
+
+/** Worse beyond the spread, and by more than `threshold` (a fraction: 0.1 = 1.1× worse) where one is given. */
+function regressed(f: FigureDiff, i: number, threshold: number | null): boolean {
+  const by = worseBy(f, i);
+  if (!worse(f, i) || by === null) return false;
+  return threshold === null || by > 1 + threshold;
 }
 
 const GOOD = ["pass", "known", "unsupported", "observed"];
@@ -62,15 +72,14 @@ export function gateReasons(model: CompareModel, gates: Gate[]): string[] {
       for (const f of b.figures) {
         for (let i = 1; i < b.runs.length; i++) {
           if (!regressed(f, i, g.threshold)) continue;
-          const pct = Math.abs(f.ratios[i]! - 1) * 100;
+          const beyond = g.threshold === null
+            ? "beyond the spread"
+            : `beyond the spread and the ${+(g.threshold * 100).toFixed(3)} % threshold`;
+          const pct = ((worseBy(f, i)! - 1) * 100).toFixed(1);
           out.push(
             `regression: ${pointName(f)} ${f.metric}: ${letter(i)} ${fmtValue(f, f.values[i])} against ${
               letter(0)
-            } ${fmtValue(f, f.values[0])} (${f.ratios[i]!.toFixed(2)}×, ${
-              pct.toFixed(1)
-            } % worse, beyond the spread${
-              g.threshold === null ? "" : ` and the ${+(g.threshold * 100).toFixed(3)} % threshold`
-            })`,
+            } ${fmtValue(f, f.values[0])} (${f.ratios[i]!.toFixed(2)}×, ${pct} % worse, ${beyond})`,
           );
         }
       }
