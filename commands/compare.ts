@@ -22,6 +22,8 @@ function sameRuns(files: string[], runs: Loaded[]): string[] {
     }
   });
   const texts = files.map((f) => Deno.readTextFileSync(f));
+  // Letters count per kind, as the comparison names its runs (bench and conformance each have an A).
+  const nth = runs.map((r, i) => runs.slice(0, i).filter((q) => q.kind === r.kind).length);
   const out: string[] = [];
   for (let j = 1; j < files.length; j++) {
     for (let i = 0; i < j; i++) {
@@ -29,7 +31,7 @@ function sameRuns(files: string[], runs: Loaded[]): string[] {
       const same = real[i] === real[j];
       if (same || texts[i] === texts[j]) {
         out.push(
-          `compare: ${letter(i)} and ${letter(j)} ${
+          `compare: ${letter(nth[i])} and ${letter(nth[j])} ${
             same ? `are the same file (${files[j]})` : `have identical content (${files[i]}, ${files[j]})`
           }: it is compared with itself`,
         );

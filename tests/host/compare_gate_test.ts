@@ -179,6 +179,12 @@ Deno.test("comparing a file with itself, or with a copy, is said in one line (an
       .test(r.stderr.trim()),
     r.stderr,
   );
+  // Letters count per kind: the second conformance run of a mixed comparison is its B.
+  const mixed = await runCli(["compare", BASE, OLD, WORSE, OLD]);
+  assertEquals(
+    mixed.stderr.trim(),
+    `compare: A and B are the same file (${OLD}): it is compared with itself`,
+  );
   // Different runs say nothing of the kind.
   const other = await runCli(["compare", BASE, WORSE]);
   assertEquals(other.stderr, "");
