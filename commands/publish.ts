@@ -1,6 +1,7 @@
 // `memreg publish RUNS_DIR -o SITE_DIR`: a static, deterministic site of every run in a directory.
 import type { Command } from "commander";
 import { publish } from "../reports/site.ts";
+import { guardOutput, outputDir } from "../common/output.ts";
 
 export function registerPublish(program: Command): void {
   program.command("publish").description(
@@ -9,7 +10,8 @@ export function registerPublish(program: Command): void {
     .argument("<runs-dir>", "directory holding result files (searched recursively)")
     .requiredOption("-o, --out <site-dir>", "where to write the site")
     .action((dir: string, o: { out: string }) => {
-      const r = publish(dir, o.out);
+      outputDir(o.out, "-o");
+      const r = guardOutput(o.out, "-o", () => publish(dir, o.out));
       for (const s of r.skipped) console.error(`skipped ${s}`);
       console.log(`${r.pages.length} files in ${o.out}; open ${o.out}/index.html`);
     });

@@ -6,6 +6,7 @@ import { benchReport } from "../reports/bench/table.ts";
 import { formatTable } from "../reports/conformance/table.ts";
 import { reportHtml } from "../reports/html/report.ts";
 import { writeText } from "../record/stream.ts";
+import { guardOutput, outputDir, outputFile } from "../common/output.ts";
 import type { SuiteDoc } from "../conformance/doc.ts";
 
 function textReport(r: Loaded): string {
@@ -31,16 +32,21 @@ export function registerReport(program: Command): void {
     .option("--png <dir>", "write every chart as a PNG file into this directory")
     .option("--svg <dir>", "write every chart as an SVG file into this directory")
     .action(async (files: string[], o: { out?: string; png?: string; svg?: string }) => {
+      // Output paths are checked before the work: a bad one is one line naming it, not a failure half-way.
+      if (o.out) outputFile(o.out, "-o");
+      if (o.png) outputDir(o.png, "--png");
+      if (o.svg) outputDir(o.svg, "--svg");
       const runs = files.map(loadResult);
       if (o.out) {
-        writeText(o.out, reportHtml(runs));
+        const out = o.out;
+        guardOutput(out, "-o", () => writeText(out, reportHtml(runs)));
         console.log(`report: ${o.out}`);
       }
       for (const [format, dir] of [["png", o.png], ["svg", o.svg]] as const) {
         if (!dir) continue;
         // Loaded here only: its native canvas addon costs every other command's start (~1 s in the testbed).
         const { writeChartFiles } = await import("../reports/chart_files.ts");
-        const written = writeChartFiles(runs, dir, format);
+        const written = guardOutput(dir, `--${format}`, () => writeChartFiles(runs, dir, format));
         console.log(
           `${written.length} ${format.toUpperCase()} chart file(s) in ${dir}${
             written.length ? "" : " (conformance runs have no charts)"

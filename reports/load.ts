@@ -7,7 +7,14 @@ import { UsageError } from "../common/mod.ts";
 import { plannedPoints, pointName } from "../bench/doc.ts";
 import { countClasses, exitCodeFor } from "../conformance/doc.ts";
 import type { CaseResult } from "../conformance/model.ts";
-import { BENCH_VERSIONS, BenchDocSchema, type BenchIn, BenchRecords, type PointIn } from "./schema/bench.ts";
+import {
+  BENCH_VERSIONS,
+  BenchDocSchema,
+  type BenchIn,
+  BenchRecords,
+  beyondLink,
+  type PointIn,
+} from "./schema/bench.ts";
 import { type PairPart, pairParts } from "./pairs.ts";
 import { CONFORMANCE_VERSIONS, SuiteDocSchema, type SuiteIn, SuiteRecords } from "./schema/conformance.ts";
 import { EndRecordSchema } from "./schema/header.ts";
@@ -45,6 +52,8 @@ function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: str
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   let what = issue.message.replace(/^Invalid input: /, "");
+  // JSON's 1e999 reads as Infinity, which zod names as a number it received.
+  what = what.replace(/^expected number, received (Infinity|-Infinity|NaN)$/, "not a finite number ($1)");
   if (/received undefined$/.test(what)) what = `missing (${what.replace(/, received undefined$/, "")})`;
   throw new UsageError(`${where}${fieldPath(issue.path)}: ${what}`);
 }
@@ -88,7 +97,25 @@ function readText(path: string): string {
 export function loadResult(path: string): Loaded {
   const text = readText(path);
   const stream = path.endsWith(".jsonl") || /^\{"record":/.test(text);
-  return stream ? loadStream(path, text) : loadDocument(path, text);
+  const loaded = stream ? loadStream(path, text) : loadDocument(path, text);
+  if (loaded.kind === "bench") warnDuplicates(loaded.path, loaded.doc);
+  return loaded;
+}
+
+/** Points measured twice (same pair and point name): read as they are, said once on stderr. */
+function warnDuplicates(path: string, doc: BenchIn): void {
+  const seen = new Set<string>();
+  const twice = doc.results.filter((p) => {
+    const k = `${p.pair ?? ""}|${pointName(p)}`;
+    return seen.has(k) || !seen.add(k);
+  });
+  if (twice.length) {
+    console.error(
+      `memreg: warning: ${path}: ${twice.length} duplicate point(s) (the same point key again, e.g. ${
+        pointName(twice[0])
+      }); all are read as they are`,
+    );
+  }
 }
 
 function loadDocument(path: string, text: string): Loaded {
@@ -178,6 +205,13 @@ function loadStream(path: string, text: string): Loaded {
       calibration: one("calibration", R.calibration),
     };
     if (!overhead) notes.push("the empty-cycle overhead was not measured");
+    // What the document's schema checks across records: no point beyond what the recorded link could carry.
+    const bad = beyondLink(doc);
+    if (bad) {
+      const [, i, ...field] = bad.path as [string, number, ...(string | number)[]];
+      const rec = get("point")[i];
+      throw new UsageError(`${where(rec)}${fieldPath(field)}: ${bad.message}`);
+    }
     return { ...base, kind, doc, status: statusOf(doc, "jsonl", notes, !!end) };
   }
   const R = SuiteRecords;

@@ -3,8 +3,10 @@
 // Later version 2 writers add the page layout, working sets and exposure (optional too: absent = contiguous
 // buffers, one working set, no exposure figures).
 import { z } from "zod";
+import { fmtSize } from "../../common/mod.ts";
 import { LAYOUT_NAMES, STRATEGY_NAMES } from "../../bench/config.ts";
 import {
+  amount,
   completionShape,
   EndRecordSchema,
   headerShape,
@@ -14,6 +16,37 @@ import {
   PairSchema,
   str,
 } from "./header.ts";
+
+const whole = int.min(0, { error: (i) => `negative (${i.input}); a count is never below 0` });
+
+/**
+ * How far a percentile may pass the next one before they are "out of order": HdrHistogram reports a value's
+ * bucket (up to 0.1 % above it), so p99.9 can read a hair above an exact max; 1 % is beyond any rounding.
+ */
+const ORDER_SLACK = 1.01;
+
+/** A `[label, value]` sequence that must not decrease; the first pair out of order, as a zod issue. */
+function inOrder(
+  ctx: z.RefinementCtx,
+  path: PropertyKey[],
+  seq: [PropertyKey, string, number | undefined][],
+  unit = "ns",
+): void {
+  const have = seq.filter((x): x is [PropertyKey, string, number] => x[2] !== undefined);
+  for (let i = 1; i < have.length; i++) {
+    const [aField, a, av] = have[i - 1], [, b, bv] = have[i];
+    if (av > bv * ORDER_SLACK && av - bv > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, aField],
+        message: `${a} (${av} ${unit}) above ${b} (${bv} ${unit}): out of order (${
+          seq.map((x) => x[1]).join(" ≤ ")
+        })`,
+      });
+      return;
+    }
+  }
+}
 
 /** Bench schema versions this memreg reads. */
 export const BENCH_VERSIONS = [1, 2] as const;
@@ -27,23 +60,41 @@ const KeyEnd = z.enum(["revoke", "send-inv", "eviction", "teardown"]);
 
 /** A latency summary (ns). */
 export const LatencySchema = z.object({
-  count: int,
-  meanNs: num,
-  stdevNs: num,
-  p50Ns: num,
-  p90Ns: num,
-  p99Ns: num,
-  p999Ns: num,
-  maxNs: num,
-  minNs: num,
+  count: whole,
+  meanNs: amount,
+  stdevNs: amount,
+  p50Ns: amount,
+  p90Ns: amount,
+  p99Ns: amount,
+  p999Ns: amount,
+  maxNs: amount,
+  minNs: amount,
   /** v2: 95 % distribution-free confidence interval of the median (order statistics). */
-  p50CiNs: z.tuple([num, num]).optional(),
+  p50CiNs: z.tuple([amount, amount]).optional(),
+}).superRefine((l, ctx) => {
+  inOrder(ctx, [], [
+    ["minNs", "min", l.minNs],
+    ["p50Ns", "p50", l.p50Ns],
+    ["p90Ns", "p90", l.p90Ns],
+    ["p99Ns", "p99", l.p99Ns],
+    ["p999Ns", "p99.9", l.p999Ns],
+    ["maxNs", "max", l.maxNs],
+  ]);
+  if (l.p50CiNs) {
+    inOrder(ctx, ["p50CiNs"], [[0, "the interval's low end", l.p50CiNs[0]], [
+      1,
+      "its high end",
+      l.p50CiNs[1],
+    ]]);
+  }
 });
 
 const FailureSchema = z.object({ message: str, verb: str.optional(), errno: str.optional() });
 /** v2: memreg's p50 over the C reference's, and their difference in ns. */
 const RefComparison = z.object({ ratio: num, diffNs: num });
-const Range = z.object({ min: num, median: num, max: num });
+const Range = z.object({ min: amount, median: amount, max: amount }).superRefine((r, ctx) =>
+  inOrder(ctx, [], [["min", "min", r.min], ["median", "median", r.median], ["max", "max", r.max]], "")
+);
 
 /** A point of the matrix and what was measured there. */
 export const PointSchema = z.object({
@@ -60,40 +111,41 @@ export const PointSchema = z.object({
   /** Page layout and working sets (absent: contiguous buffers, the matrix's one working set). */
   layout: Layout.optional(),
   sweep: z.boolean().optional(),
-  workingSetBytes: num.optional(),
+  workingSetBytes: amount.optional(),
   sgeLimit: int.optional(),
   /** Means per I/O: registrations, segments advertised, the peer's RDMA work requests and their SGEs. */
-  perIo: z.object({ registrations: num, segments: num, rdmaOps: num, sges: num }).optional(),
+  perIo: z.object({ registrations: amount, segments: amount, rdmaOps: amount, sges: amount }).optional(),
   /** Bytes reachable through valid keys when an I/O was advertised, over the I/O's bytes. */
-  exposure: z.object({ ratio: num, maxRatio: num, meanBytes: num }).optional(),
+  exposure: z.object({ ratio: amount, maxRatio: amount, meanBytes: amount }).optional(),
   /** From the I/O's completion until its keys stop granting access (bench/exposure.ts says how). */
-  keyLifetime: z.object({ ends: KeyEnd, n: int, meanNs: num, maxNs: num, atTeardown: int }).optional(),
+  keyLifetime: z.object({ ends: KeyEnd, n: whole, meanNs: amount, maxNs: amount, atTeardown: whole })
+    .optional(),
   /** Registration-cache hits over lookups in the measured repetitions. */
-  hitRate: num.nullable().optional(),
-  ios: int,
+  hitRate: amount.nullable().optional(),
+  ios: whole,
   reps: z.array(z.object({
-    ios: int,
-    elapsedNs: num,
-    iops: num,
-    bytesPerSec: num,
+    ios: whole,
+    elapsedNs: amount,
+    iops: amount,
+    bytesPerSec: amount,
     /** v2 */
-    p50Ns: num.optional(),
+    p50Ns: amount.optional(),
   })),
-  iops: num,
-  bytesPerSec: num,
-  mbPerSec: num,
+  iops: amount,
+  bytesPerSec: amount,
+  mbPerSec: amount,
   latency: LatencySchema,
   split: z.object({
-    exposeNs: num,
-    transferNs: num,
-    revokeNs: num,
-    copyNs: num,
-    verifyNs: num,
+    exposeNs: amount,
+    transferNs: amount,
+    revokeNs: amount,
+    copyNs: amount,
+    verifyNs: amount,
     /** v2: the verbs alone (clock-bracketed); expose − exposeVerb is the harness's share. */
-    exposeVerbNs: num.optional(),
-    revokeVerbNs: num.optional(),
+    exposeVerbNs: amount.optional(),
+    revokeVerbNs: amount.optional(),
     /** Mapping pages into a window and back (remap-reg). */
-    mapNs: num.optional(),
+    mapNs: amount.optional(),
   }),
   /** v2: across repetitions; [min, max] is a confidence interval for the median (0 when n = 1). */
   spread: z.object({
@@ -104,11 +156,11 @@ export const PointSchema = z.object({
     p50Ns: Range,
     bytesPerSec: Range,
   }).nullable().optional(),
-  cpu: z.object({ userUs: num, systemUs: num, perIoUs: num }),
-  peakPinnedBytes: num,
+  cpu: z.object({ userUs: amount, systemUs: amount, perIoUs: amount }),
+  peakPinnedBytes: amount,
   counters: z.record(str, num).nullable(),
   verify: z.object({ mode: str, unit: str, perIo: num }),
-  wallMs: num,
+  wallMs: amount,
   /** A merged Slurm document: the Slurm pair that measured it (`pairs[i].slurm.pair`). */
   pair: int.optional(),
 }).superRefine((p, ctx) => {
@@ -308,7 +360,92 @@ export const BenchDocSchema = z.object({
   calibration: CalibrationSchema.nullable(),
   /** A Slurm run's merged document: every pair (issue 10), with its own run records (MergedPairSchema). */
   pairs: z.array(MergedPairSchema).optional(),
+}).superRefine((doc, ctx) => {
+  const bad = beyondLink(doc);
+  if (bad) ctx.addIssue({ code: "custom", path: bad.path, message: bad.message });
 });
+
+/**
+ * How many times the recorded link's rate a figure may show before it is impossible. Loose on purpose: a
+ * single-process run loops back inside the device, and a software device (rxe, siw) reports its netdev's
+ * nominal speed (or 2.5 Gb/s when the netdev has none), which its loopback can pass; no run passes it 10 times.
+ */
+export const LINK_SLACK = 10;
+
+type PortLike = { port: number; state: string; width: string; speedGbps: number | null };
+type DeviceLike = { name: string; ports: PortLike[] };
+
+/**
+ * The fastest link the document records (bytes/s, with where), over the devices of every side and pair;
+ * null when an active port's speed or width is unknown (then no rate can be judged).
+ */
+export function recordedLink(
+  doc: {
+    device: DeviceLike;
+    pair?: { server: { device: DeviceLike }; client: { device: DeviceLike } } | null;
+    pairs?: { server: { device: DeviceLike }; client: { device: DeviceLike } }[];
+  },
+): { bytesPerSec: number; what: string } | null {
+  const devices = [
+    doc.device,
+    ...[doc.pair, ...(doc.pairs ?? [])].flatMap((p) => p ? [p.server.device, p.client.device] : []),
+  ];
+  let best: { bytesPerSec: number; what: string } | null = null;
+  for (const d of devices) {
+    for (const p of d.ports) {
+      if (p.state !== "ACTIVE") continue;
+      const lanes = Number(p.width.match(/^(\d+)x$/)?.[1]);
+      if (!p.speedGbps || !lanes) return null;
+      const bytesPerSec = p.speedGbps * lanes * 1e9 / 8;
+      if (!best || bytesPerSec > best.bytesPerSec) {
+        best = { bytesPerSec, what: `${d.name} port ${p.port}: ${p.width} × ${p.speedGbps} Gb/s` };
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * The first point whose rate (bytes/s, or I/O rate × size) is more than LINK_SLACK times the recorded link's:
+ * its path in the document and why. Null when every point fits, or the document records no link speed.
+ */
+export function beyondLink(
+  doc: Parameters<typeof recordedLink>[0] & {
+    results: {
+      size: number;
+      iops: number;
+      bytesPerSec: number;
+      reps: { iops: number; bytesPerSec: number }[];
+    }[];
+  },
+): { path: (string | number)[]; message: string } | null {
+  const link = recordedLink(doc);
+  if (!link) return null;
+  const limit = link.bytesPerSec * LINK_SLACK;
+  const gb = (v: number) => `${(v / 1e9).toPrecision(3)} GB/s`;
+  for (const [i, p] of doc.results.entries()) {
+    const iops = (v: number) => `${v} IO/s × ${fmtSize(p.size)}`;
+    const rates: [(string | number)[], string, number][] = [
+      [["iops"], iops(p.iops), p.iops * p.size],
+      [["bytesPerSec"], `${p.bytesPerSec} B/s`, p.bytesPerSec],
+      ...p.reps.flatMap((r, j): [(string | number)[], string, number][] => [
+        [["reps", j, "iops"], iops(r.iops), r.iops * p.size],
+        [["reps", j, "bytesPerSec"], `${r.bytesPerSec} B/s`, r.bytesPerSec],
+      ]),
+    ];
+    for (const [path, what, bytes] of rates) {
+      if (bytes > limit) {
+        const rate = Number.isFinite(bytes) ? `${what} = ${gb(bytes)}` : what;
+        const carry = `${link.what} = ${gb(link.bytesPerSec)}; over ${LINK_SLACK}× that is impossible`;
+        return {
+          path: ["results", i, ...path],
+          message: `${rate} is beyond what the recorded link could carry (${carry})`,
+        };
+      }
+    }
+  }
+  return null;
+}
 
 /** A bench document as read. */
 export type BenchIn = z.infer<typeof BenchDocSchema>;

@@ -2,7 +2,7 @@
 // so classes added there (observed, kernel-crash) are read without touching this file.
 import { z } from "zod";
 import { CLASSES, VERDICTS } from "../../conformance/model.ts";
-import { EndRecordSchema, headerShape, int, num, pairCompletionShape, str } from "./header.ts";
+import { amount, EndRecordSchema, headerShape, int, num, pairCompletionShape, str } from "./header.ts";
 
 /** Conformance schema versions this memreg reads. */
 export const CONFORMANCE_VERSIONS = [1] as const;
@@ -36,7 +36,7 @@ export const CaseResultSchema = z.object({
     evidence: str,
   })
     .optional(),
-  durationMs: num,
+  durationMs: amount,
   notes: z.array(str).optional(),
   pid: int.optional(),
   crash: z.object({
@@ -64,9 +64,9 @@ const RunInfoSchema = z.object({
   profile: z.object({ driver: str, file: str }).nullable(),
   port: int,
   gidIndex: int.nullable(),
-  stepDeadlineMs: num,
-  caseDeadlineMs: num,
-  wallMs: num,
+  stepDeadlineMs: amount,
+  caseDeadlineMs: amount,
+  wallMs: amount,
   finishedAt: str,
 });
 

@@ -15,6 +15,13 @@ import { z } from "zod";
 export const num = z.number();
 /** An integer. */
 export const int = z.number().int();
+/**
+ * A rate, time, count or size: never negative (a negative one is a broken writer or an edited file). Infinite
+ * numbers (1e999 in JSON) are refused by zod's number itself.
+ */
+export const amount = num.min(0, {
+  error: (i) => `negative (${i.input}); a rate, time or count is never below 0`,
+});
 /** Any string. */
 export const str = z.string();
 
