@@ -2,6 +2,7 @@
 // so classes added there (observed, kernel-crash) are read without touching this file.
 import { z } from "zod";
 import { CLASSES, VERDICTS } from "../../conformance/model.ts";
+import { SEVERITIES } from "../../conformance/severity.ts";
 import { EndRecordSchema, headerShape, int, num, pairCompletionShape, str } from "./header.ts";
 
 /** Conformance schema versions this memreg reads. */
@@ -66,6 +67,7 @@ const RunInfoSchema = z.object({
   gidIndex: int.nullable(),
   stepDeadlineMs: num,
   caseDeadlineMs: num,
+  failOn: z.enum(SEVERITIES).optional(),
   wallMs: num,
   finishedAt: str,
 });
