@@ -136,12 +136,14 @@ export function countSeverities(results: readonly CaseResult[]): Record<Severity
   return counts;
 }
 
+/** "2 kernel crashes", "1 bug": a count of one severity in words. */
+export function severityCount(s: Severity, n: number): string {
+  return `${n} ${n === 1 ? SEVERITY_WORDS[s].one : SEVERITY_WORDS[s].many}`;
+}
+
 /** "2 kernel crashes, 9 security, 14 bugs, 5 status-only": the severities that occur, most severe first. */
 export function severityLine(counts: Record<Severity, number>): string {
-  return SEVERITIES.filter((s) => counts[s] > 0)
-    .map((s) => `${counts[s]} ${counts[s] === 1 ? SEVERITY_WORDS[s].one : SEVERITY_WORDS[s].many}`).join(
-      ", ",
-    );
+  return SEVERITIES.filter((s) => counts[s] > 0).map((s) => severityCount(s, counts[s])).join(", ");
 }
 
 /**

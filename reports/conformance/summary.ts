@@ -4,6 +4,7 @@ import { CLASSES, type Classification, type KnownDeviation } from "../../conform
 import type { CaseResult } from "../../conformance/model.ts";
 import {
   countSeverities,
+  SEVERITIES,
   type Severity,
   SEVERITY_WORDS,
   severityLine,
@@ -28,6 +29,13 @@ export const SEVERITY_STYLE: Record<Severity, { ansi: string; css: string; mark:
   bug: { ansi: "33", css: "#8a5a00", mark: "\u{1F7E1}" },
   "status-only": { ansi: "36", css: "#2f6f8f", mark: "\u{1F535}" },
 };
+
+/** The colours of the severity badges (the page's stylesheet takes them). */
+export const SEVERITY_CSS =
+  SEVERITIES.map((s) =>
+    `.sev-${s}{background:${SEVERITY_STYLE[s].css};color:#fff;border-color:${SEVERITY_STYLE[s].css}}`
+  ).join("") +
+  ".sev{display:inline-block;border-radius:10px;padding:0 8px;font-weight:600;white-space:nowrap}";
 
 /** The severity's word ("kernel crash", "status-only"…), or "" for a result without one. */
 export function severityWord(s: Severity | null): string {
