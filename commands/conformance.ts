@@ -20,6 +20,7 @@ import { defaultOutPath } from "../record/header.ts";
 import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
+import { parseSeverity, SEVERITIES, type Severity } from "../conformance/severity.ts";
 import { loadProfile, type Profile } from "../conformance/profile.ts";
 import { runSuite, type SuiteOptions } from "../conformance/suite.ts";
 import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
@@ -54,6 +55,8 @@ interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   stepDeadline: number;
   caseDeadline: number;
   allowKernelCrash?: boolean;
+  /** A recorded deviation at or above this severity fails the run, even one the profile lists. */
+  failOn?: Severity;
   emitC?: string;
   fuzz?: boolean;
   seed?: number;
@@ -105,6 +108,13 @@ export function registerConformance(program: Command): void {
       .option("--step-deadline <ms>", "longest wait for one completion", positiveInt("--step-deadline"), 5000)
       .option("--case-deadline <ms>", "longest time for one case", positiveInt("--case-deadline"), 30000)
       .option("--allow-kernel-crash", KERNEL_CRASH_HELP)
+      .option(
+        "--fail-on <severity>",
+        `exit 1 when a deviation at or above this severity is recorded, even one the profile lists (${
+          SEVERITIES.join(" > ")
+        }; default: only deviations the profile does not list fail)`,
+        (v) => parseSeverity(v),
+      )
       .option(
         "--emit-c <dir>",
         "write each failing, known-bug and kernel-crash case (or fuzz finding) as a standalone C program " +
@@ -223,6 +233,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       isolate: !!o.isolate,
       strict: !!o.strict,
       allowKernelCrash: !!o.allowKernelCrash,
+      failOn: o.failOn,
       profile,
       // A risky case's steps are streamed as they happen: a kernel crash keeps its tape.
       onRiskyTapeStep: o.survivor && tape

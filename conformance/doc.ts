@@ -2,6 +2,7 @@
 // reports/; reports/schema checks at compile time that the two describe the same document.
 import type { RunHeader } from "../record/header.ts";
 import { type CaseResult, type CaseRun, CLASSES, type Classification, CLEAN } from "./model.ts";
+import { atLeast, type Severity, severityOf } from "./severity.ts";
 
 /** Bump on any incompatible change of the document below. */
 export const SCHEMA_VERSION = 1;
@@ -21,6 +22,8 @@ export interface RunInfo {
   gidIndex: number | null;
   stepDeadlineMs: number;
   caseDeadlineMs: number;
+  /** --fail-on: a deviation at or above this severity fails the run, even one the profile lists. */
+  failOn?: Severity;
   wallMs: number;
   finishedAt: string;
 }
@@ -63,11 +66,18 @@ export function withoutTapes(doc: SuiteDoc): SuiteDoc {
   return { ...doc, results: (doc.results as CaseRun[]).map(({ tape: _, ...r }) => r) };
 }
 
-/** 0 when every case matched the rules or a recorded deviation (a profiled kernel crash included). */
-export function exitCodeFor(results: CaseResult[]): number {
+/**
+ * 0 when every case matched the rules or a recorded deviation (a profiled kernel crash included) and, with
+ * `failOn` (--fail-on), no result is at or above that severity (known deviations included); otherwise 1.
+ */
+export function exitCodeFor(results: CaseResult[], failOn?: Severity): number {
   const ok = (r: CaseResult) =>
     CLEAN.includes(r.class) || ((r.class === "kernel-crash" || r.class === "crashed") && !!r.deviation);
-  return results.every(ok) ? 0 : 1;
+  const below = (r: CaseResult) => {
+    const s = failOn && severityOf(r);
+    return !s || !atLeast(s, failOn);
+  };
+  return results.every((r) => ok(r) && below(r)) ? 0 : 1;
 }
 
 /** The document's `selected`: the ids of the cases a run selected, in run order. */

@@ -10,6 +10,7 @@ import { runIsolated } from "./isolate.ts";
 import { crashDeviation, type Profile, profileFor } from "./profile.ts";
 import { countClasses, exitCodeFor, SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
+import type { Severity } from "./severity.ts";
 
 export interface SuiteOptions extends CaseOptions {
   device?: string;
@@ -18,6 +19,8 @@ export interface SuiteOptions extends CaseOptions {
   strict: boolean;
   /** Run the cases that can crash the kernel (the testbed survives it; a real host may not). */
   allowKernelCrash?: boolean;
+  /** --fail-on: a deviation at or above this severity fails the run, even one the profile lists. */
+  failOn?: Severity;
   /** Sees every tape step of a case that can crash the kernel, as it happens (crash survival streams it). */
   onRiskyTapeStep?: (id: string, step: TapeStep) => void;
   /** An explicit profile (--profile); otherwise the built-in one matching the device. */
@@ -104,11 +107,12 @@ export function suiteDoc(
       gidIndex: o.gidIndex ?? null,
       stepDeadlineMs: o.stepDeadlineMs,
       caseDeadlineMs: o.caseDeadlineMs,
+      ...(o.failOn ? { failOn: o.failOn } : {}),
       wallMs: Math.round(performance.now() - t0),
       finishedAt: new Date().toISOString(),
     },
     counts: countClasses(results),
-    exitCode: signal ? SIGNAL_EXIT[signal] : exitCodeFor(results),
+    exitCode: signal ? SIGNAL_EXIT[signal] : exitCodeFor(results, o.failOn),
     results,
   };
 }

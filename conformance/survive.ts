@@ -13,6 +13,7 @@ import { defaultOutPath, type RunHeader } from "../record/header.ts";
 import { KnownError } from "../common/mod.ts";
 import { SIGNAL_EXIT, signalOfExit, type StopSignal } from "../common/signals.ts";
 import type { TapeStep } from "./tape.ts";
+import type { Severity } from "./severity.ts";
 import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
 import { applyProfile, baseResult, caseDeadline } from "./runner.ts";
 import { type Profile, profileFor } from "./profile.ts";
@@ -196,7 +197,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
       finishedAt: new Date().toISOString(),
     },
     counts: countClasses(results),
-    exitCode: interruptedBy ? SIGNAL_EXIT[interruptedBy] : exitCodeFor(results),
+    exitCode: interruptedBy ? SIGNAL_EXIT[interruptedBy] : exitCodeFor(results, o.run.failOn),
     results,
   };
 }
@@ -232,6 +233,8 @@ export interface SurviveCli extends GuestCli {
   cases: string | null;
   /** Attach tapes (for --emit-c). */
   tape: boolean;
+  /** --fail-on: recorded in the document, it sets its exit code (the guest is not told). */
+  failOn?: Severity;
   onResult?: SurviveOptions["onResult"];
 }
 
@@ -303,6 +306,7 @@ export async function surviveInTestbed(
       gidIndex: o.gid ?? null,
       stepDeadlineMs: o.stepDeadline,
       caseDeadlineMs: o.caseDeadline,
+      ...(o.failOn ? { failOn: o.failOn } : {}),
     },
     onResult: o.onResult,
   });

@@ -7,6 +7,7 @@ import { UsageError } from "../common/mod.ts";
 import { plannedPoints, pointName } from "../bench/doc.ts";
 import { countClasses, exitCodeFor } from "../conformance/doc.ts";
 import type { CaseResult } from "../conformance/model.ts";
+import { SEVERITIES, type Severity } from "../conformance/severity.ts";
 import {
   BENCH_VERSIONS,
   BenchDocSchema,
@@ -217,11 +218,12 @@ function loadStream(path: string, text: string): Loaded {
   const R = SuiteRecords;
   const header = parseOrThrow(R.header, recs[0], where(recs[0]));
   const results = get("case").map((r) => parseOrThrow(R.case, r, where(r)));
+  const failOn = failOnOf(header.argv);
   const doc: SuiteIn = {
     ...header,
     ...finished,
     run: {
-      cases: casesFilter(header.argv) ?? null,
+      cases: optionValue(header.argv, "--cases") ?? null,
       isolate: header.argv?.includes("--isolate") ?? false,
       strict: header.argv?.includes("--strict") ?? false,
       profile: null,
@@ -229,11 +231,12 @@ function loadStream(path: string, text: string): Loaded {
       gidIndex: null,
       stepDeadlineMs: 0,
       caseDeadlineMs: 0,
+      ...(failOn ? { failOn } : {}),
       wallMs: results.reduce((s, r) => s + r.durationMs, 0),
       finishedAt: "",
     },
     counts: countClasses(results as CaseResult[]),
-    exitCode: exitCodeFor(results as CaseResult[]),
+    exitCode: exitCodeFor(results as CaseResult[], failOn),
     results,
   };
   notes.push("run settings (profile, port, deadlines) are only in the final document");
@@ -245,10 +248,17 @@ function records(kind: "bench" | "conformance"): Record<string, unknown> {
 }
 
 /** The --cases value in a recorded command line (undefined: all cases, or no command line recorded). */
-function casesFilter(argv: string[] | undefined): string | undefined {
-  const i = argv?.findIndex((a) => a === "--cases" || a.startsWith("--cases=")) ?? -1;
+/** The value of an option on the recorded command line (`--flag v` or `--flag=v`). */
+function optionValue(argv: string[] | undefined, flag: string): string | undefined {
+  const i = argv?.findIndex((a) => a === flag || a.startsWith(`${flag}=`)) ?? -1;
   if (!argv || i < 0) return undefined;
-  return argv[i].includes("=") ? argv[i].slice("--cases=".length) : argv[i + 1];
+  return argv[i].includes("=") ? argv[i].slice(flag.length + 1) : argv[i + 1];
+}
+
+/** --fail-on of the recorded command line, when it names a severity. */
+function failOnOf(argv: string[] | undefined): Severity | undefined {
+  const v = optionValue(argv, "--fail-on");
+  return (SEVERITIES as readonly string[]).includes(v ?? "") ? v as Severity : undefined;
 }
 
 function statusOf(

@@ -1,11 +1,20 @@
-// A conformance run as HTML: counts per class on top, then the matrix of cases with a filter (group, class,
-// level, verdict) and a search box; each case expands to its rule and citation, what was done, what was expected
-// and observed, the mismatch, and for known deviations the verdict and the evidence.
+// A conformance run as HTML: the findings per severity and the counts per class on top, then the matrix of
+// cases, most severe first, with a filter (group, class, severity, level, verdict) and a search box; each case
+// expands to its rule and citation, what was done, what was expected and observed, the mismatch, its severity,
+// and for known deviations the verdict and the evidence.
 import { CLASSES } from "../../conformance/model.ts";
 import { formatAccept } from "../../conformance/outcome.ts";
 import type { SuiteRun } from "../load.ts";
 import type { CaseIn } from "../schema/conformance.ts";
-import { detail } from "../conformance/summary.ts";
+import { detail, reasonOf, severityWord } from "../conformance/summary.ts";
+import {
+  bySeverity,
+  countSeverities,
+  SEVERITIES,
+  type Severity,
+  severityCount,
+  severityOf,
+} from "../../conformance/severity.ts";
 import { esc, runHeader, statusBanner } from "./page.ts";
 import type { CaseResult } from "../../conformance/model.ts";
 
@@ -16,6 +25,22 @@ export function countsHtml(counts: Partial<Record<string, number>>, total: numbe
       `<span class="pill cls-${c}" data-class="${c}"><strong>${counts[c]}</strong> ${c}</span>`
     ).join("")
   }</p>`;
+}
+
+/** The findings per severity as pills, most severe first (colour and word); "" when nothing deviates. */
+export function severityHtml(results: readonly CaseResult[]): string {
+  const counts = countSeverities(results);
+  const pills = SEVERITIES.filter((s) => counts[s]).map((s) =>
+    `<span class="pill sev sev-${s}" data-severity="${s}"><strong>${counts[s]}</strong> ${
+      esc(severityCount(s, counts[s]).replace(/^\d+ /, ""))
+    }</span>`
+  );
+  return pills.length ? `<p class="counts severities">${pills.join("")}</p>` : "";
+}
+
+/** A severity as a coloured badge with its word (empty for a result without one). */
+function severityCell(s: Severity | null): string {
+  return s ? `<span class="sev sev-${s}">${esc(severityWord(s))}</span>` : "";
 }
 
 function dl(items: [string, string][]): string {
@@ -46,9 +71,12 @@ function caseDetail(r: CaseIn): string {
     ["observed", facts(r.observed)],
     ["mismatch", (r.mismatches ?? []).map(esc).join("<br>")],
     ["reason", esc(r.reason ?? "")],
+    ["severity", severityCell(severityOf(r as CaseResult))],
     [
       "known deviation",
-      r.deviation ? `<strong>${esc(r.deviation.verdict)}</strong>: ${esc(r.deviation.reason)}` : "",
+      r.deviation
+        ? `verdict <strong>${esc(r.deviation.verdict)}</strong>: ${esc(reasonOf(r.deviation))}`
+        : "",
     ],
     ["evidence", esc(r.deviation?.evidence ?? "")],
     [
@@ -74,23 +102,25 @@ export function suiteBody(run: SuiteRun, prefix: string): string {
     `<label>${label} <select name="${name}"><option value="">all</option>${
       values.map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join("")
     }</select></label>`;
-  const rows = d.results.map((r, i) => {
+  const sorted = bySeverity(d.results as CaseResult[]) as unknown as CaseIn[];
+  const rows = sorted.map((r, i) => {
     const did = `${prefix}case-${i}`;
+    const sev = severityOf(r as CaseResult);
     const text = `${r.id} ${r.title} ${r.rule} ${r.source} ${r.reason ?? ""} ${r.deviation?.reason ?? ""}`
       .toLowerCase();
     return `<tr data-id="${esc(r.id)}" data-group="${esc(r.group)}" data-class="${
       esc(r.class)
-    }" data-level="${esc(r.level)}" data-verdict="${esc(r.deviation?.verdict ?? "none")}" data-text="${
-      esc(text)
-    }">` +
+    }" data-severity="${sev ?? "none"}" data-level="${esc(r.level)}" data-verdict="${
+      esc(r.deviation?.verdict ?? "none")
+    }" data-text="${esc(text)}">` +
       `<td><button class="expand" type="button" aria-expanded="false" aria-controls="${did}" aria-label="details of ${
         esc(r.id)
       }"></button></td><td class="mono">${esc(r.id)}</td><td>${esc(r.title)}</td><td class="cls-${
         esc(r.class)
-      }">${esc(r.class)}</td><td>${esc(r.level)}</td><td>${esc(r.source)}</td><td>${
-        esc(detail(r as CaseResult))
-      }</td></tr>` +
-      `<tr class="detail" id="${did}" hidden><td colspan="7">${caseDetail(r)}</td></tr>`;
+      }">${esc(r.class)}</td><td>${severityCell(sev)}</td><td>${esc(r.level)}</td><td>${
+        esc(r.source)
+      }</td><td>${esc(detail(r as CaseResult))}</td></tr>` +
+      `<tr class="detail" id="${did}" hidden><td colspan="8">${caseDetail(r)}</td></tr>`;
   });
   const profile = d.run.profile
     ? `profile ${d.run.profile.driver} (${d.run.profile.file})`
@@ -107,14 +137,21 @@ export function suiteBody(run: SuiteRun, prefix: string): string {
     } s; exit code ${d.exitCode}.</p>`
     : "";
   return `${statusBanner(run)}${runHeader(run)}
-<section id="${prefix}summary"><h2>Result</h2>${countsHtml(d.counts, d.results.length)}${settings}</section>
+<section id="${prefix}summary"><h2>Result</h2>${severityHtml(d.results as CaseResult[])}${
+    countsHtml(d.counts, d.results.length)
+  }${settings}</section>
 <section id="${prefix}matrix"><h2>Cases</h2>
 <div class="filters" data-filter-table="${tid}">${select("group", "group", groups)}${
     select("class", "result", CLASSES)
+  }${
+    select("severity", "severity", [
+      ...SEVERITIES.filter((s) => sorted.some((r) => severityOf(r as CaseResult) === s)),
+      "none",
+    ])
   }${select("level", "level", ["must", "observe"])}${
     select("verdict", "verdict", verdicts)
   }<label>search <input type="search" name="text" placeholder="id, title, rule…"></label><span class="shown" aria-live="polite"></span></div>
-<table id="${tid}" class="data cases"><thead><tr><th scope="col"><span class="muted">±</span></th><th scope="col">case</th><th scope="col">title</th><th scope="col">result</th><th scope="col">level</th><th scope="col">rule</th><th scope="col">detail</th></tr></thead><tbody>
+<table id="${tid}" class="data cases"><thead><tr><th scope="col"><span class="muted">±</span></th><th scope="col">case</th><th scope="col">title</th><th scope="col">result</th><th scope="col">severity</th><th scope="col">level</th><th scope="col">rule</th><th scope="col">detail</th></tr></thead><tbody>
 ${rows.join("\n")}
 </tbody></table></section>`;
 }

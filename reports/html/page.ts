@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ChartSpec } from "./runtime.js";
 import type { Loaded } from "../load.ts";
+import { SEVERITY_CSS } from "../conformance/summary.ts";
 import { fmtNs } from "./runtime.js";
 
 // chart.js exports only its module entry points: its UMD build sits next to the CommonJS one.
@@ -211,6 +212,7 @@ td.wrap{white-space:normal;min-width:9em}
 .pill{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 8px;margin:2px 4px 2px 0;font-size:12.5px}
 .cls-pass{color:var(--good)}.cls-fail,.cls-error,.cls-crashed,.cls-timeout,.cls-kernel-crash{color:var(--bad);font-weight:600}
 .cls-known{color:var(--warn);font-weight:600}.cls-unsupported,.cls-observed{color:var(--muted)}
+${SEVERITY_CSS}
 .counts .pill strong{font-size:15px}
 .nowrap{white-space:nowrap}td.left{text-align:left}.bad{color:var(--bad);font-weight:600}.good{color:var(--good)}.muted{color:var(--muted)}
 .flag-up::before{content:"▲ "}.flag-down::before{content:"▼ "}

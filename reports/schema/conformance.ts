@@ -2,6 +2,7 @@
 // so classes added there (observed, kernel-crash) are read without touching this file.
 import { z } from "zod";
 import { CLASSES, VERDICTS } from "../../conformance/model.ts";
+import { SEVERITIES } from "../../conformance/severity.ts";
 import { amount, EndRecordSchema, headerShape, int, num, pairCompletionShape, str } from "./header.ts";
 
 /** Conformance schema versions this memreg reads. */
@@ -66,6 +67,7 @@ const RunInfoSchema = z.object({
   gidIndex: int.nullable(),
   stepDeadlineMs: amount,
   caseDeadlineMs: amount,
+  failOn: z.enum(SEVERITIES).optional(),
   wallMs: amount,
   finishedAt: str,
 });

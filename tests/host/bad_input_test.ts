@@ -52,6 +52,10 @@ const ROWS: [string[], RegExp][] = [
   [["conformance", "--gid=-1"], /--gid must be a non-negative integer/],
   [["conformance", "--step-deadline", "soon"], /--step-deadline must be a positive integer/],
   [["conformance", "--case-deadline", "0"], /--case-deadline must be a positive integer/],
+  [
+    ["conformance", "--fail-on", "bogus"],
+    /--fail-on: unknown severity 'bogus' \(one of kernel-crash, security/,
+  ],
   [["conformance", "--profile", "no/such/profile.json"], /profile no\/such\/profile\.json: No such file/],
   [["conformance", "--profile", notJson], /profile .*not\.json: /],
   [["conformance", "--profile", badProfile], /profile .*profile\.json: deviation without case\/observed/],

@@ -15,6 +15,8 @@ import { compareRuns } from "../../reports/compare.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
 import { publish } from "../../reports/site.ts";
 import { mergedOf, read, writeDoc } from "../helpers/pairs.ts";
+import { bySeverity } from "../../conformance/severity.ts";
+import type { CaseResult } from "../../conformance/model.ts";
 
 const SHOTS = new URL("../../results/screenshots/", import.meta.url).pathname;
 const ARGS = [
@@ -231,7 +233,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       clean(watch, files.pairs);
       await page.close();
     }
-    // Conformance: counts, filter, search, expanders; the matrix is the JSON's results in order.
+    // Conformance: counts, filter, search, expanders; the matrix is the JSON's results, most severe first.
     {
       const { page, watch } = await open(ctx, files.conf);
       assert.equal(conf.kind, "conformance");
@@ -242,7 +244,8 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
           r.children[3].textContent,
         ])
       );
-      assert.deepEqual(rows, results.map((r) => [r.id, r.class]));
+      // Most severe first, run order kept within a severity.
+      assert.deepEqual(rows, bySeverity(results as CaseResult[]).map((r) => [r.id, r.class]));
       assert.equal(
         await page.locator(".shown").textContent(),
         `${results.length} of ${results.length} shown`,

@@ -15,6 +15,8 @@ const REPORTS_MAY_LOAD = [
   "conformance/doc.ts",
   "conformance/model.ts",
   "conformance/outcome.ts",
+  // The severity rule (pure: the result's class, verdict and facts).
+  "conformance/severity.ts",
   "conformance/fuzz/doc.ts",
   // The fuzz steps' vocabulary (describe): what a fuzz document's sequences are written in.
   "conformance/fuzz/steps.ts",
