@@ -5,6 +5,9 @@
 /** The significance level of every test memreg reports (a two-sided p below it = a difference). */
 export const ALPHA = 0.01;
 
+/** "p=0.008", "p<0.001": a p-value as the tables print it. */
+export const fmtP = (p: number) => p < 0.001 ? "p<0.001" : `p=${p < 0.01 ? p.toFixed(3) : p.toFixed(2)}`;
+
 /** Φ(z), the standard normal CDF (Abramowitz–Stegun 26.2.17 via erfc 7.1.26; |error| < 1.5e-7). */
 export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;

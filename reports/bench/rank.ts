@@ -1,7 +1,7 @@
 // Ranking the points of a document: the strategies per (op, layout, pages, depth, working set, size), best
 // I/O rate first (the end-of-run table and the report order them so), and whether the top is best by a test
 // over the repetitions (a two-sided Mann–Whitney U test of their I/O rates, common/stats.ts).
-import { ALPHA, mannWhitney, testable } from "../../common/stats.ts";
+import { ALPHA, fmtP, mannWhitney, testable } from "../../common/stats.ts";
 
 /** What ranking needs of a point. */
 export interface Rankable {
@@ -93,9 +93,6 @@ export function judgeBest(ranked: readonly Rankable[]): BestVerdict {
   return { kind: tied.length > 1 ? "tied" : "best", top: tied, p, reps };
 }
 
-/** "p=0.008", "p<0.001": a p-value as the tables print it. */
-export const fmtP = (p: number) => p < 0.001 ? "p<0.001" : `p=${p < 0.01 ? p.toFixed(3) : p.toFixed(2)}`;
-
 /**
  * The "vs best" cell of a point in its judged group: "best", "tied", "top" (untested), the rate against the
  * top's ("62% p=0.008" beyond the test, "tied 93%" within it, "62%" untested).
@@ -116,4 +113,19 @@ export function bestRule(reps: number): string {
       `strategies share the mark); p: against the top`
     : `not ranked: ${reps} repetition(s) per point, too few for a test to reach p < ${ALPHA} (5 per point ` +
       `can: --reps 5); "top" is the highest rate measured, differences between strategies are not tested`;
+}
+
+/** "How to read these figures": the rules the bench tables and charts follow (HTML and docs/measurement.md). */
+export function howToRead(reps: number): string[] {
+  return [
+    `Ranking. ${bestRule(reps)}. The unit of the test is the repetition, not the I/O: the I/Os of one ` +
+    "repetition share its state (caches, the guest's scheduling) and are not independent samples.",
+    "Percentiles. A percentile q needs at least 1 / (1 − q) samples, so that one lies above it: p90 10, p99 " +
+    "100, p99.9 1000. Where a point has fewer, its table cell says n<100 (or n<1000) and the chart leaves the " +
+    "point out; max is the largest sample, whatever the count.",
+    "Registration cost. memreg / C comes from paired adjacent blocks (the median of per-pair ratios of block " +
+    "medians, with its 95 % interval) where the document records it, the ratio of pooled p50s otherwise. A " +
+    "sample with several modes (a valley test on the log-samples: a density valley below half the lower peak, " +
+    "each mode holding ≥ 10 % of ≥ 50 samples) is starred and listed with each mode's p50 and share.",
+  ];
 }

@@ -294,6 +294,24 @@ export function ratioCell(c: RefComparison | null | undefined, paired?: Paired |
 export const modesText = (l: Summary) =>
   (l.modes ?? []).map((m) => `${us(m.p50Ns)} µs (${Math.round(m.share * 100)} %)`).join(" | ");
 
+/** The regcost samples with several modes, named ("remote-rw 4k 4 KiB reg", "C bind type 1 MW"). */
+export function multimodal(r: RegcostResult): [string, Summary][] {
+  const out: [string, Summary][] = [];
+  const add = (what: string, l: Summary | null | undefined) => l?.modes?.length && out.push([what, l]);
+  for (const m of r.mr) {
+    const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
+    add(`${k} reg`, m.reg);
+    add(`${k} C reg`, m.reference?.reg);
+    add(`${k} dereg`, m.dereg);
+    add(`${k} C dereg`, m.reference?.dereg);
+  }
+  for (const w of r.mw) {
+    add(w.verb, w.latency);
+    add(`C ${w.verb}`, w.reference);
+  }
+  return out;
+}
+
 /** A p50 in µs, starred where its sample has several modes (listed under the table). */
 const p50Cell = (l: Summary | null | undefined) => l ? `${us(l.p50Ns)}${l.modes?.length ? "*" : ""}` : "-";
 
@@ -315,10 +333,7 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
   const paired = r.mr.some((m) => m.paired) || r.mw.some((w) => w.paired);
   const RW = paired ? 19 : 7;
   const W = [10, 10, 10, RW, 10, 10, RW, 9, 9];
-  const multi: string[] = [];
-  const note = (what: string, l: Summary | null | undefined) => {
-    if (l?.modes?.length) multi.push(`    ${what}: ${modesText(l)}`);
-  };
+  const multi = multimodal(r).map(([k, l]) => `    ${k}: ${modesText(l)}`);
   const cell = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(W[i]) : c.padStart(W[i])).join(" ");
   for (const [g, ms] of groups) {
@@ -332,14 +347,6 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
       "    " + cell(["size", "reg", "C", "ratio", "dereg", "C", "ratio", "ns/page", "ns/page"]),
     );
     for (const m of ms) {
-      for (
-        const [k, l] of [["reg", m.reg], ["C reg", m.reference?.reg], ["dereg", m.dereg], [
-          "C dereg",
-          m.reference?.dereg,
-        ]] as const
-      ) {
-        note(`${g} ${fmtSize(m.size)} ${k}`, l);
-      }
       lines.push(
         m.status === "ok"
           ? "    " + cell([
@@ -359,8 +366,6 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
   }
   lines.push(`  ${"windows".padEnd(54)} ${"memreg".padStart(9)} ${"C".padStart(9)} ${"ratio".padStart(RW)}`);
   for (const w of r.mw) {
-    note(w.verb, w.latency);
-    note(`C ${w.verb}`, w.reference);
     lines.push(
       `  ${w.verb.padEnd(54)} ${
         w.status === "ok"
