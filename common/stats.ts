@@ -48,8 +48,11 @@ function uCounts(m: number, n: number): number[] {
   return prev[n];
 }
 
-/** Two-sided Mann–Whitney U test (Wilcoxon rank-sum); null when a sample is empty. */
-export function mannWhitney(a: readonly number[], b: readonly number[]): UTest | null {
+/**
+ * Two-sided Mann–Whitney U test (Wilcoxon rank-sum); null when a sample is empty. `normal` forces the normal
+ * approximation (the tests check it against the exact distribution).
+ */
+export function mannWhitney(a: readonly number[], b: readonly number[], normal = false): UTest | null {
   const m = a.length, n = b.length;
   if (!m || !n) return null;
   const all = [...a.map((v) => ({ v, s: 0 })), ...b.map((v) => ({ v, s: 1 }))].sort((x, y) => x.v - y.v);
@@ -68,7 +71,7 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): UTest |
   all.forEach((x, i) => x.s === 0 && (r1 += ranks[i]));
   const u = r1 - (m * (m + 1)) / 2;
   const mu = (m * n) / 2;
-  if (!ties && m <= 25 && n <= 25) {
+  if (!normal && !ties && m <= 25 && n <= 25) {
     const counts = uCounts(m, n);
     const total = counts.reduce((s, c) => s + c, 0);
     const lo = Math.min(u, m * n - u);
