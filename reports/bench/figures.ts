@@ -7,7 +7,7 @@ import type { ChartSpec, DatasetSpec } from "../html/runtime.js";
 import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, FORMATS, sig } from "../html/runtime.js";
 import { modesText, multimodal, sweeps } from "./table.ts";
 import { judgeBest, rankPerSize } from "./rank.ts";
-import { percentileSupported, samplesFor } from "../../common/stats.ts";
+import { fmtP, percentileSupported, samplesFor } from "../../common/stats.ts";
 import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
 import { docPairs, type PairPart, pairParts } from "../pairs.ts";
@@ -129,7 +129,9 @@ function rateFigures(g: Group): Figure[] {
   for (const r of rankPerSize(ok)) {
     const v = judgeBest(r.ranked);
     if (v.kind === "best" || v.kind === "tied") {
-      for (const q of r.ranked) if (v.top.includes(q.strategy)) marks.set(q, ` · ${v.kind}`);
+      // best: with the largest p of its tests against the others (each is below ALPHA).
+      const p = v.kind === "best" ? ` (${fmtP(Math.max(...[...v.p.values()].map((x) => x ?? 1)))})` : "";
+      for (const q of r.ranked) if (v.top.includes(q.strategy)) marks.set(q, ` · ${v.kind}${p}`);
     }
   }
   const make = (
