@@ -166,7 +166,7 @@ export function strategyTable(
         ]
         : []),
       "cpu/IO: user+system µs per I/O (getrusage)",
-      ...(Number.isFinite(fewestReps) ? [`vs best: IO/s against the top's; ${bestRule(fewestReps)}`] : []),
+      ...(Number.isFinite(fewestReps) ? [`vs top: IO/s against the top's; ${bestRule(fewestReps)}`] : []),
       ...(thinP99 ? ["p99 needs ≥ 100 samples (p99.9 ≥ 1000): n<100 where a point has fewer"] : []),
     );
   }
