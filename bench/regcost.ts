@@ -20,6 +20,7 @@ import {
 } from "./timed.ts";
 import { REMOTE_RW, type Rig } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
+import { median, type PairedRatio, pairedRatio } from "../common/stats.ts";
 import { odpUnsupported } from "./strategies/odp.ts";
 import { type Failure, failureOf } from "./point.ts";
 import { Mw1 } from "./strategies/mw1.ts";
@@ -57,6 +58,11 @@ export interface RegcostMr {
   /** The same verbs timed by the C reference, interleaved with memreg's rounds; null when it did not run. */
   reference?: { reg: LatencySummary; dereg: LatencySummary } | null;
   ratio?: { reg: RefComparison; dereg: RefComparison } | null;
+  /**
+   * memreg / C from paired adjacent blocks: the median of the per-pair ratios of block medians, with its 95 %
+   * interval (a mode switch between blocks falls on both sides of a pair alike); null without the reference.
+   */
+  paired?: { reg: PairedRatio; dereg: PairedRatio } | null;
 }
 
 /** The cost of one memory-window verb, memreg next to C. */
@@ -69,6 +75,8 @@ export interface RegcostMw {
   call?: LatencySummary;
   reference?: LatencySummary | null;
   ratio?: RefComparison | null;
+  /** memreg / C from paired adjacent blocks (see RegcostMr.paired); null without the reference. */
+  paired?: PairedRatio | null;
 }
 
 /** The regcost record. */
@@ -115,7 +123,10 @@ export const METHOD =
   `*Call / call figures time the same calls from JS (verb + FFI crossing) in a phase of their own; the C ` +
   `reference runs the same timed verbs in a tight C loop on the same objects, in ${BLOCKS} blocks per side ` +
   `alternating with memreg's, after ${WARMUP} untimed rounds each; ratio = memreg p50 / C p50, diffNs = ` +
-  `memreg p50 − C p50; p50CiNs is a 95 % distribution-free CI of the median (order statistics)`;
+  `memreg p50 − C p50; paired = median over the ${BLOCKS} adjacent block pairs of (memreg block median / C ` +
+  `block median) with its 95 % distribution-free interval; p50CiNs is a 95 % distribution-free CI of the ` +
+  `median (order statistics); modes: where a sample has several (valley test on the log-samples, ` +
+  `docs/measurement.md), each mode's median and share`;
 
 /** The MR sizes regcost measures: 4 KiB times powers of 4, up to `maxBytes`. */
 export function regcostSizes(maxBytes: number): number[] {
@@ -135,6 +146,32 @@ interface PairFigures {
   memreg: Pair;
   call: Pair;
   reference: Pair | null;
+  /** Per verb, memreg / C from paired adjacent blocks; null without the reference. */
+  paired: [PairedRatio, PairedRatio] | null;
+}
+
+/** Per block of a side: the medians of its two verbs' samples ([start, end) marks; NaN for an empty block). */
+function blockMedians(x: Float64Array, y: Float64Array, marks: number[]): [number[], number[]] {
+  const a: number[] = [], b: number[] = [];
+  for (let i = 1; i < marks.length; i++) {
+    a.push(median(x.subarray(marks[i - 1], marks[i])));
+    b.push(median(y.subarray(marks[i - 1], marks[i])));
+  }
+  return [a, b];
+}
+
+/**
+ * memreg / C per verb from blocks paired by index (a block and the other side's block next to it in time); a
+ * pair with an empty block is left out.
+ */
+export function blockPairs(
+  js: { a: Float64Array; b: Float64Array; marks: number[] },
+  ref: { a: Float64Array; b: Float64Array; marks: number[] },
+): [PairedRatio, PairedRatio] | null {
+  const [ja, jb] = blockMedians(js.a, js.b, js.marks), [ca, cb] = blockMedians(ref.a, ref.b, ref.marks);
+  if (ja.length !== ca.length) return null;
+  const ra = pairedRatio(ja, ca), rb = pairedRatio(jb, cb);
+  return ra && rb ? [ra, rb] : null;
 }
 
 /** Times a verb pair from JS and, when asked, by the C reference, in alternating blocks. */
@@ -153,8 +190,12 @@ function measurePair(timer: VerbTimer, o: RegcostOptions): PairFigures {
     budgetNs: (o.budgetMs * 1e6) / blocks,
     cap: Math.floor(CAP / blocks),
   };
+  const marks = new Map(sides.map((side) => [side, [0]]));
   for (let b = 0; b < blocks; b++) {
-    for (const side of b % 2 ? sides : [...sides].reverse()) run(side, lim);
+    for (const side of b % 2 ? sides : [...sides].reverse()) {
+      run(side, lim);
+      marks.get(side)!.push(side.n);
+    }
   }
   // Calls timed from JS, in a phase of their own: the extra clock reads between verbs would perturb the above.
   using calls = new SampleSet(CAP);
@@ -169,6 +210,13 @@ function measurePair(timer: VerbTimer, o: RegcostOptions): PairFigures {
     memreg: pair(js.a, js.b, js.n),
     call: pair(calls.a, calls.b, calls.n),
     reference: o.reference ? pair(ref.a, ref.b, ref.n) : null,
+    paired: o.reference
+      ? blockPairs({ a: js.a, b: js.b, marks: marks.get(js)! }, {
+        a: ref.a,
+        b: ref.b,
+        marks: marks.get(ref)!,
+      })
+      : null,
   };
 }
 
@@ -215,6 +263,7 @@ export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
           rec.reference = f.reference && { reg: f.reference[0], dereg: f.reference[1] };
           rec.ratio = f.reference &&
             { reg: compareToRef(rec.reg, f.reference[0]), dereg: compareToRef(rec.dereg, f.reference[1]) };
+          rec.paired = f.paired && { reg: f.paired[0], dereg: f.paired[1] };
         } catch (e) {
           Object.assign(rec, { status: statusOf(e), reason: failureOf(e) });
         } finally {
@@ -246,6 +295,7 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
           call: f.call[i],
           reference: f.reference?.[i] ?? null,
           ratio: f.reference ? compareToRef(f.memreg[i], f.reference[i]) : null,
+          paired: f.paired?.[i] ?? null,
         })
       );
     } catch (e) {

@@ -1,5 +1,6 @@
 // Latency statistics (HdrHistogram, ns, 3 significant digits); ranking strategies: reports/bench/rank.ts.
 import * as hdr from "hdr-histogram-js";
+import { medianCiRanks, type Mode, modes } from "../common/stats.ts";
 
 /** A latency distribution, summed up. */
 export interface LatencySummary {
@@ -17,6 +18,11 @@ export interface LatencySummary {
    * binomial ranks); absent where the sample is too small (fewer than 6) or summarised by a histogram.
    */
   p50CiNs?: [number, number];
+  /**
+   * Where the sample has several modes (common/stats.ts modes(): a valley test on the log-samples), each mode's
+   * median and share, lowest first; absent for a unimodal sample or a histogram's summary.
+   */
+  modes?: Mode[];
 }
 
 /** A histogram built once per run and reset per point (recording allocates nothing). */
@@ -99,24 +105,13 @@ export function summarize(h: hdr.Histogram): LatencySummary {
   };
 }
 
-/**
- * 1-based ranks (j, n+1-j) of the order statistics that bound a distribution-free confidence interval of the
- * median: the largest j with P(Binomial(n, 1/2) < j) ≤ (1 − level)/2. null when even (1, n) falls short.
- */
-export function medianCiRanks(n: number, level = 0.95): [number, number] | null {
-  const tail = (1 - level) / 2;
-  // P(X ≤ k) for X ~ Binomial(n, 1/2), summed in log space so that large n does not underflow.
-  let logP = -n * Math.LN2, cdf = 0, j = 0;
-  for (let k = 0; k < n; k++) {
-    cdf += Math.exp(logP);
-    if (cdf > tail) break;
-    j = k + 1;
-    logP += Math.log((n - k) / (k + 1));
-  }
-  return j >= 1 ? [j, n + 1 - j] : null;
-}
+/** The median's distribution-free interval ranks: common/stats.ts (the reports use it too). */
+export { medianCiRanks };
 
-/** Plain-array summary for small samples (regcost): same fields, exact order statistics and the median's CI. */
+/**
+ * Plain-array summary for small samples (regcost): same fields, exact order statistics, the median's CI and,
+ * where the sample has several modes, their medians.
+ */
 export function summarizeSamples(ns: ArrayLike<number>): LatencySummary {
   const s = Float64Array.from(ns).sort();
   const n = s.length;
@@ -129,6 +124,7 @@ export function summarizeSamples(ns: ArrayLike<number>): LatencySummary {
   // Nearest-rank percentile, as HdrHistogram reports it.
   const at = (p: number) => s[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
   const ci = medianCiRanks(n);
+  const ms = modes(s);
   const round = (v: number) => Math.round(v);
   return {
     count: n,
@@ -141,5 +137,6 @@ export function summarizeSamples(ns: ArrayLike<number>): LatencySummary {
     maxNs: round(s[n - 1]),
     minNs: round(s[0]),
     ...(ci ? { p50CiNs: [round(s[ci[0] - 1]), round(s[ci[1] - 1])] as [number, number] } : {}),
+    ...(ms.length > 1 ? { modes: ms } : {}),
   };
 }

@@ -1,8 +1,10 @@
 // `memreg compare`: runs side by side, the first of each kind as the baseline. Conformance differences come
 // first (a case whose result or observed facts changed, a new known deviation), then the bench: points whose
 // status changed (a strategy appearing, or failing), and every figure with its ratio to the baseline. A change
-// is flagged only when it is larger than the run-to-run spread both runs measured (non-overlapping intervals
-// for the median); where a run has no spread, the ratio is shown and the change is said to be unknown.
+// is flagged only when a two-sided Mann–Whitney U test over both runs' repetitions gives p < ALPHA (or, for
+// figures recorded with an interval of the median alone, when the intervals do not overlap); where the test
+// cannot tell (too few repetitions), the ratio is shown and the change is said to be unknown. Per compared run,
+// the geometric mean of the points' ratios sums the comparison up (pyperf style).
 // Mismatched runs are compared where they overlap, and what was left out is said. Two-host runs: each run is
 // labelled with its setup (single process, one pair, merged pairs; reports/pairs.ts), and where a run holds
 // several pairs, points are matched per pair, a pair that not every run has being listed as unmatched.
@@ -11,6 +13,7 @@ import type { LatencyIn, PointIn, RegcostIn } from "./schema/bench.ts";
 import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
+import { ALPHA, type GeoMean, geometricMean, mannWhitney, testable } from "../common/stats.ts";
 
 /** A compared run as the comparison names it: device, kernel, setup, whether complete. */
 export interface RunRef {
@@ -77,6 +80,15 @@ export interface FigureDiff {
   ratios: (number | null)[];
   /** Per run: beyond the spread (up/down = the value went up/down), within it (same), or no spread known. */
   changes: (Change | null)[];
+  /** Per run: the U test's two-sided p against the baseline where the repetitions allowed one (null otherwise). */
+  p?: (number | null)[];
+}
+
+/** The geometric mean of one metric's per-point ratios (run ÷ baseline) for one compared run. */
+export interface GeoMeanSummary extends GeoMean {
+  metric: string;
+  /** The compared run's index (1 = B). */
+  run: number;
 }
 
 /** A point whose status (ok, unsupported, failed, limited) differs between the runs. */
@@ -97,6 +109,8 @@ export interface BenchCompare {
   spread: string;
   /** How points were matched where a run is a pair or holds several (null: no run is a pair). */
   pairing: string | null;
+  /** Per compared run and headline metric (I/O rate, p50 latency): the geometric mean of the points' ratios. */
+  geomean?: GeoMeanSummary[];
 }
 
 /** What `memreg compare` computes, rendered as text, Markdown or HTML (and written as JSON). */
@@ -240,15 +254,40 @@ const pointGroup = (p: PointIn) =>
 
 /** Intervals for the median from both runs: non-overlapping = a change beyond the run-to-run spread. */
 type Interval = [number, number] | null;
-function judge(base: Interval, other: Interval): Change {
-  if (!base || !other) return "unknown";
-  if (other[0] > base[1]) return "up";
-  if (other[1] < base[0]) return "down";
-  return "same";
+/** A compared value: the figure, its interval of the median, the repetitions' own values. */
+type Val = { v: number; iv: Interval; reps?: number[] };
+
+/**
+ * The change of `other` against `base`: by a U test over both runs' repetitions where both have enough for
+ * the test to reach ALPHA, else by non-overlapping intervals where only intervals are recorded (regcost's
+ * 95 % intervals of the median), else unknown.
+ */
+function judge(base: Val, other: Val): { change: Change; p: number | null } {
+  const a = base.reps ?? [], b = other.reps ?? [];
+  if (a.length > 1 && b.length > 1) {
+    if (!testable(a.length, b.length)) return { change: "unknown", p: null };
+    const t = mannWhitney(a, b)!;
+    const up = median(b) > median(a);
+    return { change: t.p < ALPHA ? (up ? "up" : "down") : "same", p: t.p };
+  }
+  if (a.length > 1 || b.length > 1 || !base.iv || !other.iv) return { change: "unknown", p: null };
+  if (other.iv[0] > base.iv[1]) return { change: "up", p: null };
+  if (other.iv[1] < base.iv[0]) return { change: "down", p: null };
+  return { change: "same", p: null };
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y), n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
 
 const spreadOf = (p: PointIn, k: "iops" | "bytesPerSec" | "p50Ns"): Interval =>
   p.spread && p.spread.n > 1 && p.spread.confidence > 0 ? [p.spread[k].min, p.spread[k].max] : null;
+/** The repetitions' own values of a figure (one value per repetition; absent where not recorded). */
+const repsOf = (p: PointIn, k: "iops" | "bytesPerSec" | "p50Ns"): number[] | undefined => {
+  const xs = (p.reps ?? []).map((r) => r[k]).filter((v): v is number => typeof v === "number");
+  return xs.length ? xs : undefined;
+};
 const ciOf = (l: LatencyIn | undefined): Interval => l?.p50CiNs ? [l.p50CiNs[0], l.p50CiNs[1]] : null;
 
 function figure(
@@ -258,9 +297,10 @@ function figure(
   metric: string,
   unit: FigureDiff["unit"],
   better: FigureDiff["better"],
-  vals: ({ v: number; iv: Interval } | null)[],
+  vals: (Val | null)[],
 ): FigureDiff {
   const b = vals[0];
+  const judged = vals.map((x, i) => i === 0 || !x || !b ? null : judge(b, x));
   return {
     key,
     pair,
@@ -270,7 +310,8 @@ function figure(
     better,
     values: vals.map((x) => x?.v ?? null),
     ratios: vals.map((x, i) => i === 0 || !x || !b || !b.v ? null : x.v / b.v),
-    changes: vals.map((x, i) => i === 0 || !x || !b ? null : judge(b.iv, x.iv)),
+    changes: judged.map((j) => j?.change ?? null),
+    p: judged.map((j) => j?.p ?? null),
   };
 }
 
@@ -349,7 +390,7 @@ function compareBench(runs: BenchRun[]): BenchCompare {
         "I/O rate",
         "IO/s",
         "higher",
-        ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops") }),
+        ok.map((p) => p && { v: p.iops, iv: spreadOf(p, "iops"), reps: repsOf(p, "iops") }),
       ),
     );
     figures.push(
@@ -360,7 +401,9 @@ function compareBench(runs: BenchRun[]): BenchCompare {
         "bandwidth",
         "B/s",
         "higher",
-        ok.map((p) => p && { v: p.bytesPerSec, iv: spreadOf(p, "bytesPerSec") }),
+        ok.map((p) =>
+          p && { v: p.bytesPerSec, iv: spreadOf(p, "bytesPerSec"), reps: repsOf(p, "bytesPerSec") }
+        ),
       ),
     );
     figures.push(
@@ -371,7 +414,9 @@ function compareBench(runs: BenchRun[]): BenchCompare {
         "p50 latency",
         "ns",
         "lower",
-        ok.map((p) => p && { v: p.latency.p50Ns, iv: spreadOf(p, "p50Ns") ?? ciOf(p.latency) }),
+        ok.map((p) =>
+          p && { v: p.latency.p50Ns, iv: spreadOf(p, "p50Ns") ?? ciOf(p.latency), reps: repsOf(p, "p50Ns") }
+        ),
       ),
     );
     figures.push(
@@ -441,16 +486,52 @@ function compareBench(runs: BenchRun[]): BenchCompare {
     }
   }
   const withSpread = runs.filter((r) => r.doc.results.some((p) => p.spread && p.spread.n > 1));
+  const n = runs[0].doc.results.find((p) => p.spread)?.spread?.n ?? 0;
   const spread = withSpread.length === runs.length
-    ? `known: min–max over ${
-      runs[0].doc.results.find((p) => p.spread)?.spread?.n
-    } repetitions per point (a distribution-free interval for the median); regcost: 95 % intervals of the median where recorded`
+    ? `known: ${n} repetitions per point; a change is flagged where a two-sided Mann–Whitney U test over the ` +
+      `repetitions gives p < ${ALPHA}${
+        testable(n, n) ? "" : ` (with ${n} per run it cannot: at least 5 each are needed)`
+      }; regcost: non-overlapping 95 % intervals of the median where recorded`
     : `not known for ${
       runs.filter((r) => !withSpread.includes(r)).map((r) => r.name).join(", ")
     } (one repetition per point, schema ${
       runs.map((r) => r.doc.schemaVersion).join("/")
     }): ratios are shown, changes are not flagged. Run with --reps 5 (bench schema 2) to know the spread`;
-  return { runs: runs.map(runRef), statusChanges, figures, leftOut, spread, pairing: pairing(runs, parts) };
+  return {
+    runs: runs.map(runRef),
+    statusChanges,
+    figures,
+    leftOut,
+    spread,
+    pairing: pairing(runs, parts),
+    geomean: geomeans(figures, runs.length),
+  };
+}
+
+/** The metrics the geometric-mean summary covers (the bench points', not regcost's or the harness's). */
+const GEOMEAN_METRICS = ["I/O rate", "p50 latency"];
+
+/** Per compared run and headline metric, the geometric mean of the points' ratios to the baseline. */
+export function geomeans(figures: FigureDiff[], runs: number): GeoMeanSummary[] {
+  const out: GeoMeanSummary[] = [];
+  for (const metric of GEOMEAN_METRICS) {
+    for (let run = 1; run < runs; run++) {
+      const g = geometricMean(
+        figures.filter((f) => f.metric === metric && !f.group.endsWith("sweep")).flatMap((f) =>
+          f.ratios[run] ?? []
+        ),
+      );
+      if (g) out.push({ metric, run, ...g });
+    }
+  }
+  return out;
+}
+
+/** "I/O rate B ÷ A: geometric mean 0.91× (×/÷ 1.20, range 0.70–1.10, 140 points)". */
+export function fmtGeoMean(g: GeoMeanSummary): string {
+  return `${g.metric} ${letter(g.run)} ÷ A: geometric mean ${g.mean.toFixed(2)}× (×/÷ ${
+    g.gsd.toFixed(2)
+  } geometric SD, range ${g.min.toFixed(2)}–${g.max.toFixed(2)}, ${g.n} points)`;
 }
 
 /** The measurer's own costs a run records (bench/overhead.ts, ffi/callcost.ts): compared, never flagged. */

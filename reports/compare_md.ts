@@ -4,10 +4,12 @@ import {
   type CompareModel,
   type ConformanceCompare,
   type FigureDiff,
+  fmtGeoMean,
   letter,
   pointName,
   type RunRef,
 } from "./compare.ts";
+import { fmtP } from "../common/stats.ts";
 import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
 
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -23,13 +25,27 @@ export function fmtValue(f: FigureDiff, v: number | null): string {
   return fmtNs(v);
 }
 
-/** "1.23× ▲" — the arrow only when the change is beyond the spread; "?" when no spread is known. */
+/**
+ * "1.23× ▲ p=0.008" — the arrow only when the change is beyond the spread (the U test's p where it ran);
+ * "≈" when the test cannot tell the runs apart; "?" when no spread is known.
+ */
 export function fmtRatioCell(f: FigureDiff, i: number): string {
-  const r = f.ratios[i], c = f.changes[i];
+  const r = f.ratios[i], c = f.changes[i], p = f.p?.[i] ?? null;
   if (r === null) return "–";
-  const mark = c === "up" ? " ▲" : c === "down" ? " ▼" : c === "unknown" ? " ?" : "";
-  return `${r.toFixed(2)}×${mark}`;
+  const mark = c === "up" ? " ▲" : c === "down" ? " ▼" : c === "unknown" ? " ?" : c === "same" ? " ≈" : "";
+  return `${r.toFixed(2)}×${mark}${p !== null && (c === "up" || c === "down") ? ` ${fmtP(p)}` : ""}`;
 }
+
+/** The lines that say how to read a comparison's figures (Markdown and HTML alike). */
+export const HOW_TO_READ = [
+  "Ratios are run ÷ baseline (A). A change is flagged (▲ up, ▼ down) when a two-sided Mann–Whitney U test " +
+  "over both runs' repetitions gives p < 0.01 (with 5 repetitions per run that needs the runs not to overlap " +
+  "at all: p = 0.008); ≈ the test cannot tell them apart; ? too few repetitions for any test (fewer than 5 " +
+  "per run), so no change is claimed. Registration-cost figures are flagged where their 95 % intervals of " +
+  "the median do not overlap.",
+  "The geometric mean of the per-point ratios sums a comparison up (as pyperf does); ×/÷ its geometric " +
+  "standard deviation holds about two thirds of the points. It is a summary, not a test.",
+];
 
 /** Beyond the spread and in the worse direction. */
 export const worse = (f: FigureDiff, i: number) =>
@@ -80,6 +96,7 @@ function conformanceMd(c: ConformanceCompare): string[] {
 
 function benchMd(b: BenchCompare): string[] {
   const out = ["### Bench", "", ...runsTable(b.runs), "", `Spread: ${b.spread}.`, ""];
+  if (b.geomean?.length) out.push(...b.geomean.map((g) => `- ${fmtGeoMean(g)}`), "");
   if (b.pairing) out.push(`Pairs: ${b.pairing}`, "");
   if (b.leftOut.length) out.push("Compared on the overlap; left out:", ...b.leftOut.map((l) => `- ${l}`), "");
   if (b.statusChanges.length) {
@@ -139,9 +156,6 @@ export function compareMarkdown(m: CompareModel): string {
   const out = ["## memreg compare", ""];
   if (m.conformance) out.push(...conformanceMd(m.conformance), "");
   if (m.bench) out.push(...benchMd(m.bench), "");
-  out.push(
-    "Ratios are run ÷ baseline (A); ▲ ▼ a change beyond the run-to-run spread; ? no spread known.",
-    "",
-  );
+  out.push("**How to read these figures**", "", ...HOW_TO_READ.flatMap((l) => [l, ""]));
   return out.join("\n");
 }

@@ -5,7 +5,9 @@ import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, LatencyIn, PointIn } from "../schema/bench.ts";
 import type { ChartSpec, DatasetSpec } from "../html/runtime.js";
 import { fmtCount, fmtMBps, fmtNs, fmtRatio, fmtSize, FORMATS, sig } from "../html/runtime.js";
-import { sweeps } from "./table.ts";
+import { modesText, multimodal, sweeps } from "./table.ts";
+import { judgeBest, rankPerSize } from "./rank.ts";
+import { fmtP, percentileSupported, samplesFor } from "../../common/stats.ts";
 import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
 import { docPairs, type PairPart, pairParts } from "../pairs.ts";
@@ -122,6 +124,16 @@ function rateFigures(g: Group): Figure[] {
   const strategies = strategiesOf(g.points);
   // Strategies that never ran here have no line (the table says why): no empty legend entries.
   const drawn = strategiesOf(ok);
+  // The I/O rate table marks the best (or the strategies tied for best) per size, by the test of rank.ts.
+  const marks = new Map<PointIn, string>();
+  for (const r of rankPerSize(ok)) {
+    const v = judgeBest(r.ranked);
+    if (v.kind === "best" || v.kind === "tied") {
+      // best: with the largest p of its tests against the others (each is below ALPHA).
+      const p = v.kind === "best" ? ` (${fmtP(Math.max(...[...v.p.values()].map((x) => x ?? 1)))})` : "";
+      for (const q of r.ranked) if (v.top.includes(q.strategy)) marks.set(q, ` · ${v.kind}${p}`);
+    }
+  }
   const make = (
     what: "iops" | "bytesPerSec",
     title: string,
@@ -148,7 +160,8 @@ function rateFigures(g: Group): Figure[] {
           const p = g.points.find((q) => q.strategy === s && q.size === size);
           if (!p) return cell("");
           if (p.status !== "ok") return cell(p.status, null, "muted");
-          return cell(withSpread(f(p[what]), p, what, f), p[what]);
+          const mark = what === "iops" ? marks.get(p) ?? "" : "";
+          return cell(withSpread(f(p[what]), p, what, f) + mark, p[what]);
         }),
       ];
     });
@@ -176,13 +189,17 @@ function rateFigures(g: Group): Figure[] {
   ];
 }
 
-const PCTS: [keyof LatencyIn, string][] = [
-  ["p50Ns", "p50"],
-  ["p90Ns", "p90"],
-  ["p99Ns", "p99"],
-  ["p999Ns", "p99.9"],
-  ["maxNs", "max"],
+const PCTS: [keyof LatencyIn, string, number][] = [
+  ["p50Ns", "p50", 50],
+  ["p90Ns", "p90", 90],
+  ["p99Ns", "p99", 99],
+  ["p999Ns", "p99.9", 99.9],
+  ["maxNs", "max", 100],
 ];
+
+/** A percentile's cell, or "n<100" (muted) where the sample is too small for it (common/stats.ts). */
+const pctCell = (q: number, ns: number, count: number): Cell =>
+  percentileSupported(q, count) ? cell(fmtNs(ns), ns) : cell(`n<${samplesFor(q)}`, null, "muted");
 
 function latencyFigure(g: Group, size: number): Figure | null {
   const ps = g.points.filter((p) => p.size === size && p.status === "ok");
@@ -198,7 +215,14 @@ function latencyFigure(g: Group, size: number): Figure | null {
       y: { type: "logarithmic", title: "latency per I/O", format: "ns" },
       datasets: strategies.map((s) => {
         const p = ps.find((q) => q.strategy === s)!;
-        return { label: s, style: styleOf(s), data: PCTS.map(([k]) => p.latency[k] as number) };
+        // A percentile the sample cannot support is left out of the line (the table says why).
+        return {
+          label: s,
+          style: styleOf(s),
+          data: PCTS.map(([k, , q]) =>
+            percentileSupported(q, p.latency.count) ? p.latency[k] as number : null
+          ),
+        };
       }),
     },
     head: ["strategy", ...PCTS.map(([, l]) => l), "mean", "samples"],
@@ -206,7 +230,7 @@ function latencyFigure(g: Group, size: number): Figure | null {
       const l = ps.find((q) => q.strategy === s)!.latency;
       return [
         cell(s),
-        ...PCTS.map(([k]) => cell(fmtNs(l[k] as number), l[k] as number)),
+        ...PCTS.map(([k, , q]) => pctCell(q, l[k] as number, l.count)),
         cell(fmtNs(l.meanNs), l.meanNs),
         cell(String(l.count), l.count),
       ];
@@ -491,7 +515,7 @@ function sweepFigure(sw: { key: string; points: PointIn[] }, all: PointIn[]): Fi
         cell(p.hitRate === null || p.hitRate === undefined ? "–" : fmtRatio(p.hitRate), p.hitRate ?? null),
         cell(fmtCount(p.iops), p.iops),
         cell(fmtNs(p.latency.p50Ns), p.latency.p50Ns),
-        cell(fmtNs(p.latency.p99Ns), p.latency.p99Ns),
+        pctCell(99, p.latency.p99Ns, p.latency.count),
         cell(p.perIo ? sig(p.perIo.registrations) : "–", p.perIo?.registrations ?? null),
         cell(p.exposure ? exposureText(p.exposure.ratio) : "–", p.exposure?.ratio ?? null),
         cell(p.keyLifetime ? keyLifeText(p.keyLifetime) : "–", p.keyLifetime?.meanNs ?? null),
@@ -511,14 +535,38 @@ function regcostIntro(doc: SectionDoc): string | undefined {
     }.</p>`
     : "";
   if (!r?.method) return server || undefined;
-  const ref = r.reference?.ran
-    ? "The C reference ran beside memreg's figures: memreg / C is their p50 ratio, with the difference."
-    : `The C reference did not run${r.reference?.reason ? `: ${esc(r.reference.reason)}` : ""}.`;
-  return `${server}<p>How: ${esc(r.method)}.</p><p>${ref}</p>`;
+  const paired = r.mr.some((m) => m.paired) || r.mw.some((w) => w.paired);
+  const ref = !r.reference?.ran
+    ? `The C reference did not run${r.reference?.reason ? `: ${esc(r.reference.reason)}` : ""}.`
+    : paired
+    ? "The C reference ran beside memreg's figures in alternating blocks: memreg / C is the median over adjacent " +
+      "block pairs of (memreg block p50 ÷ C block p50), with its 95 % interval, so that a mode switch between " +
+      "blocks falls on both sides of a pair alike."
+    : "The C reference ran beside memreg's figures: memreg / C is their p50 ratio, with the difference.";
+  // Samples with several modes: one p50 would sit in one mode or the other; each mode's is listed instead.
+  const multi = multimodal(r).map(([k, l]) => `<li>${esc(k)}: ${esc(modesText(l))}</li>`);
+  const modesHtml = multi.length
+    ? `<p>Several modes (a valley test on the log-samples, docs/measurement.md): each mode's p50 and share.</p><ul class="modes">${
+      multi.join("")
+    }</ul>`
+    : "";
+  return `${server}<p>How: ${esc(r.method)}.</p><p>${ref}</p>${modesHtml}`;
 }
 
-/** memreg / C with the difference: "1.08× (+3.1 µs)"; "–" when the reference did not run. */
-function ratioCell(c: { ratio: number; diffNs: number } | null | undefined) {
+/**
+ * memreg / C with the difference: "1.08× (+3.1 µs)"; from paired adjacent blocks with its interval where
+ * recorded ("1.06× [1.02–1.10]"); "–" when the reference did not run.
+ */
+function ratioCell(
+  c: { ratio: number; diffNs: number } | null | undefined,
+  paired?: { median: number; lo: number; hi: number } | null,
+) {
+  if (paired) {
+    return cell(
+      `${paired.median.toFixed(2)}× [${paired.lo.toFixed(2)}–${paired.hi.toFixed(2)}]`,
+      paired.median,
+    );
+  }
   if (!c) return cell("–", null);
   return cell(`${c.ratio.toFixed(2)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
 }
@@ -599,19 +647,22 @@ function regcostFigures(doc: SectionDoc): Figure[] {
             cell(fmtSize(m.size), m.size),
             cell(fmtNs(m.reg.p50Ns), m.reg.p50Ns),
             ...(ref
-              ? [cell(fmtNs(m.reference?.reg.p50Ns), m.reference?.reg.p50Ns ?? null), ratioCell(m.ratio?.reg)]
+              ? [
+                cell(fmtNs(m.reference?.reg.p50Ns), m.reference?.reg.p50Ns ?? null),
+                ratioCell(m.ratio?.reg, m.paired?.reg),
+              ]
               : []),
             cell(fmtNs(m.dereg.p50Ns), m.dereg.p50Ns),
             ...(ref
               ? [
                 cell(fmtNs(m.reference?.dereg.p50Ns), m.reference?.dereg.p50Ns ?? null),
-                ratioCell(m.ratio?.dereg),
+                ratioCell(m.ratio?.dereg, m.paired?.dereg),
               ]
               : []),
             cell(fmtNs(m.regNsPerPage ?? NaN), m.regNsPerPage ?? null),
             cell(fmtNs(m.deregNsPerPage ?? NaN), m.deregNsPerPage ?? null),
-            cell(fmtNs(m.reg.p99Ns), m.reg.p99Ns),
-            cell(fmtNs(m.dereg.p99Ns), m.dereg.p99Ns),
+            pctCell(99, m.reg.p99Ns, m.reg.count),
+            pctCell(99, m.dereg.p99Ns, m.dereg.count),
           ]
       ),
       tall: true,
@@ -652,8 +703,10 @@ function regcostFigures(doc: SectionDoc): Figure[] {
           : [
             cell(w.verb),
             cell(fmtNs(w.latency.p50Ns), w.latency.p50Ns),
-            ...(ref ? [cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null), ratioCell(w.ratio)] : []),
-            cell(fmtNs(w.latency.p99Ns), w.latency.p99Ns),
+            ...(ref
+              ? [cell(fmtNs(w.reference?.p50Ns), w.reference?.p50Ns ?? null), ratioCell(w.ratio, w.paired)]
+              : []),
+            pctCell(99, w.latency.p99Ns, w.latency.count),
             cell(fmtNs(w.latency.maxNs), w.latency.maxNs),
             cell(String(w.latency.count), w.latency.count),
             cell(fmtNs(w.call?.p50Ns), w.call?.p50Ns ?? null),

@@ -1,7 +1,8 @@
 // The concise end-of-run table: per (op, pages, depth) and size, the strategies ranked by I/O rate, then what
 // did not run and why, the revocation checks, and the regcost curve.
 import { fmtSize } from "../../common/mod.ts";
-import { rankPerSize } from "./rank.ts";
+import { bestRule, judgeBest, rankPerSize, vsBestCell } from "./rank.ts";
+import { percentileSupported, samplesFor } from "../../common/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, MergedPairIn, PointIn, RegcostIn } from "../schema/bench.ts";
 import { type PairIn, pairParts, partTitle, type RunRecords } from "../pairs.ts";
@@ -15,6 +16,10 @@ type RefComparison = NonNullable<NonNullable<RegcostIn["mr"][number]["ratio"]>["
 const PAGE = 4096;
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
+
+/** A percentile in µs, or "n<100" where the sample is too small for it (common/stats.ts percentileSupported). */
+export const pctUs = (q: number, ns: number, count: number) =>
+  percentileSupported(q, count) ? us(ns) : `n<${samplesFor(q)}`;
 
 function row(cells: (string | number)[], widths: number[]): string {
   return cells.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(" ")
@@ -79,9 +84,11 @@ export function strategyTable(
   const lines: string[] = [];
   // A copy column only where a strategy copies (bounce): its copy is part of expose or revoke, not a verb.
   const copies = ok.some((p) => p.split.copyNs > 0);
-  const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, ...(copies ? [9] : []), 8, 8];
-  let header = "";
+  const W = [8, 12, 9, 5, 9, 9, 9, 14, 14, ...(copies ? [9] : []), 8, 16];
+  let header = "", fewestReps = Infinity, thinP99 = false;
   for (const g of rankPerSize(ok)) {
+    const verdict = judgeBest(g.ranked);
+    if (verdict.kind !== "only") fewestReps = Math.min(fewestReps, verdict.reps);
     const h = groupHeader(g.ranked[0], several);
     if (h !== header) {
       header = h;
@@ -100,14 +107,14 @@ export function strategyTable(
             "revoke",
             ...(copies ? ["copy"] : []),
             "cpu/IO",
-            "vs best",
+            "vs top",
           ],
           W,
         ),
       );
     }
-    const best = g.ranked[0].iops;
-    g.ranked.forEach((p, i) =>
+    g.ranked.forEach((p, i) => {
+      thinP99 ||= !percentileSupported(99, p.latency.count);
       lines.push(row([
         i === 0 ? fmtSize(p.size) : "",
         p.strategy,
@@ -115,14 +122,14 @@ export function strategyTable(
         spreadCell(p),
         p.mbPerSec.toFixed(1),
         us(p.latency.p50Ns),
-        us(p.latency.p99Ns),
+        pctUs(99, p.latency.p99Ns, p.latency.count),
         stepCell(p.split.exposeNs, p.split.exposeVerbNs),
         stepCell(p.split.revokeNs, p.split.revokeVerbNs),
         ...(copies ? [us(p.split.copyNs)] : []),
         p.cpu.perIoUs.toFixed(0),
-        i === 0 ? "best" : `${(p.iops / best * 100).toFixed(0)}%`,
-      ], W))
-    );
+        vsBestCell(p, g.ranked[0], verdict),
+      ], W));
+    });
   }
   const notRun = new Map<string, string>();
   for (const p of points.filter((p) => p.status !== "ok")) {
@@ -159,6 +166,8 @@ export function strategyTable(
         ]
         : []),
       "cpu/IO: user+system µs per I/O (getrusage)",
+      ...(Number.isFinite(fewestReps) ? [`vs top: IO/s against the top's; ${bestRule(fewestReps)}`] : []),
+      ...(thinP99 ? ["p99 needs ≥ 100 samples (p99.9 ≥ 1000): n<100 where a point has fewer"] : []),
     );
   }
   return lines.join("\n");
@@ -269,10 +278,42 @@ export function revocationTable(checks: LateAccessResult[]): string {
   ].join("\n");
 }
 
-/** "1.234×" memreg / C, or "-" when the reference did not run. */
-function ratioCell(c: RefComparison | null | undefined): string {
+type Paired = NonNullable<NonNullable<RegcostIn["mw"][number]["paired"]>>;
+type Summary = NonNullable<RegcostIn["mw"][number]["latency"]>;
+
+/**
+ * memreg / C: from paired adjacent blocks with its interval where recorded ("1.06× [1.02–1.10]"), the pooled
+ * p50s' ratio otherwise ("1.234×"); "-" when the reference did not run.
+ */
+export function ratioCell(c: RefComparison | null | undefined, paired?: Paired | null): string {
+  if (paired) return `${paired.median.toFixed(2)}× [${paired.lo.toFixed(2)}–${paired.hi.toFixed(2)}]`;
   return c ? `${c.ratio.toFixed(2)}×` : "-";
 }
+
+/** "70.1 µs (55 %) | 150 µs (45 %)": the modes of a sample that has several. */
+export const modesText = (l: Summary) =>
+  (l.modes ?? []).map((m) => `${us(m.p50Ns)} µs (${Math.round(m.share * 100)} %)`).join(" | ");
+
+/** The regcost samples with several modes, named ("remote-rw 4k 4 KiB reg", "C bind type 1 MW"). */
+export function multimodal(r: RegcostResult): [string, Summary][] {
+  const out: [string, Summary][] = [];
+  const add = (what: string, l: Summary | null | undefined) => l?.modes?.length && out.push([what, l]);
+  for (const m of r.mr) {
+    const k = `${m.access} ${m.pages} ${fmtSize(m.size)}`;
+    add(`${k} reg`, m.reg);
+    add(`${k} C reg`, m.reference?.reg);
+    add(`${k} dereg`, m.dereg);
+    add(`${k} C dereg`, m.reference?.dereg);
+  }
+  for (const w of r.mw) {
+    add(w.verb, w.latency);
+    add(`C ${w.verb}`, w.reference);
+  }
+  return out;
+}
+
+/** A p50 in µs, starred where its sample has several modes (listed under the table). */
+const p50Cell = (l: Summary | null | undefined) => l ? `${us(l.p50Ns)}${l.modes?.length ? "*" : ""}` : "-";
 
 /** `label`: "pair 1 " in a merged document (a pair's regcost is its server's device). */
 export function regcostTable(r: RegcostResult | null, label = ""): string {
@@ -289,7 +330,10 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
   for (const m of r.mr) {
     groups.set(`${m.access}, ${m.pages} pages`, [...(groups.get(`${m.access}, ${m.pages} pages`) ?? []), m]);
   }
-  const W = [10, 10, 10, 7, 10, 10, 7, 9, 9];
+  const paired = r.mr.some((m) => m.paired) || r.mw.some((w) => w.paired);
+  const RW = paired ? 19 : 7;
+  const W = [10, 10, 10, RW, 10, 10, RW, 9, 9];
+  const multi = multimodal(r).map(([k, l]) => `    ${k}: ${modesText(l)}`);
   const cell = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(W[i]) : c.padStart(W[i])).join(" ");
   for (const [g, ms] of groups) {
@@ -307,12 +351,12 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
         m.status === "ok"
           ? "    " + cell([
             fmtSize(m.size),
-            us(m.reg!.p50Ns),
-            m.reference ? us(m.reference.reg.p50Ns) : "-",
-            ratioCell(m.ratio?.reg),
-            us(m.dereg!.p50Ns),
-            m.reference ? us(m.reference.dereg.p50Ns) : "-",
-            ratioCell(m.ratio?.dereg),
+            p50Cell(m.reg),
+            p50Cell(m.reference?.reg),
+            ratioCell(m.ratio?.reg, m.paired?.reg),
+            p50Cell(m.dereg),
+            p50Cell(m.reference?.dereg),
+            ratioCell(m.ratio?.dereg, m.paired?.dereg),
             String(m.regNsPerPage),
             String(m.deregNsPerPage),
           ])
@@ -320,17 +364,25 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
       );
     }
   }
-  lines.push(`  ${"windows".padEnd(54)} ${"memreg".padStart(9)} ${"C".padStart(9)} ${"ratio".padStart(7)}`);
+  lines.push(`  ${"windows".padEnd(54)} ${"memreg".padStart(9)} ${"C".padStart(9)} ${"ratio".padStart(RW)}`);
   for (const w of r.mw) {
     lines.push(
       `  ${w.verb.padEnd(54)} ${
         w.status === "ok"
-          ? `${us(w.latency!.p50Ns).padStart(9)} ${(w.reference ? us(w.reference.p50Ns) : "-").padStart(9)} ${
-            ratioCell(w.ratio).padStart(7)
+          ? `${p50Cell(w.latency).padStart(9)} ${p50Cell(w.reference).padStart(9)} ${
+            ratioCell(w.ratio, w.paired).padStart(RW)
           }`
           : `${w.status}: ${w.reason?.message}`
       }`,
     );
+  }
+  if (paired) {
+    lines.push(
+      "  ratio: memreg / C, the median over adjacent block pairs of (memreg block p50 / C block p50), [95 % interval]",
+    );
+  }
+  if (multi.length) {
+    lines.push("  * several modes (valley test on the log-samples): each mode's p50 (share)", ...multi);
   }
   const call = r.mr.find((m) => m.status === "ok" && m.size === PAGE && m.regCall);
   if (call) {

@@ -5,11 +5,12 @@ import {
   type CompareModel,
   type ConformanceCompare,
   type FigureDiff,
+  fmtGeoMean,
   letter,
   pointName,
   type RunRef,
 } from "../compare.ts";
-import { fmtRatioCell, fmtValue, worse } from "../compare_md.ts";
+import { fmtRatioCell, fmtValue, HOW_TO_READ, worse } from "../compare_md.ts";
 import type { ChartSpec } from "./runtime.js";
 import { Charts, esc, page, runHeader, table, td } from "./page.ts";
 import type { Loaded } from "../load.ts";
@@ -79,8 +80,10 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
   const n = b.runs.length;
   const out: string[] = [
     `<section id="bench"><h2>Bench</h2>${runsTable(b.runs, links)}<p>Spread: ${esc(b.spread)}.</p>${
-      b.pairing ? `<p id="pairing"><strong>Pairs:</strong> ${esc(b.pairing)}</p>` : ""
-    }`,
+      b.geomean?.length
+        ? `<ul id="geomean">${b.geomean.map((g) => `<li>${esc(fmtGeoMean(g))}</li>`).join("")}</ul>`
+        : ""
+    }${b.pairing ? `<p id="pairing"><strong>Pairs:</strong> ${esc(b.pairing)}</p>` : ""}`,
   ];
   if (b.leftOut.length) {
     out.push(
@@ -209,6 +212,9 @@ export function compareHtml(
   const devices = [...new Set(runs.map((r) => `${r.device} ${r.kernel}`))];
   const body = [
     `<p>Baseline (A) first; ratios are run ÷ A. ▲ ▼ mark a change beyond the run-to-run spread (red when worse); “?” means the spread is not known, so no change is claimed.</p>`,
+    `<details id="how-to-read"><summary>How to read these figures</summary>${
+      HOW_TO_READ.map((l) => `<p>${esc(l)}</p>`).join("")
+    }</details>`,
     m.conformance ? conformanceHtml(m.conformance, o.runLinks?.slice(0, m.conformance.runs.length)) : "",
     m.bench ? benchHtml(m.bench, charts, o.runLinks?.slice(m.conformance?.runs.length ?? 0)) : "",
     o.runs?.length

@@ -3,6 +3,7 @@
 import type { BenchRun, Loaded, SuiteRun } from "../load.ts";
 import type { Figure, Section } from "../figure.ts";
 import { pairSections } from "../bench/figures.ts";
+import { howToRead } from "../bench/rank.ts";
 import { docPairs, type PairPart, pairParts, partTitle } from "../pairs.ts";
 import type { BenchIn, PointIn } from "../schema/bench.ts";
 import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts";
@@ -164,6 +165,10 @@ ${pageLayoutLine(d)}<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", "
       } % distribution-free interval for the median`
       : "not known (one repetition per point): differences between strategies below ~10 % are within the testbed's run-to-run variation"
   }.</p>
+<details id="${prefix}how-to-read"><summary>How to read these figures</summary>${
+    howToRead(Math.min(1000, ...d.results.filter((p) => p.status === "ok").map((p) => p.reps?.length || 1)))
+      .map((l) => `<p>${esc(l)}</p>`).join("")
+  }</details>
 ${
     merged ? pairRunsHtml(parts, prefix) : `${checksLine(d.verification)}
 <p>Measurer's own cost per I/O (empty cycle): ${fmtNs(d.overhead.emptyCycleNs)}; FFI call ${

@@ -71,6 +71,8 @@ export const LatencySchema = z.object({
   minNs: amount,
   /** v2: 95 % distribution-free confidence interval of the median (order statistics). */
   p50CiNs: z.tuple([amount, amount]).optional(),
+  /** Later v2 (regcost): several modes' medians and shares, lowest first, where the sample has several. */
+  modes: z.array(z.object({ p50Ns: amount, share: num })).optional(),
 }).superRefine((l, ctx) => {
   inOrder(ctx, [], [
     ["minNs", "min", l.minNs],
@@ -95,6 +97,8 @@ const RefComparison = z.object({ ratio: num, diffNs: num });
 const Range = z.object({ min: amount, median: amount, max: amount }).superRefine((r, ctx) =>
   inOrder(ctx, [], [["min", "min", r.min], ["median", "median", r.median], ["max", "max", r.max]], "")
 );
+/** Later v2 (regcost): memreg / C from paired adjacent blocks, the median of per-pair ratios and its interval. */
+const PairedRatioSchema = z.object({ median: num, lo: num, hi: num, level: num, pairs: int });
 
 /** A point of the matrix and what was measured there. */
 export const PointSchema = z.object({
@@ -199,6 +203,7 @@ const RegcostMrSchema = z.object({
   /** v2: the same verbs timed by a C loop in the native helper, same boot, interleaved; memreg p50 / C p50. */
   reference: z.object({ reg: LatencySchema, dereg: LatencySchema }).nullable().optional(),
   ratio: z.object({ reg: RefComparison, dereg: RefComparison }).nullable().optional(),
+  paired: z.object({ reg: PairedRatioSchema, dereg: PairedRatioSchema }).nullable().optional(),
 });
 
 const RegcostMwSchema = z.object({
@@ -210,6 +215,7 @@ const RegcostMwSchema = z.object({
   call: LatencySchema.optional(),
   reference: LatencySchema.nullable().optional(),
   ratio: RefComparison.nullable().optional(),
+  paired: PairedRatioSchema.nullable().optional(),
 });
 
 /** The registration-cost curve. */

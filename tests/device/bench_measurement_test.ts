@@ -81,6 +81,10 @@ Deno.test("measurement truth on the device", async (t) => {
           assert.equal(q.diffNs, mine.p50Ns - c.p50Ns);
           assert.ok(mine.p50CiNs && mine.p50CiNs[0] <= mine.p50Ns && mine.p50Ns <= mine.p50CiNs[1]);
         }
+        // The paired ratio: 16 alternating blocks per side, each pair's ratio of block medians.
+        for (const q of [m.paired!.reg, m.paired!.dereg]) {
+          assert.ok(q.pairs > 0 && q.pairs <= 16 && q.lo <= q.median && q.median <= q.hi, JSON.stringify(q));
+        }
         assert.ok(m.regCall!.count > 0 && m.deregCall!.count > 0, "calls timed from JS are kept beside");
       }
       const mw = new Map(r.mw.map((w) => [w.verb, w]));
@@ -101,6 +105,11 @@ Deno.test("measurement truth on the device", async (t) => {
         assert.equal(w.status, "ok", `${verb}: ${w.reason?.message}`);
         assert.ok(w.latency!.count >= 6 && w.reference!.count >= 6 && w.call!.count > 0, verb);
         assert.equal(w.ratio!.ratio, Math.round((w.latency!.p50Ns / w.reference!.p50Ns) * 1000) / 1000);
+        assert.ok(w.paired && w.paired.pairs > 0 && w.paired.lo <= w.paired.median, verb);
+        // Modes, where found, are ordered and cover every sample.
+        const ms = w.latency!.modes ?? [];
+        assert.ok(ms.every((x, i) => i === 0 || x.p50Ns > ms[i - 1].p50Ns), verb);
+        if (ms.length) assert.ok(Math.abs(ms.reduce((t, x) => t + x.share, 0) - 1) < 1e-9, verb);
       }
     });
 
@@ -114,7 +123,11 @@ Deno.test("measurement truth on the device", async (t) => {
       });
       assert.equal(r.reference.ran, false);
       assert.match(r.reference.reason!, /--no-reference/);
-      assert.ok(r.mr.every((m) => m.status !== "ok" || (m.reference === null && m.ratio === null)));
+      assert.ok(
+        r.mr.every((m) =>
+          m.status !== "ok" || (m.reference === null && m.ratio === null && m.paired === null)
+        ),
+      );
     });
 
     const split = (name: StrategyName) => {

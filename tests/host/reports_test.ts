@@ -305,7 +305,7 @@ Deno.test("compare: with a spread in both runs, only changes beyond it are flagg
   assert.equal(rate[0].changes[1], "up");
   assert.equal(rate[1].changes[1], "same");
   assert.ok(rate.slice(2).every((f) => f.changes[1] === "same"));
-  assert.match(m.bench!.spread, /^known: min–max over 5 repetitions/);
+  assert.match(m.bench!.spread, /^known: 5 repetitions per point; .*Mann–Whitney U test/);
   assert.match(compareMarkdown(m), /\*\*1 figure\(s\) changed beyond the spread\*\*/);
 });
 
