@@ -8,26 +8,31 @@ import {
   type DeviceOptions,
   deviceOptions,
   ensureDevice,
-  interruption,
   pairOptions,
   pairRoleOf,
   userPaths,
 } from "./options.ts";
 import type { PairCliOptions } from "../oob/role.ts";
-import { runConformancePair } from "../conformance/pair.ts";
 import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
-import { defaultOutPath } from "../record/header.ts";
-import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
+import { jsonLinesPath, writeText } from "../record/stream.ts";
+import { interruption } from "../record/result_file.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
 import { loadProfile, type Profile } from "../conformance/profile.ts";
-import { runSuite, type SuiteOptions } from "../conformance/suite.ts";
-import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
+import { runConformance } from "../conformance/run.ts";
+import type { SuiteDoc } from "../conformance/doc.ts";
 import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
 import { emitCases } from "../conformance/emit_cases.ts";
 import { wantsTapes } from "../conformance/emit_c.ts";
-import { type FuzzDoc, fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
+import {
+  type FuzzDoc,
+  fuzzExitCode,
+  fuzzHere,
+  readReplay,
+  replayHere,
+  runDir,
+} from "../conformance/fuzz/session.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
 import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
@@ -36,7 +41,6 @@ import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
 import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
-import { SIGNAL_EXIT, watchStop } from "../common/signals.ts";
 
 interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   cases?: string;
@@ -203,78 +207,25 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     return finish(doc, out, o, defs.length);
   }
   if (!o.survivor && !role) await ensureDevice(o);
-
-  // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing. Under
-  // crash survival the stream is the host's, appended to durably, and the host writes the documents.
-  let out = o.out;
-  let lines: JsonLines | undefined;
-  // A run of two processes watches once connected, and stops both sides (conformance/pair.ts).
-  using _stop = role ? null : await watchStop("finishing the current case, then writing the results");
-  try {
-    const suite: SuiteOptions & { onHeader: NonNullable<SuiteOptions["onHeader"]> } = {
-      port: o.port,
-      gidIndex: o.gid,
-      stepDeadlineMs: o.stepDeadline,
-      caseDeadlineMs: o.caseDeadline,
-      tape,
-      device: o.device,
-      cases: o.cases ?? null,
-      isolate: !!o.isolate,
-      strict: !!o.strict,
-      allowKernelCrash: !!o.allowKernelCrash,
-      profile,
-      // A risky case's steps are streamed as they happen: a kernel crash keeps its tape.
-      onRiskyTapeStep: o.survivor && tape
-        ? (id, step) => lines?.write({ record: "tape", id, step })
-        : undefined,
-      onHeader: (h) => {
-        if (o.survivor) {
-          let fresh = true;
-          try {
-            fresh = Deno.statSync(o.survivor).size === 0;
-          } catch {
-            // the host made it; missing is fresh too
-          }
-          lines = new JsonLines(o.survivor, { append: true });
-          lines.write({ record: fresh ? "header" : "boot", ...h });
-          return;
-        }
-        out ??= defaultOutPath("conformance", role ? `${h.device.name}-${role.role}` : h.device.name);
-        lines = new JsonLines(jsonLinesPath(out));
-        lines.write({ record: "header", ...h });
-      },
-      onResult: (r: CaseResult, i: number, n: number) => {
-        lines?.write({ record: "case", ...r });
-        progress(r, i, n);
-      },
-    };
-    const doc = role
-      ? await runConformancePair(defs, role, { ...suite, runDefining: runDefining(o) })
-      : await runSuite(defs, suite);
-    if (o.survivor) return doc.exitCode;
-    writeJson(out!, withoutTapes(doc));
-    lines?.write({
-      record: "end",
-      file: out,
-      completed: doc.completed,
-      interruptedBy: doc.interruptedBy,
-      interruptedByPeer: doc.interruptedByPeer,
-    });
-    return finish(doc, out!, o, defs.length);
-  } finally {
-    lines?.close();
-  }
-}
-
-/** The options both sides of a two-process run must share (compared before the first case). */
-function runDefining(o: ConformanceOptions): Record<string, unknown> {
-  return {
-    cases: o.cases ?? null,
-    strict: !!o.strict,
+  const { doc, out, exitCode } = await runConformance(defs, {
+    port: o.port,
+    gidIndex: o.gid,
     stepDeadlineMs: o.stepDeadline,
     caseDeadlineMs: o.caseDeadline,
+    tape,
+    device: o.device,
+    cases: o.cases ?? null,
+    isolate: !!o.isolate,
+    strict: !!o.strict,
     allowKernelCrash: !!o.allowKernelCrash,
-  };
+    profile,
+    out: o.out,
+    survivor: o.survivor,
+    role,
+    onResult: progress,
+  });
+  // In the guest the host writes the documents.
+  return out === null ? exitCode : finish(doc, out, o, defs.length);
 }
 
 /**
@@ -318,11 +269,7 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       return 1;
     }
     const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget, maxSequences: o.sequences });
-    return fuzzFinish(
-      doc,
-      out,
-      doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0,
-    );
+    return fuzzFinish(doc, out, fuzzExitCode(doc));
   }
   if (!inTestbed() && !o.allowKernelCrash) {
     throw new UsageError(
@@ -340,7 +287,6 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
     console.log(formatReplay(r));
     return r.divergence ? 1 : 0;
   }
-  const out = o.out ?? defaultOutPath("fuzz", o.device ?? "device");
   if (!o.survivor) {
     console.error(
       `fuzz seed ${seed}, budget ${o.budget / 1000} s${
@@ -348,19 +294,16 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       }`,
     );
   }
-  using stop = await watchStop("finishing the current sequence, then writing the results");
-  const doc = await fuzzHere({
+  const { doc, out, exitCode } = await fuzzHere({
     ...fixture,
     ...cli,
     seed,
     budgetMs: o.budget,
     maxSequences: o.sequences,
     from: o.from,
-    out,
   });
-  // In the guest the host writes the document: the exit status tells it a signal ended this boot.
-  if (!doc) return stop.signal ? SIGNAL_EXIT[stop.signal] : 0;
-  return fuzzFinish(doc, out, doc.summary.findings.length ? 1 : 0);
+  // In the guest the host writes the document: the exit status tells it whether a signal ended this boot.
+  return doc && out ? fuzzFinish(doc, out, exitCode) : exitCode;
 }
 
 /** Prints a fuzz document; the exit status of its findings, or the interruption's (130 / 143) with one line. */

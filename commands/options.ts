@@ -3,8 +3,6 @@ import type { Command } from "commander";
 import { relaunchInTestbedIfNeeded } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
 import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
-import { Interrupted, type StopSignal } from "../common/signals.ts";
-import { jsonLinesPath } from "../record/stream.ts";
 import { listDevices } from "../ffi/mod.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
 import {
@@ -134,26 +132,4 @@ export async function pairRoleOf(o: PairCliOptions): Promise<PairRole | null> {
     );
   }
   return role;
-}
-
-/**
- * The one line and exit (130 / 143) of a run a signal stopped, or null when none did. A side of a pair stopped
- * by its peer's signal ends as the peer does (the same points or cases ran on both) and names the other side.
- */
-export function interruption(o: {
-  by: StopSignal | null;
-  byPeer?: StopSignal | null;
-  role?: "server" | "client";
-  /** How far it got: "2 of 6 points", "12 sequences". */
-  progress: string;
-  out: string;
-}): Interrupted | null {
-  const signal = o.by ?? o.byPeer ?? null;
-  if (!signal) return null;
-  const peer = o.by ? "" : ` at the ${o.role === "server" ? "client" : "server"}`;
-  return new Interrupted(
-    signal,
-    `interrupted by ${signal}${peer} after ${o.progress}; what completed is in ${o.out} (completed: false) and ` +
-      jsonLinesPath(o.out),
-  );
 }
