@@ -1,8 +1,9 @@
 // `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case;
 // `--fuzz` and `--replay` run the model-based fuzzer. Exit 0 only when every case matches its expectations
 // (pass, known deviation or unsupported); 1 otherwise; 2 for bad input. The JSON document, its stream, the
-// HTML report and the optional JUnit/Markdown files; C programs with --emit-c. Without an RDMA device the run
-// goes to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
+// HTML report and the optional JUnit/Markdown files; C programs with --emit-c. The run itself and its result
+// file are the engine's (conformance/run.ts, conformance/fuzz/session.ts); without an RDMA device the run goes
+// to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
 import { type Command, Option } from "commander";
 import {
   type DeviceOptions,
@@ -77,6 +78,7 @@ const KERNEL_CRASH_HELP =
   "host this can take the whole machine down, with other users' work and unsaved data; the testbed survives " +
   "it (the VM reboots, the case is classified kernel-crash, the run goes on) and sets this itself";
 
+/** --list: one line per case (id, level, rule, title), in columns. */
 export function formatList(defs: readonly CaseDef[]): string {
   const w = Math.max(...defs.map((d) => d.id.length));
   return defs.map((d) => `${d.id.padEnd(w)}  ${d.level.padEnd(7)}  ${d.rule.padEnd(17)}  ${d.title}`).join(
@@ -84,6 +86,7 @@ export function formatList(defs: readonly CaseDef[]): string {
   );
 }
 
+/** Registers `memreg conformance` and its options on the program. */
 export function registerConformance(program: Command): void {
   const cmd = pairOptions(deviceOptions(
     program.command("conformance")
@@ -228,9 +231,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
   return out === null ? exitCode : finish(doc, out, o, defs.length);
 }
 
-/**
- * The outputs of a written document, and the exit of a run a signal stopped.
- */
+/** The outputs of a written document, and the exit of a run a signal stopped. */
 function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
   const code = writeOutputs(doc, out, o);
   const stopped = interruption({

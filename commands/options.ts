@@ -1,4 +1,4 @@
-// What the device-driving subcommands share: their options, the testbed hand-off, and the bad-input error.
+// What the device-driving subcommands share: their options, the paths the user gave, and the testbed hand-off.
 import type { Command } from "commander";
 import { relaunchInTestbedIfNeeded } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
@@ -14,12 +14,17 @@ import {
   resolvePairRole,
 } from "../oob/role.ts";
 
+/** The options of every device-driving subcommand. */
 export interface DeviceOptions {
+  /** False with --no-testbed: refuse to boot the testbed when no RDMA device is present. */
   testbed: boolean;
+  /** The testbed kernel to boot (--kernel). */
   kernel?: string;
+  /** The RDMA device (--device; default the first). */
   device?: string;
 }
 
+/** Adds --device, --no-testbed and --kernel to a subcommand. */
 export function deviceOptions(cmd: Command): Command {
   return cmd
     .option("--device <name>", "RDMA device (default: the first)")
@@ -29,6 +34,7 @@ export function deviceOptions(cmd: Command): Command {
 
 /** The subcommand being run (set by the CLI's preAction hook): its options say which values are paths. */
 let current: Command | undefined;
+/** Remembers the subcommand being run (the CLI's preAction hook), for `userPaths`. */
 export function rememberCommand(cmd: Command): void {
   current = cmd;
 }

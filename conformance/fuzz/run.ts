@@ -15,6 +15,7 @@ import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
 
+/** A divergence between the device and the model, by signature, with its shrunk sequence. */
 export interface Finding {
   signature: string;
   rule: string;
@@ -37,6 +38,7 @@ export interface Finding {
   tape?: Tape;
 }
 
+/** How often a divergence that the profile explains was seen. */
 export interface KnownCount {
   signature: string;
   count: number;
@@ -57,6 +59,7 @@ export interface Counts {
   coverage: Record<string, Record<string, number>>;
 }
 
+/** What a fuzz run did: its counts, findings and known divergences. */
 export interface FuzzSummary extends Counts {
   seed: number;
   budgetMs: number;
@@ -69,6 +72,7 @@ export interface FuzzSummary extends Counts {
   wallMs: number;
 }
 
+/** How a fuzz run on an open device runs. */
 export interface FuzzOptions extends FixtureOptions {
   seed: number;
   budgetMs: number;
@@ -86,6 +90,7 @@ export interface FuzzOptions extends FixtureOptions {
   tape?: boolean;
 }
 
+/** The summary of a run before its first sequence. */
 export function emptySummary(seed: number, budgetMs: number, from = 0, maxSequences?: number): FuzzSummary {
   return {
     seed,
@@ -118,6 +123,7 @@ export function crashSignatures(known: Iterable<string>): Set<string> {
 /** How often a run says how far it got (the testbed host also takes this as the sign the guest lives). */
 const PROGRESS_MS = 20_000;
 
+/** Fuzzes on an open device until the budget, the last sequence or a signal; shrinks and writes findings. */
 export async function fuzz(ctx: Context, o: FuzzOptions): Promise<FuzzSummary> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
@@ -200,6 +206,7 @@ function sig(p: Prediction | null) {
   return p ? { rule: p.rule, situation: p.situation } : {};
 }
 
+/** The counts of one sequence's steps (skipped, open, coverage by op and class). */
 export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   const c: Counts = { sequences: 1, steps: 0, skipped: 0, open: 0, coverage: {} };
   for (const r of res.records) {
@@ -215,6 +222,7 @@ export function countsOf(res: Pick<SequenceResult, "records">): Counts {
   return c;
 }
 
+/** Adds one sequence's (or boot's) counts to a total. */
 export function addCounts(into: Counts, c: Counts): void {
   into.sequences += c.sequences;
   into.steps += c.steps;
@@ -226,6 +234,7 @@ export function addCounts(into: Counts, c: Counts): void {
   }
 }
 
+/** Adds a known divergence's count to the totals by signature. */
 export function addKnown(into: Map<string, KnownCount>, k: KnownCount): void {
   const have = into.get(k.signature);
   if (have) have.count += k.count;

@@ -14,8 +14,10 @@ import { deviceCaps } from "../runner.ts";
 import { crashSignatures, fuzz, type FuzzSummary, knownSignatures, type ReplayFile } from "./run.ts";
 import { describe, type Step } from "./steps.ts";
 
+/** The schema version of fuzz documents. */
 export const FUZZ_SCHEMA_VERSION = 1;
 
+/** A fuzz run on the device here, as the command line asks for it. */
 export interface FuzzCliOptions extends FixtureOptions {
   device?: string;
   seed: number;
@@ -57,6 +59,7 @@ export interface FuzzDoc extends RunHeader {
   crashes?: CrashFinding[];
 }
 
+/** A sequence that crashed the guest kernel or process (crash survival), shrunk like any other finding. */
 export interface CrashFinding {
   signature: string;
   /** panic, oops, hang (the kernel) or process (the guest's memreg process died of a signal). */
@@ -167,6 +170,7 @@ export async function fuzzHere(o: FuzzCliOptions): Promise<FuzzHereOutcome> {
   return { doc, out, exitCode: fuzzExitCode(doc) };
 }
 
+/** Reads a --replay file; a file that is not one is bad input (exit 2). */
 export function readReplay(path: string): ReplayFile {
   let r: ReplayFile;
   try {
