@@ -1,14 +1,7 @@
 // `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted; at the
 // end the ranked table on stdout and the HTML report next to the JSON.
 import type { Command } from "commander";
-import {
-  type DeviceOptions,
-  deviceOptions,
-  ensureDevice,
-  interruption,
-  pairOptions,
-  pairRoleOf,
-} from "./options.ts";
+import { type DeviceOptions, deviceOptions, ensureDevice, pairOptions, pairRoleOf } from "./options.ts";
 import type { PairCliOptions } from "../oob/role.ts";
 import { runBenchPair } from "../bench/pair/run.ts";
 import { UsageError } from "../common/mod.ts";
@@ -16,6 +9,7 @@ import { nonNegativeInt, positiveInt } from "../common/mod.ts";
 import { DEFAULTS, parseConfig, type RawOptions } from "../bench/config.ts";
 import { runBench } from "../bench/run.ts";
 import { jsonLinesPath } from "../record/stream.ts";
+import { interruption } from "../record/result_file.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { writeHtmlReport } from "../reports/write.ts";
 

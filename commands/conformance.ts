@@ -1,34 +1,33 @@
 // `memreg conformance`: runs the invalidation error-case suite on an RDMA device and classifies each case;
 // `--fuzz` and `--replay` run the model-based fuzzer. Exit 0 only when every case matches its expectations
 // (pass, known deviation or unsupported); 1 otherwise; 2 for bad input. The JSON document, its stream, the
-// HTML report and the optional JUnit/Markdown files; C programs with --emit-c. Without an RDMA device the run
-// goes to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
+// HTML report and the optional JUnit/Markdown files; C programs with --emit-c. The run itself and its result
+// file are the engine's (conformance/run.ts, conformance/fuzz/session.ts); without an RDMA device the run goes
+// to the testbed under crash survival (conformance/survive.ts, conformance/fuzz/survive.ts).
 import { type Command, Option } from "commander";
 import {
   type DeviceOptions,
   deviceOptions,
   ensureDevice,
-  interruption,
   pairOptions,
   pairRoleOf,
   userPaths,
 } from "./options.ts";
 import type { PairCliOptions } from "../oob/role.ts";
-import { runConformancePair } from "../conformance/pair.ts";
 import { nonNegativeInt, parseDuration, positiveInt, UsageError } from "../common/mod.ts";
-import { defaultOutPath } from "../record/header.ts";
-import { JsonLines, jsonLinesPath, writeJson, writeText } from "../record/stream.ts";
+import { jsonLinesPath, writeText } from "../record/stream.ts";
+import { interruption } from "../record/result_file.ts";
 import { CASES } from "../conformance/cases/index.ts";
 import { selectCases } from "../conformance/select.ts";
 import { parseSeverity, SEVERITIES, type Severity } from "../conformance/severity.ts";
 import { loadProfile, type Profile } from "../conformance/profile.ts";
-import { runSuite, type SuiteOptions } from "../conformance/suite.ts";
-import { type SuiteDoc, withoutTapes } from "../conformance/doc.ts";
+import { runConformance } from "../conformance/run.ts";
+import type { SuiteDoc } from "../conformance/doc.ts";
 import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
 import { emitCases } from "../conformance/emit_cases.ts";
 import { wantsTapes } from "../conformance/emit_c.ts";
-import { fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
+import { fuzzExitCode, fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
 import type { FuzzDoc } from "../conformance/fuzz/doc.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
 import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
@@ -38,7 +37,6 @@ import { formatMarkdown } from "../reports/conformance/markdown.ts";
 import { formatJunit } from "../reports/conformance/junit.ts";
 import { detail } from "../reports/conformance/summary.ts";
 import { writeHtmlReport } from "../reports/write.ts";
-import { SIGNAL_EXIT, watchStop } from "../common/signals.ts";
 
 interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   cases?: string;
@@ -77,6 +75,7 @@ const KERNEL_CRASH_HELP =
   "host this can take the whole machine down, with other users' work and unsaved data; the testbed survives " +
   "it (the VM reboots, the case is classified kernel-crash, the run goes on) and sets this itself";
 
+/** --list: one line per case (id, level, rule, title), in columns. */
 export function formatList(defs: readonly CaseDef[]): string {
   const w = Math.max(...defs.map((d) => d.id.length));
   return defs.map((d) => `${d.id.padEnd(w)}  ${d.level.padEnd(7)}  ${d.rule.padEnd(17)}  ${d.title}`).join(
@@ -84,6 +83,7 @@ export function formatList(defs: readonly CaseDef[]): string {
   );
 }
 
+/** Registers `memreg conformance` and its options on the program. */
 export function registerConformance(program: Command): void {
   const cmd = pairOptions(deviceOptions(
     program.command("conformance")
@@ -214,84 +214,29 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     return finish(doc, out, o, defs.length);
   }
   if (!o.survivor && !role) await ensureDevice(o);
-
-  // Each result is streamed as a JSON line as soon as it is known, so a crash or Ctrl-C loses nothing. Under
-  // crash survival the stream is the host's, appended to durably, and the host writes the documents.
-  let out = o.out;
-  let lines: JsonLines | undefined;
-  // A run of two processes watches once connected, and stops both sides (conformance/pair.ts).
-  using _stop = role ? null : await watchStop("finishing the current case, then writing the results");
-  try {
-    const suite: SuiteOptions & { onHeader: NonNullable<SuiteOptions["onHeader"]> } = {
-      port: o.port,
-      gidIndex: o.gid,
-      stepDeadlineMs: o.stepDeadline,
-      caseDeadlineMs: o.caseDeadline,
-      tape,
-      device: o.device,
-      cases: o.cases ?? null,
-      isolate: !!o.isolate,
-      strict: !!o.strict,
-      allowKernelCrash: !!o.allowKernelCrash,
-      failOn: o.failOn,
-      profile,
-      // A risky case's steps are streamed as they happen: a kernel crash keeps its tape.
-      onRiskyTapeStep: o.survivor && tape
-        ? (id, step) => lines?.write({ record: "tape", id, step })
-        : undefined,
-      onHeader: (h) => {
-        if (o.survivor) {
-          let fresh = true;
-          try {
-            fresh = Deno.statSync(o.survivor).size === 0;
-          } catch {
-            // the host made it; missing is fresh too
-          }
-          lines = new JsonLines(o.survivor, { append: true });
-          lines.write({ record: fresh ? "header" : "boot", ...h });
-          return;
-        }
-        out ??= defaultOutPath("conformance", role ? `${h.device.name}-${role.role}` : h.device.name);
-        lines = new JsonLines(jsonLinesPath(out));
-        lines.write({ record: "header", ...h });
-      },
-      onResult: (r: CaseResult, i: number, n: number) => {
-        lines?.write({ record: "case", ...r });
-        progress(r, i, n);
-      },
-    };
-    const doc = role
-      ? await runConformancePair(defs, role, { ...suite, runDefining: runDefining(o) })
-      : await runSuite(defs, suite);
-    if (o.survivor) return doc.exitCode;
-    writeJson(out!, withoutTapes(doc));
-    lines?.write({
-      record: "end",
-      file: out,
-      completed: doc.completed,
-      interruptedBy: doc.interruptedBy,
-      interruptedByPeer: doc.interruptedByPeer,
-    });
-    return finish(doc, out!, o, defs.length);
-  } finally {
-    lines?.close();
-  }
-}
-
-/** The options both sides of a two-process run must share (compared before the first case). */
-function runDefining(o: ConformanceOptions): Record<string, unknown> {
-  return {
-    cases: o.cases ?? null,
-    strict: !!o.strict,
+  const { doc, out, exitCode } = await runConformance(defs, {
+    port: o.port,
+    gidIndex: o.gid,
     stepDeadlineMs: o.stepDeadline,
     caseDeadlineMs: o.caseDeadline,
+    tape,
+    device: o.device,
+    cases: o.cases ?? null,
+    isolate: !!o.isolate,
+    strict: !!o.strict,
     allowKernelCrash: !!o.allowKernelCrash,
-  };
+    failOn: o.failOn,
+    profile,
+    out: o.out,
+    survivor: o.survivor,
+    role,
+    onResult: progress,
+  });
+  // In the guest the host writes the documents.
+  return out === null ? exitCode : finish(doc, out, o, defs.length);
 }
 
-/**
- * The outputs of a written document, and the exit of a run a signal stopped.
- */
+/** The outputs of a written document, and the exit of a run a signal stopped. */
 function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
   const code = writeOutputs(doc, out, o);
   const stopped = interruption({
@@ -330,11 +275,7 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       return 1;
     }
     const { doc, out } = await fuzzInTestbed({ ...cli, seed, budgetMs: o.budget, maxSequences: o.sequences });
-    return fuzzFinish(
-      doc,
-      out,
-      doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0,
-    );
+    return fuzzFinish(doc, out, fuzzExitCode(doc));
   }
   if (!inTestbed() && !o.allowKernelCrash) {
     throw new UsageError(
@@ -352,7 +293,6 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
     console.log(formatReplay(r));
     return r.divergence ? 1 : 0;
   }
-  const out = o.out ?? defaultOutPath("fuzz", o.device ?? "device");
   if (!o.survivor) {
     console.error(
       `fuzz seed ${seed}, budget ${o.budget / 1000} s${
@@ -360,19 +300,16 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
       }`,
     );
   }
-  using stop = await watchStop("finishing the current sequence, then writing the results");
-  const doc = await fuzzHere({
+  const { doc, out, exitCode } = await fuzzHere({
     ...fixture,
     ...cli,
     seed,
     budgetMs: o.budget,
     maxSequences: o.sequences,
     from: o.from,
-    out,
   });
-  // In the guest the host writes the document: the exit status tells it a signal ended this boot.
-  if (!doc) return stop.signal ? SIGNAL_EXIT[stop.signal] : 0;
-  return fuzzFinish(doc, out, doc.summary.findings.length ? 1 : 0);
+  // In the guest the host writes the document: the exit status tells it whether a signal ended this boot.
+  return doc && out ? fuzzFinish(doc, out, exitCode) : exitCode;
 }
 
 /** Prints a fuzz document; the exit status of its findings, or the interruption's (130 / 143) with one line. */

@@ -1,11 +1,9 @@
 // `memreg devices`: every RDMA device with its decoded capabilities, as a table or the JSON record.
 import type { Command } from "commander";
-import { Context, listDevices } from "../ffi/mod.ts";
-import { type DeviceRecord, deviceRecord } from "../record/device.ts";
-import { type HostRecord, hostRecord } from "../record/host.ts";
-import { UsageError } from "../common/mod.ts";
+import { collectDevices, type DevicesOutput } from "../record/device.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice } from "./options.ts";
 
+/** Registers `memreg devices` on the program. */
 export function registerDevices(program: Command): void {
   deviceOptions(
     program.command("devices").description("list RDMA devices with decoded capabilities")
@@ -17,21 +15,7 @@ export function registerDevices(program: Command): void {
   });
 }
 
-export interface DevicesOutput {
-  host: HostRecord;
-  devices: DeviceRecord[];
-}
-
-export function collectDevices(only?: string): DevicesOutput {
-  const names = listDevices().map((d) => d.name).filter((n) => !only || n === only);
-  if (only && names.length === 0) throw new UsageError(`--device ${only}: no such RDMA device`);
-  const devices = names.map((name) => {
-    using ctx = Context.open(name);
-    return deviceRecord(ctx);
-  });
-  return { host: hostRecord(), devices };
-}
-
+/** The table `memreg devices` prints. */
 export function formatDevices(out: DevicesOutput): string {
   const lines: string[] = [];
   const h = out.host;

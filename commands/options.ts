@@ -1,10 +1,8 @@
-// What the device-driving subcommands share: their options, the testbed hand-off, and the bad-input error.
+// What the device-driving subcommands share: their options, the paths the user gave, and the testbed hand-off.
 import type { Command } from "commander";
 import { relaunchInTestbedIfNeeded } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
 import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
-import { Interrupted, type StopSignal } from "../common/signals.ts";
-import { jsonLinesPath } from "../record/stream.ts";
 import { listDevices } from "../ffi/mod.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
 import {
@@ -16,12 +14,17 @@ import {
   resolvePairRole,
 } from "../oob/role.ts";
 
+/** The options of every device-driving subcommand. */
 export interface DeviceOptions {
+  /** False with --no-testbed: refuse to boot the testbed when no RDMA device is present. */
   testbed: boolean;
+  /** The testbed kernel to boot (--kernel). */
   kernel?: string;
+  /** The RDMA device (--device; default the first). */
   device?: string;
 }
 
+/** Adds --device, --no-testbed and --kernel to a subcommand. */
 export function deviceOptions(cmd: Command): Command {
   return cmd
     .option("--device <name>", "RDMA device (default: the first)")
@@ -31,6 +34,7 @@ export function deviceOptions(cmd: Command): Command {
 
 /** The subcommand being run (set by the CLI's preAction hook): its options say which values are paths. */
 let current: Command | undefined;
+/** Remembers the subcommand being run (the CLI's preAction hook), for `userPaths`. */
 export function rememberCommand(cmd: Command): void {
   current = cmd;
 }
@@ -134,26 +138,4 @@ export async function pairRoleOf(o: PairCliOptions): Promise<PairRole | null> {
     );
   }
   return role;
-}
-
-/**
- * The one line and exit (130 / 143) of a run a signal stopped, or null when none did. A side of a pair stopped
- * by its peer's signal ends as the peer does (the same points or cases ran on both) and names the other side.
- */
-export function interruption(o: {
-  by: StopSignal | null;
-  byPeer?: StopSignal | null;
-  role?: "server" | "client";
-  /** How far it got: "2 of 6 points", "12 sequences". */
-  progress: string;
-  out: string;
-}): Interrupted | null {
-  const signal = o.by ?? o.byPeer ?? null;
-  if (!signal) return null;
-  const peer = o.by ? "" : ` at the ${o.role === "server" ? "client" : "server"}`;
-  return new Interrupted(
-    signal,
-    `interrupted by ${signal}${peer} after ${o.progress}; what completed is in ${o.out} (completed: false) and ` +
-      jsonLinesPath(o.out),
-  );
 }

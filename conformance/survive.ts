@@ -8,8 +8,9 @@ import { fileURLToPath } from "node:url";
 import { runInTestbedResult, type TestbedResult } from "../testbed/vm.ts";
 import { forwardedEnv, prepareTestbed } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
-import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../record/stream.ts";
-import { defaultOutPath, type RunHeader } from "../record/header.ts";
+import { readJsonLines } from "../record/stream.ts";
+import type { RunHeader } from "../record/header.ts";
+import { ResultFile } from "../record/result_file.ts";
 import { KnownError } from "../common/mod.ts";
 import { SIGNAL_EXIT, signalOfExit, type StopSignal } from "../common/signals.ts";
 import type { TapeStep } from "./tape.ts";
@@ -28,18 +29,23 @@ import {
 } from "./doc.ts";
 import type { ConsoleCrash } from "../testbed/crash.ts";
 
+/** A conformance run under crash survival: the cases, the result file, the guest's options and the boot. */
 export interface SurviveOptions {
+  /** The cases to run. */
   defs: readonly CaseDef[];
-  /** The stream (.jsonl) the guests append to; the document is written next to it by the caller. */
-  stream: string;
+  /** The run's result file (opened fresh): the guests append to its stream; the caller finishes it. */
+  file: ResultFile;
   /** The conformance options for the guest, without --cases (e.g. ["--port", "1", "--isolate"]). */
   guestArgs: string[];
+  /** An explicit profile (--profile); otherwise the built-in one matching the device. */
   profile?: Profile;
+  /** Ignore profiles: every deviation is a failure. */
   strict: boolean;
   /** Boots a testbed with a command (testbed/vm.ts runInTestbedResult, or a stand-in in tests). */
   boot: (argv: string[]) => Promise<TestbedResult>;
   /** What goes in run.cases / isolate / … of the document. */
   run: Omit<SuiteDoc["run"], "wallMs" | "finishedAt" | "boots" | "profile">;
+  /** Sees each result as the host learns it. */
   onResult?: (r: CaseResult, index: number, total: number) => void;
   /** At most this many boots (a guard against a testbed that fails before any case). */
   maxBoots?: number;
@@ -89,8 +95,8 @@ export function crashResult(
 /** Runs `defs` in as many testbed boots as crashes make necessary; builds one document from the stream. */
 export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
   const t0 = performance.now();
-  const out = new JsonLines(o.stream);
-  out.close(); // a fresh stream: the guests append to it
+  // The guests run elsewhere (their working directory is not this one).
+  const stream = resolve(o.file.stream);
   const done = new Map<string, CaseResult>();
   const boots: BootRecord[] = [];
   let header: RunHeader | null = null;
@@ -102,10 +108,10 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
     const todo = o.defs.filter((d) => !done.has(d.id));
     if (todo.length === 0) break;
     const started = performance.now();
-    const res = await o.boot(guestCommand(todo.map((d) => d.id), o.stream, o.guestArgs));
+    const res = await o.boot(guestCommand(todo.map((d) => d.id), stream, o.guestArgs));
     lastCode = res.code;
     const before = done.size;
-    for (const rec of readJsonLines(o.stream)) {
+    for (const rec of readJsonLines(stream)) {
       if ((rec.record === "header" || rec.record === "boot") && !header) header = rec as unknown as RunHeader;
       if (rec.record === "case" && !done.has(rec.id as string)) {
         const { record: _, ...r } = rec;
@@ -134,7 +140,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
         o.strict,
         kernel,
       );
-      appendRecord(o.stream, { record: "case", ...r });
+      o.file.write({ record: "case", ...r });
       done.set(r.id, r);
       report(r);
       continue;
@@ -155,7 +161,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
         o.strict,
         header?.host.kernel ?? res.kernel,
       );
-      appendRecord(o.stream, { record: "case", ...r });
+      o.file.write({ record: "case", ...r });
       done.set(r.id, r);
       report(r);
       continue;
@@ -170,7 +176,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
           reason: `not run: the testbed ended (exit ${res.code}) without a result for it and without a crash`,
           durationMs: 0,
         };
-        appendRecord(o.stream, { record: "case", ...r });
+        o.file.write({ record: "case", ...r });
         done.set(d.id, r);
         report(r);
       }
@@ -202,39 +208,47 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
   };
 }
 
-function appendRecord(path: string, record: unknown): void {
-  const s = new JsonLines(path, { append: true });
-  s.write(record);
-  s.close();
-}
-
 /** Beyond the slowest case's deadline, how long a guest may be silent before it counts as hung (an
  * --isolate child's start in the emulated guest included). */
 export const STALL_MARGIN_MS = 120_000;
 
 /** What a crash-surviving host takes from the user's command line for the guest and the boot. */
 export interface GuestCli {
+  /** The testbed kernel to boot (--kernel). */
   kernel?: string;
+  /** The RDMA device (--device). */
   device?: string;
+  /** The port number (--port). */
   port: number;
+  /** The GID index (--gid). */
   gid?: number;
+  /** The longest wait for one completion (ms). */
   stepDeadline: number;
+  /** Ignore profiles (--strict). */
   strict: boolean;
+  /** The --profile file, handed to the guest. */
   profilePath?: string;
+  /** The --profile file's profile, for the host's classification of crashes. */
   profile?: Profile;
   /** The paths the user gave (shared into the guest; refused before the boot when it cannot serve them). */
   paths?: UserPath[];
 }
 
+/** What a crash-surviving conformance host takes from the user's command line. */
 export interface SurviveCli extends GuestCli {
+  /** The document's path (--out); a default under results/ when absent. */
   out?: string;
+  /** The longest time for one case (ms). */
   caseDeadline: number;
+  /** Each case in its own child process. */
   isolate: boolean;
+  /** The --cases patterns, or null for all. */
   cases: string | null;
   /** Attach tapes (for --emit-c). */
   tape: boolean;
   /** --fail-on: recorded in the document, it sets its exit code (the guest is not told). */
   failOn?: Severity;
+  /** Sees each result as the host learns it. */
   onResult?: SurviveOptions["onResult"];
 }
 
@@ -283,8 +297,7 @@ export async function surviveInTestbed(
     `no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version}), surviving ` +
       "kernel crashes",
   );
-  const out = o.out ?? defaultOutPath("conformance", `${o.device ?? "rxe0"}-testbed`);
-  const stream = resolve(jsonLinesPath(out));
+  using file = ResultFile.open({ out: o.out, kind: "conformance", device: `${o.device ?? "rxe0"}-testbed` });
   const guestArgs = [
     ...guestOptions(o),
     ...["--case-deadline", String(o.caseDeadline)],
@@ -293,7 +306,7 @@ export async function surviveInTestbed(
   ];
   const doc = await runSurviving({
     defs,
-    stream,
+    file,
     guestArgs,
     profile: o.profile,
     strict: o.strict,
@@ -311,17 +324,10 @@ export async function surviveInTestbed(
     onResult: o.onResult,
   });
   // A crashed case's tape is what its steps streamed before the kernel went down.
-  const recs = readJsonLines(stream);
+  const recs = readJsonLines(file.stream);
   for (const r of (doc.results as CaseRun[]).filter((r) => r.class === "kernel-crash" && !r.tape)) {
     const steps = recs.filter((x) => x.record === "tape" && x.id === r.id).map((x) => x.step as TapeStep);
     if (steps.length) r.tape = { separatePd: !!defs.find((d) => d.id === r.id)?.separatePd, steps };
   }
-  writeJson(out, withoutTapes(doc));
-  appendRecord(stream, {
-    record: "end",
-    file: out,
-    completed: doc.completed,
-    interruptedBy: doc.interruptedBy,
-  });
-  return { doc, out };
+  return { doc, out: file.finish(withoutTapes(doc), doc) };
 }

@@ -10,8 +10,9 @@ import {
   ODP_TRANSPORT_CAPS,
   PORT_STATES,
 } from "../ffi/mod.ts";
+import { UsageError } from "../common/mod.ts";
 import { modelName } from "./models.ts";
-import { deviceNumaNode } from "./host.ts";
+import { deviceNumaNode, type HostRecord, hostRecord } from "./host.ts";
 
 const LINK_LAYERS = ["unspecified", "InfiniBand", "Ethernet"];
 const TRANSPORTS: Record<number, string> = {
@@ -132,4 +133,21 @@ export function deviceRecord(ctx: Context): DeviceRecord {
     },
     ports,
   };
+}
+
+/** What `memreg devices` shows: this host and its RDMA devices. */
+export interface DevicesOutput {
+  host: HostRecord;
+  devices: DeviceRecord[];
+}
+
+/** The host and every RDMA device, or only `only` (--device: bad input when it is not present). */
+export function collectDevices(only?: string): DevicesOutput {
+  const names = listDevices().map((d) => d.name).filter((n) => !only || n === only);
+  if (only && names.length === 0) throw new UsageError(`--device ${only}: no such RDMA device`);
+  const devices = names.map((name) => {
+    using ctx = Context.open(name);
+    return deviceRecord(ctx);
+  });
+  return { host: hostRecord(), devices };
 }

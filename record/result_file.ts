@@ -2,12 +2,15 @@
 // results/), the JSON lines stream opened beside it, records written and synced as they happen, and at the end
 // the document and the stream's end record. A run that streams into another process's file (the guest under
 // crash survival) writes records only: the process that owns the file writes the document.
+import { Interrupted, type StopSignal } from "../common/signals.ts";
 import { defaultOutPath } from "./header.ts";
 import { JsonLines, jsonLinesPath, writeJson } from "./stream.ts";
 
 /** What every final document says about how its run ended (the end record repeats it). */
 export interface RunEnd {
+  /** Whether the run did all it set out to. */
   completed: boolean;
+  /** The signal that stopped it early, or null. */
   interruptedBy?: string | null;
   /** A two-process run: the signal that stopped the peer. */
   interruptedByPeer?: string | null;
@@ -17,8 +20,9 @@ export interface RunEnd {
 export interface ResultFileOptions {
   /** The document's path (--out); a default under results/ when absent. */
   out?: string;
-  /** The run kind and device name of a default path: results/KIND-DEVICE-STAMP.json. */
+  /** The run kind of a default path: results/KIND-DEVICE-STAMP.json. */
   kind: string;
+  /** The device name of a default path. */
   device: string;
   /** Append to the stream that is there (a run continued after a reboot) instead of starting it anew. */
   append?: boolean;
@@ -39,13 +43,16 @@ export class ResultFile {
     this.out = out;
     this.stream = stream;
     this.fresh = !append || size(stream) === 0;
-    this.#lines = new JsonLines(stream, { append });
+    // A fresh stream is emptied, then written in append mode like a continued one: under crash survival the
+    // guests append to the same file between this process's records, which must not overwrite theirs.
+    if (!append) new JsonLines(stream).close();
+    this.#lines = new JsonLines(stream, { append: true });
   }
 
   /** Opens the result file of a run that writes its own document. */
-  static open(o: ResultFileOptions): ResultFile {
+  static open(o: ResultFileOptions): ResultFile & { readonly out: string } {
     const out = o.out ?? defaultOutPath(o.kind, o.device);
-    return new ResultFile(out, jsonLinesPath(out), !!o.append);
+    return new ResultFile(out, jsonLinesPath(out), !!o.append) as ResultFile & { readonly out: string };
   }
 
   /** Opens another process's stream to append records to (the guest under crash survival): no document. */
@@ -85,9 +92,37 @@ export class ResultFile {
     this.#lines.close();
   }
 
+  /** Closes the stream (`using`). */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * The one line and exit (130 / 143) of a run a signal stopped, or null when none did: it names the result file
+ * and its stream. A side of a pair stopped by its peer's signal ends as the peer does (the same points or cases
+ * ran on both) and names the other side.
+ */
+export function interruption(o: {
+  /** The signal that stopped this process, or null. */
+  by: StopSignal | null;
+  /** A two-process run: the signal that stopped the peer. */
+  byPeer?: StopSignal | null;
+  /** A two-process run: this side's role. */
+  role?: "server" | "client";
+  /** How far it got: "2 of 6 points", "12 sequences". */
+  progress: string;
+  /** The result document. */
+  out: string;
+}): Interrupted | null {
+  const signal = o.by ?? o.byPeer ?? null;
+  if (!signal) return null;
+  const peer = o.by ? "" : ` at the ${o.role === "server" ? "client" : "server"}`;
+  return new Interrupted(
+    signal,
+    `interrupted by ${signal}${peer} after ${o.progress}; what completed is in ${o.out} (completed: false) and ` +
+      jsonLinesPath(o.out),
+  );
 }
 
 function size(path: string): number {

@@ -86,7 +86,7 @@ export interface FuzzOptions extends FixtureOptions {
   /** Where replay files go (a directory). */
   dir: string;
   /** Streams progress: a record before each sequence and step (crash survival), and each finding. */
-  record?: (r: Record<string, unknown>) => void;
+  record?: (r: { record: string } & Record<string, unknown>) => void;
   /** Attach tapes to findings (for --emit-c). */
   tape?: boolean;
 }

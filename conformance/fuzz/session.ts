@@ -1,12 +1,12 @@
 // `memreg conformance --fuzz` and `--replay FILE` on the device here: a fuzz run or one replayed sequence,
 // streaming its records (to the crash-surviving host's stream in the testbed: survive.ts), and the document.
 import { basename, dirname, join } from "node:path";
-import { runHeader } from "../../record/header.ts";
-import { JsonLines, jsonLinesPath, writeJson } from "../../record/stream.ts";
+import { defaultOutPath, type RunHeader, runHeader } from "../../record/header.ts";
+import { ResultFile } from "../../record/result_file.ts";
 import { UsageError } from "../../common/mod.ts";
-import { stopRequested } from "../../common/signals.ts";
+import { SIGNAL_EXIT, stopRequested, type StopSignal, watchStop } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
-import { loadProfile, type Profile, profileFor } from "../profile.ts";
+import { type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
 import type { FixtureOptions } from "../fixture/mod.ts";
 import { runSequence } from "./exec.ts";
@@ -15,6 +15,7 @@ import { crashSignatures, fuzz, knownSignatures, type ReplayFile } from "./run.t
 import { describe, type Step } from "./steps.ts";
 import { FUZZ_SCHEMA_VERSION, type FuzzDoc, fuzzDoc, type ReplayOutcome } from "./doc.ts";
 
+/** A fuzz run on the device here, as the command line asks for it. */
 export interface FuzzCliOptions extends FixtureOptions {
   device?: string;
   seed: number;
@@ -24,7 +25,9 @@ export interface FuzzCliOptions extends FixtureOptions {
   maxSequences?: number;
   strict: boolean;
   profile?: Profile;
-  out: string | undefined;
+  /** The document's path (--out); a default under results/ when absent. */
+  out?: string;
+  /** Write each finding as a C program into this folder. */
   emitC?: string;
   /** Record each finding's tape (under crash survival the host asks for them with --tape and emits the C). */
   tape?: boolean;
@@ -37,56 +40,64 @@ export function runDir(out: string): string {
   return join(dirname(out), basename(out).replace(/\.json$/, ""));
 }
 
-function openStream(o: { survivor?: string; out: string }): { lines: JsonLines; fresh: boolean } {
-  if (o.survivor) {
-    let fresh = true;
-    try {
-      fresh = Deno.statSync(o.survivor).size === 0;
-    } catch {
-      // the host made it; a missing file is a fresh stream too
-    }
-    return { lines: new JsonLines(o.survivor, { append: true }), fresh };
-  }
-  return { lines: new JsonLines(jsonLinesPath(o.out)), fresh: true };
+/** 1 when a fuzz document has findings or crashes no profile explains, else 0. */
+export function fuzzExitCode(doc: FuzzDoc): number {
+  return doc.summary.findings.length || (doc.crashes ?? []).some((c) => !c.known) ? 1 : 0;
 }
 
-/** A fuzz run on the device here; the document (null under crash survival: the host writes it). */
-export async function fuzzHere(o: FuzzCliOptions & { out: string }): Promise<FuzzDoc | null> {
+/** The stream of a run here: its own result file, or the crash-surviving host's stream (records only). */
+function openFile(o: { survivor?: string; out?: string; device?: string }): ResultFile {
+  return o.survivor
+    ? ResultFile.streamOnly(o.survivor)
+    : ResultFile.open({ out: o.out, kind: "fuzz", device: o.device ?? "device" });
+}
+
+/** What a fuzz run here leaves the command: its document and path (null in the guest), and the exit status. */
+export interface FuzzHereOutcome {
+  doc: FuzzDoc | null;
+  out: string | null;
+  exitCode: number;
+}
+
+/**
+ * A fuzz run on the device here, stopped early by SIGINT / SIGTERM. Under crash survival it only streams to the
+ * host's file (the host writes the document): its exit status tells the host a signal ended this boot.
+ */
+export async function fuzzHere(o: FuzzCliOptions): Promise<FuzzHereOutcome> {
+  using stop = await watchStop("finishing the current sequence, then writing the results");
   using ctx = openDevice(o);
   const header = runHeader("fuzz", FUZZ_SCHEMA_VERSION, ctx);
   const profile = o.strict ? null : o.profile ?? profileFor(ctx.name);
-  const { lines, fresh } = openStream(o);
-  try {
-    lines.write({ record: fresh ? "header" : "boot", mode: "fuzz", ...header });
-    const dir = runDir(o.out);
-    const summary = await fuzz(ctx, {
-      ...o,
-      profile,
-      kernel: header.host.kernel,
-      dir,
-      tape: wantsTapes(o),
-      record: (r) => lines.write(r),
-    });
-    lines.write({
-      record: "summary",
-      ...summary,
-      findings: summary.findings.map((f) => ({ ...f, tape: undefined })),
-    });
-    if (o.survivor) return null; // each finding's tape is already in the stream
+  using file = openFile(o);
+  // Replay files go next to the document (the host's, under crash survival).
+  const out = file.out ?? o.out ?? defaultOutPath("fuzz", o.device ?? "device");
+  file.write({ record: file.fresh ? "header" : "boot", mode: "fuzz", ...header });
+  const summary = await fuzz(ctx, {
+    ...o,
+    profile,
+    kernel: header.host.kernel,
+    dir: runDir(out),
+    tape: wantsTapes(o),
+    record: (r) => file.write(r),
+  });
+  file.write({
+    record: "summary",
+    ...summary,
+    findings: summary.findings.map((f) => ({ ...f, tape: undefined })),
+  });
+  // Under crash survival each finding's tape is already in the stream.
+  if (o.survivor) return { doc: null, out: null, exitCode: stop.signal ? SIGNAL_EXIT[stop.signal] : 0 };
 
-    // A signal stopped the run early (fuzz() saw the request): the document says so.
-    const doc = fuzzDoc(header, summary, profile, { interruptedBy: stopRequested() });
-    writeJson(o.out, doc);
-    lines.write({ record: "end", file: o.out, completed: doc.completed, interruptedBy: doc.interruptedBy });
-    if (o.emitC) {
-      emitFindings(o.emitC, summary.findings.map((f) => ({ ...f, tape: f.tape!, facts: f.facts! })));
-    }
-    return doc;
-  } finally {
-    lines.close();
+  // A signal stopped the run early (fuzz() saw the request): the document says so.
+  const doc = fuzzDoc(header, summary, profile, { interruptedBy: stopRequested() });
+  file.finish(doc, doc);
+  if (o.emitC) {
+    emitFindings(o.emitC, summary.findings.map((f) => ({ ...f, tape: f.tape!, facts: f.facts! })));
   }
+  return { doc, out, exitCode: fuzzExitCode(doc) };
 }
 
+/** Reads a --replay file; a file that is not one is bad input (exit 2). */
 export function readReplay(path: string): ReplayFile {
   let r: ReplayFile;
   try {
@@ -115,37 +126,32 @@ export async function replayHere(
   const r = readReplay(path);
   using ctx = openDevice(o);
   const header = runHeader("fuzz", FUZZ_SCHEMA_VERSION, ctx);
-  const stream = o.survivor ? openStream({ survivor: o.survivor, out: "" }) : null;
-  stream?.lines.write({ record: stream.fresh ? "header" : "boot", mode: "replay", ...header });
+  using stream = o.survivor ? ResultFile.streamOnly(o.survivor) : null;
+  stream?.write({ record: stream.fresh ? "header" : "boot", mode: "replay", ...header });
   const profile = o.strict ? null : o.profile ?? profileFor(ctx.name);
   const known = knownSignatures(profile, header.host.kernel);
-  try {
-    const res = await runSequence(ctx, r.steps, {
-      ...o,
-      caps: deviceCaps(ctx),
-      // Past the deviations the profile explains, as the fuzz run that found the sequence went (else a
-      // known one before it stops the replay short of its own divergence or crash); its own always stops it.
-      known: new Set([...known.keys()].filter((s) => s !== r.signature)),
-      // Steps the profile says crash were held back in the run that found the sequence, and are here too; its
-      // own step a replay runs, a crash or not: that is what it is asked to show.
-      knownCrashes: crashSignatures(known.keys()),
-      ownStep: r.step,
-      beforeStep: (step, p) =>
-        stream?.lines.write({ record: "at", step, rule: p?.rule, situation: p?.situation }),
-      onTapeStep: stream ? (step) => stream.lines.write({ record: "tape", step }) : undefined,
-    });
-    const d = res.divergence;
-    stream?.lines.write({ record: "replayed", signature: d?.signature ?? null, facts: res.facts });
-    if (o.emitC) emitFindings(o.emitC, [{ ...r, facts: res.facts, tape: res.tape }]);
-    return {
-      replay: r,
-      records: res.records,
-      divergence: d,
-      knownCase: d && known.has(d.signature) ? known.get(d.signature)!.case : null,
-    };
-  } finally {
-    stream?.lines.close();
-  }
+  const res = await runSequence(ctx, r.steps, {
+    ...o,
+    caps: deviceCaps(ctx),
+    // Past the deviations the profile explains, as the fuzz run that found the sequence went (else a
+    // known one before it stops the replay short of its own divergence or crash); its own always stops it.
+    known: new Set([...known.keys()].filter((s) => s !== r.signature)),
+    // Steps the profile says crash were held back in the run that found the sequence, and are here too; its
+    // own step a replay runs, a crash or not: that is what it is asked to show.
+    knownCrashes: crashSignatures(known.keys()),
+    ownStep: r.step,
+    beforeStep: (step, p) => stream?.write({ record: "at", step, rule: p?.rule, situation: p?.situation }),
+    onTapeStep: stream ? (step) => stream.write({ record: "tape", step }) : undefined,
+  });
+  const d = res.divergence;
+  stream?.write({ record: "replayed", signature: d?.signature ?? null, facts: res.facts });
+  if (o.emitC) emitFindings(o.emitC, [{ ...r, facts: res.facts, tape: res.tape }]);
+  return {
+    replay: r,
+    records: res.records,
+    divergence: d,
+    knownCase: d && known.has(d.signature) ? known.get(d.signature)!.case : null,
+  };
 }
 
 /** C programs for findings (each with the tape of a run of its shrunk sequence). */
@@ -174,8 +180,4 @@ export function emitFindings(
       tape: f.tape,
     })),
   );
-}
-
-export function loadProfileOption(path?: string): Profile | undefined {
-  return path ? loadProfile(path) : undefined;
 }

@@ -3,14 +3,12 @@
 // that did it. That crash is a finding like any other: its sequence is shrunk (each try a fresh boot, within
 // the run's budget) and written as a replay file; then the run goes on with the next sequence.
 import { join, resolve } from "node:path";
-import type { TestbedResult } from "../../testbed/vm.ts";
-import { defaultOutPath } from "../../record/header.ts";
-import { type GuestCli, guestOptions, STALL_MARGIN_MS, watchedTestbed } from "../survive.ts";
 import { fileURLToPath } from "node:url";
-
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-import { JsonLines, jsonLinesPath, readJsonLines, writeJson } from "../../record/stream.ts";
+import type { TestbedResult } from "../../testbed/vm.ts";
+import { type GuestCli, guestOptions, STALL_MARGIN_MS, watchedTestbed } from "../survive.ts";
+import { JsonLines, readJsonLines, writeJson } from "../../record/stream.ts";
 import type { RunHeader } from "../../record/header.ts";
+import { ResultFile } from "../../record/result_file.ts";
 import { type Profile, profileFor } from "../profile.ts";
 import { shrink } from "./shrink.ts";
 import { signalOfExit, type StopSignal } from "../../common/signals.ts";
@@ -29,15 +27,25 @@ import {
 } from "./run.ts";
 import type { Tape, TapeStep } from "../tape.ts";
 
+const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+
+/** A fuzz run under crash survival: the run's options, its result file, and how the testbed boots. */
 export interface FuzzSurviveOptions {
+  /** The fuzz seed. */
   seed: number;
+  /** The time budget (boots and crash shrinking included). */
   budgetMs: number;
+  /** Stop before this sequence index. */
   maxSequences?: number;
-  out: string;
+  /** The run's result file (opened fresh): the guests append to its stream; the caller finishes it. */
+  file: ResultFile & { readonly out: string };
+  /** An explicit profile (--profile); otherwise the built-in one matching the device. */
   profile?: Profile;
+  /** Ignore profiles: every deviation is a finding. */
   strict: boolean;
   /** Options for the guest besides the fuzz ones (--port, --step-deadline, …). */
   guestArgs: string[];
+  /** Write each finding as a C program into this folder. */
   emitC?: string;
   /** Boots the testbed with a command (watching its kernel). */
   boot: (argv: string[]) => Promise<TestbedResult>;
@@ -88,12 +96,15 @@ interface BootOutcome {
   records: Record<string, unknown>[];
 }
 
+/**
+ * Fuzzes in as many testbed boots as crashes make necessary, shrinking each new crash with probe boots; builds
+ * the document from the stream (the caller writes it).
+ */
 export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
   const t0 = performance.now();
   const deadline = t0 + o.budgetMs;
-  const stream = resolve(jsonLinesPath(o.out));
-  const dir = runDir(o.out);
-  new JsonLines(stream).close(); // fresh
+  const stream = resolve(o.file.stream);
+  const dir = runDir(o.file.out);
   let consumed = 0;
   /** A boot (the run's or a crash-shrinking probe's) ended by the user's SIGINT/SIGTERM: no further boot. */
   let interruptedBy: StopSignal | null = null;
@@ -126,7 +137,7 @@ export async function fuzzSurviving(o: FuzzSurviveOptions): Promise<FuzzDoc> {
       String(from),
       ...(o.maxSequences !== undefined ? ["--sequences", String(o.maxSequences)] : []),
       "--out",
-      resolve(o.out),
+      resolve(o.file.out),
       "--survivor",
       stream,
       ...(o.emitC ? ["--tape"] : []),
@@ -298,6 +309,7 @@ function replayOf(o: FuzzSurviveOptions, f: CrashFinding, steps: Step[]): Replay
   };
 }
 
+/** What a crash-surviving fuzz host takes from the user's command line for the guest and the boot. */
 export type FuzzCli = GuestCli;
 
 /** The guest's conformance command line and options, and a boot that watches the guest kernel. */
@@ -308,7 +320,7 @@ async function testbedFor(o: FuzzCli) {
   return { kernel, guestArgs: guestOptions(o), guestCli, boot };
 }
 
-/** --fuzz on a machine without an RDMA device: in the testbed, surviving crashes. Writes the document. */
+/** --fuzz on a machine without an RDMA device: in the testbed, surviving crashes. Writes the result file. */
 export async function fuzzInTestbed(
   o: FuzzCli & { seed: number; budgetMs: number; maxSequences?: number; out?: string; emitC?: string },
 ): Promise<{ doc: FuzzDoc; out: string }> {
@@ -317,13 +329,9 @@ export async function fuzzInTestbed(
     `no RDMA device present: fuzzing in the Soft-RoCE testbed (QEMU, kernel ${t.kernel.version}), surviving ` +
       `kernel crashes; seed ${o.seed}, budget ${o.budgetMs / 1000} s`,
   );
-  const out = o.out ?? defaultOutPath("fuzz", `${o.device ?? "rxe0"}-testbed`);
-  const doc = await fuzzSurviving({ ...o, ...t, out, emitC: o.emitC ? resolve(o.emitC) : undefined });
-  writeJson(out, doc);
-  const end = new JsonLines(jsonLinesPath(out), { append: true });
-  end.write({ record: "end", file: out });
-  end.close();
-  return { doc, out };
+  using file = ResultFile.open({ out: o.out, kind: "fuzz", device: `${o.device ?? "rxe0"}-testbed` });
+  const doc = await fuzzSurviving({ ...o, ...t, file, emitC: o.emitC ? resolve(o.emitC) : undefined });
+  return { doc, out: file.finish(doc, doc) };
 }
 
 /** --replay on a machine without an RDMA device: one boot, watching for a crash (exit code, crash). */

@@ -6,6 +6,7 @@ import { readConsole } from "../../testbed/crash.ts";
 import { runSurviving } from "../../conformance/survive.ts";
 import { fuzzSurviving } from "../../conformance/fuzz/survive.ts";
 import { JsonLines, readJsonLines } from "../../record/stream.ts";
+import { ResultFile } from "../../record/result_file.ts";
 import type { CaseDef } from "../../conformance/model.ts";
 import type { TestbedResult } from "../../testbed/vm.ts";
 
@@ -117,12 +118,13 @@ function standIn(log: string[][]): (argv: string[]) => Promise<TestbedResult> {
 
 Deno.test("crash survival: the case in flight becomes kernel-crash with evidence; the next boot goes on; one stream", async () => {
   const dir = await Deno.makeTempDir();
-  const stream = `${dir}/r.jsonl`;
+  using file = ResultFile.open({ out: `${dir}/r.json`, kind: "conformance", device: "rxe0" });
+  const stream = file.stream;
   const defs = ["a.one", "a.panic", "a.two", "a.hang", "a.three"].map(def);
   const log: string[][] = [];
   const doc = await runSurviving({
     defs,
-    stream,
+    file,
     guestArgs: ["--port", "1"],
     strict: false,
     boot: standIn(log),
@@ -161,9 +163,10 @@ Deno.test("crash survival: the case in flight becomes kernel-crash with evidence
 Deno.test("crash survival: a testbed that fails before any case ends the run with errors, not an endless loop", async () => {
   const dir = await Deno.makeTempDir();
   let boots = 0;
+  using file = ResultFile.open({ out: `${dir}/r.json`, kind: "conformance", device: "rxe0" });
   const doc = await runSurviving({
     defs: [def("b.one"), def("b.two")],
-    stream: `${dir}/r.jsonl`,
+    file,
     guestArgs: [],
     strict: false,
     boot: (argv) => {
@@ -196,10 +199,11 @@ Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe
     host: { kernel: "6.1.0-56-amd64" },
   };
   const counts = { sequences: 1, steps: 3, skipped: 0, open: 0, coverage: { reg: { ok: 3 } }, known: [] };
+  using file = ResultFile.open({ out: `${dir}/f.json`, kind: "fuzz", device: "rxe0" });
   const doc = await fuzzSurviving({
     seed: 7,
     budgetMs: 600_000,
-    out: `${dir}/f.json`,
+    file,
     strict: true,
     guestArgs: [],
     guestCli: ["memreg", "conformance"],
