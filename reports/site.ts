@@ -19,7 +19,7 @@ import { slug } from "./figure.ts";
 import { pairNumber } from "../record/pair.ts";
 import { pairParts } from "./pairs.ts";
 import { styleOf } from "./bench/figures.ts";
-import { countsLine, headline as suiteHeadline } from "./conformance/summary.ts";
+import { countsLine, headline as suiteHeadline, severityWord } from "./conformance/summary.ts";
 import { type CaseResult, CLASSES, type Classification } from "../conformance/model.ts";
 import { countSeverities, SEVERITIES, type Severity, severityLine } from "../conformance/severity.ts";
 import {
@@ -350,7 +350,7 @@ function severityMatrix(configs: Config[]): string {
     const worst = SEVERITIES.find((s) => sev[s] > 0) as Severity | undefined;
     const more = cs.length > 1 ? ` (latest of ${cs.length} configurations)` : "";
     return `<td data-v="${SEVERITIES.reduce((n, s) => n + sev[s], 0)}">${
-      worst ? `<span class="sev sev-${worst}">${esc(worst)}</span> ` : ""
+      worst ? `<span class="sev sev-${worst}">${esc(severityWord(worst))}</span> ` : ""
     }<a href="configs/${esc(c.slug)}.html">${esc(severityLine(sev) || "no deviations")}</a>${esc(more)}</td>`;
   };
   return `<h2>Conformance: device × kernel</h2>${
