@@ -130,7 +130,11 @@ function headPoints(c: Config): { op: string; size: number; keys: Map<string, st
 }
 
 /** A configuration's history page: the trend chart with its table (one row per run), regressions marked. */
-function historyPage(c: Config, names: Map<Loaded, string>, compares: Written[]): string {
+function historyPage(
+  c: Config,
+  names: Map<Loaded, string>,
+  compares: Written[],
+): { html: string; last: Step | null } {
   const charts = new Charts();
   const labels = c.runs.map(when);
   const runCell = (r: Loaded) =>
@@ -231,7 +235,7 @@ function historyPage(c: Config, names: Map<Loaded, string>, compares: Written[])
     : last?.worse.length
     ? `The latest run is worse than the one before beyond the spread in ${last.worse.length} figure(s) or case(s).`
     : "The latest run is not worse than the one before beyond the spread.";
-  return page({
+  const html = page({
     title: `${c.kind}: ${c.device}, ${c.kernel}`,
     subtitle: `${c.runs.length} run(s); firmware ${c.firmware}; ${c.mode}; matrix ${c.matrix}`,
     body: `<p>${esc(summary)}</p>${fig}${
@@ -240,6 +244,7 @@ function historyPage(c: Config, names: Map<Loaded, string>, compares: Written[])
     charts,
     links: [{ href: "../index.html", text: "all configurations" }],
   });
+  return { html, last: last ?? null };
 }
 
 function worseCell(s: Step | null | undefined): string {
@@ -247,6 +252,13 @@ function worseCell(s: Step | null | undefined): string {
   if (!s.worse.length) return td("none", 0);
   const list = s.worse.slice(0, 6).join("; ") + (s.worse.length > 6 ? "; …" : "");
   return td(`${s.worse.length}: ${list}`, s.worse.length, "bad");
+}
+
+/** The index's "vs previous" cell: the latest run's step, linked to its compare page where there is one. */
+function vsPrevious(s: Step | null, file: string | undefined): string {
+  const text = !s ? "–" : s.worse.length ? `▼ ${s.worse.length} worse` : "none worse";
+  const inner = file ? `<a href="${esc(file)}">${esc(text)}</a>` : esc(text);
+  return `<td data-v="${s?.worse.length ?? ""}"${s?.worse.length ? ' class="bad"' : ""}>${inner}</td>`;
 }
 
 interface Written {
@@ -329,8 +341,13 @@ export function publish(runsDir: string, siteDir: string): PublishResult {
     );
     compares.push({ p, file });
   }
-  for (const c of configs) write(`configs/${c.slug}.html`, historyPage(c, names, compares));
-  write("index.html", indexPage(runs, configs, compares));
+  const lastStep = new Map<Config, Step | null>();
+  for (const c of configs) {
+    const h = historyPage(c, names, compares);
+    write(`configs/${c.slug}.html`, h.html);
+    lastStep.set(c, h.last);
+  }
+  write("index.html", indexPage(runs, configs, compares, lastStep));
   return { pages: pages.sort(), skipped };
 }
 
@@ -349,7 +366,7 @@ function severityMatrix(configs: Config[]): string {
     const sev = severities(latestComplete(c) as SuiteRun);
     const worst = SEVERITIES.find((s) => sev[s] > 0) as Severity | undefined;
     const more = cs.length > 1 ? ` (latest of ${cs.length} configurations)` : "";
-    return `<td data-v="${SEVERITIES.reduce((n, s) => n + sev[s], 0)}">${
+    return `<td class="wrap" data-v="${SEVERITIES.reduce((n, s) => n + sev[s], 0)}">${
       worst ? `<span class="sev sev-${worst}">${esc(severityWord(worst))}</span> ` : ""
     }<a href="configs/${esc(c.slug)}.html">${esc(severityLine(sev) || "no deviations")}</a>${esc(more)}</td>`;
   };
@@ -365,7 +382,17 @@ function severityMatrix(configs: Config[]): string {
   }`;
 }
 
-function indexPage(runs: Loaded[], configs: Config[], compares: Written[]): string {
+function indexPage(
+  runs: Loaded[],
+  configs: Config[],
+  compares: Written[],
+  lastStep: Map<Config, Step | null>,
+): string {
+  // The latest-vs-previous pages sit in their configuration's row; the table below holds the other pairs.
+  const previous = new Map(
+    compares.filter((w) => w.p.why === "latest vs previous").map((w) => [w.p.b, w.file] as const),
+  );
+  const across = compares.filter((w) => w.p.why !== "latest vs previous");
   const rows = configs.map((c) => {
     const last = c.runs.at(-1)!;
     const h = headline(last);
@@ -382,7 +409,7 @@ function indexPage(runs: Loaded[], configs: Config[], compares: Written[]): stri
         h.v,
         last.status.complete ? "left" : "left bad",
       )
-    }</tr>`;
+    }${vsPrevious(lastStep.get(c) ?? null, previous.get(latestComplete(c)!))}</tr>`;
   });
   const opts = (vals: string[]) =>
     [...new Set(vals)].sort().map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join("");
@@ -394,18 +421,29 @@ function indexPage(runs: Loaded[], configs: Config[], compares: Written[]): stri
     }</select></label><label>kernel <select name="kernel"><option value="">all</option>${
       opts(configs.map((c) => c.kernel))
     }</select></label><label>search <input type="search" name="text" placeholder="device, kernel, mode…"></label><span class="shown" aria-live="polite"></span></div>`;
-  const comp = compares.length
-    ? `<h2>Compare</h2><p>Like with like only: each configuration's latest run against the one before; the same device on another kernel; the same kernel on another device (same mode and matrix).</p>${
-      comparesTable(compares, "")
+  const comp = across.length
+    ? `<h2>Compare across kernels and devices</h2><p>Like with like only: the same device on another kernel; the same kernel on another device (same mode and matrix). Each configuration's latest run against the one before is in its row above.</p>${
+      comparesTable(across, "")
     }`
-    : "<p>No compare pages: no configuration has two complete runs, and no two differ in the kernel or the device alone.</p>";
+    : "<p>No configurations differ in the kernel or the device alone: no compare page across them.</p>";
   return page({
     title: "memreg results",
     subtitle:
       `${runs.length} runs in ${configs.length} configurations (device, firmware, kernel, mode, matrix)`,
     body: `${severityMatrix(configs)}<h2>Configurations</h2>${filter}${
       table(
-        ["device", "kind", "kernel", "firmware", "mode", "matrix", "runs", "latest", "latest headline"],
+        [
+          "device",
+          "kind",
+          "kernel",
+          "firmware",
+          "mode",
+          "matrix",
+          "runs",
+          "latest",
+          "latest headline",
+          "vs previous",
+        ],
         rows,
         {
           id: "configs",

@@ -324,6 +324,7 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       );
       assert.deepEqual(desc, [...started].reverse());
       await page.screenshot({ path: `${SHOTS}site-index.png` });
+      assert.deepEqual(await cutTables(page), [], "index tables wider than their box");
       clean(watch, files.site);
       await page.click("#compares a >> nth=0");
       await page.waitForLoadState("load");

@@ -105,6 +105,15 @@ Deno.test("publish: 120 runs in 20 configurations, a short index, history per co
     assert.ok(!/href="runs\//.test(index), "no run is listed at the index's top level");
     assert.match(index, /120 runs in 20 configurations/);
     assert.match(index, /id="severity-matrix"/);
+    // Every compare page is linked: latest vs previous in its configuration's row, the others in one table.
+    assert.equal([...index.matchAll(/href="compare\//g)].length, compares.length);
+    const row =
+      index.match(/<tr data-kind="bench" data-device="rxe0" data-kernel="6\.1\.0-56-amd64".*?<\/tr>/s)![0];
+    assert.match(
+      row,
+      /class="bad"><a href="compare\/[^"]+">▼ \d+ worse<\/a>/,
+      "the regression shows on the index",
+    );
     for (const k of KERNELS) assert.ok(index.includes(`<th scope="col">${k}</th>`), `matrix column ${k}`);
     const indexBytes = new TextEncoder().encode(index).length;
     const total = sizes(`${dir}/site`);
