@@ -116,14 +116,16 @@ function steps(c: Config, headKeys: Map<string, string>): (Step | null)[] {
 
 /** The headline points of a bench configuration: per strategy, its first op at the smallest size (contiguous). */
 function headPoints(c: Config): { op: string; size: number; keys: Map<string, string> } | null {
-  const last = c.runs.at(-1) as BenchRun;
-  const part = pairParts(last.doc)[0];
-  const pts = part.results.filter((p) => (p.layout ?? "contiguous") === "contiguous" && !p.sweep);
-  if (!pts.length) return null;
+  // The latest complete run names the points (an interrupted one may lack some).
+  const last = (latestComplete(c) ?? c.runs.at(-1)) as BenchRun;
   const op = last.doc.config.ops[0];
-  const size = Math.min(...pts.filter((p) => p.op === op).map((p) => p.size));
+  const pts = pairParts(last.doc)[0].results.filter((p) =>
+    (p.layout ?? "contiguous") === "contiguous" && !p.sweep && p.op === op
+  );
+  if (!pts.length) return null;
+  const size = Math.min(...pts.map((p) => p.size));
   const keys = new Map<string, string>();
-  for (const p of pts.filter((p) => p.op === op && p.size === size)) {
+  for (const p of pts.filter((p) => p.size === size)) {
     if (![...keys.values()].includes(p.strategy)) keys.set(pointKey(p), p.strategy);
   }
   return { op, size, keys };
