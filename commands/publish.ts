@@ -1,11 +1,11 @@
-// `memreg publish RUNS_DIR -o SITE_DIR`: a static, deterministic site of every run in a directory.
+// `memreg publish RUNS_DIR -o SITE_DIR`: a static, deterministic site of every run in a directory, by configuration.
 import type { Command } from "commander";
 import { publish } from "../reports/site.ts";
 import { guardOutput, outputDir } from "../common/output.ts";
 
 export function registerPublish(program: Command): void {
   program.command("publish").description(
-    "build a static site (index, run pages, compare pages) from a results directory",
+    "build a static site (configurations with their history, run pages, compare pages) from a results directory",
   )
     .argument("<runs-dir>", "directory holding result files (searched recursively)")
     .requiredOption("-o, --out <site-dir>", "where to write the site")

@@ -301,33 +301,49 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       clean(watch, files.compare);
       await page.close();
     }
-    // Site index: sortable, filterable, links relative and working.
+    // Site index: configurations (not runs), sortable, filterable, links relative and working.
     {
       const { page, watch } = await open(ctx, files.site);
-      assert.equal(await visibleRows(page, "runs"), Object.keys(FIXTURES).length);
+      // The fixtures' 10 runs are 8 configurations: 6 bench (4 matrices, 2 kernels, pair sides), 2 conformance.
+      assert.equal(await visibleRows(page, "configs"), 8);
       await page.selectOption('select[name="kind"]', "bench");
-      const benchRuns = Object.values(FIXTURES).filter((f) =>
-        f.split("/").at(-1)!.startsWith("bench-")
-      ).length;
-      assert.equal(await visibleRows(page, "runs"), benchRuns);
+      assert.equal(await visibleRows(page, "configs"), 6);
       await page.selectOption('select[name="kind"]', "");
-      await page.click("#runs thead th:nth-child(5)");
+      await page.click("#configs thead th:nth-child(8)");
       const started = await page.evaluate(() =>
-        [...document.querySelectorAll("#runs tbody tr")].map((r) => (r.children[4] as HTMLElement).dataset.v!)
+        [...document.querySelectorAll("#configs tbody tr")].map((r) =>
+          (r.children[7] as HTMLElement).dataset.v!
+        )
       );
       assert.deepEqual(started, [...started].sort());
-      await page.click("#runs thead th:nth-child(5)");
+      await page.click("#configs thead th:nth-child(8)");
       const desc = await page.evaluate(() =>
-        [...document.querySelectorAll("#runs tbody tr")].map((r) => (r.children[4] as HTMLElement).dataset.v!)
+        [...document.querySelectorAll("#configs tbody tr")].map((r) =>
+          (r.children[7] as HTMLElement).dataset.v!
+        )
       );
       assert.deepEqual(desc, [...started].reverse());
       await page.screenshot({ path: `${SHOTS}site-index.png` });
+      assert.deepEqual(await cutTables(page), [], "index tables wider than their box");
       clean(watch, files.site);
       await page.click("#compares a >> nth=0");
       await page.waitForLoadState("load");
       assert.match(page.url(), /\/site\/compare\/.*\.html$/);
       assert.deepEqual(watch.errors, []);
       assert.ok(watch.requests.every((u) => u.startsWith(`file://${dir}/site/`)), watch.requests.join(" "));
+      await page.close();
+    }
+    // A configuration's history page: its trend chart drawn, its tables whole.
+    for (const kind of ["bench", "conformance"]) {
+      const name = [...Deno.readDirSync(`${dir}/site/configs`)].map((e) => e.name).sort()
+        .find((n) => n.startsWith(kind))!;
+      const file = `${dir}/site/configs/${name}`;
+      const { page, watch } = await open(ctx, file);
+      const ink = await inked(page);
+      assert.ok(ink.length === 1 && ink[0] > 2000, `${name}: the trend chart is drawn`);
+      assert.deepEqual(await cutTables(page), [], `${name}: tables wider than their box`);
+      await page.screenshot({ path: `${SHOTS}site-history-${kind}.png` });
+      clean(watch, file);
       await page.close();
     }
     // Any other result files named in MEMREG_BROWSER_RESULTS (e.g. the HTML a real run left next to its JSON):
