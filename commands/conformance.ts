@@ -324,6 +324,11 @@ function progress(r: CaseResult, i: number, n: number): void {
 async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
   if (o.fuzz && o.replay) throw new UsageError("--fuzz and --replay: one or the other");
   if (o.cases) throw new UsageError("--cases does not go with --fuzz or --replay");
+  if (o.dossier) {
+    throw new UsageError(
+      "--dossier goes with a suite run; for a fuzz run's findings: memreg report --dossier <dir> <fuzz.json>",
+    );
+  }
   if (o.replay) readReplay(o.replay); // a bad file is bad input here, before any testbed boots
   const profile: Profile | undefined = o.profile ? loadProfile(o.profile) : undefined;
   const seed = o.seed ?? Date.now() % 1_000_000;

@@ -102,22 +102,36 @@ export function subsystemOf(driver: string, explanation: string): string {
 
 const SUBJECT_MAX = 100;
 
+/** Text without its parenthetical remarks (which may name functions: `(rxe_bind_mw() looks …)`). */
+function withoutParens(text: string): string {
+  let t = text.replaceAll("()", "\u0000");
+  for (let prev = ""; prev !== t;) [prev, t] = [t, t.replace(/\s*\([^()]*\)/g, "")];
+  return t.replaceAll("\u0000", "()");
+}
+
 /**
  * A subject line: the subsystem and the first clause of the profile's reason (what goes wrong), without the
- * verdict word, kernel range or parentheses; the case title where the profile gives none.
+ * verdict word, kernel range or parentheses; where the profile gives none, the case title and what differs
+ * (`differs`: a mismatch line, "key: expected …, observed …") or the crash.
  */
-export function titleOf(subsystem: string, caseTitle: string, reason?: string, crashed?: string): string {
-  let s = (reason ?? "")
+export function titleOf(
+  subsystem: string,
+  caseTitle: string,
+  o: { reason?: string; crashed?: string; differs?: string } = {},
+): string {
+  const { reason, crashed, differs } = o;
+  let s = withoutParens(reason ?? "")
     .replace(/^(security|bug|acceptable)\s*:\s*/i, "")
-    .replace(/^from kernel [\w.+-]+ on,\s*/i, "")
+    .replace(/^(from kernel [\w.+-]+ on|since [^,]*),\s*/i, "")
     .split(/;\s|:\s|\.\s|,\s(?:so|which|and so)\s/)[0]
-    .replace(/\s*\([^)]*\)/g, "")
     .trim()
     .replace(/^(a|an|the)\s+/i, "");
-  if (!s) s = crashed ? `${caseTitle}: the kernel ${crashed}s` : `not so: ${caseTitle}`;
+  const m = differs?.match(/([\w.]+): expected .*, observed (.*)$/);
+  if (!s && crashed) s = `${caseTitle}: the kernel ${crashed}s`;
+  else if (!s) s = m ? `${caseTitle}: ${m[1]} is ${m[2]}` : `${caseTitle}: does not hold`;
   if (s.length > SUBJECT_MAX) s = s.slice(0, s.lastIndexOf(" ", SUBJECT_MAX));
   // Identifiers (rxe_..., ibv_...) keep their case; words start upper-case as in kernel subjects.
-  if (!/^[a-z]+_/.test(s) && !/^(rxe|siw|librxe)\b/.test(s)) s = s[0].toUpperCase() + s.slice(1);
+  if (!/^[a-z]+[_.]/.test(s) && !/^(rxe|siw|librxe)\b/.test(s)) s = s[0].toUpperCase() + s.slice(1);
   return `${subsystem}: ${s}`;
 }
 
@@ -166,6 +180,8 @@ interface Item {
   key: string;
   kind: "case" | "fuzz";
   caseTitle: string;
+  /** What goes wrong, in words, where no profile entry says it (fuzz findings). */
+  summary?: string;
   rule: string;
   ruleSource: string;
   ruleText: string;
@@ -271,7 +287,8 @@ function fuzzItems(inputs: DossierInput[], o: DossierOptions): Item[] {
           also: [],
           expected: [],
           sightings: [],
-          profiled: [],
+          // The profile's entries that explain this signature (a known divergence or crash).
+          profiled: (profile?.deviations ?? []).filter((d) => d.fuzz?.includes(f.signature)),
           driver,
           mustShow: [],
           crashes: false,
@@ -285,6 +302,7 @@ function fuzzItems(inputs: DossierInput[], o: DossierOptions): Item[] {
     for (const f of doc.summary.findings) {
       const it = base(f, f.rule, f.situation);
       it.expected = [`step ${f.step} \`${f.situation}\` = ${f.expected.join(" | ")}`];
+      it.summary ??= `${f.situation} gives ${f.observed} where ${f.rule} expects ${f.expected.join(" or ")}`;
       if (f.tape && !it.tape) [it.tape, it.tapeFacts] = [f.tape, f.facts];
       it.sightings.push({
         ...common,
@@ -301,6 +319,9 @@ function fuzzItems(inputs: DossierInput[], o: DossierOptions): Item[] {
       const [rule, situation] = c.signature.split("|");
       const it = base(c, rule ?? "crash", situation ?? c.what);
       it.crashes = c.what !== "process";
+      it.summary ??= `${situation ?? "a sequence"} ${
+        c.what === "process" ? "kills the process" : `takes the kernel down (${c.what})`
+      }`;
       it.sightings.push({
         ...common,
         kernel: c.kernel ?? doc.host.kernel,
@@ -536,7 +557,7 @@ export async function writeDossiers(
       const explanation = `${first.deviation?.reason ?? ""} ${first.deviation?.evidence ?? ""} ${
         it.profiled.map((p) => `${p.reason} ${p.evidence}`).join(" ")
       }`;
-      const reason = first.deviation?.reason ?? it.profiled[0]?.reason;
+      const reason = first.deviation?.reason ?? it.profiled[0]?.reason ?? it.summary;
       const crashKind = it.sightings.find((s) => s.crash)?.crash?.panicLine
         ? "panic"
         : it.crashes
@@ -545,7 +566,11 @@ export async function writeDossiers(
       const d: Dossier = {
         key: it.key,
         file: `${fileName(it.key)}.md`,
-        title: titleOf(subsystemOf(it.driver, explanation), it.caseTitle, reason, crashKind),
+        title: titleOf(subsystemOf(it.driver, explanation), it.caseTitle, {
+          reason,
+          crashed: crashKind,
+          differs: first.differs[0],
+        }),
         severity: worstOf(it.sightings),
         seenOn: it.sightings.map(seenWords),
         compiled: null,

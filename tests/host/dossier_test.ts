@@ -161,10 +161,19 @@ Deno.test("dossier: titles, subsystems and code paths from the profile's words",
   assertEquals(subsystemOf("rxe", "librxe's rxe_bind_mw() passes a NULL mr"), "providers/rxe");
   assertEquals(subsystemOf("siw", ""), "RDMA/siw");
   assertEquals(
-    titleOf("RDMA/rxe", "t", "from kernel 6.12 on, rxe completes a refused bind (x) with FLUSH_ERR; more"),
+    titleOf("RDMA/rxe", "t", {
+      reason: "from kernel 6.12 on, rxe completes a refused bind (x) with FLUSH_ERR; more",
+    }),
     "RDMA/rxe: rxe completes a refused bind with FLUSH_ERR",
   );
-  assertEquals(titleOf("RDMA/rxe", "A bind is refused"), "RDMA/rxe: Not so: A bind is refused");
+  // Without the profile's words (a new failure): the case title and what differs.
+  assertEquals(
+    titleOf("RDMA/rxe", "A bind is refused", {
+      differs: "outcome 1: bind.wc: expected IBV_WC_MW_BIND_ERR, observed IBV_WC_SUCCESS",
+    }),
+    "RDMA/rxe: A bind is refused: bind.wc is IBV_WC_SUCCESS",
+  );
+  assertEquals(titleOf("RDMA/rxe", "Twice", { crashed: "panic" }), "RDMA/rxe: Twice: the kernel panics");
   assertEquals(codePath("no code here. rxe_mw.c rxe_check_bind_mw() checks PD. Done"), [
     "rxe_mw.c rxe_check_bind_mw() checks PD.",
   ]);
@@ -190,6 +199,64 @@ Deno.test("report --dossier: both fixtures from the command line; bad input is o
   assertEquals(
     await main(["report", "--dossier", join(tmp, "file"), fixture("conformance-rxe-6.1.json")]),
     2,
+  );
+  await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("report --dossier: a fuzz document's findings and crashes, each with the command that records its tape", async () => {
+  const tmp = await Deno.makeTempDir();
+  const { results: _, counts: _c, selected: _s, run: _r, ...header } = read("conformance-rxe-6.1.json");
+  const steps = [{ op: "alloc", mw: 0, type: 2, pd: "A" }, { op: "inv", mw: 0, via: "local" }];
+  const fuzz = {
+    ...header,
+    kind: "fuzz",
+    mode: "fuzz",
+    completed: true,
+    interruptedBy: null,
+    run: { seed: 7, budgetMs: 60_000, wallMs: 60_000, profile: "rxe.json", completed: true },
+    summary: {
+      seed: 7,
+      findings: [{
+        signature: "C10-72|bind.mw2.mr-other-pd|ok",
+        rule: "C10-72",
+        situation: "bind.mw2.mr-other-pd",
+        expected: ["err"],
+        observed: "ok",
+        count: 3,
+        sequence: 8,
+        steps,
+        step: 1,
+        minimal: true,
+        shrinkTries: 4,
+      }],
+    },
+    crashes: [{
+      signature: "o10-37.2.30|inv.mw2.free|panic",
+      what: "panic",
+      sequence: 12,
+      steps,
+      described: ["alloc type 2 window 0", "LOCAL_INV window 0 (free)"],
+      step: 1,
+      known: true,
+      evidence: { panicLine: CRASH.panicLine, rip: CRASH.rip, callTrace: CRASH.callTrace },
+      kernel: "6.1.0-56-amd64",
+    }],
+  };
+  const path = join(tmp, "fuzz.json");
+  Deno.writeTextFileSync(path, JSON.stringify(fuzz));
+  const dir = join(tmp, "d");
+  assertEquals(await main(["report", "--dossier", dir, path]), 0);
+  const finding = Deno.readTextFileSync(join(dir, "fuzz--C10-72--bind.mw2.mr-other-pd.md"));
+  assert(finding.includes("> **C10-72** (IBTA Vol 1 C10-72)"), finding);
+  assert(finding.includes("`memreg conformance --fuzz --seed 7 --sequences 9 --emit-c c/`"), finding);
+  const crash = Deno.readTextFileSync(join(dir, "fuzz--o10-37.2.30--inv.mw2.free.md"));
+  assert(crash.includes("RIP: 0010:__rxe_put+0xb/0x50 [rdma_rxe]"), crash);
+  const index = Deno.readTextFileSync(join(dir, "README.md")).split("\n").filter((l) => l.startsWith("| "));
+  assert(index[1].startsWith("| kernel-crash |"), index.join("\n"));
+  assert(
+    // The profile explains this signature (mw2.bind_mr_other_pd): its words make the title.
+    finding.startsWith("# RDMA/rxe: Type 2 window of PD B binds to an MR of PD A and then grants"),
+    finding.split("\n")[0],
   );
   await Deno.remove(tmp, { recursive: true });
 });
