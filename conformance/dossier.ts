@@ -129,7 +129,13 @@ export function titleOf(
   const m = differs?.match(/([\w.]+): expected .*, observed (.*)$/);
   if (!s && crashed) s = `${caseTitle}: the kernel ${crashed}s`;
   else if (!s) s = m ? `${caseTitle}: ${m[1]} is ${m[2]}` : `${caseTitle}: does not hold`;
-  if (s.length > SUBJECT_MAX) s = s.slice(0, s.lastIndexOf(" ", SUBJECT_MAX));
+  if (s.length > SUBJECT_MAX) {
+    // Cut at a word, not after a word that leads into the rest.
+    s = s.slice(0, s.lastIndexOf(" ", SUBJECT_MAX)).replace(
+      /(\s+(the|a|an|of|at|to|in|on|its|and|or|but))+$/,
+      "",
+    );
+  }
   // Identifiers (rxe_..., ibv_...) keep their case; words start upper-case as in kernel subjects.
   if (!/^[a-z]+[_.]/.test(s) && !/^(rxe|siw|librxe)\b/.test(s)) s = s[0].toUpperCase() + s.slice(1);
   return `${subsystem}: ${s}`;
@@ -654,10 +660,10 @@ function indexOf(ds: Dossier[], inputs: DossierInput[]): string {
       ).join(", ")
     }).`,
     "",
-    "| severity | dossier | kernels | reproducer |",
-    "|---|---|---|---|",
+    "| severity | dossier | case | kernels | reproducer |",
+    "|---|---|---|---|---|",
     ...ds.map((d) =>
-      `| ${d.severity} | [${d.title.replaceAll("|", "\\|")}](${d.file}) | ${
+      `| ${d.severity} | [${d.title.replaceAll("|", "\\|")}](${d.file}) | \`${d.key}\` | ${
         d.seenOn.map((s) => s.split(" ")[0]).join(", ")
       } | ${cell(d)} |`
     ),
