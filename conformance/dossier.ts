@@ -146,7 +146,8 @@ const NAMES_CODE = /\b[\w/-]+\.[ch]\b|\b\w+\(\)/;
 
 /** The sentences of the profile's explanation that name a source file or function: the code path. */
 export function codePath(text: string): string[] {
-  return text.split(/(?<=[.;])\s+(?=[A-Za-z'"])/).filter((c) => NAMES_CODE.test(c)).map((c) => c.trim());
+  return text.split(/(?<=[.;])\s+(?=[A-Za-z'"])/).filter((c) => NAMES_CODE.test(c))
+    .map((c) => c.trim().replace(/^(security|bug|acceptable)\s*:\s*/i, ""));
 }
 
 /** The facts that no accepted outcome takes as observed: what a reproducer must show again. */
