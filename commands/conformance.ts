@@ -27,6 +27,8 @@ import type { CaseDef, CaseResult, CaseRun } from "../conformance/model.ts";
 import { surviveInTestbed } from "../conformance/survive.ts";
 import { emitCases } from "../conformance/emit_cases.ts";
 import { wantsTapes } from "../conformance/emit_c.ts";
+import { writeDossiers } from "../conformance/dossier.ts";
+import { outputDir } from "../common/output.ts";
 import { fuzzExitCode, fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
 import type { FuzzDoc } from "../conformance/fuzz/doc.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
@@ -56,6 +58,8 @@ interface ConformanceOptions extends DeviceOptions, PairCliOptions {
   /** A recorded deviation at or above this severity fails the run, even one the profile lists. */
   failOn?: Severity;
   emitC?: string;
+  /** Write one Markdown report per deviation (with its C reproducer) into this directory. */
+  dossier?: string;
   fuzz?: boolean;
   seed?: number;
   budget: number;
@@ -121,6 +125,11 @@ export function registerConformance(program: Command): void {
           "against libibverbs into dir, with a README saying how to build and run them",
       )
       .option(
+        "--dossier <dir>",
+        "write each deviation as a report for its maintainers into dir (rule, facts, kernels seen on, C " +
+          "reproducer compiled and run, crash console, code path) and an index README.md by severity",
+      )
+      .option(
         "--fuzz",
         "model-based invalidation fuzzing: random well-typed sequences run on the device and on an executable " +
           "model of the rules; divergences are shrunk to minimal sequences and written as replay files",
@@ -165,6 +174,7 @@ const NOT_IN_PAIR = {
   "--replay": "replay",
   "--isolate": "isolate",
   "--emit-c": "emitC",
+  "--dossier": "dossier",
   "--pairs": "pairs",
 } as const satisfies Record<string, keyof ConformanceOptions>;
 
@@ -197,6 +207,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     return 0;
   }
   const profile = o.profile ? loadProfile(o.profile) : undefined;
+  if (o.dossier) outputDir(o.dossier, "--dossier");
   const tape = wantsTapes(o);
   const role = await pairRoleOf(o);
   if (!role && testbedHost(o)) {
@@ -211,7 +222,7 @@ async function conformance(o: ConformanceOptions): Promise<number> {
       paths: userPaths(),
       onResult: (r, i, n) => r.class === "kernel-crash" && progress(r, i, n),
     });
-    return finish(doc, out, o, defs.length);
+    return await finish(doc, out, o, defs.length);
   }
   if (!o.survivor && !role) await ensureDevice(o);
   const { doc, out, exitCode } = await runConformance(defs, {
@@ -233,12 +244,12 @@ async function conformance(o: ConformanceOptions): Promise<number> {
     onResult: progress,
   });
   // In the guest the host writes the documents.
-  return out === null ? exitCode : finish(doc, out, o, defs.length);
+  return out === null ? exitCode : await finish(doc, out, o, defs.length);
 }
 
 /** The outputs of a written document, and the exit of a run a signal stopped. */
-function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): number {
-  const code = writeOutputs(doc, out, o);
+async function finish(doc: SuiteDoc, out: string, o: ConformanceOptions, total: number): Promise<number> {
+  const code = await writeOutputs(doc, out, o);
   const stopped = interruption({
     by: doc.interruptedBy,
     byPeer: doc.interruptedByPeer,
@@ -258,6 +269,11 @@ function progress(r: CaseResult, i: number, n: number): void {
 async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
   if (o.fuzz && o.replay) throw new UsageError("--fuzz and --replay: one or the other");
   if (o.cases) throw new UsageError("--cases does not go with --fuzz or --replay");
+  if (o.dossier) {
+    throw new UsageError(
+      "--dossier goes with a suite run; for a fuzz run's findings: memreg report --dossier <dir> <fuzz.json>",
+    );
+  }
   if (o.replay) readReplay(o.replay); // a bad file is bad input here, before any testbed boots
   const profile: Profile | undefined = o.profile ? loadProfile(o.profile) : undefined;
   const seed = o.seed ?? Date.now() % 1_000_000;
@@ -325,10 +341,14 @@ function fuzzFinish(doc: FuzzDoc, out: string, code: number): number {
   return code;
 }
 
-function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): number {
+async function writeOutputs(doc: SuiteDoc, out: string, o: ConformanceOptions): Promise<number> {
   if (o.emitC) {
     const files = emitCases(o.emitC, doc.results as CaseRun[]);
     console.error(`C programs: ${files.length} in ${o.emitC} (see its README.md)`);
+  }
+  if (o.dossier) {
+    const ds = await writeDossiers(o.dossier, [{ path: out, doc }]);
+    console.error(`dossiers: ${ds.length} in ${o.dossier} (index: ${o.dossier}/README.md)`);
   }
   if (o.junit) writeText(o.junit, formatJunit(doc));
   if (o.summary) writeText(o.summary, formatMarkdown(doc));

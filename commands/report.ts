@@ -8,6 +8,8 @@ import { reportHtml } from "../reports/html/report.ts";
 import { writeText } from "../record/stream.ts";
 import { guardOutput, outputDir, outputFile } from "../common/output.ts";
 import type { SuiteDoc } from "../conformance/doc.ts";
+import { asFuzzDoc, type DossierInput, writeDossiers } from "../conformance/dossier.ts";
+import { UsageError } from "../common/mod.ts";
 
 function textReport(r: Loaded): string {
   const d = r.doc;
@@ -25,17 +27,44 @@ function textReport(r: Loaded): string {
   return [head, ...status, ...notes, body].join("\n");
 }
 
+/** A file for --dossier: a fuzz document as it is, a conformance run validated as every report's input. */
+function dossierInput(path: string): DossierInput {
+  let raw: unknown = null;
+  try {
+    raw = JSON.parse(Deno.readTextFileSync(path));
+  } catch {
+    // a .jsonl stream, or not JSON at all: loadResult reads the one and names the other
+  }
+  const fuzz = asFuzzDoc(path, raw);
+  if (fuzz) return { path, doc: fuzz };
+  const r = loadResult(path);
+  if (r.kind !== "conformance") throw new UsageError(`${path}: --dossier reads conformance and fuzz runs`);
+  return { path, doc: r.doc as unknown as SuiteDoc };
+}
+
 export function registerReport(program: Command): void {
   program.command("report").description("render saved results: tables, one offline HTML page, chart files")
     .argument("<results...>", "result files: .json documents or .jsonl streams (interrupted runs)")
     .option("-o, --out <file>", "write one self-contained HTML report of all the results here")
     .option("--png <dir>", "write every chart as a PNG file into this directory")
     .option("--svg <dir>", "write every chart as an SVG file into this directory")
-    .action(async (files: string[], o: { out?: string; png?: string; svg?: string }) => {
+    .option(
+      "--dossier <dir>",
+      "write each deviation of these conformance (or fuzz) runs as a report for its maintainers into dir, " +
+        "one Markdown file each (seen on every run given), and an index README.md by severity",
+    )
+    .action(async (files: string[], o: { out?: string; png?: string; svg?: string; dossier?: string }) => {
       // Output paths are checked before the work: a bad one is one line naming it, not a failure half-way.
       if (o.out) outputFile(o.out, "-o");
       if (o.png) outputDir(o.png, "--png");
       if (o.svg) outputDir(o.svg, "--svg");
+      if (o.dossier) {
+        const dir = outputDir(o.dossier, "--dossier");
+        const inputs = files.map(dossierInput);
+        const ds = await writeDossiers(dir, inputs);
+        console.log(`${ds.length} dossier(s) in ${dir} (index: ${dir}/README.md)`);
+        if (!o.out && !o.png && !o.svg) return;
+      }
       const runs = files.map(loadResult);
       if (o.out) {
         const out = o.out;

@@ -210,11 +210,11 @@ export function emitProgram(w: EmitWhat): string {
 }
 
 /**
- * Whether a run records tapes: for its own --emit-c, or for the host's (--tape: under crash survival the guest
+ * Whether a run records tapes: for its own --emit-c or --dossier, or for the host's (--tape: under crash survival the guest
  * records, the host writes the C programs).
  */
-export function wantsTapes(o: { tape?: boolean; emitC?: string }): boolean {
-  return !!(o.tape || o.emitC);
+export function wantsTapes(o: { tape?: boolean; emitC?: string; dossier?: string }): boolean {
+  return !!(o.tape || o.emitC || o.dossier);
 }
 
 /** Writes one program per item into `dir` and a README on building them; returns the program file names. */
