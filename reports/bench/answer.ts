@@ -32,7 +32,7 @@ export interface VsGlobal {
   ratio: number;
   /** The two-sided U test's p over the repetitions' IO/s; null where too few repetitions to test. */
   p: number | null;
-  /** "2.00× p=0.008", "1.05× tied p=0.69", "1.30× untested". */
+  /** "2.00× p=0.008", "1.05× tied p=0.69", "1.30×" (untested). */
   text: string;
   /** slower / faster beyond the test, tied within it, untested. */
   kind: "slower" | "faster" | "tied" | "untested";
@@ -43,7 +43,7 @@ export interface AnswerRow {
   header: string;
   size: number;
   verdict: BestVerdict;
-  /** "global (p=0.008)", "tied: global, mw2-remote", "not ranked: too few repetitions (top: global)". */
+  /** "global (p=0.008)", "tied: global, mw2-remote", "top: global (not ranked: too few repetitions)". */
   fastest: string;
   /** Per strategy but global (absent where global or the strategy did not run at this point). */
   vsGlobal: Map<string, VsGlobal>;
@@ -77,7 +77,8 @@ export function vsGlobal(p: Rankable, g: Rankable): VsGlobal {
   const ratio = g.iops / p.iops;
   const a = repRates(p), b = repRates(g);
   const r = `${ratio.toFixed(2)}×`;
-  if (!testable(a.length, b.length)) return { ratio, p: null, text: `${r} untested`, kind: "untested" };
+  // Untested: the ratio alone (the rule under the table says why; repeated per cell it only crowds).
+  if (!testable(a.length, b.length)) return { ratio, p: null, text: r, kind: "untested" };
   const t = mannWhitney(a, b)!;
   if (t.p >= ALPHA) return { ratio, p: t.p, text: `${r} tied ${fmtP(t.p)}`, kind: "tied" };
   return { ratio, p: t.p, text: `${r} ${fmtP(t.p)}`, kind: ratio > 1 ? "slower" : "faster" };
@@ -95,7 +96,7 @@ export function fastestText(ranked: readonly Rankable[], v: BestVerdict): string
     case "tied":
       return `tied: ${v.top.join(", ")}`;
     case "untested":
-      return `not ranked: too few repetitions (top: ${ranked[0].strategy})`;
+      return `top: ${ranked[0].strategy} (not ranked: too few repetitions)`;
   }
 }
 
@@ -213,7 +214,10 @@ const pad = (s: string, w: number) => s.padEnd(w);
 export function answerText(a: BenchAnswer, label = ""): string {
   if (!a.rows.length) return "";
   const lines = [
-    `${label}answer: the fastest strategy per op and size, and each one's time per I/O vs global`,
+    `${label}answer, in short:`,
+    ...inShort(a).map((l) => `  ${l}`),
+    "",
+    `${label}the fastest strategy per op and size, and each one's time per I/O vs global`,
   ];
   const fw = Math.max(8, ...a.rows.map((r) => r.fastest.length)) + 2;
   const cw = Math.max(...a.strategies.map((s) => s.length), 18) + 2;

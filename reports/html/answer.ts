@@ -36,7 +36,11 @@ function partAnswer(part: AnswerPart, strategies: readonly AnswerStrategy[], pre
       const v = r.vsGlobal.get(s);
       if (!v) return `<td class="muted">–</td>`;
       const c = v.kind === "slower" ? "bad" : v.kind === "faster" ? "good" : "muted";
-      return `<td data-v="${v.ratio}" class="${c}" data-kind="${v.kind}">${esc(v.text)}</td>`;
+      // The ratio, then its test: two short lines when many strategies share the width.
+      const [ratio, ...test] = v.text.split(" ");
+      return `<td class="${c}" data-kind="${v.kind}" data-ratio="${v.ratio}">${esc(ratio)}${
+        test.length ? ` <span class="nowrap">${esc(test.join(" "))}</span>` : ""
+      }</td>`;
     }).join("");
     return `<tr data-verdict="${r.verdict.kind}">${
       first ? `<th scope="rowgroup" rowspan="${spans.get(r.header)}">${esc(r.header)}</th>` : ""
@@ -57,12 +61,13 @@ function partAnswer(part: AnswerPart, strategies: readonly AnswerStrategy[], pre
     part.label ? `<h3>${esc(part.label)}</h3>` : ""
   }<ul class="in-short">${short}</ul><div class="answer-grid">${
     table(
-      ["op", "size", "fastest", ...a.strategies.map((s) => `${s} vs ${BASELINE}`)],
+      ["op", "size", "fastest", ...a.strategies],
       rows,
       {
         id: `${prefix}answer-table`,
         cls: "data answer",
-        caption: `Fastest strategy per op and size; each strategy's time per I/O against ${BASELINE}'s`,
+        caption:
+          `Fastest strategy per op and size; under each strategy, its time per I/O against ${BASELINE}'s`,
       },
     )
   }${
