@@ -2,6 +2,8 @@
 // did not run and why, the revocation checks, and the regcost curve.
 import { fmtSize } from "../../common/mod.ts";
 import { bestRule, judgeBest, rankPerSize, vsBestCell } from "./rank.ts";
+import { fmtExposure, fmtKeyLife, groupHeader, severalSets, us } from "./format.ts";
+import { answerText, benchAnswer } from "./answer.ts";
 import { percentileSupported, samplesFor } from "../../common/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, MergedPairIn, PointIn, RegcostIn } from "../schema/bench.ts";
@@ -11,11 +13,11 @@ import { type PairIn, pairParts, partTitle, type RunRecords } from "../pairs.ts"
 type PointResult = PointIn;
 type LateAccessResult = BenchIn["revocation"][number];
 type RegcostResult = RegcostIn;
+export { fmtExposure, fmtKeyLife, groupHeader } from "./format.ts";
+
 type RefComparison = NonNullable<NonNullable<RegcostIn["mr"][number]["ratio"]>["reg"]>;
 
 const PAGE = 4096;
-
-const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
 
 /** A percentile in µs, or "n<100" where the sample is too small for it (common/stats.ts percentileSupported). */
 export const pctUs = (q: number, ns: number, count: number) =>
@@ -37,41 +39,6 @@ function spreadCell(p: PointResult): string {
 function stepCell(total: number, verb: number | undefined): string {
   return verb === undefined || total === 0 ? us(total) : `${us(total)} (${us(verb)})`;
 }
-
-/** "write, 4k pages, depth 1" or "write, page list (64 MiB pool, random pages), depth 1" (+ working set). */
-export function groupHeader(
-  p: { op: string; pages: string; depth: number; layout?: string; reuse: string; buffers: number },
-  withWorkingSet: boolean,
-): string {
-  const pages = p.layout === "pages";
-  const what = pages
-    ? `page list (${fmtSize(p.buffers * PAGE)} pool, ${p.reuse === "rotate" ? "sequential" : p.reuse} pages)`
-    : `${p.pages} pages`;
-  const ws = withWorkingSet && !pages ? `, ${p.buffers} buffers` : "";
-  return `${p.op}, ${what}, depth ${p.depth}${ws}`;
-}
-
-/** Whether the document's matrix points come at more than one working set per layout (--working-set). */
-const severalSets = (ps: PointResult[]) =>
-  new Set(ps.filter((p) => !p.sweep).map((p) => `${p.layout}|${p.buffers}`)).size >
-    new Set(ps.filter((p) => !p.sweep).map((p) => p.layout)).size;
-
-/** "1.00×", "1024×", "all memory" (an implicit ODP MR: the whole address space). */
-export function fmtExposure(r: number): string {
-  if (r >= 2 ** 40) return "all memory";
-  return r >= 100 ? `${Math.round(r)}×` : `${r.toFixed(2)}×`;
-}
-
-/** How long an I/O's keys stayed valid after it completed, in words and figures. */
-export function fmtKeyLife(k: NonNullable<PointResult["keyLifetime"]>): string {
-  if (k.ends === "send-inv") return "0 (SEND_WITH_INV)";
-  if (k.ends === "revoke") return `${us(k.meanNs)} µs (revoked)`;
-  if (k.ends === "teardown") return `until teardown (${fmtS(k.meanNs)})`;
-  const share = k.n ? Math.round((k.atTeardown / k.n) * 100) : 0;
-  return `until evicted (${fmtS(k.meanNs)}; ${share}% at teardown)`;
-}
-
-const fmtS = (ns: number) => ns >= 1e9 ? `${(ns / 1e9).toFixed(1)} s` : `${(ns / 1e6).toFixed(0)} ms`;
 
 /** `label`: "pair 1 " in a merged document, before the harness line (its cost is that pair's). */
 export function strategyTable(
@@ -396,7 +363,7 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
 }
 
 /**
- * Everything a finished bench document prints: strategies, revocation checks, regcost, calibration. A merged
+ * Everything a finished bench document prints: the answer (answer.ts), strategies, revocation checks, regcost, calibration. A merged
  * Slurm document: each pair's tables under its hosts, its harness cost and regcost labelled with its number.
  */
 export function benchReport(
@@ -405,13 +372,16 @@ export function benchReport(
     revocation: LateAccessResult[];
     pair?: PairIn | null;
     pairs?: MergedPairIn[];
+    strategies?: { name: string; revokes: boolean; keyEnd?: string }[];
   },
 ): string {
   const parts = pairParts(doc);
   return parts.map((part) => {
     const label = parts.length > 1 ? `pair ${part.n} ` : "";
     const cal = part.run?.calibration;
-    return (label ? `${partTitle(part)}\n` : "") +
+    // The answer first: who is fastest, at what cost against global, buying what.
+    const answer = answerText(benchAnswer(part.results, doc.strategies), label);
+    return (label ? `${partTitle(part)}\n` : "") + (answer ? `${answer}\n` : "") +
       strategyTable(part.results, part.run?.overhead, label) + exposureTable(part.results) +
       sweepTable(part.results) + revocationTable(part.revocation) +
       regcostTable(part.run?.regcost ?? null, label) +

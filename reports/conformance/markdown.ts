@@ -1,4 +1,5 @@
-// A Markdown summary that fits a CI job summary: counts, what did not pass in full, known deviations, all cases.
+// A Markdown summary that fits a CI job summary: the headline and findings, what did not pass in full, known
+// deviations, the counts, all cases.
 import { CLASSES, CLEAN } from "../../conformance/model.ts";
 import type { SuiteDoc } from "../../conformance/doc.ts";
 import {
@@ -16,8 +17,9 @@ import { formatAccept } from "../../conformance/outcome.ts";
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
 /**
- * A conformance document as Markdown: the device, the headline, the findings per severity and the counts per
- * class, then the cases not clean and the known deviations, most severe first (a coloured mark and a word).
+ * A conformance document as Markdown, the answer first: the device, the headline and the findings per severity,
+ * the cases not clean and the known deviations, most severe first (a coloured mark and a word), then the counts
+ * per class and every case.
  */
 export function formatMarkdown(doc: SuiteDoc): string {
   const out: string[] = [];
@@ -38,8 +40,6 @@ export function formatMarkdown(doc: SuiteDoc): string {
     out.push("", "| severity | cases |", "|---|---|");
     for (const s of SEVERITIES) if (sev[s]) out.push(`| ${severityMarked(s)} | ${sev[s]} |`);
   }
-  out.push("", "| result | cases |", "|---|---|");
-  for (const c of CLASSES) if (doc.counts[c]) out.push(`| ${c} | ${doc.counts[c]} |`);
 
   const sorted = bySeverity(doc.results);
   const bad = sorted.filter((r) => !CLEAN.includes(r.class));
@@ -83,6 +83,9 @@ export function formatMarkdown(doc: SuiteDoc): string {
       );
     }
   }
+  // The counts per class after the findings: the answer leads.
+  out.push("", "| result | cases |", "|---|---|");
+  for (const c of CLASSES) if (doc.counts[c]) out.push(`| ${c} | ${doc.counts[c]} |`);
   out.push(
     "",
     "<details><summary>All cases</summary>",

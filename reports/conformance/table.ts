@@ -13,14 +13,21 @@ function useColor(): boolean {
 }
 
 /**
- * A conformance document as the terminal table: one line per case, most severe first (its severity as a word,
- * coloured on a terminal), then the headline (severities and counts).
+ * A conformance document as the terminal table: the headline (severities and counts), one line per case, most
+ * severe first (its severity as a word, coloured on a terminal), then the headline again.
  */
 export function formatTable(doc: SuiteDoc, width = 180, color = useColor()): string {
   const idW = Math.max(4, ...doc.results.map((r) => r.id.length));
   const ruleW = Math.max(4, ...doc.results.map((r) => r.rule.length));
   const sevW = Math.max(8, ...doc.results.map((r) => severityWord(severityOf(r)).length));
+  // The answer first (the severities and counts), the table after it; the same line closes the table, where a
+  // terminal's last screen shows it.
+  const summary = `${doc.results.length} cases: ${headline(doc.results, doc.counts)} in ${
+    formatDuration(doc.run.wallMs)
+  } on ${deviceLine(doc)}`;
   const lines = [
+    summary,
+    "",
     `${"case".padEnd(idW)}  ${"result".padEnd(11)}  ${"severity".padEnd(sevW)}  ${"level".padEnd(7)}  ${
       "rule".padEnd(ruleW)
     }  detail`,
@@ -36,11 +43,6 @@ export function formatTable(doc: SuiteDoc, width = 180, color = useColor()): str
     const shown = color && s ? `\x1b[${SEVERITY_STYLE[s].ansi}m${word}\x1b[0m` : word;
     lines.push(before + shown + after + (d.length > room ? d.slice(0, Math.max(20, room - 1)) + "…" : d));
   }
-  lines.push("");
-  lines.push(
-    `${doc.results.length} cases: ${headline(doc.results, doc.counts)} in ${
-      formatDuration(doc.run.wallMs)
-    } on ${deviceLine(doc)}`,
-  );
+  lines.push("", summary);
   return lines.join("\n");
 }

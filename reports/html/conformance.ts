@@ -1,4 +1,4 @@
-// A conformance run as HTML: the findings per severity and the counts per class on top, then the matrix of
+// A conformance run as HTML: the findings graded by severity first, then the counts per class and the host, then the matrix of
 // cases, most severe first, with a filter (group, class, severity, level, verdict) and a search box; each case
 // expands to its rule and citation, what was done, what was expected and observed, the mismatch, its severity,
 // and for known deviations the verdict and the evidence.
@@ -16,7 +16,8 @@ import {
   severityOf,
 } from "../../conformance/severity.ts";
 import { esc, runHeader, statusBanner } from "./page.ts";
-import type { CaseResult } from "../../conformance/model.ts";
+import { findingsHtml } from "./answer.ts";
+import type { CaseResult, Classification } from "../../conformance/model.ts";
 
 /** The cases per class as pills (the filter buttons), the total first. */
 export function countsHtml(counts: Partial<Record<string, number>>, total: number): string {
@@ -136,10 +137,15 @@ export function suiteBody(run: SuiteRun, prefix: string): string {
       (d.run.wallMs / 1000).toFixed(1)
     } s; exit code ${d.exitCode}.</p>`
     : "";
-  return `${statusBanner(run)}${runHeader(run)}
+  // The findings lead, most severe first; the counts, the settings and the host follow (the host collapsed).
+  return `${statusBanner(run)}${
+    findingsHtml(d.results as CaseResult[], d.counts as Record<Classification, number>, prefix)
+  }
 <section id="${prefix}summary"><h2>Result</h2>${severityHtml(d.results as CaseResult[])}${
     countsHtml(d.counts, d.results.length)
-  }${settings}</section>
+  }${settings}<details class="meta" id="${prefix}host"><summary>Host, device, tool and command line</summary>${
+    runHeader(run)
+  }</details></section>
 <section id="${prefix}matrix"><h2>Cases</h2>
 <div class="filters" data-filter-table="${tid}">${select("group", "group", groups)}${
     select("class", "result", CLASSES)

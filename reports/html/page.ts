@@ -207,6 +207,9 @@ figure.fig figcaption{flex:1 1 100%;color:var(--muted);font-size:12.5px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:8px}
 .grid figure.fig .chart{height:280px;flex-basis:100%}.grid figure.fig.wide{grid-column:1/-1}
 td.wrap{white-space:normal;min-width:9em}
+.answer-grid{display:flex;flex-wrap:wrap;gap:0 24px;align-items:flex-start}.answer td.fastest{white-space:normal;min-width:10em}table.answer tbody th[scope=rowgroup]{white-space:normal;max-width:11em}table.answer td{white-space:normal}table.answer td:not(.fastest){text-align:right;font-variant-numeric:tabular-nums}
+section.answer .rule{font-size:12.5px;max-width:110em}details.meta{margin:6px 0}details.meta>summary{cursor:pointer;color:var(--muted)}
+section.findings .headline{font-size:16px;font-weight:600}ul.in-short{margin:4px 0 8px;padding-left:20px}ul.in-short li{margin:1px 0}
 .banner{border:2px solid var(--warn);background:#fff6e0;padding:8px 12px;margin:10px 0}
 .banner.incomplete strong{color:var(--warn)}
 .pill{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 8px;margin:2px 4px 2px 0;font-size:12.5px}

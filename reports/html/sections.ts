@@ -1,4 +1,4 @@
-// The body of one run's report, bench or conformance: header, status, then its sections (a merged two-host
+// The body of one run's report, bench or conformance: status, the answer, then the run's metadata and its sections (a merged two-host
 // document: what it holds once, then a section per pair).
 import type { BenchRun, Loaded, SuiteRun } from "../load.ts";
 import type { Figure, Section } from "../figure.ts";
@@ -9,6 +9,7 @@ import type { BenchIn, PointIn } from "../schema/bench.ts";
 import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts";
 import { fmtNs, fmtSize } from "./runtime.js";
 import { suiteBody } from "./conformance.ts";
+import { benchAnswerHtml } from "./answer.ts";
 
 type LateIn = BenchIn["revocation"][number];
 
@@ -148,7 +149,17 @@ function benchBody(run: BenchRun, charts: Charts, prefix: string): string {
       notRun.set(k, e);
     }
   }
+  // The answer leads; the run's metadata (host, device, tool, then the matrix and what did not run) follows it,
+  // the host and device tables collapsed.
+  const answer = benchAnswerHtml(
+    parts.map((p) => ({ label: merged ? partTitle(p) : "", points: p.results })),
+    d.strategies,
+    prefix,
+  );
   const summary = `<section id="${prefix}run"><h2>Run</h2>
+<details class="meta" id="${prefix}host"><summary>Host, device, tool and command line</summary>${
+    runHeader(run)
+  }</details>
 ${pageLayoutLine(d)}<p>${c.sizes.length} sizes (${c.sizes.map(fmtSize).join(", ")}) × ops ${
     c.ops.join(", ")
   } × ${c.strategies.length} strategies × depth ${c.depths.join(", ")} × pages ${c.pages.join(", ")} = ${
@@ -204,7 +215,7 @@ ${
       : ""
   }</section>`;
   // A merged document: what it holds once, then a section per pair with that pair's figures alone.
-  const items: [string, string][] = [[`${prefix}run`, "Run"]];
+  const items: [string, string][] = [[`${prefix}answer`, "Answer"], [`${prefix}run`, "Run"]];
   const html = pairSections(d).map(({ part, sections }) => {
     if (!part) {
       items.push(...sections.map((s) => [prefix + s.id, s.title] as [string, string]));
@@ -218,7 +229,7 @@ ${
       sectionsHtml(charts, sections, `${id}-`, 3)
     }${lateHtml(part.revocation, `${id}-revocation`, 3)}</section>`;
   }).join("\n");
-  return `${statusBanner(run)}${runHeader(run)}${toc(items)}${summary}${html}`;
+  return `${statusBanner(run)}${answer}${toc(items)}${summary}${html}`;
 }
 
 /** One run's body; `prefix` keeps element ids unique when several runs share a page. */

@@ -15,6 +15,7 @@ import { compareRuns } from "../../reports/compare.ts";
 import { compareHtml } from "../../reports/html/compare.ts";
 import { publish } from "../../reports/site.ts";
 import { mergedOf, read, writeDoc } from "../helpers/pairs.ts";
+import { type Doc, labRuns, variant } from "../helpers/lab.ts";
 import { bySeverity } from "../../conformance/severity.ts";
 import type { CaseResult } from "../../conformance/model.ts";
 
@@ -359,6 +360,75 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
       );
       clean(watch, html);
       console.log(`${html}: ${ink.length} charts drawn, no console error, no request`);
+      await page.close();
+    }
+  } finally {
+    await ctx.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/**
+ * The first screen (1440×900) of a bench page (the 5-repetition single-process run), a conformance page, a
+ * compare page (that run against a copy at half the rate) and the index of a 120-run site: the answer, or the
+ * findings, come before any metadata. MEMREG_UPDATE_DOCS=1 writes the screenshots into docs/ (the README
+ * shows them); otherwise they go to results/screenshots/ with the others.
+ */
+Deno.test("browser: the first screen of each page leads with the answer", async () => {
+  const docs = Deno.env.get("MEMREG_UPDATE_DOCS") === "1";
+  const out = docs ? new URL("../../docs/", import.meta.url).pathname : SHOTS;
+  Deno.mkdirSync(out, { recursive: true });
+  const dir = Deno.makeTempDirSync({ prefix: "memreg-first-" });
+  const single = JSON.parse(Deno.readTextFileSync(FIXTURES.single)) as Doc;
+  const files = {
+    bench: `${dir}/bench.html`,
+    conf: `${dir}/conformance.html`,
+    compare: `${dir}/compare.html`,
+    site: `${dir}/site/index.html`,
+  };
+  Deno.writeTextFileSync(files.bench, reportHtml([loadResult(FIXTURES.single)]));
+  Deno.writeTextFileSync(files.conf, reportHtml([loadResult(FIXTURES.conf61)]));
+  const slower = `${dir}/bench-half.json`;
+  Deno.writeTextFileSync(
+    slower,
+    JSON.stringify(variant(single, single.device.name, single.host.kernel, 1, 0.5)),
+  );
+  const pair = [FIXTURES.single, slower].map(loadResult);
+  Deno.writeTextFileSync(files.compare, compareHtml(compareRuns(pair), { runs: pair }));
+  Deno.mkdirSync(`${dir}/runs`);
+  labRuns(`${dir}/runs`);
+  publish(`${dir}/runs`, `${dir}/site`);
+  const ctx = await chromium.launchPersistentContext(`${dir}/profile`, {
+    executablePath: chromiumPath(),
+    args: ARGS,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    offline: true,
+  });
+  try {
+    for (
+      const [name, file, first] of [
+        ["first-screen-bench", files.bench, "answer"],
+        ["first-screen-conformance", files.conf, "findings"],
+        ["first-screen-compare", files.compare, null],
+        ["site-index", files.site, null],
+      ] as const
+    ) {
+      const { page, watch } = await open(ctx, file);
+      if (first) {
+        // The answer is the first section and starts on the first screen, above the run's metadata.
+        const at = await page.evaluate(() =>
+          [...document.querySelectorAll("section[id]")].map((s) => ({
+            id: s.id,
+            top: s.getBoundingClientRect().top,
+          }))
+        );
+        assert.equal(at[0].id, first, JSON.stringify(at));
+        assert.ok(at[0].top < 300, `${first} starts at ${at[0].top} px`);
+        assert.equal(await page.locator(".headers").isVisible(), false, "the host tables are collapsed");
+      }
+      await page.screenshot({ path: `${out}${name}.png` });
+      clean(watch, file);
       await page.close();
     }
   } finally {

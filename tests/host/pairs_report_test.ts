@@ -69,11 +69,18 @@ Deno.test("pair fixtures: one matrix in one boot, as a single process and as bot
   );
 });
 
+/** The run's host and device tables: collapsed in the run's section, below the answer. */
+function hostTables(html: string): string {
+  const at = html.indexOf('<details class="meta" id="host">');
+  assert.ok(at > html.indexOf('<section id="answer"'), "the answer comes before the host tables");
+  return html.slice(at, html.indexOf("</details>", at));
+}
+
 Deno.test("pair report: the writer's role, the connection, the launcher and each side's host, device and FFI path", () => {
   for (const [path, role] of [[FIXTURES.pairClient, "client"], [FIXTURES.pairServer, "server"]] as const) {
     const run = bench(path), p = run.doc.pair!;
     const html = reportHtml([run]);
-    const top = html.slice(0, html.indexOf('<section id="run"'));
+    const top = hostTables(html);
     assert.match(top, new RegExp(`written by</th><td>the ${role} \\(`));
     assert.match(top, /connection<\/th><td>TCP: QP endpoints exchanged over the out-of-band channel/);
     assert.match(top, /launched<\/th><td>by hand/);
@@ -95,7 +102,7 @@ Deno.test("merged report: each pair its own section under its hosts, with that p
   const [m] = loadMerged(["m.json", [cli, single]]);
   const html = reportHtml([m]);
   const specs = charts(html);
-  const top = html.slice(0, html.indexOf('<section id="run"'));
+  const top = hostTables(html);
   assert.match(top, /written by<\/th><td>pair 0&#39;s client, merging the documents of 2 pairs/);
   assert.match(top, /launched<\/th><td>srun: Slurm job 7 step 0, 2 pairs at once/);
   assert.match(html, /12 points per pair, 2 pairs; 24 measured/);

@@ -142,9 +142,12 @@ Deno.test("severity: the terminal table, Markdown, JUnit and HTML list the most 
       assertEquals(order.filter((id) => ids.includes(id)), ids);
     }
     const lines = formatTable(doc, 180, false).split("\n");
-    const rows = lines.slice(1, 1 + doc.results.length);
+    // The headline leads, then the column header and one row per case.
+    assertEquals(lines[0], lines.at(-1), `${name}: the headline first and last`);
+    const head = lines.findIndex((l) => l.startsWith("case "));
+    const rows = lines.slice(head + 1, head + 1 + doc.results.length);
     assertEquals(rows.map((l) => l.split(/\s+/)[0]), order, `${name}: table rows`);
-    const sevCol = lines[0].indexOf("severity");
+    const sevCol = lines[head].indexOf("severity");
     assertEquals(
       rows.map((l) => wordToSeverity(l.slice(sevCol).split(/\s{2,}/)[0].trim())),
       order.map((id) => severityOf(doc.results.find((r) => r.id === id)!)),
