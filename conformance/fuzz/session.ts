@@ -1,10 +1,10 @@
 // `memreg conformance --fuzz` and `--replay FILE` on the device here: a fuzz run or one replayed sequence,
 // streaming its records (to the crash-surviving host's stream in the testbed: survive.ts), and the document.
 import { basename, dirname, join } from "node:path";
-import { defaultOutPath, type RunHeader, runHeader } from "../../record/header.ts";
+import { defaultOutPath, runHeader } from "../../record/header.ts";
 import { ResultFile } from "../../record/result_file.ts";
 import { UsageError } from "../../common/mod.ts";
-import { SIGNAL_EXIT, stopRequested, type StopSignal, watchStop } from "../../common/signals.ts";
+import { SIGNAL_EXIT, stopRequested, watchStop } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
 import { type Profile, profileFor } from "../profile.ts";
 import { emitAll, type EmitWhat, wantsTapes } from "../emit_c.ts";
