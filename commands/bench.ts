@@ -13,6 +13,7 @@ import { interruption } from "../record/result_file.ts";
 import { benchReport } from "../reports/bench/table.ts";
 import { writeHtmlReport } from "../reports/write.ts";
 
+/** Adds `bench` to the program. */
 export function registerBench(program: Command): void {
   pairOptions(deviceOptions(
     program.command("bench").description("measure memory-registration strategies per I/O (and regcost)")

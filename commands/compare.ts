@@ -42,6 +42,7 @@ function sameRuns(files: string[], runs: Loaded[]): string[] {
   return out;
 }
 
+/** Adds `compare` to the program. */
 export function registerCompare(program: Command): void {
   program.command("compare").description(
     "compare runs (HCAs, kernels): the first of each kind is the baseline",

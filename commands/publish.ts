@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { publish } from "../reports/site.ts";
 import { guardOutput, outputDir } from "../common/output.ts";
 
+/** Adds `publish` to the program. */
 export function registerPublish(program: Command): void {
   program.command("publish").description(
     "build a static site (configurations with their history, run pages, compare pages) from a results directory",

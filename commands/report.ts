@@ -42,6 +42,7 @@ function dossierInput(path: string): DossierInput {
   return { path, doc: r.doc as unknown as SuiteDoc };
 }
 
+/** Adds `report` to the program. */
 export function registerReport(program: Command): void {
   program.command("report").description("render saved results: tables, one offline HTML page, chart files")
     .argument("<results...>", "result files: .json documents or .jsonl streams (interrupted runs)")

@@ -9,6 +9,7 @@ import { checkPairArgs } from "./conformance.ts";
 
 const DEFAULT_COMMAND = ["sh", "-c", "ibv_devinfo; rdma link"];
 
+/** Adds `testbed` and `testbed-setup` to the program. */
 export function registerTestbed(program: Command): void {
   // Lets `testbed` stop option parsing at the inner command, so `testbed ibv_devinfo -v` passes -v on.
   program.enablePositionalOptions();

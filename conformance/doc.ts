@@ -7,6 +7,7 @@ import { atLeast, type Severity, severityOf } from "./severity.ts";
 /** Bump on any incompatible change of the document below. */
 export const SCHEMA_VERSION = 1;
 
+/** How the run was made: its case filter, deadlines, options and wall time. */
 export interface RunInfo {
   /** The --cases filter, or null for all. */
   cases: string | null;
@@ -28,6 +29,7 @@ export interface RunInfo {
   finishedAt: string;
 }
 
+/** One testbed boot of a crash-surviving run: its kernel, the cases it finished and how it ended. */
 export interface BootRecord {
   kernel: string;
   /** Cases this boot finished. */
@@ -36,6 +38,7 @@ export interface BootRecord {
   warnings: string[];
 }
 
+/** The conformance result document. */
 export interface SuiteDoc extends RunHeader {
   kind: "conformance";
   /** Whether every selected case ran; a run stopped early says by what. */

@@ -12,6 +12,7 @@ import { countClasses, exitCodeFor, SCHEMA_VERSION, selectedIds, type SuiteDoc }
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 import type { Severity } from "./severity.ts";
 
+/** What a suite run needs: the device, the cases' options, the profile and the callbacks that stream it. */
 export interface SuiteOptions extends CaseOptions {
   device?: string;
   cases: string | null;
@@ -46,6 +47,7 @@ export function openDevice(o: { device?: string; port: number; gidIndex?: number
   }
 }
 
+/** Runs the cases in this process (or, with --isolate, each in a child) and returns the document. */
 export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promise<SuiteDoc> {
   using ctx = openDevice(o);
   const t0 = performance.now();

@@ -33,6 +33,7 @@ export interface FuzzDoc extends RunHeader {
   crashes?: CrashFinding[];
 }
 
+/** A sequence that crashed the guest kernel or process (crash survival), shrunk like any other finding. */
 export interface CrashFinding {
   signature: string;
   /** panic, oops, hang (the kernel) or process (the guest's memreg process died of a signal). */
