@@ -66,7 +66,8 @@ export function registerCompare(program: Command): void {
       `exit 1 (one line per reason) on: ${
         GATE_NAMES.join(", ")
       }; a figure worse beyond the spread (and by more than the threshold, e.g. regression:10%), a conformance ` +
-        "case whose class got worse or a deviation not in the baseline; repeatable or comma-separated",
+        "case whose class got worse or a deviation not in the baseline (new-deviation:security: at or above that " +
+        "severity); repeatable or comma-separated",
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )

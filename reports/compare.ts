@@ -9,6 +9,8 @@
 // labelled with its setup (single process, one pair, merged pairs; reports/pairs.ts), and where a run holds
 // several pairs, points are matched per pair, a pair that not every run has being listed as unmatched.
 import type { BenchRun, Loaded, SuiteRun } from "./load.ts";
+import { type Severity, severityOf } from "../conformance/severity.ts";
+import type { CaseResult } from "../conformance/model.ts";
 import type { LatencyIn, PointIn, RegcostIn } from "./schema/bench.ts";
 import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
@@ -39,6 +41,8 @@ export interface CaseDiff {
   /** Per run (baseline first): class, or null when the run did not have the case. */
   classes: (string | null)[];
   verdicts: (string | null)[];
+  /** Per run: the severity of its deviation (conformance/severity.ts), null for none or no case. */
+  severities: (Severity | null)[];
   /** Facts that differ: name → value per run ("–" when not observed). */
   facts: Record<string, string[]>;
   change:
@@ -196,7 +200,19 @@ function compareSuites(runs: SuiteRun[]): ConformanceCompare {
         : "class changed";
     } else if (verdicts.some((v) => v !== verdicts[0])) change = "verdict changed";
     else if (Object.keys(facts).length) change = "facts changed";
-    if (change) diffs.push({ id, title: first.title, rule: first.source, classes, verdicts, facts, change });
+    if (change) {
+      const severities = cs.map((c) => c ? severityOf(c as CaseResult) : null);
+      diffs.push({
+        id,
+        title: first.title,
+        rule: first.source,
+        classes,
+        verdicts,
+        severities,
+        facts,
+        change,
+      });
+    }
   }
   const order = [
     "regression",

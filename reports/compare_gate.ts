@@ -3,15 +3,18 @@
 import { UsageError } from "../common/mod.ts";
 import { type CompareModel, type FigureDiff, letter, pointName } from "./compare.ts";
 import { fmtValue, worse } from "./compare_md.ts";
+import { atLeast, parseSeverity, type Severity, SEVERITY_WORDS } from "../conformance/severity.ts";
 
-/** One `--fail-on` condition: its name and, for `regression`, the smallest worsening that counts (a fraction). */
+/**
+ * One `--fail-on` condition: for `regression`, the smallest worsening that counts (a fraction); for
+ * `new-deviation`, the least severity that counts (null: any).
+ */
 export type Gate =
   | { kind: "regression"; threshold: number | null }
-  // Room for a severity floor (`new-deviation:<severity>`) once deviations carry one.
-  | { kind: "new-deviation" };
+  | { kind: "new-deviation"; severity: Severity | null };
 
 /** The `--fail-on` values, as `--help` and the one-line refusals name them. */
-export const GATE_NAMES = ["regression[:threshold]", "new-deviation"] as const;
+export const GATE_NAMES = ["regression[:threshold]", "new-deviation[:severity]"] as const;
 
 /** "10%", "10" (per cent) or "0.5%" → a fraction; anything else is a UsageError naming the value. */
 function parseThreshold(text: string, value: string): number {
@@ -35,8 +38,11 @@ export function parseGates(values: string[]): Gate[] {
     const [name, arg, ...rest] = value.split(":");
     if (name === "regression" && !rest.length) {
       gates.push({ kind: "regression", threshold: arg === undefined ? null : parseThreshold(arg, value) });
-    } else if (name === "new-deviation" && arg === undefined) {
-      gates.push({ kind: "new-deviation" });
+    } else if (name === "new-deviation" && !rest.length) {
+      gates.push({
+        kind: "new-deviation",
+        severity: arg === undefined ? null : parseSeverity(arg, "--fail-on"),
+      });
     } else {
       throw new UsageError(`--fail-on: unknown '${value}' (one of: ${GATE_NAMES.join(", ")})`);
     }
@@ -88,13 +94,22 @@ export function gateReasons(model: CompareModel, gates: Gate[]): string[] {
       for (const d of model.conformance.diffs) {
         const [base, baseVerdict] = [d.classes[0], d.verdicts[0]];
         for (let i = 1; i < d.classes.length; i++) {
-          const c = d.classes[i], v = d.verdicts[i];
+          const c = d.classes[i], v = d.verdicts[i], sev = d.severities[i];
           if (c === null || base === null) continue;
+          // Under a severity floor, only a deviation at or above it counts.
+          if (g.severity && !(sev && atLeast(sev, g.severity))) continue;
           const at = `new deviation: ${d.id}: ${letter(i)}`;
+          const word = sev ? SEVERITY_WORDS[sev].one : null;
           if (GOOD.includes(base) && !GOOD.includes(c)) {
-            out.push(`${at} ${c} where ${letter(0)} was ${base} (the class got worse)`);
+            out.push(
+              `${at} ${c}${word ? ` (${word})` : ""} where ${letter(0)} was ${base} (the class got worse)`,
+            );
           } else if (v !== null && baseVerdict === null) {
-            out.push(`${at} ${c} (${v}) where ${letter(0)} was ${base} with no deviation`);
+            out.push(
+              `${at} ${c} (${[v, word].filter(Boolean).join("; ")}) where ${
+                letter(0)
+              } was ${base} with no deviation`,
+            );
           }
         }
       }

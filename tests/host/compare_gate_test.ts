@@ -103,12 +103,14 @@ Deno.test("--fail-on new-deviation: 7.2's deviations that 6.1 did not have fail"
   assertEquals(r.code, 1, r.log);
   assert(
     r.reasons.includes(
-      "compare: new deviation: mw2.bind_beyond_mr: B known (bug) where A was pass with no deviation",
+      "compare: new deviation: mw2.bind_beyond_mr: B known (bug; status-only) where A was pass with no deviation",
     ),
     r.log,
   );
   assert(
-    r.reasons.some((l) => /odp\.read_at_page_offset: B known \(bug\) where A was unsupported/.test(l)),
+    r.reasons.some((l) =>
+      /odp\.read_at_page_offset: B known \(bug; data integrity\) where A was unsupported/.test(l)
+    ),
     r.log,
   );
   // A verdict that changed on a deviation already there is not new.
@@ -116,6 +118,20 @@ Deno.test("--fail-on new-deviation: 7.2's deviations that 6.1 did not have fail"
   // The other way round, 7.2's deviations are gone: nothing new.
   const back = await gate([NEW, OLD, "--fail-on", "new-deviation"]);
   assertEquals(back.code, 0, back.log);
+});
+
+Deno.test("--fail-on new-deviation:<severity>: only new deviations at or above it fail, each named with its severity", async () => {
+  const all = await gate([OLD, NEW, "--fail-on", "new-deviation"]);
+  const sec = await gate([OLD, NEW, "--fail-on", "new-deviation:data-integrity"]);
+  const crash = await gate([OLD, NEW, "--fail-on", "new-deviation:kernel-crash"]);
+  const high = (l: string) => /\((?:[^)]*; )?(data integrity|security|kernel crash)\)/.test(l);
+  // The floor keeps exactly the lines of the unfiltered gate whose severity is at or above it.
+  assertEquals(sec.reasons, all.reasons.filter(high), sec.log);
+  assert(sec.reasons.length > 0 && sec.reasons.length < all.reasons.length, sec.log);
+  assertEquals(sec.code, 1, sec.log);
+  // 6.1 → 7.2 adds no kernel crash (its new deviations are status-only and the ODP offsets' data integrity).
+  assertEquals(crash.reasons, [], crash.log);
+  assertEquals(crash.code, 0, crash.log);
 });
 
 Deno.test("--fail-on new-deviation: a case whose class got worse fails", async () => {
@@ -128,7 +144,7 @@ Deno.test("--fail-on new-deviation: a case whose class got worse fails", async (
   assertEquals(r.code, 1, r.log);
   assertEquals(
     r.reasons,
-    [`compare: new deviation: ${c.id}: B fail where A was pass (the class got worse)`],
+    [`compare: new deviation: ${c.id}: B fail (bug) where A was pass (the class got worse)`],
     r.log,
   );
 });
@@ -145,11 +161,12 @@ Deno.test("--fail-on: repeatable and comma-separated; each gate reports its own 
 
 for (
   const [value, says] of [
-    ["bogus", /--fail-on: unknown 'bogus' \(one of: regression\[:threshold\], new-deviation\)/],
+    ["bogus", /--fail-on: unknown 'bogus' \(one of: regression\[:threshold\], new-deviation\[:severity\]\)/],
     ["regression:abc", /--fail-on: 'regression:abc': the threshold must be a positive percentage/],
     ["regression:0", /--fail-on: 'regression:0': the threshold must be a positive percentage/],
     ["regression:-5%", /--fail-on: 'regression:-5%': the threshold/],
-    ["new-deviation:x", /--fail-on: unknown 'new-deviation:x'/],
+    ["new-deviation:x", /--fail-on: unknown severity 'x'/],
+    ["new-deviation:security:2", /--fail-on: unknown 'new-deviation:security:2'/],
     ["regression,", /--fail-on: unknown ''/],
   ] as [string, RegExp][]
 ) {
