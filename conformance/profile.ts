@@ -22,6 +22,15 @@ export interface Deviation extends KnownDeviation {
   fuzz?: string[];
 }
 
+/** A remark on a case the driver passes (which layer answered, where the references disagree); matches nothing. */
+export interface ProfileNote {
+  case: string;
+  /** Kernel release prefixes it holds for; absent = any. */
+  kernels?: string[];
+  text: string;
+  evidence: string;
+}
+
 /** A driver's expectation profile (a JSON file such as profiles/rxe.json). */
 export interface Profile {
   driver: string;
@@ -29,6 +38,8 @@ export interface Profile {
   devices: string;
   description: string;
   deviations: Deviation[];
+  /** Remarks on passing cases, for people reading the profile (reports do not use them). */
+  notes?: ProfileNote[];
   /** Where it was loaded from (not in the file). */
   path?: string;
 }
@@ -62,6 +73,12 @@ export function validateProfile(p: Profile): string | null {
       return `${d.case}: fuzz must list signatures of the form rule|situation|class`;
     }
     if (!d.reason || !d.evidence) return `${d.case}: reason and evidence are required`;
+  }
+  if (p.notes !== undefined && !Array.isArray(p.notes)) return "notes must be a list";
+  for (const n of p.notes ?? []) {
+    if (typeof n?.case !== "string" || typeof n.text !== "string" || typeof n.evidence !== "string") {
+      return "a note needs case, text and evidence";
+    }
   }
   return null;
 }

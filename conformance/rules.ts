@@ -171,6 +171,13 @@ export const RULES = {
     source: "ibv_bind_mw(3)",
     text: "ibv_bind_mw binds type 1 windows; zero length unbinds; the rkey changes on each bind",
   },
+  "man.ibv_bind_mw.zero-based": {
+    source: "ibv_bind_mw(3), IBV_ACCESS_ZERO_BASED",
+    text:
+      "lists IBV_ACCESS_ZERO_BASED among ibv_bind_mw's access flags (remote_addr is then an offset from the " +
+      "window's start) without excepting type 1 windows, the only ones ibv_bind_mw binds: this contradicts " +
+      "IBTA o10-36.2.2 (a type 1 window cannot be zero-based), and the case follows IBTA",
+  },
   "man.ibv_alloc_mw": { source: "ibv_alloc_mw(3)", text: "ibv_dealloc_mw unbinds the window, then frees it" },
   "man.ibv_inc_rkey": {
     source: "ibv_inc_rkey(3)",

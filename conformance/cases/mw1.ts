@@ -88,6 +88,8 @@ export const mw1Cases: CaseDef[] = [
     id: "mw1.zero_based",
     title: "A zero-based type 1 bind is refused",
     rule: "o10-36.2.2",
+    // ibv_bind_mw(3) offers IBV_ACCESS_ZERO_BASED to type 1 binds; IBTA forbids it and decides the case.
+    also: ["man.ibv_bind_mw.zero-based"],
     level: "must",
     needs: MW1,
     setup: "target MR with MW_BIND",
@@ -292,7 +294,7 @@ export const mw1Cases: CaseDef[] = [
   }),
   same.reach({
     id: "mw1.window_reach",
-    title: "How far a type 1 window's key reaches: probes inside, around the window and across the MR's end",
+    title: "A type 1 window's key reaches only the window: probes inside, around it and across the MR's end",
     setup: "type 1 window over 4 KiB in the middle of an 8 KiB MR (2 KiB of MR either side)",
     provoke:
       "8-byte RDMA WRITEs through the window's key at the MR's start, just before the window, its first and " +

@@ -578,7 +578,7 @@ export const mw2Cases: CaseDef[] = [
   }),
   same.reach({
     id: "mw2.window_reach",
-    title: "How far a type 2 window's key reaches: probes inside, around the window and across the MR's end",
+    title: "A type 2 window's key reaches only the window: probes inside, around it and across the MR's end",
     setup: "type 2 window over 4 KiB in the middle of an 8 KiB MR (2 KiB of MR either side)",
     provoke:
       "8-byte RDMA WRITEs through the window's key at the MR's start, just before the window, its first and " +

@@ -341,13 +341,24 @@ export function windowCases(kind: WindowKind) {
     /**
      * How far a window's key reaches: 8-byte WRITEs through it at the MR's first bytes, just before the window
      * (it sits in the MR's second half), its first and last bytes, just after it, the MR's last bytes and
-     * across the MR's end, each recorded granted/denied (with recovery after a refusal).
+     * across the MR's end, each recorded granted/denied (with recovery after a refusal). A `must`: the window's
+     * bytes are granted and every other probe denied. The single-probe `must` cases (before_window_write,
+     * outside_window_write, narrower_than_access…) each check one of these places; this one maps the whole
+     * reach in one run, so a partial fix (say, only the end checked) shows which probes still pass.
      */
     reach: (w: Words): CaseDef => ({
       ...w,
       rule: "vol1.rkey-bounds",
-      level: "observe",
-      needs,
+      ...must,
+      expect: [{
+        "reach.mrStart": ["denied"],
+        "reach.beforeWindow": ["denied"],
+        "reach.windowStart": ["granted"],
+        "reach.windowLast": ["granted"],
+        "reach.afterWindow": ["denied"],
+        "reach.mrLast": ["denied"],
+        "reach.acrossMrEnd": ["denied"],
+      }],
       async run(f) {
         const { key } = await boundWindow(f, kind, RW, { off: T.mrOff + 2048, len: 4096 });
         const win = T.mrOff + 2048;
