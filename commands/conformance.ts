@@ -92,7 +92,7 @@ export function registerConformance(program: Command): void {
   const cmd = pairOptions(deviceOptions(
     program.command("conformance")
       .description(
-        "provoke the invalidation error cases (MR, MW type 1/2, QP, ODP) and classify each outcome",
+        "provoke the invalidation and local protection error cases (MR, local protection, MW type 1/2, QP, ODP) and classify each outcome",
       )
       .option("--cases <patterns>", "comma-separated case ids or globs, e.g. 'mw2.*,mr.write_*'")
       .option("--list", "list the selected cases (id, level, rule, title) and exit")

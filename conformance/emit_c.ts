@@ -84,7 +84,7 @@ function opC(o: TapeOp, steps: TapeStep[]): string {
       );
       break;
     case "send":
-      f.push(".kind = OP_SEND", `.key = ${keyC(o.key)}`, ".target = -1");
+      f.push(".kind = OP_SEND", `.key = ${keyC(o.key)}`, ".target = -1", ...(o.plain ? [".plain = 1"] : []));
       break;
     case "local":
       f.push(".kind = OP_LOCAL", `.key = ${keyC(o.key)}`, ".target = -1");
@@ -143,7 +143,9 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
         "}",
       ];
     case "recv":
-      return [`fx_recv('${s.side}');`];
+      return [
+        `fx_recv_at('${s.side}', ${s.buf ? num(s.buf) : -1}, ${s.lkey ? `1, ${keyC(s.lkey)}` : "0, 0"});`,
+      ];
     case "collect":
       return [`fx_collect(${cstr(s.label)}, '${s.side}', ${s.n});`];
     case "data":

@@ -65,7 +65,7 @@ const Op = z.discriminatedUnion("kind", [
     len: z.number().int().min(0).max(1 << 20),
     seed: seed.optional(),
   }),
-  z.object({ kind: z.literal("send"), key: u32 }),
+  z.object({ kind: z.literal("send"), key: u32, plain: z.boolean().optional() }),
   z.object({
     kind: z.literal("atomic"),
     key: u32,

@@ -78,6 +78,35 @@ export const RULES = {
       "a WR whose scatter/gather list does not reference a memory region valid for the operation completes " +
       "with Local Protection Error (IBV_WC_LOC_PROT_ERR)",
   },
+  "vol1.lkey-pd": {
+    source:
+      "IBTA Vol 1 (local access checks: an L_Key is valid only in its region's PD), §11.6.2; ibv_reg_mr(3)",
+    text:
+      "a memory region is associated with one PD; an SGE whose L_Key names a region of another PD than the " +
+      "QP's references no region valid for the WR: it completes with Local Protection Error " +
+      "(IBV_WC_LOC_PROT_ERR) and nothing is sent or written",
+  },
+  "vol1.lkey-bounds": {
+    source: "IBTA Vol 1 §11.6.2 Completion Return Status (Local Protection Error vs Local Length Error)",
+    text:
+      "an SGE must lie within the region of its L_Key; one that runs past the region's end fails with Local " +
+      "Protection Error (IBV_WC_LOC_PROT_ERR); Local Length Error is for message lengths (a send longer than the " +
+      "receive, a length over the port's maximum), not for an SGE outside its region",
+  },
+  "vol1.recv-local-write": {
+    source: "IBTA Vol 1 §11.6.2 (Local Protection Error) and ibv_reg_mr(3) (IBV_ACCESS_LOCAL_WRITE)",
+    text:
+      "the device writes incoming data into a receive WQE's buffers (and READ responses into the requester's), " +
+      "which needs Local Write on their region: without it the WQE completes with Local Protection Error " +
+      "(IBV_WC_LOC_PROT_ERR) and nothing is written",
+  },
+  "9.9.3.class-b": {
+    source: "IBTA Vol 1 §9.9.3 responder errors (Remote Operational Error NAK, §9.7.5.2.x) and §11.6.2",
+    text:
+      "a responder that cannot carry out a request because of its own receive WQE (an invalid L_Key, a region " +
+      "without Local Write) completes that WQE in error (Local Protection Error) and NAKs with Remote " +
+      "Operational Error: the requester completes the SEND with IBV_WC_REM_OP_ERR, never with success",
+  },
   "11.6.2.mw-bind": {
     source: "IBTA Vol 1 §11.6.2 Completion Return Status (Memory Window Bind Error)",
     text: "a memory window bind that cannot be performed completes with Memory Window Bind Error " +

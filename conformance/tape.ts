@@ -26,7 +26,8 @@ export type TapeOp =
     /** read: the buffer and MR the data lands in. */
     landing?: string;
   }
-  | { kind: "send"; key: KeyExpr }
+  /** A SEND_WITH_INV of key; `plain`: a plain SEND (key unused, 0). */
+  | { kind: "send"; key: KeyExpr; plain?: boolean }
   | { kind: "local"; key: KeyExpr }
   | {
     kind: "atomic";
@@ -89,7 +90,8 @@ export type TapeStep =
   /** IBV_WR_BIND_MW (type 2) with `key`. */
   | ({ op: "bind2"; key: KeyExpr } & BindFields)
   | { op: "post"; label: string; via: QpSide; ops: TapeOp[]; deadlineMs?: number; missingOk?: boolean }
-  | { op: "recv"; side: QpSide }
+  /** A receive of 4 KiB: into the fixture's receive buffer, or into `buf` with `lkey`. */
+  | { op: "recv"; side: QpSide; buf?: string; lkey?: KeyExpr }
   | { op: "collect"; label: string; side: QpSide; n: number }
   | { op: "data"; label: string; buf: string }
   | { op: "states"; prefix: string }

@@ -1,6 +1,7 @@
 // The case catalogue, in run order.
 import type { CaseDef } from "../model.ts";
 import { mrCases } from "./mr.ts";
+import { lprotCases } from "./lprot.ts";
 import { mw1Cases } from "./mw1.ts";
 import { mw2Cases } from "./mw2.ts";
 import { qpCases } from "./qp.ts";
@@ -8,11 +9,12 @@ import { odpCases } from "./odp.ts";
 import { fuzzedCases } from "./fuzzed.ts";
 
 /** The case groups, in run order (`--group`). */
-export const GROUPS = ["mr", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
+export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
 
 /** Every case, in run order. */
 export const CASES: readonly CaseDef[] = [
   ...mrCases,
+  ...lprotCases,
   ...mw1Cases,
   ...mw2Cases,
   ...qpCases,

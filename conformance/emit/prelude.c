@@ -462,6 +462,7 @@ struct op {
 	int has_lkey;
 	uint32_t lkey;
 	int from_b;
+	int plain;       /* send: a plain SEND, not SEND_WITH_INV */
 	int landing;     /* buffer index (read, atomic) */
 	int landing_mr;  /* mr index of the landing buffer */
 	int fadd;
@@ -480,8 +481,9 @@ static void fx_bind2(const char *label, int mw, uint32_t key, int mr, int b, siz
 	post_ops(label, via, &o, 1, 0, 0);
 }
 
-static void fx_recv(char side) {
-	struct ibv_sge sge = {(uintptr_t)F.b[2]->p, 4096, F.recvMr->lkey};
+/* A receive of 4 KiB into buffer b with lkey (the fixture's receive buffer and MR where b < 0 / !has_lkey). */
+static void fx_recv_at(char side, int b, int has_lkey, uint32_t lkey) {
+	struct ibv_sge sge = {(uintptr_t)F.b[b >= 0 ? b : 2]->p, 4096, has_lkey ? lkey : F.recvMr->lkey};
 	struct ibv_recv_wr wr = {0}, *bad;
 	wr.wr_id = F.next_wr++;
 	wr.sg_list = &sge;
@@ -565,11 +567,11 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 		case OP_SEND:
 			any_remote = 1;
 			sent = i;
-			wr[i].opcode = IBV_WR_SEND_WITH_INV;
+			wr[i].opcode = o->plain ? IBV_WR_SEND : IBV_WR_SEND_WITH_INV;
 			sge[i] = (struct ibv_sge){(uintptr_t)F.b[0]->p, 32, F.srcMr->lkey};
 			wr[i].sg_list = &sge[i];
 			wr[i].num_sge = 1;
-			wr[i].invalidate_rkey = o->key;
+			if (!o->plain) wr[i].invalidate_rkey = o->key;
 			break;
 		case OP_LOCAL:
 			wr[i].opcode = IBV_WR_LOCAL_INV;
