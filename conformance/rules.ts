@@ -93,7 +93,7 @@ export const RULES = {
       "Protection Error (IBV_WC_LOC_PROT_ERR); Local Length Error is for message lengths (a send longer than the " +
       "receive, a length over the port's maximum), not for an SGE outside its region",
   },
-  "vol1.recv-local-write": {
+  "vol1.local-write": {
     source: "IBTA Vol 1 §11.6.2 (Local Protection Error) and ibv_reg_mr(3) (IBV_ACCESS_LOCAL_WRITE)",
     text:
       "the device writes incoming data into a receive WQE's buffers (and READ responses into the requester's), " +

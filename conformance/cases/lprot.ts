@@ -78,7 +78,7 @@ export const lprotCases: CaseDef[] = [
   {
     id: "lprot.recv_control",
     title: "A SEND into a receive buffer registered with LOCAL_WRITE completes on both ends (control)",
-    rule: "vol1.recv-local-write",
+    rule: "vol1.local-write",
     level: "must",
     setup: "a receive on qpB into a buffer of its own, MR with LOCAL_WRITE",
     provoke: "a plain SEND of 32 bytes qpA → qpB",
@@ -91,7 +91,7 @@ export const lprotCases: CaseDef[] = [
     id: "lprot.recv_without_local_write",
     title:
       "A SEND into a receive buffer registered without LOCAL_WRITE fails at the receiver and writes nothing",
-    rule: "vol1.recv-local-write",
+    rule: "vol1.local-write",
     also: ["11.6.2.loc-prot", "9.9.3.class-b"],
     level: "must",
     setup: "a receive on qpB into a buffer of its own, MR with REMOTE_READ only (no LOCAL_WRITE)",
@@ -105,6 +105,19 @@ export const lprotCases: CaseDef[] = [
     }],
     async run(f) {
       await sendInto(f, Access.REMOTE_READ);
+    },
+  },
+  {
+    id: "lprot.read_into_no_local_write",
+    title: "An RDMA READ whose response lands in an MR without LOCAL_WRITE fails with Local Protection Error",
+    rule: "vol1.local-write",
+    also: ["11.6.2.loc-prot"],
+    level: "must",
+    setup: "a live target MR; the READ's landing buffer registered with REMOTE_READ only (no LOCAL_WRITE)",
+    provoke: "RDMA READ of 64 bytes into that landing buffer",
+    expect: all({ "access.ret": ["0"], "access.wc": [LOC_PROT], "access.data": ["unchanged"] }),
+    async run(f) {
+      await f.read("access", { key: f.targetMr(RW).rkey, landingAccess: Access.REMOTE_READ });
     },
   },
   {
