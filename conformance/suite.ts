@@ -1,7 +1,6 @@
 // A whole run: open the device, write the header, run the selected cases (in process or isolated), apply the
 // profile, and build the result document.
 import { Context } from "../ffi/mod.ts";
-import { retryOf } from "../ffi/qp.ts";
 import { type RunHeader, runHeader } from "../record/header.ts";
 import { UsageError } from "../common/mod.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
@@ -12,16 +11,7 @@ import { crashDeviation, type Profile, profileFor } from "./profile.ts";
 import { countClasses, exitCodeFor, SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 import type { Severity } from "./severity.ts";
-import { FIXTURE_PATH } from "./fixture/mod.ts";
-
-/** The fixture's retry settings, as the document states them. */
-const QP_RETRY = {
-  ...retryOf(FIXTURE_PATH),
-  why:
-    "6, not 7: rxe's completer (rxe_comp.c) never decrements a transport retry count of 7, treating it as " +
-    "infinite, a meaning IBTA gives only the RNR retry count; a finite count makes an unanswered request " +
-    "end in IBV_WC_RETRY_EXC_ERR (qp.retry_count_seven checks how a device treats 7)",
-};
+import { FIXTURE_RETRY } from "./fixture/mod.ts";
 
 /** What a suite run needs: the device, the cases' options, the profile and the callbacks that stream it. */
 export interface SuiteOptions extends CaseOptions {
@@ -120,7 +110,7 @@ export function suiteDoc(
       gidIndex: o.gidIndex ?? null,
       stepDeadlineMs: o.stepDeadlineMs,
       caseDeadlineMs: o.caseDeadlineMs,
-      qpRetry: QP_RETRY,
+      qpRetry: FIXTURE_RETRY,
       ...(o.failOn ? { failOn: o.failOn } : {}),
       wallMs: Math.round(performance.now() - t0),
       finishedAt: new Date().toISOString(),
