@@ -23,10 +23,24 @@ export interface RunInfo {
   gidIndex: number | null;
   stepDeadlineMs: number;
   caseDeadlineMs: number;
+  /** The fixture QPs' transport timer (4.096 µs × 2^timeout), retry counts, and why the transport count. */
+  qpRetry?: QpRetry;
   /** --fail-on: a deviation at or above this severity fails the run, even one the profile lists. */
   failOn?: Severity;
   wallMs: number;
   finishedAt: string;
+}
+
+/** The fixture QPs' RTS settings that decide how long an unanswered request takes to fail. */
+export interface QpRetry {
+  /** The local ACK timeout exponent: each try waits 4.096 µs × 2^timeout. */
+  timeout: number;
+  /** The transport retry count. */
+  retryCnt: number;
+  /** The RNR retry count (7 would be infinite). */
+  rnrRetry: number;
+  /** Why the transport retry count is what it is. */
+  why: string;
 }
 
 /** One testbed boot of a crash-surviving run: its kernel, the cases it finished and how it ended. */

@@ -154,7 +154,9 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
       return [`fx_states(${cstr(s.prefix)});`];
     case "recover": {
       const pairs = s.pairs ?? ["AB"];
-      return [`fx_recover(${pairs.includes("AB") ? 1 : 0}, ${pairs.includes("CD") ? 1 : 0});`];
+      const ab = pairs.includes("AB") ? 1 : 0, cd = pairs.includes("CD") ? 1 : 0;
+      if (s.retryCnt !== undefined) return [`fx_recover_retry(${ab}, ${cd}, ${s.retryCnt});`];
+      return [`fx_recover(${ab}, ${cd});`];
     }
     case "pair":
       return ["fx_pair();"];

@@ -162,6 +162,14 @@ export const RULES = {
       "a QP in the Error state processes no incoming request: nothing it would have granted is accessed and " +
       "the requester's WR does not complete successfully",
   },
+  "9.7.retry-cnt": {
+    source:
+      "IBTA Vol 1 §9.7.6 requester timeouts and retries (Retry Count), and the Modify QP attributes: only the " +
+      'RNR Retry Count gives 7 the meaning "retry forever"; ibv_modify_qp(3) retry_cnt / rnr_retry',
+    text:
+      "the transport retry count (0-7) bounds the retries of a request that gets no response: when it is " +
+      "exhausted the WR completes with Transport Retry Counter Exceeded (IBV_WC_RETRY_EXC_ERR), 7 included",
+  },
   "11.2.dealloc-pd": {
     source: "IBTA Vol 1 §11.2 Deallocate Protection Domain; ibv_alloc_pd(3) NOTES",
     text: "a PD with resources still associated (MRs, MWs, QPs) cannot be deallocated: the verb fails",

@@ -11,6 +11,7 @@ import { crashDeviation, type Profile, profileFor } from "./profile.ts";
 import { countClasses, exitCodeFor, SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
 import { SIGNAL_EXIT, stopRequested } from "../common/signals.ts";
 import type { Severity } from "./severity.ts";
+import { FIXTURE_RETRY } from "./fixture/mod.ts";
 
 /** What a suite run needs: the device, the cases' options, the profile and the callbacks that stream it. */
 export interface SuiteOptions extends CaseOptions {
@@ -109,6 +110,7 @@ export function suiteDoc(
       gidIndex: o.gidIndex ?? null,
       stepDeadlineMs: o.stepDeadlineMs,
       caseDeadlineMs: o.caseDeadlineMs,
+      qpRetry: FIXTURE_RETRY,
       ...(o.failOn ? { failOn: o.failOn } : {}),
       wallMs: Math.round(performance.now() - t0),
       finishedAt: new Date().toISOString(),

@@ -17,6 +17,7 @@ import type { TapeStep } from "./tape.ts";
 import type { Severity } from "./severity.ts";
 import type { CaseDef, CaseResult, CaseRun, CrashEvidence } from "./model.ts";
 import { applyProfile, baseResult, caseDeadline } from "./runner.ts";
+import { FIXTURE_RETRY } from "./fixture/mod.ts";
 import { type Profile, profileFor } from "./profile.ts";
 import {
   type BootRecord,
@@ -319,6 +320,7 @@ export async function surviveInTestbed(
       gidIndex: o.gid ?? null,
       stepDeadlineMs: o.stepDeadline,
       caseDeadlineMs: o.caseDeadline,
+      qpRetry: FIXTURE_RETRY,
       ...(o.failOn ? { failOn: o.failOn } : {}),
     },
     onResult: o.onResult,

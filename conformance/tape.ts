@@ -95,7 +95,7 @@ export type TapeStep =
   | { op: "collect"; label: string; side: QpSide; n: number }
   | { op: "data"; label: string; buf: string }
   | { op: "states"; prefix: string }
-  | { op: "recover"; pairs?: ("AB" | "CD")[] }
+  | { op: "recover"; pairs?: ("AB" | "CD")[]; retryCnt?: number }
   | { op: "pair" }
   | { op: "qpState"; side: QpSide; state: "ERR" | "RESET" }
   | { op: "destroyQp"; label: string; side: "C" | "D" }

@@ -53,17 +53,21 @@ export class Loopback {
     }
   }
 
-  /** RESET→INIT→RTR→RTS for both QPs, each aimed at the other. Also used to recover after ERR→RESET. */
-  connect(psnA = 0x1000, psnB = 0x2000): void {
-    const { port, gidIndex } = this.path;
+  /**
+   * RESET→INIT→RTR→RTS for both QPs, each aimed at the other. Also used to recover after ERR→RESET.
+   * `extra`: path settings for this connection only (e.g. a retry count), over `path`.
+   */
+  connect(psnA = 0x1000, psnB = 0x2000, extra: Partial<PathOptions> = {}): void {
+    const path = { ...this.path, ...extra };
+    const { port, gidIndex } = path;
     const gid = gidIndex >= 0 ? this.ctx.gidBytes(port, gidIndex) : null;
     const lid = this.ctx.queryPort(port).lid;
     this.qpA.toInit(port);
     this.qpB.toInit(port);
-    this.qpA.toRtr({ qpNum: this.qpB.qpNum, lid, gid, psn: psnB }, this.path);
-    this.qpB.toRtr({ qpNum: this.qpA.qpNum, lid, gid, psn: psnA }, this.path);
-    this.qpA.toRts(psnA, this.path);
-    this.qpB.toRts(psnB, this.path);
+    this.qpA.toRtr({ qpNum: this.qpB.qpNum, lid, gid, psn: psnB }, path);
+    this.qpB.toRtr({ qpNum: this.qpA.qpNum, lid, gid, psn: psnA }, path);
+    this.qpA.toRts(psnA, path);
+    this.qpB.toRts(psnB, path);
   }
 
   /** Releases the QPs, CQs and PD(s) (not the context); throws the first failure. */

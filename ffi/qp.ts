@@ -47,7 +47,10 @@ export interface PathOptions {
   maxRdAtomic?: number;
 }
 
-/** A requester's timeout and retries at RTS: what `path` sets, else memreg's defaults (7: retry forever on RNR). */
+/**
+ * A requester's timeout and retries at RTS: what `path` sets, else memreg's defaults (bench's): RNR retry 7
+ * (forever, per IBTA) and transport retry 7 (7 tries per IBTA; rxe never gives up on 7, rxe_comp.c).
+ */
 export function retryOf(
   path: Partial<PathOptions>,
 ): Required<Pick<PathOptions, "timeout" | "retryCnt" | "rnrRetry">> {

@@ -9,8 +9,10 @@ import {
   all,
   denied,
   granted,
+  LOCAL_INV_FAIL,
   localInvFailed,
   localInvThenWrite,
+  NOT_OK,
   OK,
   refusedBind,
   refusedKeyGrantsNothing,
@@ -223,14 +225,19 @@ export const mw2Cases: CaseDef[] = [
   }),
   {
     id: "mw2.local_inv_twice",
-    title: "LOCAL_INV twice: the second finds the window free; the key stays refused",
+    title: "LOCAL_INV twice: the second finds the window free and is refused; the key stays refused",
     rule: "vol1.invalidate",
     level: "must",
     needs: INV,
     risk: INVALIDATE_FREE_RISK,
     setup: "bound type 2 window; LOCAL_INV of key1 on qpB; a second QP pair",
-    provoke: "LOCAL_INV of key1 again on the spare QP (status recorded), then WRITE qpA → qpB with key1",
-    expect: all(invOk, denied("access"), unchanged),
+    provoke:
+      "LOCAL_INV of key1 again on the spare QP (refused: the window is free), then WRITE qpA → qpB with key1",
+    // The second LOCAL_INV is refused when posted or by its completion (the fuzzer's localInv.mw2.free).
+    expect: [
+      ...all(invOk, { "inv2.ret": NOT_OK }, denied("access"), unchanged),
+      ...all(invOk, { "inv2.ret": ["0"], "inv2.wc": LOCAL_INV_FAIL }, denied("access"), unchanged),
+    ],
     run: writeThroughWindow(2, {
       act: async (f, { key }) => {
         await f.localInv("inv", key);

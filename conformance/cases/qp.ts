@@ -113,10 +113,30 @@ export const qpCases: CaseDef[] = [
     setup: "a live target MR; the responder qpB moved to ERR (ibv_modify_qp)",
     provoke:
       "RDMA WRITE qpA → qpB with the MR's valid rkey; its completion is awaited 10 s (the transport timer, " +
-      "4.096 µs × 2^14, times 8 tries is 0.54 s): none at all is recorded as access.wc=none",
+      "4.096 µs × 2^14, times 7 tries with the fixture's retry count 6 is 0.47 s): none at all is recorded as " +
+      "access.wc=none",
     expect: all({ "access.ret": ["0"], "access.wc": NO_RESPONDER }, unchanged),
     async run(f) {
       const key = f.targetMr().rkey;
+      f.toState("B", QpState.ERR);
+      await f.write("access", { key }, "A", { deadlineMs: 10_000, missingOk: true });
+      f.data();
+    },
+  },
+  {
+    id: "qp.retry_count_seven",
+    title:
+      "Transport retry count 7 is finite: a request nobody answers completes in error (retries exceeded)",
+    rule: "9.7.retry-cnt",
+    also: ["10.3.err-state"],
+    level: "must",
+    setup: "a live target MR; qpA ↔ qpB connected again with retry_cnt 7 (timeout 14); qpB moved to ERR",
+    provoke: "RDMA WRITE qpA → qpB with the MR's valid rkey; its completion is awaited 10 s (8 tries of " +
+      "4.096 µs × 2^14 take 0.54 s): none at all is recorded as access.wc=none (the requester retries forever)",
+    expect: all({ "access.ret": ["0"], "access.wc": NO_RESPONDER }, unchanged),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      f.recover(["AB"], 7);
       f.toState("B", QpState.ERR);
       await f.write("access", { key }, "A", { deadlineMs: 10_000, missingOk: true });
       f.data();

@@ -185,6 +185,10 @@ static struct ibv_qp *qp_new(struct ibv_pd *pd, struct ibv_cq *cq) {
 	return qp;
 }
 
+/* memreg's FIXTURE_PATH: 6 transport retries (rxe treats 7 as "retry forever", IBTA only the RNR count). */
+#define FX_RETRY_CNT 6
+static int fx_retry_cnt = FX_RETRY_CNT;
+
 static void qp_connect(struct ibv_qp *qp, uint32_t remote, uint32_t rq_psn, uint32_t sq_psn) {
 	struct ibv_qp_attr a = {0};
 	a.qp_state = IBV_QPS_INIT;
@@ -213,7 +217,7 @@ static void qp_connect(struct ibv_qp *qp, uint32_t remote, uint32_t rq_psn, uint
 	memset(&a, 0, sizeof a);
 	a.qp_state = IBV_QPS_RTS;
 	a.timeout = 14;
-	a.retry_cnt = 7;
+	a.retry_cnt = fx_retry_cnt;
 	a.rnr_retry = 3;
 	a.sq_psn = sq_psn;
 	a.max_rd_atomic = F.max_rd_atomic;
@@ -712,6 +716,13 @@ static void fx_recover(int ab, int cd) {
 		qp_connect(F.qp[2], F.qp[3]->qp_num, 0x3000, 0x4000);
 		qp_connect(F.qp[3], F.qp[2]->qp_num, 0x4000, 0x3000);
 	}
+}
+
+/* A recover whose qpA <-> qpB connection uses `retry` transport retries (until the next recover). */
+static void fx_recover_retry(int ab, int cd, int retry) {
+	fx_retry_cnt = retry;
+	fx_recover(ab, cd);
+	fx_retry_cnt = FX_RETRY_CNT;
 }
 
 static void fx_qp_state(char side, int err) {

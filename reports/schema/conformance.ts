@@ -67,6 +67,7 @@ const RunInfoSchema = z.object({
   gidIndex: int.nullable(),
   stepDeadlineMs: amount,
   caseDeadlineMs: amount,
+  qpRetry: z.object({ timeout: int, retryCnt: int, rnrRetry: int, why: str }).optional(),
   failOn: z.enum(SEVERITIES).optional(),
   wallMs: amount,
   finishedAt: str,
