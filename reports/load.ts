@@ -298,7 +298,8 @@ function benchMissing(doc: BenchIn): string[] {
 }
 
 /** The points a run had: as its document says, or (documents before `planned`) its config's matrix. */
-function plannedOf(doc: BenchIn): string[] {
+/** The points a bench run planned: its own `planned` list, or derived from its config (older documents). */
+export function plannedOf(doc: BenchIn): string[] {
   // Documents from before the page layout: contiguous buffers only, one working set, no sweep.
   return doc.planned ?? plannedPoints({
     layouts: ["contiguous"],

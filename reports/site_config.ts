@@ -6,11 +6,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { UsageError } from "../common/mod.ts";
-import { type BenchRun, type Loaded, loadResult } from "./load.ts";
+import { type BenchRun, type Loaded, loadResult, plannedOf } from "./load.ts";
 import { docPairs } from "./pairs.ts";
 import { slug } from "./figure.ts";
-import { plannedPoints } from "../bench/doc.ts";
-import type { MatrixConfig } from "../bench/config.ts";
 
 /** The file `publish` leaves in a site: a directory holding it is a site, whose data copies are not runs. */
 export const SITE_MARKER = ".memreg-site";
@@ -119,22 +117,12 @@ const MATRIX_FIELDS = [
   "sweep",
 ] as const;
 
-/** The points a bench run planned: its own list, or derived from its config (schema 1 had no layouts). */
+/** The points a bench run planned (load.ts's plannedOf); a config it cannot derive them from, by its fields. */
 function benchMatrix(r: BenchRun): string[] {
-  if (r.doc.planned?.length) return r.doc.planned;
-  const c = r.doc.config as Record<string, unknown>;
   try {
-    return plannedPoints(
-      {
-        layouts: ["contiguous"],
-        pageOps: [],
-        pageSizes: [],
-        workingSets: null,
-        sweep: null,
-        ...c,
-      } as unknown as MatrixConfig,
-    );
+    return plannedOf(r.doc);
   } catch {
+    const c = r.doc.config as Record<string, unknown>;
     return [JSON.stringify(MATRIX_FIELDS.map((k) => [k, c[k] ?? null]))];
   }
 }
