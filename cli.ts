@@ -9,7 +9,6 @@ import { registerCompare } from "./commands/compare.ts";
 import { registerPublish } from "./commands/publish.ts";
 import { rememberCommand } from "./commands/options.ts";
 import { KnownError, UsageError, VERSION } from "./common/mod.ts";
-import { closeAll, LibraryMissingError, VerbsError } from "./ffi/mod.ts";
 
 /** The whole CLI, built afresh for each run (commander keeps what it parsed on its objects). */
 export function buildProgram(): Command {
@@ -41,9 +40,13 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(["deno", "memreg", ...args]);
     return typeof Deno.exitCode === "number" ? Deno.exitCode : 0;
   } catch (e) {
-    closeAll();
     // Commander has printed its message; its own usage errors (unknown option, missing value) are bad input.
+    // They come before any action, so nothing is open yet.
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    // The binding is loaded here (at once, if a run already loaded it) rather than at start: commands that
+    // never touch a device start without it.
+    const { closeAll, LibraryMissingError, VerbsError } = await import("./ffi/mod.ts");
+    closeAll();
     const known = e instanceof VerbsError || e instanceof LibraryMissingError || e instanceof UsageError ||
       e instanceof KnownError;
     console.error(`memreg: ${(e as Error)?.message ?? String(e)}`);

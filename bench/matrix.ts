@@ -193,7 +193,7 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
   const keys = matrix(cfg);
   const revoking = strategyInfo(cfg).filter((s) => s.revokes);
   const calibrate = cfg.calibrate && side.calibrate ? side.calibrate.bind(side) : null;
-  const bar = progress(
+  const bar = await progress(
     keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0) + (calibrate ? 1 : 0),
     o.quiet,
   );

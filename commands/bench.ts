@@ -1,17 +1,11 @@
 // `memreg bench`: the registration-strategy benchmarks. Options are checked before the testbed is booted; at the
-// end the ranked table on stdout and the HTML report next to the JSON.
+// end the ranked table on stdout and the HTML report next to the JSON. The run itself lives in bench_action.ts,
+// loaded only when bench runs: every other command starts without the engine (seconds in the testbed).
 import type { Command } from "commander";
-import { type DeviceOptions, deviceOptions, ensureDevice, pairOptions, pairRoleOf } from "./options.ts";
-import type { PairCliOptions } from "../oob/role.ts";
-import { runBenchPair } from "../bench/pair/run.ts";
-import { UsageError } from "../common/mod.ts";
+import { deviceOptions, pairOptions } from "./options.ts";
 import { nonNegativeInt, positiveInt } from "../common/mod.ts";
-import { DEFAULTS, parseConfig, type RawOptions } from "../bench/config.ts";
-import { runBench } from "../bench/run.ts";
-import { jsonLinesPath } from "../record/stream.ts";
-import { interruption } from "../record/result_file.ts";
-import { benchReport } from "../reports/bench/table.ts";
-import { writeHtmlReport } from "../reports/write.ts";
+import { DEFAULTS } from "../bench/config.ts";
+import type { BenchCliOptions } from "./bench_action.ts";
 
 /** Adds `bench` to the program. */
 export function registerBench(program: Command): void {
@@ -105,36 +99,5 @@ export function registerBench(program: Command): void {
       .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
       .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--quiet", "no progress output"),
-  )).action(
-    async (opts: DeviceOptions & RawOptions & PairCliOptions & { quiet?: boolean; html: boolean }) => {
-      const cfg = parseConfig(opts);
-      const role = await pairRoleOf(opts);
-      if (role && cfg.calibrate) {
-        throw new UsageError(
-          "--calibrate runs perftest in one process; with two hosts run ib_write_bw between them",
-        );
-      }
-      if (!role) await ensureDevice(opts);
-      const r = role
-        ? await runBenchPair(cfg, role, opts.device, opts.quiet)
-        : await runBench(cfg, opts.device, opts.quiet);
-      console.log(benchReport(r.doc));
-      console.log(`\nresults: ${r.out} (streamed: ${jsonLinesPath(r.out)})`);
-      if (opts.html) console.log(`report: ${writeHtmlReport(r.out)}`);
-      const stopped = interruption({
-        by: r.interruptedBy,
-        byPeer: r.interruptedByPeer,
-        role: r.doc.pair?.role,
-        progress: `${r.points} of ${r.of} points`,
-        out: r.out,
-      });
-      if (stopped) throw stopped;
-      if (r.failed || r.notRevoked) {
-        console.error(
-          `memreg: ${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,
-        );
-        Deno.exitCode = 1;
-      }
-    },
-  );
+  )).action(async (opts: BenchCliOptions) => (await import("./bench_action.ts")).bench(opts));
 }

@@ -1,6 +1,6 @@
 // `memreg devices`: every RDMA device with its decoded capabilities, as a table or the JSON record.
 import type { Command } from "commander";
-import { collectDevices, type DevicesOutput } from "../record/device.ts";
+import type { DevicesOutput } from "../record/device.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice } from "./options.ts";
 
 /** Registers `memreg devices` on the program. */
@@ -10,6 +10,8 @@ export function registerDevices(program: Command): void {
       .option("--json", "print the JSON record"),
   ).action(async (opts: DeviceOptions & { json?: boolean }) => {
     await ensureDevice(opts);
+    // The binding is loaded only once a device is there to read.
+    const { collectDevices } = await import("../record/device.ts");
     const out = collectDevices(opts.device);
     console.log(opts.json ? JSON.stringify(out, null, 2) : formatDevices(out));
   });

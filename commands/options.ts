@@ -1,9 +1,7 @@
 // What the device-driving subcommands share: their options, the paths the user gave, and the testbed hand-off.
 import type { Command } from "commander";
-import { relaunchInTestbedIfNeeded } from "../testbed/relaunch.ts";
 import type { UserPath } from "../testbed/shares.ts";
 import { KnownError, positiveInt, UsageError } from "../common/mod.ts";
-import { listDevices } from "../ffi/mod.ts";
 import { hasRdmaDevice, inTestbed } from "../testbed/vm.ts";
 import {
   DEFAULT_OOB_PORT,
@@ -73,6 +71,7 @@ export function userPaths(cmd: Command | undefined = current): UserPath[] {
 export async function ensureDevice(opts: DeviceOptions): Promise<void> {
   if (hasRdmaDevice() || inTestbed()) {
     if (opts.device) {
+      const { listDevices } = await import("../ffi/mod.ts");
       const names = listDevices().map((d) => d.name);
       if (!names.includes(opts.device)) {
         throw new UsageError(
@@ -82,6 +81,7 @@ export async function ensureDevice(opts: DeviceOptions): Promise<void> {
     }
     return;
   }
+  const { relaunchInTestbedIfNeeded } = await import("../testbed/relaunch.ts");
   const code = await relaunchInTestbedIfNeeded(Deno.args, {
     noTestbed: !opts.testbed,
     kernel: opts.kernel,

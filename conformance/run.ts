@@ -6,7 +6,6 @@ import { watchStop } from "../common/signals.ts";
 import type { PairRole } from "../oob/role.ts";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { runSuite, type SuiteOptions } from "./suite.ts";
-import { runConformancePair } from "./pair.ts";
 import { type SuiteDoc, withoutTapes } from "./doc.ts";
 
 /** How a conformance run on the device here is run, and where its results go. */
@@ -59,7 +58,11 @@ export async function runConformance(
       },
     };
     const doc = o.role
-      ? await runConformancePair(defs, o.role, { ...suite, runDefining: runDefining(o) })
+      // The pair's plumbing (and its message schemas) is loaded only for a run of two processes.
+      ? await (await import("./pair.ts")).runConformancePair(defs, o.role, {
+        ...suite,
+        runDefining: runDefining(o),
+      })
       : await runSuite(defs, suite);
     const out = o.survivor ? null : file!.finish(withoutTapes(doc), doc);
     return { doc, out, exitCode: doc.exitCode };
