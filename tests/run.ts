@@ -59,13 +59,13 @@ interface Part {
   code: number;
 }
 const parts: Part[] = [];
-async function testPart(name: string, dir: string): Promise<Part> {
+async function testPart(name: string, dir: string, extra: string[] = []): Promise<Part> {
   // The long suite's JUnit lies apart: results/tests/ holds the main suite's parts only.
   const junit = name === "long" ? `${root}results/long/long.xml` : `${outDir}/${name}.xml`;
   Deno.mkdirSync(dirname(junit), { recursive: true });
   await Deno.remove(junit).catch(() => {});
   console.log(`== ${name} tests`);
-  const code = await deno(["test", "-A", `--junit-path=${junit}`, ...filter, dir]);
+  const code = await deno(["test", "-A", ...extra, `--junit-path=${junit}`, ...filter, dir]);
   const p = { name, junit, code };
   parts.push(p);
   return p;
@@ -101,7 +101,9 @@ if (long) {
   checkCode = await phase("type check", () => deno(["check", "tests/long/device/"]));
   await phase("long tests", () => testPart("long", "tests/long/"));
 } else {
-  await phase("host tests", () => testPart("host", "tests/host/"));
+  // Host test files are independent (each its own temporary directories): one per core (measured here: 1.5 →
+  // 1.0 min on 2 cores). The guest-booting parts stay one at a time.
+  await phase("host tests", () => testPart("host", "tests/host/", ["--parallel"]));
   if (!quick) {
     // The device tests run unchecked in the emulated guest (to save minutes), so they are type-checked here.
     checkCode = await phase("type check", () => deno(["check", "cli.ts", "tests/device/"]));
