@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { type RegscaleIn, RegscaleSchema } from "../../reports/schema/bench.ts";
 import { regscaleSection, regscaleTable, stepAt } from "../../reports/bench/regscale.ts";
+import { compareRuns } from "../../reports/compare.ts";
+import { loadResult } from "../../reports/load.ts";
 
 const MiB = 1024 ** 2;
 const lat = (p50Ns: number, count = 20) => ({
@@ -156,4 +158,30 @@ Deno.test("regscale section: log-log cost per page without the 0 step, the worke
   assert.deepEqual(workers.rows.map((r) => r[1].v), [1, 2]);
   assert.match(workers.note!, /stops scaling at 2 workers/);
   assert.equal(regscaleSection(undefined), null);
+});
+
+Deno.test("compare: the steps both runs measured, per probe, and the workers' rates", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const base = JSON.parse(
+      Deno.readTextFileSync(new URL("../fixtures/bench-rxe-6.1.json", import.meta.url)),
+    );
+    const paths = [1, 2].map((cost) => {
+      const path = `${dir}/run${cost}.json`;
+      Deno.writeTextFileSync(path, JSON.stringify({ ...base, regscale: record(cost) }));
+      return path;
+    });
+    const figs = compareRuns(paths.map(loadResult)).bench!.figures.filter((f) =>
+      f.group.startsWith("regscale")
+    );
+    const reg = figs.filter((f) => f.metric === "ibv_reg_mr p50");
+    // 5 bytes steps × 2 probes, 3 MR steps × 1 probe; twice the cost, beyond both intervals: up.
+    assert.equal(reg.length, 13);
+    assert.ok(reg.every((f) => f.ratios[1] === 2 && f.changes[1] === "up"), JSON.stringify(reg[0]));
+    const w = figs.filter((f) => f.group === "regscale workers");
+    assert.deepEqual(w.map((f) => f.key), ["1 workers, probe 4 KiB", "2 workers, probe 4 KiB"]);
+    assert.equal(w[0].ratios[1], 0.5);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
