@@ -141,7 +141,8 @@ function fitProbes(l: RegscaleLimits, probes: number[], pages: PageKindName, als
 function bytesCurve(l: RegscaleLimits, a: RegscaleAsk, pages: PageKindName): CurvePlan {
   const unit = unitOf(pages);
   const { keep, dropped } = fitProbes(l, a.probes, pages);
-  const probe = keep.length ? upTo(Math.max(...keep), unit) : 0;
+  // Every probe's buffer is mapped beside the background (one of them registered at a time).
+  const probe = keep.reduce((s, p) => s + upTo(p, unit), 0);
   const chunk = Math.min(CHUNK, down(l.maxMrSize, unit));
   const bounds: Bound[] = pinBounds(l).map((b) => ({ by: b.by, at: b.at - probe - MARGIN }));
   if (pages === "2m") bounds.push({ by: "hugepages", at: (l.hugeFree - probe / HUGE) * HUGE });
@@ -165,7 +166,7 @@ function bytesCurve(l: RegscaleLimits, a: RegscaleAsk, pages: PageKindName): Cur
 /** The MR-count curve: background MRs of one 4 KiB page each. */
 function mrsCurve(l: RegscaleLimits, a: RegscaleAsk): CurvePlan {
   const { keep, dropped } = fitProbes(l, a.probes, "4k");
-  const probe = keep.length ? Math.max(...keep) : 0;
+  const probe = keep.reduce((s, p) => s + upTo(p, PAGE), 0);
   const bounds: Bound[] = [
     { by: "--regscale-mrs", at: a.maxMrs },
     { by: "max_mr", at: l.maxMr - MR_MARGIN },

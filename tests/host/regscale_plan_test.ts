@@ -71,7 +71,8 @@ Deno.test("the testbed: memory bounds the bytes curve, the documented cap the MR
   assert.equal(bytes.bound.by, "memory");
   // Half of MemAvailable, less the largest probe and the margin, down to a whole MiB.
   const half = Math.floor((TESTBED.memAvailable * 0.5) / 4096) * 4096;
-  assert.equal(bytes.bound.at, Math.floor((half - 64 * MiB - MARGIN) / MiB) * MiB);
+  const probes = 64 * MiB + 2 * MiB + 4 * KiB;
+  assert.equal(bytes.bound.at, Math.floor((half - probes - MARGIN) / MiB) * MiB);
   assert.equal(bytes.steps[0], 0);
   assert.equal(bytes.steps.at(-1), bytes.bound.at);
   assert.deepEqual(bytes.probes, ASK.probes);
@@ -95,11 +96,12 @@ Deno.test("an 8 MiB RLIMIT_MEMLOCK: the 64 MiB probe is left out and every curve
   assert.deepEqual(bytes.probes, [4 * KiB, 2 * MiB]);
   assert.match(bytes.dropped[0].why, /beyond RLIMIT_MEMLOCK \(8 MiB\)/);
   assert.equal(bytes.bound.by, "RLIMIT_MEMLOCK");
-  assert.equal(bytes.bound.at, 8 * MiB - 2 * MiB - MARGIN);
+  // 8 MiB less both probes and the margin (2 MiB − 4 KiB), down to a whole MiB.
+  assert.equal(bytes.bound.at, MiB);
   assert.equal(mrs.bound.by, "RLIMIT_MEMLOCK");
-  assert.equal(mrs.bound.at, (8 * MiB - 2 * MiB - MARGIN) / 4096);
-  // Every step stays inside what memlock allows, the probe beside it.
-  for (const c of [bytes]) for (const s of c.steps) assert.ok(s + 2 * MiB + MARGIN <= 8 * MiB);
+  assert.equal(mrs.bound.at, (8 * MiB - 2 * MiB - 4 * KiB - MARGIN) / 4096);
+  // Every step stays inside what memlock allows, the probes beside it.
+  for (const s of bytes.steps) assert.ok(s + 2 * MiB + 4 * KiB + MARGIN <= 8 * MiB);
   // Two 2 MiB buffers pinned at once fit beside the margin; 16 cores' worth do not.
   assert.deepEqual(p.workers.counts, [1, 2]);
   assert.equal(p.workers.bound.by, "RLIMIT_MEMLOCK");
@@ -121,8 +123,8 @@ Deno.test("max_mr, max_mr_size, huge pages and the user's caps bound what they b
   const huge = planRegscale(TESTBED, { ...ASK, pages: ["4k", "2m"] });
   assert.equal(huge.curves[1].pages, "2m");
   assert.equal(huge.curves[1].bound.by, "hugepages");
-  // 64 free, 32 for the 64 MiB probe.
-  assert.equal(huge.curves[1].bound.at, 32 * 2 * MiB);
+  // 64 free, 32 for the 64 MiB probe and one each for the 2 MiB and 4 KiB ones.
+  assert.equal(huge.curves[1].bound.at, 30 * 2 * MiB);
   assert.ok(huge.curves[1].steps.every((s) => s % (2 * MiB) === 0));
   const capped = planRegscale(TESTBED, { ...ASK, maxBytes: 64 * MiB, maxMrs: 100, workers: [1, 4] });
   assert.deepEqual(capped.curves[0].bound, { by: "--regscale-max", at: 64 * MiB });
