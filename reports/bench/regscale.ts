@@ -105,10 +105,14 @@ function curveFigure(c: Curve): Figure | null {
         type: "logarithmic",
         title: c.axis === "bytes" ? "already registered (bytes)" : "already registered (MRs)",
         format: c.axis === "bytes" ? "size" : "count",
+        // Ticks at the powers of two the sweep doubles through (not the 1 % and 10 % steps between them).
+        ticks: shown.map((s) => s.at).filter((v) => Number.isInteger(Math.log2(v)) || v === shown.at(-1)?.at),
+        min: (shown[0]?.at ?? 1) / 1.3,
+        max: (shown.at(-1)?.at ?? 1) * 1.3,
       },
       y: { type: "logarithmic", title: "ibv_reg_mr p50 per page", format: "ns" },
       datasets: sizes.flatMap((size, i) => [
-        { label: `${fmtSize(size)} probe`, style: i, data: series(size, (p) => p.regNsPerPage) },
+        { label: `${fmtSize(size)} probe`, style: i, dash: [], data: series(size, (p) => p.regNsPerPage) },
         ...(ref
           ? [{
             label: `${fmtSize(size)} probe, C loop`,
