@@ -84,6 +84,13 @@ export function regscaleTable(r: RegscaleIn | null | undefined): string {
 
 const perPage = (c: Curve, size: number) => size / (c.pages === "2m" ? 2 * 1024 * 1024 : 4096);
 
+/** The powers of two among the steps, and the last step where it does not crowd the one before. */
+function ticksOf(at: number[]): number[] {
+  const pow = at.filter((v) => Number.isInteger(Math.log2(v)));
+  const last = at.at(-1);
+  return last !== undefined && last > (pow.at(-1) ?? 0) * 1.5 ? [...pow, last] : pow;
+}
+
 /** Cost per page against what is registered: one chart per curve, log-log. */
 function curveFigure(c: Curve): Figure | null {
   const sizes = probesOf(c);
@@ -106,7 +113,7 @@ function curveFigure(c: Curve): Figure | null {
         title: c.axis === "bytes" ? "already registered (bytes)" : "already registered (MRs)",
         format: c.axis === "bytes" ? "size" : "count",
         // Ticks at the powers of two the sweep doubles through (not the 1 % and 10 % steps between them).
-        ticks: shown.map((s) => s.at).filter((v) => Number.isInteger(Math.log2(v)) || v === shown.at(-1)?.at),
+        ticks: ticksOf(shown.map((s) => s.at)),
         min: (shown[0]?.at ?? 1) / 1.3,
         max: (shown.at(-1)?.at ?? 1) * 1.3,
       },
@@ -178,6 +185,7 @@ function workersFigure(r: RegscaleIn): Figure | null {
         {
           label: `${fmtSize(w.size)} probe`,
           style: i,
+          dash: [],
           data: w.levels.map((l) => ({ x: l.workers, y: l.regsPerSec })),
         },
         {
