@@ -7,6 +7,7 @@
 // measurePair: the helper's bracket, memreg's JS loop next to the C reference in alternating blocks). A limit
 // met on the way (RLIMIT_MEMLOCK, max_mr, max_mr_size, ENOMEM) ends that curve with the limit named and the
 // steps so far. The plan (bench/regscale_plan.ts) says beforehand how far each curve goes and why not further.
+import type { ReferenceLoops } from "../ffi/fastpath.ts";
 import {
   type DeviceAttr,
   fastVerbs,
@@ -319,10 +320,15 @@ function runCurve(pd: PD, plan: CurvePlan, l: RegscaleLimits, o: RegscaleOptions
   const probes: NativeBuffer[] = [];
   using bg = new Background(pd, plan.pages);
   try {
-    for (const size of plan.probes) {
-      const b = new NativeBuffer(size, plan.pages);
-      probes.push(b);
-      b.fill(1);
+    try {
+      for (const size of plan.probes) {
+        const b = new NativeBuffer(size, plan.pages);
+        probes.push(b);
+        b.fill(1);
+      }
+    } catch (e) {
+      curve.end = endOf(e, 0, { pinned: probeBytes, mrs: 0, size: probeBytes }, l);
+      return curve;
     }
     for (const at of plan.steps) {
       const label = plan.axis === "bytes" ? `${fmtSize(at)} ${plan.pages}` : `${at} MRs`;
@@ -381,77 +387,100 @@ export function stopsScaling(levels: { workers: number; regsPerSec: number }[]):
 function runWorkers(pd: PD, plan: WorkersPlan, l: RegscaleLimits, o: RegscaleOptions): WorkerCurve[] {
   const loops = fastVerbs().reference;
   const out: WorkerCurve[] = [];
-  if (!loops) return out;
   const most = Math.max(...plan.counts, 1);
   for (const size of plan.probes) {
     const curve: WorkerCurve = { size, levels: [], stopsScalingAt: null, end: { status: "complete" } };
     out.push(curve);
-    const stride = Math.ceil(size / PAGE) * PAGE;
-    using mem = new NativeBuffer(stride * most);
-    mem.fill(1);
-    using samples = new NativeBuffer(most * WORKER_CAP * 16 + most * 4 + 8);
-    const a = new Float64Array(samples.u8.buffer, 0, most * WORKER_CAP);
-    const b = new Float64Array(samples.u8.buffer, most * WORKER_CAP * 8, most * WORKER_CAP);
-    const counts = new Int32Array(samples.u8.buffer, most * WORKER_CAP * 16, most);
-    const wall = new Float64Array(
-      samples.u8.buffer,
-      most * WORKER_CAP * 16 + most * 4 + (most % 2 ? 4 : 0),
-      1,
-    );
-    // The plain path: the same verbs from memreg's JS loop, for the threads' own overhead.
-    o.onProgress?.(`regscale workers ${fmtSize(size)} plain`);
-    {
-      using plain = new SampleSet(WORKER_CAP);
-      new RegMrTimer(pd, mem.addr, size, REMOTE_RW).js(
-        { minN: o.samplesMin, budgetNs: o.budgetMs * 1e6, cap: WORKER_CAP },
-        plain,
-      );
-      curve.plain = summarizeSamples(plain.a.subarray(0, plain.n));
+    if (!loops) {
+      curve.end = { status: "skipped", message: `${referenceUnavailable()}: the worker threads live in it` };
+      continue;
     }
-    for (const n of plan.counts) {
-      o.onProgress?.(`regscale workers ${fmtSize(size)} × ${n}`);
-      counts.fill(0);
-      const ret = loops.concRegMr(
-        ...[pd.ptr, mem.ptr, BigInt(size), BigInt(stride), REMOTE_RW, n] as const,
-        ...[
-          o.samplesMin,
-          o.budgetMs * 1e6,
-          WORKER_CAP,
-          samples.at(0),
-          samples.at(most * WORKER_CAP * 8),
-        ] as const,
-        ...[samples.at(most * WORKER_CAP * 16), samples.at(wall.byteOffset)] as const,
-      );
-      if (ret < 0) {
-        const e = new VerbsError("ibv_reg_mr", -ret, `${n} threads, ${fmtSize(size)} each`);
-        curve.end = endOf(e, n, { pinned: n * stride, mrs: n, size }, l);
-        break;
-      }
-      const regs: number[] = [], deregs: number[] = [];
-      let rounds = 0;
-      for (let t = 0; t < n; t++) {
-        rounds += counts[t];
-        regs.push(...a.subarray(t * WORKER_CAP, t * WORKER_CAP + counts[t]));
-        deregs.push(...b.subarray(t * WORKER_CAP, t * WORKER_CAP + counts[t]));
-      }
-      const secs = wall[0] / 1e9;
-      const regsPerSec = rounds / secs;
-      curve.levels.push({
-        workers: n,
-        rounds,
-        wallNs: Math.round(wall[0]),
-        regsPerSec: round3(regsPerSec),
-        bytesPerSec: Math.round(regsPerSec * size),
-        reg: summarizeSamples(regs),
-        dereg: summarizeSamples(deregs),
-        speedup: round3(regsPerSec / (curve.levels[0]?.regsPerSec ?? regsPerSec)),
-      });
+    try {
+      workerLevels(pd, curve, loops.concRegMr, plan.counts, most, l, o);
+    } catch (e) {
+      if (!(e instanceof VerbsError)) throw e; // a stop (a signal) or a bug: not the device's answer
+      curve.end = endOf(e, 0, { pinned: most * size, mrs: 1, size }, l);
     }
-    const one = curve.levels.find((v) => v.workers === 1);
-    if (one && curve.plain?.p50Ns) curve.threadOverhead = round3(one.reg.p50Ns / curve.plain.p50Ns);
-    curve.stopsScalingAt = stopsScaling(curve.levels);
   }
   return out;
+}
+
+/** One probe's worker counts into `curve`: the plain path first, then each count of threads at once. */
+function workerLevels(
+  pd: PD,
+  curve: WorkerCurve,
+  conc: ReferenceLoops["concRegMr"],
+  counts: number[],
+  most: number,
+  l: RegscaleLimits,
+  o: RegscaleOptions,
+): void {
+  const size = curve.size;
+  const stride = Math.ceil(size / PAGE) * PAGE;
+  using mem = new NativeBuffer(stride * most);
+  mem.fill(1);
+  using samples = new NativeBuffer(most * WORKER_CAP * 16 + most * 4 + 8);
+  const a = new Float64Array(samples.u8.buffer, 0, most * WORKER_CAP);
+  const b = new Float64Array(samples.u8.buffer, most * WORKER_CAP * 8, most * WORKER_CAP);
+  // Rounds each thread did.
+  const done = new Int32Array(samples.u8.buffer, most * WORKER_CAP * 16, most);
+  const wall = new Float64Array(
+    samples.u8.buffer,
+    most * WORKER_CAP * 16 + most * 4 + (most % 2 ? 4 : 0),
+    1,
+  );
+  // The plain path: the same verbs from memreg's JS loop, for the threads' own overhead.
+  o.onProgress?.(`regscale workers ${fmtSize(size)} plain`);
+  {
+    using plain = new SampleSet(WORKER_CAP);
+    new RegMrTimer(pd, mem.addr, size, REMOTE_RW).js(
+      { minN: o.samplesMin, budgetNs: o.budgetMs * 1e6, cap: WORKER_CAP },
+      plain,
+    );
+    curve.plain = summarizeSamples(plain.a.subarray(0, plain.n));
+  }
+  for (const n of counts) {
+    o.onProgress?.(`regscale workers ${fmtSize(size)} × ${n}`);
+    done.fill(0);
+    const ret = conc(
+      ...[pd.ptr, mem.ptr, BigInt(size), BigInt(stride), REMOTE_RW, n] as const,
+      ...[
+        o.samplesMin,
+        o.budgetMs * 1e6,
+        WORKER_CAP,
+        samples.at(0),
+        samples.at(most * WORKER_CAP * 8),
+      ] as const,
+      ...[samples.at(most * WORKER_CAP * 16), samples.at(wall.byteOffset)] as const,
+    );
+    if (ret < 0) {
+      const e = new VerbsError("ibv_reg_mr", -ret, `${n} threads, ${fmtSize(size)} each`);
+      curve.end = endOf(e, n, { pinned: n * stride, mrs: n, size }, l);
+      break;
+    }
+    const regs: number[] = [], deregs: number[] = [];
+    let rounds = 0;
+    for (let t = 0; t < n; t++) {
+      rounds += done[t];
+      regs.push(...a.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
+      deregs.push(...b.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
+    }
+    const secs = wall[0] / 1e9;
+    const regsPerSec = rounds / secs;
+    curve.levels.push({
+      workers: n,
+      rounds,
+      wallNs: Math.round(wall[0]),
+      regsPerSec: round3(regsPerSec),
+      bytesPerSec: Math.round(regsPerSec * size),
+      reg: summarizeSamples(regs),
+      dereg: summarizeSamples(deregs),
+      speedup: round3(regsPerSec / (curve.levels[0]?.regsPerSec ?? regsPerSec)),
+    });
+  }
+  const one = curve.levels.find((v) => v.workers === 1);
+  if (one && curve.plain?.p50Ns) curve.threadOverhead = round3(one.reg.p50Ns / curve.plain.p50Ns);
+  curve.stopsScalingAt = stopsScaling(curve.levels);
 }
 
 /** The whole sweep on `pd`: the plan said first, the curves, the concurrent phase; nothing left registered. */
