@@ -19,7 +19,7 @@ import {
   VerbsError,
 } from "../ffi/mod.ts";
 import { fmtSize } from "../common/mod.ts";
-import type { PairedRatio } from "../common/stats.ts";
+import { median, type PairedRatio } from "../common/stats.ts";
 import { hostLimits } from "./limits.ts";
 import { compareToRef, measurePair, type RefComparison } from "./regcost.ts";
 import { referenceUnavailable, RegMrTimer, SampleSet } from "./timed.ts";
@@ -93,11 +93,15 @@ export interface RegscaleCurve {
 /** One worker count of the concurrent phase. */
 export interface WorkerLevel {
   workers: number;
-  /** Rounds (one ibv_reg_mr and one ibv_dereg_mr each) over every worker. */
+  /** Rounds (one ibv_reg_mr and one ibv_dereg_mr each) over every worker and repetition. */
   rounds: number;
-  /** From the common start to the last worker's end. */
+  /** From the common start to the last worker's end, summed over the repetitions. */
   wallNs: number;
+  /** The median over the repetitions of rounds / wall time. */
   regsPerSec: number;
+  /** The repetitions' lowest and highest rate. */
+  regsPerSecRange: [number, number];
+  reps: number;
   bytesPerSec: number;
   /** Per call, over every worker's samples. */
   reg: LatencySummary;
@@ -147,8 +151,10 @@ export interface RegscaleOptions {
   say?: (line: string) => void;
 }
 
-/** Samples kept per worker and level. */
+/** Samples kept per worker and level and repetition. */
 const WORKER_CAP = 4096;
+/** Repetitions of every worker count, taken in turn. */
+export const REPS = 3;
 /** A level that gains under this share of the ideal over the previous one has stopped scaling. */
 export const SCALE_SHARE = 0.25;
 
@@ -159,7 +165,7 @@ export const METHOD =
   `step every probe is registered and deregistered as regcost times it (the helper's bracket, memreg's JS loop ` +
   `in blocks alternating with the C reference's, same buffers); workers: POSIX threads of the native helper, ` +
   `each registering and deregistering its own touched buffer, let go at once, aggregate = rounds / wall time ` +
-  `from the start to the last thread's end; threadOverhead = one thread's reg p50 / the JS loop's reg p50`;
+  `from the start to the last thread's end, the median of ${REPS} repetitions taken in turn over the counts; threadOverhead = one thread's reg p50 / the JS loop's reg p50`;
 
 /** The limits of this process, host and device, as the plan takes them. */
 export function regscaleLimits(dev: DeviceAttr): RegscaleLimits {
@@ -439,42 +445,59 @@ function workerLevels(
     );
     curve.plain = summarizeSamples(plain.a.subarray(0, plain.n));
   }
+  // Every count REPS times, the counts in turn (1, 2, 4, 1, 2, 4, …): a slow spell of the host falls on all of
+  // them alike, and each level's rate is the median of its REPS, with their range.
+  const per = new Map(
+    counts.map((
+      n,
+    ) => [n, { rates: [] as number[], regs: [] as number[], deregs: [] as number[], rounds: 0, wallNs: 0 }]),
+  );
+  sweep: for (let rep = 0; rep < REPS; rep++) {
+    for (const n of counts) {
+      o.onProgress?.(`regscale workers ${fmtSize(size)} × ${n} (${rep + 1}/${REPS})`);
+      done.fill(0);
+      const ret = conc(
+        ...[pd.ptr, mem.ptr, BigInt(size), BigInt(stride), REMOTE_RW, n] as const,
+        ...[
+          o.samplesMin,
+          o.budgetMs * 1e6,
+          WORKER_CAP,
+          samples.at(0),
+          samples.at(most * WORKER_CAP * 8),
+        ] as const,
+        ...[samples.at(most * WORKER_CAP * 16), samples.at(wall.byteOffset)] as const,
+      );
+      if (ret < 0) {
+        const e = new VerbsError("ibv_reg_mr", -ret, `${n} threads, ${fmtSize(size)} each`);
+        curve.end = endOf(e, n, { pinned: n * stride, mrs: n, size }, l);
+        break sweep;
+      }
+      const lv = per.get(n)!;
+      let rounds = 0;
+      for (let t = 0; t < n; t++) {
+        rounds += done[t];
+        lv.regs.push(...a.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
+        lv.deregs.push(...b.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
+      }
+      lv.rates.push(rounds / (wall[0] / 1e9));
+      lv.rounds += rounds;
+      lv.wallNs += wall[0];
+    }
+  }
   for (const n of counts) {
-    o.onProgress?.(`regscale workers ${fmtSize(size)} × ${n}`);
-    done.fill(0);
-    const ret = conc(
-      ...[pd.ptr, mem.ptr, BigInt(size), BigInt(stride), REMOTE_RW, n] as const,
-      ...[
-        o.samplesMin,
-        o.budgetMs * 1e6,
-        WORKER_CAP,
-        samples.at(0),
-        samples.at(most * WORKER_CAP * 8),
-      ] as const,
-      ...[samples.at(most * WORKER_CAP * 16), samples.at(wall.byteOffset)] as const,
-    );
-    if (ret < 0) {
-      const e = new VerbsError("ibv_reg_mr", -ret, `${n} threads, ${fmtSize(size)} each`);
-      curve.end = endOf(e, n, { pinned: n * stride, mrs: n, size }, l);
-      break;
-    }
-    const regs: number[] = [], deregs: number[] = [];
-    let rounds = 0;
-    for (let t = 0; t < n; t++) {
-      rounds += done[t];
-      regs.push(...a.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
-      deregs.push(...b.subarray(t * WORKER_CAP, t * WORKER_CAP + done[t]));
-    }
-    const secs = wall[0] / 1e9;
-    const regsPerSec = rounds / secs;
+    const lv = per.get(n)!;
+    if (lv.rates.length < REPS) break; // a limit ended the sweep: only whole levels are kept
+    const regsPerSec = median(lv.rates);
     curve.levels.push({
       workers: n,
-      rounds,
-      wallNs: Math.round(wall[0]),
+      rounds: lv.rounds,
+      wallNs: Math.round(lv.wallNs),
       regsPerSec: round3(regsPerSec),
+      regsPerSecRange: [round3(Math.min(...lv.rates)), round3(Math.max(...lv.rates))],
+      reps: lv.rates.length,
       bytesPerSec: Math.round(regsPerSec * size),
-      reg: summarizeSamples(regs),
-      dereg: summarizeSamples(deregs),
+      reg: summarizeSamples(lv.regs),
+      dereg: summarizeSamples(lv.deregs),
       speedup: round3(regsPerSec / (curve.levels[0]?.regsPerSec ?? regsPerSec)),
     });
   }

@@ -197,12 +197,24 @@ function workersFigure(r: RegscaleIn): Figure | null {
         },
       ]),
     },
-    head: ["probe", "workers", "registrations / s", "GiB/s", "reg p50", "reg p99", "speed-up", "rounds"],
+    head: [
+      "probe",
+      "workers",
+      "registrations / s [range of reps]",
+      "GiB/s",
+      "reg p50",
+      "reg p99",
+      "speed-up",
+      "rounds",
+    ],
     rows: ws.flatMap((w) =>
       w.levels.map((l) => [
         cell(fmtSize(w.size), w.size),
         cell(String(l.workers), l.workers),
-        cell(fmtCount(l.regsPerSec), l.regsPerSec),
+        cell(
+          `${fmtCount(l.regsPerSec)} [${fmtCount(l.regsPerSecRange[0])}–${fmtCount(l.regsPerSecRange[1])}]`,
+          l.regsPerSec,
+        ),
         cell(sig(l.bytesPerSec / GiB), l.bytesPerSec / GiB),
         cell(fmtNs(l.reg.p50Ns), l.reg.p50Ns),
         cell(fmtNs(l.reg.p99Ns), l.reg.p99Ns),

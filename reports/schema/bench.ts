@@ -276,6 +276,8 @@ const WorkerLevelSchema = z.object({
   rounds: whole,
   wallNs: amount,
   regsPerSec: amount,
+  regsPerSecRange: z.tuple([amount, amount]),
+  reps: int,
   bytesPerSec: amount,
   reg: LatencySchema,
   dereg: LatencySchema,

@@ -88,6 +88,8 @@ export function record(cost = 1): RegscaleIn {
         rounds: 100,
         wallNs: 1e8,
         regsPerSec: 1000 / cost,
+        regsPerSecRange: [900 / cost, 1100 / cost] as [number, number],
+        reps: 3,
         bytesPerSec: 4096_000 / cost,
         reg: lat(1000),
         dereg: lat(500),
