@@ -100,6 +100,20 @@ export interface BenchConfig {
   revocationCheck: boolean;
   seed: number;
   out?: string;
+  /** `--regscale`: the registration-at-scale sweep instead of the matrix and regcost (absent: off). */
+  regscale?: RegscaleConfig | null;
+}
+
+/** `--regscale`'s settings: the sweep's ask (bench/regscale_plan.ts) and its time per measurement. */
+export interface RegscaleConfig {
+  probes: number[];
+  pages: PageKindName[];
+  /** Largest background, bytes; null: what the limits allow. */
+  maxBytes: number | null;
+  maxMrs: number;
+  workers: number[] | null;
+  /** Time per probe and step, per side; per worker count in the concurrent phase. */
+  budgetMs: number;
 }
 
 /** The defaults of the bench options, as the command line spells them. */
@@ -134,6 +148,11 @@ export const DEFAULTS = {
   regcostBudgetMs: 300,
   verify: "sampled",
   seed: 1,
+  // --regscale: probes of a page, a huge page and a large buffer; at most 16384 background MRs (max_mr is
+  // often 2^19 or more: a sweep to it takes minutes under emulation); 100 ms per probe and step and side.
+  regscaleProbes: "4k,2m,64m",
+  regscaleMrs: 16384,
+  regscaleBudgetMs: 100,
 } as const;
 
 function list<T extends string>(text: string, allowed: readonly T[], what: string): T[] {
@@ -194,6 +213,12 @@ export interface RawOptions {
   revocationCheck: boolean;
   seed: number;
   out?: string;
+  regscale?: boolean;
+  regscaleProbes?: string;
+  regscaleMax?: string;
+  regscaleMrs?: number;
+  regscaleWorkers?: string;
+  regscaleBudget?: number;
 }
 
 /** Largest single I/O: the advert carries the length as u32, and rxe/most HCAs cap a message at 2 GiB. */
@@ -201,11 +226,11 @@ export const MAX_IO = 1024 ** 3;
 /** Deepest queue: the rig has this many slots. */
 export const MAX_DEPTH = 64;
 
-function sizeList(text: string): number[] {
-  const sizes = [...new Set(text.split(",").filter((s) => s.trim()).map((s) => parseSize(s, "--sizes")))];
-  if (sizes.length === 0) throw new UsageError("--sizes: empty list");
+function sizeList(text: string, what = "--sizes"): number[] {
+  const sizes = [...new Set(text.split(",").filter((s) => s.trim()).map((s) => parseSize(s, what)))];
+  if (sizes.length === 0) throw new UsageError(`${what}: empty list`);
   for (const s of sizes) {
-    if (s > MAX_IO) throw new UsageError(`--sizes: ${s} exceeds the 1 GiB per-I/O limit`);
+    if (s > MAX_IO) throw new UsageError(`${what}: ${s} exceeds the 1 GiB per-I/O limit`);
   }
   return sizes.sort((a, b) => a - b);
 }
@@ -306,10 +331,12 @@ export function parseConfig(o: RawOptions): BenchConfig {
       !workingSets && strategies.includes("rcache") && ops.includes("write") && layouts.includes("contiguous")
     ) sweep = { strategy: "rcache", op: "write", size, layout: "contiguous", reuse: "random", buffers };
   }
+  const regscale = o.regscale ? regscaleConfig(o) : null;
   return {
     sizes,
     ops,
-    strategies,
+    // --regscale runs instead of the matrix, the sweep and regcost: none of them is planned.
+    strategies: regscale ? [] : strategies,
     depths,
     reuse,
     buffers: o.buffers,
@@ -325,17 +352,34 @@ export function parseConfig(o: RawOptions): BenchConfig {
     pageReuse,
     poolBytes,
     workingSets,
-    sweep,
+    sweep: regscale ? null : sweep,
     rcacheCapBytes,
     verify,
-    regcost: o.regcost,
+    regcost: o.regcost && !regscale,
     regcostMaxBytes,
     regcostBudgetMs: o.regcostBudget,
     reference: o.reference,
-    calibrate: !!o.calibrate,
-    revocationCheck: o.revocationCheck,
+    calibrate: !!o.calibrate && !regscale,
+    revocationCheck: o.revocationCheck && !regscale,
     seed: o.seed,
     out: o.out,
+    ...(regscale ? { regscale } : {}),
+  };
+}
+
+/** --regscale's settings from the options; throws UsageError on a bad one. */
+function regscaleConfig(o: RawOptions): RegscaleConfig {
+  const probes = sizeList(o.regscaleProbes ?? DEFAULTS.regscaleProbes, "--regscale-probes");
+  const maxMrs = o.regscaleMrs ?? DEFAULTS.regscaleMrs;
+  if (!Number.isSafeInteger(maxMrs) || maxMrs < 1) throw new UsageError("--regscale-mrs: at least 1");
+  return {
+    probes,
+    pages: o.hugepages ? ["4k", "2m"] : ["4k"],
+    maxBytes: o.regscaleMax === undefined ? null : parseSize(o.regscaleMax, "--regscale-max"),
+    maxMrs,
+    workers: o.regscaleWorkers === undefined ? null : intList(o.regscaleWorkers, "--regscale-workers", 256)
+      .sort((a, b) => a - b),
+    budgetMs: o.regscaleBudget ?? DEFAULTS.regscaleBudgetMs,
   };
 }
 

@@ -10,6 +10,7 @@ import type { PointResult } from "./point.ts";
 import type { LateAccessResult } from "./revocation.ts";
 import type { RegcostResult } from "./regcost.ts";
 import type { Calibration } from "./calibrate.ts";
+import type { RegscaleResult } from "./regscale.ts";
 
 /** The version of the bench document's schema (reports/schema/bench.ts reads it). */
 export const SCHEMA_VERSION = 2;
@@ -89,6 +90,8 @@ export interface BenchDoc extends RunHeader {
   revocation: LateAccessResult[];
   regcost: RegcostResult | null;
   calibration: Calibration | null;
+  /** `--regscale`: registration at scale (absent from runs without it). */
+  regscale?: RegscaleResult | null;
   /**
    * A Slurm run's merged document (bench/pair/collect.ts): every pair with its own run records; results and
    * late accesses name their pair. The top-level fields then describe the run as a whole (see

@@ -12,6 +12,7 @@ import type { PointKey, PointResult } from "./point.ts";
 import { lateAccessKey, type LateAccessResult } from "./revocation.ts";
 import { type RegcostResult, runRegcost } from "./regcost.ts";
 import type { Calibration } from "./calibrate.ts";
+import type { RegscaleResult } from "./regscale.ts";
 import type { Rig } from "./rig.ts";
 import { makeStrategy } from "./strategies/mod.ts";
 import { progress } from "./progress.ts";
@@ -100,7 +101,7 @@ export const STOPPED = Symbol("stopped");
 /** A step's result, or STOPPED. */
 export type OrStopped<T> = T | typeof STOPPED;
 
-/** Thrown from regcost's progress callback when a signal asks the run to stop. */
+/** Thrown from regcost's (and regscale's) progress callback when a signal asks the run to stop. */
 export class RegcostStopped extends Error {}
 
 /**
@@ -162,6 +163,8 @@ export interface StepRunner {
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult | null>>;
   /** The perftest calibration; absent where the side has none (a pair). */
   calibrate?(points: PointResult[]): Promise<Calibration>;
+  /** --regscale; absent where the side has none (a pair). `say` prints a line (the plan) beside the bar. */
+  regscale?(step: (what: string) => void, say: (line: string) => void): Promise<OrStopped<RegscaleResult>>;
   /** true for an error that means the peer stopped (this side then stops too), not a failure. */
   stoppedBy(e: unknown): boolean;
   /** After the steps (`stopped`: one of them did not run): the side's closing, and how the run ended. */
@@ -193,14 +196,17 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
   const keys = matrix(cfg);
   const revoking = strategyInfo(cfg).filter((s) => s.revokes);
   const calibrate = cfg.calibrate && side.calibrate ? side.calibrate.bind(side) : null;
+  const regscaleRun = cfg.regscale && side.regscale ? side.regscale.bind(side) : null;
   const bar = await progress(
-    keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0) + (calibrate ? 1 : 0),
+    keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0) + (calibrate ? 1 : 0) +
+      (regscaleRun ? 1 : 0),
     o.quiet,
   );
   const points: PointResult[] = [];
   const checks: LateAccessResult[] = [];
   let regcost: RegcostResult | null = null;
   let calibration: Calibration | null = null;
+  let regscale: RegscaleResult | null = null;
   const told = new Set<string>();
   let stopped = false;
   /** Whether the next step may start (false once this side or its peer stops). */
@@ -257,6 +263,17 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
       file.write({ record: "calibration", ...calibration });
       bar.done("calibration");
     }
+    if (regscaleRun && go()) {
+      bar.step("regscale");
+      const say = (line: string) => o.quiet || console.error(line);
+      const rs = await regscaleRun(bar.step, say);
+      if (rs === STOPPED) stopped = true;
+      else {
+        regscale = rs;
+        file.write({ record: "regscale", ...regscale });
+        bar.done("regscale");
+      }
+    }
   } catch (e) {
     // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.
     if (!side.stoppedBy(e)) throw e;
@@ -286,6 +303,7 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     revocation: checks,
     regcost,
     calibration,
+    ...(cfg.regscale ? { regscale } : {}),
   };
   const out = file.finish(doc, { completed, interruptedBy, interruptedByPeer });
   return outcome(out, doc, keys.length);

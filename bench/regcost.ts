@@ -140,9 +140,11 @@ function freeHugeBytes(): number {
   return Number(m?.[1] ?? 0) * HUGE_PAGE;
 }
 
-type Pair = [LatencySummary, LatencySummary];
+/** Figures of a verb and its inverse. */
+export type Pair = [LatencySummary, LatencySummary];
 
-interface PairFigures {
+/** A verb pair as memreg times it, as called from JS, and as the C reference times it. */
+export interface PairFigures {
   memreg: Pair;
   call: Pair;
   reference: Pair | null;
@@ -175,7 +177,10 @@ export function blockPairs(
 }
 
 /** Times a verb pair from JS and, when asked, by the C reference, in alternating blocks. */
-function measurePair(timer: VerbTimer, o: RegcostOptions): PairFigures {
+export function measurePair(
+  timer: VerbTimer,
+  o: Pick<RegcostOptions, "reference" | "samplesMin" | "budgetMs">,
+): PairFigures {
   using js = new SampleSet(CAP);
   using ref = new SampleSet(CAP);
   const sides = o.reference ? [js, ref] : [js];

@@ -2,7 +2,7 @@
 // overhead, the strategy matrix, revocation checks, regcost, optional perftest calibration) are
 // bench/matrix.ts's; this is how each runs here. Every record is streamed as a JSON line as soon as it
 // exists; the final JSON document and the ranked table come at the end.
-import { Context, type DeviceAttr } from "../ffi/mod.ts";
+import { Context, type DeviceAttr, PD } from "../ffi/mod.ts";
 import { runHeader } from "../record/header.ts";
 import type { BenchConfig } from "./config.ts";
 import { Rig } from "./rig.ts";
@@ -10,6 +10,7 @@ import { measureOverhead, type Overhead } from "./overhead.ts";
 import { failureOf, type PointKey, type PointResult, runPoint } from "./point.ts";
 import { lateAccess, type LateAccessResult } from "./revocation.ts";
 import type { RegcostResult } from "./regcost.ts";
+import { type RegscaleResult, runRegscale } from "./regscale.ts";
 import { newHistogram } from "./stats.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { SCHEMA_VERSION } from "./doc.ts";
@@ -19,9 +20,11 @@ import {
   type BenchOutcome,
   measureRegcost,
   type OrStopped,
+  RegcostStopped,
   runSteps,
   type StepRunner,
   type StepsEnd,
+  STOPPED,
   verificationNote,
 } from "./matrix.ts";
 
@@ -120,6 +123,28 @@ class OneProcess implements StepRunner, Disposable {
 
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult>> {
     return Promise.resolve(measureRegcost(this.#r, this.cfg, () => this.stopping(), step));
+  }
+
+  regscale(step: (what: string) => void, say: (line: string) => void): Promise<OrStopped<RegscaleResult>> {
+    const rs = this.cfg.regscale!;
+    try {
+      // Its own PD: closing it at the end releases whatever a failure left registered, children first.
+      using pd = new PD(this.ctx);
+      return Promise.resolve(runRegscale(pd, this.#r.dev, {
+        ask: rs,
+        budgetMs: rs.budgetMs,
+        samplesMin: 5,
+        reference: this.cfg.reference,
+        say,
+        onProgress: (what) => {
+          if (this.stopping()) throw new RegcostStopped();
+          step(what);
+        },
+      }));
+    } catch (e) {
+      if (e instanceof RegcostStopped) return Promise.resolve(STOPPED);
+      throw e;
+    }
   }
 
   calibrate(points: PointResult[]): Promise<Calibration> {

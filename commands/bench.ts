@@ -95,6 +95,25 @@ export function registerBench(program: Command): void {
       .option("--no-reference", "skip the C reference loops timed next to regcost's own")
       .option("--no-revocation-check", "skip the late-access check of revoking strategies")
       .option("--calibrate", "run perftest next to the global strategy and report the ratios")
+      .option(
+        "--regscale",
+        "registration at scale instead of the matrix: cost vs what is registered, threads",
+      )
+      .option("--regscale-probes <list>", "probe sizes registered at each step", DEFAULTS.regscaleProbes)
+      .option("--regscale-max <size>", "largest background registered (default: what the limits allow)")
+      .option(
+        "--regscale-mrs <n>",
+        "most background MRs",
+        positiveInt("--regscale-mrs"),
+        DEFAULTS.regscaleMrs,
+      )
+      .option("--regscale-workers <list>", "concurrent workers, e.g. 1,2,4 (default: 1, 2, 4, … the cores)")
+      .option(
+        "--regscale-budget <ms>",
+        "time per probe and step (and per worker count)",
+        positiveInt("--regscale-budget"),
+        DEFAULTS.regscaleBudgetMs,
+      )
       .option("--seed <n>", "seed of the random reuse pattern", positiveInt("--seed"), DEFAULTS.seed)
       .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
       .option("--no-html", "do not write the HTML report next to the JSON")

@@ -19,6 +19,9 @@ export type BenchCliOptions = DeviceOptions & RawOptions & PairCliOptions & {
 export async function bench(opts: BenchCliOptions): Promise<void> {
   const cfg = parseConfig(opts);
   const role = await pairRoleOf(opts);
+  if (role && cfg.regscale) {
+    throw new UsageError("--regscale runs in one process; leave out the pair options");
+  }
   if (role && cfg.calibrate) {
     throw new UsageError(
       "--calibrate runs perftest in one process; with two hosts run ib_write_bw between them",

@@ -36,7 +36,7 @@ static double now_ns(void) {
 	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
 double memreg_now_ns(void) { return now_ns(); }
-int memreg_abi(void) { return 4; }
+int memreg_abi(void) { return 5; }
 
 /* ---- timed verbs ---- */
 
@@ -250,3 +250,84 @@ int memreg_ref_bind_mw2(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr
 	return n;
 }
 
+
+/* ---- concurrent registration (bench --regscale) ----
+ * `threads` POSIX threads, each registering and deregistering its own buffer [addr + i*stride, +len) in a loop
+ * with the C reference's stopping rule, all let go at once. Thread i writes its samples to a[i*cap ...] and
+ * b[i*cap ...] and its rounds to n[i]; wall[0] = ns from the start signal to the last thread's end. Returns 0,
+ * or -errno of the first failed call or thread creation (a failed thread stops there; the others finish). */
+#include <pthread.h>
+
+struct conc_start {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int go, abort;
+};
+
+struct conc_worker {
+	struct ibv_pd *pd;
+	char *addr;
+	size_t len;
+	int access, min_n, cap, n, err;
+	double budget_ns, end, *a, *b;
+	struct conc_start *st;
+};
+
+static void *conc_loop(void *p) {
+	struct conc_worker *w = p;
+	double ts[2];
+	pthread_mutex_lock(&w->st->mu);
+	while (!w->st->go) pthread_cond_wait(&w->st->cv, &w->st->mu);
+	int abort = w->st->abort;
+	pthread_mutex_unlock(&w->st->mu);
+	double start = now_ns();
+	while (!abort && w->n < w->cap) {
+		struct ibv_mr *mr = memreg_timed_reg_mr(w->pd, w->addr, w->len, w->access, ts);
+		if (!mr) {
+			w->err = errno;
+			break;
+		}
+		w->a[w->n] = ts[1] - ts[0];
+		int ret = memreg_timed_dereg_mr(mr, ts);
+		if (ret) {
+			w->err = ret;
+			break;
+		}
+		w->b[w->n] = ts[1] - ts[0];
+		if (enough(++w->n, w->min_n, start, w->budget_ns)) break;
+	}
+	w->end = now_ns();
+	return NULL;
+}
+
+#define CONC_MAX 256
+
+int memreg_conc_reg_mr(struct ibv_pd *pd, void *addr, size_t len, size_t stride, int access, int threads,
+		       int min_n, double budget_ns, int cap, double *a, double *b, int32_t *n, double *wall) {
+	static struct conc_worker w[CONC_MAX];
+	pthread_t tid[CONC_MAX];
+	struct conc_start st = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	if (threads < 1 || threads > CONC_MAX) return -EINVAL;
+	int started = 0, err = 0;
+	for (int i = 0; i < threads; i++) {
+		w[i] = (struct conc_worker){ pd, (char *)addr + (size_t)i * stride, len, access, min_n, cap, 0, 0,
+					     budget_ns, 0, a + (size_t)i * cap, b + (size_t)i * cap, &st };
+		if ((err = pthread_create(&tid[i], NULL, conc_loop, &w[i]))) break;
+		started++;
+	}
+	pthread_mutex_lock(&st.mu);
+	st.go = 1;
+	st.abort = started < threads; /* not all could start: the ones that did leave at once */
+	double start = now_ns();
+	pthread_cond_broadcast(&st.cv);
+	pthread_mutex_unlock(&st.mu);
+	double last = start;
+	for (int i = 0; i < started; i++) {
+		pthread_join(tid[i], NULL);
+		n[i] = w[i].n;
+		if (w[i].end > last) last = w[i].end;
+		if (!err && w[i].err) err = w[i].err;
+	}
+	wall[0] = last - start;
+	return -err;
+}

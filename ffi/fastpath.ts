@@ -72,6 +72,13 @@ export const NATIVE_SYMBOLS = {
     parameters: ["pointer", "pointer", "usize", "i32", "i32", "f64", "i32", "pointer", "pointer"],
     result: "i32",
   },
+  memreg_conc_reg_mr: {
+    parameters: [
+      ...["pointer", "pointer", "usize", "usize", "i32", "i32"],
+      ...["i32", "f64", "i32", "pointer", "pointer", "pointer", "pointer"],
+    ],
+    result: "i32",
+  },
   memreg_ref_alloc_mw: {
     parameters: ["pointer", "i32", "i32", "f64", "i32", "pointer", "pointer"],
     result: "i32",
@@ -97,6 +104,8 @@ type Native = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>["symbols"];
 /** The helper's C reference loops (bench/timed.ts drives them): rounds done, or a negative code. */
 export interface ReferenceLoops {
   regMr: Native["memreg_ref_reg_mr"];
+  /** ibv_reg_mr / ibv_dereg_mr loops on several threads at once (bench/regscale.ts). */
+  concRegMr: Native["memreg_conc_reg_mr"];
   allocMw: Native["memreg_ref_alloc_mw"];
   bindMw1: Native["memreg_ref_bind_mw1"];
   bindMw2: Native["memreg_ref_bind_mw2"];
@@ -161,7 +170,7 @@ export interface FastVerbs {
 export const WC_ERROR_BASE = 1000;
 
 /** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
-const HELPER_ABI = 4;
+const HELPER_ABI = 5;
 
 const SOURCE_URL = new URL("./fastpath.c", import.meta.url);
 
@@ -193,7 +202,7 @@ export function buildHelper(): string {
   let res: Deno.CommandOutput;
   try {
     res = new Deno.Command(Deno.env.get("CC") ?? "cc", {
-      args: ["-O2", "-shared", "-fPIC", "-o", tmp, SOURCE_URL.pathname, "-libverbs"],
+      args: ["-O2", "-shared", "-fPIC", "-pthread", "-o", tmp, SOURCE_URL.pathname, "-libverbs"],
       stdout: "piped",
       stderr: "piped",
     }).outputSync();
@@ -240,6 +249,7 @@ function nativeVerbs(path: string): FastVerbs {
     reserve: s.memreg_timed_reserve,
     reference: {
       regMr: s.memreg_ref_reg_mr,
+      concRegMr: s.memreg_conc_reg_mr,
       allocMw: s.memreg_ref_alloc_mw,
       bindMw1: s.memreg_ref_bind_mw1,
       bindMw2: s.memreg_ref_bind_mw2,

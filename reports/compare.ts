@@ -11,7 +11,7 @@
 import type { BenchRun, Loaded, SuiteRun } from "./load.ts";
 import { type Severity, severityOf } from "../conformance/severity.ts";
 import type { CaseResult } from "../conformance/model.ts";
-import type { LatencyIn, PointIn, RegcostIn } from "./schema/bench.ts";
+import type { LatencyIn, PointIn, RegcostIn, RegscaleIn } from "./schema/bench.ts";
 import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
@@ -484,6 +484,9 @@ function compareBench(runs: BenchRun[]): BenchCompare {
       leftOut.push(`regcost${pair === null ? "" : ` of pair ${pair}`}: not in every run`);
     }
   }
+  const rs = runs.map((r) => r.doc.regscale ?? null);
+  if (rs.every((x) => x)) figures.push(...regscaleDiffs(rs as RegscaleIn[]));
+  else if (rs.some((x) => x)) leftOut.push("regscale: not in every run");
   for (const [i, ps] of parts.entries()) {
     for (const part of i > 0 ? ps : []) {
       const pair = numOf(part);
@@ -610,6 +613,61 @@ function regcostDiffs(rc: RegcostIn[], pair: number | null, out: StatusChange[])
         ws.map((q) => q?.latency && q.status === "ok" ? { v: q.latency.p50Ns, iv: ciOf(q.latency) } : null),
       ),
     );
+  }
+  return figures;
+}
+
+/**
+ * Registration at scale across the runs: each probe's ibv_reg_mr p50 (with its interval) at every step all runs
+ * measured (the same background, in bytes or MRs: runs whose limits differ share the log-spaced steps), and
+ * each worker count's aggregate rate.
+ */
+function regscaleDiffs(rs: RegscaleIn[]): FigureDiff[] {
+  const figures: FigureDiff[] = [];
+  for (const c of rs[0].curves) {
+    const curves = rs.map((r) => r.curves.find((q) => q.axis === c.axis && q.pages === c.pages));
+    if (curves.some((q) => !q)) continue;
+    const group = `regscale cost vs ${
+      c.axis === "bytes" ? `registered bytes, ${c.pages} pages` : "registered MRs"
+    }`;
+    for (const s of c.steps) {
+      const steps = curves.map((q) => q!.steps.find((t) => t.at === s.at));
+      if (steps.some((t) => !t)) continue;
+      for (const p of s.probes) {
+        const at = c.axis === "bytes" ? fmtSize(s.at) : `${s.at} MRs`;
+        const vals = steps.map((t) => {
+          const q = t!.probes.find((x) => x.size === p.size && x.status === "ok");
+          return q?.reg ? { v: q.reg.p50Ns, iv: ciOf(q.reg) } : null;
+        });
+        if (vals[0]) {
+          figures.push(
+            figure(`${at}, probe ${fmtSize(p.size)}`, null, group, "ibv_reg_mr p50", "ns", "lower", vals),
+          );
+        }
+      }
+    }
+  }
+  for (const w of rs[0].workers) {
+    const ws = rs.map((r) => r.workers.find((q) => q.size === w.size));
+    for (const l of w.levels) {
+      const vals = ws.map((q) => {
+        const m = q?.levels.find((x) => x.workers === l.workers);
+        return m ? { v: m.regsPerSec, iv: null } : null;
+      });
+      if (vals.slice(1).some((v) => v)) {
+        figures.push(
+          figure(
+            `${l.workers} workers, probe ${fmtSize(w.size)}`,
+            null,
+            "regscale workers",
+            "registrations/s",
+            "count",
+            "higher",
+            vals,
+          ),
+        );
+      }
+    }
   }
   return figures;
 }

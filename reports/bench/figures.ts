@@ -12,6 +12,7 @@ import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
 import { docPairs, type PairPart, pairParts } from "../pairs.ts";
 import { pairNumber } from "../../record/pair.ts";
+import { regscaleSection } from "./regscale.ts";
 
 type LateIn = BenchIn["revocation"][number];
 /** A document or one pair's part of it: `overhead` null where a merged document lacks that pair's. */
@@ -881,5 +882,7 @@ export function benchSections(doc: SectionDoc): Section[] {
   ];
   const cal = calibrationFigure(doc);
   if (cal) sections.push({ id: "calibration", title: "Calibration against perftest", figures: [cal] });
+  const rs = regscaleSection(doc.regscale);
+  if (rs) sections.unshift(rs);
   return sections.filter((s) => s.figures.length);
 }

@@ -8,6 +8,7 @@ import { percentileSupported, samplesFor } from "../../common/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
 import type { BenchIn, MergedPairIn, PointIn, RegcostIn } from "../schema/bench.ts";
 import { type PairIn, pairParts, partTitle, type RunRecords } from "../pairs.ts";
+import { regscaleTable } from "./regscale.ts";
 
 // Renders what a reader holds: version 1 documents lack the v2 fields, so every one of them is optional here.
 type PointResult = PointIn;
@@ -373,10 +374,11 @@ export function benchReport(
     pair?: PairIn | null;
     pairs?: MergedPairIn[];
     strategies?: { name: string; revokes: boolean; keyEnd?: string }[];
+    regscale?: BenchIn["regscale"];
   },
 ): string {
   const parts = pairParts(doc);
-  return parts.map((part) => {
+  return regscaleTable(doc.regscale) + parts.map((part) => {
     const label = parts.length > 1 ? `pair ${part.n} ` : "";
     const cal = part.run?.calibration;
     // The answer first: who is fastest, at what cost against global, buying what.

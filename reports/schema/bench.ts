@@ -230,6 +230,89 @@ export const RegcostSchema = z.object({
   reference: z.object({ ran: z.boolean(), reason: str.optional() }).optional(),
 });
 
+const LimitName = z.enum(["RLIMIT_MEMLOCK", "max_mr", "max_mr_size", "ENOMEM"]);
+const CurveEndSchema = z.object({
+  status: z.enum(["complete", "limited", "failed", "skipped"]),
+  limit: LimitName.optional(),
+  message: str.optional(),
+  at: amount.optional(),
+}).superRefine((e, ctx) => {
+  if (e.status === "limited" && !e.limit) {
+    ctx.addIssue({ code: "custom", path: ["limit"], message: "a limited curve names its limit" });
+  }
+});
+
+const RegscaleProbeSchema = z.object({
+  size: int,
+  status: z.enum(["ok", "limited", "failed"]),
+  reason: FailureSchema.optional(),
+  reg: LatencySchema.optional(),
+  dereg: LatencySchema.optional(),
+  regNsPerPage: amount.optional(),
+  deregNsPerPage: amount.optional(),
+  reference: z.object({ reg: LatencySchema, dereg: LatencySchema }).nullable().optional(),
+  ratio: z.object({ reg: RefComparison, dereg: RefComparison }).nullable().optional(),
+  paired: z.object({ reg: PairedRatioSchema, dereg: PairedRatioSchema }).nullable().optional(),
+});
+
+const RegscaleCurveSchema = z.object({
+  axis: z.enum(["bytes", "mrs"]),
+  pages: Pages,
+  planned: z.array(amount),
+  bound: z.object({ by: str, at: amount }),
+  chunk: amount,
+  steps: z.array(z.object({
+    at: amount,
+    registeredBytes: amount,
+    mrs: whole,
+    growMs: amount,
+    probes: z.array(RegscaleProbeSchema),
+  })),
+  end: CurveEndSchema,
+});
+
+const WorkerLevelSchema = z.object({
+  workers: int,
+  rounds: whole,
+  wallNs: amount,
+  regsPerSec: amount,
+  regsPerSecRange: z.tuple([amount, amount]),
+  reps: int,
+  bytesPerSec: amount,
+  reg: LatencySchema,
+  dereg: LatencySchema,
+  speedup: amount,
+});
+
+/** `bench --regscale`: cost against what is registered, and concurrent registration. */
+export const RegscaleSchema = z.object({
+  limits: z.object({
+    memlock: amount.nullable(),
+    ipcLock: z.boolean(),
+    maxMr: whole,
+    maxMrSize: amount,
+    memAvailable: amount,
+    hugeFree: whole,
+    cores: int,
+  }),
+  plan: z.array(str),
+  curves: z.array(RegscaleCurveSchema),
+  workers: z.array(z.object({
+    size: int,
+    levels: z.array(WorkerLevelSchema),
+    plain: LatencySchema.optional(),
+    threadOverhead: amount.optional(),
+    stopsScalingAt: int.nullable(),
+    end: CurveEndSchema,
+  })),
+  workersPlanned: z.array(int),
+  budgetMs: amount,
+  samplesMin: int,
+  reference: z.object({ ran: z.boolean(), reason: str.optional() }),
+  method: str,
+  wallMs: amount,
+});
+
 const BwPairSchema = z.object({
   op: Op,
   size: int,
@@ -305,6 +388,15 @@ export const ConfigSchema = z.object({
   revocationCheck: z.boolean(),
   seed: int,
   out: str.optional(),
+  /** --regscale (absent: off). */
+  regscale: z.object({
+    probes: z.array(int),
+    pages: z.array(Pages),
+    maxBytes: amount.nullable(),
+    maxMrs: int,
+    workers: z.array(int).nullable(),
+    budgetMs: amount,
+  }).nullable().optional(),
 });
 
 /** The empty-cycle overhead and the FFI and clock costs. */
@@ -364,6 +456,8 @@ export const BenchDocSchema = z.object({
   revocation: z.array(LateAccessSchema),
   regcost: RegcostSchema.nullable(),
   calibration: CalibrationSchema.nullable(),
+  /** `--regscale` runs only. */
+  regscale: RegscaleSchema.nullable().optional(),
   /** A Slurm run's merged document: every pair (issue 10), with its own run records (MergedPairSchema). */
   pairs: z.array(MergedPairSchema).optional(),
 }).superRefine((doc, ctx) => {
@@ -461,6 +555,8 @@ export type PointIn = z.infer<typeof PointSchema>;
 export type LatencyIn = z.infer<typeof LatencySchema>;
 /** A regcost curve as read. */
 export type RegcostIn = z.infer<typeof RegcostSchema>;
+/** A regscale record as read. */
+export type RegscaleIn = z.infer<typeof RegscaleSchema>;
 /** A merged document's pair as read. */
 export type MergedPairIn = z.infer<typeof MergedPairSchema>;
 
@@ -477,5 +573,6 @@ export const BenchRecords = {
   revocation: LateAccessSchema,
   regcost: RegcostSchema,
   calibration: CalibrationSchema,
+  regscale: RegscaleSchema,
   end: EndRecordSchema,
 };

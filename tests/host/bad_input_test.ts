@@ -43,6 +43,11 @@ const ROWS: [string[], RegExp][] = [
   [["bench", "--verify", "maybe"], /--verify: unknown 'maybe'/],
   [["bench", "--regcost-max", "32g"], /--regcost-max: at most 16g/],
   [["bench", "--seed", "0"], /--seed must be a positive integer/],
+  [["bench", "--regscale", "--regscale-probes", "4k,huge"], /--regscale-probes: 'huge' is not a size/],
+  [
+    ["bench", "--regscale", "--regscale-workers", "0"],
+    /--regscale-workers: '0' is not an integer in 1\.\.256/,
+  ],
   [["bench", "--out", tmp], /--out .*: is a directory; give a file name/],
   [["bench", "--out", "/proc/self/x.json"], /--out \/proc\/self\/x\.json: the testbed cannot serve \/proc/],
   [["bench", "--device", "mlx5_0"], /--device mlx5_0: no such RDMA device/],

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
 import {
-  DEFAULTS,
   LAYOUT_STRATEGIES,
   matrix,
   parseConfig,
@@ -12,28 +11,7 @@ import {
 } from "../../bench/config.ts";
 import { pinnedBytesNeeded } from "../../bench/limits.ts";
 import { fmtSize, parseSize, UsageError } from "../../common/mod.ts";
-
-const raw = (o: Partial<RawOptions> = {}): RawOptions => ({
-  depth: DEFAULTS.depth,
-  layout: DEFAULTS.layout,
-  pool: DEFAULTS.pool,
-  sweep: DEFAULTS.sweep,
-  buffers: DEFAULTS.buffers,
-  iterations: DEFAULTS.iterations,
-  duration: DEFAULTS.durationMs,
-  warmup: DEFAULTS.warmup,
-  reps: DEFAULTS.reps,
-  repMinIos: DEFAULTS.repMinIos,
-  rcacheCap: DEFAULTS.rcacheCap,
-  verify: DEFAULTS.verify,
-  regcost: true,
-  regcostMax: DEFAULTS.regcostMax,
-  regcostBudget: DEFAULTS.regcostBudgetMs,
-  reference: true,
-  revocationCheck: true,
-  seed: DEFAULTS.seed,
-  ...o,
-});
+import { rawOptions as raw } from "../helpers/bench_raw.ts";
 
 Deno.test("sizes parse with units and reject nonsense", () => {
   assert.equal(parseSize("4k"), 4096);
