@@ -1,4 +1,4 @@
-// QP: reliable-connected queue pair: create, RESET→INIT→RTR→RTS (RoCE GID or IB LID addressing), ERR, RESET,
+// QP: reliable-connected (or, for one conformance case, unreliable datagram) queue pair: create, RESET→INIT→RTR→RTS (RoCE GID or IB LID addressing), ERR, RESET,
 // query, post_send / post_recv through the fast path.
 import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs } from "./lib.ts";
@@ -24,6 +24,8 @@ export interface QpCaps {
   maxSendSge?: number;
   maxRecvSge?: number;
   maxInlineData?: number;
+  /** enum ibv_qp_type: RC (default) or UD. */
+  type?: typeof QpType.RC | typeof QpType.UD;
 }
 
 /** What a peer needs to reach this QP. gid is null on InfiniBand (LID addressing). */
@@ -79,7 +81,7 @@ export class QP extends VerbsObject {
     v.setUint32(IA.cap + CAP.max_send_sge, caps.maxSendSge ?? 1, true);
     v.setUint32(IA.cap + CAP.max_recv_sge, caps.maxRecvSge ?? 1, true);
     v.setUint32(IA.cap + CAP.max_inline_data, caps.maxInlineData ?? 0, true);
-    v.setUint32(IA.qp_type, QpType.RC, true);
+    v.setUint32(IA.qp_type, caps.type ?? QpType.RC, true);
     v.setInt32(IA.sq_sig_all, 0, true);
     const p = ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
     if (!p) {
@@ -154,6 +156,21 @@ export class QP extends VerbsObject {
       v.setUint32(QA.sq_psn, psn, true);
       v.setUint8(QA.max_rd_atomic, path.maxRdAtomic ?? 16);
     }, "RTR→RTS");
+  }
+
+  /** A UD QP from RESET to RTS on `port` with `qkey` (UD needs no peer: INIT, RTR, RTS with its own PSN). */
+  toUdRts(port: number, qkey: number): void {
+    this.#modify(M.STATE | M.PKEY_INDEX | M.PORT | M.QKEY, (v) => {
+      v.setUint32(QA.qp_state, QpState.INIT, true);
+      v.setUint16(QA.pkey_index, 0, true);
+      v.setUint8(QA.port_num, port);
+      v.setUint32(QA.qkey, qkey, true);
+    }, "RESET→INIT (UD)");
+    this.#modify(M.STATE, (v) => v.setUint32(QA.qp_state, QpState.RTR, true), "INIT→RTR (UD)");
+    this.#modify(M.STATE | M.SQ_PSN, (v) => {
+      v.setUint32(QA.qp_state, QpState.RTS, true);
+      v.setUint32(QA.sq_psn, 0, true);
+    }, "RTR→RTS (UD)");
   }
 
   /** Moves to ERR or RESET (any state may go there). */
