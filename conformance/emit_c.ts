@@ -131,12 +131,15 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
     case "counts":
       return [`fx_counts(${cstr(s.label)}, ${cstr(s.base ?? null)});`];
     case "bindUd":
+    case "bindEx": {
+      const mr = s.mr ? num(s.mr) : -1, fn = s.op === "bindUd" ? "fx_bind_ud" : "fx_bind_ex";
       return [
-        `fx_bind_ud(${cstr(s.label)}, ${num(s.mw)}, ${keyC(s.key)}, ${s.mr ? num(s.mr) : -1}, ${
+        `${fn}(${cstr(s.label)}, ${num(s.mw)}, ${keyC(s.key)}, ${mr}, ${
           num(s.buf)
-        }, ` +
-        `${s.off}, ${s.len}ull, 0x${s.access.toString(16)});`,
+        }, ${s.off}, ${s.len}ull, ` +
+        `0x${s.access.toString(16)});`,
       ];
+    }
     case "bind1":
       return [
         `fx_bind1(${cstr(s.label)}, ${num(s.mw)}, ${s.mr ? num(s.mr) : -1}, ${

@@ -107,6 +107,8 @@ export type TapeStep =
   | { op: "counts"; label: string; base?: string }
   /** IBV_WR_BIND_MW with `key` posted on a UD QP of its own (PD B), destroyed afterwards. */
   | ({ op: "bindUd"; key: KeyExpr } & Omit<BindFields, "via">)
+  /** ibv_wr_bind_mw with `key` on an RC QP of its own from ibv_create_qp_ex (BIND_MW), connected to itself. */
+  | ({ op: "bindEx"; key: KeyExpr } & Omit<BindFields, "via">)
   /** ibv_bind_mw (type 1); `null`: the canonical unbind, mr NULL, addr 0, length 0. */
   | ({ op: "bind1"; null?: boolean } & BindFields)
   /** IBV_WR_BIND_MW (type 2) with `key`. */

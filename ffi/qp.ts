@@ -10,6 +10,10 @@ import { Access, QpAttrMask as M, QpState, QpType } from "./constants.ts";
 import type { PD } from "./pd.ts";
 import type { CQ } from "./cq.ts";
 import type { RecvWr, SendWr } from "./wr.ts";
+import type { MR } from "./mr.ts";
+import type { MW } from "./mw.ts";
+
+const EOPNOTSUPP = 95;
 
 const IA = LAYOUTS.ibv_qp_init_attr;
 const CAP = LAYOUTS.ibv_qp_cap;
@@ -26,6 +30,11 @@ export interface QpCaps {
   maxInlineData?: number;
   /** enum ibv_qp_type: RC (default) or UD. */
   type?: typeof QpType.RC | typeof QpType.UD;
+  /**
+   * An RC QP of the extended API: ibv_create_qp_ex with these send_ops_flags (IBV_QP_EX_WITH_*), 16 WRs
+   * each way (native helper only; the other caps are ignored).
+   */
+  sendOps?: bigint;
 }
 
 /** What a peer needs to reach this QP. gid is null on InfiniBand (LID addressing). */
@@ -83,14 +92,27 @@ export class QP extends VerbsObject {
     v.setUint32(IA.cap + CAP.max_inline_data, caps.maxInlineData ?? 0, true);
     v.setUint32(IA.qp_type, caps.type ?? QpType.RC, true);
     v.setInt32(IA.sq_sig_all, 0, true);
-    const p = ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
+    const ex = caps.sendOps === undefined ? null : this.#fast.qpEx;
+    if (caps.sendOps !== undefined && !ex) {
+      this.abandon();
+      throw new VerbsError(
+        "ibv_create_qp_ex",
+        EOPNOTSUPP,
+        "the extended QP API needs memreg's native helper",
+      );
+    }
+    const p = ex
+      ? ex.createQpEx(pd.ctx.ptr, pd.ptr, sendCq.ptr, caps.sendOps!)
+      : ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
     if (!p) {
       const err = errno();
       this.abandon(); // never made: its PD and CQs must not release it later
       throw new VerbsError(
-        "ibv_create_qp",
+        ex ? "ibv_create_qp_ex" : "ibv_create_qp",
         err,
-        `max_send_wr ${caps.maxSendWr ?? 256}, max_recv_wr ${caps.maxRecvWr ?? 256}`,
+        ex
+          ? `send_ops_flags 0x${caps.sendOps!.toString(16)}`
+          : `max_send_wr ${caps.maxSendWr ?? 256}, max_recv_wr ${caps.maxRecvWr ?? 256}`,
       );
     }
     this.ptr = p;
@@ -198,6 +220,24 @@ export class QP extends VerbsObject {
   /** postSend through the timed verb: [start, end] of the post in `ts` (FastVerbs.postSendTimed). */
   postSendTimed(wr: SendWr, ts: Float64Array): number {
     return this.#fast.postSendTimed(this.ptr, wr.ptr, this.#bad.ptr, ts);
+  }
+
+  /**
+   * ibv_wr_bind_mw between ibv_wr_start and ibv_wr_complete (a QP made with sendOps holding BIND_MW), signaled;
+   * returns ibv_wr_complete's status (0 or errno).
+   */
+  wrBindMw(
+    mw: MW,
+    rkey: number,
+    mr: MR | null,
+    addr: bigint,
+    len: number,
+    access: number,
+    wrId: bigint,
+  ): number {
+    const ex = this.#fast.qpEx;
+    if (!ex) return EOPNOTSUPP;
+    return ex.wrBindMw(this.ptr, mw.ptr, rkey, mr?.ptr ?? null, addr, BigInt(len), access, wrId);
   }
 
   /** Posts a (chain of) receive WR(s); returns 0 or the errno value, without throwing (hot path). */

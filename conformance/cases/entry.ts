@@ -222,7 +222,10 @@ export const mw1EntryCases: CaseDef[] = [
   },
 ];
 
-/** Entry points of type 2 windows: a bind on a UD QP, a bind with bits that are no window right. */
+/**
+ * Entry points of type 2 windows: a bind on a UD QP, the extended API's ibv_wr_bind_mw, a bind with bits that
+ * are no window right.
+ */
 export const mw2EntryCases: CaseDef[] = [
   {
     id: "mw2.bind_ud_qp",
@@ -235,6 +238,39 @@ export const mw2EntryCases: CaseDef[] = [
     provoke: "IBV_WR_BIND_MW on the UD QP (key ibv_inc_rkey), then (recovered) WRITE qpA → qpB with that key",
     expect: rejected("bind", denied("after"), unchanged),
     run: wrBind(2, { ud: true }),
+  },
+  {
+    id: "mw2.wr_bind_ex_control",
+    title: "The extended API's ibv_wr_bind_mw binds a type 2 window (control)",
+    rule: "man.ibv_post_send.bind-mw",
+    level: "must",
+    needs: ["MW2"],
+    setup: "target MR with MW_BIND, a type 2 window; an RC QP from ibv_create_qp_ex with send_ops_flags " +
+      "IBV_QP_EX_WITH_BIND_MW (PD B, connected to itself): unsupported where the provider cannot make it",
+    provoke: "ibv_wr_start, ibv_wr_bind_mw (key ibv_inc_rkey, 4 KiB, RW), ibv_wr_complete; its completion",
+    expect: all(granted("bind"), { bind: ["ok"] }),
+    async run(f) {
+      const mr = f.targetMr();
+      const mw = f.mw(2);
+      await f.bindEx("bind", { mw, mr, key: f.name(incRkey(mw.rkey), "key1"), ...WIN });
+    },
+  },
+  {
+    id: "mw2.wr_bind_ex_mr_without_mw_bind",
+    title: "The extended API's ibv_wr_bind_mw to an MR registered without MW_BIND is refused",
+    rule: "C10-73",
+    also: ["11.6.2.mw-bind"],
+    level: "must",
+    needs: ["MW2"],
+    setup: "target MR without MW_BIND, a type 2 window; an extended RC QP as in mw2.wr_bind_ex_control",
+    provoke: "ibv_wr_start, ibv_wr_bind_mw (key ibv_inc_rkey, 4 KiB, RW), ibv_wr_complete; its completion",
+    expect: rejected("bind"),
+    async run(f) {
+      const mr = f.targetMr(RW);
+      const mw = f.mw(2);
+      await f.bindEx("bind", { mw, mr, key: f.name(incRkey(mw.rkey), "key1"), ...WIN });
+      bindLayer(f, "bind", "wr");
+    },
   },
   {
     id: "mw2.bind_unknown_access",

@@ -558,8 +558,21 @@ static void fx_bind2(const char *label, int mw, uint32_t key, int mr, int b, siz
 	post_ops(label, via, &o, 1, 0, 0);
 }
 
-/* IBV_WR_BIND_MW of window mw posted on a UD QP of its own (PD B, cqB, in RTS); facts label.ret, .wc; the QP is
- * destroyed afterwards. */
+/* A bind's facts (label.ret, .wc, label) on a QP of the step's own, waited for on cqB; the QP is destroyed. */
+static void bind_on(const char *label, struct ibv_qp *qp, uint64_t wr_id, int ret) {
+	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
+	int ok = ret == 0;
+	if (ok) {
+		struct ibv_wc wc;
+		int n = await_ids(1, &wr_id, 1, &wc);
+		fact(label, ".wc", n ? status_name(wc.status) : "none");
+		ok = n && wc.status == IBV_WC_SUCCESS;
+	}
+	bind_result(label, ok);
+	ibv_destroy_qp(qp);
+}
+
+/* IBV_WR_BIND_MW of window mw posted on a UD QP of its own (PD B, cqB, in RTS). */
 static void fx_bind_ud(const char *label, int mw, uint32_t key, int mr, int b, size_t off, uint64_t len, int access) {
 	struct ibv_qp_init_attr ia = {0};
 	ia.send_cq = ia.recv_cq = F.cqB;
@@ -587,17 +600,29 @@ static void fx_bind_ud(const char *label, int mw, uint32_t key, int mr, int b, s
 	wr.bind_mw.bind_info.addr = (uint64_t)(uintptr_t)(F.b[b]->p + off);
 	wr.bind_mw.bind_info.length = len;
 	wr.bind_mw.bind_info.mw_access_flags = access;
-	int ret = ibv_post_send(qp, &wr, &bad);
-	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
-	int ok = ret == 0;
-	if (ok) {
-		struct ibv_wc wc;
-		int n = await_ids(1, &wr.wr_id, 1, &wc);
-		fact(label, ".wc", n ? status_name(wc.status) : "none");
-		ok = n && wc.status == IBV_WC_SUCCESS;
-	}
-	bind_result(label, ok);
-	ibv_destroy_qp(qp);
+	bind_on(label, qp, wr.wr_id, ibv_post_send(qp, &wr, &bad));
+}
+
+/* ibv_wr_bind_mw on an RC QP of its own from ibv_create_qp_ex with send_ops_flags BIND_MW (PD B, cqB), connected
+ * to itself; .ret is ibv_wr_complete's status. */
+static void fx_bind_ex(const char *label, int mw, uint32_t key, int mr, int b, size_t off, uint64_t len, int access) {
+	struct ibv_qp_init_attr_ex ia = {.send_cq = F.cqB, .recv_cq = F.cqB, .qp_type = IBV_QPT_RC, .pd = F.pdB,
+					  .comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+					  .send_ops_flags = IBV_QP_EX_WITH_BIND_MW};
+	ia.cap.max_send_wr = ia.cap.max_recv_wr = 16;
+	ia.cap.max_send_sge = ia.cap.max_recv_sge = 1;
+	struct ibv_qp *qp = ibv_create_qp_ex(F.ctx, &ia);
+	if (!qp) die("ibv_create_qp_ex (BIND_MW)");
+	qp_connect(qp, qp->qp_num, 0x3000, 0x3000);
+	struct ibv_qp_ex *q = ibv_qp_to_qp_ex(qp);
+	struct ibv_mw_bind_info info = {mr >= 0 ? F.mr[mr] : NULL, (uint64_t)(uintptr_t)(F.b[b]->p + off), len,
+					(unsigned)access};
+	uint64_t id = F.next_wr++;
+	ibv_wr_start(q);
+	q->wr_id = id;
+	q->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_bind_mw(q, F.mw[mw], key, &info);
+	bind_on(label, qp, id, ibv_wr_complete(q));
 }
 
 /* A receive of 4 KiB into buffer b with lkey (the fixture's receive buffer and MR where b < 0 / !has_lkey). */

@@ -37,13 +37,24 @@ const TAPE: Tape = {
       len: "4096",
       access: 7,
     },
+    {
+      op: "bindEx",
+      label: "bindEx",
+      key: { inc: { k: 1 } },
+      mw: "mw0",
+      mr: "mr0",
+      buf: "b1",
+      off: 4096,
+      len: "4096",
+      access: 7,
+    },
     { op: "counts", label: "leak", base: "before" },
   ],
 };
 
 Deno.test("emit-c: a program with the entry-point steps compiles (cc -fsyntax-only)", async () => {
   const src = emitProgram({ name: "entry", summary: "entry-point steps", facts: {}, tape: TAPE });
-  for (const call of ["fx_counts(", "fx_mw_try(", "fx_reg_dmabuf(", "fx_bind_ud("]) {
+  for (const call of ["fx_counts(", "fx_mw_try(", "fx_reg_dmabuf(", "fx_bind_ud(", "fx_bind_ex("]) {
     assert(src.includes(call), call);
   }
   const dir = await Deno.makeTempDir();
