@@ -558,7 +558,11 @@ static void fx_bind2(const char *label, int mw, uint32_t key, int mr, int b, siz
 	post_ops(label, via, &o, 1, 0, 0);
 }
 
-/* A bind's facts (label.ret, .wc, label) on a QP of the step's own, waited for on cqB; the QP is destroyed. */
+/* QPs a step made for itself (UD, extended API). */
+static struct ibv_qp *own_qp[MAXO];
+static int n_own_qp;
+
+/* A bind's facts (label.ret, .wc, label) on a QP of the step's own, waited for on cqB. */
 static void bind_on(const char *label, struct ibv_qp *qp, uint64_t wr_id, int ret) {
 	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
 	int ok = ret == 0;
@@ -569,7 +573,7 @@ static void bind_on(const char *label, struct ibv_qp *qp, uint64_t wr_id, int re
 		ok = n && wc.status == IBV_WC_SUCCESS;
 	}
 	bind_result(label, ok);
-	ibv_destroy_qp(qp);
+	own_qp[n_own_qp++] = qp; /* destroyed at fx_close, after the windows (a bound window holds the QP) */
 }
 
 /* IBV_WR_BIND_MW of window mw posted on a UD QP of its own (PD B, cqB, in RTS). */
@@ -971,6 +975,7 @@ static void fx_reuse(const char *label, const char *what, int trials, int k) {
 static void fx_close(void) {
 	for (int i = MAXO - 1; i >= 0; i--)
 		if (F.mw[i]) ibv_dealloc_mw(F.mw[i]);
+	for (int i = 0; i < n_own_qp; i++) ibv_destroy_qp(own_qp[i]);
 	for (int i = MAXO - 1; i >= 0; i--)
 		if (F.mr[i]) ibv_dereg_mr(F.mr[i]);
 	ibv_dereg_mr(F.srcMr);
