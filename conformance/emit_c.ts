@@ -121,6 +121,25 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
       ];
     case "mw":
       return [`fx_mw(${num(s.id)}, ${s.type}, ${cstr(s.pd)});`];
+    case "mwTry":
+      return [`fx_mw_try(${cstr(s.label)}, ${s.type}, ${cstr(s.pd)});`];
+    case "regDmabuf":
+      return [
+        `fx_reg_dmabuf(${cstr(s.label)}, ${s.id === "-" ? -1 : num(s.id)}, ${cstr(s.pd)}, ${s.size}, ` +
+        `${s.udmabuf ? 1 : 0}, ${s.offset}ull, ${s.len}ull, ${s.iova}ull, 0x${s.access.toString(16)});`,
+      ];
+    case "counts":
+      return [`fx_counts(${cstr(s.label)}, ${cstr(s.base ?? null)});`];
+    case "bindUd":
+    case "bindEx": {
+      const mr = s.mr ? num(s.mr) : -1, fn = s.op === "bindUd" ? "fx_bind_ud" : "fx_bind_ex";
+      return [
+        `${fn}(${cstr(s.label)}, ${num(s.mw)}, ${keyC(s.key)}, ${mr}, ${
+          num(s.buf)
+        }, ${s.off}, ${s.len}ull, ` +
+        `0x${s.access.toString(16)});`,
+      ];
+    }
     case "bind1":
       return [
         `fx_bind1(${cstr(s.label)}, ${num(s.mw)}, ${s.mr ? num(s.mr) : -1}, ${

@@ -229,6 +229,39 @@ export const RULES = {
     text:
       "an on-demand-paging MR follows the process's page tables: the device sees what the process would see",
   },
+  "verbs.access-optional": {
+    source:
+      "libibverbs verbs.h (enum ibv_access_flags, IBV_ACCESS_OPTIONAL_RANGE, ibv_reg_mr_iova2) and ibv_reg_mr(3)",
+    text:
+      "access is 0 or an OR of the IBV_ACCESS_* flags; only bits of IBV_ACCESS_OPTIONAL_RANGE (20-29) may be " +
+      "ignored where unsupported, so a registration with one of them succeeds, and one with any other bit that " +
+      "is no flag fails (errno, no MR)",
+  },
+  "man.ibv_reg_dmabuf_mr": {
+    source: "ibv_reg_mr(3) (ibv_reg_dmabuf_mr)",
+    text:
+      "registers `length` bytes at `offset` of the dma-buf `fd`, reached through lkey/rkey at `iova`; access may " +
+      "hold only LOCAL_WRITE, REMOTE_WRITE, REMOTE_READ, REMOTE_ATOMIC and RELAXED_ORDERING: an fd that is no " +
+      "dma-buf, a range past the dma-buf's end or another access bit fails (NULL, errno)",
+  },
+  "man.ibv_alloc_mw.type": {
+    source: "ibv_alloc_mw(3) and verbs.h enum ibv_mw_type",
+    text: "the window's type is IBV_MW_TYPE_1 or IBV_MW_TYPE_2: any other type fails (NULL, errno)",
+  },
+  "man.ibv_post_send.bind-mw": {
+    source: "ibv_post_send(3) (struct ibv_send_wr bind_mw, opcode table) and ibv_bind_mw(3)",
+    text:
+      "an IBV_WR_BIND_MW work request binds a type 2 window (bind_mw.mw: 'Memory window (MW) of type 2 to " +
+      "bind'; type 1 windows are bound by ibv_bind_mw) and is valid on UC, RC and XRC_SEND QPs only (no UD " +
+      "entry in the opcode table; 'The QP Transport Service Type must be either UC, RC or XRC_SEND for bind " +
+      "operations'); a bind that cannot be done fails, when posted or by its completion",
+  },
+  "man.ibv_bind_mw.access": {
+    source: "ibv_bind_mw(3) and ibv_post_send(3) (mw_access_flags)",
+    text:
+      "a window's mw_access_flags is 0 or an OR of REMOTE_WRITE, REMOTE_READ, REMOTE_ATOMIC and ZERO_BASED: a " +
+      "bind with any other bit fails and holds nothing (the MR deregisters, the window deallocates)",
+  },
 } as const satisfies Record<string, { source: string; text: string }>;
 
 /** The id of a rule in RULES. */

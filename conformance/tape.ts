@@ -85,6 +85,30 @@ export type TapeStep =
     len?: number;
   }
   | { op: "mw"; id: string; type: 1 | 2; pd: PdRef }
+  /** ibv_alloc_mw of any type (an invalid one included), fact label.ret; a window it makes is freed at once. */
+  | { op: "mwTry"; label: string; type: number; pd: PdRef }
+  /**
+   * ibv_reg_dmabuf_mr over a dma-buf of `size` bytes made for the step: a sealed memfd through /dev/udmabuf
+   * (`udmabuf`), or the bare memfd (not a dma-buf). Offset, length and iova as decimal strings.
+   */
+  | {
+    op: "regDmabuf";
+    label: string;
+    id: string;
+    pd: PdRef;
+    size: number;
+    udmabuf: boolean;
+    offset: string;
+    len: string;
+    iova: string;
+    access: number;
+  }
+  /** Device-wide object counts (`rdma resource show`): a snapshot, or (with base) fact label: what changed. */
+  | { op: "counts"; label: string; base?: string }
+  /** IBV_WR_BIND_MW with `key` posted on a UD QP of its own (PD B), destroyed afterwards. */
+  | ({ op: "bindUd"; key: KeyExpr } & Omit<BindFields, "via">)
+  /** ibv_wr_bind_mw with `key` on an RC QP of its own from ibv_create_qp_ex (BIND_MW), connected to itself. */
+  | ({ op: "bindEx"; key: KeyExpr } & Omit<BindFields, "via">)
   /** ibv_bind_mw (type 1); `null`: the canonical unbind, mr NULL, addr 0, length 0. */
   | ({ op: "bind1"; null?: boolean } & BindFields)
   /** IBV_WR_BIND_MW (type 2) with `key`. */

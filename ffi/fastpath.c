@@ -26,6 +26,27 @@ int memreg_query_device_ex(struct ibv_context *ctx, struct ibv_device_attr_ex *a
 int memreg_advise_mr(struct ibv_pd *pd, int advice, uint32_t flags, struct ibv_sge *sg, uint32_t n) {
 	return ibv_advise_mr(pd, (enum ibv_advise_mr_advice)advice, flags, sg, n);
 }
+/* The extended QP API (verbs.h inlines): an RC QP with send_ops_flags, and one ibv_wr_bind_mw between
+ * ibv_wr_start and ibv_wr_complete (its status: 0 or errno; a NULL qp_ex is EOPNOTSUPP). */
+struct ibv_qp *memreg_create_qp_ex(struct ibv_context *ctx, struct ibv_pd *pd, struct ibv_cq *cq, uint64_t send_ops) {
+	struct ibv_qp_init_attr_ex a = {.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC, .pd = pd,
+					 .comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+					 .send_ops_flags = send_ops};
+	a.cap.max_send_wr = a.cap.max_recv_wr = 16;
+	a.cap.max_send_sge = a.cap.max_recv_sge = 1;
+	return ibv_create_qp_ex(ctx, &a);
+}
+int memreg_wr_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, uint32_t rkey, struct ibv_mr *mr, uint64_t addr,
+		      uint64_t len, uint32_t access, uint64_t wr_id) {
+	struct ibv_qp_ex *q = ibv_qp_to_qp_ex(qp);
+	if (!q) return EOPNOTSUPP;
+	struct ibv_mw_bind_info info = {.mr = mr, .addr = addr, .length = len, .mw_access_flags = access};
+	ibv_wr_start(q);
+	q->wr_id = wr_id;
+	q->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_bind_mw(q, mw, rkey, &info);
+	return ibv_wr_complete(q);
+}
 /* Monotonic ns since the first call, as a double: exact for 104 days, and returned without allocating,
  * which a u64 (a BigInt in JS) would not be. */
 static double now_ns(void) {

@@ -21,6 +21,11 @@ export const NATIVE_SYMBOLS = {
   memreg_query_port: { parameters: ["pointer", "u8", "pointer"], result: "i32" },
   memreg_query_device_ex: { parameters: ["pointer", "pointer"], result: "i32" },
   memreg_advise_mr: { parameters: ["pointer", "i32", "u32", "pointer", "u32"], result: "i32" },
+  memreg_create_qp_ex: { parameters: ["pointer", "pointer", "pointer", "u64"], result: "pointer" },
+  memreg_wr_bind_mw: {
+    parameters: ["pointer", "pointer", "u32", "pointer", "u64", "u64", "u32", "u64"],
+    result: "i32",
+  },
   memreg_now_ns: { parameters: [], result: "f64" },
   memreg_abi: { parameters: [], result: "i32" },
   // Timed verbs: the raw verb between two clock reads taken in C; `buffer` = Float64Array [start, end].
@@ -121,6 +126,12 @@ export interface SlotCalls {
   postWait: Native["memreg_slot_post_wait"];
 }
 
+/** The extended QP API (ibv_create_qp_ex with send_ops_flags, ibv_wr_bind_mw): native helper only. */
+export interface QpExCalls {
+  createQpEx: Native["memreg_create_qp_ex"];
+  wrBindMw: Native["memreg_wr_bind_mw"];
+}
+
 /** The inline verbs, through the native helper or through the provider's function pointers (`kind`). */
 export interface FastVerbs {
   readonly kind: "native" | "fnptr";
@@ -164,6 +175,8 @@ export interface FastVerbs {
   readonly reference: ReferenceLoops | null;
   /** The slot calls; null on the fallback path (TimingSlot then uses the timed verbs above). */
   readonly slots: SlotCalls | null;
+  /** The extended QP API; null on the fallback path. */
+  readonly qpEx: QpExCalls | null;
 }
 
 /** How the helper's wait returns an error completion: -(WC_ERROR_BASE + status). */
@@ -254,6 +267,7 @@ function nativeVerbs(path: string): FastVerbs {
       bindMw1: s.memreg_ref_bind_mw1,
       bindMw2: s.memreg_ref_bind_mw2,
     },
+    qpEx: { createQpEx: s.memreg_create_qp_ex, wrBindMw: s.memreg_wr_bind_mw },
     slots: {
       regMr: s.memreg_slot_reg_mr,
       deregMr: s.memreg_slot_dereg_mr,
@@ -429,6 +443,7 @@ function fnptrBase(reason: string): BaseVerbs {
     reason,
     reference: null,
     slots: null,
+    qpEx: null,
     postSend: (qp, wr, bad) => ops(qp).post_send!.call(qp, wr, bad),
     postRecv: (qp, wr, bad) => ops(qp).post_recv!.call(qp, wr, bad),
     pollCq: (cq, n, wc) => ops(cq).poll_cq!.call(cq, n, wc),

@@ -13,6 +13,12 @@ const IBVERBS_SYMBOLS = {
   ibv_dealloc_pd: { parameters: ["pointer"], result: "i32" },
   ibv_reg_mr: { parameters: ["pointer", "pointer", "usize", "i32"], result: "pointer" },
   ibv_reg_mr_iova2: { parameters: ["pointer", "pointer", "usize", "u64", "u32"], result: "pointer" },
+  // libibverbs 1.12 (rdma-core 34) on: optional, so an older library still loads.
+  ibv_reg_dmabuf_mr: {
+    parameters: ["pointer", "u64", "usize", "u64", "i32", "i32"],
+    result: "pointer",
+    optional: true,
+  },
   ibv_rereg_mr: { parameters: ["pointer", "i32", "pointer", "pointer", "usize", "i32"], result: "i32" },
   ibv_dereg_mr: { parameters: ["pointer"], result: "i32" },
   ibv_create_cq: { parameters: ["pointer", "i32", "pointer", "pointer", "i32"], result: "pointer" },
@@ -38,6 +44,9 @@ const LIBC_SYMBOLS = {
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
 } as const;
 
 /** The libibverbs symbols memreg binds. */

@@ -26,3 +26,4 @@ export { Link, type LinkOptions, listenCm, type WireEndpoint } from "./link.ts";
 export { CmChannel } from "./rdmacm.ts";
 export { type FastVerbs, fastVerbs } from "./fastpath.ts";
 export { closeAll } from "./resource.ts";
+export { closeFd, makeDmabuf, UDMABUF_DEV } from "./dmabuf.ts";

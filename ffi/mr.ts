@@ -1,4 +1,4 @@
-// MR: memory region (ibv_reg_mr, ibv_reg_mr_iova2, ibv_rereg_mr, ibv_dereg_mr).
+// MR: memory region (ibv_reg_mr, ibv_reg_mr_iova2, ibv_reg_dmabuf_mr, ibv_rereg_mr, ibv_dereg_mr).
 import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs, ptrOf, ptrValue } from "./lib.ts";
 import { check, VerbsError } from "./errors.ts";
@@ -7,11 +7,14 @@ import { VerbsObject } from "./resource.ts";
 import type { PD } from "./pd.ts";
 
 const M = LAYOUTS.ibv_mr;
+const EOPNOTSUPP = 95;
 
 /** Options of an MR registration. */
 export interface RegOptions {
   /** Register with ibv_reg_mr_iova2 at this I/O virtual address (e.g. 0 for a zero-based MR). */
   iova?: bigint;
+  /** Register with ibv_reg_dmabuf_mr: `length` bytes at `offset` of the dma-buf `fd`, at `iova` (default 0). */
+  dmabuf?: { fd: number; offset: bigint };
   /** An MR already registered by a raw verb call (bench/timed.ts) whose release becomes this object's. */
   adopt?: Deno.PointerObject;
 }
@@ -26,14 +29,21 @@ export class MR extends VerbsObject {
   constructor(pd: PD, addr: bigint, length: number | bigint, readonly access: number, opts: RegOptions = {}) {
     super([pd]);
     const lib = ibverbs();
+    const d = opts.dmabuf;
+    if (d && !lib.ibv_reg_dmabuf_mr) {
+      this.abandon();
+      throw new VerbsError("ibv_reg_dmabuf_mr", EOPNOTSUPP, "this libibverbs has no ibv_reg_dmabuf_mr");
+    }
     const p = opts.adopt ??
-      (opts.iova === undefined
+      (d
+        ? lib.ibv_reg_dmabuf_mr!(pd.ptr, d.offset, BigInt(length), opts.iova ?? 0n, d.fd, access)
+        : opts.iova === undefined
         ? lib.ibv_reg_mr(pd.ptr, ptrOf(addr), BigInt(length), access)
         : lib.ibv_reg_mr_iova2(pd.ptr, ptrOf(addr), BigInt(length), opts.iova, access));
     if (!p) {
       const err = errno();
       this.abandon();
-      const verb = opts.iova === undefined ? "ibv_reg_mr" : "ibv_reg_mr_iova2";
+      const verb = d ? "ibv_reg_dmabuf_mr" : opts.iova === undefined ? "ibv_reg_mr" : "ibv_reg_mr_iova2";
       throw new VerbsError(verb, err, `length ${length}, access 0x${access.toString(16)}`);
     }
     this.ptr = p;

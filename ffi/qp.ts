@@ -1,4 +1,4 @@
-// QP: reliable-connected queue pair: create, RESET→INIT→RTR→RTS (RoCE GID or IB LID addressing), ERR, RESET,
+// QP: reliable-connected (or, for one conformance case, unreliable datagram) queue pair: create, RESET→INIT→RTR→RTS (RoCE GID or IB LID addressing), ERR, RESET,
 // query, post_send / post_recv through the fast path.
 import { LAYOUTS } from "./layouts.ts";
 import { errno, ibverbs } from "./lib.ts";
@@ -10,6 +10,10 @@ import { Access, QpAttrMask as M, QpState, QpType } from "./constants.ts";
 import type { PD } from "./pd.ts";
 import type { CQ } from "./cq.ts";
 import type { RecvWr, SendWr } from "./wr.ts";
+import type { MR } from "./mr.ts";
+import type { MW } from "./mw.ts";
+
+const EOPNOTSUPP = 95;
 
 const IA = LAYOUTS.ibv_qp_init_attr;
 const CAP = LAYOUTS.ibv_qp_cap;
@@ -24,6 +28,13 @@ export interface QpCaps {
   maxSendSge?: number;
   maxRecvSge?: number;
   maxInlineData?: number;
+  /** enum ibv_qp_type: RC (default) or UD. */
+  type?: typeof QpType.RC | typeof QpType.UD;
+  /**
+   * An RC QP of the extended API: ibv_create_qp_ex with these send_ops_flags (IBV_QP_EX_WITH_*), 16 WRs
+   * each way (native helper only; the other caps are ignored).
+   */
+  sendOps?: bigint;
 }
 
 /** What a peer needs to reach this QP. gid is null on InfiniBand (LID addressing). */
@@ -79,16 +90,29 @@ export class QP extends VerbsObject {
     v.setUint32(IA.cap + CAP.max_send_sge, caps.maxSendSge ?? 1, true);
     v.setUint32(IA.cap + CAP.max_recv_sge, caps.maxRecvSge ?? 1, true);
     v.setUint32(IA.cap + CAP.max_inline_data, caps.maxInlineData ?? 0, true);
-    v.setUint32(IA.qp_type, QpType.RC, true);
+    v.setUint32(IA.qp_type, caps.type ?? QpType.RC, true);
     v.setInt32(IA.sq_sig_all, 0, true);
-    const p = ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
+    const ex = caps.sendOps === undefined ? null : this.#fast.qpEx;
+    if (caps.sendOps !== undefined && !ex) {
+      this.abandon();
+      throw new VerbsError(
+        "ibv_create_qp_ex",
+        EOPNOTSUPP,
+        "the extended QP API needs memreg's native helper",
+      );
+    }
+    const p = ex
+      ? ex.createQpEx(pd.ctx.ptr, pd.ptr, sendCq.ptr, caps.sendOps!)
+      : ibverbs().ibv_create_qp(pd.ptr, this.#initAttr.ptr);
     if (!p) {
       const err = errno();
       this.abandon(); // never made: its PD and CQs must not release it later
       throw new VerbsError(
-        "ibv_create_qp",
+        ex ? "ibv_create_qp_ex" : "ibv_create_qp",
         err,
-        `max_send_wr ${caps.maxSendWr ?? 256}, max_recv_wr ${caps.maxRecvWr ?? 256}`,
+        ex
+          ? `send_ops_flags 0x${caps.sendOps!.toString(16)}`
+          : `max_send_wr ${caps.maxSendWr ?? 256}, max_recv_wr ${caps.maxRecvWr ?? 256}`,
       );
     }
     this.ptr = p;
@@ -156,6 +180,21 @@ export class QP extends VerbsObject {
     }, "RTR→RTS");
   }
 
+  /** A UD QP from RESET to RTS on `port` with `qkey` (UD needs no peer: INIT, RTR, RTS with its own PSN). */
+  toUdRts(port: number, qkey: number): void {
+    this.#modify(M.STATE | M.PKEY_INDEX | M.PORT | M.QKEY, (v) => {
+      v.setUint32(QA.qp_state, QpState.INIT, true);
+      v.setUint16(QA.pkey_index, 0, true);
+      v.setUint8(QA.port_num, port);
+      v.setUint32(QA.qkey, qkey, true);
+    }, "RESET→INIT (UD)");
+    this.#modify(M.STATE, (v) => v.setUint32(QA.qp_state, QpState.RTR, true), "INIT→RTR (UD)");
+    this.#modify(M.STATE | M.SQ_PSN, (v) => {
+      v.setUint32(QA.qp_state, QpState.RTS, true);
+      v.setUint32(QA.sq_psn, 0, true);
+    }, "RTR→RTS (UD)");
+  }
+
   /** Moves to ERR or RESET (any state may go there). */
   toState(state: typeof QpState.ERR | typeof QpState.RESET): void {
     this.#modify(
@@ -181,6 +220,24 @@ export class QP extends VerbsObject {
   /** postSend through the timed verb: [start, end] of the post in `ts` (FastVerbs.postSendTimed). */
   postSendTimed(wr: SendWr, ts: Float64Array): number {
     return this.#fast.postSendTimed(this.ptr, wr.ptr, this.#bad.ptr, ts);
+  }
+
+  /**
+   * ibv_wr_bind_mw between ibv_wr_start and ibv_wr_complete (a QP made with sendOps holding BIND_MW), signaled;
+   * returns ibv_wr_complete's status (0 or errno).
+   */
+  wrBindMw(
+    mw: MW,
+    rkey: number,
+    mr: MR | null,
+    addr: bigint,
+    len: number,
+    access: number,
+    wrId: bigint,
+  ): number {
+    const ex = this.#fast.qpEx;
+    if (!ex) return EOPNOTSUPP;
+    return ex.wrBindMw(this.ptr, mw.ptr, rkey, mr?.ptr ?? null, addr, BigInt(len), access, wrId);
   }
 
   /** Posts a (chain of) receive WR(s); returns 0 or the errno value, without throwing (hot path). */

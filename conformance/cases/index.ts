@@ -7,6 +7,7 @@ import { mw2Cases } from "./mw2.ts";
 import { qpCases } from "./qp.ts";
 import { odpCases } from "./odp.ts";
 import { fuzzedCases } from "./fuzzed.ts";
+import { mrEntryCases, mw1EntryCases, mw2EntryCases } from "./entry.ts";
 
 /** The case groups, in run order (`--group`). */
 export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
@@ -14,9 +15,12 @@ export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "fuzz"] as cons
 /** Every case, in run order. */
 export const CASES: readonly CaseDef[] = [
   ...mrCases,
+  ...mrEntryCases,
   ...lprotCases,
   ...mw1Cases,
+  ...mw1EntryCases,
   ...mw2Cases,
+  ...mw2EntryCases,
   ...qpCases,
   ...odpCases,
   ...fuzzedCases,

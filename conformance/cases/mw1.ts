@@ -21,6 +21,7 @@ import {
   written,
 } from "./shared.ts";
 import { keyReuseCase } from "./reuse.ts";
+import { withBindLayer } from "./entry.ts";
 
 const MW1 = ["MW1"] as const;
 const same = windowCases(1);
@@ -260,14 +261,15 @@ export const mw1Cases: CaseDef[] = [
       await refusedKeyGrantsNothing(f, mw.rkey);
     },
   },
-  same.bindMrOtherPd({
+  withBindLayer(same.bindMrOtherPd({
     id: "mw1.bind_mr_other_pd",
     title: "Binding a type 1 window to an MR of another PD is refused (libibverbs: EPERM)",
     setup:
       "separate PDs: the window in the responder's PD, the MR in the requester's; fact verbs.path (native: " +
-      "libibverbs' inline check refuses it with EPERM; fnptr: the provider is called directly)",
+      "libibverbs' inline check refuses it with EPERM; fnptr: the provider is called directly); fact " +
+      "bind.layer says which layer refused (mw1.bind_mr_other_pd_wr takes the device path)",
     provoke: "ibv_bind_mw on qpB, then (recovered) WRITE qpA → qpB with the window's key",
-  }),
+  })),
   same.deregAfterDealloc({
     id: "mw1.dereg_after_dealloc",
     title: "Once its type 1 window is deallocated, the MR deregisters",

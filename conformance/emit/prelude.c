@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -428,6 +430,77 @@ static void fx_mw(int i, int type, const char *pd) {
 	if (!F.mw[i]) die("ibv_alloc_mw");
 }
 
+/* ibv_alloc_mw of any type (invalid ones included): fact label.ret; a window it makes is freed at once. */
+static void fx_mw_try(const char *label, int type, const char *pd) {
+	struct ibv_mw *mw = ibv_alloc_mw(pd_of(pd), (enum ibv_mw_type)type);
+	fact(label, ".ret", mw ? "0" : errno_name(errno));
+	if (mw) ibv_dealloc_mw(mw);
+}
+
+/* A dma-buf of size bytes: a sealed memfd turned into a dma-buf by /dev/udmabuf (udmabuf != 0), or the memfd
+ * itself (not a dma-buf). -1 where /dev/udmabuf cannot be opened. */
+static int dmabuf_fd(size_t size, int udmabuf) {
+	int mfd = memfd_create("memreg-dmabuf", MFD_ALLOW_SEALING);
+	if (mfd < 0 || ftruncate(mfd, size)) die("memfd");
+	if (!udmabuf) return mfd;
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) die("F_ADD_SEALS");
+	int dev = open("/dev/udmabuf", O_RDWR);
+	if (dev < 0) return -1;
+	struct { uint32_t memfd, flags; uint64_t offset, size; } c = {(uint32_t)mfd, 1 /* CLOEXEC */, 0, size};
+	int fd = ioctl(dev, 0x40187542 /* UDMABUF_CREATE */, &c);
+	close(dev);
+	close(mfd);
+	return fd;
+}
+
+static void fx_reg_dmabuf(const char *label, int id, const char *pd, size_t size, int udmabuf, uint64_t offset,
+			  uint64_t len, uint64_t iova, int access) {
+	int fd = dmabuf_fd(size, udmabuf);
+	if (fd < 0) die("/dev/udmabuf");
+	struct ibv_mr *mr = ibv_reg_dmabuf_mr(pd_of(pd), offset, len, iova, fd, access);
+	fact(label, ".ret", mr ? "0" : errno_name(errno));
+	if (id >= 0) F.mr[id] = mr;
+}
+
+/* Device-wide object counts (pd cq qp mr) of this device from `rdma -j resource show`; with base, the fact
+ * label = "same" or what changed since the snapshot base ("mr+1"). */
+static long counts_of[MAXO][4];
+static const char *counts_label[MAXO];
+static int ncounts;
+static void rdma_counts(long out[4]) {
+	static const char *keys[] = {"\"pd\":", "\"cq\":", "\"qp\":", "\"mr\":"};
+	char line[4096] = "", pat[64];
+	FILE *p = popen("rdma -j resource show", "r");
+	if (!p || !fgets(line, sizeof line, p)) die("rdma resource show");
+	pclose(p);
+	snprintf(pat, sizeof pat, "\"ifname\":\"%s\"", ibv_get_device_name(F.ctx->device));
+	char *row = strstr(line, pat);
+	if (!row) die("rdma resource show: no row for the device");
+	for (int i = 0; i < 4; i++) {
+		char *k = strstr(row, keys[i]);
+		out[i] = k ? strtol(k + strlen(keys[i]), NULL, 10) : 0;
+	}
+}
+static void fx_counts(const char *label, const char *base) {
+	long now[4];
+	rdma_counts(now);
+	if (!base) {
+		counts_label[ncounts] = label;
+		memcpy(counts_of[ncounts++], now, sizeof now);
+		return;
+	}
+	static const char *names[] = {"pd", "cq", "qp", "mr"};
+	for (int b = 0; b < ncounts; b++) {
+		if (strcmp(counts_label[b], base)) continue;
+		char v[128] = "";
+		for (int i = 0; i < 4; i++) {
+			long d = now[i] - counts_of[b][i];
+			if (d) snprintf(v + strlen(v), sizeof v - strlen(v), "%s%s%+ld", *v ? " " : "", names[i], d);
+		}
+		fact(label, "", *v ? v : "same");
+	}
+}
+
 static void bind_result(const char *label, int ok) {
 	fact(label, "", ok ? "ok" : "rejected");
 }
@@ -483,6 +556,77 @@ static void fx_bind2(const char *label, int mw, uint32_t key, int mr, int b, siz
 	struct op o = {.kind = OP_BIND, .key = key, .mw = mw, .mr = mr, .target = b, .off = off, .blen = len,
 		       .access = access};
 	post_ops(label, via, &o, 1, 0, 0);
+}
+
+/* QPs a step made for itself (UD, extended API). */
+static struct ibv_qp *own_qp[MAXO];
+static int n_own_qp;
+
+/* A bind's facts (label.ret, .wc, label) on a QP of the step's own, waited for on cqB. */
+static void bind_on(const char *label, struct ibv_qp *qp, uint64_t wr_id, int ret) {
+	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
+	int ok = ret == 0;
+	if (ok) {
+		struct ibv_wc wc;
+		int n = await_ids(1, &wr_id, 1, &wc);
+		fact(label, ".wc", n ? status_name(wc.status) : "none");
+		ok = n && wc.status == IBV_WC_SUCCESS;
+	}
+	bind_result(label, ok);
+	own_qp[n_own_qp++] = qp; /* destroyed at fx_close, after the windows (a bound window holds the QP) */
+}
+
+/* IBV_WR_BIND_MW of window mw posted on a UD QP of its own (PD B, cqB, in RTS). */
+static void fx_bind_ud(const char *label, int mw, uint32_t key, int mr, int b, size_t off, uint64_t len, int access) {
+	struct ibv_qp_init_attr ia = {0};
+	ia.send_cq = ia.recv_cq = F.cqB;
+	ia.cap.max_send_wr = ia.cap.max_recv_wr = 16;
+	ia.cap.max_send_sge = ia.cap.max_recv_sge = 1;
+	ia.qp_type = IBV_QPT_UD;
+	struct ibv_qp *qp = ibv_create_qp(F.pdB, &ia);
+	if (!qp) die("ibv_create_qp (UD)");
+	struct ibv_qp_attr a = {0};
+	a.qp_state = IBV_QPS_INIT;
+	a.port_num = F.port;
+	a.qkey = 0x11111111;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY)) die("UD INIT");
+	qp_to(qp, IBV_QPS_RTR);
+	memset(&a, 0, sizeof a);
+	a.qp_state = IBV_QPS_RTS;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_SQ_PSN)) die("UD RTS");
+	struct ibv_send_wr wr = {0}, *bad;
+	wr.wr_id = F.next_wr++;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.bind_mw.mw = F.mw[mw];
+	wr.bind_mw.rkey = key;
+	wr.bind_mw.bind_info.mr = mr >= 0 ? F.mr[mr] : NULL;
+	wr.bind_mw.bind_info.addr = (uint64_t)(uintptr_t)(F.b[b]->p + off);
+	wr.bind_mw.bind_info.length = len;
+	wr.bind_mw.bind_info.mw_access_flags = access;
+	bind_on(label, qp, wr.wr_id, ibv_post_send(qp, &wr, &bad));
+}
+
+/* ibv_wr_bind_mw on an RC QP of its own from ibv_create_qp_ex with send_ops_flags BIND_MW (PD B, cqB), connected
+ * to itself; .ret is ibv_wr_complete's status. */
+static void fx_bind_ex(const char *label, int mw, uint32_t key, int mr, int b, size_t off, uint64_t len, int access) {
+	struct ibv_qp_init_attr_ex ia = {.send_cq = F.cqB, .recv_cq = F.cqB, .qp_type = IBV_QPT_RC, .pd = F.pdB,
+					  .comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+					  .send_ops_flags = IBV_QP_EX_WITH_BIND_MW};
+	ia.cap.max_send_wr = ia.cap.max_recv_wr = 16;
+	ia.cap.max_send_sge = ia.cap.max_recv_sge = 1;
+	struct ibv_qp *qp = ibv_create_qp_ex(F.ctx, &ia);
+	if (!qp) die("ibv_create_qp_ex (BIND_MW)");
+	qp_connect(qp, qp->qp_num, 0x3000, 0x3000);
+	struct ibv_qp_ex *q = ibv_qp_to_qp_ex(qp);
+	struct ibv_mw_bind_info info = {mr >= 0 ? F.mr[mr] : NULL, (uint64_t)(uintptr_t)(F.b[b]->p + off), len,
+					(unsigned)access};
+	uint64_t id = F.next_wr++;
+	ibv_wr_start(q);
+	q->wr_id = id;
+	q->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_bind_mw(q, F.mw[mw], key, &info);
+	bind_on(label, qp, id, ibv_wr_complete(q));
 }
 
 /* A receive of 4 KiB into buffer b with lkey (the fixture's receive buffer and MR where b < 0 / !has_lkey). */
@@ -831,6 +975,7 @@ static void fx_reuse(const char *label, const char *what, int trials, int k) {
 static void fx_close(void) {
 	for (int i = MAXO - 1; i >= 0; i--)
 		if (F.mw[i]) ibv_dealloc_mw(F.mw[i]);
+	for (int i = 0; i < n_own_qp; i++) ibv_destroy_qp(own_qp[i]);
 	for (int i = MAXO - 1; i >= 0; i--)
 		if (F.mr[i]) ibv_dereg_mr(F.mr[i]);
 	ibv_dereg_mr(F.srcMr);
