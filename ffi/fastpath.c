@@ -57,7 +57,7 @@ static double now_ns(void) {
 	return (double)(ts.tv_sec - t0.tv_sec) * 1e9 + (double)(ts.tv_nsec - t0.tv_nsec);
 }
 double memreg_now_ns(void) { return now_ns(); }
-int memreg_abi(void) { return 5; }
+int memreg_abi(void) { return 6; }
 
 /* ---- timed verbs ---- */
 

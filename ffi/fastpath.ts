@@ -183,7 +183,7 @@ export interface FastVerbs {
 export const WC_ERROR_BASE = 1000;
 
 /** The helper's ABI version: bump with any change of NATIVE_SYMBOLS. */
-const HELPER_ABI = 5;
+const HELPER_ABI = 6;
 
 const SOURCE_URL = new URL("./fastpath.c", import.meta.url);
 
