@@ -26,6 +26,8 @@ export interface ModelMr {
   lo: number;
   hi: number;
   access: number;
+  /** Registered with IBV_ACCESS_ON_DEMAND: used like any other MR (man.ibv_reg_mr.odp) while mapped. */
+  odp?: boolean;
 }
 
 /** A memory window in the model: type, PD, state, and what it is bound to. */
@@ -295,7 +297,8 @@ export function designate(st: ModelState, key: number): Designated {
 }
 
 function objKind(d: Designated): string {
-  return d.kind === "mr" ? "mr" : d.kind === "mw" || d.kind === "freed" ? `mw${d.o.type}` : "nokey";
+  if (d.kind === "mr") return d.o.odp ? "odp" : "mr";
+  return d.kind === "mw" || d.kind === "freed" ? `mw${d.o.type}` : "nokey";
 }
 
 const NEEDS: Record<AccessKind, number> = {
@@ -351,9 +354,11 @@ export interface Context {
 /** The prediction for `s` in state `st` (null: the step is ill-typed here and is skipped). */
 export function predict(st: ModelState, s: Step, cx: Context): Prediction | null {
   switch (s.op) {
-    case "reg":
-      if (st.unmapped) return open("man.ibv_reg_mr", "reg.unmapped");
-      return { rule: "man.ibv_reg_mr", situation: "reg.ok", accept: ["ok"], qpAfter: {} };
+    case "reg": {
+      const rule = s.odp ? "man.ibv_reg_mr.odp" : "man.ibv_reg_mr";
+      if (st.unmapped) return open(rule, `reg${s.odp ? ".odp" : ""}.unmapped`);
+      return { rule, situation: s.odp ? "reg.odp.ok" : "reg.ok", accept: ["ok"], qpAfter: {} };
+    }
     case "dereg": {
       if (!st.mr[s.mr]) return null;
       const bound = st.mw.filter((w) => w && w.mr === s.mr && w.state !== "free" && w.state !== "allocated");
@@ -526,7 +531,7 @@ function predictAccess(st: ModelState, s: Extract<Step, { op: "access" }>, cx: C
   if (misaligned) violations.push(["9.4.5.atomic", "misaligned"]);
   if (violations.length === 0) {
     return {
-      rule: d.kind === "mr" ? "man.ibv_reg_mr" : "man.ibv_post_send",
+      rule: d.kind === "mr" ? d.o.odp ? "man.ibv_reg_mr.odp" : "man.ibv_reg_mr" : "man.ibv_post_send",
       situation: `${what}.ok`,
       accept: ["ok"],
       qpAfter: {},
@@ -563,7 +568,7 @@ export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, 
     case "reg":
       if (ok) {
         const [lo, hi] = MR_RANGES[s.range];
-        n.mr[s.mr] = { pd: s.pd, lo, hi, access: MR_ACCESS[s.access] };
+        n.mr[s.mr] = { pd: s.pd, lo, hi, access: MR_ACCESS[s.access], ...(s.odp ? { odp: true } : {}) };
         n.mrKeys[s.mr].push(obs.key!);
         cx.last.mr[s.mr] = s.pd;
       }

@@ -434,3 +434,68 @@ Deno.test("profiles: every fuzz signature is a situation the model predicts, obs
   }
   assert(n >= 10, `${n} signatures`);
 });
+
+Deno.test("fuzz generator: ODP registrations and fenced steps come from a stream of their own (the rest as drawn before)", async () => {
+  const strip = (s: Step) => {
+    const { odp: _o, fence: _f, ...rest } = s as Step & { odp?: boolean; fence?: boolean };
+    return rest;
+  };
+  const seqs = Array.from({ length: 200 }, (_, i) => generate(1, i));
+  const all = seqs.flat();
+  assert(all.some((s) => s.op === "reg" && s.odp) && all.some((s) => s.op === "reg" && !s.odp));
+  for (const op of ["access", "localInv", "sendInv"]) {
+    assert(all.some((s) => s.op === op && "fence" in s && s.fence), `a fenced ${op}`);
+  }
+  assert(all.every((s) => !("fence" in s) || ["access", "localInv", "sendInv"].includes(s.op)));
+  // Seed 1's first 200 sequences without the new attributes, as the generator drew them before it had them.
+  const bytes = new TextEncoder().encode(JSON.stringify(seqs.map((q) => q.map(strip))));
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  assertEquals(
+    Array.from(h.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join(""),
+    "f82e643014a3ee5f",
+  );
+});
+
+Deno.test("fuzz model: an ODP MR is used like any other while mapped (man.ibv_reg_mr.odp), its windows too", () => {
+  const sim = new Sim();
+  assertEquals(stepNeeds({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwba", odp: true }), [
+    "ODP_RC",
+  ]);
+  const reg = sim.step({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwba", odp: true });
+  assertEquals([reg.rule, reg.situation, reg.accept], ["man.ibv_reg_mr.odp", "reg.odp.ok", ["ok"]]);
+  for (const kind of ["read", "write", "atomic"] as const) {
+    const p = sim.predict(access(kind, "inside", { target: { mr: 0 } }));
+    assertEquals([p.rule, p.situation, p.accept], ["man.ibv_reg_mr.odp", `access.${kind}.odp.ok`, ["ok"]]);
+  }
+  // Its bounds and rights are checked as an MR's: the last 32 bytes and beyond are outside it.
+  const out = sim.predict(access("write", "outsideMr", { target: { mr: 0 } }));
+  assertEquals([out.rule, out.situation, out.accept], ["vol1.rkey-bounds", "access.write.odp.past-mr", [
+    "rem-access",
+  ]]);
+  // A type 2 window over it: bound and used as over any MR (the situation names the window, not the MR).
+  sim.step({ op: "alloc", mw: 0, type: 2, pd: "B" });
+  assertEquals(sim.step({ op: "bind", mw: 0, mr: 0, range: "inside", access: "rw", via: "own" }).accept, [
+    "ok",
+  ]);
+  assertEquals(sim.predict(write("inside")).situation, "access.write.mw2.ok");
+  assertEquals(sim.predict(write("outsideWin")).situation, "access.write.mw2.outside-window");
+  // Once the pages are gone what the device does is open, as for any MR.
+  sim.step({ op: "munmap" });
+  assertEquals(sim.predict(access("read", "inside", { target: { mr: 0 } })).accept, "open");
+});
+
+Deno.test("fuzz model: a fenced access or invalidation is predicted as the unfenced one (the fence only orders)", () => {
+  const sim = boundType2();
+  for (const at of ["inside", "edge", "outsideWin", "misaligned"] as const) {
+    for (const kind of ["read", "write", "atomic"] as const) {
+      const plain = access(kind, at) as Extract<Step, { op: "access" }>;
+      assertEquals(sim.predict({ ...plain, fence: true }), sim.predict(plain), `${kind} ${at}`);
+    }
+  }
+  const inv = { op: "sendInv", target: { mw: 0 }, key: "cur", pair: "AB" } as const;
+  assertEquals(sim.predict({ ...inv, fence: true }), sim.predict(inv));
+  const local = { op: "localInv", target: { mw: 0 }, key: "cur", via: "otherQp" } as const;
+  assertEquals(sim.predict({ ...local, fence: true }), sim.predict(local));
+  sim.step({ ...inv, fence: true });
+  assertEquals(sim.predict(write("inside")).accept, ["rem-access"]);
+});
