@@ -499,3 +499,25 @@ Deno.test("fuzz model: a fenced access or invalidation is predicted as the unfen
   sim.step({ ...inv, fence: true });
   assertEquals(sim.predict(write("inside")).accept, ["rem-access"]);
 });
+
+Deno.test("fuzz model: a window a deviant bind let reach past its MR still grants nothing beyond the MR", () => {
+  // Seed 1, sequence 163 on rxe: a zero-based type 2 bind past the front MR's end goes through (a known
+  // deviation, C10-75); the model follows the device, and a WRITE across the MR's end must then be refused.
+  const sim = new Sim();
+  sim.step({ op: "alloc", mw: 1, type: 2, pd: "B" });
+  sim.step({ op: "reg", mr: 0, pd: "B", range: "front", access: "rwba" });
+  const bind = { op: "bind", mw: 1, mr: 0, range: "zbPast", access: "rwa", via: "own" } as const;
+  const p0 = sim.predict(bind);
+  assertEquals(p0.rule, "C10-75");
+  // As the executor applies a known divergence: what the device did, its QPs as they are.
+  const [mrLo, mrHi] = MR_RANGES.front, r = bindRange({ lo: mrLo, hi: mrHi }, "zbPast");
+  sim.geo.mw[1] = { lo: r.lo, hi: r.hi, mrLo, mrHi, zb: r.zb };
+  const obs: Observation = { cls: "ok", key: (keyOf(sim.st, { mw: 1 }, "cur")! + 1) >>> 0, qp: RTS };
+  sim.st = apply(sim.st, bind, { ...p0, qpAfter: {}, qpOpen: ["A", "B", "C", "D"] }, obs, sim.cx);
+  assertEquals(sim.st.mw[1]!.hi > sim.st.mr[0]!.hi, true, "the window reaches past the MR");
+  const p = sim.predict(access("write", "outsideMr", { target: { mw: 1 } }));
+  assertEquals([p.rule, p.situation, p.accept], ["vol1.rkey-bounds", "access.write.mw2.past-mr", [
+    "rem-access",
+  ]]);
+  assertEquals(sim.predict(access("write", "inside", { target: { mw: 1 } })).accept, ["ok"]);
+});
