@@ -344,6 +344,9 @@ function localQpGate(st: ModelState, qp: QpName, what: string): Prediction | nul
   return null;
 }
 
+/** The canonical type 1 unbind of a bound window. */
+const UNBIND_OK = { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok" } as const;
+
 /** What predictions need beyond the state: target geometry and the PD each slot's last object had. */
 export interface Context {
   geo: Geometry;
@@ -387,8 +390,12 @@ export function predict(st: ModelState, s: Step, cx: Context): Prediction | null
       const qp = localQp(st, s, cx.last)!;
       const gate = localQpGate(st, qp, "unbind.mw1");
       if (gate) return gate;
-      if (w.state === "unknown") return open("man.ibv_bind_mw", "unbind.mw1.unknown");
-      return { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok", accept: ["ok"], qpAfter: {} };
+      // Open for the window, but the verb call is the canonical unbind all the same (mr NULL, addr 0, length
+      // 0): a provider's known crash in it is held back here too.
+      if (w.state === "unknown") {
+        return { ...open("man.ibv_bind_mw", "unbind.mw1.unknown"), beneath: UNBIND_OK };
+      }
+      return { ...UNBIND_OK, accept: ["ok"], qpAfter: {} };
     }
     case "localInv":
       return predictInvalidate(st, s, cx);

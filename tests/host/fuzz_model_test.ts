@@ -521,3 +521,21 @@ Deno.test("fuzz model: a window a deviant bind let reach past its MR still grant
   ]]);
   assertEquals(sim.predict(access("write", "inside", { target: { mw: 1 } })).accept, ["ok"]);
 });
+
+Deno.test("a canonical unbind of a type 1 window of unknown state is held back where the unbind itself crashes", () => {
+  // Seed 1's sequence 579 on rxe 6.1: a refused bind (zero-based, through another QP) leaves the window's state
+  // open; the unbind that follows is still librxe's NULL-mr unbind, which killed the process (SIGSEGV).
+  const known = crashSignatures(["man.ibv_bind_mw.lib|unbind.mw1.ok|process-crash"]);
+  const sim = new Sim();
+  sim.step({ op: "reg", mr: 2, pd: "B", range: "back", access: "rwba" });
+  sim.step({ op: "alloc", mw: 1, type: 1, pd: "B" });
+  sim.step({ op: "bind", mw: 1, mr: 2, range: "inside", access: "r", via: "own" });
+  sim.step({ op: "bind", mw: 1, mr: 2, range: "zbPast", access: "rw", via: "otherQp" }, "bind-err", RTS);
+  const p = sim.predict({ op: "unbind", mw: 1 });
+  assertEquals([p.situation, p.accept, p.beneath?.situation], [
+    "unbind.mw1.unknown",
+    "open",
+    "unbind.mw1.ok",
+  ]);
+  assertEquals(heldBack(p, known), "man.ibv_bind_mw.lib|unbind.mw1.ok|process-crash");
+});
