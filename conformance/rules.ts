@@ -234,7 +234,8 @@ export const RULES = {
       "IBV_ADVISE_MR_FLAG_FLUSH)",
     text:
       "ibv_advise_mr prefetches a range of an on-demand paging MR (read-only, writable, or without faulting) and " +
-      "returns 0 on success; with IBV_ADVISE_MR_FLAG_FLUSH only once the translations are in the HCA; the " +
+      "returns 0 on success (an application may prefetch any range within an ODP MR with PREFETCH or " +
+      "PREFETCH_WRITE); with IBV_ADVISE_MR_FLAG_FLUSH only once the translations are in the HCA; the " +
       "operation is best effort, so the MR is then accessed like any other: what the process would read is what " +
       "the peer reads, and a WRITE lands",
   },

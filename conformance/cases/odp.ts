@@ -237,6 +237,14 @@ function prefetchCases(): CaseDef[] {
       ...prefetched("PREFETCH", 0, "read"),
     },
     {
+      id: "odp.prefetch_read_only_mr",
+      title:
+        "ibv_advise_mr PREFETCH (read) with FLUSH on an ODP MR without write access returns 0; a READ then works",
+      ...prefetched("PREFETCH", FLUSH, "read"),
+      setup: "ODP MR with REMOTE_READ | ON_DEMAND only (not writable), not accessed yet",
+      run: prefetchThen("PREFETCH", FLUSH, { op: "read", mrAccess: Access.REMOTE_READ | Access.ON_DEMAND }),
+    },
+    {
       id: "odp.prefetch_past_mr",
       title: "ibv_advise_mr over a range reaching past the ODP MR's end fails with EFAULT",
       ...base,
