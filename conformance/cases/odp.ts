@@ -269,13 +269,17 @@ function prefetchCases(): CaseDef[] {
       title: "ibv_advise_mr PREFETCH through the lkey of an MR that is not ODP fails",
       ...base,
       rule: "man.ibv_advise_mr.errors",
-      setup: "a plain MR (LOCAL_WRITE | REMOTE_WRITE | REMOTE_READ, no ON_DEMAND) on a device with ODP",
-      provoke: "ibv_advise_mr(PREFETCH, FLUSH) over the MR's range",
-      expect: [{ "advise.ret": NOT_OK }],
+      setup: "an ODP MR over the target, prefetched (control: the device has the verb), and a plain MR " +
+        "(LOCAL_WRITE | REMOTE_WRITE | REMOTE_READ, no ON_DEMAND) over a buffer of its own",
+      provoke: "ibv_advise_mr(PREFETCH, FLUSH) over the plain MR's 4 KiB",
+      expect: [{ "control.ret": ["0"], "advise.ret": NOT_OK }],
       run(f) {
-        const mr = f.regMr("setup.reg", RW, { must: true })!;
-        // EOPNOTSUPP is a refusal here, not a device without the verb: the ODP cases above tell that apart.
-        f.advise("advise", mr, AdviseMr.PREFETCH, FLUSH, { refusal: true });
+        const odp = f.regMr("setup.reg", ODP, { must: true })!;
+        f.advise("control", odp, AdviseMr.PREFETCH, FLUSH);
+        const buf = f.buf();
+        const mr = f.regMr("setup.plainReg", RW, { buf, off: 0, len: 4096, must: true })!;
+        // The control above showed the verb is there: EOPNOTSUPP now is a refusal like any other.
+        f.advise("advise", mr, AdviseMr.PREFETCH, FLUSH, { buf, off: 0, len: 4096, refusal: true });
         return Promise.resolve();
       },
     },
