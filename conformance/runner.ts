@@ -142,7 +142,8 @@ async function runWithDeadline(
   deadlineMs: number,
 ): Promise<{ cls: Classification; extra?: Partial<CaseResult> }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const run = def.run(f).then(() => null, (e) => e as Error);
+  // A case that throws before its first await (a synchronous body) rejects like any other.
+  const run = Promise.resolve().then(() => def.run(f)).then(() => null, (e) => e as Error);
   const expired = new Promise<"expired">((r) => timer = setTimeout(() => r("expired"), deadlineMs));
   let err = await Promise.race([run, expired]);
   clearTimeout(timer);
