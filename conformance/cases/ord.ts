@@ -2,7 +2,7 @@
 // after its bind works at once; an access after a fenced invalidation is refused), and keys under churn (a
 // recycled index must never hand out a key that a live MR still holds).
 import { incRkey, type MR } from "../../ffi/mod.ts";
-import { type Fixture, RW } from "../fixture/mod.ts";
+import { BOGUS_KEY, type Fixture, RW } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import { all, denied, granted, OK, REM_ACCESS, unchanged, WIN, writeChecked, written } from "./shared.ts";
 
@@ -13,6 +13,9 @@ const LIVE = 8;
  * whose MR index space is smaller (rxe's is 2^19: the case then says the wrap was not reached).
  */
 export const CHURN_TRIALS = 2000;
+
+/** How long a fenced WR with nothing to wait for may take to complete (a hang is a fact, not a timeout). */
+const FENCE_WAIT_MS = 2000;
 
 /** A type 2 window over WIN in PD B, allocated; the key its bind will take (key1 = ibv_inc_rkey). */
 function window2(f: Fixture) {
@@ -99,6 +102,27 @@ export const ordCases: CaseDef[] = [
       const ops = [f.readOp({ key: w.key }), f.fenced(f.sendInvOp(w.key)), f.writeOp({ key: w.key })];
       await f.post("chain", ops, "A");
       f.data();
+    },
+  },
+  {
+    id: "ord.fence_after_recovery",
+    title: "After an error and the QP's recovery (RESET → RTS), a fenced RDMA READ completes",
+    rule: "vol1.fence",
+    also: ["vol1.error-flush"],
+    level: "must",
+    setup:
+      "the target MR; an RDMA READ with an invalid rkey (Remote Access Error: qpA and qpB go to ERR), then " +
+      "both QPs recovered through RESET to RTS",
+    provoke:
+      "RDMA READ of 64 bytes with the MR's rkey, posted with IBV_SEND_FENCE (nothing is outstanding: the " +
+      `fence has nothing to wait for); its completion awaited ${FENCE_WAIT_MS} ms`,
+    expect: all({ "bad.wc": [REM_ACCESS] }, granted("access"), { "access.data": ["current"] }),
+    async run(f) {
+      const mr = f.targetMr(RW);
+      await f.read("bad", { key: BOGUS_KEY });
+      f.recover();
+      const wait = { missingOk: true, deadlineMs: FENCE_WAIT_MS };
+      await f.post("access", [f.fenced(f.readOp({ key: mr.rkey }))], "A", wait);
     },
   },
   {
