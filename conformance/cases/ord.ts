@@ -2,9 +2,20 @@
 // after its bind works at once; an access after a fenced invalidation is refused), and keys under churn (a
 // recycled index must never hand out a key that a live MR still holds).
 import { incRkey, type MR } from "../../ffi/mod.ts";
-import { BOGUS_KEY, type Fixture, RW } from "../fixture/mod.ts";
+import { type Fixture, RW } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
-import { all, denied, granted, OK, REM_ACCESS, unchanged, WIN, writeChecked, written } from "./shared.ts";
+import {
+  all,
+  ATOMIC_RW,
+  denied,
+  granted,
+  OK,
+  REM_ACCESS,
+  unchanged,
+  WIN,
+  writeChecked,
+  written,
+} from "./shared.ts";
 
 /** MRs the churn case keeps registered while it churns (their keys must never come back). */
 const LIVE = 8;
@@ -104,27 +115,8 @@ export const ordCases: CaseDef[] = [
       f.data();
     },
   },
-  {
-    id: "ord.fence_after_recovery",
-    title: "After an error and the QP's recovery (RESET → RTS), a fenced RDMA READ completes",
-    rule: "vol1.fence",
-    also: ["vol1.error-flush"],
-    level: "must",
-    setup:
-      "the target MR; an RDMA READ with an invalid rkey (Remote Access Error: qpA and qpB go to ERR), then " +
-      "both QPs recovered through RESET to RTS",
-    provoke:
-      "RDMA READ of 64 bytes with the MR's rkey, posted with IBV_SEND_FENCE (nothing is outstanding: the " +
-      `fence has nothing to wait for); its completion awaited ${FENCE_WAIT_MS} ms`,
-    expect: all({ "bad.wc": [REM_ACCESS] }, granted("access"), { "access.data": ["current"] }),
-    async run(f) {
-      const mr = f.targetMr(RW);
-      await f.read("bad", { key: BOGUS_KEY });
-      f.recover();
-      const wait = { missingOk: true, deadlineMs: FENCE_WAIT_MS };
-      await f.post("access", [f.fenced(f.readOp({ key: mr.rkey }))], "A", wait);
-    },
-  },
+  fenceAfterRecovery("read"),
+  fenceAfterRecovery("atomic"),
   {
     id: "ord.key_churn",
     title: `${CHURN_TRIALS} registrations and deregistrations never hand out a key that a live MR holds`,
@@ -150,3 +142,49 @@ export const ordCases: CaseDef[] = [
     },
   },
 ];
+
+/**
+ * A fenced RDMA READ or FETCH_AND_ADD after an error and the QPs' recovery: the fence has nothing to wait for
+ * (the failed WR was flushed and the QP reset), so it must complete (the fuzzer's seed 1 sequence 464 on 6.12:
+ * a READ with a wrong key, then a fenced atomic that never completed).
+ */
+function fenceAfterRecovery(op: "read" | "atomic"): CaseDef {
+  const what = op === "read" ? "RDMA READ of 64 bytes" : "FETCH_AND_ADD of 1";
+  return {
+    id: op === "read" ? "ord.fence_after_recovery" : "ord.fenced_atomic_after_recovery",
+    title:
+      `After an error and the QP's recovery (RESET → RTS), a fenced ${
+        op === "read" ? "RDMA READ" : "atomic"
+      } ` +
+      "completes",
+    rule: "vol1.fence",
+    also: ["vol1.error-flush"],
+    level: "must",
+    ...(op === "atomic" ? { needs: ["ATOMIC"] as const } : {}),
+    setup:
+      `the target MR${
+        op === "atomic" ? " with REMOTE_ATOMIC" : ""
+      }; an RDMA READ with the MR's key, its key ` +
+      "byte advanced (Remote Access Error: qpA and qpB go to ERR), then both QPs recovered through RESET to RTS",
+    provoke:
+      `${what} with the MR's rkey, posted with IBV_SEND_FENCE (nothing is outstanding: the fence has ` +
+      `nothing to wait for); its completion awaited ${FENCE_WAIT_MS} ms`,
+    expect: all(
+      { "bad.wc": [REM_ACCESS] },
+      granted("access"),
+      { "access.data": ["current"] },
+      op === "atomic" ? written : {},
+    ),
+    async run(f) {
+      const mr = f.targetMr(op === "atomic" ? ATOMIC_RW : RW);
+      await f.read("bad", { key: incRkey(mr.rkey) });
+      f.recover();
+      const wait = { missingOk: true, deadlineMs: FENCE_WAIT_MS };
+      const access = op === "read"
+        ? f.readOp({ key: mr.rkey })
+        : f.atomicOp({ key: mr.rkey, op: "fadd", compareAdd: 1n });
+      await f.post("access", [f.fenced(access)], "A", wait);
+      if (op === "atomic") f.data();
+    },
+  };
+}
