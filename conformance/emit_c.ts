@@ -89,7 +89,20 @@ function opC(o: TapeOp, steps: TapeStep[]): string {
     case "local":
       f.push(".kind = OP_LOCAL", `.key = ${keyC(o.key)}`, ".target = -1");
       break;
+    case "bind":
+      f.push(
+        ".kind = OP_BIND",
+        `.key = ${keyC(o.key)}`,
+        `.mw = ${num(o.mw)}`,
+        `.mr = ${o.mr ? num(o.mr) : -1}`,
+        `.target = ${num(o.buf)}`,
+        `.off = ${o.off}`,
+        `.blen = ${o.len}ull`,
+        `.access = 0x${o.access.toString(16)}`,
+      );
+      break;
   }
+  if (o.fence) f.push(".fence = 1");
   return `{${f.join(", ")}}`;
 }
 
@@ -187,12 +200,28 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
       return [`fx_unmap(${num(s.buf)});`];
     case "madvise":
       return [`fx_madvise(${num(s.buf)}, ${s.advice}, ${s.off}, ${s.len});`];
+    case "advise":
+      return [
+        `fx_advise(${cstr(s.label)}, ${num(s.mr)}, ${s.advice}, ${s.flags}, ${
+          num(s.buf)
+        }, ${s.off}, ${s.len}, ` +
+        `${s.lkey ? `1, ${keyC(s.lkey)}` : "0, 0"});`,
+      ];
+    case "intend":
+      return [`fx_intend_send(${num(s.buf)}, ${s.off}, ${s.len});`];
     case "remap":
       return [`fx_remap(${num(s.buf)}, ${s.seed});`];
     case "name":
       return [`fx_name(${keyC(s.key)}, ${cstr(s.name)});`];
     case "key":
       return [`K[${s.k}] = ${obj(s.obj)}->${s.which};`];
+    case "churn":
+      return [
+        "{",
+        `\tint live[] = {${s.live.map(num).join(", ")}};`,
+        `\tfx_churn(${cstr(s.label)}, ${s.trials}, live, ${s.live.length});`,
+        "}",
+      ];
     case "reuse":
       return [`fx_reuse(${cstr(s.label)}, ${cstr(s.what)}, ${s.trials}, ${s.k});`];
   }

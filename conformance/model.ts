@@ -10,7 +10,17 @@ import type { Tape } from "./tape.ts";
 export type Level = "must" | "observe";
 
 /** Device capabilities a case needs (from ibv_query_device_ex); missing ones make the case `unsupported`. */
-export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT" | "ATOMIC";
+export type Cap =
+  | "MW1"
+  | "MW2"
+  | "MW2B"
+  | "MGT_EXT"
+  | "ODP_RC"
+  | "ODP_IMPLICIT"
+  /** ODP on RC for atomics (rc_odp_caps ATOMIC) and for SEND/RECV (SEND and RECV). */
+  | "ODP_RC_ATOMIC"
+  | "ODP_RC_SEND_RECV"
+  | "ATOMIC";
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;

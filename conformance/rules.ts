@@ -262,6 +262,46 @@ export const RULES = {
       "a window's mw_access_flags is 0 or an OR of REMOTE_WRITE, REMOTE_READ, REMOTE_ATOMIC and ZERO_BASED: a " +
       "bind with any other bit fails and holds nothing (the MR deregisters, the window deallocates)",
   },
+  "man.ibv_advise_mr.prefetch": {
+    source: "ibv_advise_mr(3) (IBV_ADVISE_MR_ADVICE_PREFETCH, _PREFETCH_WRITE, _PREFETCH_NO_FAULT; " +
+      "IBV_ADVISE_MR_FLAG_FLUSH)",
+    text:
+      "ibv_advise_mr prefetches a range of an on-demand paging MR (read-only, writable, or without faulting) and " +
+      "returns 0 on success (an application may prefetch any range within an ODP MR with PREFETCH or " +
+      "PREFETCH_WRITE); with IBV_ADVISE_MR_FLAG_FLUSH only once the translations are in the HCA; the " +
+      "operation is best effort, so the MR is then accessed like any other: what the process would read is what " +
+      "the peer reads, and a WRITE lands",
+  },
+  "man.ibv_advise_mr.errors": {
+    source: "ibv_advise_mr(3) RETURN VALUE and the sg_list argument",
+    text:
+      "EFAULT when the requested range is out of the MR's bounds (or an lkey is invalid or has wrong write " +
+      "access); EPERM when the advice is PREFETCH_WRITE and the MR is not writable; every lkey of a PREFETCH " +
+      "must be an ODP MR's (IBV_ACCESS_ON_DEMAND): a call that breaks this fails",
+  },
+  "man.ibv_bind_mw.order": {
+    source: "ibv_bind_mw(3) NOTES (QP ordering rules)",
+    text:
+      "a bind is only posted when the verb returns, but a send after a bind request on the same QP is always " +
+      "ordered after it: the R_Key may be sent to the peer that way before the bind's completion is read, and " +
+      "the peer may use it as soon as the send arrives",
+  },
+  "vol1.fence": {
+    source:
+      "IBTA Vol 1 (send queue ordering: the Fence indicator of a WR) and ibv_post_send(3) IBV_SEND_FENCE (RC QPs)",
+    text:
+      "a WR posted with the fence indicator is not begun before the RDMA READs and atomics posted before it on " +
+      "the same send queue have completed; WRs on one send queue are otherwise begun in the order posted, so an " +
+      "invalidation posted before a request is in effect when that request reaches the responder",
+  },
+  "vol1.key-unique": {
+    source: "IBTA Vol 1 (an L_Key or R_Key names one memory region or window of its HCA while valid) and " +
+      "ibv_reg_mr(3) (lkey, rkey of the MR)",
+    text:
+      "while a region or window is registered, its keys name it alone: no region or window made later (an index " +
+      "recycled after many registrations included) may get a key equal to a live one's, and a live key keeps " +
+      "granting what it granted",
+  },
 } as const satisfies Record<string, { source: string; text: string }>;
 
 /** The id of a rule in RULES. */

@@ -1,6 +1,13 @@
 // Runs cases: capabilities first, a fresh fixture per case, a deadline per case, everything released after,
 // and a classification. Profiles and --strict are applied by the caller (the same for --isolate children).
-import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
+import {
+  type Context,
+  decodeFlags,
+  DeviceCap,
+  ODP_GENERAL_CAPS,
+  ODP_TRANSPORT_CAPS,
+  OdpCaps,
+} from "../ffi/mod.ts";
 import {
   CaseTimeout,
   Fixture,
@@ -46,8 +53,19 @@ export function deviceCaps(ctx: Context): Set<Cap> {
   const rc = d.odp.rc;
   if (odp & OdpCaps.SUPPORT && rc & OdpCaps.READ && rc & OdpCaps.WRITE) caps.add("ODP_RC");
   if (odp & OdpCaps.SUPPORT_IMPLICIT && rc & OdpCaps.READ) caps.add("ODP_IMPLICIT");
+  if (caps.has("ODP_RC") && rc & OdpCaps.ATOMIC) caps.add("ODP_RC_ATOMIC");
+  if (caps.has("ODP_RC") && rc & OdpCaps.SEND && rc & OdpCaps.RECV) caps.add("ODP_RC_SEND_RECV");
   if (d.atomicCap !== 0) caps.add("ATOMIC");
   return caps;
+}
+
+/** For missing ODP capabilities: what the device reported (ibv_query_device_ex odp_caps), decoded. */
+function odpEvidence(ctx: Context, missing: readonly Cap[]): string {
+  if (!missing.some((c) => c.startsWith("ODP"))) return "";
+  const { generalCaps, rc } = ctx.queryDevice().odp;
+  const names = (v: number | bigint, t: [number, string][]) => decodeFlags(v, t).join("|") || "none";
+  return ` (ibv_query_device_ex: odp_caps.general_caps ${names(generalCaps, ODP_GENERAL_CAPS)}, ` +
+    `rc_odp_caps ${names(rc, ODP_TRANSPORT_CAPS)})`;
 }
 
 /** The parts of a result that come from the case's definition. */
@@ -88,7 +106,9 @@ export async function runCase(
     ...extra,
   });
   const missing = (def.needs ?? []).filter((c) => !caps.has(c));
-  if (missing.length) return done("unsupported", { reason: `device lacks ${missing.join(", ")}` });
+  if (missing.length) {
+    return done("unsupported", { reason: `device lacks ${missing.join(", ")}${odpEvidence(ctx, missing)}` });
+  }
 
   let f: Fixture;
   try {
@@ -122,7 +142,8 @@ async function runWithDeadline(
   deadlineMs: number,
 ): Promise<{ cls: Classification; extra?: Partial<CaseResult> }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const run = def.run(f).then(() => null, (e) => e as Error);
+  // A case that throws before its first await (a synchronous body) rejects like any other.
+  const run = Promise.resolve().then(() => def.run(f)).then(() => null, (e) => e as Error);
   const expired = new Promise<"expired">((r) => timer = setTimeout(() => r("expired"), deadlineMs));
   let err = await Promise.race([run, expired]);
   clearTimeout(timer);

@@ -10,8 +10,11 @@ export type QpSide = "A" | "B" | "C" | "D";
 /** A protection domain: the fixture's A or B side, or the id of one a step made. */
 export type PdRef = "A" | "B" | string;
 
-/** One WR of a post step. */
-export type TapeOp =
+/** One WR of a post step; `fence`: posted with IBV_SEND_FENCE. */
+export type TapeOp = TapeWr & { fence?: boolean };
+
+/** The WRs a post step can carry. */
+export type TapeWr =
   | {
     kind: "write" | "read";
     key: KeyExpr;
@@ -29,6 +32,8 @@ export type TapeOp =
   /** A SEND_WITH_INV of key; `plain`: a plain SEND (key unused, 0). */
   | { kind: "send"; key: KeyExpr; plain?: boolean }
   | { kind: "local"; key: KeyExpr }
+  /** IBV_WR_BIND_MW of a type 2 window with `key`, in a chain (a bind2 step posts one alone). */
+  | ({ kind: "bind"; key: KeyExpr } & Omit<BindFields, "label" | "via">)
   | {
     kind: "atomic";
     op: "fadd" | "cswap";
@@ -125,6 +130,20 @@ export type TapeStep =
   | { op: "destroyQp"; label: string; side: "C" | "D" }
   | { op: "unmap"; buf: string }
   | { op: "madvise"; buf: string; advice: number; off: number; len: number }
+  /** ibv_advise_mr of [off, off+len) of buf through mr's lkey (or `lkey`), in mr's PD. */
+  | {
+    op: "advise";
+    label: string;
+    mr: string;
+    advice: number;
+    flags: number;
+    buf: string;
+    off: number;
+    len: number;
+    lkey?: KeyExpr;
+  }
+  /** buf's expected bytes at off become the source buffer's first len (a SEND into a receive there). */
+  | { op: "intend"; buf: string; off: number; len: number }
   | { op: "remap"; buf: string; seed: number }
   | { op: "name"; key: KeyExpr; name: string }
   /** A key variable saved now (K[k] = the current key of obj). */
@@ -133,7 +152,12 @@ export type TapeStep =
    * Key reuse: make an object of `what` over the target window (K[k] = its key), free it, then `trials` times
    * make another and compare keys, keeping the last one; facts label.trials/.sameIndex/.collisions.
    */
-  | { op: "reuse"; label: string; what: "mr" | "mw1" | "mw2"; trials: number; k: number };
+  | { op: "reuse"; label: string; what: "mr" | "mw1" | "mw2"; trials: number; k: number }
+  /**
+   * Key churn: `trials` MRs of 4 KiB over the target's middle registered and deregistered in PD B while the
+   * MRs `live` stay; facts label.trials/.collisions (a new key equal to a live one)/.wrapped.
+   */
+  | { op: "churn"; label: string; trials: number; live: string[] };
 
 /** A recorded run: whether the two sides used separate PDs, and the steps in order. */
 export interface Tape {

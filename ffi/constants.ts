@@ -173,8 +173,16 @@ export const ODP_TRANSPORT_CAPS: [number, string][] = [
   [4, "ATOMIC"],
   [5, "SRQ_RECV"],
 ];
-/** ODP capability bits: general (SUPPORT, SUPPORT_IMPLICIT) and per transport (SEND … READ). */
-export const OdpCaps = { SUPPORT: 1, SUPPORT_IMPLICIT: 2, SEND: 1, RECV: 2, WRITE: 4, READ: 8 } as const;
+/** ODP capability bits: general (SUPPORT, SUPPORT_IMPLICIT) and per transport (SEND … ATOMIC). */
+export const OdpCaps = {
+  SUPPORT: 1,
+  SUPPORT_IMPLICIT: 2,
+  SEND: 1,
+  RECV: 2,
+  WRITE: 4,
+  READ: 8,
+  ATOMIC: 16,
+} as const;
 
 /** The names of the bits set in `value`, per a bit → name table. */
 export function decodeFlags(value: number | bigint, table: [number, string][]): string[] {

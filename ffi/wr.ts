@@ -190,6 +190,12 @@ export class SendWr extends WrBase {
     this.v.setUint32(W.invalidate_rkey, key, true);
   }
 
+  /** Adds IBV_SEND_* flags (e.g. FENCE) to the WR as built, keeping those it has. */
+  addFlags(flags: number): this {
+    this.v.setUint32(W.send_flags, this.v.getUint32(W.send_flags, true) | flags, true);
+    return this;
+  }
+
   /** IBV_WR_BIND_MW (type 2 windows): bind `mw` with `newRkey` to [addr, addr+length) of `mr`. */
   bindMw(
     wrId: bigint,

@@ -6,11 +6,12 @@ import { mw1Cases } from "./mw1.ts";
 import { mw2Cases } from "./mw2.ts";
 import { qpCases } from "./qp.ts";
 import { odpCases } from "./odp.ts";
+import { ordCases } from "./ord.ts";
 import { fuzzedCases } from "./fuzzed.ts";
 import { mrEntryCases, mw1EntryCases, mw2EntryCases } from "./entry.ts";
 
 /** The case groups, in run order (`--group`). */
-export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "fuzz"] as const;
+export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "ord", "fuzz"] as const;
 
 /** Every case, in run order. */
 export const CASES: readonly CaseDef[] = [
@@ -23,5 +24,6 @@ export const CASES: readonly CaseDef[] = [
   ...mw2EntryCases,
   ...qpCases,
   ...odpCases,
+  ...ordCases,
   ...fuzzedCases,
 ];

@@ -95,6 +95,12 @@ static void fact(const char *label, const char *suffix, const char *value) {
 	fflush(stdout);
 }
 
+static void fact_int(const char *label, const char *suffix, int value) {
+	char v[32];
+	snprintf(v, sizeof v, "%d", value);
+	fact(label, suffix, v);
+}
+
 static double now_ms(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -547,6 +553,7 @@ struct op {
 	/* bind (type 2) */
 	int mw, mr, access;
 	uint64_t blen;
+	int fence;       /* IBV_SEND_FENCE */
 };
 
 static void post_ops(const char *label, char via, struct op *ops, int n, double deadline_ms, int missing_ok);
@@ -680,7 +687,7 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 		struct op *o = &ops[i];
 		ids[i] = F.next_wr++;
 		wr[i].wr_id = ids[i];
-		wr[i].send_flags = IBV_SEND_SIGNALED;
+		wr[i].send_flags = IBV_SEND_SIGNALED | (o->fence ? IBV_SEND_FENCE : 0);
 		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
 		struct buf *t = o->target >= 0 ? F.b[o->target] : NULL;
 		uint64_t raddr = o->has_raddr ? o->raddr : t ? (uint64_t)(uintptr_t)(t->p + o->off) : 0;
@@ -739,7 +746,8 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 	struct ibv_send_wr *bad;
 	int ret = ibv_post_send(qp_of(via), wr, &bad);
 	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
-	if (ops[0].kind == OP_BIND && ret != 0) {
+	int bind_alone = n == 1 && ops[0].kind == OP_BIND;
+	if (bind_alone && ret != 0) {
 		bind_result(label, 0);
 		return;
 	}
@@ -748,7 +756,7 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 	int s = side_ix(via);
 	int got_n = await_ids_for(cq_ix(s), ids, n, wcs, deadline_ms, missing_ok);
 	status_facts(label, wcs, got_n, ids, n);
-	if (ops[0].kind == OP_BIND) {
+	if (bind_alone) {
 		if (wcs[0].status == IBV_WC_SUCCESS) F.mw[ops[0].mw]->rkey = ops[0].key;
 		bind_result(label, wcs[0].status == IBV_WC_SUCCESS);
 		return;
@@ -816,6 +824,8 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 			fact(label, ".data", read_verdict(F.b[o->landing], F.b[o->target], o->off, len));
 		}
 		if (!w || w->status != IBV_WC_SUCCESS) continue;
+		if (o->kind == OP_BIND) F.mw[o->mw]->rkey = o->key; /* as an application keeps ibv_mw.rkey */
+		if (o->target < 0) continue;
 		struct buf *t = F.b[o->target];
 		if (o->kind == OP_WRITE) intend(t, o->off, (o->from_b ? F.b[2] : F.b[0])->p, o->len);
 		if (o->kind == OP_ATOMIC) {
@@ -888,6 +898,24 @@ static void fx_madvise(int b, int advice, size_t off, size_t len) {
 	if (madvise(F.b[b]->p + off, len, advice)) die("madvise");
 }
 
+/* ibv_advise_mr of [off, off+len) of buffer b through mr's lkey (or lkey), in mr's PD; EOPNOTSUPP ends the
+ * program as unsupported, as memreg calls the case. */
+static void fx_advise(const char *label, int mr, int advice, unsigned flags, int b, size_t off, uint32_t len,
+		      int has_lkey, uint32_t lkey) {
+	struct ibv_sge sge = {(uintptr_t)(F.b[b]->p + off), len, has_lkey ? lkey : F.mr[mr]->lkey};
+	int ret = ibv_advise_mr(F.mr[mr]->pd, advice, flags, &sge, 1);
+	if (ret == EOPNOTSUPP) {
+		fprintf(stderr, "memreg-c: ibv_advise_mr: EOPNOTSUPP (unsupported)\n");
+		exit(4);
+	}
+	fact(label, ".ret", ret == 0 ? "0" : errno_name(ret));
+}
+
+/* Buffer b's expected bytes at off become the source buffer's first len (a SEND into a receive there). */
+static void fx_intend_send(int b, size_t off, size_t len) {
+	intend(F.b[b], off, F.b[0]->p, len);
+}
+
 static void fx_remap(int b, uint32_t seed) {
 	struct buf *x = F.b[b];
 	if (mmap(x->p, x->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
@@ -901,6 +929,28 @@ static void fx_remap(int b, uint32_t seed) {
 }
 
 /* Key reuse (see Fixture.keyReuse): the old key goes to K[k]. */
+/* Key churn: trials MRs of 4 KiB over the target's middle registered and deregistered in PD B while the MRs
+ * live[] stay; a new key equal to a live lkey or rkey is a collision, a lower index than the last a wrap. */
+static void fx_churn(const char *label, int trials, const int *live, int n) {
+	const int rw = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+	int coll = 0, wrapped = 0;
+	long last = -1;
+	for (int i = 0; i < trials; i++) {
+		struct ibv_mr *mr = ibv_reg_mr(F.pdB, F.b[1]->p + 4096, 4096, rw);
+		if (!mr) die("ibv_reg_mr");
+		for (int j = 0; j < n; j++)
+			if (mr->lkey == F.mr[live[j]]->lkey || mr->lkey == F.mr[live[j]]->rkey ||
+			    mr->rkey == F.mr[live[j]]->lkey || mr->rkey == F.mr[live[j]]->rkey)
+				coll++;
+		if ((long)(mr->lkey >> 8) < last) wrapped++;
+		last = mr->lkey >> 8;
+		if (ibv_dereg_mr(mr)) die("ibv_dereg_mr");
+	}
+	fact_int(label, ".trials", trials);
+	fact_int(label, ".collisions", coll);
+	fact_int(label, ".wrapped", wrapped);
+}
+
 static void fx_reuse(const char *label, const char *what, int trials, int k) {
 	const int rw = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 	uint8_t *addr = F.b[1]->p + 4096;
@@ -962,13 +1012,9 @@ static void fx_reuse(const char *label, const char *what, int trials, int k) {
 		}
 		if (base ? ibv_dealloc_mw(obj) : ibv_dereg_mr(obj)) die("free");
 	}
-	char v[32];
-	snprintf(v, sizeof v, "%d", trials);
-	fact(label, ".trials", v);
-	snprintf(v, sizeof v, "%d", same);
-	fact(label, ".sameIndex", v);
-	snprintf(v, sizeof v, "%d", coll);
-	fact(label, ".collisions", v);
+	fact_int(label, ".trials", trials);
+	fact_int(label, ".sameIndex", same);
+	fact_int(label, ".collisions", coll);
 }
 
 /* Everything released children first, as memreg does (windows, then MRs, then PDs, then QPs). */

@@ -1,7 +1,7 @@
 // Runs a fuzz sequence on the device (via the fixture, so it is taped) and the model side by side; the first
 // divergence ends it, since the model no longer knows the device's state after one.
 import { Access, type Context as Ctx, type MR, type MW, VerbsError } from "../../ffi/mod.ts";
-import { Fixture, type FixtureOptions, NO_COMPLETION, type PostOptions } from "../fixture/mod.ts";
+import { Fixture, type FixtureOptions, NO_COMPLETION, type Op, type PostOptions } from "../fixture/mod.ts";
 import type { Cap, Facts } from "../model.ts";
 import type { Tape } from "../tape.ts";
 import {
@@ -117,6 +117,8 @@ export function stepNeeds(s: Step): Cap[] {
       return s.range === "zb" || s.range === "zbPast" ? ["MGT_EXT"] : [];
     case "access":
       return s.kind === "atomic" ? ["ATOMIC"] : [];
+    case "reg":
+      return s.odp ? ["ODP_RC"] : [];
     default:
       return [];
   }
@@ -288,10 +290,12 @@ async function execute(
   };
   let cls = "ok";
   let key: number | undefined;
+  const fence = (op: Op) => ("fence" in s && s.fence ? f.fenced(op) : op);
   switch (s.op) {
     case "reg": {
       const [lo, hi] = MR_RANGES[s.range];
-      const mr = f.regMr(l, MR_ACCESS[s.access], { buf: f.dst, off: lo, len: hi - lo, side: s.pd });
+      const access = MR_ACCESS[s.access] | (s.odp ? Access.ON_DEMAND : 0);
+      const mr = f.regMr(l, access, { buf: f.dst, off: lo, len: hi - lo, side: s.pd });
       mrs[s.mr] = mr;
       if (mr) {
         key = mr.rkey;
@@ -350,13 +354,13 @@ async function execute(
       break;
     }
     case "localInv":
-      await f.localInv(l, keyOf(st, s.target, s.key)!, localQp(st, s, cx.last)!);
+      await f.post(l, [fence(f.localInvOp(keyOf(st, s.target, s.key)!))], localQp(st, s, cx.last)!);
       cls = postClass(f.facts, l);
       break;
     case "sendInv": {
       const k = keyOf(st, s.target, s.key)!;
       f.name(k, `${l}.key`);
-      await f.post(l, [f.sendInvOp(k, SIDE[s.pair])], SIDE[s.pair], wait);
+      await f.post(l, [fence(f.sendInvOp(k, SIDE[s.pair]))], SIDE[s.pair], wait);
       cls = postClass(f.facts, l);
       if (cls === "ok") {
         if (f.facts[`${l}.resp`] !== "IBV_WC_SUCCESS") cls = "ok+resp-err";
@@ -369,9 +373,12 @@ async function execute(
       const spot = accessSpot(s, st, cx.geo);
       const spec = { key: k, off: spot.off, len: spot.len, raddr: spot.zbOffset };
       const via = SIDE[s.pair];
-      if (s.kind === "write") await f.write(l, spec, via, wait);
-      else if (s.kind === "read") await f.post(l, [f.readOp(spec)], via, wait);
-      else await f.post(l, [f.atomicOp({ ...spec, op: "fadd", compareAdd: 1n })], via, wait);
+      const op = s.kind === "write"
+        ? f.writeOp({ from: "A", ...spec })
+        : s.kind === "read"
+        ? f.readOp(spec)
+        : f.atomicOp({ ...spec, op: "fadd", compareAdd: 1n });
+      await f.post(l, [fence(op)], via, wait);
       cls = postClass(f.facts, l);
       if (!st.unmapped && !dataConsistent(f, l, s.kind, cls)) cls += "+data";
       break;

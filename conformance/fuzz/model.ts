@@ -26,6 +26,8 @@ export interface ModelMr {
   lo: number;
   hi: number;
   access: number;
+  /** Registered with IBV_ACCESS_ON_DEMAND: used like any other MR (man.ibv_reg_mr.odp) while mapped. */
+  odp?: boolean;
 }
 
 /** A memory window in the model: type, PD, state, and what it is bound to. */
@@ -295,7 +297,8 @@ export function designate(st: ModelState, key: number): Designated {
 }
 
 function objKind(d: Designated): string {
-  return d.kind === "mr" ? "mr" : d.kind === "mw" || d.kind === "freed" ? `mw${d.o.type}` : "nokey";
+  if (d.kind === "mr") return d.o.odp ? "odp" : "mr";
+  return d.kind === "mw" || d.kind === "freed" ? `mw${d.o.type}` : "nokey";
 }
 
 const NEEDS: Record<AccessKind, number> = {
@@ -341,6 +344,9 @@ function localQpGate(st: ModelState, qp: QpName, what: string): Prediction | nul
   return null;
 }
 
+/** The canonical type 1 unbind of a bound window. */
+const UNBIND_OK = { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok" } as const;
+
 /** What predictions need beyond the state: target geometry and the PD each slot's last object had. */
 export interface Context {
   geo: Geometry;
@@ -351,9 +357,11 @@ export interface Context {
 /** The prediction for `s` in state `st` (null: the step is ill-typed here and is skipped). */
 export function predict(st: ModelState, s: Step, cx: Context): Prediction | null {
   switch (s.op) {
-    case "reg":
-      if (st.unmapped) return open("man.ibv_reg_mr", "reg.unmapped");
-      return { rule: "man.ibv_reg_mr", situation: "reg.ok", accept: ["ok"], qpAfter: {} };
+    case "reg": {
+      const rule = s.odp ? "man.ibv_reg_mr.odp" : "man.ibv_reg_mr";
+      if (st.unmapped) return open(rule, `reg${s.odp ? ".odp" : ""}.unmapped`);
+      return { rule, situation: s.odp ? "reg.odp.ok" : "reg.ok", accept: ["ok"], qpAfter: {} };
+    }
     case "dereg": {
       if (!st.mr[s.mr]) return null;
       const bound = st.mw.filter((w) => w && w.mr === s.mr && w.state !== "free" && w.state !== "allocated");
@@ -382,8 +390,12 @@ export function predict(st: ModelState, s: Step, cx: Context): Prediction | null
       const qp = localQp(st, s, cx.last)!;
       const gate = localQpGate(st, qp, "unbind.mw1");
       if (gate) return gate;
-      if (w.state === "unknown") return open("man.ibv_bind_mw", "unbind.mw1.unknown");
-      return { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok", accept: ["ok"], qpAfter: {} };
+      // Open for the window, but the verb call is the canonical unbind all the same (mr NULL, addr 0, length
+      // 0): a provider's known crash in it is held back here too.
+      if (w.state === "unknown") {
+        return { ...open("man.ibv_bind_mw", "unbind.mw1.unknown"), beneath: UNBIND_OK };
+      }
+      return { ...UNBIND_OK, accept: ["ok"], qpAfter: {} };
     }
     case "localInv":
       return predictInvalidate(st, s, cx);
@@ -521,12 +533,16 @@ function predictAccess(st: ModelState, s: Extract<Step, { op: "access" }>, cx: C
     if (pd !== PD_OF[resp]) violations.push(["vol1.rkey-pd", "other-pd"]);
     if (d.kind === "mw" && d.o.type === 2 && d.o.qp !== resp) violations.push(["10.6.7.2.2b", "other-qp"]);
     if (!(o.access & NEEDS[s.kind])) violations.push(["vol1.rkey-access", "rights"]);
-    if (spot.off < o.lo || spot.off + spot.len > o.hi) violations.push(["vol1.rkey-bounds", boundsWhy(s.at)]);
+    // A window's access lies in the window and so in its MR (C10-75); after a bind that broke C10-75 (a
+    // deviation the model then follows) the window can reach past its MR, whose bounds still hold.
+    const mr = d.kind === "mw" && d.o.mr !== null ? st.mr[d.o.mr] : null;
+    const outside = (r: { lo: number; hi: number }) => spot.off < r.lo || spot.off + spot.len > r.hi;
+    if (outside(o) || (mr && outside(mr))) violations.push(["vol1.rkey-bounds", boundsWhy(s.at)]);
   }
   if (misaligned) violations.push(["9.4.5.atomic", "misaligned"]);
   if (violations.length === 0) {
     return {
-      rule: d.kind === "mr" ? "man.ibv_reg_mr" : "man.ibv_post_send",
+      rule: d.kind === "mr" ? d.o.odp ? "man.ibv_reg_mr.odp" : "man.ibv_reg_mr" : "man.ibv_post_send",
       situation: `${what}.ok`,
       accept: ["ok"],
       qpAfter: {},
@@ -563,7 +579,7 @@ export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, 
     case "reg":
       if (ok) {
         const [lo, hi] = MR_RANGES[s.range];
-        n.mr[s.mr] = { pd: s.pd, lo, hi, access: MR_ACCESS[s.access] };
+        n.mr[s.mr] = { pd: s.pd, lo, hi, access: MR_ACCESS[s.access], ...(s.odp ? { odp: true } : {}) };
         n.mrKeys[s.mr].push(obs.key!);
         cx.last.mr[s.mr] = s.pd;
       }

@@ -36,15 +36,17 @@ export type AccessKind = "read" | "write" | "atomic";
 
 /** One fuzz step, keyed by `op`: make or free an object, bind, invalidate, access, or disturb the QPs. */
 export type Step =
-  | { op: "reg"; mr: Slot; pd: PdSide; range: MrRange; access: MrAccess }
+  /** `odp`: registered with IBV_ACCESS_ON_DEMAND as well (a device without ODP on RC skips the step). */
+  | { op: "reg"; mr: Slot; pd: PdSide; range: MrRange; access: MrAccess; odp?: boolean }
   | { op: "dereg"; mr: Slot }
   | { op: "alloc"; mw: Slot; type: 1 | 2; pd: PdSide }
   | { op: "dealloc"; mw: Slot }
   | { op: "bind"; mw: Slot; mr: Slot; range: BindRange; access: WinAccess; via: Via }
   | { op: "unbind"; mw: Slot }
-  | { op: "localInv"; target: Target; key: KeyVar; via: Via }
-  | { op: "sendInv"; target: Target; key: KeyVar; pair: Pair }
-  | { op: "access"; kind: AccessKind; target: Target; key: KeyVar; at: At; pair: Pair }
+  /** `fence`: posted with IBV_SEND_FENCE (it orders, so the outcome is the unfenced one's). */
+  | { op: "localInv"; target: Target; key: KeyVar; via: Via; fence?: boolean }
+  | { op: "sendInv"; target: Target; key: KeyVar; pair: Pair; fence?: boolean }
+  | { op: "access"; kind: AccessKind; target: Target; key: KeyVar; at: At; pair: Pair; fence?: boolean }
   | { op: "munmap" }
   | { op: "qpErr"; qp: QpName }
   | { op: "recover" };
@@ -57,9 +59,10 @@ export function opName(s: Step): string {
 /** A one-line human description of a step (used in titles and reports). */
 export function describe(s: Step): string {
   const t = (x: Target) => ("mw" in x ? `mw${x.mw}` : `mr${x.mr}`);
+  const fence = "fence" in s && s.fence ? " fenced" : "";
   switch (s.op) {
     case "reg":
-      return `reg mr${s.mr} pd=${s.pd} ${s.range} ${s.access}`;
+      return `reg mr${s.mr} pd=${s.pd} ${s.range} ${s.access}${s.odp ? " odp" : ""}`;
     case "dereg":
       return `dereg mr${s.mr}`;
     case "alloc":
@@ -71,11 +74,11 @@ export function describe(s: Step): string {
     case "unbind":
       return `unbind mw${s.mw}`;
     case "localInv":
-      return `LOCAL_INV ${s.key} key of ${t(s.target)} via=${s.via}`;
+      return `LOCAL_INV ${s.key} key of ${t(s.target)} via=${s.via}${fence}`;
     case "sendInv":
-      return `SEND_WITH_INV ${s.key} key of ${t(s.target)} ${s.pair}`;
+      return `SEND_WITH_INV ${s.key} key of ${t(s.target)} ${s.pair}${fence}`;
     case "access":
-      return `${s.kind.toUpperCase()} ${s.key} key of ${t(s.target)} at ${s.at} ${s.pair}`;
+      return `${s.kind.toUpperCase()} ${s.key} key of ${t(s.target)} at ${s.at} ${s.pair}${fence}`;
     case "munmap":
       return "munmap target";
     case "qpErr":
@@ -113,6 +116,11 @@ function weighted<T>(r: () => number, xs: readonly [T, number][]): T {
   return xs[xs.length - 1][0];
 }
 
+/** The second stream's seed offset (ODP and fence attributes). */
+const ATTRIBUTE_STREAM = 0x5bd1e995;
+/** Shares of registrations drawn as ODP, and of accesses and invalidations drawn fenced. */
+const ODP_SHARE = 0.25, FENCE_SHARE = 0.3;
+
 interface GenState {
   mr: ({ pd: PdSide } | null)[];
   mw: ({ pd: PdSide; type: 1 | 2 } | null)[];
@@ -129,6 +137,10 @@ interface GenState {
  */
 export function generate(seed: number, index: number): Step[] {
   const r = rng(sequenceSeed(seed, index));
+  // The ODP and fence attributes come from a stream of their own, so that every other draw (and with it each
+  // sequence as earlier versions drew it, and the findings recorded for it) stays what it was.
+  const r2 = rng(sequenceSeed(seed, index) ^ ATTRIBUTE_STREAM);
+  const fenced = () => (r2() < FENCE_SHARE ? { fence: true } : {});
   const g: GenState = {
     mr: [null, null, null],
     mw: [null, null, null],
@@ -187,6 +199,7 @@ export function generate(seed: number, index: number): Step[] {
           pd,
           range: weighted(r, [["full", 3], ["front", 1], ["back", 1]]),
           access: weighted(r, [["rwb", 5], ["rwba", 3], ["rw", 1], ["rob", 1]]),
+          ...(r2() < ODP_SHARE ? { odp: true } : {}),
         });
         break;
       }
@@ -225,6 +238,7 @@ export function generate(seed: number, index: number): Step[] {
             1,
           ]]),
           pair: r() < 0.8 ? "AB" : "CD",
+          ...fenced(),
         });
         break;
       case "localInv":
@@ -233,10 +247,17 @@ export function generate(seed: number, index: number): Step[] {
           target: target(),
           key: keyVar(),
           via: weighted(r, [["own", 6], ["otherQp", 2], ["otherPd", 1]]),
+          ...fenced(),
         });
         break;
       case "sendInv":
-        out.push({ op: "sendInv", target: target(), key: keyVar(), pair: r() < 0.75 ? "AB" : "CD" });
+        out.push({
+          op: "sendInv",
+          target: target(),
+          key: keyVar(),
+          pair: r() < 0.75 ? "AB" : "CD",
+          ...fenced(),
+        });
         break;
       case "dealloc": {
         const mw = pick(r, liveMw);

@@ -7,7 +7,17 @@ import { compare, mismatches } from "../../conformance/outcome.ts";
 import { groupOf, type Outcome } from "../../conformance/model.ts";
 import { UsageError } from "../../common/mod.ts";
 
-const CAPS = new Set(["MW1", "MW2", "MW2B", "MGT_EXT", "ODP_RC", "ODP_IMPLICIT", "ATOMIC"]);
+const CAPS = new Set([
+  "MW1",
+  "MW2",
+  "MW2B",
+  "MGT_EXT",
+  "ODP_RC",
+  "ODP_IMPLICIT",
+  "ODP_RC_ATOMIC",
+  "ODP_RC_SEND_RECV",
+  "ATOMIC",
+]);
 
 Deno.test("catalogue: at least 45 unique ids of the form group.name, every group present", () => {
   const ids = CASES.map((c) => c.id);

@@ -434,3 +434,108 @@ Deno.test("profiles: every fuzz signature is a situation the model predicts, obs
   }
   assert(n >= 10, `${n} signatures`);
 });
+
+Deno.test("fuzz generator: ODP registrations and fenced steps come from a stream of their own (the rest as drawn before)", async () => {
+  const strip = (s: Step) => {
+    const { odp: _o, fence: _f, ...rest } = s as Step & { odp?: boolean; fence?: boolean };
+    return rest;
+  };
+  const seqs = Array.from({ length: 200 }, (_, i) => generate(1, i));
+  const all = seqs.flat();
+  assert(all.some((s) => s.op === "reg" && s.odp) && all.some((s) => s.op === "reg" && !s.odp));
+  for (const op of ["access", "localInv", "sendInv"]) {
+    assert(all.some((s) => s.op === op && "fence" in s && s.fence), `a fenced ${op}`);
+  }
+  assert(all.every((s) => !("fence" in s) || ["access", "localInv", "sendInv"].includes(s.op)));
+  // Seed 1's first 200 sequences without the new attributes, as the generator drew them before it had them.
+  const bytes = new TextEncoder().encode(JSON.stringify(seqs.map((q) => q.map(strip))));
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  assertEquals(
+    Array.from(h.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join(""),
+    "f82e643014a3ee5f",
+  );
+});
+
+Deno.test("fuzz model: an ODP MR is used like any other while mapped (man.ibv_reg_mr.odp), its windows too", () => {
+  const sim = new Sim();
+  assertEquals(stepNeeds({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwba", odp: true }), [
+    "ODP_RC",
+  ]);
+  const reg = sim.step({ op: "reg", mr: 0, pd: "B", range: "full", access: "rwba", odp: true });
+  assertEquals([reg.rule, reg.situation, reg.accept], ["man.ibv_reg_mr.odp", "reg.odp.ok", ["ok"]]);
+  for (const kind of ["read", "write", "atomic"] as const) {
+    const p = sim.predict(access(kind, "inside", { target: { mr: 0 } }));
+    assertEquals([p.rule, p.situation, p.accept], ["man.ibv_reg_mr.odp", `access.${kind}.odp.ok`, ["ok"]]);
+  }
+  // Its bounds and rights are checked as an MR's: the last 32 bytes and beyond are outside it.
+  const out = sim.predict(access("write", "outsideMr", { target: { mr: 0 } }));
+  assertEquals([out.rule, out.situation, out.accept], ["vol1.rkey-bounds", "access.write.odp.past-mr", [
+    "rem-access",
+  ]]);
+  // A type 2 window over it: bound and used as over any MR (the situation names the window, not the MR).
+  sim.step({ op: "alloc", mw: 0, type: 2, pd: "B" });
+  assertEquals(sim.step({ op: "bind", mw: 0, mr: 0, range: "inside", access: "rw", via: "own" }).accept, [
+    "ok",
+  ]);
+  assertEquals(sim.predict(write("inside")).situation, "access.write.mw2.ok");
+  assertEquals(sim.predict(write("outsideWin")).situation, "access.write.mw2.outside-window");
+  // Once the pages are gone what the device does is open, as for any MR.
+  sim.step({ op: "munmap" });
+  assertEquals(sim.predict(access("read", "inside", { target: { mr: 0 } })).accept, "open");
+});
+
+Deno.test("fuzz model: a fenced access or invalidation is predicted as the unfenced one (the fence only orders)", () => {
+  const sim = boundType2();
+  for (const at of ["inside", "edge", "outsideWin", "misaligned"] as const) {
+    for (const kind of ["read", "write", "atomic"] as const) {
+      const plain = access(kind, at) as Extract<Step, { op: "access" }>;
+      assertEquals(sim.predict({ ...plain, fence: true }), sim.predict(plain), `${kind} ${at}`);
+    }
+  }
+  const inv = { op: "sendInv", target: { mw: 0 }, key: "cur", pair: "AB" } as const;
+  assertEquals(sim.predict({ ...inv, fence: true }), sim.predict(inv));
+  const local = { op: "localInv", target: { mw: 0 }, key: "cur", via: "otherQp" } as const;
+  assertEquals(sim.predict({ ...local, fence: true }), sim.predict(local));
+  sim.step({ ...inv, fence: true });
+  assertEquals(sim.predict(write("inside")).accept, ["rem-access"]);
+});
+
+Deno.test("fuzz model: a window a deviant bind let reach past its MR still grants nothing beyond the MR", () => {
+  // Seed 1, sequence 163 on rxe: a zero-based type 2 bind past the front MR's end goes through (a known
+  // deviation, C10-75); the model follows the device, and a WRITE across the MR's end must then be refused.
+  const sim = new Sim();
+  sim.step({ op: "alloc", mw: 1, type: 2, pd: "B" });
+  sim.step({ op: "reg", mr: 0, pd: "B", range: "front", access: "rwba" });
+  const bind = { op: "bind", mw: 1, mr: 0, range: "zbPast", access: "rwa", via: "own" } as const;
+  const p0 = sim.predict(bind);
+  assertEquals(p0.rule, "C10-75");
+  // As the executor applies a known divergence: what the device did, its QPs as they are.
+  const [mrLo, mrHi] = MR_RANGES.front, r = bindRange({ lo: mrLo, hi: mrHi }, "zbPast");
+  sim.geo.mw[1] = { lo: r.lo, hi: r.hi, mrLo, mrHi, zb: r.zb };
+  const obs: Observation = { cls: "ok", key: (keyOf(sim.st, { mw: 1 }, "cur")! + 1) >>> 0, qp: RTS };
+  sim.st = apply(sim.st, bind, { ...p0, qpAfter: {}, qpOpen: ["A", "B", "C", "D"] }, obs, sim.cx);
+  assertEquals(sim.st.mw[1]!.hi > sim.st.mr[0]!.hi, true, "the window reaches past the MR");
+  const p = sim.predict(access("write", "outsideMr", { target: { mw: 1 } }));
+  assertEquals([p.rule, p.situation, p.accept], ["vol1.rkey-bounds", "access.write.mw2.past-mr", [
+    "rem-access",
+  ]]);
+  assertEquals(sim.predict(access("write", "inside", { target: { mw: 1 } })).accept, ["ok"]);
+});
+
+Deno.test("a canonical unbind of a type 1 window of unknown state is held back where the unbind itself crashes", () => {
+  // Seed 1's sequence 579 on rxe 6.1: a refused bind (zero-based, through another QP) leaves the window's state
+  // open; the unbind that follows is still librxe's NULL-mr unbind, which killed the process (SIGSEGV).
+  const known = crashSignatures(["man.ibv_bind_mw.lib|unbind.mw1.ok|process-crash"]);
+  const sim = new Sim();
+  sim.step({ op: "reg", mr: 2, pd: "B", range: "back", access: "rwba" });
+  sim.step({ op: "alloc", mw: 1, type: 1, pd: "B" });
+  sim.step({ op: "bind", mw: 1, mr: 2, range: "inside", access: "r", via: "own" });
+  sim.step({ op: "bind", mw: 1, mr: 2, range: "zbPast", access: "rw", via: "otherQp" }, "bind-err", RTS);
+  const p = sim.predict({ op: "unbind", mw: 1 });
+  assertEquals([p.situation, p.accept, p.beneath?.situation], [
+    "unbind.mw1.unknown",
+    "open",
+    "unbind.mw1.ok",
+  ]);
+  assertEquals(heldBack(p, known), "man.ibv_bind_mw.lib|unbind.mw1.ok|process-crash");
+});
