@@ -133,6 +133,14 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
   for (const tool of ["make", "tar", "xz"]) {
     if (!which(tool)) throw new SiwMissing(`building siw.ko needs ${tool}`);
   }
+  // Unpacked (not installed) headers include their -common part by its installed path: point it here.
+  const mk = join(inputs.headers, "Makefile");
+  const text = Deno.readTextFileSync(mk);
+  const root = inputs.headers.slice(0, inputs.headers.lastIndexOf("/usr/src/"));
+  if (root && text.includes("include /usr/src/")) {
+    await Deno.writeTextFile(mk, text.replaceAll("include /usr/src/", `include ${root}/usr/src/`));
+  }
+  const cc = compiler(inputs.headers);
   await Deno.mkdir(siwDir, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: siwDir, prefix: ".build-" });
   try {
@@ -142,7 +150,7 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
     if (!top) throw new SiwMissing(`${inputs.tarball} has no ${SIW_SRC}`);
     const src = join(tmp, top, SIW_SRC);
     try {
-      await run("make", ["-C", inputs.headers, `M=${src}`, "CONFIG_RDMA_SIW=m", "modules"]);
+      await run("make", ["-C", inputs.headers, `M=${src}`, "CONFIG_RDMA_SIW=m", ...cc, "modules"]);
     } catch (e) {
       const lines = (e as Error).message.split("\n").filter((l) => /error|Error/.test(l));
       throw new SiwMissing(
@@ -157,4 +165,26 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * make's CC override for the kernel's compiler: Debian's headers name the exact gcc the kernel was built with
+ * (.kernelvariables `CC = … $(CROSS_COMPILE)gcc-N`), whose flags an older gcc may not know (6.12 passes gcc 14's
+ * -fmin-function-alignment). [] when it is there as named; CC=gcc-N when only the unprefixed one is.
+ */
+function compiler(headers: string): string[] {
+  let vars = "";
+  try {
+    vars = Deno.readTextFileSync(join(headers, ".kernelvariables"));
+  } catch {
+    return [];
+  }
+  const cc = vars.match(/^CC\s*=.*?\b(gcc-\d+)\s*$/m)?.[1];
+  const cross = vars.match(/^override CROSS_COMPILE\s*=\s*(\S*)/m)?.[1] ?? "";
+  if (!cc || which(`${cross}${cc}`)) return [];
+  if (which(cc)) return [`CC=${cc}`];
+  throw new SiwMissing(
+    `${headers.slice(headers.lastIndexOf("/") + 1)} builds modules with ${cc}, the kernel's own compiler ` +
+      `(an older gcc lacks its flags), and this host has no ${cc}`,
+  );
 }
