@@ -9,8 +9,22 @@ import type { Tape } from "./tape.ts";
  */
 export type Level = "must" | "observe";
 
-/** Device capabilities a case needs (from ibv_query_device_ex); missing ones make the case `unsupported`. */
-export type Cap = "MW1" | "MW2" | "MW2B" | "MGT_EXT" | "ODP_RC" | "ODP_IMPLICIT" | "ATOMIC";
+/**
+ * Device capabilities a case needs (from ibv_query_device_ex and the device's transport; conformance/caps.ts);
+ * missing ones make the case `unsupported`. IB_TRANSPORT: the IBTA transport (InfiniBand or RoCE), whose rules
+ * (transport retry count, QP state changes without a CM) iWARP does not share.
+ */
+export type Cap =
+  | "MW1"
+  | "MW2"
+  | "MW2B"
+  | "MGT_EXT"
+  | "LOCAL_INV"
+  | "SEND_WITH_INV"
+  | "ODP_RC"
+  | "ODP_IMPLICIT"
+  | "ATOMIC"
+  | "IB_TRANSPORT";
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;

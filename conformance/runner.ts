@@ -1,6 +1,7 @@
 // Runs cases: capabilities first, a fresh fixture per case, a deadline per case, everything released after,
 // and a classification. Profiles and --strict are applied by the caller (the same for --isolate children).
-import { type Context, DeviceCap, OdpCaps } from "../ffi/mod.ts";
+import type { Context } from "../ffi/mod.ts";
+import type { CapSet } from "./caps.ts";
 import {
   CaseTimeout,
   Fixture,
@@ -33,22 +34,8 @@ export interface CaseOptions extends FixtureOptions {
 /** Why a case that needs both ends in one process is not run by a two-process run. */
 export const NEEDS_ONE_PROCESS = "not run: needs both ends in one process";
 
-/** The capabilities of the device that cases can ask for. */
-export function deviceCaps(ctx: Context): Set<Cap> {
-  const d = ctx.queryDevice();
-  const caps = new Set<Cap>();
-  const f = d.deviceCapFlags;
-  if (f & DeviceCap.MEM_WINDOW) caps.add("MW1");
-  if (f & (DeviceCap.MEM_WINDOW_TYPE_2A | DeviceCap.MEM_WINDOW_TYPE_2B)) caps.add("MW2");
-  if (f & DeviceCap.MEM_WINDOW_TYPE_2B) caps.add("MW2B");
-  if (f & DeviceCap.MEM_MGT_EXTENSIONS) caps.add("MGT_EXT");
-  const odp = Number(d.odp.generalCaps);
-  const rc = d.odp.rc;
-  if (odp & OdpCaps.SUPPORT && rc & OdpCaps.READ && rc & OdpCaps.WRITE) caps.add("ODP_RC");
-  if (odp & OdpCaps.SUPPORT_IMPLICIT && rc & OdpCaps.READ) caps.add("ODP_IMPLICIT");
-  if (d.atomicCap !== 0) caps.add("ATOMIC");
-  return caps;
-}
+/** The capabilities of the device that cases can ask for (conformance/caps.ts). */
+export { deviceCaps } from "./caps.ts";
 
 /** The parts of a result that come from the case's definition. */
 export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" | "durationMs"> {
@@ -76,7 +63,7 @@ export function caseDeadline(def: CaseDef, runDeadlineMs: number): number {
 export async function runCase(
   ctx: Context,
   def: CaseDef,
-  caps: Set<Cap>,
+  caps: ReadonlySet<Cap> & Partial<Pick<CapSet, "lacking">>,
   opts: CaseOptions,
 ): Promise<CaseResult> {
   const t0 = performance.now();
@@ -88,7 +75,9 @@ export async function runCase(
     ...extra,
   });
   const missing = (def.needs ?? []).filter((c) => !caps.has(c));
-  if (missing.length) return done("unsupported", { reason: `device lacks ${missing.join(", ")}` });
+  if (missing.length) {
+    return done("unsupported", { reason: caps.lacking?.(missing) ?? `device lacks ${missing.join(", ")}` });
+  }
 
   let f: Fixture;
   try {

@@ -3,7 +3,7 @@
 // out of tree for the kernel the testbed boots, once per kernel version, and loaded by the guest (stage2.sh
 // creates siw0). Best effort: where a package is missing or the build fails, the line saying exactly what is
 // kept in the cache and printed on each boot, and rxe0 comes up as always.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cacheDir, exists, run, runText, which } from "./paths.ts";
 import { type KernelInfo, suiteApt } from "./kernels.ts";
 import { APT } from "./setup.ts";
@@ -46,9 +46,13 @@ export type SiwModule = { ko: string } | { missing: string };
  * siw.ko for `k`: from the cache, else built now (installing or downloading the packages first); a missing
  * package or failed build is `missing` with the exact reason, cached too so that each boot does not retry.
  */
-export async function siwModule(k: KernelInfo, log: (s: string) => void = () => {}): Promise<SiwModule> {
-  const ko = join(siwDir, `${k.version}.ko`);
-  const note = join(siwDir, `${k.version}.missing`);
+export async function siwModule(
+  k: KernelInfo,
+  log: (s: string) => void = () => {},
+  dir: string = siwDir,
+): Promise<SiwModule> {
+  const ko = join(dir, `${k.version}.ko`);
+  const note = join(dir, `${k.version}.missing`);
   if (exists(ko)) return { ko };
   if (exists(note)) return { missing: Deno.readTextFileSync(note).trim() };
   const t0 = performance.now();
@@ -59,11 +63,11 @@ export async function siwModule(k: KernelInfo, log: (s: string) => void = () => 
     log(`testbed: built siw.ko for ${k.version} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return { ko };
   }
-  if (!(missing.startsWith("not root") || missing.startsWith("no apt-get"))) {
-    await Deno.mkdir(siwDir, { recursive: true });
-    await Deno.writeTextFile(note, `${missing} (delete ${note} to try again)\n`);
-  }
-  return { missing };
+  if (missing.startsWith("not root") || missing.startsWith("no apt-get")) return { missing };
+  const line = `${missing} (delete ${note} to try again)`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(note, `${line}\n`);
+  return { missing: line };
 }
 
 /** A reason siw.ko cannot be built that is the host's or Debian's (not a bug): its message is the line. */
@@ -141,8 +145,9 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
     await Deno.writeTextFile(mk, text.replaceAll("include /usr/src/", `include ${root}/usr/src/`));
   }
   const cc = compiler(inputs.headers);
-  await Deno.mkdir(siwDir, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: siwDir, prefix: ".build-" });
+  const dir = dirname(ko);
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir, prefix: ".build-" });
   try {
     log(`testbed: building siw.ko for ${inputs.version} from ${inputs.tarball}`);
     await run("tar", ["-xJf", inputs.tarball, "-C", tmp, "--wildcards", `*/${SIW_SRC}/*`]);
