@@ -7,7 +7,18 @@ import { compare, mismatches } from "../../conformance/outcome.ts";
 import { groupOf, type Outcome } from "../../conformance/model.ts";
 import { UsageError } from "../../common/mod.ts";
 
-const CAPS = new Set(["MW1", "MW2", "MW2B", "MGT_EXT", "ODP_RC", "ODP_IMPLICIT", "ATOMIC"]);
+const CAPS = new Set([
+  "MW1",
+  "MW2",
+  "MW2B",
+  "MGT_EXT",
+  "LOCAL_INV",
+  "SEND_WITH_INV",
+  "ODP_RC",
+  "ODP_IMPLICIT",
+  "ATOMIC",
+  "IB_TRANSPORT",
+]);
 
 Deno.test("catalogue: at least 45 unique ids of the form group.name, every group present", () => {
   const ids = CASES.map((c) => c.id);
