@@ -1,5 +1,5 @@
 // The iWARP path on siw0 (the testbed's Soft-iWARP device): a one-process loopback connected through rdma_cm,
-// data both ways, a SEND_WITH_INV's invalidation and a reconnect after an error (new QPs), all in-process.
+// data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process.
 // Skipped where there is no iWARP device (a host with only RoCE/IB, or a kernel siw.ko was not built for).
 import assert from "node:assert/strict";
 import {
@@ -60,8 +60,21 @@ Deno.test({
     writePattern(dst.u8, 0, size, 2);
     assert.equal(await post(WrOpcode.RDMA_READ, 2), "IBV_WC_SUCCESS");
     assert.equal(checkPattern(src.u8, 0, size, 2), -1);
-    // An invalid STag ends the stream (RFC 5040 §7: a Terminate; both QPs leave RTS) …
-    assert.notEqual(await post(WrOpcode.RDMA_WRITE, 3, mrDst.rkey ^ 0x5a5a00), "IBV_WC_SUCCESS");
+    // A WRITE to an invalid STag completes at the requester (RDMAP has no response: RFC 5040) and writes
+    // nothing; the responder's Terminate ends the stream, so a zero-length READ behind it fails …
+    dst.fill(0);
+    assert.equal(await post(WrOpcode.RDMA_WRITE, 3, mrDst.rkey ^ 0x5a5a00), "IBV_WC_SUCCESS");
+    const zero = { addr: src.addr, length: 0, lkey: mrSrc.lkey };
+    assert.equal(
+      lb.qpA.postSend(wr.rdma(WrOpcode.RDMA_READ, 9n, zero, dst.addr, mrDst.rkey, SendFlags.SIGNALED)),
+      0,
+    );
+    const [after] = await lb.cqA.collect(1, 20_000);
+    assert.ok(
+      after && after.statusName !== "IBV_WC_SUCCESS",
+      `READ behind the refused WRITE: ${after?.statusName}`,
+    );
+    assert.equal(dst.u8.every((b) => b === 0), true);
     // … and connect() makes new QPs on a new rdma_cm connection, where traffic flows again.
     const before = lb.qpA.qpNum;
     lb.connect();
