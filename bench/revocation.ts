@@ -65,8 +65,13 @@ export async function lateAccess(
     // Skip unrelated completions (the advert receive re-posted meanwhile stays pending; nothing else is queued).
     const wcs = await rig.lb.cqA.collect(1, 20_000);
     const status = wcs[0]?.statusName ?? "no completion";
-    if (op === "write" && status === "IBV_WC_SUCCESS" && rig.ctx.iwarp) {
-      return { strategy, op, layout, ...await iwarpWriteRefused(rig, seg), rkey: seg.rkey };
+    if (op === "write" && rig.ctx.iwarp && status !== "no completion") {
+      // iWARP: the responder's refusal reaches the requester as a Terminate, not as a NAK with Remote Access
+      // Error: a WRITE it failed is refused whatever the status; a successful one is checked behind.
+      const check = status === "IBV_WC_SUCCESS"
+        ? await iwarpWriteRefused(rig, seg)
+        : { status, revoked: true };
+      return { strategy, op, layout, ...check, rkey: seg.rkey };
     }
     return { strategy, op, layout, status, revoked: status === REM_ACCESS_ERR, rkey: seg.rkey };
   } finally {
