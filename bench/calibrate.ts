@@ -3,7 +3,6 @@
 // as ib_write_bw / ib_read_bw, and does ib_write_lat's ping-pong (RDMA WRITE, the receiver polls the last byte);
 // the ratios say how much the Deno FFI path itself costs. The full-cycle `global` figures sit next to them.
 import {
-  Access,
   fastVerbs,
   MR,
   NativeBuffer,
@@ -13,7 +12,8 @@ import {
   VerbsError,
   WrOpcode,
 } from "../ffi/mod.ts";
-import { REMOTE_RW, type Rig, slotOf } from "./rig.ts";
+import { iwarpIpv4 } from "../ffi/link.ts";
+import { readSinkAccess, REMOTE_RW, type Rig, slotOf } from "./rig.ts";
 import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
 import type { PointResult } from "./point.ts";
@@ -78,7 +78,7 @@ class Stall {
 /** Longest one perftest client may run (it has no deadline of its own when the server goes silent). */
 const PERFTEST_MS = 120_000;
 
-async function perftest(tool: string, args: string[]): Promise<string> {
+async function perftest(tool: string, args: string[], address = "127.0.0.1"): Promise<string> {
   const spawn = (extra: string[], signal?: AbortSignal) =>
     new Deno.Command(tool, { args: [...args, ...extra], stdout: "piped", stderr: "piped", signal }).spawn();
   const server = spawn([]);
@@ -86,7 +86,7 @@ async function perftest(tool: string, args: string[]): Promise<string> {
     // The server needs a moment to listen; the client retries its connect for a while on its own, but not forever.
     for (let attempt = 0; attempt < 20; attempt++) {
       await new Promise((r) => setTimeout(r, 500));
-      const out = await spawn(["127.0.0.1"], AbortSignal.timeout(PERFTEST_MS)).output();
+      const out = await spawn([address], AbortSignal.timeout(PERFTEST_MS)).output();
       if (out.signal) throw new Error(`${tool} client: no result within ${PERFTEST_MS / 1000} s`);
       const text = new TextDecoder().decode(out.stdout);
       if (out.success) return text;
@@ -132,7 +132,7 @@ export function memregBw(
   using remote = new NativeBuffer(size);
   using local = new NativeBuffer(depth * size);
   using rmr = new MR(rig.pd, remote.addr, remote.length, REMOTE_RW);
-  using lmr = new MR(rig.lb.pd, local.addr, local.length, Access.LOCAL_WRITE);
+  using lmr = new MR(rig.lb.pd, local.addr, local.length, readSinkAccess(rig.ctx));
   const wrs = Array.from({ length: depth }, (_, i) =>
     new SendWr().rdma(
       op === "write" ? WrOpcode.RDMA_WRITE : WrOpcode.RDMA_READ,
@@ -227,7 +227,12 @@ export async function runCalibration(
   points: PointResult[] = [],
 ): Promise<Calibration> {
   const gid = rig.lb.path.gidIndex;
-  const common = ["-d", rig.ctx.name, "-F", ...(gid >= 0 ? ["-x", String(gid)] : [])];
+  // iWARP: perftest connects through rdma_cm (-R) to the port's own address, as memreg's loopback does.
+  const cmAddr = rig.ctx.iwarp ? iwarpIpv4(rig.ctx, rig.lb.path.port) : null;
+  const common = cmAddr
+    ? ["-d", rig.ctx.name, "-F", "-R"]
+    : ["-d", rig.ctx.name, "-F", ...(gid >= 0 ? ["-x", String(gid)] : [])];
+  const server = cmAddr ?? undefined;
   const depth = Math.max(...cfg.depths);
   const bandwidth: BwPair[] = [];
   for (const op of cfg.ops) {
@@ -246,7 +251,7 @@ export async function runCalibration(
             "-t",
             String(depth),
             ...(op === "read" ? ["-o", String(depth)] : []),
-          ]),
+          ], server),
         );
         // #bytes #iterations BW-peak BW-average MsgRate[Mpps]: the message rate is unit-unambiguous.
         pt = { tool, msgRateMpps: nums[4], bytesPerSec: nums[4] * 1e6 * size };
@@ -277,7 +282,7 @@ export async function runCalibration(
     try {
       // #bytes #iterations t_min t_max t_typical t_avg t_stdev p99 p99.9
       const nums = parsePerftest(
-        await perftest("ib_write_lat", [...common, "-s", String(size), "-n", String(iters)]),
+        await perftest("ib_write_lat", [...common, "-s", String(size), "-n", String(iters)], server),
       );
       pt = { tool: "ib_write_lat", typicalUs: nums[4], avgUs: nums[5] };
     } catch (e) {

@@ -18,7 +18,7 @@ import {
   VerbsError,
   WrOpcode,
 } from "../ffi/mod.ts";
-import { CTL, Kind, MAX_SLOTS, type Rig, type RigCaps, wrId } from "./rig.ts";
+import { CTL, Kind, MAX_SLOTS, readSinkAccess, type Rig, type RigCaps, wrId } from "./rig.ts";
 import { PAGE } from "./exposure.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { Layout, Op } from "./config.ts";
@@ -141,7 +141,7 @@ export class Peer {
     try {
       this.mem = buffer(depth * slotBytes);
       this.mem.fill(0);
-      this.#mr = own(new MR(rig.lb.pd, this.mem.addr, this.mem.length, Access.LOCAL_WRITE));
+      this.#mr = own(new MR(rig.lb.pd, this.mem.addr, this.mem.length, readSinkAccess(rig.ctx)));
       this.#advert = buffer(depth * this.#advertSize);
       this.#advertMr = own(new MR(rig.lb.pd, this.#advert.addr, this.#advert.length, Access.LOCAL_WRITE));
       this.#sges = buffer(depth * this.#perSlot * SGE);

@@ -3,6 +3,7 @@
 // another error, no completion) is reported as such. The rig's QPs and CQs are rebuilt afterwards.
 import { type PointKey, Setup } from "./point.ts";
 import { Kind, type Rig, wrId } from "./rig.ts";
+import { SendFlags, SendWr, WrOpcode } from "../ffi/mod.ts";
 import { newHistogram } from "./stats.ts";
 import { PAGE } from "./exposure.ts";
 import type { BenchConfig, Layout, Op, StrategyName } from "./config.ts";
@@ -64,8 +65,45 @@ export async function lateAccess(
     // Skip unrelated completions (the advert receive re-posted meanwhile stays pending; nothing else is queued).
     const wcs = await rig.lb.cqA.collect(1, 20_000);
     const status = wcs[0]?.statusName ?? "no completion";
+    if (op === "write" && rig.ctx.iwarp && status !== "no completion") {
+      // iWARP: the responder's refusal reaches the requester as a Terminate, not as a NAK with Remote Access
+      // Error: a WRITE it failed is refused whatever the status; a successful one is checked behind.
+      const check = status === "IBV_WC_SUCCESS"
+        ? await iwarpWriteRefused(rig, seg)
+        : { status, revoked: true };
+      return { strategy, op, layout, ...check, rkey: seg.rkey };
+    }
     return { strategy, op, layout, status, revoked: status === REM_ACCESS_ERR, rkey: seg.rkey };
   } finally {
     setup.close();
   }
+}
+
+/**
+ * iWARP: an RDMA WRITE has no response, so it completes at the requester once the LLP has taken it, whatever the
+ * responder's STag check says (RFC 5040, Ordering and Completions). A refused STag makes the responder send a
+ * Terminate and close the stream (RFC 5040, RDMAP Error Management), so a zero-length RDMA READ posted behind
+ * the WRITE (served in order on the stream; a zero-length READ checks no STag) fails where the WRITE was
+ * refused and succeeds where it was placed.
+ */
+async function iwarpWriteRefused(
+  rig: Rig,
+  seg: { addr: number; rkey: number },
+): Promise<{ status: string; revoked: boolean }> {
+  const local = { addr: rig.ctlA.addr, length: 0, lkey: rig.ctlAMr.lkey };
+  const ret = rig.lb.qpA.postSend(
+    new SendWr().rdma(
+      WrOpcode.RDMA_READ,
+      wrId(Kind.PEER_RDMA, 1),
+      local,
+      BigInt(seg.addr),
+      seg.rkey,
+      SendFlags.SIGNALED,
+    ),
+  );
+  const after = ret !== 0
+    ? `ibv_post_send ${ret}`
+    : (await rig.lb.cqA.collect(1, 20_000))[0]?.statusName ?? "no completion";
+  const refused = after !== "IBV_WC_SUCCESS" && after !== "no completion";
+  return { status: `IBV_WC_SUCCESS, then a zero-length READ: ${after}`, revoked: refused };
 }

@@ -61,6 +61,16 @@ export function slotOf(cq: CQ, i: number): number {
 /** Local write plus remote read and write: what an exposed MR allows. */
 export const REMOTE_RW = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ;
 
+/**
+ * The access of an MR that RDMA READ responses land in. IB and RoCE: local write. iWARP: remote write too,
+ * because the READ names its sink by STag and the response is a tagged message placed there (RFC 5040 §4.4
+ * and §6.4: the Data Sink STag of the Read Request; the Linux RDMA core registers iWARP READ sinks with
+ * IB_ACCESS_REMOTE_WRITE for this, drivers/infiniband/core/rw.c).
+ */
+export function readSinkAccess(ctx: Context): number {
+  return ctx.iwarp ? Access.LOCAL_WRITE | Access.REMOTE_WRITE : Access.LOCAL_WRITE;
+}
+
 /** What a point needs of the rig's QPs: send queue depth and SGEs per work request. */
 export interface RigCaps {
   sendWr: number;

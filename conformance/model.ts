@@ -9,18 +9,25 @@ import type { Tape } from "./tape.ts";
  */
 export type Level = "must" | "observe";
 
-/** Device capabilities a case needs (from ibv_query_device_ex); missing ones make the case `unsupported`. */
+/**
+ * Device capabilities a case needs (from ibv_query_device_ex and the device's transport; conformance/caps.ts);
+ * missing ones make the case `unsupported`. IB_TRANSPORT: the IBTA transport (InfiniBand or RoCE), whose rules
+ * (transport retry count, QP state changes without a CM) iWARP does not share.
+ */
 export type Cap =
   | "MW1"
   | "MW2"
   | "MW2B"
   | "MGT_EXT"
+  | "LOCAL_INV"
+  | "SEND_WITH_INV"
   | "ODP_RC"
   | "ODP_IMPLICIT"
   /** ODP on RC for atomics (rc_odp_caps ATOMIC) and for SEND/RECV (SEND and RECV). */
   | "ODP_RC_ATOMIC"
   | "ODP_RC_SEND_RECV"
-  | "ATOMIC";
+  | "ATOMIC"
+  | "IB_TRANSPORT";
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;

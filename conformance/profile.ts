@@ -44,7 +44,7 @@ export interface Profile {
   path?: string;
 }
 
-const BUILTIN = ["rxe.json"];
+const BUILTIN = ["rxe.json", "siw.json"];
 
 /** Reads and validates a profile file; throws UsageError when it is unreadable or invalid. */
 export function loadProfile(path: string): Profile {

@@ -1,13 +1,7 @@
 // Runs cases: capabilities first, a fresh fixture per case, a deadline per case, everything released after,
 // and a classification. Profiles and --strict are applied by the caller (the same for --isolate children).
-import {
-  type Context,
-  decodeFlags,
-  DeviceCap,
-  ODP_GENERAL_CAPS,
-  ODP_TRANSPORT_CAPS,
-  OdpCaps,
-} from "../ffi/mod.ts";
+import type { Context } from "../ffi/mod.ts";
+import type { CapSet } from "./caps.ts";
 import {
   CaseTimeout,
   Fixture,
@@ -40,33 +34,8 @@ export interface CaseOptions extends FixtureOptions {
 /** Why a case that needs both ends in one process is not run by a two-process run. */
 export const NEEDS_ONE_PROCESS = "not run: needs both ends in one process";
 
-/** The capabilities of the device that cases can ask for. */
-export function deviceCaps(ctx: Context): Set<Cap> {
-  const d = ctx.queryDevice();
-  const caps = new Set<Cap>();
-  const f = d.deviceCapFlags;
-  if (f & DeviceCap.MEM_WINDOW) caps.add("MW1");
-  if (f & (DeviceCap.MEM_WINDOW_TYPE_2A | DeviceCap.MEM_WINDOW_TYPE_2B)) caps.add("MW2");
-  if (f & DeviceCap.MEM_WINDOW_TYPE_2B) caps.add("MW2B");
-  if (f & DeviceCap.MEM_MGT_EXTENSIONS) caps.add("MGT_EXT");
-  const odp = Number(d.odp.generalCaps);
-  const rc = d.odp.rc;
-  if (odp & OdpCaps.SUPPORT && rc & OdpCaps.READ && rc & OdpCaps.WRITE) caps.add("ODP_RC");
-  if (odp & OdpCaps.SUPPORT_IMPLICIT && rc & OdpCaps.READ) caps.add("ODP_IMPLICIT");
-  if (caps.has("ODP_RC") && rc & OdpCaps.ATOMIC) caps.add("ODP_RC_ATOMIC");
-  if (caps.has("ODP_RC") && rc & OdpCaps.SEND && rc & OdpCaps.RECV) caps.add("ODP_RC_SEND_RECV");
-  if (d.atomicCap !== 0) caps.add("ATOMIC");
-  return caps;
-}
-
-/** For missing ODP capabilities: what the device reported (ibv_query_device_ex odp_caps), decoded. */
-function odpEvidence(ctx: Context, missing: readonly Cap[]): string {
-  if (!missing.some((c) => c.startsWith("ODP"))) return "";
-  const { generalCaps, rc } = ctx.queryDevice().odp;
-  const names = (v: number | bigint, t: [number, string][]) => decodeFlags(v, t).join("|") || "none";
-  return ` (ibv_query_device_ex: odp_caps.general_caps ${names(generalCaps, ODP_GENERAL_CAPS)}, ` +
-    `rc_odp_caps ${names(rc, ODP_TRANSPORT_CAPS)})`;
-}
+/** The capabilities of the device that cases can ask for (conformance/caps.ts). */
+export { deviceCaps } from "./caps.ts";
 
 /** The parts of a result that come from the case's definition. */
 export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" | "durationMs"> {
@@ -94,7 +63,7 @@ export function caseDeadline(def: CaseDef, runDeadlineMs: number): number {
 export async function runCase(
   ctx: Context,
   def: CaseDef,
-  caps: Set<Cap>,
+  caps: ReadonlySet<Cap> & Partial<Pick<CapSet, "lacking">>,
   opts: CaseOptions,
 ): Promise<CaseResult> {
   const t0 = performance.now();
@@ -107,7 +76,7 @@ export async function runCase(
   });
   const missing = (def.needs ?? []).filter((c) => !caps.has(c));
   if (missing.length) {
-    return done("unsupported", { reason: `device lacks ${missing.join(", ")}${odpEvidence(ctx, missing)}` });
+    return done("unsupported", { reason: caps.lacking?.(missing) ?? `device lacks ${missing.join(", ")}` });
   }
 
   let f: Fixture;

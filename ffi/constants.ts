@@ -121,6 +121,8 @@ export const MTU_BYTES = [0, 256, 512, 1024, 2048, 4096];
 export const PORT_STATES = ["NOP", "DOWN", "INIT", "ARMED", "ACTIVE", "ACTIVE_DEFER"];
 /** IBV_LINK_LAYER_* values of a port. */
 export const LinkLayer = { UNSPECIFIED: 0, INFINIBAND: 1, ETHERNET: 2 } as const;
+/** enum ibv_transport_type. */
+export const TransportType = { IB: 0, IWARP: 1, USNIC: 2, USNIC_UDP: 3, UNSPECIFIED: 4 } as const;
 /** enum ibv_gid_type, value → the name ibv_devinfo prints. */
 export const GID_TYPES: Record<number, string> = { 0: "IB", 1: "RoCE v1", 2: "RoCE v2" };
 /** enum ibv_gid_type. */

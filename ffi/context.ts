@@ -5,7 +5,7 @@ import { check, VerbsError } from "./errors.ts";
 import { VerbsObject } from "./resource.ts";
 import { fastVerbs } from "./fastpath.ts";
 import { formatGuid, withDeviceList } from "./device.ts";
-import { GidType, LinkLayer } from "./constants.ts";
+import { GidType, LinkLayer, TransportType } from "./constants.ts";
 
 const DA = LAYOUTS.ibv_device_attr;
 const DX = LAYOUTS.ibv_device_attr_ex;
@@ -76,28 +76,41 @@ function formatGid(b: Uint8Array): string {
 export class Context extends VerbsObject {
   readonly ptr: Deno.PointerObject;
 
-  private constructor(ptr: Deno.PointerObject, readonly name: string) {
+  private constructor(
+    ptr: Deno.PointerObject,
+    readonly name: string,
+    /** enum ibv_transport_type of the device (IBV_TRANSPORT_IWARP: its QPs connect through rdma_cm only). */
+    readonly transportType: number,
+  ) {
     super([]);
     this.ptr = ptr;
   }
 
-  /** Opens the named device, or the first one. */
+  /** Opens the named device, or the first by name (the list's own order is not stable across boots). */
   static open(name?: string): Context {
     return withDeviceList((devs) => {
-      const dev = name ? devs.find((d) => d.name === name) : devs[0];
+      const dev = name
+        ? devs.find((d) => d.name === name)
+        : devs.toSorted((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }))[0];
       if (!dev) {
         const have = devs.map((d) => d.name).join(", ") || "none";
         throw new VerbsError("ibv_open_device", 19, `device ${name ?? "(any)"} not found (present: ${have})`);
       }
       const ptr = ibverbs().ibv_open_device(dev.ptr);
       if (!ptr) throw new VerbsError("ibv_open_device", errno(), dev.name);
-      return new Context(ptr, dev.name);
+      const transport = new Deno.UnsafePointerView(dev.ptr!).getInt32(LAYOUTS.ibv_device.transport_type);
+      return new Context(ptr, dev.name, transport);
     });
   }
 
   protected readonly releaseVerb = "ibv_close_device";
   protected releaseRaw(): number {
     return ibverbs().ibv_close_device(this.ptr);
+  }
+
+  /** An iWARP device: QPs are connected by the iWARP CM through rdma_cm, never by exchanging GIDs. */
+  get iwarp(): boolean {
+    return this.transportType === TransportType.IWARP;
   }
 
   /** ibv_query_device_ex: the classic attributes plus ODP capabilities and extended cap flags. */

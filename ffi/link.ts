@@ -199,6 +199,7 @@ function clampRd(n: number): number {
  * netdev); null when the port has none (InfiniBand, or no IPv4 address on the netdev).
  */
 export function portIpv4(ctx: Context, port: number, gidIndex = ctx.defaultGidIndex(port)): string | null {
+  if (ctx.iwarp) return iwarpIpv4(ctx, port);
   const g = gidIndex >= 0 ? ctx.queryGid(port, gidIndex)?.gid : undefined;
   const m = g?.match(/^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/);
   return m ? m.slice(1).map((h) => parseInt(h, 16)).join(".") : null;
@@ -224,4 +225,15 @@ export function listenCm(
   }
   cmListen(ch, ip, tcpPort);
   return { ip, port: tcpPort };
+}
+
+/**
+ * An iWARP port's IPv4 address: its GID is the netdev's MAC address (iWARP has no GID table of IP addresses;
+ * siw and the iWARP NICs put the MAC in GID 0), so the address is the one of the interface with that MAC.
+ */
+export function iwarpIpv4(ctx: Context, port: number): string | null {
+  const mac = ctx.queryGid(port, 0)?.gid.replaceAll(":", "").slice(0, 12);
+  if (!mac) return null;
+  const nic = Deno.networkInterfaces().find((n) => n.family === "IPv4" && n.mac.replaceAll(":", "") === mac);
+  return nic?.address ?? null;
 }

@@ -35,9 +35,14 @@ const SYMBOLS = {
   rdma_ack_cm_event: { parameters: ["pointer"], result: "i32" },
   rdma_init_qp_attr: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
   rdma_event_str: { parameters: ["i32"], result: "pointer" },
+  rdma_get_src_port: { parameters: ["pointer"], result: "u16" },
 } as const;
 
-const POLL = { poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true } } as const;
+const POLL = {
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  // The same poll(2) on this thread: a one-process loopback connects in a synchronous constructor.
+  pollSync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32" },
+} as const;
 
 /** enum rdma_cm_event_type (rdma_cma.h). */
 export const CmEvent = {
@@ -159,20 +164,38 @@ export class CmChannel {
     }
   }
 
+  /** next(), blocking this thread in poll(2) (a synchronous caller: the loopback of one process). */
+  nextSync(want: number[], timeoutMs: number, what: string): CmEventInfo {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      for (let ready = 0; !ready;) {
+        ready = libc!.pollSync(...this.#pollArgs(deadline, timeoutMs, what));
+      }
+      const info = this.#read(what);
+      if (want.includes(info.type) || !STALE.has(info.type)) return this.#expect(info, want, what);
+    }
+  }
+
   async #next(deadline: number, timeoutMs: number, what: string): Promise<CmEventInfo> {
+    for (let ready = 0; !ready;) ready = await libc!.poll(...this.#pollArgs(deadline, timeoutMs, what));
+    return this.#read(what);
+  }
+
+  /** poll(2)'s arguments for the channel's fd, at most 200 ms or what is left; throws past the deadline. */
+  #pollArgs(deadline: number, timeoutMs: number, what: string): [Uint8Array, bigint, number] {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      throw new KnownError(`rdma_cm: ${what}: no event within ${(timeoutMs / 1000).toFixed(1)} s`);
+    }
     const pfd = new Uint8Array(L.pollfd.size);
     const pv = new DataView(pfd.buffer);
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new KnownError(`rdma_cm: ${what}: no event within ${(timeoutMs / 1000).toFixed(1)} s`);
-      }
-      pv.setInt32(L.pollfd.fd, this.fd, true);
-      pv.setInt16(L.pollfd.events, POLLIN, true);
-      pv.setInt16(L.pollfd.revents, 0, true);
-      const n = await libc!.poll(pfd, 1n, Math.max(1, Math.min(200, Math.ceil(left))));
-      if (n > 0) break;
-    }
+    pv.setInt32(L.pollfd.fd, this.fd, true);
+    pv.setInt16(L.pollfd.events, POLLIN, true);
+    return [pfd, 1n, Math.max(1, Math.min(200, Math.ceil(left)))];
+  }
+
+  /** Reads and acknowledges the event poll(2) said is there. */
+  #read(what: string): CmEventInfo {
     const out = new BigUint64Array(1);
     if (cm().rdma_get_cm_event(this.ptr, new Uint8Array(out.buffer)) !== 0) fail("rdma_get_cm_event", what);
     const ev = Deno.UnsafePointer.create(out[0])!;
@@ -252,6 +275,8 @@ function cmModify(id: Deno.PointerObject, qp: QP, state: number, o: Pick<CmOptio
   if (cm().rdma_init_qp_attr(id, attr.ptr, new Uint8Array(mask.buffer)) !== 0) {
     fail("rdma_init_qp_attr", `for state ${state}`);
   }
+  // iWARP: RTS is the iWARP CM's to make (the QP enters it when the LLP connection is up): nothing to set.
+  if (mask[0] === 0) return;
   if (state === QpState.INIT) attr.view.setUint32(QA.qp_access_flags, o.access, true);
   if (state === QpState.RTS && o.rts) {
     attr.view.setUint8(QA.timeout, o.rts.timeout);
@@ -323,11 +348,65 @@ export async function cmConnect(
   const qp = makeQp(portOf(id));
   cmModify(id, qp, QpState.INIT, o);
   if (cm().rdma_connect(id, connParam(qp.qpNum, o)) !== 0) fail("rdma_connect", where);
-  await ch.next([CmEvent.CONNECT_RESPONSE], o.timeoutMs, `connecting to ${where}`);
+  const ev = await ch.next(CONNECTED, o.timeoutMs, `connecting to ${where}`);
+  finishConnect(id, qp, ev, o, where);
+  return { qp, id };
+}
+
+/** The active side's answer: CONNECT_RESPONSE (IB, RoCE), or ESTABLISHED (iWARP: the CM made the QP RTS). */
+const CONNECTED = [CmEvent.CONNECT_RESPONSE, CmEvent.ESTABLISHED];
+
+function finishConnect(id: Deno.PointerObject, qp: QP, ev: CmEventInfo, o: CmOptions, where: string): void {
+  if (ev.type === CmEvent.ESTABLISHED) return;
   cmModify(id, qp, QpState.RTR, o);
   cmModify(id, qp, QpState.RTS, o);
   if (cm().rdma_establish(id) !== 0) fail("rdma_establish", where);
-  return { qp, id };
+}
+
+/**
+ * Both ends of a one-process loopback connected through rdma_cm, synchronously: a listener on `ip` (any
+ * port), `makeA()`'s QP connects to it and `makeB()`'s accepts. iWARP connects its QPs no other way (the
+ * iWARP CM sets up the LLP, a TCP connection, and moves both QPs to RTS: RFC 5044 §7 MPA startup, rdma_cm(7)).
+ * Returns the two channels; close them after the QPs (destroying the ids ends the connection).
+ */
+export function cmLoopback(
+  ctx: Context,
+  ip: string,
+  makeA: (port: number) => QP,
+  makeB: (port: number) => QP,
+  o: CmOptions,
+): CmChannel[] {
+  const chB = new CmChannel();
+  const chA = new CmChannel();
+  try {
+    const listener = cmListen(chB, ip, 0);
+    const be = cm().rdma_get_src_port(listener); // __be16
+    const port = ((be & 0xff) << 8) | (be >> 8);
+    const where = `${ip}:${port} (loopback)`;
+    const id = chA.createId();
+    if (cm().rdma_resolve_addr(id, null, sockaddrIn(ip, port), o.timeoutMs) !== 0) {
+      fail("rdma_resolve_addr", where);
+    }
+    chA.nextSync([CmEvent.ADDR_RESOLVED], o.timeoutMs, `resolving ${where}`);
+    if (cm().rdma_resolve_route(id, o.timeoutMs) !== 0) fail("rdma_resolve_route", where);
+    chA.nextSync([CmEvent.ROUTE_RESOLVED], o.timeoutMs, `route to ${where}`);
+    checkDevice(id, ctx, where);
+    const qpA = makeA(portOf(id));
+    cmModify(id, qpA, QpState.INIT, o);
+    if (cm().rdma_connect(id, connParam(qpA.qpNum, o)) !== 0) fail("rdma_connect", where);
+    const req = chB.nextSync([CmEvent.CONNECT_REQUEST], o.timeoutMs, `the loopback's request on ${where}`);
+    chB.adopt(req.id);
+    const qpB = makeB(portOf(req.id));
+    cmRestart(req.id, qpB, o);
+    if (cm().rdma_accept(req.id, connParam(qpB.qpNum, o)) !== 0) fail("rdma_accept", where);
+    finishConnect(id, qpA, chA.nextSync(CONNECTED, o.timeoutMs, `connecting to ${where}`), o, where);
+    chB.nextSync([CmEvent.ESTABLISHED], o.timeoutMs, `accepting on ${where}`);
+    return [chA, chB];
+  } catch (e) {
+    chA.close();
+    chB.close();
+    throw e;
+  }
 }
 
 /** Server side: binds and listens on ip:port (port 0: any; the bound port is returned by `port()`). */

@@ -34,6 +34,11 @@ export interface DeviceRecord {
   sysImageGuid: string;
   /** The device's transport type (InfiniBand, iWARP, …). */
   transport: string;
+  /**
+   * How memreg connects this device's QPs, also the loopback pairs of one process: by exchanging QP numbers
+   * and GIDs (IB, RoCE), or through rdma_cm (iWARP, whose QPs the iWARP CM connects; rdma_cm(7)).
+   */
+  connection?: "gid" | "rdma_cm";
   vendorId: string;
   vendorPartId: number;
   hwVer: number;
@@ -107,6 +112,7 @@ export function deviceRecord(ctx: Context): DeviceRecord {
     nodeGuid: a.nodeGuid,
     sysImageGuid: a.sysImageGuid,
     transport: TRANSPORTS[transport] ?? String(transport),
+    connection: ctx.iwarp ? "rdma_cm" : "gid",
     vendorId: `0x${a.vendorId.toString(16)}`,
     vendorPartId: a.vendorPartId,
     hwVer: a.hwVer,

@@ -96,8 +96,70 @@ export async function fetchKernel(
   suite: string,
   log: (s: string) => void = console.error,
 ): Promise<KernelInfo> {
-  for (const tool of ["apt-get", "apt-cache", "dpkg-deb", "depmod"]) {
+  for (const tool of ["depmod"]) {
     if (!which(tool)) throw new KnownError(`--fetch-kernel needs ${tool} (Debian/Ubuntu host)`);
+  }
+  return await suiteApt(suite, log, async (apt) => {
+    const o = apt.o;
+    const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
+    const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];
+    if (!pkg) throw new Error(`no linux-image-amd64 dependency found in Debian ${suite}`);
+    const version = pkg.replace(/^linux-image-/, "").replace(/-unsigned$/, "");
+    const policy = await runText("apt-cache", [...o, "policy", pkg]);
+    const packageVersion = policy.match(/Candidate: (\S+)/)?.[1] ?? "?";
+
+    const dest = join(kernelsDir, version);
+    if (exists(join(dest, ".ready"))) {
+      log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
+      return listKernels().find((k) => k.version === version)!;
+    }
+    // Since 7.x, sid's linux-image-* is an empty package depending on linux-{binary,modules,base}-<ver>.
+    const split =
+      (await runText("apt-cache", [...o, "depends", pkg])).match(/linux-(binary|modules|base)-\S+/g) ?? [];
+    const pkgs = [pkg, ...new Set(split.filter((p) => p.endsWith(`-${version}`)))];
+    log(`testbed: downloading ${pkgs.join(" ")} ${packageVersion}...`);
+    await Deno.remove(dest, { recursive: true }).catch(() => {});
+    await apt.download(pkgs, dest);
+    // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
+    if (
+      !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
+    ) {
+      await Deno.mkdir(join(dest, "lib"), { recursive: true });
+      await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
+    }
+    if (!imageFile(dest, version)) {
+      throw new Error(`${pkgs.join(" ")} have no vmlinuz`);
+    }
+    await run("depmod", ["-b", dest, version]);
+    await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
+    log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
+    return listKernels().find((k) => k.version === version)!;
+  });
+}
+
+/** apt-get and apt-cache on one Debian suite's package lists, the host's apt setup untouched (suiteApt). */
+export interface SuiteApt {
+  /** The -o options that point apt at the suite's private lists. */
+  o: string[];
+  /** An apt-cache / apt-get call's stdout. */
+  text(cmd: "apt-cache" | "apt-get", args: string[]): Promise<string>;
+  /** Downloads `pkgs` (`name` or `name=version`) and unpacks them with dpkg-deb into `dest`. */
+  download(pkgs: string[], dest: string): Promise<void>;
+}
+
+/**
+ * Runs `fn` with a private sources list and state dirs for Debian `suite` (apt-get update first), so that the
+ * host's apt setup is untouched; the lists are removed afterwards (they go stale anyway).
+ */
+export async function suiteApt<T>(
+  suite: string,
+  log: (s: string) => void,
+  fn: (apt: SuiteApt) => Promise<T>,
+): Promise<T> {
+  for (const tool of ["apt-get", "apt-cache", "dpkg-deb"]) {
+    if (!which(tool)) {
+      throw new KnownError(`fetching Debian ${suite} packages needs ${tool} (Debian/Ubuntu host)`);
+    }
   }
   const apt = join(cacheDir, "apt", suite);
   for (const d of ["lists/partial", "cache/archives/partial", "sources.list.d", "dl"]) {
@@ -116,6 +178,7 @@ export async function fetchKernel(
     ["APT::Sandbox::User", "root"], // the _apt user cannot write into the project cache
     ["Acquire::Languages", "none"],
   ].flatMap(([k, v]) => ["-o", `${k}=${v}`]);
+  const dl = join(apt, "dl");
   try {
     log(`testbed: apt-get update for Debian ${suite}...`);
     try {
@@ -124,48 +187,21 @@ export async function fetchKernel(
       const why = String(e instanceof Error ? e.message : e).match(/E: .*/g)?.join(" ");
       throw new KnownError(`cannot fetch Debian ${suite}: ${why ?? e}`);
     }
-    const deps = await runText("apt-cache", [...o, "depends", "linux-image-amd64"]);
-    const pkg = deps.match(/Depends: (linux-image-\S+-amd64)\b/)?.[1];
-    if (!pkg) throw new Error(`no linux-image-amd64 dependency found in Debian ${suite}`);
-    const version = pkg.replace(/^linux-image-/, "").replace(/-unsigned$/, "");
-    const policy = await runText("apt-cache", [...o, "policy", pkg]);
-    const packageVersion = policy.match(/Candidate: (\S+)/)?.[1] ?? "?";
-
-    const dest = join(kernelsDir, version);
-    if (exists(join(dest, ".ready"))) {
-      log(`testbed: ${version} (${suite}, ${packageVersion}) already fetched`);
-      return listKernels().find((k) => k.version === version)!;
-    }
-    // Since 7.x, sid's linux-image-* is an empty package depending on linux-{binary,modules,base}-<ver>.
-    const split =
-      (await runText("apt-cache", [...o, "depends", pkg])).match(/linux-(binary|modules|base)-\S+/g) ?? [];
-    const pkgs = [pkg, ...new Set(split.filter((p) => p.endsWith(`-${version}`)))];
-    log(`testbed: downloading ${pkgs.join(" ")} ${packageVersion}...`);
-    const dl = join(apt, "dl");
-    for (const f of readDir(dl)) await Deno.remove(join(dl, f));
-    await run("apt-get", [...o, "-q", "download", ...pkgs], { cwd: dl });
-    await Deno.remove(dest, { recursive: true }).catch(() => {});
-    await Deno.mkdir(dest, { recursive: true });
-    for (const deb of readDir(dl).filter((f) => f.endsWith(".deb"))) {
-      await run("dpkg-deb", ["-x", join(dl, deb), dest]);
-      await Deno.remove(join(dl, deb));
-    }
-    // Newer Debian ships modules under /usr/lib only; depmod -b and our 9p export expect lib/modules.
-    if (
-      !exists(join(dest, "lib", "modules", version)) && exists(join(dest, "usr", "lib", "modules", version))
-    ) {
-      await Deno.mkdir(join(dest, "lib"), { recursive: true });
-      await Deno.symlink(join("..", "usr", "lib", "modules"), join(dest, "lib", "modules"));
-    }
-    if (!imageFile(dest, version)) {
-      throw new Error(`${pkgs.join(" ")} have no vmlinuz`);
-    }
-    await run("depmod", ["-b", dest, version]);
-    await Deno.writeTextFile(join(dest, ".ready"), `${suite} ${packageVersion}\n`);
-    log(`testbed: fetched kernel ${version} (${suite}, ${packageVersion})`);
-    return listKernels().find((k) => k.version === version)!;
+    return await fn({
+      o,
+      text: (cmd, args) => runText(cmd, [...o, ...args]),
+      download: async (pkgs, dest) => {
+        for (const f of readDir(dl)) await Deno.remove(join(dl, f));
+        await run("apt-get", [...o, "-q", "download", ...pkgs], { cwd: dl });
+        await Deno.mkdir(dest, { recursive: true });
+        for (const deb of readDir(dl).filter((f) => f.endsWith(".deb"))) {
+          await run("dpkg-deb", ["-x", join(dl, deb), dest]);
+          await Deno.remove(join(dl, deb));
+        }
+      },
+    });
   } finally {
-    await Deno.remove(apt, { recursive: true }).catch(() => {}); // package lists go stale anyway
+    await Deno.remove(apt, { recursive: true }).catch(() => {});
   }
 }
 

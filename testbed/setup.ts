@@ -3,7 +3,7 @@
 // missing by itself, saying once what and why; where it cannot, one line gives the exact command (exit 2).
 import { exists, which } from "./paths.ts";
 import { BUSYBOX } from "./initramfs.ts";
-import { type KernelInfo, listKernels } from "./kernels.ts";
+import { type KernelInfo, listKernels, resolveKernel } from "./kernels.ts";
 import { KnownError } from "../common/mod.ts";
 
 /** One thing the testbed needs, the Debian package that provides it, and why. */
@@ -249,6 +249,12 @@ export async function testbedSetup(): Promise<number> {
   await aptGet(aptGetPath, ["update"], log);
   await aptGet(aptGetPath, ["install", ...APT, ...TESTBED_PACKAGES], log);
   const problem = checkTestbedPrereqs();
+  if (!problem) {
+    // siw0 beside rxe0: siw.ko for the default kernel (best effort: a line says why not).
+    const { siwModule } = await import("./siw.ts");
+    const siw = await siwModule(await resolveKernel(), log);
+    if ("missing" in siw) log(`testbed: no siw0: ${siw.missing}`);
+  }
   console.error(problem ?? "testbed: ready (try `deno task testbed -- ibv_devinfo`)");
   return problem ? 1 : 0;
 }

@@ -58,6 +58,7 @@ export const qpCases: CaseDef[] = [
     title: "ERR → RESET → RTS recovers the pair: traffic flows again",
     rule: "vol1.error-flush",
     level: "must",
+    needs: ["IB_TRANSPORT"],
     setup: "a live target MR; an access error puts qpA in ERR",
     provoke: "both QPs to RESET, then INIT/RTR/RTS, then WRITE with the MR's rkey",
     expect: all(
@@ -130,6 +131,7 @@ export const qpCases: CaseDef[] = [
     rule: "9.7.retry-cnt",
     also: ["10.3.err-state"],
     level: "must",
+    needs: ["IB_TRANSPORT"],
     setup: "a live target MR; qpA ↔ qpB connected again with retry_cnt 7 (timeout 14); qpB moved to ERR",
     provoke: "RDMA WRITE qpA → qpB with the MR's valid rkey; its completion is awaited 10 s (8 tries of " +
       "4.096 µs × 2^14 take 0.54 s): none at all is recorded as access.wc=none (the requester retries forever)",

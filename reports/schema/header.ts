@@ -66,6 +66,8 @@ export const DeviceSchema = z.object({
   nodeGuid: str,
   sysImageGuid: str,
   transport: str,
+  /** How the QPs were connected (older documents: by GID). */
+  connection: z.enum(["gid", "rdma_cm"]).optional(),
   vendorId: str,
   vendorPartId: int,
   hwVer: int,

@@ -82,6 +82,16 @@ else
   ip link set veth0 up
   ip link set veth1 up
   rdma link add rxe0 type rxe netdev veth0 || fail "rdma link add rxe0"
+  # Soft-iWARP beside it, when the host built siw.ko for this kernel (testbed/siw.ts): on veth1, so that
+  # rdma_cm finds rxe0 by 10.0.0.1 and siw0 by 10.0.0.2. Best effort: a failure is one line, rxe0 stays.
+  if [ -f "$R/siw.ko" ]; then
+    for m in $(modinfo -F depends "$R/siw.ko" 2>/dev/null | tr , ' '); do modprobe "$m" 2>/dev/null; done
+    if ! err=$(insmod "$R/siw.ko" 2>&1); then
+      echo "memreg-testbed: no siw0: insmod siw.ko: $err" >"$ERR"
+    elif ! err=$(rdma link add siw0 type siw netdev veth1 2>&1); then
+      echo "memreg-testbed: no siw0: rdma link add siw0: $err" >"$ERR"
+    fi
+  fi
 fi
 i=0
 until grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null; do

@@ -12,11 +12,14 @@ const CAPS = new Set([
   "MW2",
   "MW2B",
   "MGT_EXT",
+  "LOCAL_INV",
+  "SEND_WITH_INV",
   "ODP_RC",
   "ODP_IMPLICIT",
   "ODP_RC_ATOMIC",
   "ODP_RC_SEND_RECV",
   "ATOMIC",
+  "IB_TRANSPORT",
 ]);
 
 Deno.test("catalogue: at least 45 unique ids of the form group.name, every group present", () => {

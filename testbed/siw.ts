@@ -1,0 +1,195 @@
+// siw (Soft-iWARP) beside rxe in the testbed: Debian's kernels leave CONFIG_RDMA_SIW unset, but Debian ships
+// each kernel's source (linux-source-<major.minor>) and its headers (linux-headers-<version>), so siw.ko is built
+// out of tree for the kernel the testbed boots, once per kernel version, and loaded by the guest (stage2.sh
+// creates siw0). Best effort: where a package is missing or the build fails, the line saying exactly what is
+// kept in the cache and printed on each boot, and rxe0 comes up as always.
+import { dirname, join } from "node:path";
+import { cacheDir, exists, run, runText, which } from "./paths.ts";
+import { type KernelInfo, suiteApt } from "./kernels.ts";
+import { APT } from "./setup.ts";
+
+/** What building siw.ko for one kernel needs: the Debian packages, and where their headers and source land. */
+export interface SiwInputs {
+  /** The kernel version siw.ko is built for. */
+  version: string;
+  /** Debian packages, pinned to the kernel's package version where it is known (`name=version`). */
+  pkgs: string[];
+  /** The kernel's headers tree (`make -C` target). */
+  headers: string;
+  /** linux-source-<major.minor>.tar.xz. */
+  tarball: string;
+}
+
+/** Where siw.ko (or the line saying why there is none) is cached, per kernel version. */
+export const siwDir: string = join(cacheDir, "siw");
+
+/** The drivers/infiniband/sw/siw directory inside a linux-source tarball. */
+export const SIW_SRC = "drivers/infiniband/sw/siw";
+
+/** What siw.ko for `k` is built from. Installed kernels use /usr/src; fetched ones their unpacked packages. */
+export function siwInputs(k: KernelInfo, packageVersion: string | null): SiwInputs {
+  const mm = k.version.match(/^\d+\.\d+/)?.[0] ?? k.version;
+  const pin = (p: string) => packageVersion ? `${p}=${packageVersion}` : p;
+  const root = k.source === "fetched" ? join(k.modulesDir, "..", "..", "..") : "/";
+  return {
+    version: k.version,
+    pkgs: [`linux-headers-${k.version}`, pin(`linux-source-${mm}`)],
+    headers: join(root, "usr", "src", `linux-headers-${k.version}`),
+    tarball: join(root, "usr", "src", `linux-source-${mm}.tar.xz`),
+  };
+}
+
+/** siw.ko for a kernel, or why there is none (one line). */
+export type SiwModule = { ko: string } | { missing: string };
+
+/**
+ * siw.ko for `k`: from the cache, else built now (installing or downloading the packages first); a missing
+ * package or failed build is `missing` with the exact reason, cached too so that each boot does not retry.
+ */
+export async function siwModule(
+  k: KernelInfo,
+  log: (s: string) => void = () => {},
+  dir: string = siwDir,
+): Promise<SiwModule> {
+  const ko = join(dir, `${k.version}.ko`);
+  const note = join(dir, `${k.version}.missing`);
+  if (exists(ko)) return { ko };
+  if (exists(note)) return { missing: Deno.readTextFileSync(note).trim() };
+  const t0 = performance.now();
+  const missing = await provision(k, log).then((inputs) => build(inputs, ko, log)).catch((e) =>
+    e instanceof SiwMissing ? e.message : `siw.ko for ${k.version}: ${(e as Error).message.split("\n")[0]}`
+  );
+  if (missing === null) {
+    log(`testbed: built siw.ko for ${k.version} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { ko };
+  }
+  if (missing.startsWith("not root") || missing.startsWith("no apt-get")) return { missing };
+  const line = `${missing} (delete ${note} to try again)`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(note, `${line}\n`);
+  return { missing: line };
+}
+
+/** A reason siw.ko cannot be built that is the host's or Debian's (not a bug): its message is the line. */
+class SiwMissing extends Error {}
+
+/** Makes the headers and source of `k` present: apt-get for an installed kernel, a download for a fetched one. */
+async function provision(k: KernelInfo, log: (s: string) => void): Promise<SiwInputs> {
+  if (k.source === "fetched") {
+    const inputs = siwInputs(k, k.packageVersion ?? null);
+    if (!exists(inputs.headers) || !exists(inputs.tarball)) await download(k, inputs, log);
+    return inputs;
+  }
+  const inputs = siwInputs(k, await imagePackageVersion(k.version));
+  if (exists(inputs.headers) && exists(inputs.tarball)) return inputs;
+  const aptGet = which("apt-get");
+  if (!aptGet) throw new SiwMissing(`no apt-get: install ${inputs.pkgs.join(" ")} for siw0`);
+  if (Deno.uid() !== 0) {
+    throw new SiwMissing(`not root: for siw0 run once: sudo apt-get install ${inputs.pkgs.join(" ")} make`);
+  }
+  log(`testbed: installing ${inputs.pkgs.join(" ")} to build siw.ko (Soft-iWARP) for ${k.version}`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const install = () => run(aptGet, ["install", ...APT, ...inputs.pkgs, "make"], { env });
+  try {
+    await install().catch(async () => {
+      await run(aptGet, ["-q", "update"], { env });
+      await install();
+    });
+  } catch (e) {
+    throw new SiwMissing(`Debian has no ${inputs.pkgs.join(" / ")}: ${aptError(e)}`);
+  }
+  return inputs;
+}
+
+/** The Debian package version of an installed kernel's image (linux-source is pinned to it), or null. */
+async function imagePackageVersion(version: string): Promise<string | null> {
+  for (const pkg of [`linux-image-${version}`, `linux-image-${version}-unsigned`]) {
+    const v = await runText("dpkg-query", ["-W", "-f", "${Version}", pkg]).catch(() => "");
+    if (v.trim()) return v.trim();
+  }
+  return null;
+}
+
+/** Downloads a fetched kernel's headers (arch, common, kbuild) and source from its suite into its directory. */
+async function download(k: KernelInfo, inputs: SiwInputs, log: (s: string) => void): Promise<void> {
+  const root = join(k.modulesDir, "..", "..", "..");
+  await suiteApt(k.suite ?? "sid", log, async (apt) => {
+    // linux-headers-<ver>-amd64 needs its -common and linux-kbuild-<…> (same source version).
+    const deps = await apt.text("apt-cache", ["depends", `linux-headers-${k.version}`]).catch(() => "");
+    const extra = deps.match(/Depends: (linux-(headers|kbuild)-\S+)/g)?.map((d) => d.slice(9)) ?? [];
+    const pkgs = [...new Set([...inputs.pkgs, ...extra])];
+    log(`testbed: downloading ${pkgs.join(" ")} to build siw.ko (Soft-iWARP) for ${k.version}`);
+    try {
+      await apt.download(pkgs, root);
+    } catch (e) {
+      throw new SiwMissing(`Debian ${k.suite} has no ${pkgs.join(" / ")}: ${aptError(e)}`);
+    }
+  });
+}
+
+function aptError(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.match(/E: .*/g)?.join(" ") ?? text.split("\n").slice(-1)[0];
+}
+
+/** `make -C <headers> M=<siw source> CONFIG_RDMA_SIW=m modules`; null when siw.ko is in place, else why not. */
+async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): Promise<string | null> {
+  for (const tool of ["make", "tar", "xz"]) {
+    if (!which(tool)) throw new SiwMissing(`building siw.ko needs ${tool}`);
+  }
+  // Unpacked (not installed) headers include their -common part by its installed path: point it here.
+  const mk = join(inputs.headers, "Makefile");
+  const text = Deno.readTextFileSync(mk);
+  const root = inputs.headers.slice(0, inputs.headers.lastIndexOf("/usr/src/"));
+  if (root && text.includes("include /usr/src/")) {
+    await Deno.writeTextFile(mk, text.replaceAll("include /usr/src/", `include ${root}/usr/src/`));
+  }
+  const cc = compiler(inputs.headers);
+  const dir = dirname(ko);
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir, prefix: ".build-" });
+  try {
+    log(`testbed: building siw.ko for ${inputs.version} from ${inputs.tarball}`);
+    await run("tar", ["-xJf", inputs.tarball, "-C", tmp, "--wildcards", `*/${SIW_SRC}/*`]);
+    const top = [...Deno.readDirSync(tmp)].find((e) => e.isDirectory)?.name;
+    if (!top) throw new SiwMissing(`${inputs.tarball} has no ${SIW_SRC}`);
+    const src = join(tmp, top, SIW_SRC);
+    try {
+      await run("make", ["-C", inputs.headers, `M=${src}`, "CONFIG_RDMA_SIW=m", ...cc, "modules"]);
+    } catch (e) {
+      const lines = (e as Error).message.split("\n").filter((l) => /error|Error/.test(l));
+      throw new SiwMissing(
+        `siw.ko does not build against ${inputs.headers} with this host's compiler: ${
+          (lines[0] ?? (e as Error).message.split("\n").slice(-1)[0]).trim()
+        }`,
+      );
+    }
+    await Deno.copyFile(join(src, "siw.ko"), `${ko}.tmp`);
+    await Deno.rename(`${ko}.tmp`, ko);
+    return null;
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * make's CC override for the kernel's compiler: Debian's headers name the exact gcc the kernel was built with
+ * (.kernelvariables `CC = … $(CROSS_COMPILE)gcc-N`), whose flags an older gcc may not know (6.12 passes gcc 14's
+ * -fmin-function-alignment). [] when it is there as named; CC=gcc-N when only the unprefixed one is.
+ */
+function compiler(headers: string): string[] {
+  let vars = "";
+  try {
+    vars = Deno.readTextFileSync(join(headers, ".kernelvariables"));
+  } catch {
+    return [];
+  }
+  const cc = vars.match(/^CC\s*=.*?\b(gcc-\d+)\s*$/m)?.[1];
+  const cross = vars.match(/^override CROSS_COMPILE\s*=\s*(\S*)/m)?.[1] ?? "";
+  if (!cc || which(`${cross}${cc}`)) return [];
+  if (which(cc)) return [`CC=${cc}`];
+  throw new SiwMissing(
+    `${headers.slice(headers.lastIndexOf("/") + 1)} builds modules with ${cc}, the kernel's own compiler ` +
+      `(an older gcc lacks its flags), and this host has no ${cc}`,
+  );
+}
