@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
 import {
-  DEFAULTS,
   LAYOUT_STRATEGIES,
   matrix,
   parseConfig,
@@ -11,29 +10,10 @@ import {
   STRATEGY_NAMES,
 } from "../../bench/config.ts";
 import { pinnedBytesNeeded } from "../../bench/limits.ts";
+import { benchOptions } from "../helpers/bench_options.ts";
 import { fmtSize, parseSize, UsageError } from "../../common/mod.ts";
 
-const raw = (o: Partial<RawOptions> = {}): RawOptions => ({
-  depth: DEFAULTS.depth,
-  layout: DEFAULTS.layout,
-  pool: DEFAULTS.pool,
-  sweep: DEFAULTS.sweep,
-  buffers: DEFAULTS.buffers,
-  iterations: DEFAULTS.iterations,
-  duration: DEFAULTS.durationMs,
-  warmup: DEFAULTS.warmup,
-  reps: DEFAULTS.reps,
-  repMinIos: DEFAULTS.repMinIos,
-  rcacheCap: DEFAULTS.rcacheCap,
-  verify: DEFAULTS.verify,
-  regcost: true,
-  regcostMax: DEFAULTS.regcostMax,
-  regcostBudget: DEFAULTS.regcostBudgetMs,
-  reference: true,
-  revocationCheck: true,
-  seed: DEFAULTS.seed,
-  ...o,
-});
+const raw = benchOptions;
 
 Deno.test("sizes parse with units and reject nonsense", () => {
   assert.equal(parseSize("4k"), 4096);
