@@ -60,7 +60,14 @@ export class CapSet extends Set<Cap> {
 }
 
 const ATOMIC_CAPS: Record<number, string> = { 0: "ATOMIC_NONE", 1: "ATOMIC_HCA", 2: "ATOMIC_GLOB" };
-const TRANSPORT_NAMES: Record<number, string> = { 0: "InfiniBand", 1: "iWARP", 2: "usNIC", 3: "usNIC UDP" };
+// 4, IBV_TRANSPORT_UNSPECIFIED: EFA (its kernel driver registers RDMA_NODE_UNSPECIFIED; it has no RC, only UD and SRD).
+const TRANSPORT_NAMES: Record<number, string> = {
+  0: "InfiniBand",
+  1: "iWARP",
+  2: "usNIC",
+  3: "usNIC UDP",
+  4: "unspecified",
+};
 
 /** The capabilities `f` describes. */
 export function capsFrom(f: CapFacts): CapSet {
