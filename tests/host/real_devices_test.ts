@@ -1,12 +1,13 @@
 // Real devices memreg has never opened, planned from their recorded capability sets (tests/fixtures/devices/,
 // each citing its published source): which conformance cases and which points of the default bench matrix are
 // `unsupported`, each reason naming what the device reports, and nothing throws while planning.
-//   mlx5-cx6-4123  ConnectX-6 (InfiniBand transport): windows of both types, atomics, ODP (the recorded
-//                  rc_odp_caps end at SUPPORT_SEND, where the published copy read ends).
-//   qedr-iwarp     FastLinQ QL41112 in iWARP mode: MEM_MGT_EXTENSIONS only, no windows, no ODP, not the IBTA
-//                  transport (stands in for E810/irdma in iWARP mode, whose output was not found published).
-//   efa            AWS EFA, transport unspecified (4): no windows, no atomics, no MEM_MGT_EXTENSIONS.
-// Not found published as `ibv_devinfo -v` (so not here): ConnectX-7, Broadcom bnxt_re, Intel E810 (irdma).
+//   mlx5-cx6-4123    ConnectX-6 (InfiniBand transport): windows of both types, atomics, ODP (the recorded
+//                    rc_odp_caps end at SUPPORT_SEND, where the published copy read ends).
+//   irdma-e810-roce  Intel E810 in RoCEv2 mode: type 1 windows only, no atomics, no ODP.
+//   qedr-iwarp       FastLinQ QL41112 in iWARP mode: MEM_MGT_EXTENSIONS only, no windows, no ODP, not the IBTA
+//                    transport (stands in for E810/irdma in iWARP mode, whose output was not found published).
+//   efa              AWS EFA, transport unspecified (4): no windows, no atomics, no MEM_MGT_EXTENSIONS.
+// Not found published as `ibv_devinfo -v` (so not here): ConnectX-7, Broadcom bnxt_re.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type CapFacts, capFactsFromDevinfo, capsFrom } from "../../conformance/caps.ts";
 import { CASES } from "../../conformance/cases/index.ts";
@@ -85,6 +86,15 @@ Deno.test("real devices: each recorded capability set reads as its source shows 
     odpGeneral: 0x3, // ODP_SUPPORT | ODP_SUPPORT_IMPLICIT
     odpRc: 0x1, // SUPPORT_SEND: all the published copy read here shows of rc_odp_caps
   });
+  assertEquals(device("irdma-e810-roce").facts, {
+    name: "irdma1",
+    transport: 0,
+    deviceCapFlags: 0x00229000,
+    atomicCap: 0,
+    maxMw: 2097150,
+    odpGeneral: 0,
+    odpRc: 0,
+  });
   assertEquals(device("qedr-iwarp").facts, {
     name: "qedr0",
     transport: 1,
@@ -112,6 +122,13 @@ Deno.test("real devices: each recorded capability set reads as its source shows 
     "MW1",
     "MW2",
     "MW2B",
+    "SEND_WITH_INV",
+  ]);
+  assertEquals([...capsFrom(device("irdma-e810-roce").facts)].sort(), [
+    "IB_TRANSPORT",
+    "LOCAL_INV",
+    "MGT_EXT",
+    "MW1",
     "SEND_WITH_INV",
   ]);
   assertEquals([...capsFrom(device("qedr-iwarp").facts)].sort(), [
@@ -161,6 +178,21 @@ function planWithoutWindowsOrOdp(name: string): { facts: CapFacts; plan: Map<str
   }
   return { facts, plan };
 }
+
+Deno.test("real devices: E810 (RoCE) runs type 1 window cases but not type 2, atomic or ODP ones", () => {
+  const { facts } = device("irdma-e810-roce");
+  const plan = planCases(facts);
+  assertReasonsName(facts, plan);
+  for (const id of ids(plan, true)) assert(!/^(mw2|odp)\./.test(id), `${id} should be unsupported on irdma1`);
+  assertEquals(plan.get("mw1.bind_access"), null);
+  assertEquals(plan.get("mw1.local_inv"), null);
+  assertEquals(plan.get("qp.retry_count_seven"), null);
+  assertEquals(plan.get("mw1.atomic_without_right"), "irdma1 lacks ATOMIC (atomic_cap ATOMIC_NONE)");
+  assertEquals(
+    plan.get("mw2.window_reach"),
+    "irdma1 lacks MW2 (device_cap_flags 0x00229000 has no MEM_WINDOW_TYPE_2A/2B (max_mw 2097150))",
+  );
+});
 
 Deno.test("real devices: qedr in iWARP mode lacks windows, ODP and the IBTA transport, has LOCAL_INV", () => {
   const { plan } = planWithoutWindowsOrOdp("qedr-iwarp");
@@ -238,6 +270,11 @@ Deno.test("real devices: the default bench matrix on each device, with the reaso
       }
       return null; // windows of both types
     }),
+  );
+  const irdma = device("irdma-e810-roce");
+  assertEquals(
+    planBench(rigOf(irdma.text, irdma.facts)),
+    expect((_, s) => s === "dv-page-list" ? notMlx5("irdma1") : s === "mw1" ? null : byFlags[s] ?? null),
   );
   for (const name of ["qedr-iwarp", "efa"]) {
     const { text, facts } = device(name);
