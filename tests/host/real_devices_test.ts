@@ -3,6 +3,7 @@
 // `unsupported`, each reason naming what the device reports, and nothing throws while planning.
 //   mlx5-cx6-4123    ConnectX-6 (InfiniBand transport): windows of both types, atomics, ODP (the recorded
 //                    rc_odp_caps end at SUPPORT_SEND, where the published copy read ends).
+//   mlx5-cx6dx-4125  ConnectX-6 Dx in RoCE mode, named rocep61s0f1: everything memreg plans, ODP for RC included.
 //   irdma-e810-roce  Intel E810 in RoCEv2 mode: type 1 windows only, no atomics, no ODP.
 //   qedr-iwarp       FastLinQ QL41112 in iWARP mode: MEM_MGT_EXTENSIONS only, no windows, no ODP, not the IBTA
 //                    transport (stands in for E810/irdma in iWARP mode, whose output was not found published).
@@ -85,6 +86,15 @@ Deno.test("real devices: each recorded capability set reads as its source shows 
     maxMw: 16777216,
     odpGeneral: 0x3, // ODP_SUPPORT | ODP_SUPPORT_IMPLICIT
     odpRc: 0x1, // SUPPORT_SEND: all the published copy read here shows of rc_odp_caps
+  });
+  assertEquals(device("mlx5-cx6dx-4125").facts, {
+    name: "rocep61s0f1",
+    transport: 0,
+    deviceCapFlags: 0xed721c36,
+    atomicCap: 1,
+    maxMw: 16777216,
+    odpGeneral: 0x3,
+    odpRc: 0xf, // SEND, RECV, WRITE, READ
   });
   assertEquals(device("irdma-e810-roce").facts, {
     name: "irdma1",
@@ -179,6 +189,13 @@ function planWithoutWindowsOrOdp(name: string): { facts: CapFacts; plan: Map<str
   return { facts, plan };
 }
 
+Deno.test("real devices: ConnectX-6 Dx (RoCE) runs every conformance case", () => {
+  const { facts } = device("mlx5-cx6dx-4125");
+  const plan = planCases(facts);
+  assertReasonsName(facts, plan);
+  assertEquals(ids(plan, false), []);
+});
+
 Deno.test("real devices: E810 (RoCE) runs type 1 window cases but not type 2, atomic or ODP ones", () => {
   const { facts } = device("irdma-e810-roce");
   const plan = planCases(facts);
@@ -256,6 +273,8 @@ Deno.test("real devices: the default bench matrix on each device, with the reaso
     "odp": noOdp,
     "odp-implicit": noOdp,
   };
+  const noMlx5dv =
+    "mlx5dv_wr_mr_list (mlx5 direct verbs) is not bound by memreg: no mlx5 device to develop it on";
   const notMlx5 = (name: string) =>
     `needs mlx5 direct verbs (mlx5dv_wr_mr_list on an indirect mkey); ${name} is not an mlx5 device`;
 
@@ -265,11 +284,15 @@ Deno.test("real devices: the default bench matrix on each device, with the reaso
     expect((_, s, op) => {
       // ODP is there (general caps), but the recorded rc_odp_caps end at SUPPORT_SEND.
       if (s.startsWith("odp")) return `odp_caps.rc_odp_caps lacks IBV_ODP_SUPPORT_${op.toUpperCase()}`;
-      if (s === "dv-page-list") {
-        return "mlx5dv_wr_mr_list (mlx5 direct verbs) is not bound by memreg: no mlx5 device to develop it on";
-      }
+      if (s === "dv-page-list") return noMlx5dv;
       return null; // windows of both types
     }),
+  );
+  // A ConnectX named by its RoCE netdev (rocep61s0f1): dv-page-list knows it as mlx5 by its vendor id.
+  const cx6dx = device("mlx5-cx6dx-4125");
+  assertEquals(
+    planBench(rigOf(cx6dx.text, cx6dx.facts)),
+    expect((_, s) => s === "dv-page-list" ? noMlx5dv : null),
   );
   const irdma = device("irdma-e810-roce");
   assertEquals(
