@@ -4,6 +4,7 @@
 //   mlx5-cx6-4123    ConnectX-6 (InfiniBand transport): windows of both types, atomics, ODP (the recorded
 //                    rc_odp_caps end at SUPPORT_SEND, where the published copy read ends).
 //   mlx5-cx6dx-4125  ConnectX-6 Dx in RoCE mode, named rocep61s0f1: everything memreg plans, ODP for RC included.
+//   mlx4-cx3-4099    ConnectX-3 (mlx4): windows by its flags although max_mw reads 0; no ODP; not an mlx5.
 //   irdma-e810-roce  Intel E810 in RoCEv2 mode: type 1 windows only, no atomics, no ODP.
 //   qedr-iwarp       FastLinQ QL41112 in iWARP mode: MEM_MGT_EXTENSIONS only, no windows, no ODP, not the IBTA
 //                    transport (stands in for E810/irdma in iWARP mode, whose output was not found published).
@@ -26,6 +27,7 @@ function device(name: string): { text: string; facts: CapFacts } {
 /** What a strategy's unsupported() reads of a rig, from the recorded device. */
 function rigOf(text: string, f: CapFacts): Rig {
   const vendorId = parseInt(text.match(/^\s*vendor_id:\s*(\S+)/m)![1], 16);
+  const vendorPartId = Number(text.match(/^\s*vendor_part_id:\s*(\d+)/m)![1]);
   return {
     ctx: { name: f.name, transportType: f.transport, iwarp: f.transport === 1 },
     dev: {
@@ -33,6 +35,7 @@ function rigOf(text: string, f: CapFacts): Rig {
       atomicCap: f.atomicCap,
       maxMw: f.maxMw,
       vendorId,
+      vendorPartId,
       odp: { generalCaps: BigInt(f.odpGeneral), rc: f.odpRc },
     },
   } as unknown as Rig;
@@ -95,6 +98,15 @@ Deno.test("real devices: each recorded capability set reads as its source shows 
     maxMw: 16777216,
     odpGeneral: 0x3,
     odpRc: 0xf, // SEND, RECV, WRITE, READ
+  });
+  assertEquals(device("mlx4-cx3-4099").facts, {
+    name: "mlx4_2",
+    transport: 0,
+    deviceCapFlags: 0x057e9c66,
+    atomicCap: 1,
+    maxMw: 0,
+    odpGeneral: 0,
+    odpRc: 0,
   });
   assertEquals(device("irdma-e810-roce").facts, {
     name: "irdma1",
@@ -196,6 +208,15 @@ Deno.test("real devices: ConnectX-6 Dx (RoCE) runs every conformance case", () =
   assertEquals(ids(plan, false), []);
 });
 
+Deno.test("real devices: ConnectX-3 (mlx4) runs window cases by its flags, though its max_mw reads 0", () => {
+  const { facts } = device("mlx4-cx3-4099");
+  const plan = planCases(facts);
+  assertReasonsName(facts, plan);
+  // mlx4 leaves max_mw unset and allocates windows by its capability flags (mlx4_mw_alloc): flags decide.
+  for (const id of ids(plan, false)) assert(id.startsWith("odp."), id);
+  assertEquals(plan.get("mw2.window_reach"), null);
+});
+
 Deno.test("real devices: E810 (RoCE) runs type 1 window cases but not type 2, atomic or ODP ones", () => {
   const { facts } = device("irdma-e810-roce");
   const plan = planCases(facts);
@@ -293,6 +314,12 @@ Deno.test("real devices: the default bench matrix on each device, with the reaso
   assertEquals(
     planBench(rigOf(cx6dx.text, cx6dx.facts)),
     expect((_, s) => s === "dv-page-list" ? noMlx5dv : null),
+  );
+  // ConnectX-3: windows by its flags; a Mellanox part that rdma-core's mlx4 provider drives has no mlx5dv.
+  const cx3 = device("mlx4-cx3-4099");
+  assertEquals(
+    planBench(rigOf(cx3.text, cx3.facts)),
+    expect((_, s) => s === "dv-page-list" ? notMlx5("mlx4_2") : s.startsWith("odp") ? noOdp : null),
   );
   const irdma = device("irdma-e810-roce");
   assertEquals(
