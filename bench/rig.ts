@@ -13,6 +13,8 @@ import {
   PAGE,
   type PageKind,
   QpState,
+  transportHasRc,
+  transportName,
 } from "../ffi/mod.ts";
 import { MAX_DEPTH, type Reuse } from "./config.ts";
 import type { Slot } from "./strategies/types.ts";
@@ -128,6 +130,18 @@ export class HalfLoopback {
   close(): void {
     this.link.close();
   }
+}
+
+/**
+ * Why no strategy can run on `ctx`'s device at all, or null: every point runs on RC QPs, which some transports
+ * lack (ffi transportHasRc). Said before any QP is made, as one line, instead of ibv_create_qp's failure.
+ */
+export function rigUnsupported(ctx: { name: string; transportType: number }): string | null {
+  if (transportHasRc(ctx.transportType)) return null;
+  return `${ctx.name}: transport ${
+    transportName(ctx.transportType)
+  } has no reliable connected (RC) QPs, on ` +
+    "which every bench strategy runs";
 }
 
 /**

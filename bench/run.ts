@@ -5,7 +5,8 @@
 import { Context, type DeviceAttr, PD } from "../ffi/mod.ts";
 import { runHeader } from "../record/header.ts";
 import type { BenchConfig } from "./config.ts";
-import { Rig } from "./rig.ts";
+import { Rig, rigUnsupported } from "./rig.ts";
+import { KnownError } from "../common/mod.ts";
 import { measureOverhead, type Overhead } from "./overhead.ts";
 import { failureOf, type PointKey, type PointResult, runPoint } from "./point.ts";
 import { lateAccess, type LateAccessResult } from "./revocation.ts";
@@ -91,6 +92,8 @@ class OneProcess implements StepRunner, Disposable {
   }
 
   begin(): Overhead {
+    const why = rigUnsupported(this.ctx);
+    if (why) throw new KnownError(why);
     this.#rig = new Rig(this.ctx);
     return measureOverhead(this.#rig);
   }

@@ -7,6 +7,8 @@ import {
   ODP_GENERAL_CAPS,
   ODP_TRANSPORT_CAPS,
   OdpCaps,
+  transportHasRc,
+  transportName,
   TransportType,
 } from "../ffi/mod.ts";
 import type { Cap } from "./model.ts";
@@ -56,14 +58,20 @@ export class CapSet extends Set<Cap> {
         return `no ODP for RC atomics (${odpCaps(f)})`;
       case "ODP_RC_SEND_RECV":
         return `no ODP for RC SEND and RECV (${odpCaps(f)})`;
+      case "RC":
+        return `transport ${transportName(f.transport)} has no reliable connected (RC) QPs, ` +
+          "on which every case runs";
       case "IB_TRANSPORT":
-        return `transport ${TRANSPORT_NAMES[f.transport] ?? f.transport}, not the IBTA transport (IB, RoCE)`;
+        return `transport ${transportName(f.transport)}, not the IBTA transport (IB, RoCE)`;
     }
   }
 
-  /** The reason a case needing `needs` is unsupported, or null when the device has them all. */
+  /**
+   * The reason a case needing `needs` is unsupported, or null when the device has them all. Every case runs on
+   * RC QPs, so RC is needed whatever the case declares.
+   */
   lacking(needs: readonly Cap[]): string | null {
-    const missing = needs.filter((c) => !this.has(c));
+    const missing = (["RC", ...needs.filter((c) => c !== "RC")] as Cap[]).filter((c) => !this.has(c));
     if (!missing.length) return null;
     return `${this.facts.name} lacks ${missing.map((c) => `${c} (${this.why(c)})`).join(", ")}`;
   }
@@ -78,7 +86,6 @@ function odpCaps(f: CapFacts): string {
 }
 
 const ATOMIC_CAPS: Record<number, string> = { 0: "ATOMIC_NONE", 1: "ATOMIC_HCA", 2: "ATOMIC_GLOB" };
-const TRANSPORT_NAMES: Record<number, string> = { 0: "InfiniBand", 1: "iWARP", 2: "usNIC", 3: "usNIC UDP" };
 
 /** The capabilities `f` describes. */
 export function capsFrom(f: CapFacts): CapSet {
@@ -97,6 +104,7 @@ export function capsFrom(f: CapFacts): CapSet {
   if (caps.has("ODP_RC") && f.odpRc & OdpCaps.SEND && f.odpRc & OdpCaps.RECV) caps.add("ODP_RC_SEND_RECV");
   if (f.atomicCap !== 0) caps.add("ATOMIC");
   if (f.transport === TransportType.IB) caps.add("IB_TRANSPORT");
+  if (transportHasRc(f.transport)) caps.add("RC");
   return new CapSet(caps, f);
 }
 

@@ -19,6 +19,8 @@ export type Cap =
   | "MW2"
   | "MW2B"
   | "MGT_EXT"
+  /** Reliable connected QPs, on which every case runs: needed by all, without saying (caps.ts lacking). */
+  | "RC"
   | "LOCAL_INV"
   | "SEND_WITH_INV"
   | "ODP_RC"

@@ -75,9 +75,12 @@ export async function runCase(
     ...extra,
   });
   const missing = (def.needs ?? []).filter((c) => !caps.has(c));
-  if (missing.length) {
-    return done("unsupported", { reason: caps.lacking?.(missing) ?? `device lacks ${missing.join(", ")}` });
-  }
+  const lacking = caps.lacking
+    ? caps.lacking(def.needs ?? [])
+    : missing.length
+    ? `device lacks ${missing.join(", ")}`
+    : null;
+  if (lacking) return done("unsupported", { reason: lacking });
 
   let f: Fixture;
   try {

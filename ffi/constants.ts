@@ -123,6 +123,28 @@ export const PORT_STATES = ["NOP", "DOWN", "INIT", "ARMED", "ACTIVE", "ACTIVE_DE
 export const LinkLayer = { UNSPECIFIED: 0, INFINIBAND: 1, ETHERNET: 2 } as const;
 /** enum ibv_transport_type. */
 export const TransportType = { IB: 0, IWARP: 1, USNIC: 2, USNIC_UDP: 3, UNSPECIFIED: 4 } as const;
+
+/** enum ibv_transport_type, value → the name ibv_devinfo prints. */
+export const TRANSPORT_NAMES: Record<number, string> = {
+  0: "InfiniBand",
+  1: "iWARP",
+  2: "usNIC",
+  3: "usNIC UDP",
+  // IBV_TRANSPORT_UNSPECIFIED: EFA (its kernel driver registers RDMA_NODE_UNSPECIFIED).
+  4: "unspecified",
+};
+
+/** A transport's name as ibv_devinfo prints it (the number where the enum has no name for it). */
+export const transportName = (t: number): string => TRANSPORT_NAMES[t] ?? String(t);
+
+/**
+ * Whether a transport has reliable connected QPs (IBV_QPT_RC): the IBTA transport (InfiniBand, RoCE; IBTA Vol 1
+ * ch. 9) and iWARP (RDMAP over a reliable stream, RFC 5040) do. usNIC is UD only, and the unspecified transport
+ * (EFA) has UD and SRD only (Linux efa_qp_validate_attr refuses any other type with EOPNOTSUPP).
+ */
+export function transportHasRc(transport: number): boolean {
+  return transport === TransportType.IB || transport === TransportType.IWARP;
+}
 /** enum ibv_gid_type, value → the name ibv_devinfo prints. */
 export const GID_TYPES: Record<number, string> = { 0: "IB", 1: "RoCE v1", 2: "RoCE v2" };
 /** enum ibv_gid_type. */

@@ -9,19 +9,13 @@ import {
   ODP_GENERAL_CAPS,
   ODP_TRANSPORT_CAPS,
   PORT_STATES,
+  transportName,
 } from "../ffi/mod.ts";
 import { UsageError } from "../common/mod.ts";
 import { modelName } from "./models.ts";
 import { deviceNumaNode, type HostRecord, hostRecord } from "./host.ts";
 
 const LINK_LAYERS = ["unspecified", "InfiniBand", "Ethernet"];
-const TRANSPORTS: Record<number, string> = {
-  0: "InfiniBand",
-  1: "iWARP",
-  2: "usNIC",
-  3: "usNIC UDP",
-  4: "unspecified",
-};
 const WIDTHS: Record<number, number> = { 1: 1, 2: 4, 4: 8, 8: 12, 16: 2 };
 const SPEEDS: Record<number, number> = { 1: 2.5, 2: 5, 4: 10, 8: 10, 16: 14, 32: 25, 64: 50, 128: 100 };
 
@@ -111,7 +105,7 @@ export function deviceRecord(ctx: Context): DeviceRecord {
     model: modelName(ctx.name, a.vendorId, a.vendorPartId),
     nodeGuid: a.nodeGuid,
     sysImageGuid: a.sysImageGuid,
-    transport: TRANSPORTS[transport] ?? String(transport),
+    transport: transportName(transport),
     connection: ctx.iwarp ? "rdma_cm" : "gid",
     vendorId: `0x${a.vendorId.toString(16)}`,
     vendorPartId: a.vendorPartId,

@@ -14,7 +14,8 @@ import { compareConfig, openChannel } from "../../oob/session.ts";
 import type { PairRole } from "../../oob/role.ts";
 import { type StopWatch, watchStop } from "../../common/signals.ts";
 import type { BenchConfig } from "../config.ts";
-import { Rig } from "../rig.ts";
+import { Rig, rigUnsupported } from "../rig.ts";
+import { KnownError } from "../../common/mod.ts";
 import { measureOverhead, type Overhead } from "../overhead.ts";
 import {
   emptyResult,
@@ -137,6 +138,8 @@ class PairRun implements StepRunner {
     const header = runHeader("bench", SCHEMA_VERSION, ctx);
     // Made before the rig: disposed after it, once every point's connection (an id of the channel's) is gone.
     using cm = this.#cm = this.role.transport === "rdma-cm" ? new CmChannel() : null;
+    const why = rigUnsupported(ctx);
+    if (why) throw new KnownError(why);
     using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
     const met = await meetPeer(
       ch,

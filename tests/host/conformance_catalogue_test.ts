@@ -12,6 +12,7 @@ const CAPS = new Set([
   "MW2",
   "MW2B",
   "MGT_EXT",
+  "RC",
   "LOCAL_INV",
   "SEND_WITH_INV",
   "ODP_RC",

@@ -23,7 +23,12 @@ Deno.test("siw: the recorded ibv_devinfo -v of siw0 reads as iWARP, MEM_MGT_EXTE
     odpGeneral: 0,
     odpRc: 0,
   });
-  assertEquals([...capsFrom(capFactsFromDevinfo(DEVINFO))].sort(), ["LOCAL_INV", "MGT_EXT", "SEND_WITH_INV"]);
+  assertEquals([...capsFrom(capFactsFromDevinfo(DEVINFO))].sort(), [
+    "LOCAL_INV",
+    "MGT_EXT",
+    "RC",
+    "SEND_WITH_INV",
+  ]);
 });
 
 Deno.test("siw: conformance cases siw0 lacks a capability for are unsupported, with the device's reason", () => {

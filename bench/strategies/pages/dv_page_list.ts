@@ -6,6 +6,11 @@ import type { Rig } from "../../rig.ts";
 import type { Slot } from "../types.ts";
 
 const MELLANOX = 0x02c9;
+/**
+ * Whether a Mellanox part is one rdma-core's mlx4 provider drives (ConnectX to ConnectX-3 Pro: 0x6340-0x676e,
+ * 0x1002-0x1010; its hca_table), which has no mlx5 direct verbs; mlx5's begin at Connect-IB, 0x1011.
+ */
+const mlx4Part = (part: number) => part <= 0x1010 || (part >= 0x6340 && part <= 0x676e);
 
 /** dv-page-list: mlx5's per-I/O page list (UMR); listed only, it never runs (memreg binds no mlx5dv). */
 export class DvPageList extends BaseStrategy {
@@ -15,7 +20,8 @@ export class DvPageList extends BaseStrategy {
     "mlx5 direct verbs: UMR page list on an indirect mkey per I/O (mlx5dv_wr_mr_list); not implemented in memreg";
 
   override unsupported(rig: Rig): string | null {
-    const mlx5 = rig.ctx.name.startsWith("mlx5") || rig.dev.vendorId === MELLANOX;
+    const mlx5 = rig.ctx.name.startsWith("mlx5") ||
+      (rig.dev.vendorId === MELLANOX && !mlx4Part(rig.dev.vendorPartId));
     return mlx5
       ? "mlx5dv_wr_mr_list (mlx5 direct verbs) is not bound by memreg: no mlx5 device to develop it on"
       : `needs mlx5 direct verbs (mlx5dv_wr_mr_list on an indirect mkey); ${rig.ctx.name} is not an mlx5 device`;
