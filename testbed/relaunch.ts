@@ -7,9 +7,12 @@ import { projectRoot } from "./paths.ts";
 import { type Share, sharesFor, type UserPath } from "./shares.ts";
 import { ensureTestbed } from "./setup.ts";
 import { UsageError } from "../common/mod.ts";
+import { siwModule } from "./siw.ts";
 
-/** The one device the testbed has. */
+/** The device every testbed boot has. */
 export const TESTBED_DEVICE = "rxe0";
+/** Soft-iWARP, beside rxe0 where siw.ko builds for the kernel (testbed/siw.ts). */
+export const TESTBED_SIW = "siw0";
 
 /** Exit code of the relaunched run, 2 when refused, or null when the caller should run locally. */
 export async function relaunchInTestbedIfNeeded(
@@ -38,14 +41,26 @@ export async function relaunchInTestbedIfNeeded(
 export async function prepareTestbed(
   opts: { kernel?: string; device?: string; paths?: UserPath[] },
 ): Promise<{ kernel: KernelInfo; shares: Share[] }> {
-  if (opts.device && opts.device !== TESTBED_DEVICE) {
+  const known = opts.device === undefined || opts.device === TESTBED_DEVICE || opts.device === TESTBED_SIW;
+  if (!known) {
     throw new UsageError(
-      `--device ${opts.device}: no such RDMA device (this host has none; the testbed has ${TESTBED_DEVICE})`,
+      `--device ${opts.device}: no such RDMA device (this host has none; the testbed has ${TESTBED_DEVICE} ` +
+        `and, where its kernel builds siw.ko, ${TESTBED_SIW})`,
     );
   }
   const shares = sharesFor(opts.paths ?? [], shareDirs());
   await ensureTestbed();
-  return { kernel: await resolveKernel(opts.kernel), shares };
+  const kernel = await resolveKernel(opts.kernel);
+  if (opts.device === TESTBED_SIW) {
+    // Built (or its reason found) now, before the boot: a kernel without siw0 is refused in one line.
+    const siw = await siwModule(kernel, (s) => console.error(s));
+    if ("missing" in siw) {
+      throw new UsageError(
+        `--device ${TESTBED_SIW}: the testbed's ${kernel.version} has none: ${siw.missing}`,
+      );
+    }
+  }
+  return { kernel, shares };
 }
 
 /** memreg's own settings and the colour choice, for a command run in the guest; the rest is the guest's. */
