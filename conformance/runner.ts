@@ -20,7 +20,7 @@ import {
   processCrashDeviation,
   type Profile,
 } from "./profile.ts";
-import { type Cap, type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
+import { type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
 
 /** How cases are run: the fixture's options, deadlines and what to keep. */
 export interface CaseOptions extends FixtureOptions {
@@ -63,7 +63,7 @@ export function caseDeadline(def: CaseDef, runDeadlineMs: number): number {
 export async function runCase(
   ctx: Context,
   def: CaseDef,
-  caps: ReadonlySet<Cap> & Partial<Pick<CapSet, "lacking">>,
+  caps: CapSet,
   opts: CaseOptions,
 ): Promise<CaseResult> {
   const t0 = performance.now();
@@ -74,12 +74,7 @@ export async function runCase(
     durationMs: Math.round(performance.now() - t0),
     ...extra,
   });
-  const missing = (def.needs ?? []).filter((c) => !caps.has(c));
-  const lacking = caps.lacking
-    ? caps.lacking(def.needs ?? [])
-    : missing.length
-    ? `device lacks ${missing.join(", ")}`
-    : null;
+  const lacking = caps.lacking(def.needs ?? []);
   if (lacking) return done("unsupported", { reason: lacking });
 
   let f: Fixture;
