@@ -19,9 +19,9 @@ import {
   VerbsError,
 } from "../ffi/mod.ts";
 import { fmtSize } from "../common/mod.ts";
-import { median, type PairedRatio } from "../common/stats.ts";
+import { median } from "../common/stats.ts";
 import { hostLimits } from "./limits.ts";
-import { compareToRef, measurePair, type RefComparison } from "./regcost.ts";
+import { compareToRef, measurePair, type RegcostMr } from "./regcost.ts";
 import { referenceUnavailable, RegMrTimer, SampleSet } from "./timed.ts";
 import { REMOTE_RW } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
@@ -50,20 +50,16 @@ export interface CurveEnd {
   at?: number;
 }
 
-/** One probe at one step: reg and dereg, memreg's figures next to the C reference's. */
-export interface ProbeFigures {
-  size: number;
-  status: "ok" | "limited" | "failed";
-  reason?: Failure;
-  reg?: LatencySummary;
-  dereg?: LatencySummary;
-  /** p50 over the probe's pages of its page size. */
-  regNsPerPage?: number;
-  deregNsPerPage?: number;
-  reference?: { reg: LatencySummary; dereg: LatencySummary } | null;
-  ratio?: { reg: RefComparison; dereg: RefComparison } | null;
-  paired?: { reg: PairedRatio; dereg: PairedRatio } | null;
-}
+/**
+ * One probe at one step: reg and dereg, memreg's figures next to the C reference's, as regcost records them for
+ * one MR size (the same measurePair figures).
+ */
+export type ProbeFigures =
+  & { size: number; status: "ok" | "limited" | "failed" }
+  & Pick<
+    RegcostMr,
+    "reason" | "reg" | "dereg" | "regNsPerPage" | "deregNsPerPage" | "reference" | "ratio" | "paired"
+  >;
 
 /** One step of a curve: the background registered then, and each probe measured on top of it. */
 export interface RegscaleStep {
