@@ -4,6 +4,9 @@ import { ok as assert } from "node:assert/strict";
 import { emitProgram } from "../../conformance/emit_c.ts";
 import type { Tape } from "../../conformance/tape.ts";
 
+/** What the two bind steps share: a window of mr0 over b1's second page, read/write/atomic. */
+const BIND = { key: { inc: { k: 1 } }, mw: "mw0", mr: "mr0", buf: "b1", off: 4096, len: "4096", access: 7 };
+
 const TAPE: Tape = {
   separatePd: false,
   steps: [
@@ -26,28 +29,8 @@ const TAPE: Tape = {
       iova: "0",
       access: 7,
     },
-    {
-      op: "bindUd",
-      label: "bind",
-      key: { inc: { k: 1 } },
-      mw: "mw0",
-      mr: "mr0",
-      buf: "b1",
-      off: 4096,
-      len: "4096",
-      access: 7,
-    },
-    {
-      op: "bindEx",
-      label: "bindEx",
-      key: { inc: { k: 1 } },
-      mw: "mw0",
-      mr: "mr0",
-      buf: "b1",
-      off: 4096,
-      len: "4096",
-      access: 7,
-    },
+    { op: "bindUd", label: "bind", ...BIND },
+    { op: "bindEx", label: "bindEx", ...BIND },
     { op: "counts", label: "leak", base: "before" },
   ],
 };
