@@ -12,7 +12,7 @@ import type { PointKey, PointResult } from "./point.ts";
 import { lateAccessKey, type LateAccessResult } from "./revocation.ts";
 import { type RegcostResult, runRegcost } from "./regcost.ts";
 import type { Calibration } from "./calibrate.ts";
-import type { RegscaleResult } from "./regscale.ts";
+import type { RegscalePart, RegscaleResult } from "./regscale.ts";
 import type { Rig } from "./rig.ts";
 import { makeStrategy } from "./strategies/mod.ts";
 import { progress } from "./progress.ts";
@@ -80,6 +80,8 @@ export interface BenchOutcome {
   interruptedByPeer?: StopSignal | null;
   points: number;
   of: number;
+  /** How far the run got, for the line a signal ends it with: "2 of 6 points", "regscale 1 of 5 curves". */
+  progress: string;
 }
 
 /** The outcome of a written document (`of`: the points the matrix has). */
@@ -93,7 +95,20 @@ export function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
     ...(doc.interruptedByPeer !== undefined ? { interruptedByPeer: doc.interruptedByPeer } : {}),
     points: doc.results.length,
     of,
+    progress: progressOf(doc, of),
   };
+}
+
+/** How far a run got: its points, and the regscale curves that ended before a signal. */
+export function progressOf(doc: Pick<BenchDoc, "results" | "regscale">, of: number): string {
+  const parts = of ? [`${doc.results.length} of ${of} points`] : [];
+  const rs = doc.regscale;
+  if (rs) {
+    const all = [...rs.curves, ...rs.workers];
+    const ended = all.filter((c) => c.end.status !== "stopped").length;
+    parts.push(`regscale ${ended} of ${all.length} curves`);
+  } else if (rs === null) parts.push("regscale not started");
+  return parts.join(", ") || "its start";
 }
 
 /** A step that did not run: this side or the peer was stopped by a signal. */
@@ -101,7 +116,7 @@ export const STOPPED = Symbol("stopped");
 /** A step's result, or STOPPED. */
 export type OrStopped<T> = T | typeof STOPPED;
 
-/** Thrown from regcost's (and regscale's) progress callback when a signal asks the run to stop. */
+/** Thrown from regcost's progress callback when a signal asks the run to stop. */
 export class RegcostStopped extends Error {}
 
 /**
@@ -163,8 +178,15 @@ export interface StepRunner {
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult | null>>;
   /** The perftest calibration; absent where the side has none (a pair). */
   calibrate?(points: PointResult[]): Promise<Calibration>;
-  /** --regscale; absent where the side has none (a pair). `say` prints a line (the plan) beside the bar. */
-  regscale?(step: (what: string) => void, say: (line: string) => void): Promise<OrStopped<RegscaleResult>>;
+  /**
+   * --regscale; absent where the side has none (a pair). `say` prints a line (the plan) beside the bar; `part`
+   * streams each part as it ends. A signal ends the sweep at its next step with what was measured.
+   */
+  regscale?(
+    step: (what: string) => void,
+    say: (line: string) => void,
+    part: (p: RegscalePart) => void,
+  ): Promise<RegscaleResult>;
   /** true for an error that means the peer stopped (this side then stops too), not a failure. */
   stoppedBy(e: unknown): boolean;
   /** After the steps (`stopped`: one of them did not run): the side's closing, and how the run ended. */
@@ -266,13 +288,15 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     if (regscaleRun && go()) {
       bar.step("regscale");
       const say = (line: string) => o.quiet || console.error(line);
-      const rs = await regscaleRun(bar.step, say);
-      if (rs === STOPPED) stopped = true;
-      else {
-        regscale = rs;
-        file.write({ record: "regscale", ...regscale });
-        bar.done("regscale");
-      }
+      // Each curve is streamed as it ends (a run killed mid-sweep keeps the curves before); the whole record,
+      // also of a sweep a signal cut short, at its end.
+      const part = (p: RegscalePart) => {
+        const { part: kind, ...rest } = p;
+        file.write({ record: `regscale-${kind}`, ...rest });
+      };
+      regscale = await regscaleRun(bar.step, say, part);
+      file.write({ record: "regscale", ...regscale });
+      bar.done("regscale");
     }
   } catch (e) {
     // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.

@@ -25,7 +25,7 @@ import { compareToRef, measurePair, type RegcostMr } from "./regcost.ts";
 import { referenceUnavailable, RegMrTimer, SampleSet } from "./timed.ts";
 import { REMOTE_RW } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
-import { type Failure, failureOf } from "./point.ts";
+import { failureOf } from "./point.ts";
 import {
   type Bound,
   type CurvePlan,
@@ -41,9 +41,12 @@ import type { PageKindName } from "./config.ts";
 /** A limit that ended a curve. */
 export type LimitName = "RLIMIT_MEMLOCK" | "max_mr" | "max_mr_size" | "ENOMEM";
 
-/** How a curve ended: all its steps, a limit (named), a failure, or nothing to run. */
+/**
+ * How a curve ended: all its steps, a limit (named), a failure, nothing to run, or a signal that stopped the run
+ * (the steps before it are kept).
+ */
 export interface CurveEnd {
-  status: "complete" | "limited" | "failed" | "skipped";
+  status: "complete" | "limited" | "failed" | "skipped" | "stopped";
   limit?: LimitName;
   message?: string;
   /** The background (bytes or MRs) the curve was growing to, or measuring at, when it ended. */
@@ -134,6 +137,24 @@ export interface RegscaleResult {
   wallMs: number;
 }
 
+/** What a regscale run says before its curves: the result less its curves, workers and wall time. */
+export type RegscaleHead = Omit<RegscaleResult, "curves" | "workers" | "wallMs">;
+
+/** A part of the result as the run streams it. */
+export type RegscalePart =
+  | { part: "plan"; plan: RegscaleHead }
+  | { part: "curve"; curve: RegscaleCurve }
+  | { part: "workers"; workers: WorkerCurve };
+
+/** The end of a curve a signal cut short (`at`: the step it would have measured next). */
+export function stoppedEnd(at?: number): CurveEnd {
+  return {
+    status: "stopped",
+    message: "the run was stopped by a signal",
+    ...(at !== undefined ? { at } : {}),
+  };
+}
+
 /** What regscale measures and how long. */
 export interface RegscaleOptions {
   ask: RegscaleAsk;
@@ -141,8 +162,12 @@ export interface RegscaleOptions {
   budgetMs: number;
   samplesMin: number;
   reference: boolean;
-  /** Called before each step; throws to stop (a signal): what is held is released on the way out. */
+  /** Called before each step with what it measures. */
   onProgress?: (what: string) => void;
+  /** Asked before each step: true ends the sweep there (a signal), keeping what was measured. */
+  stopped?: () => boolean;
+  /** Each part of the result as it exists: the plan first, then every curve as it ends (the stream). */
+  onPart?: (part: RegscalePart) => void;
   /** The plan's lines, said before anything is registered. */
   say?: (line: string) => void;
 }
@@ -317,6 +342,10 @@ function runCurve(pd: PD, plan: CurvePlan, l: RegscaleLimits, o: RegscaleOptions
     curve.end = { status: "skipped", message: `nothing fits (bounded by ${plan.bound.by})` };
     return curve;
   }
+  if (o.stopped?.()) {
+    curve.end = stoppedEnd(plan.steps[0]);
+    return curve;
+  }
   const now = fastVerbs().nowNs;
   const probeBytes = plan.probes.reduce((s, p) => s + p, 0);
   const probes: NativeBuffer[] = [];
@@ -333,6 +362,10 @@ function runCurve(pd: PD, plan: CurvePlan, l: RegscaleLimits, o: RegscaleOptions
       return curve;
     }
     for (const at of plan.steps) {
+      if (o.stopped?.()) {
+        curve.end = stoppedEnd(at);
+        break;
+      }
       const label = plan.axis === "bytes" ? `${fmtSize(at)} ${plan.pages}` : `${at} MRs`;
       o.onProgress?.(`regscale ${plan.axis} ${label}`);
       const t0 = now();
@@ -393,16 +426,19 @@ function runWorkers(pd: PD, plan: WorkersPlan, l: RegscaleLimits, o: RegscaleOpt
   for (const size of plan.probes) {
     const curve: WorkerCurve = { size, levels: [], stopsScalingAt: null, end: { status: "complete" } };
     out.push(curve);
-    if (!loops) {
+    if (o.stopped?.()) {
+      curve.end = stoppedEnd();
+    } else if (!loops) {
       curve.end = { status: "skipped", message: `${referenceUnavailable()}: the worker threads live in it` };
-      continue;
+    } else {
+      try {
+        workerLevels(pd, curve, loops.concRegMr, plan.counts, most, l, o);
+      } catch (e) {
+        if (!(e instanceof VerbsError)) throw e; // a bug: not the device's answer
+        curve.end = endOf(e, 0, { pinned: most * size, mrs: 1, size }, l);
+      }
     }
-    try {
-      workerLevels(pd, curve, loops.concRegMr, plan.counts, most, l, o);
-    } catch (e) {
-      if (!(e instanceof VerbsError)) throw e; // a stop (a signal) or a bug: not the device's answer
-      curve.end = endOf(e, 0, { pinned: most * size, mrs: 1, size }, l);
-    }
+    o.onPart?.({ part: "workers", workers: curve });
   }
   return out;
 }
@@ -450,6 +486,10 @@ function workerLevels(
   );
   sweep: for (let rep = 0; rep < REPS; rep++) {
     for (const n of counts) {
+      if (o.stopped?.()) {
+        curve.end = stoppedEnd(n);
+        break sweep;
+      }
       o.onProgress?.(`regscale workers ${fmtSize(size)} × ${n} (${rep + 1}/${REPS})`);
       done.fill(0);
       const ret = conc(
@@ -482,7 +522,9 @@ function workerLevels(
   }
   for (const n of counts) {
     const lv = per.get(n)!;
-    if (lv.rates.length < REPS) break; // a limit ended the sweep: only whole levels are kept
+    // A limit or a signal ended the sweep: a level keeps the repetitions it had (`reps` says how many);
+    // from the first count with none, nothing was measured.
+    if (!lv.rates.length) break;
     const regsPerSec = median(lv.rates);
     curve.levels.push({
       workers: n,
@@ -511,18 +553,21 @@ export function runRegscale(pd: PD, dev: DeviceAttr, o: RegscaleOptions): Regsca
   for (const line of lines) o.say?.(line);
   const missing = o.reference ? referenceUnavailable() : "not asked for (--no-reference)";
   const opts = { ...o, reference: o.reference && !missing };
-  const curves = plan.curves.map((c) => runCurve(pd, c, limits, opts));
-  const workers = runWorkers(pd, plan.workers, limits, opts);
-  return {
+  const head: RegscaleHead = {
     limits,
     plan: lines,
-    curves,
-    workers,
     workersPlanned: plan.workers.counts,
     budgetMs: o.budgetMs,
     samplesMin: o.samplesMin,
     reference: missing ? { ran: false, reason: missing } : { ran: true },
     method: METHOD,
-    wallMs: Date.now() - t0,
   };
+  o.onPart?.({ part: "plan", plan: head });
+  const curves = plan.curves.map((c) => {
+    const curve = runCurve(pd, c, limits, opts);
+    o.onPart?.({ part: "curve", curve });
+    return curve;
+  });
+  const workers = runWorkers(pd, plan.workers, limits, opts);
+  return { ...head, curves, workers, wallMs: Date.now() - t0 };
 }

@@ -11,7 +11,7 @@ import { measureOverhead, type Overhead } from "./overhead.ts";
 import { failureOf, type PointKey, type PointResult, runPoint } from "./point.ts";
 import { lateAccess, type LateAccessResult } from "./revocation.ts";
 import type { RegcostResult } from "./regcost.ts";
-import { type RegscaleResult, runRegscale } from "./regscale.ts";
+import { type RegscalePart, type RegscaleResult, runRegscale } from "./regscale.ts";
 import { newHistogram } from "./stats.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { SCHEMA_VERSION } from "./doc.ts";
@@ -21,11 +21,9 @@ import {
   type BenchOutcome,
   measureRegcost,
   type OrStopped,
-  RegcostStopped,
   runSteps,
   type StepRunner,
   type StepsEnd,
-  STOPPED,
   verificationNote,
 } from "./matrix.ts";
 
@@ -128,26 +126,24 @@ class OneProcess implements StepRunner, Disposable {
     return Promise.resolve(measureRegcost(this.#r, this.cfg, () => this.stopping(), step));
   }
 
-  regscale(step: (what: string) => void, say: (line: string) => void): Promise<OrStopped<RegscaleResult>> {
+  regscale(
+    step: (what: string) => void,
+    say: (line: string) => void,
+    part: (p: RegscalePart) => void,
+  ): Promise<RegscaleResult> {
     const rs = this.cfg.regscale!;
-    try {
-      // Its own PD: closing it at the end releases whatever a failure left registered, children first.
-      using pd = new PD(this.ctx);
-      return Promise.resolve(runRegscale(pd, this.#r.dev, {
-        ask: rs,
-        budgetMs: rs.budgetMs,
-        samplesMin: 5,
-        reference: this.cfg.reference,
-        say,
-        onProgress: (what) => {
-          if (this.stopping()) throw new RegcostStopped();
-          step(what);
-        },
-      }));
-    } catch (e) {
-      if (e instanceof RegcostStopped) return Promise.resolve(STOPPED);
-      throw e;
-    }
+    // Its own PD: closing it at the end releases whatever a failure left registered, children first.
+    using pd = new PD(this.ctx);
+    return Promise.resolve(runRegscale(pd, this.#r.dev, {
+      ask: rs,
+      budgetMs: rs.budgetMs,
+      samplesMin: 5,
+      reference: this.cfg.reference,
+      say,
+      onProgress: step,
+      stopped: () => this.stopping(),
+      onPart: part,
+    }));
   }
 
   calibrate(points: PointResult[]): Promise<Calibration> {

@@ -40,7 +40,7 @@ export async function bench(opts: BenchCliOptions): Promise<void> {
     by: r.interruptedBy,
     byPeer: r.interruptedByPeer,
     role: r.doc.pair?.role,
-    progress: `${r.points} of ${r.of} points`,
+    progress: r.progress,
     out: r.out,
   });
   if (stopped) throw stopped;

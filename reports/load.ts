@@ -188,6 +188,20 @@ function loadStream(path: string, text: string): Loaded {
       return r ? parseOrThrow(s, r, where(r)) : null;
     };
     const overhead = one("overhead", R.overhead);
+    /** The whole regscale record, or (a run that died mid-sweep) its plan and the curves that ended. */
+    const regscaleOf = (): BenchIn["regscale"] => {
+      const whole = one("regscale", R.regscale);
+      if (whole) return whole;
+      const plan = one("regscale-plan", R["regscale-plan"]);
+      if (!plan) return null;
+      const curves = get("regscale-curve").map((r) => parseOrThrow(R["regscale-curve"], r, where(r)));
+      const workers = get("regscale-workers").map((r) => parseOrThrow(R["regscale-workers"], r, where(r)));
+      notes.push(
+        `regscale: the sweep did not end; ${curves.length} curve(s) and ${workers.length} worker curve(s) ` +
+          `are from the stream`,
+      );
+      return { ...plan, curves, workers, wallMs: 0 };
+    };
     const doc: BenchIn = {
       ...header,
       ...finished,
@@ -204,6 +218,7 @@ function loadStream(path: string, text: string): Loaded {
       revocation: get("revocation").map((r) => parseOrThrow(R.revocation, r, where(r))),
       regcost: one("regcost", R.regcost),
       calibration: one("calibration", R.calibration),
+      ...(header.config.regscale ? { regscale: regscaleOf() } : {}),
     };
     if (!overhead) notes.push("the empty-cycle overhead was not measured");
     // What the document's schema checks across records: no point beyond what the recorded link could carry.

@@ -20,6 +20,7 @@ import { pairNumber } from "../record/pair.ts";
 import { pairParts } from "./pairs.ts";
 import { styleOf } from "./bench/figures.ts";
 import { countsLine, headline as suiteHeadline, severityWord } from "./conformance/summary.ts";
+import { regscaleHeadline } from "./bench/regscale.ts";
 import { type CaseResult, CLASSES, type Classification } from "../conformance/model.ts";
 import { countSeverities, SEVERITIES, type Severity, severityLine } from "../conformance/severity.ts";
 import {
@@ -63,7 +64,10 @@ function headline(r: Loaded): { text: string; v: number | null } {
   const best =
     d.results.filter((p) => p.status === "ok" && p.size === small).sort((a, b) => b.iops - a.iops)[0];
   const parts = [
-    `${d.results.filter((p) => p.status === "ok").length}/${d.results.length} points ran`,
+    // A regscale-only run has no points: its headline is the sweep's.
+    d.results.length || !d.regscale
+      ? `${d.results.filter((p) => p.status === "ok").length}/${d.results.length} points ran`
+      : "",
     // A merged document's best is one pair's: it says which.
     best
       ? `best at ${small / 1024} KiB: ${best.strategy} ${fmtCount(best.iops)} IO/s${
@@ -76,6 +80,7 @@ function headline(r: Loaded): { text: string; v: number | null } {
         (d.pairs?.length ?? 0) > 1 ? ` (pair ${pairNumber(d.pairs![0], 0)})` : ""
       }`
       : "",
+    d.regscale ? regscaleHeadline(d.regscale) : "",
   ];
   return { text: parts.filter(Boolean).join("; "), v: best?.iops ?? null };
 }

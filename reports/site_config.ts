@@ -131,7 +131,11 @@ function benchMatrix(r: BenchRun): string[] {
 function matrixOf(r: Loaded): { id: string; text: string } {
   if (r.kind === "bench") {
     const names = [...benchMatrix(r)].sort();
-    return { id: hashOf(names.join("\n")), text: `${names.length} points` };
+    // --regscale's ask is part of what was measured: runs with other probes or bounds are other configurations.
+    const rs = r.doc.config.regscale;
+    const ask = rs ? [`regscale ${JSON.stringify({ ...rs, budgetMs: undefined })}`] : [];
+    const text = [names.length || !rs ? `${names.length} points` : "", rs ? "regscale" : ""].filter(Boolean);
+    return { id: hashOf([...names, ...ask].join("\n")), text: text.join(" + ") };
   }
   const ids = r.doc.selected ? [...r.doc.selected].sort() : null;
   const text = ids ? `${ids.length} cases` : r.doc.run?.cases ? `cases ${r.doc.run.cases}` : "every case";

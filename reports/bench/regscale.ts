@@ -68,6 +68,10 @@ export function regscaleTable(r: RegscaleIn | null | undefined): string {
     }
   }
   for (const w of r.workers) {
+    if (!w.levels.length) {
+      lines.push(`  workers, probe ${fmtSize(w.size)}: ${w.end.status}: ${w.end.message ?? ""}`);
+      continue;
+    }
     const levels = w.levels.map((l) =>
       `${l.workers}: ${fmtCount(l.regsPerSec)}/s ${sig(l.bytesPerSec / GiB)} GiB/s ×${l.speedup.toFixed(2)}`
     );
@@ -80,6 +84,40 @@ export function regscaleTable(r: RegscaleIn | null | undefined): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * A regscale record in one line, for a site's index: the smallest probe's reg cost per page on the empty device
+ * and at the bytes curve's last step (and how that curve ended), and where concurrency stopped scaling.
+ */
+export function regscaleHeadline(r: RegscaleIn): string {
+  const parts: string[] = [];
+  const c = r.curves.find((c) => c.axis === "bytes" && c.steps.length);
+  const size = c && probesOf(c)[0];
+  if (c && size !== undefined) {
+    const first = probeOf(c.steps[0], size), last = c.steps.at(-1)!, end = probeOf(last, size);
+    const how = c.end.status === "limited"
+      ? ` (${c.end.limit})`
+      : c.end.status === "complete"
+      ? ` (bounded by ${c.bound.by})`
+      : ` (${c.end.status})`;
+    parts.push(
+      `reg_mr ${fmtSize(size)} ${first ? fmtNs(first.regNsPerPage) : "-"}/page at ${
+        atText(c, c.steps[0].at)
+      } → ${end ? fmtNs(end.regNsPerPage) : "-"}/page at ${atText(c, last.at)}${how}`,
+    );
+  }
+  const w = r.workers.find((w) => w.levels.length > 1);
+  if (w) {
+    parts.push(
+      `${fmtSize(w.size)} workers ${
+        w.stopsScalingAt === null
+          ? `scale to ${w.levels.at(-1)!.workers}`
+          : `stop scaling at ${w.stopsScalingAt}`
+      }`,
+    );
+  }
+  return parts.length ? `regscale: ${parts.join("; ")}` : "regscale: nothing measured";
 }
 
 const perPage = (c: Curve, size: number) => size / (c.pages === "2m" ? 2 * 1024 * 1024 : 4096);

@@ -232,7 +232,7 @@ export const RegcostSchema = z.object({
 
 const LimitName = z.enum(["RLIMIT_MEMLOCK", "max_mr", "max_mr_size", "ENOMEM"]);
 const CurveEndSchema = z.object({
-  status: z.enum(["complete", "limited", "failed", "skipped"]),
+  status: z.enum(["complete", "limited", "failed", "skipped", "stopped"]),
   limit: LimitName.optional(),
   message: str.optional(),
   at: amount.optional(),
@@ -284,6 +284,15 @@ const WorkerLevelSchema = z.object({
   speedup: amount,
 });
 
+const WorkerCurveSchema = z.object({
+  size: int,
+  levels: z.array(WorkerLevelSchema),
+  plain: LatencySchema.optional(),
+  threadOverhead: amount.optional(),
+  stopsScalingAt: int.nullable(),
+  end: CurveEndSchema,
+});
+
 /** `bench --regscale`: cost against what is registered, and concurrent registration. */
 export const RegscaleSchema = z.object({
   limits: z.object({
@@ -297,14 +306,7 @@ export const RegscaleSchema = z.object({
   }),
   plan: z.array(str),
   curves: z.array(RegscaleCurveSchema),
-  workers: z.array(z.object({
-    size: int,
-    levels: z.array(WorkerLevelSchema),
-    plain: LatencySchema.optional(),
-    threadOverhead: amount.optional(),
-    stopsScalingAt: int.nullable(),
-    end: CurveEndSchema,
-  })),
+  workers: z.array(WorkerCurveSchema),
   workersPlanned: z.array(int),
   budgetMs: amount,
   samplesMin: int,
@@ -574,5 +576,9 @@ export const BenchRecords = {
   regcost: RegcostSchema,
   calibration: CalibrationSchema,
   regscale: RegscaleSchema,
+  /** What a regscale run streams before its curves, then each curve as it ends. */
+  "regscale-plan": RegscaleSchema.omit({ curves: true, workers: true, wallMs: true }),
+  "regscale-curve": RegscaleCurveSchema,
+  "regscale-workers": WorkerCurveSchema,
   end: EndRecordSchema,
 };

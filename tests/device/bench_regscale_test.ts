@@ -2,7 +2,7 @@
 // memreg's figures and the C reference's at every step, and nothing of the sweep is left registered after it.
 import assert from "node:assert/strict";
 import { Context, PD } from "../../ffi/mod.ts";
-import { runRegscale } from "../../bench/regscale.ts";
+import { type RegscalePart, runRegscale } from "../../bench/regscale.ts";
 import { RegscaleSchema } from "../../reports/schema/bench.ts";
 import { deviceCounts } from "../helpers/resources.ts";
 
@@ -50,20 +50,37 @@ Deno.test("regscale: a tiny sweep measures every step and leaves nothing registe
   }
 });
 
-Deno.test("regscale: a stop in the middle of a curve (a signal) releases what the sweep holds", async () => {
+Deno.test("regscale: a signal in the middle of a curve keeps its steps, streams every part, releases all", async () => {
   using ctx = Context.open(dev);
   using pd = new PD(ctx);
   const before = (await deviceCounts()).mr;
   let steps = 0;
-  assert.throws(() =>
-    runRegscale(pd, ctx.queryDevice(), {
-      ask: { probes: [4096], pages: ["4k"], maxBytes: 4 * MiB, maxMrs: 8, workers: [1] },
-      budgetMs: 1,
-      samplesMin: 1,
-      reference: false,
-      onProgress: () => {
-        if (++steps === 4) throw new Error("stop");
-      },
-    }), /stop/);
+  const parts: RegscalePart[] = [];
+  const r = runRegscale(pd, ctx.queryDevice(), {
+    ask: { probes: [4096], pages: ["4k"], maxBytes: 4 * MiB, maxMrs: 8, workers: [1] },
+    budgetMs: 1,
+    samplesMin: 1,
+    reference: false,
+    onProgress: () => void steps++,
+    // The signal arrives while the bytes curve's third step is measured.
+    stopped: () => steps >= 3,
+    onPart: (p) => parts.push(p),
+  });
   assert.equal((await deviceCounts()).mr, before);
+  assert.ok(RegscaleSchema.safeParse(r).success, JSON.stringify(RegscaleSchema.safeParse(r).error?.issues));
+  const [bytes, mrs] = r.curves;
+  assert.equal(bytes.steps.length, 3);
+  assert.deepEqual(bytes.end, {
+    status: "stopped",
+    message: "the run was stopped by a signal",
+    at: bytes.planned[3],
+  });
+  assert.ok(bytes.steps.every((s) => s.probes[0].status === "ok" && s.probes[0].reg!.count >= 1));
+  // What the signal cut off is there, said as stopped: nothing of it was measured.
+  assert.equal(mrs.steps.length, 0);
+  assert.equal(mrs.end.status, "stopped");
+  assert.deepEqual(r.workers.map((w) => [w.levels.length, w.end.status]), [[0, "stopped"]]);
+  // The stream: the plan before any curve, then each curve as it ended, the workers last.
+  assert.deepEqual(parts.map((p) => p.part), ["plan", "curve", "curve", "workers"]);
+  assert.deepEqual(parts[1], { part: "curve", curve: bytes });
 });

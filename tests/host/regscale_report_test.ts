@@ -4,9 +4,10 @@
 // schema takes the record; compare lines up the steps the runs share.
 import assert from "node:assert/strict";
 import { type RegscaleIn, RegscaleSchema } from "../../reports/schema/bench.ts";
-import { regscaleSection, regscaleTable, stepAt } from "../../reports/bench/regscale.ts";
+import { regscaleHeadline, regscaleSection, regscaleTable, stepAt } from "../../reports/bench/regscale.ts";
 import { compareRuns } from "../../reports/compare.ts";
 import { loadResult } from "../../reports/load.ts";
+import { progressOf } from "../../bench/matrix.ts";
 
 const MiB = 1024 ** 2;
 const lat = (p50Ns: number, count = 20) => ({
@@ -186,4 +187,60 @@ Deno.test("compare: the steps both runs measured, per probe, and the workers' ra
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("a stream cut mid-sweep: the plan and the curves that ended are the regscale record, and said so", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const base = JSON.parse(
+      Deno.readTextFileSync(new URL("../fixtures/bench-rxe-6.1.json", import.meta.url)),
+    );
+    const { curves, workers: _, wallMs: __, ...plan } = record();
+    const ask = { probes: [4096], pages: ["4k"], maxBytes: null, maxMrs: 4, workers: [1, 2], budgetMs: 100 };
+    const { record: _r, ...header } = {
+      ...base,
+      record: "header",
+      config: { ...base.config, regscale: ask },
+      planned: [],
+    };
+    const lines = [
+      { record: "header", ...header },
+      { record: "regscale-plan", ...plan },
+      { record: "regscale-curve", ...curves[0] },
+    ];
+    const path = `${dir}/cut.jsonl`;
+    Deno.writeTextFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const r = loadResult(path);
+    assert.equal(r.kind, "bench");
+    const rs = (r.doc as { regscale?: RegscaleIn | null }).regscale!;
+    assert.deepEqual(rs.curves, [curves[0]]);
+    assert.deepEqual(rs.workers, []);
+    assert.deepEqual(rs.limits, plan.limits);
+    assert.equal(r.doc.completed, false);
+    assert.ok(
+      r.status.notes.some((n) => /regscale: the sweep did not end; 1 curve/.test(n)),
+      r.status.notes.join("\n"),
+    );
+    // Its table quotes the curve it has.
+    assert.match(regscaleTable(rs), /cost vs registered bytes, 4 KiB pages: stopped by RLIMIT_MEMLOCK/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("how far a run got: points, and the regscale curves a signal did not cut", () => {
+  const rs = record();
+  rs.curves[1].end = { status: "stopped", message: "the run was stopped by a signal", at: 2 };
+  rs.workers[0].end = { status: "stopped", message: "the run was stopped by a signal" };
+  assert.equal(progressOf({ results: [], regscale: rs as never }, 0), "regscale 1 of 3 curves");
+  assert.equal(progressOf({ results: [], regscale: null }, 4), "0 of 4 points, regscale not started");
+  assert.equal(progressOf({ results: [] }, 4), "0 of 4 points");
+  assert.equal(progressOf({ results: [] }, 0), "its start");
+});
+
+Deno.test("a site's headline of a regscale run: the smallest probe on the bytes curve, and where scaling stops", () => {
+  assert.equal(
+    regscaleHeadline(record()),
+    "regscale: reg_mr 4 KiB 1 µs/page at 0 B → 5 µs/page at 10 MiB (RLIMIT_MEMLOCK); 4 KiB workers stop scaling at 2",
+  );
 });
