@@ -121,7 +121,8 @@ export type TapeStep =
   | { op: "post"; label: string; via: QpSide; ops: TapeOp[]; deadlineMs?: number; missingOk?: boolean }
   /** A receive of 4 KiB: into the fixture's receive buffer, or into `buf` with `lkey`. */
   | { op: "recv"; side: QpSide; buf?: string; lkey?: KeyExpr }
-  | { op: "collect"; label: string; side: QpSide; n: number }
+  /** Waits for `n` completions on side's CQ (`deadlineMs`, `missingOk`: as for post; the C program waits its own). */
+  | { op: "collect"; label: string; side: QpSide; n: number; deadlineMs?: number; missingOk?: boolean }
   | { op: "data"; label: string; buf: string }
   | { op: "states"; prefix: string }
   | { op: "recover"; pairs?: ("AB" | "CD")[]; retryCnt?: number }
