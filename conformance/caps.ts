@@ -63,6 +63,8 @@ export class CapSet extends Set<Cap> {
           "on which every case runs";
       case "IB_TRANSPORT":
         return `transport ${transportName(f.transport)}, not the IBTA transport (IB, RoCE)`;
+      case "IWARP":
+        return `transport ${transportName(f.transport)}, not iWARP (RDMAP over DDP/MPA/TCP)`;
     }
   }
 
@@ -104,6 +106,7 @@ export function capsFrom(f: CapFacts): CapSet {
   if (caps.has("ODP_RC") && f.odpRc & OdpCaps.SEND && f.odpRc & OdpCaps.RECV) caps.add("ODP_RC_SEND_RECV");
   if (f.atomicCap !== 0) caps.add("ATOMIC");
   if (f.transport === TransportType.IB) caps.add("IB_TRANSPORT");
+  if (f.transport === TransportType.IWARP) caps.add("IWARP");
   if (transportHasRc(f.transport)) caps.add("RC");
   return new CapSet(caps, f);
 }

@@ -178,8 +178,20 @@ function stepC(s: TapeStep, steps: TapeStep[]): string[] {
       return [
         `fx_recv_at('${s.side}', ${s.buf ? num(s.buf) : -1}, ${s.lkey ? `1, ${keyC(s.lkey)}` : "0, 0"});`,
       ];
-    case "collect":
-      return [`fx_collect(${cstr(s.label)}, '${s.side}', ${s.n});`];
+    case "collect": {
+      if (!s.ago && !s.deadlineMs && !s.missingOk) {
+        return [`fx_collect(${cstr(s.label)}, '${s.side}', ${s.n});`];
+      }
+      const ago = s.ago ?? Array.from({ length: s.n }, (_, i) => s.n - i);
+      return [
+        "{",
+        `\tstatic const int ago[] = {${ago.join(", ")}};`,
+        `\tfx_collect_ago(${cstr(s.label)}, '${s.side}', ${s.n}, ago, ${s.deadlineMs ?? 0}, ${
+          s.missingOk ? 1 : 0
+        });`,
+        "}",
+      ];
+    }
     case "data":
       return [`fx_data(${cstr(s.label)}, ${num(s.buf)});`];
     case "states":

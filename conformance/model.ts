@@ -29,7 +29,9 @@ export type Cap =
   | "ODP_RC_ATOMIC"
   | "ODP_RC_SEND_RECV"
   | "ATOMIC"
-  | "IB_TRANSPORT";
+  | "IB_TRANSPORT"
+  /** The iWARP transport (RDMAP/DDP/MPA over TCP, RFC 5040/5041/5044): for the rules only iWARP has. */
+  | "IWARP";
 
 /** One observed fact: a step's return code, a completion status, a QP state, a data verdict… */
 export type Value = string | number | boolean;

@@ -237,6 +237,46 @@ export const RULES = {
       "ignored where unsupported, so a registration with one of them succeeds, and one with any other bit that " +
       "is no flag fails (errno, no MR)",
   },
+  "man.ibv_reg_mr.iova": {
+    source: "ibv_reg_mr(3) (ibv_reg_mr_iova)",
+    text:
+      "the caller may specify the virtual base address (iova) of the MR when accessed through an lkey or rkey; " +
+      "the offset in the MR is computed as addr + (iova - hca_va), and iova 0 has the same effect as " +
+      "IBV_ACCESS_ZERO_BASED",
+  },
+  "rfc5040.terminate": {
+    source:
+      "RFC 5040 (RDMAP: RDMAP Error Management, Terminate Message) and RFC 5041 (DDP: tagged buffer errors)",
+    text:
+      "a Tagged message (RDMA Write, Read Response) or RDMA Read Request whose STag is invalid, out of bounds, of " +
+      "another PD or lacks the access right is not carried out: the peer that detects it sends a Terminate " +
+      "message naming the layer (DDP or RDMAP), error type and code, and the RDMAP Stream ends: both QPs go to " +
+      "Error and their outstanding WRs, receives included, complete flushed (IBV_WC_WR_FLUSH_ERR)",
+  },
+  "rfc5040.terminate-surfaced": {
+    source: "RFC 5040 (RDMAP Error Management: a Terminate reports the error to the Local Peer's ULP) and " +
+      "libibverbs enum ibv_wc_status",
+    text:
+      "the error a Terminate carries is surfaced on the WR it concerns: an RDMA Read Request refused at the Data " +
+      "Source for its STag completes with a remote access error (IBV_WC_REM_ACCESS_ERR), not merely flushed",
+  },
+  "rfc5040.read-sink": {
+    source:
+      "RFC 5040 (RDMA Read Request: the Data Sink STag; the Read Response is a Tagged message placed at " +
+      "it); Linux drivers/infiniband/core/rw.c registers iWARP READ sinks with IB_ACCESS_REMOTE_WRITE; " +
+      "ibv_reg_mr(3), ibv_post_send(3) and rdma_post_read(3) do not say which access a sink needs",
+    text:
+      "an RDMA READ names its sink by an STag the Read Response is placed at as a Tagged message, so the sink " +
+      "is exposed to the peer as remote-writable memory; whether an RNIC refuses a sink without remote write is " +
+      "the device's (memreg registers iWARP sinks with REMOTE_WRITE: bench/rig.ts readSinkAccess)",
+  },
+  "rfc5040.send-inv": {
+    source: "RFC 5040 (Send with Invalidate: the Invalidate STag field; RDMAP Error Management)",
+    text:
+      "a Send with Invalidate carries the STag its sender names (ibv_post_send(3): invalidate_rkey); the " +
+      "responder invalidates that STag, and one it cannot invalidate (unknown, another PD, not enabled for it) " +
+      "is an RDMAP error reported in a Terminate: the receive does not complete successfully and the stream ends",
+  },
   "man.ibv_reg_dmabuf_mr": {
     source: "ibv_reg_mr(3) (ibv_reg_dmabuf_mr)",
     text:

@@ -121,7 +121,19 @@ export type TapeStep =
   | { op: "post"; label: string; via: QpSide; ops: TapeOp[]; deadlineMs?: number; missingOk?: boolean }
   /** A receive of 4 KiB: into the fixture's receive buffer, or into `buf` with `lkey`. */
   | { op: "recv"; side: QpSide; buf?: string; lkey?: KeyExpr }
-  | { op: "collect"; label: string; side: QpSide; n: number }
+  /**
+   * Waits for the completions of `n` receives on side's CQ: the last n work requests posted, or those posted
+   * `ago[i]` work requests before the next one (`deadlineMs`, `missingOk`: as for post).
+   */
+  | {
+    op: "collect";
+    label: string;
+    side: QpSide;
+    n: number;
+    ago?: number[];
+    deadlineMs?: number;
+    missingOk?: boolean;
+  }
   | { op: "data"; label: string; buf: string }
   | { op: "states"; prefix: string }
   | { op: "recover"; pairs?: ("AB" | "CD")[]; retryCnt?: number }

@@ -79,12 +79,28 @@ export const mrEntryCases: CaseDef[] = [
     rule: "verbs.access-optional",
     level: "must",
     setup: "none",
-    provoke: `ibv_reg_mr_iova2(iova = 0, access = LOCAL_WRITE|REMOTE_WRITE|REMOTE_READ|0x${
+    // iova = the address: this case is about the access bit alone (mr.iova2_zero_based checks the iova).
+    provoke: `ibv_reg_mr_iova2(iova = the address, access = LOCAL_WRITE|REMOTE_WRITE|REMOTE_READ|0x${
       OPTIONAL_ACCESS.toString(16)
-    }), then RDMA WRITE of 64 bytes at remote address 0 (the MR's first byte)`,
+    }), then RDMA WRITE of 64 bytes through its rkey`,
     expect: all({ "reg.ret": ["0"] }, granted("access"), written),
     async run(f) {
-      const mr = f.regMr("reg", RW | OPTIONAL_ACCESS, { iova: 0n, must: true })!;
+      const mr = f.regMr("reg", RW | OPTIONAL_ACCESS, { iova: f.dst.addr + BigInt(T.mrOff), must: true })!;
+      await writeChecked(f, { key: mr.rkey });
+    },
+  },
+  {
+    id: "mr.iova2_zero_based",
+    title: "ibv_reg_mr_iova2 with iova 0: the rkey reaches the MR's first byte at remote address 0",
+    rule: "man.ibv_reg_mr.iova",
+    level: "must",
+    setup: "none",
+    provoke:
+      "ibv_reg_mr_iova2(iova = 0, LOCAL_WRITE|REMOTE_WRITE|REMOTE_READ), then RDMA WRITE of 64 bytes at " +
+      "remote address 0 (the MR's first byte)",
+    expect: all({ "reg.ret": ["0"] }, granted("access"), written),
+    async run(f) {
+      const mr = f.regMr("reg", RW, { iova: 0n, must: true })!;
       await writeChecked(f, { key: mr.rkey, raddr: 0n });
     },
   },

@@ -9,9 +9,10 @@ import { odpCases } from "./odp.ts";
 import { ordCases } from "./ord.ts";
 import { fuzzedCases } from "./fuzzed.ts";
 import { mrEntryCases, mw1EntryCases, mw2EntryCases } from "./entry.ts";
+import { iwarpCases } from "./iwarp.ts";
 
 /** The case groups, in run order (`--group`). */
-export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "ord", "fuzz"] as const;
+export const GROUPS = ["mr", "lprot", "mw1", "mw2", "qp", "odp", "ord", "iwarp", "fuzz"] as const;
 
 /** Every case, in run order. */
 export const CASES: readonly CaseDef[] = [
@@ -25,5 +26,6 @@ export const CASES: readonly CaseDef[] = [
   ...qpCases,
   ...odpCases,
   ...ordCases,
+  ...iwarpCases,
   ...fuzzedCases,
 ];

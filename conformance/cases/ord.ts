@@ -168,7 +168,8 @@ function fenceAfterRecovery(op: "read" | "atomic"): CaseDef {
       "byte advanced (Remote Access Error: qpA and qpB go to ERR), then both QPs recovered through RESET to RTS",
     provoke:
       `${what} with the MR's rkey, posted with IBV_SEND_FENCE (nothing is outstanding: the fence has ` +
-      `nothing to wait for); its completion awaited ${FENCE_WAIT_MS} ms`,
+      `nothing to wait for); its completion awaited ${FENCE_WAIT_MS} ms; where the post is refused, the same ` +
+      "READ unfenced (next.*: does the send queue still run?)",
     expect: all(
       { "bad.wc": [REM_ACCESS] },
       granted("access"),
@@ -184,6 +185,8 @@ function fenceAfterRecovery(op: "read" | "atomic"): CaseDef {
         ? f.readOp({ key: mr.rkey })
         : f.atomicOp({ key: mr.rkey, op: "fadd", compareAdd: 1n });
       await f.post("access", [f.fenced(access)], "A", wait);
+      // Refused at the post: does the same READ unfenced still run (or did the refusal wedge the send queue)?
+      if (f.facts["access.ret"] !== "0") await f.post("next", [f.readOp({ key: mr.rkey })], "A", wait);
       if (op === "atomic") f.data();
     },
   };

@@ -673,6 +673,16 @@ static void fx_collect(const char *label, char side, int n) {
 	status_facts(label, wcs, n, ids, n);
 }
 
+/* Like fx_collect, for receives posted ago[i] work requests before the next one; missing ones are "none" where
+ * missing_ok (deadline_ms 0: the step deadline). */
+static void fx_collect_ago(const char *label, char side, int n, const int *ago, double deadline_ms, int missing_ok) {
+	uint64_t ids[64];
+	for (int i = 0; i < n; i++) ids[i] = F.next_wr - (uint64_t)ago[i];
+	struct ibv_wc wcs[64];
+	int got = await_ids_for(cq_ix(side_ix(side)), ids, n, wcs, deadline_ms, missing_ok);
+	status_facts(label, wcs, got, ids, n);
+}
+
 static void intend(struct buf *t, size_t off, const uint8_t *bytes, size_t len) {
 	memcpy(t->intended + off, bytes, len);
 }

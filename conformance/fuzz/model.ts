@@ -97,6 +97,8 @@ export interface Observation {
   qp: Record<QpName, "RTS" | "ERR">;
   /** The step was not carried out (it referred to an object the device had already freed). */
   skipped?: boolean;
+  /** QPs whose state ibv_query_qp does not report (they read RESET): their state is not checked. */
+  unreadable?: readonly QpName[];
 }
 
 /** Every QP, in order. */

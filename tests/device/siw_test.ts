@@ -1,5 +1,6 @@
 // The iWARP path on siw0 (the testbed's Soft-iWARP device): a one-process loopback connected through rdma_cm,
-// data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process.
+// data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process; and
+// the conformance cases only iWARP has (group iwarp), in process.
 // Skipped where there is no iWARP device (a host with only RoCE/IB, or a kernel siw.ko was not built for).
 import assert from "node:assert/strict";
 import {
@@ -18,6 +19,8 @@ import {
 } from "../../ffi/mod.ts";
 import { readSinkAccess } from "../../bench/rig.ts";
 import { deviceRecord } from "../../record/device.ts";
+import { CASES } from "../../conformance/cases/index.ts";
+import { runSuite } from "../../conformance/suite.ts";
 
 const iwarp = (() => {
   try {
@@ -89,5 +92,23 @@ Deno.test({
     writePattern(src.u8, 0, size, 4);
     assert.equal(await post(WrOpcode.RDMA_WRITE, 4), "IBV_WC_SUCCESS");
     assert.equal(checkPattern(dst.u8, 0, size, 4), -1);
+  },
+});
+
+Deno.test({
+  name: "siw: iWARP's own conformance cases run in process on siw0, each passing or explained by the profile",
+  ignore: !iwarp,
+  async fn() {
+    const iwarpCases = CASES.filter((c) => c.id.startsWith("iwarp."));
+    const opts = { port: 1, stepDeadlineMs: 5000, caseDeadlineMs: 30000, strict: false, isolate: false };
+    const doc = await runSuite(iwarpCases, { ...opts, device: iwarp, cases: "iwarp.*" });
+    // A refused STag ends the stream (Terminate): bounded waits, no timeout; siw's departures are in siw.json.
+    for (const r of doc.results) {
+      assert.ok(
+        ["pass", "observed", "known"].includes(r.class),
+        `${r.id}: ${r.class} ${JSON.stringify(r.observed)}`,
+      );
+    }
+    assert.equal(doc.results.length, iwarpCases.length);
   },
 });

@@ -21,6 +21,7 @@ const CAPS = new Set([
   "ODP_RC_SEND_RECV",
   "ATOMIC",
   "IB_TRANSPORT",
+  "IWARP",
 ]);
 
 Deno.test("catalogue: at least 45 unique ids of the form group.name, every group present", () => {

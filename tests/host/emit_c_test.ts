@@ -1,6 +1,7 @@
 // The C programs --emit-c writes for the step kinds the ODP and ordering cases added: ibv_advise_mr, a type 2
-// bind and a fenced SEND in one post, a receive buffer's expected bytes, MR key churn. Compiled where cc and
-// libibverbs' headers are (the device runs are in tests/device and the testbed).
+// bind and a fenced SEND in one post, a receive buffer's expected bytes, MR key churn, a receive waited for
+// with a deadline. Compiled where cc and libibverbs' headers are (the device runs are in tests/device and the
+// testbed).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { emitProgram } from "../../conformance/emit_c.ts";
 import { canCompile } from "../../conformance/dossier.ts";
@@ -36,6 +37,7 @@ const tape: Tape = {
       ],
     },
     { op: "churn", label: "churn", trials: 10, live: ["mr2"] },
+    { op: "collect", label: "recvA", side: "A", n: 1, ago: [3], deadlineMs: 2000, missingOk: true },
     { op: "data", label: "recv.data", buf: "b3" },
   ],
 };
@@ -50,6 +52,11 @@ Deno.test("emit-c: advise, a bind and a fenced SEND in one post, intend and chur
   );
   assert(c.includes(".kind = OP_SEND, .key = 0x0u, .target = -1, .plain = 1, .fence = 1}"), "the fence");
   assert(c.includes("int live[] = {2};") && c.includes('fx_churn("churn", 10, live, 1);'), "churn");
+  // A receive posted before other work requests, waited for with a deadline (the iwarp cases).
+  assert(
+    c.includes("static const int ago[] = {3};") &&
+      c.includes("fx_collect_ago(\"recvA\", 'A', 1, ago, 2000, 1);"),
+  );
   if (!canCompile()) {
     console.log("emit-c: no cc or no /usr/include/infiniband/verbs.h here: the compile is skipped");
     return;

@@ -263,6 +263,12 @@ Deno.test("fuzz check: a class outside the accepted ones, or a QP in the wrong s
   assertEquals(mis.qpAfter, { A: "ERR" });
   assertEquals(check(3, mis, sim.st, { cls: "post-err", qp: RTS }), null);
   assertEquals(check(3, mis, sim.st, { cls: "rem-inv-req", qp: RTS })?.observed, "qp-RTS");
+  // A QP whose state the provider does not report (siw: it reads RESET) is not checked; the others still are.
+  assertEquals(check(3, p, sim.st, { cls: "rem-access", qp: RTS, unreadable: ["A", "B"] }), null);
+  assertEquals(
+    check(3, p, sim.st, { cls: "rem-access", qp: RTS, unreadable: ["B"] })?.signature,
+    "vol1.error-flush|qpA.after.access.write.mw2.outside-window|qp-RTS",
+  );
   assertEquals(
     check(3, { ...p, accept: "open" }, sim.st, { cls: "anything", qp: { ...RTS, C: "ERR" } }),
     null,
