@@ -305,10 +305,11 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
     // Site index: configurations (not runs), sortable, filterable, links relative and working.
     {
       const { page, watch } = await open(ctx, files.site);
-      // The fixtures' 10 runs are 8 configurations: 6 bench (4 matrices, 2 kernels, pair sides), 2 conformance.
-      assert.equal(await visibleRows(page, "configs"), 8);
+      // The fixtures' 12 runs are 10 configurations: 8 bench (4 matrices, 2 kernels, pair sides, rxe0 and siw0
+      // side by side), 2 conformance.
+      assert.equal(await visibleRows(page, "configs"), 10);
       await page.selectOption('select[name="kind"]', "bench");
-      assert.equal(await visibleRows(page, "configs"), 6);
+      assert.equal(await visibleRows(page, "configs"), 8);
       await page.selectOption('select[name="kind"]', "");
       await page.click("#configs thead th:nth-child(8)");
       const started = await page.evaluate(() =>
