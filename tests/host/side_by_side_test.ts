@@ -11,6 +11,8 @@ import { compareRuns, runHead } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { publish } from "../../reports/site.ts";
 import { transportName } from "../../reports/transport.ts";
+import { formatDevices } from "../../commands/devices.ts";
+import type { DevicesOutput } from "../../record/device.ts";
 
 Deno.test("side by side: --device takes a list; an empty name or a device named twice is bad input", () => {
   assert.deepEqual(deviceList(undefined), []);
@@ -63,6 +65,12 @@ Deno.test("side by side: the run's two documents, measured in turn, each with it
     r.kind === "bench" ? [Date.parse(r.doc.startedAt), Date.parse(r.doc.finishedAt)] : []
   );
   assert.ok(a[0] < b[1] && b[0] < a[1], "the two runs overlap");
+  // `devices` names them as users do, with the verbs transport type where it differs.
+  const table = formatDevices(
+    { host: rxe.doc.host, devices: [rxe.doc.device, siw.doc.device] } as DevicesOutput,
+  );
+  assert.match(table, /rxe0 {2}Soft-RoCE[^]*transport +RoCE v2 \(verbs transport InfiniBand\)/);
+  assert.match(table, /siw0 {2}Soft-iWARP[^]*transport +iWARP\n/);
   // An InfiniBand port is InfiniBand; an unknown transport keeps its own name.
   const ib = { transport: "InfiniBand", ports: [{ linkLayer: "InfiniBand", gids: [{ type: "IB" }] }] };
   assert.equal(transportName(ib), "InfiniBand");
