@@ -203,6 +203,8 @@ export interface StepsOptions {
   quiet: boolean;
   /** The document's `verification`. */
   verification: string;
+  /** A side-by-side run's device: its progress lines say which (one line per step, never a bar). */
+  label?: string;
 }
 
 /** Runs a bench run's steps on `side` and writes its stream, document and end record. */
@@ -223,6 +225,7 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     keys.length + (cfg.revocationCheck ? revoking.length : 0) + (cfg.regcost ? 1 : 0) + (calibrate ? 1 : 0) +
       (regscaleRun ? 1 : 0),
     o.quiet,
+    o.label,
   );
   const points: PointResult[] = [];
   const checks: LateAccessResult[] = [];

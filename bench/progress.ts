@@ -10,10 +10,14 @@ export interface Progress {
   stop(): void;
 }
 
-/** A progress display for `total` steps: a bar on a TTY, a line per step otherwise (none when quiet). */
-export async function progress(total: number, quiet = false): Promise<Progress> {
+/**
+ * A progress display for `total` steps: a bar on a TTY, a line per step otherwise (none when quiet). With a
+ * `label` (one of several runs side by side), lines that begin with it, also on a TTY: bars would overwrite
+ * each other.
+ */
+export async function progress(total: number, quiet = false, label?: string): Promise<Progress> {
   let n = 0;
-  if (!quiet && Deno.stderr.isTerminal()) {
+  if (!quiet && label === undefined && Deno.stderr.isTerminal()) {
     // Loaded for a terminal only: logs and tests (every run in the testbed's CI) start without it.
     const { SingleBar } = await import("cli-progress");
     const bar = new SingleBar({
@@ -33,7 +37,7 @@ export async function progress(total: number, quiet = false): Promise<Progress> 
     step: () => {},
     done: (line) => {
       n++;
-      if (!quiet && line !== null) console.error(`[${n}/${total}] ${line}`);
+      if (!quiet && line !== null) console.error(`${label ? `${label} ` : ""}[${n}/${total}] ${line}`);
     },
     stop: () => {},
   };

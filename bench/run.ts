@@ -57,15 +57,72 @@ export function markLimited(p: PointResult, ranBefore: ReadonlySet<string>, dev:
 
 /** `memreg bench` in this process on `device` (the first one when absent). */
 export async function runBench(cfg: BenchConfig, device?: string, quiet = false): Promise<BenchOutcome> {
+  return (await runBenchDevices(cfg, device === undefined ? [] : [device], quiet))[0];
+}
+
+/**
+ * `memreg bench --device rxe0,siw0`: the devices side by side in this process, one result file each (--out
+ * FILE.json becomes FILE-DEVICE.json). They take turns step by step, point i on every device before point i+1 on
+ * any, so a drift of the host (emulation, frequency, other load) over the run falls on all of them alike. A
+ * signal stops every device after its current step; each document says whether it completed. [] runs the
+ * first device alone.
+ */
+export async function runBenchDevices(
+  cfg: BenchConfig,
+  devices: string[],
+  quiet = false,
+): Promise<BenchOutcome[]> {
   checkLimits(cfg);
   using stop = await watchStop("finishing the current point, then writing the results");
-  using ctx = Context.open(device);
-  const head = runHeader("bench", SCHEMA_VERSION, ctx);
-  using side = new OneProcess(ctx, cfg, stop, head.device);
-  return await runSteps(
-    { cfg, head, device: ctx.name, quiet, verification: verificationNote(cfg) },
-    side,
-  );
+  using opened = new DisposableStack();
+  const ctxs = (devices.length ? devices : [undefined]).map((d) => opened.use(Context.open(d)));
+  const turns = ctxs.length > 1 ? new Turns() : null;
+  // Every device's run ends (its document written) before any context closes, even when one of them failed.
+  const ends = await Promise.allSettled(ctxs.map(async (ctx) => {
+    const head = runHeader("bench", SCHEMA_VERSION, ctx);
+    const out = turns && cfg.out ? deviceOut(cfg.out, ctx.name) : cfg.out;
+    using side = new OneProcess(ctx, { ...cfg, out }, stop, head.device, turns);
+    return await runSteps(
+      {
+        cfg: side.cfg,
+        head,
+        device: ctx.name,
+        quiet,
+        verification: verificationNote(cfg),
+        ...(turns ? { label: ctx.name } : {}),
+      },
+      side,
+    );
+  }));
+  const failed = ends.find((e) => e.status === "rejected");
+  if (failed) throw failed.reason;
+  return ends.map((e) => (e as PromiseFulfilledResult<BenchOutcome>).value);
+}
+
+/** A side-by-side run's --out for one device: results/x.json → results/x-siw0.json. */
+export function deviceOut(out: string, device: string): string {
+  return out.replace(/(\.json)?$/, `-${device}$1`);
+}
+
+/**
+ * Steps taken in turn by the devices of a side-by-side run (one thread: a step holds it until done). First
+ * come, first served: a device asking again after its step queues behind the others that already asked.
+ */
+export class Turns {
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Runs `step` once every step asked for before it has finished. */
+  async take<T>(step: () => Promise<T>): Promise<T> {
+    const before = this.#tail;
+    let done!: () => void;
+    this.#tail = new Promise((resolve) => done = resolve);
+    try {
+      await before;
+      return await step();
+    } finally {
+      done();
+    }
+  }
 }
 
 /** The steps in one process: one rig, both ends of the cycle polled by one loop. */
@@ -83,7 +140,14 @@ class OneProcess implements StepRunner, Disposable {
     readonly cfg: BenchConfig,
     readonly stop: StopWatch,
     readonly device: { name: string },
+    /** A side-by-side run's turns (runBenchDevices); null alone. */
+    readonly turns: Turns | null = null,
   ) {}
+
+  /** Runs a measuring step in this device's turn. */
+  #inTurn<T>(step: () => Promise<T>): Promise<T> {
+    return this.turns ? this.turns.take(step) : step();
+  }
 
   get #r(): Rig {
     return this.#rig!;
@@ -101,10 +165,12 @@ class OneProcess implements StepRunner, Disposable {
   }
 
   point(_index: number, key: PointKey): Promise<PointResult> {
-    const p = runPoint(this.#r, key, this.cfg, this.#hist);
-    markLimited(p, this.#ranBefore, this.#r.dev);
-    if (p.status === "ok") this.#ranBefore.add(p.strategy);
-    return Promise.resolve(p);
+    return this.#inTurn(() => {
+      const p = runPoint(this.#r, key, this.cfg, this.#hist);
+      markLimited(p, this.#ranBefore, this.#r.dev);
+      if (p.status === "ok") this.#ranBefore.add(p.strategy);
+      return Promise.resolve(p);
+    });
   }
 
   afterPoint(what: string): string | null {
@@ -119,14 +185,24 @@ class OneProcess implements StepRunner, Disposable {
   }
 
   lateAccess(_index: number, key: PointKey): Promise<LateAccessResult> {
-    return lateAccess(this.#r, key.strategy, key.op, this.cfg, key.layout);
+    return this.#inTurn(() => lateAccess(this.#r, key.strategy, key.op, this.cfg, key.layout));
   }
 
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult>> {
-    return Promise.resolve(measureRegcost(this.#r, this.cfg, () => this.stopping(), step));
+    return this.#inTurn(() =>
+      Promise.resolve(measureRegcost(this.#r, this.cfg, () => this.stopping(), step))
+    );
   }
 
   regscale(
+    step: (what: string) => void,
+    say: (line: string) => void,
+    part: (p: RegscalePart) => void,
+  ): Promise<RegscaleResult> {
+    return this.#inTurn(() => this.#regscale(step, say, part));
+  }
+
+  #regscale(
     step: (what: string) => void,
     say: (line: string) => void,
     part: (p: RegscalePart) => void,
@@ -147,7 +223,7 @@ class OneProcess implements StepRunner, Disposable {
   }
 
   calibrate(points: PointResult[]): Promise<Calibration> {
-    return runCalibration(this.#r, this.cfg, this.device, points);
+    return this.#inTurn(() => runCalibration(this.#r, this.cfg, this.device, points));
   }
 
   stoppedBy(): boolean {

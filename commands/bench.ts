@@ -118,5 +118,6 @@ export function registerBench(program: Command): void {
       .option("--out <file>", "result JSON (default: results/bench-<device>-<date>.json)")
       .option("--no-html", "do not write the HTML report next to the JSON")
       .option("--quiet", "no progress output"),
+    true,
   )).action(async (opts: BenchCliOptions) => (await import("./bench_action.ts")).bench(opts));
 }

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { DevicesOutput } from "../record/device.ts";
 import { type DeviceOptions, deviceOptions, ensureDevice } from "./options.ts";
+import { transportName } from "../reports/transport.ts";
 
 /** Registers `memreg devices` on the program. */
 export function registerDevices(program: Command): void {
@@ -31,7 +32,9 @@ export function formatDevices(out: DevicesOutput): string {
     const row = (k: string, v: string | number) => lines.push(`  ${k.padEnd(18)} ${v}`);
     lines.push(`${d.name}  ${d.model}`);
     row("node GUID", d.nodeGuid);
-    row("transport", d.transport);
+    // RoCE reports the InfiniBand transport type: the name users know, with the verbs' own where it differs.
+    const transport = transportName(d);
+    row("transport", transport === d.transport ? transport : `${transport} (verbs transport ${d.transport})`);
     row("vendor / part", `${d.vendorId} / ${d.vendorPartId} (hw ${d.hwVer})`);
     row("firmware", d.firmware || "-");
     row("NUMA node", d.numaNode < 0 ? "-" : d.numaNode);

@@ -22,10 +22,16 @@ export interface DeviceOptions {
   device?: string;
 }
 
-/** Adds --device, --no-testbed and --kernel to a subcommand. */
-export function deviceOptions(cmd: Command): Command {
+/** Adds --device, --no-testbed and --kernel to a subcommand (`list`: --device takes a comma list). */
+export function deviceOptions(cmd: Command, list = false): Command {
   return cmd
-    .option("--device <name>", "RDMA device (default: the first)")
+    .option(
+      list ? "--device <names>" : "--device <name>",
+      list
+        ? "RDMA device, or a comma list (rxe0,siw0) measured side by side, point by point in turn, one result " +
+          "file each (default: the first)"
+        : "RDMA device (default: the first)",
+    )
     .option("--no-testbed", "refuse to boot the Soft-RoCE testbed when no RDMA device is present")
     .option("--kernel <version>", "testbed kernel to boot (see `memreg testbed --list-kernels`)");
 }
@@ -65,17 +71,35 @@ export function userPaths(cmd: Command | undefined = current): UserPath[] {
 }
 
 /**
+ * The devices of a --device comma list (`bench --device rxe0,siw0`), in the order given; [] when absent. An
+ * empty name or a device named twice is bad input (one line, exit 2).
+ */
+export function deviceList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const names = value.split(",").map((s) => s.trim());
+  if (names.some((n) => n === "")) {
+    throw new UsageError(`--device ${value}: an empty device name in the list`);
+  }
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new UsageError(`--device ${value}: ${twice} is named twice`);
+  return names;
+}
+
+/**
  * Runs the whole command inside the testbed when the host has no RDMA device, then exits with its code;
  * otherwise checks --device against the devices present (bad input: one line, exit 2, nothing opened).
+ * `list`: --device may name several devices (deviceList), each checked.
  */
-export async function ensureDevice(opts: DeviceOptions): Promise<void> {
+export async function ensureDevice(opts: DeviceOptions, list = false): Promise<void> {
+  const devices = list ? deviceList(opts.device) : opts.device ? [opts.device] : [];
   if (hasRdmaDevice() || inTestbed()) {
-    if (opts.device) {
+    if (devices.length) {
       const { listDevices } = await import("../ffi/mod.ts");
       const names = listDevices().map((d) => d.name);
-      if (!names.includes(opts.device)) {
+      const absent = devices.find((d) => !names.includes(d));
+      if (absent !== undefined) {
         throw new UsageError(
-          `--device ${opts.device}: no such RDMA device (present: ${names.join(", ") || "none"})`,
+          `--device ${absent}: no such RDMA device (present: ${names.join(", ") || "none"})`,
         );
       }
     }
@@ -85,7 +109,7 @@ export async function ensureDevice(opts: DeviceOptions): Promise<void> {
   const code = await relaunchInTestbedIfNeeded(Deno.args, {
     noTestbed: !opts.testbed,
     kernel: opts.kernel,
-    device: opts.device,
+    devices,
     paths: userPaths(),
   });
   if (code !== null) Deno.exit(code);

@@ -16,6 +16,7 @@ import { fmtSize } from "./html/runtime.js";
 import { docPairs, type PairPart, pairParts, setupLine } from "./pairs.ts";
 import { pairLabel, pairNumber } from "../record/pair.ts";
 import { ALPHA, type GeoMean, geometricMean, mannWhitney, testable } from "../common/stats.ts";
+import { transportName } from "./transport.ts";
 
 /** A compared run as the comparison names it: device, kernel, setup, whether complete. */
 export interface RunRef {
@@ -27,6 +28,10 @@ export interface RunRef {
   /** The pairs the run names (none for a single process). */
   pairs: { n: number; label: string }[];
   model: string;
+  /** The device's transport as its users name it: RoCE v2, iWARP, InfiniBand (reports/transport.ts). */
+  transport: string;
+  /** How its QPs were connected: by GID or through rdma_cm (older documents: by GID). */
+  connection: "gid" | "rdma_cm";
   kernel: string;
   startedAt: string;
   complete: boolean;
@@ -140,6 +145,8 @@ export function runRef(r: Loaded): RunRef {
     setup: setupLine(r.doc),
     pairs: pairs.map((p, i) => ({ n: pairNumber(p, i), label: pairLabel(p) })),
     model: r.doc.device.model,
+    transport: transportName(r.doc.device),
+    connection: r.doc.device.connection ?? "gid",
     kernel: r.doc.host.kernel,
     startedAt: r.doc.startedAt,
     complete: r.status.complete,
@@ -153,6 +160,36 @@ export const letter = (i: number) => String.fromCharCode(65 + i);
 /** "A: rxe0, 6.1.0-56-amd64": a run's letter, device and kernel (incomplete runs say so). */
 export const runLabel = (r: RunRef, i: number) =>
   `${letter(i)}: ${r.device}, ${r.kernel}${r.complete ? "" : " (incomplete)"}`;
+
+/** "rxe0 · RoCE v2 · rdma_cm": a run's device, its transport and, where not by GID, how its QPs connected. */
+export const deviceLine = (r: RunRef) =>
+  `${r.device} (${r.model}) · ${r.transport}${r.connection === "rdma_cm" ? " · rdma_cm" : ""}`;
+
+/**
+ * A run's column head: its letter, and where the runs are of more than one device, the device with its
+ * transport ("B siw0 · iWARP"), so a table of devices side by side says which column is which.
+ */
+export function runHead(runs: RunRef[], i: number): string {
+  const devices = new Set(runs.map((r) => r.device));
+  return devices.size > 1 ? `${letter(i)} ${runs[i].device} · ${runs[i].transport}` : letter(i);
+}
+
+/**
+ * The line that says what a comparison of different transports shows (null for runs of one transport): a
+ * difference there is one provider against the other, not a change over time, and the same kernel (or not)
+ * says whether the kernel is out of the picture.
+ */
+export function transportsLine(runs: RunRef[]): string | null {
+  const kinds = [...new Set(runs.map((r) => r.transport))];
+  if (kinds.length < 2) return null;
+  const kernels = new Set(runs.map((r) => r.kernel));
+  return `Devices of ${kinds.length} transports side by side: ${
+    runs.map((r, i) => `${letter(i)} ${r.device} (${r.transport})`).join(", ")
+  }${
+    kernels.size === 1 ? `, on the same kernel (${runs[0].kernel})` : ", on different kernels"
+  }. A difference here (a figure beyond the spread, a regression, a new deviation) is one provider against the ` +
+    "other, not a change over time.";
+}
 
 /** A figure's or status change's point, with its pair where points are matched per pair. */
 export const pointName = (x: { key: string; pair: number | null }) =>

@@ -3,11 +3,14 @@ import {
   type BenchCompare,
   type CompareModel,
   type ConformanceCompare,
+  deviceLine,
   type FigureDiff,
   fmtGeoMean,
   letter,
   pointName,
+  runHead,
   type RunRef,
+  transportsLine,
 } from "./compare.ts";
 import { fmtP } from "../common/stats.ts";
 import { fmtCount, fmtMBps, fmtNs, sig } from "./html/runtime.js";
@@ -52,23 +55,28 @@ export const worse = (f: FigureDiff, i: number) =>
   (f.changes[i] === "up" && f.better === "lower") || (f.changes[i] === "down" && f.better === "higher");
 
 function runsTable(runs: RunRef[]): string[] {
+  const note = transportsLine(runs);
   return [
-    "| run | file | setup | device | kernel | started |",
+    "| run | file | setup | device · transport | kernel | started |",
     "|---|---|---|---|---|---|",
     ...runs.map((r, i) =>
       `| ${i === 0 ? "**A (baseline)**" : letter(i)} | ${cell(r.name)} | ${cell(r.setup)} | ${
-        cell(`${r.device} (${r.model})`)
+        cell(deviceLine(r))
       } | ${cell(r.kernel)}${r.testbed ? " (testbed)" : ""} | ${r.startedAt}${
         r.complete ? "" : " **incomplete**"
       } |`
     ),
+    ...(note ? ["", note] : []),
   ];
 }
+
+/** The runs' column heads, joined as a Markdown row's cells. */
+const heads = (runs: RunRef[]) => runs.map((_, i) => cell(runHead(runs, i))).join(" | ");
 
 function conformanceMd(c: ConformanceCompare): string[] {
   const out = ["### Conformance", "", ...runsTable(c.runs), ""];
   const classes = [...new Set(c.counts.flatMap((x) => Object.keys(x)))];
-  out.push(`| result | ${c.runs.map((_, i) => letter(i)).join(" | ")} |`);
+  out.push(`| result | ${heads(c.runs)} |`);
   out.push(`|---|${c.runs.map(() => "---:").join("|")}|`);
   for (const k of classes) {
     if (c.counts.some((x) => x[k])) out.push(`| ${k} | ${c.counts.map((x) => x[k] ?? 0).join(" | ")} |`);
@@ -78,7 +86,7 @@ function conformanceMd(c: ConformanceCompare): string[] {
   else {
     out.push(`**${c.diffs.length} case(s) differ**`, "");
     out.push(
-      `| case | change | ${c.runs.map((_, i) => letter(i)).join(" | ")} | facts that differ |`,
+      `| case | change | ${heads(c.runs)} | facts that differ |`,
     );
     out.push(`|---|---|${c.runs.map(() => "---").join("|")}|---|`);
     for (const d of c.diffs) {
@@ -103,7 +111,7 @@ function benchMd(b: BenchCompare): string[] {
     out.push(
       "**Status changes**",
       "",
-      `| point | ${b.runs.map((_, i) => letter(i)).join(" | ")} |`,
+      `| point | ${heads(b.runs)} |`,
     );
     out.push(`|---|${b.runs.map(() => "---").join("|")}|`);
     for (const s of b.statusChanges) {
@@ -125,7 +133,9 @@ function benchMd(b: BenchCompare): string[] {
     "",
   );
   const rows = (fs: FigureDiff[]) => [
-    `| point | figure | A | ${b.runs.slice(1).map((_, i) => `${letter(i + 1)} | ×A`).join(" | ")} |`,
+    `| point | figure | ${cell(runHead(b.runs, 0))} | ${
+      b.runs.slice(1).map((_, i) => `${cell(runHead(b.runs, i + 1))} | ×A`).join(" | ")
+    } |`,
     `|---|---|---:|${b.runs.slice(1).map(() => "---:|---:").join("|")}|`,
     ...fs.map((f) =>
       `| ${cell(pointName(f))} | ${f.metric} | ${fmtValue(f, f.values[0])} | ${

@@ -16,6 +16,7 @@ import { Charts, esc, page, table, td } from "./html/page.ts";
 import type { ChartSpec } from "./html/runtime.js";
 import { fmtCount, fmtNs, fmtSize } from "./html/runtime.js";
 import { slug } from "./figure.ts";
+import { transportName } from "./transport.ts";
 import { pairNumber } from "../record/pair.ts";
 import { pairParts } from "./pairs.ts";
 import { styleOf } from "./bench/figures.ts";
@@ -274,7 +275,8 @@ interface Written {
 }
 
 function comparesTable(ws: Written[], prefix: string): string {
-  const ref = (r: Loaded) => `${r.doc.device.name}, ${r.doc.host.kernel}, ${when(r)}`;
+  const ref = (r: Loaded) =>
+    `${r.doc.device.name} (${transportName(r.doc.device)}), ${r.doc.host.kernel}, ${when(r)}`;
   return table(
     ["kind", "why", "baseline (A)", "compared (B)", "page"],
     ws.map((w) =>

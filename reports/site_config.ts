@@ -9,6 +9,7 @@ import { UsageError } from "../common/mod.ts";
 import { type BenchRun, type Loaded, loadResult, plannedOf } from "./load.ts";
 import { docPairs } from "./pairs.ts";
 import { slug } from "./figure.ts";
+import { transportName } from "./transport.ts";
 
 /** The file `publish` leaves in a site: a directory holding it is a site, whose data copies are not runs. */
 export const SITE_MARKER = ".memreg-site";
@@ -81,7 +82,7 @@ export interface Config {
   /** A unique, stable file name. */
   slug: string;
   kind: "bench" | "conformance";
-  /** "rxe0 (Soft-RoCE (rdma_rxe))". */
+  /** "rxe0 (Soft-RoCE (rdma_rxe)) · RoCE v2": name, model and transport (reports/transport.ts). */
   device: string;
   firmware: string;
   kernel: string;
@@ -149,7 +150,7 @@ export function groupRuns(runs: Loaded[]): Config[] {
     const m = matrixOf(r);
     const c = {
       kind: r.kind,
-      device: `${r.doc.device.name} (${r.doc.device.model})`,
+      device: `${r.doc.device.name} (${r.doc.device.model}) · ${transportName(r.doc.device)}`,
       firmware: r.doc.device.firmware,
       kernel: r.doc.host.kernel,
       mode: modeOf(r),

@@ -4,11 +4,14 @@ import {
   type BenchCompare,
   type CompareModel,
   type ConformanceCompare,
+  deviceLine,
   type FigureDiff,
   fmtGeoMean,
   letter,
   pointName,
+  runHead,
   type RunRef,
+  transportsLine,
 } from "../compare.ts";
 import { fmtRatioCell, fmtValue, HOW_TO_READ, worse } from "../compare_md.ts";
 import type { ChartSpec } from "./runtime.js";
@@ -18,22 +21,23 @@ import { countsHtml } from "./conformance.ts";
 import { styleOf } from "../bench/figures.ts";
 
 function runsTable(runs: RunRef[], links?: (string | null)[]): string {
+  const note = transportsLine(runs);
   return table(
-    ["run", "file", "setup", "device", "kernel", "started", "complete"],
+    ["run", "file", "setup", "device · transport", "kernel", "started", "complete"],
     runs.map((r, i) =>
       `<tr><th scope="row">${letter(i)}${i === 0 ? " (baseline)" : ""}</th><td>${
         links?.[i] ? `<a href="${esc(links[i])}">${esc(r.name)}</a>` : esc(r.name)
-      }</td><td>${esc(r.setup)}</td><td>${esc(`${r.device} (${r.model})`)}</td><td>${esc(r.kernel)}${
+      }</td><td>${esc(r.setup)}</td><td>${esc(deviceLine(r))}</td><td>${esc(r.kernel)}${
         r.testbed ? " (testbed)" : ""
       }</td><td>${esc(r.startedAt)}</td><td class="${r.complete ? "" : "bad"}">${
         r.complete ? "yes" : "incomplete"
       }</td></tr>`
     ),
-  );
+  ) + (note ? `<p class="transports">${esc(note)}</p>` : "");
 }
 
 function conformanceHtml(c: ConformanceCompare, links?: (string | null)[]): string {
-  const head = ["case", "change", ...c.runs.map((_, i) => letter(i)), "facts that differ", "rule"];
+  const head = ["case", "change", ...c.runs.map((_, i) => runHead(c.runs, i)), "facts that differ", "rule"];
   const rows = c.diffs.map((d) =>
     `<tr data-change="${esc(d.change)}"><th scope="row" class="mono">${esc(d.id)}</th><td class="nowrap ${
       d.change === "regression" ? "bad" : d.change === "fixed" ? "good" : ""
@@ -53,7 +57,7 @@ function conformanceHtml(c: ConformanceCompare, links?: (string | null)[]): stri
   }
 <div class="grid">${
     c.runs.map((_, i) =>
-      `<div><strong>${letter(i)}</strong>${
+      `<div><strong>${esc(runHead(c.runs, i))}</strong>${
         countsHtml(c.counts[i], Object.values(c.counts[i]).reduce((a: number, b) => a + (b ?? 0), 0))
       }</div>`
     ).join("")
@@ -98,7 +102,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
         table(
           [
             "point",
-            ...b.runs.map((_, i) => letter(i)),
+            ...b.runs.map((_, i) => runHead(b.runs, i)),
           ],
           b.statusChanges.map((s) =>
             `<tr><th scope="row">${esc(pointName(s))}</th>${
@@ -193,10 +197,18 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
   );
   out.push(
     `<details open><summary>Every compared figure (${b.figures.length})</summary>${
-      table(["point", "figure", "A", ...b.runs.slice(1).flatMap((_, j) => [letter(j + 1), "×A"])], all, {
-        id: "bench-figures",
-        cls: "data sortable",
-      })
+      table(
+        [
+          "point",
+          "figure",
+          ...b.runs.flatMap((_, i) => i ? [runHead(b.runs, i), "×A"] : [runHead(b.runs, 0)]),
+        ],
+        all,
+        {
+          id: "bench-figures",
+          cls: "data sortable",
+        },
+      )
     }</details></section>`,
   );
   return out.join("\n");
@@ -209,7 +221,11 @@ export function compareHtml(
 ): string {
   const charts = new Charts();
   const runs = [...(m.conformance?.runs ?? []), ...(m.bench?.runs ?? [])];
-  const devices = [...new Set(runs.map((r) => `${r.device} ${r.kernel}`))];
+  // One kernel: said once, after the devices (rxe0 (RoCE v2) vs siw0 (iWARP), 6.1.0-57-amd64).
+  const oneKernel = new Set(runs.map((r) => r.kernel)).size === 1;
+  const devices = [
+    ...new Set(runs.map((r) => `${r.device} (${r.transport})${oneKernel ? "" : ` ${r.kernel}`}`)),
+  ];
   const body = [
     `<p>Baseline (A) first; ratios are run ÷ A. ▲ ▼ mark a change beyond the run-to-run spread (red when worse); “?” means the spread is not known, so no change is claimed.</p>`,
     `<details id="how-to-read"><summary>How to read these figures</summary>${
@@ -224,7 +240,7 @@ export function compareHtml(
       : "",
   ].join("\n");
   return page({
-    title: `memreg compare: ${devices.join(" vs ")}`,
+    title: `memreg compare: ${devices.join(" vs ")}${oneKernel ? `, ${runs[0].kernel}` : ""}`,
     subtitle: runs.map((r) => r.name).join(" · "),
     body,
     charts,

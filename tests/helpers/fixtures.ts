@@ -6,7 +6,9 @@
 // run cut the same way (its header, 20 cases and a third of the 21st). And one small matrix (4 KiB and 64 KiB
 // WRITE and READ, global, reg-per-io and mw2-remote, 5 repetitions) run in one boot first as a single process,
 // then as a pair of processes over rxe0 (bench --server / --connect): the single-process document and both
-// sides' documents.
+// sides' documents. And a small matrix (4 KiB and 64 KiB WRITE and READ, global, reg-per-io and mw2-remote, 5
+// repetitions) run by one `bench --device rxe0,siw0` on 6.1: rxe0's and siw0's documents, measured point by
+// point in turn.
 export const FIX = new URL("../fixtures/", import.meta.url).pathname;
 export const FIXTURES = {
   bench61: `${FIX}bench-rxe-6.1.json`,
@@ -20,4 +22,8 @@ export const FIXTURES = {
   single: `${FIX}bench-rxe-6.1-single.json`,
   pairClient: `${FIX}bench-rxe-6.1-pair-client.json`,
   pairServer: `${FIX}bench-rxe-6.1-pair-server.json`,
+  /** `bench --device rxe0,siw0` on 6.1: rxe0's document (RoCE v2). */
+  sideRxe: `${FIX}bench-6.1-side-rxe0.json`,
+  /** The same run's siw0 document (iWARP, rdma_cm). */
+  sideSiw: `${FIX}bench-6.1-side-siw0.json`,
 };

@@ -51,6 +51,8 @@ const ROWS: [string[], RegExp][] = [
   [["bench", "--out", tmp], /--out .*: is a directory; give a file name/],
   [["bench", "--out", "/proc/self/x.json"], /--out \/proc\/self\/x\.json: the testbed cannot serve \/proc/],
   [["bench", "--device", "mlx5_0"], /--device mlx5_0: no such RDMA device/],
+  [["bench", "--device", "rxe0,mlx5_0"], /--device mlx5_0: no such RDMA device/],
+  [["bench", "--device", "rxe0,siw0,rxe0"], /--device rxe0,siw0,rxe0: rxe0 is named twice/],
   [["conformance", "--cases", "nope.*"], /--cases: 'nope\.\*' matches no case/],
   [["conformance", "--cases", "mr;ls"], /--cases: 'mr;ls' is not an id pattern/],
   [["conformance", "--port", "0"], /--port must be a positive integer/],

@@ -256,3 +256,18 @@ Deno.test("locked memory asked for up front covers the page pool, the working se
   );
   assert.ok(sweep >= 16 * MiB && sweep < 20 * MiB, `${sweep} bytes for a 16 MiB cache cap`);
 });
+
+Deno.test("calibration: perftest's bandwidth from whichever of its averages carries more digits", async () => {
+  const { parsePerftest, perftestBytesPerSec } = await import("../../bench/calibrate.ts");
+  // ib_write_bw's figures line at 8 MiB under emulation: the message rate has one digit left, BW-average
+  // (MB/sec of 2^20 bytes) four.
+  const slow = parsePerftest(
+    [
+      " #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]",
+      " 8388608    50               63.91              63.87                0.000008",
+    ].join("\n"),
+  );
+  assert.equal(perftestBytesPerSec(slow, 8388608), 63.87 * 2 ** 20);
+  // A fast line: the message rate has more digits than the bandwidth's two decimals.
+  assert.equal(perftestBytesPerSec([64, 100000, 1.2, 1.19, 0.312456], 4), 0.312456 * 1e6 * 4);
+});

@@ -305,10 +305,11 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
     // Site index: configurations (not runs), sortable, filterable, links relative and working.
     {
       const { page, watch } = await open(ctx, files.site);
-      // The fixtures' 10 runs are 8 configurations: 6 bench (4 matrices, 2 kernels, pair sides), 2 conformance.
-      assert.equal(await visibleRows(page, "configs"), 8);
+      // The fixtures' 12 runs are 10 configurations: 8 bench (4 matrices, 2 kernels, pair sides, rxe0 and siw0
+      // side by side), 2 conformance.
+      assert.equal(await visibleRows(page, "configs"), 10);
       await page.selectOption('select[name="kind"]', "bench");
-      assert.equal(await visibleRows(page, "configs"), 6);
+      assert.equal(await visibleRows(page, "configs"), 8);
       await page.selectOption('select[name="kind"]', "");
       await page.click("#configs thead th:nth-child(8)");
       const started = await page.evaluate(() =>
@@ -370,9 +371,10 @@ Deno.test("browser: reports, compare page and site index work offline in chromiu
 
 /**
  * The first screen (1440×900) of a bench page (the 5-repetition single-process run), a conformance page, a
- * compare page (that run against a copy at half the rate) and the index of a 120-run site: the answer, or the
- * findings, come before any metadata. MEMREG_UPDATE_DOCS=1 writes the screenshots into docs/ (the README
- * shows them); otherwise they go to results/screenshots/ with the others.
+ * compare page (that run against a copy at half the rate), the index of a 120-run site, and the compare page
+ * `publish` makes of rxe0 (RoCE v2) and siw0 (iWARP) measured side by side on 6.1: the answer, or the findings,
+ * come before any metadata. MEMREG_UPDATE_DOCS=1 writes the screenshots into docs/ (the README shows them);
+ * otherwise they go to results/screenshots/ with the others.
  */
 Deno.test("browser: the first screen of each page leads with the answer", async () => {
   const docs = Deno.env.get("MEMREG_UPDATE_DOCS") === "1";
@@ -398,6 +400,12 @@ Deno.test("browser: the first screen of each page leads with the answer", async 
   Deno.mkdirSync(`${dir}/runs`);
   labRuns(`${dir}/runs`);
   publish(`${dir}/runs`, `${dir}/site`);
+  // `bench --device rxe0,siw0`'s two documents, published: the site's one compare page.
+  Deno.mkdirSync(`${dir}/side`);
+  for (const f of [FIXTURES.sideRxe, FIXTURES.sideSiw]) {
+    Deno.copyFileSync(f, `${dir}/side/${f.split("/").at(-1)}`);
+  }
+  const devices = publish(`${dir}/side`, `${dir}/side-site`).pages.find((p) => p.startsWith("compare/"))!;
   const ctx = await chromium.launchPersistentContext(`${dir}/profile`, {
     executablePath: chromiumPath(),
     args: ARGS,
@@ -412,6 +420,7 @@ Deno.test("browser: the first screen of each page leads with the answer", async 
         ["first-screen-conformance", files.conf, "findings"],
         ["first-screen-compare", files.compare, null],
         ["site-index", files.site, null],
+        ["compare-rxe0-siw0", `${dir}/side-site/${devices}`, null],
       ] as const
     ) {
       const { page, watch } = await open(ctx, file);

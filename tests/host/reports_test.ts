@@ -264,8 +264,8 @@ Deno.test("publish: a deterministic site with relative links only, every link re
   assert.equal(ra.pages.filter((p) => p.startsWith("runs/")).length, Object.keys(FIXTURES).length);
   assert.deepEqual(
     ra.pages.filter((p) => p.startsWith("compare/")).length,
-    2,
-    "bench and conformance, 6.1 vs 7.2",
+    4,
+    "bench and conformance, 6.1 vs 7.2; bench rxe0 vs siw0 on 6.1; the small matrix's rxe0 on two 6.1 builds",
   );
   for (const p of ra.pages) {
     const x = Deno.readFileSync(`${a}/${p}`), y = Deno.readFileSync(`${b}/${p}`);
