@@ -62,21 +62,59 @@ export async function lateAccess(
     if (ret !== 0) {
       throw new Error(`ibv_post_send of the late ${op === "write" ? "WRITE" : "READ"} returned ${ret}`);
     }
-    // Skip unrelated completions (the advert receive re-posted meanwhile stays pending; nothing else is queued).
-    const wcs = await rig.lb.cqA.collect(1, 20_000);
-    const status = wcs[0]?.statusName ?? "no completion";
-    if (op === "write" && rig.ctx.iwarp && status !== "no completion") {
-      // iWARP: the responder's refusal reaches the requester as a Terminate, not as a NAK with Remote Access
-      // Error: a WRITE it failed is refused whatever the status; a successful one is checked behind.
-      const check = status === "IBV_WC_SUCCESS"
-        ? await iwarpWriteRefused(rig, seg)
-        : { status, revoked: true };
-      return { strategy, op, layout, ...check, rkey: seg.rkey };
-    }
-    return { strategy, op, layout, status, revoked: status === REM_ACCESS_ERR, rkey: seg.rkey };
+    const check = await lateVerdict(rig, op, await lateCompletion(rig), seg);
+    return { strategy, op, layout, ...check, rkey: seg.rkey };
   } finally {
     setup.close();
   }
+}
+
+/** The late access's completion, and whether the connection ended meanwhile. */
+export interface LateWc {
+  /** Its status name, or "no completion" within the deadline. */
+  status: string;
+  /** Another WR of the QP completed flushed: the QP entered Error (iWARP: the stream was closed). */
+  ended: boolean;
+}
+
+/**
+ * The completion of the late access (wr kind PEER_RDMA, `slot`) within 20 s; the other completions are skipped
+ * (the advert receive re-posted meanwhile stays pending), but a flushed one is noted: once the QP is in Error
+ * the late access itself may never complete (a WR posted then is not flushed by siw), so the wait is cut short.
+ */
+export async function lateCompletion(rig: Rig, slot = 0): Promise<LateWc> {
+  const want = wrId(Kind.PEER_RDMA, slot);
+  let end = performance.now() + 20_000, ended = false;
+  for (let left = 20_000; left > 0; left = end - performance.now()) {
+    const [wc] = await rig.lb.cqA.collect(1, left);
+    if (!wc) break;
+    if (wc.wrId === want) return { status: wc.statusName, ended };
+    if (wc.statusName === "IBV_WC_WR_FLUSH_ERR" && !ended) [ended, end] = [true, performance.now() + 1000];
+  }
+  return { status: "no completion", ended };
+}
+
+/**
+ * Whether a late access that completed as `wc` was refused. IB and RoCE: the responder's NAK completes it with
+ * IBV_WC_REM_ACCESS_ERR. iWARP: the responder's refusal reaches the requester as a Terminate, not as a NAK with
+ * Remote Access Error: a READ completes in error, a WRITE that failed is refused whatever the status, and a
+ * successful one is checked behind (iwarpWriteRefused).
+ */
+export async function lateVerdict(
+  rig: Rig,
+  op: Op,
+  wc: LateWc,
+  seg: { addr: number; rkey: number },
+): Promise<{ status: string; revoked: boolean }> {
+  const { status } = wc;
+  if (op !== "write" || !rig.ctx.iwarp || status === "no completion") {
+    return { status, revoked: status === REM_ACCESS_ERR };
+  }
+  if (status !== "IBV_WC_SUCCESS") return { status, revoked: true };
+  if (wc.ended) {
+    return { status: `${status}, then the stream ended (a posted receive flushed)`, revoked: true };
+  }
+  return await iwarpWriteRefused(rig, seg);
 }
 
 /**
@@ -84,7 +122,7 @@ export async function lateAccess(
  * responder's STag check says (RFC 5040, Ordering and Completions). A refused STag makes the responder send a
  * Terminate and close the stream (RFC 5040, RDMAP Error Management), so a zero-length RDMA READ posted behind
  * the WRITE (served in order on the stream; a zero-length READ checks no STag) fails where the WRITE was
- * refused and succeeds where it was placed.
+ * refused and succeeds where it was placed; the stream's end also flushes the receives posted on it.
  */
 async function iwarpWriteRefused(
   rig: Rig,
@@ -101,9 +139,11 @@ async function iwarpWriteRefused(
       SendFlags.SIGNALED,
     ),
   );
-  const after = ret !== 0
-    ? `ibv_post_send ${ret}`
-    : (await rig.lb.cqA.collect(1, 20_000))[0]?.statusName ?? "no completion";
-  const refused = after !== "IBV_WC_SUCCESS" && after !== "no completion";
-  return { status: `IBV_WC_SUCCESS, then a zero-length READ: ${after}`, revoked: refused };
+  if (ret !== 0) {
+    return { status: `IBV_WC_SUCCESS, then a zero-length READ: ibv_post_send ${ret}`, revoked: false };
+  }
+  const after = await lateCompletion(rig, 1);
+  const ended = after.ended ? " (a posted receive flushed: the stream ended)" : "";
+  const refused = after.ended || (after.status !== "IBV_WC_SUCCESS" && after.status !== "no completion");
+  return { status: `IBV_WC_SUCCESS, then a zero-length READ: ${after.status}${ended}`, revoked: refused };
 }

@@ -299,6 +299,9 @@ export function emitAll(dir: string, items: EmitWhat[]): string[] {
     "(MEMREG_DEVICE defaults to the first device; MEMREG_PORT, MEMREG_GID and MEMREG_STEP_DEADLINE_MS are",
     "optional.) Compare the output with the facts listed in the comment above main().",
     "",
+    "On an iWARP device (e.g. siw0) the programs connect their QPs through rdma_cm, as memreg does: build them",
+    "where librdmacm's headers are (librdmacm-dev); librdmacm.so.1 is loaded when they run (no -lrdmacm).",
+    "",
     ...items.map((w, i) => `- \`${files[i]}\`: ${w.summary}`),
     "",
   ].join("\n");

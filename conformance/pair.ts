@@ -35,7 +35,7 @@ import { type Channel, type Received, STOP, type StopMessage } from "../oob/chan
 import { OobError } from "../oob/errors.ts";
 import { compareConfig, openChannel } from "../oob/session.ts";
 import { type CmAddress, EndpointSchema, meetPeer } from "../oob/meet.ts";
-import type { PairRole } from "../oob/role.ts";
+import { onDevice, type PairRole } from "../oob/role.ts";
 import { runHeader } from "../record/header.ts";
 import {
   CaseTimeout,
@@ -171,7 +171,9 @@ export async function runConformancePair(
     using ctx = openDevice(o);
     const t0 = performance.now();
     const header = runHeader("conformance", SCHEMA_VERSION, ctx);
-    // --rdma-cm: every case's connection through rdma_cm; its ids go with the channel, after the cases' QPs.
+    // --rdma-cm (and always on iWARP): every case's connection through rdma_cm; its ids go with the channel,
+    // after the cases' QPs.
+    role = onDevice(role, ctx);
     using cm = role.transport === "rdma-cm" ? new CmChannel() : null;
     const server = role.role === "server";
     const listen = cm && server ? listenCm(cm, ctx, o.port ?? 1, o.gidIndex, role.endpoint.port) : null;

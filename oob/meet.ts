@@ -62,7 +62,8 @@ export async function meetPeer(
   );
   const theirs = await ch.recv("header", { header: Header }, T);
   if (theirs.connection !== connection) {
-    const how = (c: string) => c === "rdma-cm" ? "rdma_cm (--rdma-cm)" : "the out-of-band exchange";
+    const how = (c: string) =>
+      c === "rdma-cm" ? "rdma_cm (--rdma-cm, or an iWARP device)" : "the out-of-band exchange";
     throw new OobError(
       "config",
       "header",

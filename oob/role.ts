@@ -141,6 +141,15 @@ export async function resolvePairRole(o: PairCliOptions): Promise<PairRole | nul
   };
 }
 
+/**
+ * The role as this side's device has it: on iWARP the QPs connect through rdma_cm whether or not --rdma-cm was
+ * given, since an iWARP QP reaches RTS only on an LLP stream the iWARP CM set up (RFC 5044 §7, MPA startup;
+ * rdma_cm(7)); QP numbers and GIDs exchanged out of band cannot connect it. RoCE and IB keep what was asked.
+ */
+export function onDevice(role: PairRole, device: { iwarp: boolean }): PairRole {
+  return device.iwarp && role.transport !== "rdma-cm" ? { ...role, transport: "rdma-cm" } : role;
+}
+
 /** "host", "host:port", "[v6]:port", ":port" (all interfaces). */
 export function parseEndpoint(text: string, what: string): Endpoint {
   const m = text.match(/^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/) ?? text.match(/^([^:\s]*)(?::(\d+))?$/);

@@ -2,9 +2,13 @@
 // with a virtio-net NIC in each guest, and each guest's own rxe0 on its own NIC. Two kernels, two rxe
 // instances, RoCE v2 packets crossing an Ethernet link; the out-of-band TCP channel crosses the same link.
 //
-//   guest "server": 10.0.0.1/24 on eth0, host name memreg-pair-server
-//   guest "client": 10.0.0.2/24 on eth0, host name memreg-pair-client
+//   guest "server": 10.0.0.1/24 on eth0, host name memreg-pair-server; siw0 on a second NIC, 10.0.1.1/24
+//   guest "client": 10.0.0.2/24 on eth0, host name memreg-pair-client; siw0 on a second NIC, 10.0.1.2/24
 //
+// siw0 is there where the host built siw.ko for the kernel (testbed/siw.ts): `--device siw0` pairs the two
+// guests over iWARP, its QPs connected through rdma_cm to the server's siw0 address. It has a NIC and wire of
+// its own because rdma_cm finds a device by the netdev of the address it resolves, and rxe0 takes the
+// addresses of its netdev's upper devices too (a macvlan or VLAN on eth0 would be rxe0's as well).
 // A memreg subcommand with a remote side (`bench …`, `conformance …`) becomes `--server` in the first guest
 // and `--connect` in the second, with a fresh token; any other command runs in both guests as given, told its
 // role by MEMREG_PAIR_ROLE, MEMREG_PAIR_SELF, MEMREG_PAIR_PEER and MEMREG_PAIR_TOKEN.
@@ -15,8 +19,18 @@ import { DEFAULT_OOB_PORT, newToken } from "../oob/role.ts";
 
 /** Address, host name and MAC of each guest of a pair. */
 export const PAIR = {
-  server: { addr: "10.0.0.1", host: "memreg-pair-server", mac: "52:54:00:4d:52:01" },
-  client: { addr: "10.0.0.2", host: "memreg-pair-client", mac: "52:54:00:4d:52:02" },
+  server: {
+    addr: "10.0.0.1",
+    host: "memreg-pair-server",
+    mac: "52:54:00:4d:52:01",
+    siw: { addr: "10.0.1.1", mac: "52:54:00:4d:53:01" },
+  },
+  client: {
+    addr: "10.0.0.2",
+    host: "memreg-pair-client",
+    mac: "52:54:00:4d:52:02",
+    siw: { addr: "10.0.1.2", mac: "52:54:00:4d:53:02" },
+  },
 } as const;
 /** Memory per guest: two guests share the host. */
 export const PAIR_MEMORY_MIB = 2048;
@@ -57,12 +71,13 @@ function serverOut(args: string[]): string[] {
  */
 export async function runPairInTestbed(argv: string[], opts: TestbedOptions = {}): Promise<number> {
   const cmds = pairCommands(argv);
-  const wirePort = await freePort();
+  const wirePort = await freePort(), siwPort = await freePort();
   const token = newToken();
   const abort = new AbortController();
   const guest = (role: Role): TestbedOptions => {
     const self = PAIR[role], peer = PAIR[role === "server" ? "client" : "server"];
-    const end = role === "server" ? `listen=127.0.0.1:${wirePort}` : `connect=127.0.0.1:${wirePort}`;
+    const end = (port: number) =>
+      role === "server" ? `listen=127.0.0.1:${port}` : `connect=127.0.0.1:${port}`;
     return {
       ...opts,
       memoryMiB: opts.memoryMiB ?? PAIR_MEMORY_MIB,
@@ -79,10 +94,24 @@ export async function runPairInTestbed(argv: string[], opts: TestbedOptions = {}
       net: {
         qemu: [
           ...["-name", `${self.host},debug-threads=on`],
-          ...["-netdev", `socket,id=wire,${end}`, "-device", `virtio-net-pci,netdev=wire,mac=${self.mac}`],
+          ...[
+            "-netdev",
+            `socket,id=wire,${end(wirePort)}`,
+            "-device",
+            `virtio-net-pci,netdev=wire,mac=${self.mac}`,
+          ],
+          // siw0's NIC, on a wire of its own.
+          ...[
+            "-netdev",
+            `socket,id=siw,${end(siwPort)}`,
+            "-device",
+            `virtio-net-pci,netdev=siw,mac=${self.siw.mac}`,
+          ],
         ],
         spec: {
           PAIR_ADDR: `${self.addr}/24`,
+          PAIR_SIW_ADDR: `${self.siw.addr}/24`,
+          PAIR_SIW_MAC: self.siw.mac,
           PAIR_HOST: self.host,
           PAIR_PEER_ADDR: peer.addr,
           PAIR_PEER_HOST: peer.host,
@@ -100,7 +129,7 @@ export async function runPairInTestbed(argv: string[], opts: TestbedOptions = {}
   server.finally(() => serverDone = true);
   // The client's qemu connects once, at start: wait until the server's qemu listens on the wire.
   const deadline = performance.now() + LISTEN_WAIT_MS;
-  while (!serverDone && !listening(wirePort)) {
+  while (!serverDone && !(listening(wirePort) && listening(siwPort))) {
     if (performance.now() > deadline) {
       abort.abort();
       await server;

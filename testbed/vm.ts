@@ -97,9 +97,9 @@ export async function runInTestbedResult(argv: string[], opts: TestbedOptions = 
   const initrd = await buildInitramfs(kernel);
   const image = await bootImage(kernel, say);
   await ensureNodeModules(say);
-  // siw0 (Soft-iWARP) beside rxe0 in a single guest; a pair's guests have rxe0 on their wire only.
-  const siw = opts.net ? null : await siwModule(kernel, say);
-  if (siw && "missing" in siw) say(`testbed: no siw0 on ${kernel.version}: ${siw.missing}`);
+  // siw0 (Soft-iWARP) beside rxe0, in a single guest and in each of a pair (testbed/pair.ts).
+  const siw = await siwModule(kernel, say);
+  if ("missing" in siw) say(`testbed: no siw0 on ${kernel.version}: ${siw.missing}`);
 
   const work = await Deno.makeTempDir({ prefix: "memreg-testbed-" });
   removeStale(dirname(work));
@@ -108,7 +108,7 @@ export async function runInTestbedResult(argv: string[], opts: TestbedOptions = 
     const guest = join(work, "guest"); // exported to the guest as the "memreg" 9p share
     await Deno.mkdir(guest);
     await Deno.copyFile(new URL("./guest/stage2.sh", import.meta.url), join(guest, "stage2.sh"));
-    if (siw && "ko" in siw) await Deno.copyFile(siw.ko, join(guest, "siw.ko")); // stage 2 loads it
+    if ("ko" in siw) await Deno.copyFile(siw.ko, join(guest, "siw.ko")); // stage 2 loads it
     const shares = [
       ...shareDirs().map((d) => ({ guest: d, host: d })),
       ...(opts.shares ?? []),

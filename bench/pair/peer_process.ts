@@ -7,13 +7,17 @@
 // advert for a slot can overtake the ACK of the slot's notice: then the previous I/O's data is stamped or
 // checked on the next I/O's path. A phase ends with the exposer's end-of-phase advert, once the peer's own
 // notices have completed.
-import { fastVerbs } from "../../ffi/mod.ts";
-import { Kind, kindOf, type Rig, slotOf } from "../rig.ts";
+import { fastVerbs, WC_STATUS } from "../../ffi/mod.ts";
+import { Kind, kindOf, type Rig, slotOf, wrId } from "../rig.ts";
+import { lateCompletion, lateVerdict } from "../revocation.ts";
 import { Peer, type PeerShape } from "../peer.ts";
 import { Verifier } from "../verify.ts";
 import { CompletionError, ProtocolError } from "../errors.ts";
 import { STALL_NS, StallWatchdog, type Watch, yieldAndWatch } from "../watchdog.ts";
 import process from "node:process";
+
+/** IBV_WC_WR_FLUSH_ERR. */
+const WR_FLUSH_ERR = WC_STATUS.indexOf("WR_FLUSH_ERR");
 
 /** What the peer reports of one phase: the exposer merges it into its own figures. */
 export interface PeerPhase {
@@ -108,6 +112,9 @@ export class PeerProcess {
       for (let i = 0; i < n; i++) {
         const kind = kindOf(cq, i), slot = slotOf(cq, i), status = cq.status(i);
         if (status !== 0) {
+          if (this.#streamClosed(kind, status, st, open, ended)) {
+            return await this.#pointEnd(watch, stallNs, slot);
+          }
           throw new CompletionError(
             kind === Kind.PEER_RECV ? "peer advert RECV" : "peer notice SEND",
             status,
@@ -147,14 +154,35 @@ export class PeerProcess {
   }
 
   /**
-   * One RDMA op of the point's kind to (remote, rkey) outside the cycle (the late access with a revoked key):
-   * its completion status, or "no completion".
+   * iWARP: a connection is its LLP stream (a TCP connection the iWARP CM set up: rdma_cm(7)), and the exposer's
+   * end of a point destroys its QP, which ends the stream: this end's QP enters the Error state and its posted
+   * receives complete flushed (ibv_poll_cq(3), IBV_WC_WR_FLUSH_ERR: "outstanding when the QP transitioned into
+   * the Error State"). Between two phases (no advert of the new one yet) that is the point's end, not a
+   * failure, once the exposer's word on the channel says so.
    */
-  async lateAccess(remote: number, rkey: number): Promise<string> {
-    const ret = this.peer.postOne(remote, rkey, 0xfffen);
-    if (ret !== 0) return `ibv_post_send returned ${ret}`;
-    const wcs = await this.rig.lb.cqA.collect(1, 20_000);
-    return wcs[0]?.statusName ?? "no completion";
+  #streamClosed(kind: number, status: number, st: PeerPhase, open: number, ended: boolean): boolean {
+    return this.rig.ctx.iwarp && kind === Kind.PEER_RECV && status === WR_FLUSH_ERR && st.ops === 0 &&
+      open === 0 && !ended;
+  }
+
+  /** After #streamClosed: null once the exposer spoke, within the stall deadline; else the flush is the error. */
+  async #pointEnd(watch: Watch, stallNs: number, slot: number): Promise<null> {
+    const deadline = performance.now() + stallNs / 1e6;
+    while (performance.now() < deadline) {
+      if (await yieldAndWatch(watch)) return null;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new CompletionError("peer advert RECV", WR_FLUSH_ERR, slot);
+  }
+
+  /**
+   * One RDMA op of the point's kind to (remote, rkey) outside the cycle (the late access with a revoked key):
+   * its completion status ("no completion" past the deadline) and whether it was refused (bench/revocation.ts).
+   */
+  async lateAccess(remote: number, rkey: number): Promise<{ status: string; revoked: boolean }> {
+    const ret = this.peer.postOne(remote, rkey, wrId(Kind.PEER_RDMA, 0));
+    if (ret !== 0) return { status: `ibv_post_send returned ${ret}`, revoked: false };
+    return await lateVerdict(this.rig, this.shape.op, await lateCompletion(this.rig), { addr: remote, rkey });
   }
 
   /** Releases the peer's memory and its MRs. */

@@ -11,7 +11,7 @@ import { STOP } from "../../oob/channel.ts";
 import { OobError } from "../../oob/errors.ts";
 import { type CmAddress, type EndpointSchema, meetPeer } from "../../oob/meet.ts";
 import { compareConfig, openChannel } from "../../oob/session.ts";
-import type { PairRole } from "../../oob/role.ts";
+import { onDevice, type PairRole } from "../../oob/role.ts";
 import { type StopWatch, watchStop } from "../../common/signals.ts";
 import type { BenchConfig } from "../config.ts";
 import { Rig, rigUnsupported } from "../rig.ts";
@@ -136,16 +136,17 @@ class PairRun implements StepRunner {
     await compareConfig(ch, this.role.role, runDefining(cfg), T);
     using ctx = this.#ctx = Context.open(device);
     const header = runHeader("bench", SCHEMA_VERSION, ctx);
+    const role = onDevice(this.role, ctx);
     // Made before the rig: disposed after it, once every point's connection (an id of the channel's) is gone.
-    using cm = this.#cm = this.role.transport === "rdma-cm" ? new CmChannel() : null;
+    using cm = this.#cm = role.transport === "rdma-cm" ? new CmChannel() : null;
     const why = rigUnsupported(ctx);
     if (why) throw new KnownError(why);
     using rig = this.#rig = new Rig(ctx, this.server ? "exposer" : "peer");
     const met = await meetPeer(
       ch,
-      this.role,
+      role,
       header,
-      cm && this.server ? listenCm(cm, ctx, rig.link.port, rig.link.gidIndex, this.role.endpoint.port) : null,
+      cm && this.server ? listenCm(cm, ctx, rig.link.port, rig.link.gidIndex, role.endpoint.port) : null,
     );
     this.#cmServer = met.cm;
     const p = this.role.slurm?.plan;
@@ -420,7 +421,7 @@ class PairRun implements StepRunner {
    */
   async lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>> {
     const { ch, T } = this, phase = `late access ${key.strategy}`;
-    let status = "not run", rkey = 0;
+    let status = "not run", rkey = 0, revoked = false;
     const one = { ...this.cfg, warmup: 0, reps: 1, iterations: 1, repMinIos: 1 };
     const r = await this.#point(index, key, one, {
       server: async (q, p) => {
@@ -428,7 +429,8 @@ class PairRun implements StepRunner {
         const seg = q.engine.firstSegment(q.engine.slots[0]);
         rkey = seg.rkey;
         await ch.send(phase, { t: "late", addr: seg.addr, rkey: seg.rkey }, T);
-        status = (await ch.recv(phase, { "late-result": M.lateResult }, T)).status;
+        const res = await ch.recv(phase, { "late-result": M.lateResult }, T);
+        [status, revoked] = [res.status, res.revoked ?? res.status === REM_ACCESS_ERR];
         return st;
       },
       client: async (side) => {
@@ -438,18 +440,20 @@ class PairRun implements StepRunner {
         const late = await ch.recv(phase, { late: M.late, ...POINT_END }, T);
         if (late.t === "point-end") throw new PeerStopped(late);
         rkey = late.rkey;
-        status = await side.lateAccess(late.addr, late.rkey);
-        await ch.send(phase, { t: "late-result", status }, T);
+        ({ status, revoked } = await side.lateAccess(late.addr, late.rkey));
+        await ch.send(phase, { t: "late-result", status, revoked }, T);
       },
     });
     if (r === STOPPED) return STOPPED;
-    if (r.status !== "ok") status = `the I/O before the late access did not complete: ${r.reason?.message}`;
+    if (r.status !== "ok") {
+      [status, revoked] = [`the I/O before the late access did not complete: ${r.reason?.message}`, false];
+    }
     return {
       strategy: key.strategy,
       op: key.op,
       layout: key.layout,
       status,
-      revoked: status === REM_ACCESS_ERR,
+      revoked,
       rkey,
     };
   }

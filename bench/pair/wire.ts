@@ -61,7 +61,12 @@ export const M = {
     result: obj.nullable(),
   }),
   late: z.object({ t: z.literal("late"), addr: z.number(), rkey: z.number().int() }),
-  lateResult: z.object({ t: z.literal("late-result"), status: z.string().max(200) }),
+  /** `revoked`: the client's verdict (iWARP: a WRITE's status alone cannot say); absent: status is REM_ACCESS_ERR. */
+  lateResult: z.object({
+    t: z.literal("late-result"),
+    status: z.string().max(200),
+    revoked: z.boolean().optional(),
+  }),
   regcost: z.object({ t: z.literal("regcost"), regcost: obj.nullable() }),
   done: z.object({ t: z.literal("done"), overhead: obj }),
   bye: z.object({ t: z.literal("bye") }),

@@ -2,7 +2,10 @@
  * memreg conformance fixture in C: the same loopback pair (qpA requester -> qpB responder, optionally a second
  * pair qpC -> qpD), the same patterned buffers and the same steps as memreg's TypeScript fixture, printing the
  * same facts ("label=value", one per line). A program emitted by `memreg ... --emit-c` is this file followed by
- * a main() that replays one case or fuzz sequence. Needs libibverbs only: cc prog.c -o prog -libverbs.
+ * a main() that replays one case or fuzz sequence. Needs libibverbs: cc prog.c -o prog -libverbs. On an iWARP
+ * device the QPs connect through rdma_cm, as memreg's do (an iWARP QP reaches RTS only on an LLP stream the
+ * iWARP CM set up: RFC 5044 §7, rdma_cm(7)), with librdmacm loaded at run time (its headers are needed to
+ * build the program: librdmacm-dev; no -lrdmacm).
  * Environment: MEMREG_DEVICE (default: the first device), MEMREG_PORT (1), MEMREG_GID (default: RoCE v2,
  * IPv4-mapped), MEMREG_STEP_DEADLINE_MS (5000).
  */
@@ -21,6 +24,34 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#if __has_include(<rdma/rdma_cma.h>)
+#include <rdma/rdma_cma.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <poll.h>
+#include <dlfcn.h>
+#define MEMREG_CM 1
+/* librdmacm is loaded at run time on an iWARP device only (as memreg loads it on first use): a program builds
+ * with -libverbs alone and runs on RoCE and IB without librdmacm. */
+static struct {
+	__typeof__(rdma_create_event_channel) *create_event_channel;
+	__typeof__(rdma_destroy_event_channel) *destroy_event_channel;
+	__typeof__(rdma_create_id) *create_id;
+	__typeof__(rdma_destroy_id) *destroy_id;
+	__typeof__(rdma_bind_addr) *bind_addr;
+	__typeof__(rdma_listen) *listen;
+	__typeof__(rdma_resolve_addr) *resolve_addr;
+	__typeof__(rdma_resolve_route) *resolve_route;
+	__typeof__(rdma_connect) *connect;
+	__typeof__(rdma_accept) *accept;
+	__typeof__(rdma_get_cm_event) *get_cm_event;
+	__typeof__(rdma_ack_cm_event) *ack_cm_event;
+	__typeof__(rdma_init_qp_attr) *init_qp_attr;
+	__typeof__(rdma_get_src_port) *get_src_port;
+	__typeof__(rdma_event_str) *event_str;
+} RC;
+#endif
 
 /* Name tables, generated from memreg's own (errno names, completion statuses, opcodes, wc flags). */
 MEMREG_TABLES
@@ -63,6 +94,7 @@ static struct {
 	double step_deadline_ms;
 	int have_pair;
 	uint32_t peer_qpn[4]; /* qp_num of A B C D, kept after a destroy */
+	int iwarp;	      /* the port is iWARP: qpA-qpB and qpC-qpD connect through rdma_cm */
 } F;
 
 static uint32_t K[4096];
@@ -240,9 +272,170 @@ static void qp_to(struct ibv_qp *qp, enum ibv_qp_state s) {
 	if (ibv_modify_qp(qp, &a, IBV_QP_STATE)) die("ibv_modify_qp");
 }
 
+/* ---- iWARP: the loopback's connections through rdma_cm (as memreg's ffi/rdmacm.ts cmLoopback) ---- */
+
+#ifdef MEMREG_CM
+/* Per connection (0: qpA-qpB, 1: qpC-qpD): the two event channels, the listener, the active and passive ids. */
+static struct {
+	struct rdma_event_channel *ch[2];
+	struct rdma_cm_id *listen, *active, *passive;
+} CM[2];
+
+#define CM_TIMEOUT_MS 15000
+
+/* The IPv4 address of the port's netdev: iWARP's GID 0 is the netdev's MAC address (no GID table of IPs). */
+static void cm_addr(struct sockaddr_in *sa) {
+	union ibv_gid g;
+	struct ifaddrs *all, *i;
+	char name[IF_NAMESIZE + 1] = "";
+	if (ibv_query_gid(F.ctx, F.port, 0, &g)) die("ibv_query_gid");
+	if (getifaddrs(&all)) die("getifaddrs");
+	for (i = all; i && !*name; i = i->ifa_next) {
+		struct sockaddr_ll *ll = (struct sockaddr_ll *)i->ifa_addr;
+		if (ll && ll->sll_family == AF_PACKET && ll->sll_halen == 6 && !memcmp(ll->sll_addr, g.raw, 6))
+			snprintf(name, sizeof name, "%s", i->ifa_name);
+	}
+	for (i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, name)) break;
+	if (!i) {
+		fprintf(stderr, "memreg-c: %s port %d is iWARP but its netdev has no IPv4 address\n",
+			ibv_get_device_name(F.ctx->device), F.port);
+		exit(2);
+	}
+	*sa = *(struct sockaddr_in *)i->ifa_addr;
+	sa->sin_port = 0;
+	freeifaddrs(all);
+}
+
+/* The next event on ch within CM_TIMEOUT_MS; it must be `want`. Returns its id (a new one for a request). */
+static struct rdma_cm_id *cm_wait(struct rdma_event_channel *ch, enum rdma_cm_event_type want, const char *what) {
+	struct pollfd p = {.fd = ch->fd, .events = POLLIN};
+	int n = poll(&p, 1, CM_TIMEOUT_MS);
+	if (n < 0) die("poll");
+	if (n == 0) {
+		fprintf(stderr, "memreg-c: rdma_cm: %s: no event within %d ms\n", what, CM_TIMEOUT_MS);
+		exit(2);
+	}
+	struct rdma_cm_event *ev;
+	if (RC.get_cm_event(ch, &ev)) die("rdma_get_cm_event");
+	enum rdma_cm_event_type got = ev->event;
+	int status = ev->status;
+	struct rdma_cm_id *id = ev->id;
+	RC.ack_cm_event(ev);
+	if (got != want) {
+		fprintf(stderr, "memreg-c: rdma_cm: %s: %s (status %d), expected %s\n", what, RC.event_str(got),
+			status, RC.event_str(want));
+		exit(2);
+	}
+	return id;
+}
+
+/* qp to `state` with the attributes rdma_cm computed; iWARP's RTS is the CM's to make (an empty mask). */
+static void cm_modify(struct rdma_cm_id *id, struct ibv_qp *qp, enum ibv_qp_state state) {
+	struct ibv_qp_attr a = {.qp_state = state};
+	int mask;
+	if (RC.init_qp_attr(id, &a, &mask)) die("rdma_init_qp_attr");
+	if (!mask) return;
+	if (state == IBV_QPS_INIT)
+		a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
+	if (ibv_modify_qp(qp, &a, mask)) die("ibv_modify_qp (rdma_cm)");
+}
+
+/* The connection's ids, then its channels (after its QPs: destroying an id ends the connection). */
+static void cm_drop(int k) {
+	struct rdma_cm_id *ids[] = {CM[k].passive, CM[k].active, CM[k].listen};
+	for (int i = 0; i < 3; i++)
+		if (ids[i]) RC.destroy_id(ids[i]);
+	for (int i = 0; i < 2; i++)
+		if (CM[k].ch[i]) RC.destroy_event_channel(CM[k].ch[i]);
+	memset(&CM[k], 0, sizeof CM[k]);
+}
+
+/* Connection k: new QPs F.qp[2k] (pdA, cqA; active) and F.qp[2k+1] (pdB, cqB; passive) on a new rdma_cm
+ * connection to a listener on the port's address; the old QPs and connection go first. An iWARP QP in ERR has
+ * lost its stream and does not return to RTS (RFC 5040 §6.10), so a recover makes new ones, as memreg does. */
+static void cm_pair(int k, struct ibv_pd *pdA, struct ibv_cq *cqA, struct ibv_pd *pdB, struct ibv_cq *cqB) {
+	struct ibv_qp **a = &F.qp[2 * k], **b = &F.qp[2 * k + 1];
+	if (*b) ibv_destroy_qp(*b);
+	if (*a) ibv_destroy_qp(*a);
+	*a = *b = NULL;
+	cm_drop(k);
+	struct sockaddr_in sa;
+	cm_addr(&sa);
+	for (int i = 0; i < 2; i++)
+		if (!(CM[k].ch[i] = RC.create_event_channel())) die("rdma_create_event_channel");
+	if (RC.create_id(CM[k].ch[1], &CM[k].listen, NULL, RDMA_PS_TCP)) die("rdma_create_id");
+	if (RC.bind_addr(CM[k].listen, (struct sockaddr *)&sa)) die("rdma_bind_addr");
+	if (RC.listen(CM[k].listen, 1)) die("rdma_listen");
+	sa.sin_port = RC.get_src_port(CM[k].listen);
+	if (RC.create_id(CM[k].ch[0], &CM[k].active, NULL, RDMA_PS_TCP)) die("rdma_create_id");
+	if (RC.resolve_addr(CM[k].active, NULL, (struct sockaddr *)&sa, CM_TIMEOUT_MS)) die("rdma_resolve_addr");
+	cm_wait(CM[k].ch[0], RDMA_CM_EVENT_ADDR_RESOLVED, "resolving the loopback's address");
+	if (RC.resolve_route(CM[k].active, CM_TIMEOUT_MS)) die("rdma_resolve_route");
+	cm_wait(CM[k].ch[0], RDMA_CM_EVENT_ROUTE_RESOLVED, "the loopback's route");
+	if (strcmp(ibv_get_device_name(CM[k].active->verbs->device), ibv_get_device_name(F.ctx->device))) {
+		fprintf(stderr, "memreg-c: rdma_cm: the port's address is reached through %s, not %s\n",
+			ibv_get_device_name(CM[k].active->verbs->device), ibv_get_device_name(F.ctx->device));
+		exit(2);
+	}
+	*a = qp_new(pdA, cqA);
+	cm_modify(CM[k].active, *a, IBV_QPS_INIT);
+	struct rdma_conn_param p = {.responder_resources = F.max_rd_atomic, .initiator_depth = F.max_rd_atomic,
+				    .retry_count = fx_retry_cnt, .rnr_retry_count = 3, .qp_num = (*a)->qp_num};
+	if (RC.connect(CM[k].active, &p)) die("rdma_connect");
+	CM[k].passive = cm_wait(CM[k].ch[1], RDMA_CM_EVENT_CONNECT_REQUEST, "the loopback's request");
+	*b = qp_new(pdB, cqB);
+	cm_modify(CM[k].passive, *b, IBV_QPS_INIT);
+	cm_modify(CM[k].passive, *b, IBV_QPS_RTR);
+	cm_modify(CM[k].passive, *b, IBV_QPS_RTS);
+	p.qp_num = (*b)->qp_num;
+	if (RC.accept(CM[k].passive, &p)) die("rdma_accept");
+	cm_wait(CM[k].ch[0], RDMA_CM_EVENT_ESTABLISHED, "connecting the loopback");
+	cm_wait(CM[k].ch[1], RDMA_CM_EVENT_ESTABLISHED, "accepting the loopback");
+	F.peer_qpn[2 * k] = (*a)->qp_num;
+	F.peer_qpn[2 * k + 1] = (*b)->qp_num;
+}
+#endif
+
+/* iWARP: the program cannot connect its QPs without rdma_cm (built without librdmacm, or without -lrdmacm). */
+static void cm_check(void) {
+	const char *why = "built without librdmacm's headers (rdma/rdma_cma.h)";
+#ifdef MEMREG_CM
+	void *h = dlopen("librdmacm.so.1", RTLD_NOW);
+	why = "cannot load librdmacm.so.1 (install librdmacm1)";
+	if (h) {
+		int ok = 1;
+#define CM_SYM(f) ok &= !!(*(void **)&RC.f = dlsym(h, "rdma_" #f))
+		CM_SYM(create_event_channel), CM_SYM(destroy_event_channel), CM_SYM(create_id), CM_SYM(destroy_id);
+		CM_SYM(bind_addr), CM_SYM(listen), CM_SYM(resolve_addr), CM_SYM(resolve_route), CM_SYM(connect);
+		CM_SYM(accept), CM_SYM(get_cm_event), CM_SYM(ack_cm_event), CM_SYM(init_qp_attr);
+		CM_SYM(get_src_port), CM_SYM(event_str);
+#undef CM_SYM
+		if (ok) return;
+		why = "librdmacm.so.1 lacks an rdma_cm call";
+	}
+#endif
+	fprintf(stderr, "memreg-c: %s is iWARP: its QPs connect through rdma_cm only, but this program was %s\n",
+		ibv_get_device_name(F.ctx->device), why);
+	exit(2);
+}
+
+/* Connection k (0: qpA-qpB, 1: qpC-qpD) on QPs of pdA/cqA and pdB/cqB. */
+static void connect_k(int k) {
+#ifdef MEMREG_CM
+	if (F.iwarp) {
+		cm_pair(k, F.pdA, F.cqA, F.pdB, F.cqB);
+		return;
+	}
+#endif
+	uint32_t psn[2][2] = {{0x2000, 0x1000}, {0x3000, 0x4000}};
+	struct ibv_qp *a = F.qp[2 * k], *b = F.qp[2 * k + 1];
+	qp_connect(a, b->qp_num, psn[k][0], psn[k][1]);
+	qp_connect(b, a->qp_num, psn[k][1], psn[k][0]);
+}
+
 static void connect_main(void) {
-	qp_connect(F.qp[0], F.qp[1]->qp_num, 0x2000, 0x1000);
-	qp_connect(F.qp[1], F.qp[0]->qp_num, 0x1000, 0x2000);
+	connect_k(0);
 }
 
 static void fx_open(int separate_pd) {
@@ -275,10 +468,14 @@ static void fx_open(int separate_pd) {
 	F.cqA = ibv_create_cq(F.ctx, 1024, NULL, NULL, 0);
 	F.cqB = ibv_create_cq(F.ctx, 1024, NULL, NULL, 0);
 	if (!F.pdA || !F.pdB || !F.cqA || !F.cqB) die("pd/cq");
-	F.qp[0] = qp_new(F.pdA, F.cqA);
-	F.qp[1] = qp_new(F.pdB, F.cqB);
-	F.peer_qpn[0] = F.qp[0]->qp_num;
-	F.peer_qpn[1] = F.qp[1]->qp_num;
+	F.iwarp = F.ctx->device->transport_type == IBV_TRANSPORT_IWARP;
+	if (F.iwarp) cm_check();
+	if (!F.iwarp) {
+		F.qp[0] = qp_new(F.pdA, F.cqA);
+		F.qp[1] = qp_new(F.pdB, F.cqB);
+		F.peer_qpn[0] = F.qp[0]->qp_num;
+		F.peer_qpn[1] = F.qp[1]->qp_num;
+	}
 	connect_main();
 	const int rw = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 	struct buf *src = buf_new(16384);
@@ -315,12 +512,13 @@ static struct ibv_qp *qp_of(char side) {
 }
 
 static void fx_pair(void) {
-	F.qp[2] = qp_new(F.pdA, F.cqA);
-	F.qp[3] = qp_new(F.pdB, F.cqB);
-	F.peer_qpn[2] = F.qp[2]->qp_num;
-	F.peer_qpn[3] = F.qp[3]->qp_num;
-	qp_connect(F.qp[2], F.qp[3]->qp_num, 0x3000, 0x4000);
-	qp_connect(F.qp[3], F.qp[2]->qp_num, 0x4000, 0x3000);
+	if (!F.iwarp) {
+		F.qp[2] = qp_new(F.pdA, F.cqA);
+		F.qp[3] = qp_new(F.pdB, F.cqB);
+		F.peer_qpn[2] = F.qp[2]->qp_num;
+		F.peer_qpn[3] = F.qp[3]->qp_num;
+	}
+	connect_k(1);
 	F.have_pair = 1;
 }
 
@@ -876,10 +1074,7 @@ static void fx_recover(int ab, int cd) {
 	drain(0, &junk);
 	drain(1, &junk);
 	if (ab) connect_main();
-	if (cd) {
-		qp_connect(F.qp[2], F.qp[3]->qp_num, 0x3000, 0x4000);
-		qp_connect(F.qp[3], F.qp[2]->qp_num, 0x4000, 0x3000);
-	}
+	if (cd) connect_k(1);
 }
 
 /* A recover whose qpA <-> qpB connection uses `retry` transport retries (until the next recover). */
@@ -1040,6 +1235,9 @@ static void fx_close(void) {
 		if (F.pd[i]) ibv_dealloc_pd(F.pd[i]);
 	for (int i = 3; i >= 0; i--)
 		if (F.qp[i]) ibv_destroy_qp(F.qp[i]);
+#ifdef MEMREG_CM
+	for (int k = 1; k >= 0; k--) cm_drop(k);
+#endif
 	ibv_destroy_cq(F.cqB);
 	ibv_destroy_cq(F.cqA);
 	if (F.pdB != F.pdA) ibv_dealloc_pd(F.pdB);

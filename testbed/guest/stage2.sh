@@ -56,6 +56,18 @@ if [ -n "$MODULES_TAG" ]; then
     fail "mounting the kernel modules"
 fi
 
+# Soft-iWARP on netdev $1, when the host built siw.ko for this kernel (testbed/siw.ts). Best effort: a failure
+# is one line on the command's stderr, rxe0 stays.
+siw_on() {
+  [ -f "$R/siw.ko" ] || return
+  for m in $(modinfo -F depends "$R/siw.ko" 2>/dev/null | tr , ' '); do modprobe "$m" 2>/dev/null; done
+  if ! err=$(insmod "$R/siw.ko" 2>&1); then
+    echo "memreg-testbed: no siw0: insmod siw.ko: $err" >"$ERR"
+  elif ! err=$(rdma link add siw0 type siw netdev "$1" 2>&1); then
+    echo "memreg-testbed: no siw0: rdma link add siw0: $err" >"$ERR"
+  fi
+}
+
 modprobe rdma_rxe || fail "modprobe rdma_rxe"
 modprobe rdma_ucm 2>/dev/null # rdma_cm for --rdma-cm (optional: nothing else needs it)
 ip link set lo up
@@ -74,6 +86,23 @@ if [ -n "$PAIR_ADDR" ]; then
   ip addr add "$PAIR_ADDR" dev eth0
   ip link set eth0 up
   rdma link add rxe0 type rxe netdev eth0 || fail "rdma link add rxe0"
+  # siw0 on the second NIC (its own wire): rdma_cm finds a device by the netdev of the address it resolves,
+  # and rxe0 takes the addresses of eth0's upper devices too, so siw0 needs a netdev and address of its own.
+  if [ -f "$R/siw.ko" ] && [ -n "$PAIR_SIW_MAC" ]; then
+    i=0
+    until nic=$(grep -l "^$PAIR_SIW_MAC\$" /sys/class/net/*/address 2>/dev/null) || [ $i -gt 100 ]; do
+      i=$((i + 1))
+      sleep 0.1
+    done
+    nic=$(echo "$nic" | head -n 1)
+    nic=${nic%/address}
+    nic=${nic##*/}
+    if [ -n "$nic" ] && ip addr add "$PAIR_SIW_ADDR" dev "$nic" && ip link set "$nic" up; then
+      siw_on "$nic"
+    else
+      echo "memreg-testbed: no siw0: no NIC with $PAIR_SIW_MAC" >"$ERR"
+    fi
+  fi
 else
   # Soft-RoCE: both QPs of a test use rxe0 and meet through rxe's loopback.
   ip link add veth0 type veth peer name veth1 || fail "creating the veth pair"
@@ -82,16 +111,8 @@ else
   ip link set veth0 up
   ip link set veth1 up
   rdma link add rxe0 type rxe netdev veth0 || fail "rdma link add rxe0"
-  # Soft-iWARP beside it, when the host built siw.ko for this kernel (testbed/siw.ts): on veth1, so that
-  # rdma_cm finds rxe0 by 10.0.0.1 and siw0 by 10.0.0.2. Best effort: a failure is one line, rxe0 stays.
-  if [ -f "$R/siw.ko" ]; then
-    for m in $(modinfo -F depends "$R/siw.ko" 2>/dev/null | tr , ' '); do modprobe "$m" 2>/dev/null; done
-    if ! err=$(insmod "$R/siw.ko" 2>&1); then
-      echo "memreg-testbed: no siw0: insmod siw.ko: $err" >"$ERR"
-    elif ! err=$(rdma link add siw0 type siw netdev veth1 2>&1); then
-      echo "memreg-testbed: no siw0: rdma link add siw0: $err" >"$ERR"
-    fi
-  fi
+  # Soft-iWARP beside it on veth1, so that rdma_cm finds rxe0 by 10.0.0.1 and siw0 by 10.0.0.2.
+  siw_on veth1
 fi
 i=0
 until grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null; do

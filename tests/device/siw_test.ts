@@ -6,11 +6,15 @@ import assert from "node:assert/strict";
 import {
   Access,
   checkPattern,
+  CmChannel,
   Context,
+  Link,
   listDevices,
+  listenCm,
   Loopback,
   MR,
   NativeBuffer,
+  RecvWr,
   SendFlags,
   SendWr,
   TransportType,
@@ -21,6 +25,7 @@ import { readSinkAccess } from "../../bench/rig.ts";
 import { deviceRecord } from "../../record/device.ts";
 import { CASES } from "../../conformance/cases/index.ts";
 import { runSuite } from "../../conformance/suite.ts";
+import { onDevice, type PairRole } from "../../oob/role.ts";
 
 const iwarp = (() => {
   try {
@@ -110,5 +115,46 @@ Deno.test({
       );
     }
     assert.equal(doc.results.length, iwarpCases.length);
+  },
+});
+
+Deno.test({
+  name:
+    "siw: a pair's two ends connect through rdma_cm without --rdma-cm; the server's QP destroyed flushes the " +
+    "client's posted receive (how a pair's point ends on iWARP)",
+  ignore: !iwarp,
+  async fn() {
+    using ctx = Context.open(iwarp);
+    // A pair on an iWARP device connects by rdma_cm whatever the options said (oob/role.ts).
+    const asked = { role: "server", transport: "tcp" } as PairRole;
+    assert.equal(onDevice(asked, ctx).transport, "rdma-cm");
+    using chS = new CmChannel();
+    using chC = new CmChannel();
+    const server = new Link(ctx, {}, true), client = new Link(ctx, {}, true);
+    try {
+      const at = listenCm(chS, ctx, server.port, undefined, 18400 + (Deno.pid % 100));
+      await Promise.all([server.acceptCm(chS, 15_000), client.connectCm(chC, at.ip, at.port, 15_000)]);
+      using buf = new NativeBuffer(4096);
+      using mrS = new MR(server.pd, buf.addr, 64, Access.LOCAL_WRITE);
+      using mrC = new MR(client.pd, buf.addr + 64n, 64, Access.LOCAL_WRITE);
+      const recv = () =>
+        assert.equal(
+          client.qp.postRecv(new RecvWr().set(7n, { addr: buf.addr + 64n, length: 64, lkey: mrC.lkey })),
+          0,
+        );
+      recv();
+      recv();
+      const local = { addr: buf.addr, length: 8, lkey: mrS.lkey };
+      assert.equal(server.qp.postSend(new SendWr().send(WrOpcode.SEND, 1n, local, SendFlags.SIGNALED)), 0);
+      assert.equal((await client.cq.collect(1, 20_000))[0]?.statusName, "IBV_WC_SUCCESS");
+      // The server's end of the point: its QP (then its id) goes; the client's stream is closed under it.
+      server.close();
+      const [flushed] = await client.cq.collect(1, 20_000);
+      assert.equal(flushed?.statusName, "IBV_WC_WR_FLUSH_ERR");
+      assert.equal(flushed?.wrId, 7n);
+    } finally {
+      server.close();
+      client.close();
+    }
   },
 });

@@ -495,12 +495,12 @@ Deno.test("meetPeer: a side with --rdma-cm and one without stop in one line each
   assert.equal(fs.fault, "config");
   assert.match(
     fs.message,
-    /the peer connects QPs by the out-of-band exchange, this side by rdma_cm \(--rdma-cm\)/,
+    /the peer connects QPs by the out-of-band exchange, this side by rdma_cm \(--rdma-cm, or an iWARP device\)/,
   );
   assert.equal(fc.fault, "config");
   assert.match(
     fc.message,
-    /the peer connects QPs by rdma_cm \(--rdma-cm\), this side by the out-of-band exchange/,
+    /the peer connects QPs by rdma_cm \(--rdma-cm, or an iWARP device\), this side by the out-of-band exchange/,
   );
   ch.server.close();
   ch.client.close();

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { expandHostlist, expandTasksPerNode } from "../../oob/nodelist.ts";
 import { placeTasks, slurmPlan, type SlurmStep, slurmStep, slurmToken } from "../../oob/slurm.ts";
-import { pairMode, parseEndpoint, resolvePairRole } from "../../oob/role.ts";
+import { onDevice, pairMode, parseEndpoint, resolvePairRole } from "../../oob/role.ts";
 import { KnownError, UsageError } from "../../common/mod.ts";
 import { which } from "../../testbed/paths.ts";
 import { collectPairs, mergeDocs } from "../../bench/pair/collect.ts";
@@ -197,6 +197,12 @@ Deno.test("role options: conflicts and bad endpoints are usage errors, before an
     assert.equal(server?.tokenGenerated, true);
     const client = await resolvePairRole({ connect: "10.0.0.1", token: "t" });
     assert.deepEqual(client?.endpoint, { host: "10.0.0.1", port: 18520 });
+    // The device decides too: iWARP connects through rdma_cm without --rdma-cm; RoCE and IB keep the choice.
+    assert.equal(client!.transport, "tcp");
+    assert.equal(onDevice(client!, { iwarp: true }).transport, "rdma-cm");
+    assert.equal(onDevice(client!, { iwarp: false }), client);
+    const cm = (await resolvePairRole({ connect: "10.0.0.1", token: "t", rdmaCm: true }))!;
+    assert.equal(onDevice(cm, { iwarp: false }).transport, "rdma-cm");
   } finally {
     if (saved !== undefined) Deno.env.set("MEMREG_TOKEN", saved);
   }
