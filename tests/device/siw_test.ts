@@ -1,6 +1,7 @@
 // The iWARP path on siw0 (the testbed's Soft-iWARP device): a one-process loopback connected through rdma_cm,
 // data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process; and
-// the conformance cases only iWARP has (group iwarp), in process; and a pair's ends, connected through rdma_cm as the transport asks.
+// the conformance cases only iWARP has (group iwarp), in process; and a pair's ends, connected through rdma_cm as
+// the transport asks.
 // Skipped where there is no iWARP device (a host with only RoCE/IB, or a kernel siw.ko was not built for).
 import assert from "node:assert/strict";
 import {
