@@ -12,7 +12,8 @@ import { accepts } from "./outcome.ts";
  *   the profile's verdict says so;
  * - `data-integrity`: the operation went through but the bytes are wrong (landed or read at the wrong place);
  * - `bug`: wrong behaviour without those consequences (an operation accepted or refused against the rules, a
- *   missing flag, a hang, a crashed process);
+ *   missing flag, a hang, a crashed process; a bind accepted against the rules together with the access it
+ *   granted, where the profile's verdict judged that the grant reached nothing beyond what its granter holds);
  * - `status-only`: the operation failed as the rules say, only the error status (or errno) named differs.
  */
 export const SEVERITIES = ["kernel-crash", "security", "data-integrity", "bug", "status-only"] as const;
@@ -79,19 +80,27 @@ function factSeverity(key: string, accept: Accept, v: Value | undefined): Severi
 const refusesSuccess = (a: Accept) =>
   Array.isArray(a) ? a.length > 0 && a.every(isError) : (a as { not: readonly Value[] }).not.some(isSuccess);
 
+/** A grant step's fact (`bind`, `<step>.bind`): "ok" when the window was bound. */
+const isGrant = (key: string) => key === "bind" || key.endsWith(".bind");
+
 /**
  * The severity of the facts' difference from one outcome (null when the outcome matches). Beyond each fact's
  * own: an operation the rules refuse that went through and cut an access the rules keep open is a revocation
- * by a stranger (security).
+ * by a stranger (security). With `judged` (a profile's verdict below security explains the facts), bytes moved
+ * through a grant the rules refuse but the device made (a bind observed ok) are that acceptance's consequence,
+ * not access beyond the grant: the verdict has said the grant reached nothing its granter did not hold.
  */
-function outcomeSeverity(outcome: Outcome, facts: CaseResult["observed"]): Severity | null {
+function outcomeSeverity(outcome: Outcome, facts: CaseResult["observed"], judged = false): Severity | null {
   let s: Severity | null = null;
   let refusedWentThrough = false;
   let accessCut = false;
+  const grantMade = judged &&
+    Object.entries(outcome).some(([key, a]) => isGrant(key) && facts[key] === "ok" && !accepts(a, "ok"));
   for (const [key, a] of Object.entries(outcome)) {
     const v = facts[key];
     if (accepts(a, v)) continue;
-    s = worse(s ?? "status-only", factSeverity(key, a, v));
+    const f = factSeverity(key, a, v);
+    s = worse(s ?? "status-only", grantMade && isData(key) && f === "security" ? "bug" : f);
     if (isData(key)) accessCut ||= v === "unchanged" && MOVED.some((m) => accepts(a, m));
     else refusedWentThrough ||= isSuccess(v) && refusesSuccess(a);
   }
@@ -105,8 +114,9 @@ function outcomeSeverity(outcome: Outcome, facts: CaseResult["observed"]): Sever
  * set no floor) and its facts against the closest accepted outcome (the mildest over the outcomes, each the
  * worst of its differing facts: bytes moved against the rules → security, wrong bytes → data integrity, an error
  * named differently → status-only, anything else → bug; a refused operation that went through and cut an open
- * access → security); a crashed process, a timeout or an error is a `bug`
- * unless its verdict says security.
+ * access → security; for a `known` result whose verdict is below security, bytes moved through a bind the
+ * rules refuse but the device made → bug, the verdict having judged that grant); a crashed process, a timeout
+ * or an error is a `bug` unless its verdict says security.
  */
 export function severityOf(r: CaseResult): Severity | null {
   switch (r.class) {
@@ -121,7 +131,8 @@ export function severityOf(r: CaseResult): Severity | null {
   // A known case without facts or mismatches was held back: the profile says it takes the kernel down.
   if (r.class === "known" && !r.mismatches && Object.keys(r.observed).length === 0) return "kernel-crash";
   if (r.class !== "fail" && r.class !== "known") return worse(verdict, "bug");
-  const byOutcome = r.expected.map((o) => outcomeSeverity(o, r.observed)).filter((s) => s !== null);
+  const judged = r.class === "known" && !!r.deviation && r.deviation.verdict !== "security";
+  const byOutcome = r.expected.map((o) => outcomeSeverity(o, r.observed, judged)).filter((s) => s !== null);
   const facts = byOutcome.length ? byOutcome.reduce((a, b) => (rank(a) >= rank(b) ? a : b)) : "bug";
   return worse(verdict, facts);
 }

@@ -1,7 +1,7 @@
 // Ordering and exhaustion: what one send queue's order promises about binds and invalidations (a key sent
 // after its bind works at once; an access after a fenced invalidation is refused), and keys under churn (a
 // recycled index must never hand out a key that a live MR still holds).
-import { incRkey, type MR } from "../../ffi/mod.ts";
+import { incRkey, type MR, QpState } from "../../ffi/mod.ts";
 import { type Fixture, RW } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
 import {
@@ -9,6 +9,7 @@ import {
   ATOMIC_RW,
   denied,
   granted,
+  NO_RESPONDER,
   OK,
   REM_ACCESS,
   unchanged,
@@ -27,6 +28,9 @@ export const CHURN_TRIALS = 2000;
 
 /** How long a fenced WR with nothing to wait for may take to complete (a hang is a fact, not a timeout). */
 const FENCE_WAIT_MS = 2000;
+
+/** How long a READ to a responder that answers nothing may take to exhaust its retries (0.47 s due, 0.55 s seen). */
+const RETRANSMIT_WAIT_MS = 2000;
 
 /** A type 2 window over WIN in PD B, allocated; the key its bind will take (key1 = ibv_inc_rkey). */
 function window2(f: Fixture) {
@@ -117,6 +121,33 @@ export const ordCases: CaseDef[] = [
   },
   fenceAfterRecovery("read"),
   fenceAfterRecovery("atomic"),
+  {
+    // What ord.fence_after_recovery hangs on when its READ's response comes after the transport timer: a
+    // retransmission of a fenced READ. Here every try goes unanswered, so it is one on every run.
+    id: "ord.fenced_read_retransmitted",
+    title: "A fenced RDMA READ that gets no response is retransmitted until the retry count runs out",
+    rule: "vol1.fence",
+    also: ["9.7.retry-cnt", "10.3.err-state"],
+    level: "must",
+    needs: ["IB_TRANSPORT"],
+    setup: "a live target MR; the responder qpB moved to ERR (it answers no request, so the requester's " +
+      "transport timer must retransmit); the control: the same READ without the fence, then both QPs recovered " +
+      "and qpB moved to ERR again",
+    provoke:
+      "RDMA READ of 64 bytes qpA → qpB with the MR's rkey, posted with IBV_SEND_FENCE (nothing before it: " +
+      `the fence has nothing to wait for); each completion awaited ${RETRANSMIT_WAIT_MS} ms (7 tries of ` +
+      "4.096 µs × 2^14 with the fixture's retry count 6 take 0.47 s): none at all is recorded as access.wc=none",
+    expect: all({ "control.wc": NO_RESPONDER, "access.ret": ["0"], "access.wc": NO_RESPONDER }),
+    async run(f) {
+      const key = f.targetMr().rkey;
+      const wait = { missingOk: true, deadlineMs: RETRANSMIT_WAIT_MS };
+      f.toState("B", QpState.ERR);
+      await f.post("control", [f.readOp({ key })], "A", wait);
+      f.recover();
+      f.toState("B", QpState.ERR);
+      await f.post("access", [f.fenced(f.readOp({ key }))], "A", wait);
+    },
+  },
   {
     id: "ord.key_churn",
     title: `${CHURN_TRIALS} registrations and deregistrations never hand out a key that a live MR holds`,

@@ -40,6 +40,12 @@ function expectedSeverity(r: CaseResult): Severity | null {
   const floor: Severity = r.deviation?.verdict === "security" ? "security" : "status-only";
   if (r.class !== "fail" && r.class !== "known") return rank(floor) < rank("bug") ? floor : "bug";
   const outcomes = new Map<string, Severity[]>();
+  // A known result judged below security: bytes moved through a bind made against the rules are that bind's bug.
+  const judged = r.class === "known" && r.deviation?.verdict !== "security";
+  const grantMade = new Set(
+    r.mismatches!.map((l) => /^(?:outcome (\d+): )?(?:[\w.]+\.)?bind: expected .*, observed ok$/.exec(l))
+      .filter((m) => m && judged).map((m) => m![1] ?? "1"),
+  );
   for (const line of r.mismatches!) {
     const m = /^(?:outcome (\d+): )?([\w.]+): expected (.*), observed (.*)$/.exec(line)!;
     const [, n = "1", key, expected, observed] = m;
@@ -47,7 +53,7 @@ function expectedSeverity(r: CaseResult): Severity | null {
     const data = key === "data" || key.endsWith(".data") || key.startsWith("data.");
     const sev: Severity = data
       ? (["written", "current"].includes(observed)
-        ? "security"
+        ? (grantMade.has(n) ? "bug" : "security")
         : observed === "unchanged"
         ? "bug"
         : "data-integrity")
@@ -266,4 +272,24 @@ Deno.test("--fail-on: a stream's exit code follows the --fail-on on its recorded
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("severity: bytes through a bind made against the rules follow the verdict that judged the bind", () => {
+  const expected = [{ bind: ["rejected"], "after.wc": ["IBV_WC_REM_ACCESS_ERR"], data: ["unchanged"] }];
+  const observed = { bind: "ok", "after.wc": "IBV_WC_SUCCESS", data: "written" };
+  const r = (cls: "fail" | "known", verdict?: "bug" | "security") =>
+    ({
+      class: cls,
+      expected,
+      observed,
+      mismatches: ["x"],
+      ...(verdict ? { deviation: { verdict, reason: "r", evidence: "e" } } : {}),
+    }) as unknown as CaseResult;
+  // Unjudged, the moved bytes are access the rules refuse; judged, the verdict says what the grant reached.
+  assertEquals(severityOf(r("fail")), "security");
+  assertEquals(severityOf(r("known", "bug")), "bug");
+  assertEquals(severityOf(r("known", "security")), "security");
+  // Without a bind made, moved bytes stay security whatever the verdict (a stale key that still reaches memory).
+  const stale = { ...r("known", "bug"), observed: { ...observed, bind: "rejected" } } as CaseResult;
+  assertEquals(severityOf(stale), "security");
 });

@@ -2,6 +2,7 @@
 // asserted; a run's output for a failing assertion's message; the document a run wrote.
 import assert from "node:assert/strict";
 import type { CliResult } from "../helpers/cli.ts";
+import { hasRdmaDevice, inTestbed, runInTestbed } from "../../testbed/vm.ts";
 
 export async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -26,4 +27,15 @@ export function readDoc<T>(path: string, r: CliResult): T {
   } catch (e) {
     assert.fail(`${path}: ${(e as Error).message}\n${runLog(r)}`);
   }
+}
+
+/** Whether a device test file runs here (an RDMA device, or inside the testbed) rather than in a testbed boot. */
+export const onDevice: boolean = hasRdmaDevice() || inTestbed();
+
+/** `deno test` of a device test file (tests/long/device/): here when onDevice, else in one testbed boot. */
+export async function testOnDevice(file: string, timeoutMs: number): Promise<number> {
+  const argv = [Deno.execPath(), "test", "-A", "--no-check", file];
+  return onDevice
+    ? (await new Deno.Command(argv[0], { args: argv.slice(1) }).spawn().status).code
+    : await runInTestbed(argv, { env: { NO_COLOR: "1" }, timeoutMs });
 }

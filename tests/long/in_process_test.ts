@@ -5,22 +5,17 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
-import { hasRdmaDevice, inTestbed, runInTestbed } from "../../testbed/vm.ts";
-import { timed } from "./common.ts";
+import { onDevice, testOnDevice, timed } from "./common.ts";
 
 const inner = fileURLToPath(new URL("./device/whole_suite.ts", import.meta.url));
-const local = hasRdmaDevice() || inTestbed();
 
 Deno.test({
   name:
     "conformance: the whole suite in process on the device, no error or crash, every id reported, nothing leaked",
-  ignore: !local && !!checkTestbedPrereqs(),
+  ignore: !onDevice && !!checkTestbedPrereqs(),
   fn: () =>
     timed("the whole suite in process", async () => {
-      const argv = [Deno.execPath(), "test", "-A", "--no-check", inner];
-      const code = local
-        ? (await new Deno.Command(argv[0], { args: argv.slice(1) }).spawn().status).code
-        : await runInTestbed(argv, { env: { NO_COLOR: "1" }, timeoutMs: 20 * 60_000 });
+      const code = await testOnDevice(inner, 20 * 60_000);
       assert.equal(code, 0, "the in-process run's own test failed (its output is above)");
     }),
 });
