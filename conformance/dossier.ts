@@ -605,7 +605,11 @@ export async function writeDossiers(
           if (r.ok && it.crashes) {
             d.notes.push("not run: it takes the kernel down (run it only on a machine you can lose)");
           } else if (r.ok && !run) {
-            d.notes.push("not run: no RDMA device on the machine that wrote this dossier");
+            d.notes.push(
+              "not run: no RDMA device on the machine that wrote this dossier (from a host without one, " +
+                "`memreg testbed -- memreg conformance … --dossier <dir>` writes the dossiers in the guest, where " +
+                "each program is rerun)",
+            );
           } else if (r.ok) {
             const x = await runProgram(bin, o.device ?? first.device, it.tapeFacts ?? {}, it.mustShow);
             d.reproduced = x.reproduced;
