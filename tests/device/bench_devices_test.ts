@@ -4,11 +4,11 @@
 // machine lacks an iWARP or a RoCE/IB device (the testbed has rxe0 and siw0).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { DEFAULTS, parseConfig } from "../../bench/config.ts";
 import { runBenchDevices } from "../../bench/run.ts";
 import { listDevices, TransportType } from "../../ffi/mod.ts";
 import { rdmaResources } from "../helpers/resources.ts";
 import { withTempDir } from "../helpers/tmp.ts";
+import { signalSelfAfter, tinyBench } from "../helpers/interrupt.ts";
 
 const [roce, iwarp] = (() => {
   try {
@@ -27,33 +27,16 @@ Deno.test({
   ignore: !roce || !iwarp,
   fn: () =>
     withTempDir("memreg-side-", async (dir) => {
-      const cfg = parseConfig({
-        ...DEFAULTS,
-        regcostBudget: DEFAULTS.regcostBudgetMs,
-        reference: false,
-        reps: 1,
-        sizes: "4k,16k,64k",
-        ops: "write",
+      const cfg = tinyBench({
         strategies: "global,reg-per-io",
         layout: "contiguous",
         sweep: false,
         duration: 100,
-        warmup: 1,
-        regcost: false,
-        revocationCheck: false,
         out: join(dir, "s.json"),
       });
       // A shell watcher sends the signal (this thread is busy measuring) once the first device has two points.
       const first = join(dir, `s-${roce}.jsonl`);
-      const killer = new Deno.Command("sh", {
-        args: [
-          "-c",
-          `until [ "$(grep -c '"record":"point"' '${first}' 2>/dev/null)" -ge 2 ]; do sleep 0.05; done; ` +
-          `kill -s TERM ${Deno.pid}`,
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+      const killer = signalSelfAfter(first, '"record":"point"', 2, "SIGTERM");
       const rs = await runBenchDevices(cfg, [roce!, iwarp!], true);
       await killer.status;
       assertEquals(rs.map((r) => r.doc.device.name), [roce, iwarp]);

@@ -4,13 +4,18 @@
 // A second signal, or no checkpoint within the grace period, ends it at once; the stream keeps what finished.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { DEFAULTS, parseConfig } from "../../bench/config.ts";
 import { runBench } from "../../bench/run.ts";
 import { runSuite } from "../../conformance/suite.ts";
 import { CASES } from "../../conformance/cases/index.ts";
 import { watchStop } from "../../common/signals.ts";
 import { deviceCounts, rdmaResources } from "../helpers/resources.ts";
-import { assertInterrupted, interruptRun, readJsonl } from "../helpers/interrupt.ts";
+import {
+  assertInterrupted,
+  interruptRun,
+  readJsonl,
+  signalSelfAfter,
+  tinyBench,
+} from "../helpers/interrupt.ts";
 import { runCli } from "../helpers/cli.ts";
 import { withTempDir } from "../helpers/tmp.ts";
 
@@ -29,29 +34,10 @@ const SHORT = [
 const inDir = (fn: (dir: string) => Promise<void>) => withTempDir("memreg-sig-", fn);
 
 /** Sends `sig` to this process once `path` holds `n` lines matching `what` (a shell watcher: we are busy). */
-function signalSelfAfter(path: string, what: string, n: number, sig: string): Deno.ChildProcess {
-  const script = `until [ "$(grep -c '${what}' '${path}' 2>/dev/null)" -ge ${n} ]; do sleep 0.1; done; ` +
-    `kill -s ${sig.slice(3)} ${Deno.pid}`;
-  return new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "null" }).spawn();
-}
-
 Deno.test("signals: bench, in process: SIGTERM after the first point; every verbs object is released by the time it returns", () =>
   inDir(async (dir) => {
     const out = join(dir, "b.json");
-    const cfg = parseConfig({
-      ...DEFAULTS,
-      regcostBudget: DEFAULTS.regcostBudgetMs,
-      reference: false,
-      reps: 1,
-      sizes: "4k,16k,64k",
-      ops: "write",
-      strategies: "global,reg-per-io,mw2-local",
-      duration: 200,
-      warmup: 1,
-      regcost: false,
-      revocationCheck: false,
-      out,
-    });
+    const cfg = tinyBench({ strategies: "global,reg-per-io,mw2-local", duration: 200, out });
     const killer = signalSelfAfter(join(dir, "b.jsonl"), '"record":"point"', 1, "SIGTERM");
     const r = await runBench(cfg, device, true);
     await killer.status;

@@ -4,6 +4,7 @@
 // record of the stream, the stream closed by its end record.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { type BenchConfig, DEFAULTS, parseConfig, type RawOptions } from "../../bench/config.ts";
 
 const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 
@@ -117,4 +118,32 @@ export function assertInterrupted(
     "the document holds the streamed records",
   );
   return { doc, lines };
+}
+
+/**
+ * Sends `sig` to this process once the stream at `path` holds `n` lines containing `what`: an in-process run's
+ * stop, from a shell (the test's thread is busy measuring).
+ */
+export function signalSelfAfter(path: string, what: string, n: number, sig: Deno.Signal): Deno.ChildProcess {
+  const script = `until [ "$(grep -c '${what}' '${path}' 2>/dev/null)" -ge ${n} ]; do sleep 0.05; done; ` +
+    `kill -s ${sig.slice(3)} ${Deno.pid}`;
+  return new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "null" }).spawn();
+}
+
+/** A bench config small enough to stop part-way: WRITE at 4, 16 and 64 KiB, one repetition, no regcost. */
+export function tinyBench(
+  o: Pick<RawOptions, "strategies" | "duration" | "out"> & Partial<Pick<RawOptions, "layout" | "sweep">>,
+): BenchConfig {
+  return parseConfig({
+    ...DEFAULTS,
+    regcostBudget: DEFAULTS.regcostBudgetMs,
+    reference: false,
+    reps: 1,
+    sizes: "4k,16k,64k",
+    ops: "write",
+    warmup: 1,
+    regcost: false,
+    revocationCheck: false,
+    ...o,
+  });
 }
