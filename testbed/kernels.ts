@@ -63,6 +63,13 @@ export function listKernels(): KernelInfo[] {
   return found.sort((a, b) => compareVersions(b.version, a.version));
 }
 
+/** Whether `spec` is `version` cut at a field boundary ("6.1" of "6.1.0-57-amd64", not of "6.12.117"). */
+export function isVersionPrefix(spec: string, version: string): boolean {
+  return version.startsWith(spec) &&
+    (version.length === spec.length || /^[.+-]/.test(version.slice(spec.length)) ||
+      /[.+-]$/.test(spec));
+}
+
 /**
  * Picks a kernel: undefined → newest installed 6.1 (else newest installed); otherwise an exact
  * version, a Debian suite name (fetched on demand), or a version prefix (newest match).
@@ -80,7 +87,8 @@ export async function resolveKernel(spec?: string): Promise<KernelInfo> {
   const exact = all.find((k) => k.version === spec);
   if (exact) return exact;
   if (/^[a-z][a-z-]*$/.test(spec)) return all.find((k) => k.suite === spec) ?? await fetchKernel(spec);
-  const prefixed = all.find((k) => k.version.startsWith(spec));
+  // A prefix ends at a version field: "6.1" is 6.1.x, never 6.12.
+  const prefixed = all.find((k) => isVersionPrefix(spec, k.version));
   if (prefixed) return prefixed;
   throw new UsageError(
     `--kernel ${spec}: not found (have: ${all.map((k) => k.version).join(", ") || "none"}); ` +

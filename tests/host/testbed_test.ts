@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { buildInitramfs, moduleLoadOrder } from "../../testbed/initramfs.ts";
-import { listKernels, resolveKernel } from "../../testbed/kernels.ts";
+import { isVersionPrefix, listKernels, resolveKernel } from "../../testbed/kernels.ts";
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { bootImage } from "../../testbed/kernel_image.ts";
 import { projectRoot } from "../../testbed/paths.ts";
@@ -69,4 +69,15 @@ Deno.test({ name: "`deno task testbed -- --list-kernels` lists, not boots", igno
   const text = new TextDecoder().decode(out.stdout);
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   assert(/^6\.1\.\S+\tinstalled\t\(default\)$/m.test(text), text);
+});
+
+Deno.test("--kernel takes a version prefix at a field boundary: 6.1 is 6.1.x, never 6.12", () => {
+  assert(isVersionPrefix("6.1", "6.1.0-57-amd64"));
+  assert(isVersionPrefix("6.1.0", "6.1.0-57-amd64"));
+  assert(isVersionPrefix("6.1.0-", "6.1.0-57-amd64"));
+  assert(isVersionPrefix("6.12", "6.12.117+deb13-amd64"));
+  assert(isVersionPrefix("7.2.13", "7.2.13+deb14-amd64"));
+  assert(!isVersionPrefix("6.1", "6.12.117+deb13-amd64"));
+  assert(isVersionPrefix("7", "7.2.13+deb14-amd64"));
+  assert(!isVersionPrefix("6.1.0-5", "6.1.0-57-amd64"));
 });
