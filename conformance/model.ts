@@ -62,6 +62,11 @@ export interface CaseDef {
   provoke: string;
   /** Accepted outcomes (any one of them); `observe` cases may list none. */
   expect?: readonly Outcome[];
+  /**
+   * Where iWARP's rules differ from IBTA's (RFC 5040/5041, RFC 7306): the rule and outcomes that replace `rule`,
+   * `also` and `expect` when the device is iWARP (forTransport).
+   */
+  iwarp?: TransportRule;
   /** Loopback options: a separate PD for the responder (wrong-PD cases). */
   separatePd?: boolean;
   /** A longer deadline than --case-deadline, for a case whose verbs are known to block (measured). */
@@ -70,6 +75,23 @@ export interface CaseDef {
   isolate?: string;
   /** Builds the setup and provokes the action on `f`, recording facts there. */
   run(f: Fixture): Promise<void>;
+}
+
+/** A case's rule and accepted outcomes on one transport (CaseDef.iwarp). */
+export interface TransportRule {
+  rule: RuleId;
+  also?: readonly RuleId[];
+  expect: readonly Outcome[];
+}
+
+/**
+ * The case as it is checked on a device: on iWARP, its iWARP rule and outcomes in place of the IBTA ones (the
+ * `iwarp` field dropped, so applying it twice changes nothing); otherwise the case as defined.
+ */
+export function forTransport(def: CaseDef, iwarp: boolean): CaseDef {
+  if (!iwarp || !def.iwarp) return def;
+  const { iwarp: t, also: _, ...rest } = def;
+  return { ...rest, rule: t.rule, ...(t.also ? { also: t.also } : {}), expect: t.expect };
 }
 
 /**

@@ -50,7 +50,7 @@ import { applyProfile, baseResult, deviceCaps, NEEDS_ONE_PROCESS, runCase } from
 import { profileFor } from "./profile.ts";
 import { openDevice, suiteDoc, type SuiteOptions } from "./suite.ts";
 import { SCHEMA_VERSION, selectedIds, type SuiteDoc } from "./doc.ts";
-import type { CaseDef, CaseResult } from "./model.ts";
+import { type CaseDef, type CaseResult, forTransport } from "./model.ts";
 import { KnownError } from "../common/mod.ts";
 import { type StopWatch, watchStop } from "../common/signals.ts";
 
@@ -271,12 +271,13 @@ class Side {
   /** One case on the server, classified; null when the client stopped before it (it did not run). */
   async #serveCase(
     index: number,
-    def: CaseDef,
+    caseDef: CaseDef,
     caps: ReturnType<typeof deviceCaps>,
     profile: ReturnType<typeof profileFor> | null,
     kernel: string,
   ): Promise<CaseResult | null> {
     const { ch, ctx, o, T } = this;
+    const def = forTransport(caseDef, caps.has("IWARP"));
     const phase = `case ${def.id}`;
     const requester = new ClientRequester(ch, phase, T, o.stepDeadlineMs);
     const why = notRemote(def);

@@ -253,6 +253,14 @@ export const RULES = {
       "message naming the layer (DDP or RDMAP), error type and code, and the RDMAP Stream ends: both QPs go to " +
       "Error and their outstanding WRs, receives included, complete flushed (IBV_WC_WR_FLUSH_ERR)",
   },
+  "rfc5040.write-completion": {
+    source: "RFC 5040 (RDMAP: Ordering and Completions; RDMAP Error Management)",
+    text:
+      "an RDMA Write has no response: it completes at the Local Peer once the LLP has taken it, so its success " +
+      "says nothing about the Remote Peer's STag check; a Write the Remote Peer refuses is reported by the " +
+      "Terminate it sends, so the requester's WR completes successfully, or with the error or flushed when the " +
+      "Terminate ended the stream first, and nothing is placed",
+  },
   "rfc5040.terminate-surfaced": {
     source: "RFC 5040 (RDMAP Error Management: a Terminate reports the error to the Local Peer's ULP) and " +
       "libibverbs enum ibv_wc_status",

@@ -20,7 +20,7 @@ import {
   processCrashDeviation,
   type Profile,
 } from "./profile.ts";
-import { type CaseDef, type CaseResult, type Classification, groupOf } from "./model.ts";
+import { type CaseDef, type CaseResult, type Classification, forTransport, groupOf } from "./model.ts";
 
 /** How cases are run: the fixture's options, deadlines and what to keep. */
 export interface CaseOptions extends FixtureOptions {
@@ -37,8 +37,15 @@ export const NEEDS_ONE_PROCESS = "not run: needs both ends in one process";
 /** The capabilities of the device that cases can ask for (conformance/caps.ts). */
 export { deviceCaps } from "./caps.ts";
 
-/** The parts of a result that come from the case's definition. */
-export function baseResult(def: CaseDef): Omit<CaseResult, "class" | "observed" | "durationMs"> {
+/**
+ * The parts of a result that come from the case's definition, as checked on the device's transport (`iwarp`:
+ * the case's iWARP rule and outcomes where it has them).
+ */
+export function baseResult(
+  caseDef: CaseDef,
+  iwarp = false,
+): Omit<CaseResult, "class" | "observed" | "durationMs"> {
+  const def = forTransport(caseDef, iwarp);
   return {
     id: def.id,
     group: groupOf(def.id),
@@ -62,10 +69,12 @@ export function caseDeadline(def: CaseDef, runDeadlineMs: number): number {
 /** Runs one case in this process. */
 export async function runCase(
   ctx: Context,
-  def: CaseDef,
+  caseDef: CaseDef,
   caps: CapSet,
   opts: CaseOptions,
 ): Promise<CaseResult> {
+  // Results and the comparison both read the rule and outcomes of the device's transport.
+  const def = forTransport(caseDef, caps.has("IWARP"));
   const t0 = performance.now();
   const done = (cls: Classification, extra: Partial<CaseResult> = {}): CaseResult => ({
     ...baseResult(def),
@@ -157,8 +166,8 @@ export function applyProfile(
  * --allow-kernel-crash): `known` when the profile records the crash (a failure under --strict), otherwise
  * `unsupported` with the reason and the flag that runs it.
  */
-export function notRunResult(def: CaseDef, d: Deviation | null, strict: boolean): CaseResult {
-  const r = { ...baseResult(def), observed: {}, durationMs: 0 };
+export function notRunResult(def: CaseDef, d: Deviation | null, strict: boolean, iwarp = false): CaseResult {
+  const r = { ...baseResult(def, iwarp), observed: {}, durationMs: 0 };
   const why = `not run: provoking it can crash the kernel (${d?.reason ?? def.risk}); ` +
     "--allow-kernel-crash runs it (the testbed survives a crash: it reboots and goes on)";
   if (!d) return { ...r, class: "unsupported", reason: why };

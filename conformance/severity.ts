@@ -14,7 +14,8 @@ import { accepts } from "./outcome.ts";
  * - `bug`: wrong behaviour without those consequences (an operation accepted or refused against the rules, a
  *   missing flag, a hang, a crashed process; a bind accepted against the rules together with the access it
  *   granted, where the profile's verdict judged that the grant reached nothing beyond what its granter holds);
- * - `status-only`: the operation failed as the rules say, only the error status (or errno) named differs.
+ * - `status-only`: the operation failed as the rules say, only the error status (or errno) named differs (in a
+ *   chain of completions: only where both name an error).
  */
 export const SEVERITIES = ["kernel-crash", "security", "data-integrity", "bug", "status-only"] as const;
 /** One severity (see SEVERITIES). */
@@ -61,6 +62,13 @@ const isData = (key: string) => key === "data" || key.endsWith(".data") || key.s
 /** Values of a data fact that say the bytes moved as the access asked (written there, read as they are). */
 const MOVED: readonly Value[] = ["written", "current"];
 
+/** Two comma-joined status lists (a chain's completions) of one length that differ only where both name an error. */
+function sameButErrorNames(accepted: Value, seen: Value): boolean {
+  if (typeof accepted !== "string" || typeof seen !== "string" || !seen.includes(",")) return false;
+  const [a, b] = [accepted.split(","), seen.split(",")];
+  return a.length === b.length && a.every((s, i) => s === b[i] || (isError(s) && isError(b[i])));
+}
+
 /** The severity of one fact that an outcome does not accept. */
 function factSeverity(key: string, accept: Accept, v: Value | undefined): Severity {
   if (v === undefined) return "bug";
@@ -73,6 +81,8 @@ function factSeverity(key: string, accept: Accept, v: Value | undefined): Severi
   const accepted = Array.isArray(accept) ? accept as readonly Value[] : null;
   // Failed as the rules say, under another name.
   if (isError(v) && accepted?.length && accepted.every(isError)) return "status-only";
+  // A chain's statuses in order: the same as an accepted chain but for the names of errors.
+  if (accepted?.some((a) => sameButErrorNames(a, v))) return "status-only";
   return "bug";
 }
 

@@ -3,7 +3,7 @@
 import { Context } from "../ffi/mod.ts";
 import { type RunHeader, runHeader } from "../record/header.ts";
 import { UsageError } from "../common/mod.ts";
-import type { CaseDef, CaseResult } from "./model.ts";
+import { type CaseDef, type CaseResult, forTransport } from "./model.ts";
 import type { TapeStep } from "./tape.ts";
 import { applyProfile, type CaseOptions, deviceCaps, notRunResult, runCase } from "./runner.ts";
 import { runIsolated } from "./isolate.ts";
@@ -65,9 +65,9 @@ export async function runSuite(defs: readonly CaseDef[], o: SuiteOptions): Promi
     const hold = (def.risk || crash) && !o.allowKernelCrash;
     const risky = (def.risk || crash) && o.onRiskyTapeStep;
     const opts = risky ? { ...o, onTapeStep: (s: TapeStep) => o.onRiskyTapeStep!(def.id, s) } : o;
-    const r = hold ? notRunResult(def, crash, o.strict) : applyProfile(
+    const r = hold ? notRunResult(def, crash, o.strict, caps.has("IWARP")) : applyProfile(
       o.isolate || def.isolate
-        ? await runIsolated(def, { ...o, device: ctx.name })
+        ? await runIsolated(forTransport(def, caps.has("IWARP")), { ...o, device: ctx.name })
         : await runCase(ctx, def, caps, opts),
       profile,
       o.strict,

@@ -29,6 +29,7 @@ import {
   withoutTapes,
 } from "./doc.ts";
 import type { ConsoleCrash } from "../testbed/crash.ts";
+import { transportName, TransportType } from "../ffi/constants.ts";
 
 /** A conformance run under crash survival: the cases, the result file, the guest's options and the boot. */
 export interface SurviveOptions {
@@ -72,6 +73,11 @@ export function guestCommand(ids: string[], stream: string, guestArgs: string[])
   ];
 }
 
+/** Whether the run's device (from its header, once a boot wrote one) is iWARP: its cases' iWARP rules apply. */
+function iwarpRun(header: RunHeader | null): boolean {
+  return header?.device.transport === transportName(TransportType.IWARP);
+}
+
 /** The kernel-crash result of the case that was running when the kernel went down. */
 export function crashResult(
   def: CaseDef,
@@ -79,12 +85,13 @@ export function crashResult(
   kernel: string,
   boot: number,
   durationMs: number,
+  iwarp = false,
 ): CaseResult {
   const evidence: CrashEvidence = { ...crash, kernel, boot };
   const what = crash.kind === "hang" ? "kernel hang (no progress)" : `kernel ${crash.kind}`;
   const reason = [what, crash.panicLine, crash.rip].filter(Boolean).join(": ");
   return {
-    ...baseResult(def),
+    ...baseResult(def, iwarp),
     class: "kernel-crash",
     observed: { crash: crash.kind },
     reason,
@@ -136,7 +143,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
       const kernel = header?.host.kernel ?? res.kernel;
       const profile = o.strict ? null : o.profile ?? (header ? profileFor(header.device.name) : null);
       const r = applyProfile(
-        crashResult(inFlight, crash, kernel, boot, Math.round(performance.now() - started)),
+        crashResult(inFlight, crash, kernel, boot, Math.round(performance.now() - started), iwarpRun(header)),
         profile,
         o.strict,
         kernel,
@@ -152,7 +159,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
     if (signal && inFlight && finished + done.size > 0) {
       const r = applyProfile(
         {
-          ...baseResult(inFlight),
+          ...baseResult(inFlight, iwarpRun(header)),
           class: "crashed",
           observed: { crash: "process" },
           reason: `the process running it died of signal ${signal}${signal === 11 ? " (SIGSEGV)" : ""}`,
@@ -171,7 +178,7 @@ export async function runSurviving(o: SurviveOptions): Promise<SuiteDoc> {
     if (finished === 0 || ended !== "completed") {
       for (const d of o.defs.filter((d) => !done.has(d.id))) {
         const r: CaseResult = {
-          ...baseResult(d),
+          ...baseResult(d, iwarpRun(header)),
           class: "error",
           observed: {},
           reason: `not run: the testbed ended (exit ${res.code}) without a result for it and without a crash`,

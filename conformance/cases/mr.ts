@@ -8,6 +8,7 @@ import {
   all,
   denied,
   granted,
+  iwarpWriteRefused,
   localInvFailed,
   localInvThenWrite,
   NOT_OK,
@@ -16,6 +17,7 @@ import {
   sendInvThenWrite,
   unchanged,
   writeChecked,
+  writeRefusedIwarp,
   written,
 } from "./shared.ts";
 
@@ -55,6 +57,7 @@ export const mrCases: CaseDef[] = [
     setup: "target MR, then ibv_dereg_mr (memory stays mapped)",
     provoke: "RDMA WRITE with the old rkey",
     expect: all({ "dereg.ret": ["0"] }, denied("access"), unchanged),
+    iwarp: iwarpWriteRefused({ "dereg.ret": ["0"] }, writeRefusedIwarp("access"), unchanged),
     async run(f) {
       const mr = f.targetMr();
       f.release("dereg", mr);
@@ -98,6 +101,7 @@ export const mrCases: CaseDef[] = [
     setup: "a live target MR (so the address is registered, only the key is wrong)",
     provoke: `RDMA WRITE with rkey 0x${BOGUS_KEY.toString(16)}`,
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       f.targetMr();
       await writeChecked(f, { key: BOGUS_KEY });
@@ -111,6 +115,7 @@ export const mrCases: CaseDef[] = [
     setup: "a live target MR",
     provoke: "RDMA WRITE with rkey ^ 0x01 (same index, other key byte)",
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       await writeChecked(f, { key: (f.targetMr().rkey ^ 1) >>> 0 });
     },
@@ -123,6 +128,7 @@ export const mrCases: CaseDef[] = [
     setup: "MR over the middle 8 KiB of a 16 KiB buffer (mapped guard bytes either side)",
     provoke: "RDMA WRITE of 64 bytes starting 32 bytes before the MR's end",
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       await writeChecked(f, { key: f.targetMr().rkey, off: END - 32 });
     },
@@ -135,6 +141,7 @@ export const mrCases: CaseDef[] = [
     setup: "MR over the middle 8 KiB of a 16 KiB buffer",
     provoke: "RDMA WRITE of 64 bytes starting 32 bytes before the MR's start",
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       await writeChecked(f, { key: f.targetMr().rkey, off: T.mrOff - 32 });
     },
@@ -159,6 +166,7 @@ export const mrCases: CaseDef[] = [
     setup: "MR with LOCAL_WRITE|REMOTE_READ",
     provoke: "RDMA WRITE with its rkey",
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       await writeChecked(f, { key: f.targetMr(Access.LOCAL_WRITE | Access.REMOTE_READ).rkey });
     },
@@ -184,6 +192,7 @@ export const mrCases: CaseDef[] = [
     setup: "requester and responder QPs in different PDs; the target MR in the requester's PD",
     provoke: "RDMA WRITE to the responder with that rkey",
     expect: all(denied("access"), unchanged),
+    iwarp: iwarpWriteRefused(writeRefusedIwarp("access"), unchanged),
     async run(f) {
       await writeChecked(f, { key: f.targetMr(RW, { side: "A" }).rkey });
     },

@@ -2,7 +2,30 @@
 import { QpState } from "../../ffi/mod.ts";
 import { BOGUS_KEY, T } from "../fixture/mod.ts";
 import type { CaseDef } from "../model.ts";
-import { all, FLUSH, granted, NO_RESPONDER, REM_ACCESS, unchanged, written } from "./shared.ts";
+import {
+  all,
+  FLUSH,
+  granted,
+  iwarpWriteRefused,
+  NO_RESPONDER,
+  OK,
+  REM_ACCESS,
+  unchanged,
+  written,
+} from "./shared.ts";
+
+/**
+ * The chain [refused WRITE, WRITE, WRITE] as iWARP completes it, in order: each WRITE the LLP took before the
+ * Terminate ended the stream completes successfully, the rest flushed, the refused one maybe with its error
+ * (RFC 5040 Ordering and Completions, RDMAP Error Management); nothing behind the refusal is placed.
+ */
+const IWARP_CHAIN = [
+  [OK, OK, OK],
+  [OK, OK, FLUSH],
+  [OK, FLUSH, FLUSH],
+  [REM_ACCESS, FLUSH, FLUSH],
+  [FLUSH, FLUSH, FLUSH],
+].map((wcs) => wcs.join(","));
 
 /** How long a WR posted in ERR may take to complete flushed. */
 const POST_IN_ERR_WAIT_MS = 2000;
@@ -22,6 +45,10 @@ export const qpCases: CaseDef[] = [
       "chain.wc": [`${REM_ACCESS},${FLUSH},${FLUSH}`],
       "chain.order": ["posted"],
     }, unchanged),
+    iwarp: iwarpWriteRefused(
+      { "chain.ret": ["0"], "chain.wc": IWARP_CHAIN, "chain.order": ["posted"] },
+      unchanged,
+    ),
     async run(f) {
       const key = f.targetMr().rkey;
       const ops = [f.writeOp({ key: BOGUS_KEY }), f.writeOp({ key }), f.writeOp({ key, off: T.mrOff + 64 })];
@@ -37,6 +64,14 @@ export const qpCases: CaseDef[] = [
     setup: "a live target MR",
     provoke: "WRITE with an invalid rkey, then ibv_query_qp on qpA",
     expect: all({ "access.wc": [REM_ACCESS], qpA: ["ERR"] }),
+    // On iWARP the requester learns of the refusal from the Terminate, which may come after the WRITE completed.
+    iwarp: {
+      ...iwarpWriteRefused(),
+      expect: [
+        { "access.wc": [REM_ACCESS, FLUSH], qpA: ["ERR"] },
+        { "access.wc": [OK], qpA: ["RTS", "ERR"] },
+      ],
+    },
     async run(f) {
       f.targetMr();
       await f.write("access", { key: BOGUS_KEY });

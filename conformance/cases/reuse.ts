@@ -3,7 +3,7 @@
 // made to say something about a 1-in-256 key byte, and the case says what its count supports.
 import { type Cap, type CaseDef } from "../model.ts";
 import type { Fixture } from "../fixture/mod.ts";
-import { all, denied, unchanged, writeChecked } from "./shared.ts";
+import { all, denied, iwarpWriteRefused, unchanged, writeChecked, writeRefusedIwarp } from "./shared.ts";
 
 /**
  * With a key byte drawn uniformly at random for a recycled index, n recycled trials repeat the old key at
@@ -49,6 +49,12 @@ export function keyReuseCase(o: {
     provoke: `${REUSE_TRIALS} times: make a new ${what}, compare its key with the old one, free it (the ` +
       "last one is kept); then RDMA WRITE with the old key",
     expect: all({ "reuse.collisions": [0] }, denied("access"), unchanged),
+    // The check is the same on iWARP (an STag keeps its 8-bit key); only the refused WRITE completes as RDMAP has it.
+    iwarp: {
+      ...iwarpWriteRefused({ "reuse.collisions": [0] }, writeRefusedIwarp("access"), unchanged),
+      rule: "vol1.rkey-reuse",
+      also: ["rfc5040.terminate", "rfc5040.write-completion"],
+    },
     async run(f: Fixture) {
       const old = await f.keyReuse("reuse", o.kind, REUSE_TRIALS);
       f.note(

@@ -50,6 +50,26 @@ export const WIN = { off: T.mrOff, len: 4096 } as const;
 export const granted = (step: string): Outcome => ({ [`${step}.ret`]: ["0"], [`${step}.wc`]: [OK] });
 /** Step `step` posted and completed with a remote access error. */
 export const denied = (step: string): Outcome => ({ [`${step}.ret`]: ["0"], [`${step}.wc`]: [REM_ACCESS] });
+/**
+ * The requester's statuses for an RDMA WRITE the Data Sink refuses, as iWARP shows it (rule
+ * rfc5040.write-completion): success (the LLP took it; the refusal travels in the Terminate), or the remote
+ * access error or the flush when the Terminate ended the stream first.
+ */
+export const IWARP_WRITE_REFUSED = [OK, REM_ACCESS, FLUSH];
+/** Step `step`, an RDMA WRITE the Data Sink refuses, posted and completed as iWARP completes it. */
+export const writeRefusedIwarp = (step: string): Outcome => ({
+  [`${step}.ret`]: ["0"],
+  [`${step}.wc`]: IWARP_WRITE_REFUSED,
+});
+/**
+ * A case's iWARP expectation for a WRITE with a refused STag (CaseDef.iwarp): the refusal as RFC 5040 makes it
+ * (rfc5040.terminate: nothing placed, a Terminate ends the stream), the requester's completion as RDMAP gives it
+ * (rfc5040.write-completion); `parts` are the case's other accepted facts, with writeRefusedIwarp(step) where
+ * IBTA's outcome has denied(step).
+ */
+export function iwarpWriteRefused(...parts: Outcome[]): NonNullable<CaseDef["iwarp"]> {
+  return { rule: "rfc5040.terminate", also: ["rfc5040.write-completion"], expect: all(...parts) };
+}
 /** The target holds its pattern. */
 export const unchanged: Outcome = { data: ["unchanged"] };
 /** The target holds what was written to it. */

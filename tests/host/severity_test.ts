@@ -293,3 +293,18 @@ Deno.test("severity: bytes through a bind made against the rules follow the verd
   const stale = { ...r("known", "bug"), observed: { ...observed, bind: "rejected" } } as CaseResult;
   assertEquals(severityOf(stale), "security");
 });
+
+Deno.test("severity: a chain of completions that differs only in an error's name is status-only", () => {
+  const r = (seen: string) =>
+    ({
+      class: "known",
+      expected: [{ "chain.wc": ["IBV_WC_SUCCESS,IBV_WC_SUCCESS,IBV_WC_WR_FLUSH_ERR"], data: ["unchanged"] }],
+      observed: { "chain.wc": seen, data: "unchanged" },
+      mismatches: ["x"],
+      deviation: { verdict: "acceptable", reason: "r", evidence: "e" },
+    }) as unknown as CaseResult;
+  assertEquals(severityOf(r("IBV_WC_SUCCESS,IBV_WC_SUCCESS,IBV_WC_LOC_QP_OP_ERR")), "status-only");
+  // A success where the chain accepts an error, or another length, is more than a name.
+  assertEquals(severityOf(r("IBV_WC_SUCCESS,IBV_WC_SUCCESS,IBV_WC_SUCCESS")), "bug");
+  assertEquals(severityOf(r("IBV_WC_SUCCESS,IBV_WC_LOC_QP_OP_ERR")), "bug");
+});

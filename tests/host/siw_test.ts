@@ -10,6 +10,11 @@ import { LAYOUT_STRATEGIES } from "../../bench/config.ts";
 import { makeStrategy } from "../../bench/strategies/mod.ts";
 import type { Rig } from "../../bench/rig.ts";
 import type { KernelInfo } from "../../testbed/kernels.ts";
+import { baseResult, runCase } from "../../conformance/runner.ts";
+import { compare } from "../../conformance/outcome.ts";
+import { severityOf } from "../../conformance/severity.ts";
+import type { Context } from "../../ffi/mod.ts";
+import type { CaseDef } from "../../conformance/model.ts";
 
 const DEVINFO = Deno.readTextFileSync(new URL("../fixtures/siw0-devinfo-6.1.txt", import.meta.url));
 
@@ -164,4 +169,32 @@ Deno.test("siw: headers that name a compiler the host lacks give the line that s
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test("siw: a refused WRITE is checked by RFC 5040's rule on iWARP and by IBTA's otherwise", async () => {
+  const iwarp = capsFrom(capFactsFromDevinfo(DEVINFO));
+  const ib = capsFrom({ ...capFactsFromDevinfo(DEVINFO), transport: 0 });
+  const def = CASES.find((c) => c.id === "mr.write_bogus_key")!;
+  const onIwarp = baseResult(def, true);
+  assertEquals([onIwarp.rule, onIwarp.also?.map((a) => a.rule)], [
+    "rfc5040.terminate",
+    ["rfc5040.write-completion"],
+  ]);
+  assert(onIwarp.source.startsWith("RFC 5040") && onIwarp.ruleText.includes("Terminate"));
+  assertEquals(baseResult(def, false).rule, "vol1.rkey-invalid");
+  // siw0's facts: the requester's SUCCESS, nothing written. A pass by RFC 5040; by IBTA a failure, a bug.
+  const seen = { "access.ret": "0", "access.wc": "IBV_WC_SUCCESS", "access.resp": "none", data: "unchanged" };
+  assertEquals(compare(onIwarp.expected, seen), null);
+  const ibFail = { ...baseResult(def), class: "fail" as const, observed: seen, durationMs: 0 };
+  assert(compare(ibFail.expected, seen));
+  assertEquals(severityOf(ibFail), "bug");
+  // Bytes placed through the refused STag are still a finding on iWARP.
+  assert(compare(onIwarp.expected, { ...seen, data: "written" }));
+  // runCase reports the transport's rule and outcomes (here for a case the device cannot run: no fixture).
+  const needsAtomic: CaseDef = { ...def, needs: ["ATOMIC"] };
+  const opts = { caseDeadlineMs: 1000 } as Parameters<typeof runCase>[3];
+  const ctx = null as unknown as Context;
+  const [ri, rb] = [await runCase(ctx, needsAtomic, iwarp, opts), await runCase(ctx, needsAtomic, ib, opts)];
+  assertEquals([ri.class, ri.rule, ri.expected], ["unsupported", "rfc5040.terminate", def.iwarp!.expect]);
+  assertEquals([rb.rule, rb.expected], ["vol1.rkey-invalid", def.expect]);
 });
