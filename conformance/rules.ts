@@ -261,6 +261,15 @@ export const RULES = {
       "Terminate it sends, so the requester's WR completes successfully, or with the error or flushed when the " +
       "Terminate ended the stream first, and nothing is placed",
   },
+  "rfc5040.send-completion": {
+    source:
+      "RFC 5040 (RDMAP: Ordering and Completions; RDMAP Error Management) and RFC 5041 (DDP: untagged buffers)",
+    text:
+      "a Send has no response either: it completes at the Local Peer once the LLP has taken it; a Send the Remote " +
+      "Peer cannot place (its receive buffer invalid or not locally writable) is reported by the Terminate it " +
+      "sends, so the sender's WR completes successfully, or with an error or flushed when the Terminate ended " +
+      "the stream first, and nothing is placed",
+  },
   "rfc5040.terminate-surfaced": {
     source: "RFC 5040 (RDMAP Error Management: a Terminate reports the error to the Local Peer's ULP) and " +
       "libibverbs enum ibv_wc_status",

@@ -9,6 +9,8 @@ import { all, granted, OK, unchanged, writeChecked, written } from "./shared.ts"
 const LOC_PROT = "IBV_WC_LOC_PROT_ERR";
 /** The requester's status when the responder NAKs with Remote Operational Error. */
 const REM_OP = "IBV_WC_REM_OP_ERR";
+/** A Send the receiver refuses, as the sender sees it on iWARP (rfc5040.send-completion). */
+const SEND_REFUSED_IWARP = [OK, REM_OP, "IBV_WC_WR_FLUSH_ERR"];
 
 /** Bytes of the small source MR the bounds cases register (the WRITE's SGE is 64 bytes). */
 const SMALL = 32;
@@ -103,6 +105,18 @@ export const lprotCases: CaseDef[] = [
       "send.resp": [LOC_PROT],
       "recv.data": ["unchanged"],
     }],
+    // iWARP: no response to the Send; the receiver's refusal is its receive's error and a Terminate.
+    iwarp: {
+      rule: "vol1.local-write",
+      also: ["11.6.2.loc-prot", "rfc5040.send-completion"],
+      expect: [{
+        "setup.recvReg.ret": ["0"],
+        "send.ret": ["0"],
+        "send.wc": SEND_REFUSED_IWARP,
+        "send.resp": [LOC_PROT],
+        "recv.data": ["unchanged"],
+      }],
+    },
     async run(f) {
       await sendInto(f, Access.REMOTE_READ);
     },
@@ -131,6 +145,17 @@ export const lprotCases: CaseDef[] = [
     }`,
     provoke: "a plain SEND of 32 bytes qpA → qpB",
     expect: [{ "send.ret": ["0"], "send.wc": [REM_OP], "send.resp": [LOC_PROT], "recv.data": ["unchanged"] }],
+    // iWARP has no Class B NAK: the sender's Send completes as RDMAP completes it.
+    iwarp: {
+      rule: "rfc5040.send-completion",
+      also: ["11.6.2.loc-prot"],
+      expect: [{
+        "send.ret": ["0"],
+        "send.wc": SEND_REFUSED_IWARP,
+        "send.resp": [LOC_PROT],
+        "recv.data": ["unchanged"],
+      }],
+    },
     async run(f) {
       await sendInto(f, Access.LOCAL_WRITE, () => BOGUS_KEY);
     },
