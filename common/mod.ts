@@ -64,3 +64,10 @@ export function fmtSize(n: number): string {
   }
   return `${n} B`;
 }
+
+/** The value of an option on a command line (`--flag v` or `--flag=v`); undefined when it is absent. */
+export function optionValue(argv: readonly string[] | undefined, flag: string): string | undefined {
+  const i = argv?.findIndex((a) => a === flag || a.startsWith(`${flag}=`)) ?? -1;
+  if (!argv || i < 0) return undefined;
+  return argv[i].includes("=") ? argv[i].slice(flag.length + 1) : argv[i + 1];
+}

@@ -3,7 +3,7 @@
 // a file that does not match is one UsageError naming the file, the field and what was expected.
 import { basename } from "node:path";
 import type { z } from "zod";
-import { UsageError } from "../common/mod.ts";
+import { optionValue, UsageError } from "../common/mod.ts";
 import { plannedPoints, pointName } from "../bench/doc.ts";
 import { countClasses, exitCodeFor } from "../conformance/doc.ts";
 import type { CaseResult } from "../conformance/model.ts";
@@ -260,14 +260,6 @@ function loadStream(path: string, text: string): Loaded {
 
 function records(kind: "bench" | "conformance"): Record<string, unknown> {
   return kind === "bench" ? BenchRecords : SuiteRecords;
-}
-
-/** The --cases value in a recorded command line (undefined: all cases, or no command line recorded). */
-/** The value of an option on the recorded command line (`--flag v` or `--flag=v`). */
-function optionValue(argv: string[] | undefined, flag: string): string | undefined {
-  const i = argv?.findIndex((a) => a === flag || a.startsWith(`${flag}=`)) ?? -1;
-  if (!argv || i < 0) return undefined;
-  return argv[i].includes("=") ? argv[i].slice(flag.length + 1) : argv[i + 1];
 }
 
 /** --fail-on of the recorded command line, when it names a severity. */

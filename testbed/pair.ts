@@ -17,6 +17,7 @@ import { runInTestbed, type TestbedOptions } from "./vm.ts";
 import { prepareTestbed, TESTBED_SIW } from "./relaunch.ts";
 import { projectRoot } from "./paths.ts";
 import { DEFAULT_OOB_PORT, newToken } from "../oob/role.ts";
+import { optionValue } from "../common/mod.ts";
 
 /** Address, host name and MAC of each guest of a pair. */
 export const PAIR = {
@@ -73,8 +74,7 @@ function serverOut(args: string[]): string[] {
 export async function runPairInTestbed(argv: string[], opts: TestbedOptions = {}): Promise<number> {
   const cmds = pairCommands(argv);
   // --device siw0 needs siw.ko for the kernel: refused in one line before two guests boot, as one guest is.
-  const at = argv.findIndex((a) => a === "--device" || a.startsWith("--device="));
-  const device = at < 0 ? undefined : argv[at].includes("=") ? argv[at].split("=")[1] : argv[at + 1];
+  const device = optionValue(argv, "--device");
   if (device === TESTBED_SIW) await prepareTestbed({ kernel: opts.kernel, device });
   const wirePort = await freePort(), siwPort = await freePort();
   const token = newToken();
