@@ -199,27 +199,21 @@ class OneProcess implements StepRunner, Disposable {
     say: (line: string) => void,
     part: (p: RegscalePart) => void,
   ): Promise<RegscaleResult> {
-    return this.#inTurn(() => this.#regscale(step, say, part));
-  }
-
-  #regscale(
-    step: (what: string) => void,
-    say: (line: string) => void,
-    part: (p: RegscalePart) => void,
-  ): Promise<RegscaleResult> {
     const rs = this.cfg.regscale!;
-    // Its own PD: closing it at the end releases whatever a failure left registered, children first.
-    using pd = new PD(this.ctx);
-    return Promise.resolve(runRegscale(pd, this.#r.dev, {
-      ask: rs,
-      budgetMs: rs.budgetMs,
-      samplesMin: 5,
-      reference: this.cfg.reference,
-      say,
-      onProgress: step,
-      stopped: () => this.stopping(),
-      onPart: part,
-    }));
+    return this.#inTurn(() => {
+      // Its own PD: closing it at the end releases whatever a failure left registered, children first.
+      using pd = new PD(this.ctx);
+      return Promise.resolve(runRegscale(pd, this.#r.dev, {
+        ask: rs,
+        budgetMs: rs.budgetMs,
+        samplesMin: 5,
+        reference: this.cfg.reference,
+        say,
+        onProgress: step,
+        stopped: () => this.stopping(),
+        onPart: part,
+      }));
+    });
   }
 
   calibrate(points: PointResult[]): Promise<Calibration> {
