@@ -1,12 +1,13 @@
 // siw (Soft-iWARP) beside rxe in the testbed: Debian's kernels leave CONFIG_RDMA_SIW unset, but Debian ships
 // each kernel's source (linux-source-<major.minor>) and its headers (linux-headers-<version>), so siw.ko is built
 // out of tree for the kernel the testbed boots, once per kernel version, and loaded by the guest (stage2.sh
-// creates siw0). Best effort: where a package is missing or the build fails, the line saying exactly what is
-// kept in the cache and printed on each boot, and rxe0 comes up as always.
+// creates siw0). The build uses the compiler the kernel was built with: the host's where it has it, else a
+// minimal root of the kernel's Debian suite (toolchain.ts). Best effort: where a package is missing or the build
+// fails, the line saying exactly what is kept in the cache and printed on each boot, and rxe0 comes up as always.
 import { dirname, join } from "node:path";
 import { cacheDir, exists, run, runText, which } from "./paths.ts";
 import { type KernelInfo, suiteApt } from "./kernels.ts";
-import { APT } from "./setup.ts";
+import { hostInstall, runInRoot, suiteRoot } from "./toolchain.ts";
 
 /** What building siw.ko for one kernel needs: the Debian packages, and where their headers and source land. */
 export interface SiwInputs {
@@ -18,6 +19,8 @@ export interface SiwInputs {
   headers: string;
   /** linux-source-<major.minor>.tar.xz. */
   tarball: string;
+  /** The Debian suite a fetched kernel came from (its root has the kernel's gcc); null for an installed one. */
+  suite: string | null;
 }
 
 /** Where siw.ko (or the line saying why there is none) is cached, per kernel version. */
@@ -36,6 +39,7 @@ export function siwInputs(k: KernelInfo, packageVersion: string | null): SiwInpu
     pkgs: [`linux-headers-${k.version}`, pin(`linux-source-${mm}`)],
     headers: join(root, "usr", "src", `linux-headers-${k.version}`),
     tarball: join(root, "usr", "src", `linux-source-${mm}.tar.xz`),
+    suite: k.source === "fetched" ? k.suite ?? "sid" : null,
   };
 }
 
@@ -45,18 +49,20 @@ export type SiwModule = { ko: string } | { missing: string };
 /**
  * siw.ko for `k`: from the cache, else built now (installing or downloading the packages first); a missing
  * package or failed build is `missing` with the exact reason, cached too so that each boot does not retry.
+ * `roots` gives the kernel suite's build root where the host lacks the kernel's gcc (a test passes its own).
  */
 export async function siwModule(
   k: KernelInfo,
   log: (s: string) => void = () => {},
   dir: string = siwDir,
+  roots: typeof suiteRoot = suiteRoot,
 ): Promise<SiwModule> {
   const ko = join(dir, `${k.version}.ko`);
   const note = join(dir, `${k.version}.missing`);
   if (exists(ko)) return { ko };
   if (exists(note)) return { missing: Deno.readTextFileSync(note).trim() };
   const t0 = performance.now();
-  const missing = await provision(k, log).then((inputs) => build(inputs, ko, log)).catch((e) =>
+  const missing = await provision(k, log).then((inputs) => build(inputs, ko, log, roots)).catch((e) =>
     e instanceof SiwMissing ? e.message : `siw.ko for ${k.version}: ${(e as Error).message.split("\n")[0]}`
   );
   if (missing === null) {
@@ -82,21 +88,13 @@ async function provision(k: KernelInfo, log: (s: string) => void): Promise<SiwIn
   }
   const inputs = siwInputs(k, await imagePackageVersion(k.version));
   if (exists(inputs.headers) && exists(inputs.tarball)) return inputs;
-  const aptGet = which("apt-get");
-  if (!aptGet) throw new SiwMissing(`no apt-get: install ${inputs.pkgs.join(" ")} for siw0`);
-  if (Deno.uid() !== 0) {
-    throw new SiwMissing(`not root: for siw0 run once: sudo apt-get install ${inputs.pkgs.join(" ")} make`);
-  }
-  log(`testbed: installing ${inputs.pkgs.join(" ")} to build siw.ko (Soft-iWARP) for ${k.version}`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => run(aptGet, ["install", ...APT, ...inputs.pkgs, "make"], { env });
   try {
-    await install().catch(async () => {
-      await run(aptGet, ["-q", "update"], { env });
-      await install();
-    });
+    await hostInstall([...inputs.pkgs, "make"], log, `to build siw.ko (Soft-iWARP) for ${k.version}`);
   } catch (e) {
-    throw new SiwMissing(`Debian has no ${inputs.pkgs.join(" / ")}: ${aptError(e)}`);
+    const text = (e as Error).message;
+    throw new SiwMissing(
+      /^(not root|no apt-get)/.test(text) ? text : `Debian has no ${inputs.pkgs.join(" / ")}: ${aptError(e)}`,
+    );
   }
   return inputs;
 }
@@ -133,18 +131,24 @@ function aptError(e: unknown): string {
 }
 
 /** `make -C <headers> M=<siw source> CONFIG_RDMA_SIW=m modules`; null when siw.ko is in place, else why not. */
-async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): Promise<string | null> {
+async function build(
+  inputs: SiwInputs,
+  ko: string,
+  log: (s: string) => void,
+  roots: typeof suiteRoot,
+): Promise<string | null> {
   for (const tool of ["make", "tar", "xz"]) {
     if (!which(tool)) throw new SiwMissing(`building siw.ko needs ${tool}`);
   }
-  // Unpacked (not installed) headers include their -common part by its installed path: point it here.
+  // Unpacked (not installed) headers name their -common part and themselves (7.x: KBUILD_OUTPUT) by their
+  // installed paths: point those here.
   const mk = join(inputs.headers, "Makefile");
   const text = Deno.readTextFileSync(mk);
   const root = inputs.headers.slice(0, inputs.headers.lastIndexOf("/usr/src/"));
-  if (root && text.includes("include /usr/src/")) {
-    await Deno.writeTextFile(mk, text.replaceAll("include /usr/src/", `include ${root}/usr/src/`));
-  }
+  const here = text.replace(/(^|[\s=])\/usr\/src\//gm, `$1${root}/usr/src/`);
+  if (root && here !== text) await Deno.writeTextFile(mk, here);
   const cc = compiler(inputs.headers);
+  const make = "gcc" in cc ? await inSuiteRoot(inputs, cc.gcc, root, log, roots) : null;
   const dir = dirname(ko);
   await Deno.mkdir(dir, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir, prefix: ".build-" });
@@ -155,13 +159,23 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
     if (!top) throw new SiwMissing(`${inputs.tarball} has no ${SIW_SRC}`);
     const src = join(tmp, top, SIW_SRC);
     try {
-      await run("make", ["-C", inputs.headers, `M=${src}`, "CONFIG_RDMA_SIW=m", ...cc, "modules"]);
+      const args = [
+        "-C",
+        inputs.headers,
+        `M=${src}`,
+        "CONFIG_RDMA_SIW=m",
+        ...("make" in cc ? cc.make : []),
+        "modules",
+      ];
+      await (make ? make(tmp, args) : run("make", args));
     } catch (e) {
-      const lines = (e as Error).message.split("\n").filter((l) => /error|Error/.test(l));
+      // run()'s message is the command line, then make's stderr: the line to keep is in the latter.
+      const stderr = (e as Error).message.replace(/^[^\n]*? failed \(exit \d+\): /, "");
+      const lines = stderr.split("\n").filter((l) => /error|Error|\*\*\*/.test(l));
       throw new SiwMissing(
-        `siw.ko does not build against ${inputs.headers} with this host's compiler: ${
-          (lines[0] ?? (e as Error).message.split("\n").slice(-1)[0]).trim()
-        }`,
+        `siw.ko does not build against ${inputs.headers} with ${
+          "gcc" in cc ? cc.gcc : "this host's compiler"
+        }: ${(lines[0] ?? stderr.split("\n").slice(-1)[0]).trim()}`,
       );
     }
     await Deno.copyFile(join(src, "siw.ko"), `${ko}.tmp`);
@@ -173,23 +187,43 @@ async function build(inputs: SiwInputs, ko: string, log: (s: string) => void): P
 }
 
 /**
- * make's CC override for the kernel's compiler: Debian's headers name the exact gcc the kernel was built with
- * (.kernelvariables `CC = … $(CROSS_COMPILE)gcc-N`), whose flags an older gcc may not know (6.12 passes gcc 14's
- * -fmin-function-alignment). [] when it is there as named; CC=gcc-N when only the unprefixed one is.
+ * The kernel's compiler: Debian's headers name the exact gcc the kernel was built with (.kernelvariables
+ * `CC = … $(CROSS_COMPILE)gcc-N`), whose flags an older gcc may not know (6.12 passes gcc 14's
+ * -fmin-function-alignment). `make` is the override for the host's make ([] when the gcc is there as named,
+ * CC=gcc-N when only the unprefixed one is); `gcc` when the host has neither.
  */
-function compiler(headers: string): string[] {
+function compiler(headers: string): { make: string[] } | { gcc: string } {
   let vars = "";
   try {
     vars = Deno.readTextFileSync(join(headers, ".kernelvariables"));
   } catch {
-    return [];
+    return { make: [] };
   }
   const cc = vars.match(/^CC\s*=.*?\b(gcc-\d+)\s*$/m)?.[1];
   const cross = vars.match(/^override CROSS_COMPILE\s*=\s*(\S*)/m)?.[1] ?? "";
-  if (!cc || which(`${cross}${cc}`)) return [];
-  if (which(cc)) return [`CC=${cc}`];
-  throw new SiwMissing(
-    `${headers.slice(headers.lastIndexOf("/") + 1)} builds modules with ${cc}, the kernel's own compiler ` +
-      `(an older gcc lacks its flags), and this host has no ${cc}`,
-  );
+  if (!cc || which(`${cross}${cc}`)) return { make: [] };
+  if (which(cc)) return { make: [`CC=${cc}`] };
+  return { gcc: cc };
+}
+
+/**
+ * make in the kernel suite's root with `gcc` (toolchain.ts), the kernel's files and the build directory bound at
+ * their host paths; for an installed kernel (no suite to take the compiler from), the line saying it is missing.
+ */
+async function inSuiteRoot(
+  inputs: SiwInputs,
+  gcc: string,
+  kernelRoot: string,
+  log: (s: string) => void,
+  roots: typeof suiteRoot,
+): Promise<(dir: string, args: string[]) => Promise<Uint8Array>> {
+  const name = inputs.headers.slice(inputs.headers.lastIndexOf("/") + 1);
+  const lacks =
+    `${name} builds modules with ${gcc}, the kernel's own compiler (an older gcc lacks its flags)`;
+  if (!inputs.suite || !kernelRoot) throw new SiwMissing(`${lacks}, and this host has no ${gcc}`);
+  const root = await roots(inputs.suite, gcc, log).catch((e) => {
+    const text = (e as Error).message;
+    throw new SiwMissing(text.startsWith("not root") ? text : `${lacks}, which this host lacks: ${text}`);
+  });
+  return (dir, args) => runInRoot(root, [kernelRoot, dir], "make", args);
 }

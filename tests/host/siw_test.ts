@@ -111,6 +111,7 @@ Deno.test("siw: siw.ko is built from the booted kernel's own packages, pinned to
     pkgs: ["linux-headers-6.1.0-57-amd64", "linux-source-6.1=6.1.192-3"],
     headers: "/usr/src/linux-headers-6.1.0-57-amd64",
     tarball: "/usr/src/linux-source-6.1.tar.xz",
+    suite: null,
   });
   const dir = "/cache/kernels/7.2.13+deb14-amd64";
   const fetched: KernelInfo = {
@@ -126,10 +127,11 @@ Deno.test("siw: siw.ko is built from the booted kernel's own packages, pinned to
     pkgs: ["linux-headers-7.2.13+deb14-amd64", "linux-source-7.2=7.2.13-1"],
     headers: join(dir, "usr/src/linux-headers-7.2.13+deb14-amd64"),
     tarball: join(dir, "usr/src/linux-source-7.2.tar.xz"),
+    suite: "sid",
   });
 });
 
-Deno.test("siw: headers that name a compiler the host lacks give the line that says so, kept for the next boot", async () => {
+Deno.test("siw: headers that name a compiler the host lacks take the suite's root; where it fails, the line says so, kept for the next boot", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "memreg-siw-test-" });
   try {
     // A fetched kernel whose packages are already unpacked: headers naming gcc-99, and a source tarball.
@@ -137,7 +139,10 @@ Deno.test("siw: headers that name a compiler the host lacks give the line that s
     const root = join(tmp, "k");
     const headers = join(root, "usr/src", `linux-headers-${version}`);
     await Deno.mkdir(headers, { recursive: true });
-    await Deno.writeTextFile(join(headers, "Makefile"), "include /usr/src/linux-headers-x-common/Makefile\n");
+    await Deno.writeTextFile(
+      join(headers, "Makefile"),
+      `KBUILD_OUTPUT=/usr/src/linux-headers-${version}\ninclude /usr/src/linux-headers-x-common/Makefile\n`,
+    );
     await Deno.writeTextFile(
       join(headers, ".kernelvariables"),
       "CC = $(if $(X),ccache) $(CROSS_COMPILE)gcc-99\noverride CROSS_COMPILE = x86_64-linux-gnu-\n",
@@ -153,18 +158,25 @@ Deno.test("siw: headers that name a compiler the host lacks give the line that s
       suite: "sid",
       packageVersion: "9.9.9-1",
     };
+    // The build root of the kernel's suite with its gcc: asked for once, its failure is the line.
+    const asked: string[] = [];
+    const roots = (suite: string, gcc: string) => {
+      asked.push(`${suite} ${gcc}`);
+      return Promise.reject(new Error(`debootstrap of Debian ${suite} with ${gcc} failed: E: no gcc-99`));
+    };
     const want =
       `linux-headers-${version} builds modules with gcc-99, the kernel's own compiler (an older gcc ` +
-      "lacks its flags), and this host has no gcc-99";
-    const first = await siwModule(k, () => {}, cache);
+      "lacks its flags), which this host lacks: debootstrap of Debian sid with gcc-99 failed: E: no gcc-99";
+    const first = await siwModule(k, () => {}, cache, roots);
     assert("missing" in first && first.missing.startsWith(want), JSON.stringify(first));
-    // The headers' Makefile now includes the -common part from where it was unpacked.
+    // The headers' Makefile now names itself and its -common part where they were unpacked.
     assertEquals(
       Deno.readTextFileSync(join(headers, "Makefile")),
-      `include ${root}/usr/src/linux-headers-x-common/Makefile\n`,
+      `KBUILD_OUTPUT=${headers}\ninclude ${root}/usr/src/linux-headers-x-common/Makefile\n`,
     );
-    const again = await siwModule(k, () => {}, cache);
+    const again = await siwModule(k, () => {}, cache, roots);
     assertEquals(again, first);
+    assertEquals(asked, ["sid gcc-99"]);
     assert(Deno.readTextFileSync(join(cache, `${version}.missing`)).startsWith(want));
   } finally {
     await Deno.remove(tmp, { recursive: true });
