@@ -16,7 +16,8 @@ import { iwarpIpv4 } from "../ffi/link.ts";
 import { readSinkAccess, REMOTE_RW, type Rig, slotOf } from "./rig.ts";
 import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
-import type { PointResult } from "./point.ts";
+import { type Failure, failureOf, type PointResult } from "./point.ts";
+import { CompletionError, ProtocolError } from "./errors.ts";
 
 /** One bandwidth comparison: perftest and memreg at the same op, size and depth. */
 export interface BwPair {
@@ -42,10 +43,17 @@ export interface LatPair {
   ratio: number | null;
 }
 
-/** The calibration record: memreg's own figures next to perftest's on the same device. */
+/**
+ * The calibration record: memreg's own figures next to perftest's on the same device. A calibration that
+ * failed as a whole (a stall, a verb's error) says so as a point does, keeping the pairs measured before.
+ */
 export interface Calibration {
   device: string;
-  gidIndex: number;
+  /** The GID index perftest was given; null: the calibration failed before its path was read. */
+  gidIndex: number | null;
+  /** failed: the calibration stopped at `reason` (a perftest that fails is its pair's `error`). */
+  status: "ok" | "failed";
+  reason?: Failure;
   bandwidth: BwPair[];
   latency: LatPair[];
   summary: string;
@@ -70,7 +78,7 @@ class Stall {
   /** Reads the clock every 4096 spins; throws once `ms` passed without progress. */
   spin(): void {
     if ((++this.#n & 4095) === 0 && performance.now() > this.#end) {
-      throw new Error(`calibration: ${this.what}: nothing arrived within ${this.ms / 1000} s`);
+      throw new ProtocolError(`calibration: ${this.what}: nothing arrived within ${this.ms / 1000} s`);
     }
   }
 }
@@ -158,21 +166,42 @@ export function memregBw(
       SendFlags.SIGNALED,
     ));
   const { qpA, cqA } = rig.lb;
-  let posted = 0, done = 0;
   const stall = new Stall(`${op} completions`, stallMs);
-  const t0 = clock.nowNs();
-  for (; posted < Math.min(depth, iters); posted++) post(qpA.postSend(wrs[posted]));
-  while (done < iters) {
-    const n = cqA.poll();
-    if (n === 0) stall.spin();
-    else stall.progress();
-    for (let i = 0; i < n; i++) {
-      if (cqA.status(i) !== 0) throw new Error(`calibration ${op}: ${cqA.decode(i).statusName}`);
-      done++;
-      if (posted < iters) post(qpA.postSend(wrs[slotOf(cqA, i)])), posted++;
+  return quiesced(rig, () => {
+    // Counters local to the loop's function (not captured from outside): plain registers in the hot loop.
+    let posted = 0, done = 0;
+    const t0 = clock.nowNs();
+    for (; posted < Math.min(depth, iters); posted++) post(qpA.postSend(wrs[posted]));
+    while (done < iters) {
+      const n = cqA.poll();
+      if (n === 0) stall.spin();
+      else stall.progress();
+      for (let i = 0; i < n; i++) {
+        if (cqA.status(i) !== 0) {
+          throw new CompletionError(`calibration ${op}`, cqA.status(i), slotOf(cqA, i));
+        }
+        done++;
+        if (posted < iters) post(qpA.postSend(wrs[slotOf(cqA, i)])), posted++;
+      }
     }
+    return (iters * size) / ((clock.nowNs() - t0) / 1e9);
+  });
+}
+
+/**
+ * Runs a measuring loop whose work requests use the caller's MRs. When it throws, WRs may still be in flight
+ * (a stall): both QPs go to ERR before the caller's `using` deregisters the MRs they point at, as a point
+ * quiesces before its teardown; the caller (runCalibration) rebuilds the rig afterwards.
+ */
+function quiesced<T>(rig: Rig, loop: () => T): T {
+  try {
+    return loop();
+  } catch (e) {
+    try {
+      rig.quiesce();
+    } catch { /* a QP that cannot move to ERR is destroyed by the rebuild, which flushes it */ }
+    throw e;
   }
-  return (iters * size) / ((clock.nowNs() - t0) / 1e9);
 }
 
 function post(ret: number): void {
@@ -222,32 +251,59 @@ export function memregLat(
     if (signaled) {
       stall.progress();
       while (cq.poll(1) === 0) stall.spin();
-      if (cq.status(0) !== 0) throw new Error(`calibration write latency: ${cq.decode(0).statusName}`);
+      if (cq.status(0) !== 0) throw new CompletionError("calibration write latency", cq.status(0), 0);
     }
   };
   bufA.fill(0xff);
   bufB.fill(0xff);
-  for (let i = 0; i < iters; i++) {
-    const t0 = clock.nowNs();
-    ping(qpA, wrA, bufA, sgeA, bufB, mrB.rkey, i, cqA);
-    stall.progress();
-    while (bufB.u8[landed] !== (i & 0xff)) stall.spin(); // B polls memory
-    ping(qpB, wrB, bufB, sgeB, bufA, mrA.rkey, i, cqB);
-    stall.progress();
-    while (bufA.u8[landed] !== (i & 0xff)) stall.spin(); // A polls memory
-    half[i] = (clock.nowNs() - t0) / 2;
-  }
+  quiesced(rig, () => {
+    for (let i = 0; i < iters; i++) {
+      const t0 = clock.nowNs();
+      ping(qpA, wrA, bufA, sgeA, bufB, mrB.rkey, i, cqA);
+      stall.progress();
+      while (bufB.u8[landed] !== (i & 0xff)) stall.spin(); // B polls memory
+      ping(qpB, wrB, bufB, sgeB, bufA, mrA.rkey, i, cqB);
+      stall.progress();
+      while (bufA.u8[landed] !== (i & 0xff)) stall.spin(); // A polls memory
+      half[i] = (clock.nowNs() - t0) / 2;
+    }
+  });
   const s = summarizeSamples(Array.from(half));
   return { typicalUs: s.p50Ns / 1000, avgUs: s.meanNs / 1000 };
 }
 
-/** `--calibrate`: perftest's bandwidth and latency tools next to memreg's data path, on the same device. */
+/**
+ * `--calibrate`: perftest's bandwidth and latency tools next to memreg's data path, on the same device. A
+ * failure that ends it (a stall, a verb's error, an error completion) is its record's `reason`, with the pairs
+ * measured before it; the rig is rebuilt for what follows, since the failed loop left its QPs in ERR.
+ */
 export async function runCalibration(
   rig: Rig,
   cfg: BenchConfig,
   device: { name: string },
   points: PointResult[] = [],
 ): Promise<Calibration> {
+  const gid = rig.lb.path.gidIndex;
+  const bandwidth: BwPair[] = [], latency: LatPair[] = [];
+  try {
+    await measure(rig, cfg, points, bandwidth, latency);
+  } catch (e) {
+    try {
+      rig.recover();
+    } catch { /* a rig that cannot be rebuilt is closed with the run */ }
+    return calibrationRecord(device.name, gid, bandwidth, latency, e);
+  }
+  return calibrationRecord(device.name, gid, bandwidth, latency);
+}
+
+/** The calibration's pairs, pushed to `bandwidth` and `latency` as each is measured. */
+async function measure(
+  rig: Rig,
+  cfg: BenchConfig,
+  points: PointResult[],
+  bandwidth: BwPair[],
+  latency: LatPair[],
+): Promise<void> {
   const gid = rig.lb.path.gidIndex;
   // iWARP: perftest connects through rdma_cm (-R) to the port's own address, as memreg's loopback does.
   const cmAddr = rig.ctx.iwarp ? iwarpIpv4(rig.ctx, rig.lb.path.port) : null;
@@ -256,7 +312,6 @@ export async function runCalibration(
     : ["-d", rig.ctx.name, "-F", ...(gid >= 0 ? ["-x", String(gid)] : [])];
   const server = cmAddr ?? undefined;
   const depth = Math.max(...cfg.depths);
-  const bandwidth: BwPair[] = [];
   for (const op of cfg.ops) {
     for (const size of cfg.sizes.filter((s) => s >= 65536)) {
       const iters = iterationsFor(size);
@@ -296,7 +351,6 @@ export async function runCalibration(
       });
     }
   }
-  const latency: LatPair[] = [];
   for (const size of [4096]) {
     const iters = 2000;
     let pt: LatPair["perftest"];
@@ -318,18 +372,36 @@ export async function runCalibration(
       ratio: "typicalUs" in pt && pt.typicalUs > 0 ? m.typicalUs / pt.typicalUs : null,
     });
   }
+}
+
+/**
+ * The calibration record of `device` from its pairs; `error`: what ended it (status failed, its reason one
+ * line: the verb and errno of a VerbsError). `gidIndex` null: it failed before its path was read.
+ */
+export function calibrationRecord(
+  device: string,
+  gidIndex: number | null,
+  bandwidth: BwPair[],
+  latency: LatPair[],
+  error?: unknown,
+): Calibration {
+  const reason = error === undefined ? undefined : failureOf(error);
   return {
-    device: device.name,
-    gidIndex: gid,
+    device,
+    gidIndex,
+    status: reason ? "failed" : "ok",
+    ...(reason ? { reason } : {}),
     bandwidth,
     latency,
-    summary: calibrationSummary(bandwidth, latency),
+    summary: calibrationSummary(bandwidth, latency, reason),
   };
 }
 
-/** The calibration as lines of text for the terminal. */
-export function calibrationSummary(bw: BwPair[], lat: LatPair[]): string {
+/** The calibration as lines of text for the terminal; `failed`: why it ended early. */
+export function calibrationSummary(bw: BwPair[], lat: LatPair[], failed?: Failure): string {
   const lines = ["", "calibration against perftest (same device, same run):"];
+  // One line before whatever was measured before the failure.
+  if (failed) lines.push(`  failed: ${failed.message.replace(/\s*\n\s*/g, " ")}`);
   for (const b of bw) {
     const pt = "error" in b.perftest
       ? `${b.perftest.tool}: ${b.perftest.error}`

@@ -11,7 +11,7 @@ import type { Overhead } from "./overhead.ts";
 import type { PointKey, PointResult } from "./point.ts";
 import { lateAccessKey, type LateAccessResult } from "./revocation.ts";
 import { type RegcostResult, runRegcost } from "./regcost.ts";
-import type { Calibration } from "./calibrate.ts";
+import { type Calibration, calibrationRecord } from "./calibrate.ts";
 import type { RegscalePart, RegscaleResult } from "./regscale.ts";
 import type { Rig } from "./rig.ts";
 import { makeStrategy } from "./strategies/mod.ts";
@@ -74,6 +74,8 @@ export interface BenchOutcome {
   doc: BenchDoc;
   failed: number;
   notRevoked: number;
+  /** Why the calibration failed (its record's reason), or null: it ran, or was not asked for. */
+  calibrationFailed: string | null;
   /** The signal that stopped the run early (the document then says completed: false). */
   interruptedBy: StopSignal | null;
   /** A pair's run stopped because the other side got a signal: that one (bench/pair/run.ts). */
@@ -91,6 +93,7 @@ export function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
     doc,
     failed: doc.results.filter((p) => p.status === "failed").length,
     notRevoked: doc.revocation.filter((c) => !c.revoked).length,
+    calibrationFailed: doc.calibration?.reason?.message ?? null,
     interruptedBy: doc.interruptedBy,
     ...(doc.interruptedByPeer !== undefined ? { interruptedByPeer: doc.interruptedByPeer } : {}),
     points: doc.results.length,
@@ -176,7 +179,7 @@ export interface StepRunner {
   lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>>;
   /** Regcost; null when the pair's server had none to send. */
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult | null>>;
-  /** The perftest calibration; absent where the side has none (a pair). */
+  /** The perftest calibration; absent where the side has none (a pair). A failure is its record's reason. */
   calibrate?(points: PointResult[]): Promise<Calibration>;
   /**
    * --regscale; absent where the side has none (a pair). `say` prints a line (the plan) beside the bar; `part`
@@ -284,9 +287,14 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     }
     if (calibrate && go()) {
       bar.step("calibration (perftest)");
-      calibration = await calibrate(points);
+      // A calibration that fails is recorded as failed, as a point is; the steps after it and the document
+      // go on. runCalibration records its own failures with what it measured; this catches any other side's.
+      calibration = await calibrate(points).catch((e) => {
+        if (side.stoppedBy(e)) throw e;
+        return calibrationRecord(head.device.name, null, [], [], e);
+      });
       file.write({ record: "calibration", ...calibration });
-      bar.done("calibration");
+      bar.done(calibration.reason ? `calibration failed: ${calibration.reason.message}` : "calibration");
     }
     if (regscaleRun && go()) {
       bar.step("regscale");

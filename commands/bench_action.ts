@@ -53,11 +53,16 @@ export async function bench(opts: BenchCliOptions): Promise<void> {
   for (const s of stops.slice(0, -1)) console.error(`memreg: ${s.message}`);
   if (stops.length) throw stops.at(-1);
   for (const r of runs) {
+    const on = runs.length > 1 ? `${r.doc.device.name}: ` : "";
     if (r.failed || r.notRevoked) {
       console.error(
-        `memreg: ${runs.length > 1 ? `${r.doc.device.name}: ` : ""}${r.failed} point(s) failed, ` +
-          `${r.notRevoked} revocation check(s) did not revoke`,
+        `memreg: ${on}${r.failed} point(s) failed, ${r.notRevoked} revocation check(s) did not revoke`,
       );
+      Deno.exitCode = 1;
+    }
+    // Recorded in the document like a failed point, and like one it fails the run's exit status.
+    if (r.calibrationFailed !== null) {
+      console.error(`memreg: ${on}calibration failed: ${r.calibrationFailed}`);
       Deno.exitCode = 1;
     }
   }

@@ -719,9 +719,20 @@ function regcostFigures(doc: SectionDoc): Figure[] {
   return out;
 }
 
-function calibrationFigure(doc: SectionDoc): Figure | null {
+/** The calibration's section: its figure, and one line in place of figures when it failed. */
+function calibrationSection(doc: SectionDoc): Section | null {
   const c = doc.calibration;
   if (!c) return null;
+  const figure = c.bandwidth.length || c.latency.length ? calibrationFigure(c) : null;
+  const intro = c.reason
+    ? `<p class="bad">Calibration failed: ${esc(c.reason.message)}${
+      figure ? " (the figures below were measured before it)" : ""
+    }</p>`
+    : undefined;
+  return { id: "calibration", title: "Calibration against perftest", intro, figures: figure ? [figure] : [] };
+}
+
+function calibrationFigure(c: NonNullable<SectionDoc["calibration"]>): Figure {
   const bw = c.bandwidth.map((b) => ({
     label: `${b.op} ${fmtSize(b.size)} qd${b.depth}`,
     ratio: b.ratio,
@@ -880,9 +891,12 @@ export function benchSections(doc: SectionDoc): Section[] {
       figures: gs.map(countersFigure).filter((f): f is Figure => f !== null),
     },
   ];
-  const cal = calibrationFigure(doc);
-  if (cal) sections.push({ id: "calibration", title: "Calibration against perftest", figures: [cal] });
   const rs = regscaleSection(doc.regscale);
   if (rs) sections.unshift(rs);
-  return sections.filter((s) => s.figures.length);
+  const cal = calibrationSection(doc);
+  // A failed calibration keeps its section (its one line) even without figures.
+  return [
+    ...sections.filter((s) => s.figures.length),
+    ...(cal && (cal.figures.length || cal.intro) ? [cal] : []),
+  ];
 }

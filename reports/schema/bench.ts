@@ -340,13 +340,22 @@ const LatPairSchema = z.object({
   ratio: num.nullable(),
 });
 
-/** The calibration against perftest. */
+/**
+ * The calibration against perftest. Later v2: `status` (absent: ok) and, when it failed as a whole, its
+ * `reason`, with the pairs measured before; gidIndex null when it failed before its path was read.
+ */
 export const CalibrationSchema = z.object({
   device: str,
-  gidIndex: int,
+  gidIndex: int.nullable(),
+  status: z.enum(["ok", "failed"]).optional(),
+  reason: FailureSchema.optional(),
   bandwidth: z.array(BwPairSchema),
   latency: z.array(LatPairSchema),
   summary: str,
+}).superRefine((c, ctx) => {
+  if (c.status === "failed" && !c.reason?.message) {
+    ctx.addIssue({ code: "custom", path: ["reason"], message: "status failed without a reason" });
+  }
 });
 
 /** The run's configuration (bench/config.ts BenchConfig). */
