@@ -550,10 +550,9 @@ Deno.test("fuzz steps name the capabilities they need (a device without them ski
 });
 
 /** What the model predicts over many generated sequences on a transport: rule|situation → accepted classes. */
-function predictedAccepts(iwarp: boolean): Map<string, Set<string>> {
+function predictedAccepts(iwarp: boolean, seeds: readonly number[]): Map<string, Set<string>> {
   const accepts = new Map<string, Set<string>>();
-  // Enough sequences that rarer situations (a window's edge reached through a type 1 key) come up too.
-  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  for (const seed of seeds) {
     for (let i = 0; i < 1500; i++) {
       const sim = new Sim(iwarp);
       for (const s of generate(seed, i)) {
@@ -570,7 +569,12 @@ function predictedAccepts(iwarp: boolean): Map<string, Set<string>> {
 }
 
 Deno.test("profiles: every fuzz signature is a situation the model predicts, observed in a class it does not accept", () => {
-  const byTransport = { ib: predictedAccepts(false), iwarp: predictedAccepts(true) };
+  // Enough sequences that rarer situations (a window's edge reached through a type 1 key) come up too; the
+  // iWARP profile's are plain-MR ones (siw0 has no windows), which fewer sequences reach.
+  const byTransport = {
+    ib: predictedAccepts(false, [1, 2, 3, 4, 5, 6, 7, 8]),
+    iwarp: predictedAccepts(true, [1, 2]),
+  };
   // A profile for a device whose capability set is recorded (siw0) is checked on that device's transport;
   // the others on IBTA's.
   const siw0 = capFactsFromDevinfo(SIW0_DEVINFO);
