@@ -67,6 +67,7 @@ function opC(o: TapeOp, steps: TapeStep[]): string {
         ...(o.landing
           ? [`.landing = ${num(o.landing)}`, `.landing_mr = ${landingMr(steps, o.landing)}`]
           : []),
+        ...(o.unplaced ? [".unplaced = 1"] : []),
       );
       break;
     case "atomic":

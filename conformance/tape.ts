@@ -28,6 +28,8 @@ export type TapeWr =
     from: "A" | "B";
     /** read: the buffer and MR the data lands in. */
     landing?: string;
+    /** write: expected refused though it may complete (RdmaSpec.unplaced): never the target's intended bytes. */
+    unplaced?: boolean;
   }
   /** A SEND_WITH_INV of key; `plain`: a plain SEND (key unused, 0). */
   | { kind: "send"; key: KeyExpr; plain?: boolean }

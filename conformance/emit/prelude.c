@@ -752,6 +752,7 @@ struct op {
 	int mw, mr, access;
 	uint64_t blen;
 	int fence;       /* IBV_SEND_FENCE */
+	int unplaced;    /* write: expected refused though it may complete (iWARP): never intended */
 };
 
 static void post_ops(const char *label, char via, struct op *ops, int n, double deadline_ms, int missing_ok);
@@ -1035,7 +1036,7 @@ static void post_ops(const char *label, char via, struct op *ops, int n, double 
 		if (o->kind == OP_BIND) F.mw[o->mw]->rkey = o->key; /* as an application keeps ibv_mw.rkey */
 		if (o->target < 0) continue;
 		struct buf *t = F.b[o->target];
-		if (o->kind == OP_WRITE) intend(t, o->off, (o->from_b ? F.b[2] : F.b[0])->p, o->len);
+		if (o->kind == OP_WRITE && !o->unplaced) intend(t, o->off, (o->from_b ? F.b[2] : F.b[0])->p, o->len);
 		if (o->kind == OP_ATOMIC) {
 			uint64_t cur;
 			memcpy(&cur, t->intended + o->off, 8);

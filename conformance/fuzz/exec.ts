@@ -20,6 +20,7 @@ import {
   MR_RANGES,
   type Observation,
   PAIRS,
+  pairsDown,
   predict,
   type Prediction,
   QPS,
@@ -168,7 +169,13 @@ export async function runSteps(
   const mrs: (MR | null)[] = [null, null, null];
   const mws: (MW | null)[] = [null, null, null];
   const geo = new GeometryMemory();
-  const cx: Context = { geo, last: { mr: ["B", "B", "B"], mw: ["B", "B", "B"] } };
+  // The transport as the device reports it (its capabilities), never assumed: iWARP's rules replace IBTA's
+  // where they differ.
+  const cx: Context = {
+    geo,
+    last: { mr: ["B", "B", "B"], mw: ["B", "B", "B"] },
+    iwarp: o.caps?.has("IWARP") ?? false,
+  };
   let st: ModelState = initialState();
   const records: StepRecord[] = [];
   let divergence: Divergence | null = null;
@@ -203,11 +210,11 @@ export async function runSteps(
     }
     if (d) known.push(d);
     // After a known deviation the model follows the device: what it did, its QPs' states as they are.
-    st = apply(st, s, d ? { ...p, qpAfter: {}, qpOpen: QPS } : p, obs, cx);
-    // A pair this step left with a QP in ERR is recovered at once (a qpErr step's ERR is left for the
-    // steps after it): what follows then meets live QPs rather than flushes.
+    st = apply(st, s, d ? { ...p, qpAfter: {}, qpOpen: QPS, qpDown: [] } : p, obs, cx);
+    // A pair this step left with a QP in ERR is recovered at once (a qpErr step's ERR is left for the steps
+    // after it): what follows then meets live QPs rather than flushes.
     if (s.op !== "qpErr") {
-      const reset = new Set(PAIRS.filter(([a, b]) => obs.qp[a] === "ERR" || obs.qp[b] === "ERR").flat());
+      const reset = new Set(pairsDown(st, obs).flat());
       if (reset.size) {
         f.recover(PAIRS.filter(([a]) => reset.has(a)).map(([a, b]) => `${a}${b}` as "AB" | "CD"));
         st = recovered(st, reset);
@@ -379,7 +386,8 @@ async function execute(
       const spec = { key: k, off: spot.off, len: spot.len, raddr: spot.zbOffset };
       const via = SIDE[s.pair];
       const op = s.kind === "write"
-        ? f.writeOp({ from: "A", ...spec })
+        // A WRITE the model expects refused, though it may complete (iWARP), is not counted as placed.
+        ? f.writeOp({ from: "A", ...spec, ...(p.unplaced ? { unplaced: true } : {}) })
         : s.kind === "read"
         ? f.readOp(spec)
         : f.atomicOp({ ...spec, op: "fadd", compareAdd: 1n });

@@ -68,6 +68,17 @@ export const SEND_INV_REFUSED = ["rem-inv-req", "rem-access", "rem-op"] as const
 export const NO_RESPONDER = ["retry", "rem-op", "rem-inv-req", "rem-access"] as const;
 /** A remote access the responder denies. */
 export const DENIED = ["rem-access"] as const;
+/**
+ * An RDMA WRITE the Data Sink refuses on iWARP (rfc5040.write-completion): it has no response, so it completes
+ * once the LLP took it, or with the Terminate's error, or flushed when the Terminate ended the stream first.
+ */
+export const WRITE_REFUSED_IWARP = ["ok", "rem-access", "flush"] as const;
+/**
+ * A SEND_WITH_INV the responder refuses on iWARP (rfc5040.send-inv, rfc5040.send-completion): the Send completes
+ * at the sender as a Send does (once the LLP took it: its receive's error shows, `ok+resp-err`; or with the
+ * Terminate's error, or flushed), and the responder's receive never completes successfully.
+ */
+export const SEND_INV_REFUSED_IWARP = ["ok+resp-err", ...SEND_INV_REFUSED, "flush"] as const;
 
 /** What the model expects of a step: deciding rule, situation, accepted classes, QP states after. */
 export interface Prediction {
@@ -81,6 +92,17 @@ export interface Prediction {
   /** QPs whose state after the step the spec leaves open (a responder that NAKed): taken from the device.
    * Every other QP must be where qpAfter or the state before puts it. */
   qpOpen?: readonly QpName[];
+  /**
+   * QPs the rules put in ERR once the stream has ended, which the device may show only later (iWARP: the
+   * responder's Terminate ends the RDMAP Stream, rfc5040.terminate, and the requester's QP reaches ERR when the
+   * stream closes): not checked after the step; the model takes them as ERR, so their pair is recovered.
+   */
+  qpDown?: readonly QpName[];
+  /**
+   * An RDMA WRITE the Data Sink refuses whose completion may be a success (iWARP): its bytes are not the
+   * target's intended ones whatever its status, so bytes it did place show in the data verdict (`+data`).
+   */
+  unplaced?: boolean;
   /**
    * Under an open outcome, what the step still is to the object it names (a SEND_WITH_INV into unmapped
    * memory still invalidates a key): a device's known crash there is held back like the plain situation.
@@ -349,11 +371,19 @@ function localQpGate(st: ModelState, qp: QpName, what: string): Prediction | nul
 /** The canonical type 1 unbind of a bound window. */
 const UNBIND_OK = { rule: "man.ibv_bind_mw.lib", situation: "unbind.mw1.ok" } as const;
 
-/** What predictions need beyond the state: target geometry and the PD each slot's last object had. */
+/**
+ * What predictions need beyond the state: target geometry, the PD each slot's last object had, and the
+ * device's transport.
+ */
 export interface Context {
   geo: Geometry;
   /** The PD each slot's last object had (for steps on freed objects). */
   last: { mr: PdSide[]; mw: PdSide[] };
+  /**
+   * The device is iWARP (its IWARP capability, read from the device as the cases read it): a WRITE or
+   * SEND_WITH_INV the responder refuses is predicted by RFC 5040's rules, not IBTA's NAK.
+   */
+  iwarp?: boolean;
 }
 
 /** The prediction for `s` in state `st` (null: the step is ill-typed here and is skipped). */
@@ -469,7 +499,7 @@ function predictInvalidate(
   const base = s.op;
   const gate = local ? localQpGate(st, qp, base) : remoteQpGate(st, req, qp, base);
   if (gate) return gate;
-  const p = invalidation(st, s, key, qp, req);
+  const p = invalidation(st, s, key, qp, req, cx.iwarp ?? false);
   // After munmap what the SEND's data does is open, but not what its key meets (a free window's key still
   // reaches the invalidation that crashes rxe).
   if (!local && st.unmapped) return { ...open("vol1.invalidate", "sendInv.unmapped"), beneath: p };
@@ -483,19 +513,29 @@ function invalidation(
   key: number,
   qp: QpName,
   req: QpName,
+  iwarp: boolean,
 ): Prediction {
   const local = s.op === "localInv";
   const base = s.op;
   const d = designate(st, key);
   const what = `${base}.${objKind(d)}`;
-  const refused = (rule: RuleId, why: string): Prediction => ({
-    rule,
-    situation: `${what}.${why}`,
-    accept: local ? LOCAL_REFUSED : SEND_INV_REFUSED,
-    // A local failure puts the posting QP in ERR; a NAKed send the requester (the responder's state is open).
-    qpAfter: { [req]: "ERR" },
-    qpOpen: local ? [] : [qp],
-  });
+  const refused = (rule: RuleId, why: string): Prediction => (!local && iwarp
+    ? {
+      // RFC 5040: no NAK; the responder's Terminate reports the refusal and ends the stream.
+      rule: "rfc5040.send-inv",
+      situation: `${what}.${why}`,
+      accept: SEND_INV_REFUSED_IWARP,
+      qpAfter: {},
+      qpDown: [req, qp],
+    }
+    : {
+      rule,
+      situation: `${what}.${why}`,
+      accept: local ? LOCAL_REFUSED : SEND_INV_REFUSED,
+      // A local failure puts the posting QP in ERR; a NAKed send the requester (the responder's state is open).
+      qpAfter: { [req]: "ERR" },
+      qpOpen: local ? [] : [qp],
+    });
   if (d.kind === "unknown") return open("vol1.invalidate", `${base}.unknown`);
   if (d.kind === "none") return refused("vol1.invalidate", s.key === "cur" ? "dead" : s.key);
   if (d.kind === "freed") return refused("vol1.invalidate", "free");
@@ -551,6 +591,18 @@ function predictAccess(st: ModelState, s: Extract<Step, { op: "access" }>, cx: C
     };
   }
   const [rule, why] = violations[0];
+  if (s.kind === "write" && cx.iwarp) {
+    // RFC 5040: a WRITE has no response; the Data Sink refuses it without placing it and ends the stream with a
+    // Terminate (rfc5040.terminate), which the requester's QP may see only when the stream closes.
+    return {
+      rule: "rfc5040.write-completion",
+      situation: `${what}.${why}`,
+      accept: WRITE_REFUSED_IWARP,
+      qpAfter: {},
+      qpDown: [req, resp],
+      unplaced: true,
+    };
+  }
   // Several faults at once: the spec does not order the responder's checks, so any of their statuses goes.
   const accept = misaligned
     ? violations.length === 1 ? ["rem-inv-req", "post-err"] : ["rem-access", "rem-inv-req", "post-err"]
@@ -675,8 +727,10 @@ export function apply(st: ModelState, s: Step, p: Prediction, obs: Observation, 
     case "recover":
       break;
   }
-  // QP states: what the rules fix was checked (expectedQps); what they leave open is what the device reports.
+  // QP states: what the rules fix was checked (expectedQps); what they leave open is what the device reports;
+  // a stream the rules ended is down, whatever the device shows yet.
   for (const q of QPS) n.qp[q] = expectedQps(st, p, obs.cls)[q] ?? obs.qp[q];
+  if (posted(obs.cls)) { for (const q of p.qpDown ?? []) n.qp[q] = "ERR"; }
   return s.op === "recover" ? recovered(n, recoveredQps(st)) : n;
 }
 
@@ -691,6 +745,18 @@ export function recoveredQps(st: ModelState): Set<QpName> {
 export const PAIRS = [["A", "B"], ["C", "D"]] as const;
 
 /**
+ * The pairs a step left with a QP in ERR: as the device shows it, or as the model (`st`, after the step) has it
+ * where the rules ended the stream (Prediction.qpDown) before the device shows it.
+ */
+export function pairsDown(
+  st: ModelState,
+  obs: Pick<Observation, "qp">,
+): (typeof PAIRS)[number][] {
+  const down = (q: QpName) => obs.qp[q] === "ERR" || st.qp[q] === "ERR";
+  return PAIRS.filter(([a, b]) => down(a) || down(b));
+}
+
+/**
  * The state after the QPs `reset` went through RESET back to RTS. What that does to a type 2B window bound to
  * one of them the spec does not fix here: such windows become unknown.
  */
@@ -702,8 +768,8 @@ export function recovered(st: ModelState, reset: ReadonlySet<QpName>): ModelStat
 }
 
 /**
- * The state each QP must be in after a step (undefined: open, read from the device). A WR refused when
- * posted (`cls` post-err) changed nothing.
+ * The state each QP must be in after a step (undefined: open, read from the device, or down: ERR once the
+ * stream has closed, see Prediction.qpDown). A WR refused when posted (`cls` post-err) changed nothing.
  */
 export function expectedQps(
   st: ModelState,
@@ -711,12 +777,17 @@ export function expectedQps(
   cls?: string,
 ): Partial<Record<QpName, "RTS" | "ERR">> {
   const out: Partial<Record<QpName, "RTS" | "ERR">> = {};
-  const posted = !cls?.startsWith("post-err");
+  const sent = posted(cls);
   for (const q of QPS) {
-    if (posted && p.qpOpen?.includes(q)) continue;
+    if (sent && (p.qpOpen?.includes(q) || p.qpDown?.includes(q))) continue;
     const before = st.qp[q];
-    const want = (posted ? p.qpAfter[q] : undefined) ?? (before === "unknown" ? undefined : before);
+    const want = (sent ? p.qpAfter[q] : undefined) ?? (before === "unknown" ? undefined : before);
     if (want) out[q] = want;
   }
   return out;
+}
+
+/** Whether a step observed as `cls` was posted (a WR refused when posted, post-err, changed nothing). */
+function posted(cls?: string): boolean {
+  return !cls?.startsWith("post-err");
 }

@@ -1,7 +1,7 @@
 // The iWARP path on siw0 (the testbed's Soft-iWARP device): a one-process loopback connected through rdma_cm,
-// data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process; and
-// the conformance cases only iWARP has (group iwarp), in process; and a pair's ends, connected through rdma_cm as
-// the transport asks.
+// data both ways, a refused WRITE seen as iWARP shows it, and a reconnect after it (new QPs), all in-process; the
+// fuzzer's model and fixture on such a WRITE; the conformance cases only iWARP has (group iwarp), in process; and
+// a pair's ends, connected through rdma_cm as the transport asks.
 // Skipped where there is no iWARP device (a host with only RoCE/IB, or a kernel siw.ko was not built for).
 import assert from "node:assert/strict";
 import {
@@ -27,6 +27,9 @@ import { deviceRecord } from "../../record/device.ts";
 import { CASES } from "../../conformance/cases/index.ts";
 import { runSuite } from "../../conformance/suite.ts";
 import { onDevice, type PairRole } from "../../oob/role.ts";
+import { runSequence } from "../../conformance/fuzz/exec.ts";
+import type { Step } from "../../conformance/fuzz/steps.ts";
+import { deviceCaps } from "../../conformance/runner.ts";
 
 const iwarp = (() => {
   try {
@@ -98,6 +101,37 @@ Deno.test({
     writePattern(src.u8, 0, size, 4);
     assert.equal(await post(WrOpcode.RDMA_WRITE, 4), "IBV_WC_SUCCESS");
     assert.equal(checkPattern(dst.u8, 0, size, 4), -1);
+  },
+});
+
+Deno.test({
+  name:
+    "siw: the fuzzer checks a refused WRITE by RFC 5040 — it completes, places nothing, and its pair is recovered",
+  ignore: !iwarp,
+  async fn() {
+    using ctx = Context.open(iwarp!);
+    const at = (key: "cur" | "wrong", kind: "write" | "read" = "write"): Step => ({
+      op: "access",
+      kind,
+      target: { mr: 0 },
+      key,
+      at: "inside",
+      pair: "AB",
+    });
+    // A WRITE that lands, one refused at the same spot, a READ of it (the first WRITE's bytes), a WRITE again.
+    const steps: Step[] = [
+      { op: "reg", mr: 0, pd: "B", range: "full", access: "rwb" },
+      at("cur"),
+      at("wrong"),
+      at("cur", "read"),
+      at("cur"),
+    ];
+    const r = await runSequence(ctx, steps, { port: 1, stepDeadlineMs: 5000, caps: deviceCaps(ctx) });
+    const seen = r.records.map((x) => `${x.prediction?.rule}:${x.cls}`);
+    assert.equal(r.divergence, null, seen.join(" "));
+    assert.equal(seen[2].split(":")[0], "rfc5040.write-completion");
+    assert.deepEqual([seen[1], seen[3], seen[4]].map((x) => x.split(":")[1]), ["ok", "ok", "ok"]);
+    assert.equal(r.facts["s3.data"], "current");
   },
 });
 

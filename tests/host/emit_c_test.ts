@@ -1,6 +1,6 @@
 // The C programs --emit-c writes for the step kinds the ODP and ordering cases added: ibv_advise_mr, a type 2
 // bind and a fenced SEND in one post, a receive buffer's expected bytes, MR key churn, a receive waited for
-// with a deadline. Compiled where cc and libibverbs' headers are (the device runs are in tests/device and the
+// with a deadline, a WRITE expected refused (never counted as placed). Compiled where cc and libibverbs' headers are (the device runs are in tests/device and the
 // testbed).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { emitProgram } from "../../conformance/emit_c.ts";
@@ -36,6 +36,21 @@ const tape: Tape = {
         { kind: "send", key: { lit: 0 }, plain: true, fence: true },
       ],
     },
+    // A WRITE the fuzzer expects refused though it may complete (iWARP): never counted as placed.
+    {
+      op: "post",
+      label: "refused",
+      via: "A",
+      ops: [{
+        kind: "write",
+        key: { lit: 0x1234 },
+        target: "b1",
+        off: 4096,
+        len: 64,
+        from: "A",
+        unplaced: true,
+      }],
+    },
     { op: "churn", label: "churn", trials: 10, live: ["mr2"] },
     { op: "collect", label: "recvA", side: "A", n: 1, ago: [3], deadlineMs: 2000, missingOk: true },
     { op: "data", label: "recv.data", buf: "b3" },
@@ -51,6 +66,11 @@ Deno.test("emit-c: advise, a bind and a fenced SEND in one post, intend and chur
     "a bind inside a chain",
   );
   assert(c.includes(".kind = OP_SEND, .key = 0x0u, .target = -1, .plain = 1, .fence = 1}"), "the fence");
+  assert(
+    c.includes(".kind = OP_WRITE, .key = 0x1234u,") && c.includes(".from_b = 0, .unplaced = 1}"),
+    "unplaced",
+  );
+  assert(c.includes("if (o->kind == OP_WRITE && !o->unplaced) intend("), "an unplaced WRITE is not intended");
   assert(c.includes("int live[] = {2};") && c.includes('fx_churn("churn", 10, live, 1);'), "churn");
   // A receive posted before other work requests, waited for with a deadline (the iwarp cases).
   assert(
