@@ -24,7 +24,7 @@ export function formatDevices(out: DevicesOutput): string {
   const h = out.host;
   lines.push(
     `host ${h.hostname}: kernel ${h.kernel}, rdma-core ${h.rdmaCore ?? "?"}, ${h.cpu ?? "cpu ?"}` +
-      (h.testbed ? " (Soft-RoCE testbed)" : ""),
+      (h.testbed ? " (QEMU testbed)" : ""),
   );
   if (out.devices.length === 0) lines.push("no RDMA devices");
   for (const d of out.devices) {

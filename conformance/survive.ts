@@ -302,7 +302,7 @@ export async function surviveInTestbed(
   const stallMs = Math.max(...defs.map((d) => caseDeadline(d, o.caseDeadline))) + STALL_MARGIN_MS;
   const { kernel, boot } = await watchedTestbed(o, stallMs);
   console.error(
-    `no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version}), surviving ` +
+    `no RDMA device present: running in the testbed (QEMU, kernel ${kernel.version}), surviving ` +
       "kernel crashes",
   );
   using file = ResultFile.open({ out: o.out, kind: "conformance", device: `${o.device ?? "rxe0"}-testbed` });

@@ -122,7 +122,7 @@ if (long) {
       parts.push({ name: "device", junit: `${outDir}/device.xml`, code });
       phases.push({ name: "testbed tests", ms: null });
     } else {
-      console.log("== device tests (Soft-RoCE testbed, one boot)");
+      console.log("== device tests (testbed, one boot)");
       const dec = new TextDecoder();
       let out = "";
       const start = performance.now();

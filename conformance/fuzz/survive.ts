@@ -326,7 +326,7 @@ export async function fuzzInTestbed(
 ): Promise<{ doc: FuzzDoc; out: string }> {
   const t = await testbedFor(o);
   console.error(
-    `no RDMA device present: fuzzing in the Soft-RoCE testbed (QEMU, kernel ${t.kernel.version}), surviving ` +
+    `no RDMA device present: fuzzing in the testbed (QEMU, kernel ${t.kernel.version}), surviving ` +
       `kernel crashes; seed ${o.seed}, budget ${o.budgetMs / 1000} s`,
   );
   using file = ResultFile.open({ out: o.out, kind: "fuzz", device: `${o.device ?? "rxe0"}-testbed` });

@@ -102,6 +102,6 @@ export function observedLine(r: CaseResult): string {
 export function deviceLine(doc: SuiteDoc): string {
   const pair = doc.pair ? `, pair ${pairLabel(doc.pair)}` : "";
   return `${doc.device.name} (${doc.device.model}), kernel ${doc.host.kernel}${
-    doc.host.testbed ? ", Soft-RoCE testbed" : ""
+    doc.host.testbed ? ", QEMU testbed" : ""
   }${pair}`;
 }
