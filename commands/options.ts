@@ -32,7 +32,10 @@ export function deviceOptions(cmd: Command, list = false): Command {
           "file each (default: the first)"
         : "RDMA device (default: the first)",
     )
-    .option("--no-testbed", "refuse to boot the testbed (QEMU: rxe0, and siw0) when no RDMA device is present")
+    .option(
+      "--no-testbed",
+      "refuse to boot the testbed (QEMU: rxe0, and siw0) when no RDMA device is present",
+    )
     .option("--kernel <version>", "testbed kernel to boot (see `memreg testbed --list-kernels`)");
 }
 

@@ -26,7 +26,7 @@ export function registerTestbed(program: Command): void {
 function testbedCommand(outer: boolean): Command {
   return new Command("testbed")
     .description(
-      "run a command inside the Soft-RoCE (rdma_rxe) QEMU testbed (default: ibv_devinfo; rdma link)",
+      "run a command inside the QEMU testbed (rxe0: Soft-RoCE; siw0: Soft-iWARP) (default: ibv_devinfo; rdma link)",
     )
     .argument("[command...]", "command to run inside, cwd = the current directory")
     .option("--kernel <ver>", "kernel version, version prefix or fetched Debian suite (default: newest 6.1)")

@@ -25,7 +25,7 @@ export async function relaunchInTestbedIfNeeded(
     return 2;
   }
   const { kernel, shares } = await prepareTestbed(opts);
-  console.error(`no RDMA device present: running in the Soft-RoCE testbed (QEMU, kernel ${kernel.version})`);
+  console.error(`no RDMA device present: running in the testbed (QEMU, kernel ${kernel.version})`);
   return await runInTestbed([Deno.execPath(), "run", "-A", join(projectRoot, "cli.ts"), ...argv], {
     kernel: kernel.version,
     env: forwardedEnv(),

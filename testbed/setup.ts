@@ -193,7 +193,8 @@ export async function ensureTestbed(
   const w = Math.max(...p.parts.map((m) => m.pkg.length));
   log(
     "memreg: no RDMA device here, so memreg runs in its testbed (a QEMU VM booting a Linux kernel with " +
-      "Soft-RoCE); it needs, once:\n" + p.parts.map((m) => `  ${m.pkg.padEnd(w)}  ${m.why}`).join("\n"),
+      "Soft-RoCE and Soft-iWARP); it needs, once:\n" +
+      p.parts.map((m) => `  ${m.pkg.padEnd(w)}  ${m.why}`).join("\n"),
   );
   const t0 = performance.now();
   await aptGet(p.aptGet, ["update"], log);

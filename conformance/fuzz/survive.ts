@@ -340,7 +340,7 @@ export async function replayInTestbed(
 ): Promise<{ code: number; crash: ReturnType<typeof crashOf> }> {
   const t = await testbedFor(o);
   console.error(
-    `running the replay in the Soft-RoCE testbed (kernel ${t.kernel.version}), watching for a crash`,
+    `running the replay in the testbed (QEMU, kernel ${t.kernel.version}), watching for a crash`,
   );
   const res = await t.boot([
     ...t.guestCli,
