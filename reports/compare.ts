@@ -106,6 +106,37 @@ export interface StatusChange {
   pair: number | null;
   statuses: string[];
   reasons: string[];
+  /** The point (absent for a late access or regcost row): what rows of one strategy are grouped by. */
+  point?: PointId;
+}
+
+/**
+ * Status changes as rows to show: the points of one strategy and layout whose statuses and reasons are the same
+ * in every run are one row ("mw1: 14 points, write, read, 4 KiB–8 MiB"), since a device that lacks a capability
+ * changes every point of the strategies that need it; other changes stay one row each.
+ */
+export function statusRows(changes: StatusChange[]): StatusChange[] {
+  const groups = new Map<string, StatusChange[]>();
+  for (const c of changes) {
+    const id = c.point
+      ? JSON.stringify([c.pair, c.point.strategy, c.point.layout ?? "", c.statuses, c.reasons])
+      : `row ${groups.size}`;
+    groups.set(id, [...groups.get(id) ?? [], c]);
+  }
+  return [...groups.values()].map((g) => {
+    if (g.length === 1) return g[0];
+    const ps = g.map((c) => c.point!);
+    const sizes = ps.map((p) => p.size);
+    const [lo, hi] = [Math.min(...sizes), Math.max(...sizes)];
+    const ops = [...new Set(ps.map((p) => p.op))].join(", ");
+    const range = lo === hi ? fmtSize(lo) : `${fmtSize(lo)}–${fmtSize(hi)}`;
+    const layout = ps[0].layout === "pages" ? " page list" : "";
+    return {
+      ...g[0],
+      key: `${ps[0].strategy}${layout}: ${g.length} points, ${ops}, ${range}`,
+      point: undefined,
+    };
+  });
 }
 
 /** The bench runs compared: status changes, metric differences and what was left out. */
@@ -430,6 +461,15 @@ function compareBench(runs: BenchRun[]): BenchCompare {
         pair,
         statuses: ps.map((p) => p.status),
         reasons: ps.map((p) => p.reason?.message ?? ""),
+        point: {
+          strategy: ps[0].strategy,
+          op: ps[0].op,
+          size: ps[0].size,
+          pages: ps[0].pages,
+          depth: ps[0].depth,
+          layout: ps[0].layout,
+          buffers: ps[0].buffers,
+        },
       });
     }
     const ok = ps.map((p) => p.status === "ok" ? p : null);

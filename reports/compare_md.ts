@@ -10,6 +10,7 @@ import {
   pointName,
   runHead,
   type RunRef,
+  statusRows,
   transportsLine,
 } from "./compare.ts";
 import { fmtP } from "../common/stats.ts";
@@ -114,7 +115,7 @@ function benchMd(b: BenchCompare): string[] {
       `| point | ${heads(b.runs)} |`,
     );
     out.push(`|---|${b.runs.map(() => "---").join("|")}|`);
-    for (const s of b.statusChanges) {
+    for (const s of statusRows(b.statusChanges)) {
       out.push(
         `| ${cell(pointName(s))} | ${
           s.statuses.map((st, i) => cell(`${st}${s.reasons[i] ? `: ${s.reasons[i]}` : ""}`)).join(" | ")

@@ -11,6 +11,7 @@ import {
   pointName,
   runHead,
   type RunRef,
+  statusRows,
   transportsLine,
 } from "../compare.ts";
 import { fmtRatioCell, fmtValue, HOW_TO_READ, worse } from "../compare_md.ts";
@@ -104,7 +105,7 @@ function benchHtml(b: BenchCompare, charts: Charts, links?: (string | null)[]): 
             "point",
             ...b.runs.map((_, i) => runHead(b.runs, i)),
           ],
-          b.statusChanges.map((s) =>
+          statusRows(b.statusChanges).map((s) =>
             `<tr><th scope="row">${esc(pointName(s))}</th>${
               s.statuses.map((st, i) =>
                 `<td class="${st === "failed" ? "bad" : st === "ok" ? "good" : "muted"}">${esc(st)}${

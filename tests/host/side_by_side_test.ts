@@ -7,7 +7,7 @@ import { deviceList } from "../../commands/options.ts";
 import { deviceOut, Turns } from "../../bench/run.ts";
 import { UsageError } from "../../common/mod.ts";
 import { loadResult } from "../../reports/load.ts";
-import { compareRuns, runHead } from "../../reports/compare.ts";
+import { compareRuns, runHead, statusRows } from "../../reports/compare.ts";
 import { compareMarkdown } from "../../reports/compare_md.ts";
 import { publish } from "../../reports/site.ts";
 import { transportName } from "../../reports/transport.ts";
@@ -93,7 +93,13 @@ Deno.test("side by side: compare names each device's transport in its column hea
     assert.deepEqual(s.statuses, ["ok", "unsupported"]);
     assert.match(s.reasons[1], /IBV_DEVICE_MEM_WINDOW_TYPE_2A/);
   }
+  // Shown as one row per strategy: the same reason on every point of it.
+  const rows = statusRows(b.statusChanges);
+  const mwRow = rows.filter((s) => s.key.startsWith("mw2-remote"));
+  assert.deepEqual(mwRow.map((s) => s.key), ["mw2-remote: 4 points, write, read, 4 KiB–64 KiB"]);
+  assert.equal(rows.length, b.statusChanges.length - 3);
   const md = compareMarkdown(m);
+  assert.match(md, /\| mw2-remote: 4 points, write, read, 4 KiB–64 KiB \| ok \| unsupported: [^|]*TYPE_2A/);
   assert.match(md, /rxe0 \(Soft-RoCE \(rdma_rxe\)\) · RoCE v2 \|/);
   assert.match(md, /siw0 \(Soft-iWARP \(siw\)\) · iWARP · rdma_cm \|/);
   assert.match(
