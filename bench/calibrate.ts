@@ -16,7 +16,7 @@ import { iwarpIpv4 } from "../ffi/link.ts";
 import { readSinkAccess, REMOTE_RW, type Rig, slotOf } from "./rig.ts";
 import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
-import { type Failure, failureOf, type PointResult } from "./point.ts";
+import { type Failure, type PointResult, type StepStatus, stepStatus } from "./point.ts";
 import { CompletionError, ProtocolError } from "./errors.ts";
 
 /** One bandwidth comparison: perftest and memreg at the same op, size and depth. */
@@ -45,15 +45,13 @@ export interface LatPair {
 
 /**
  * The calibration record: memreg's own figures next to perftest's on the same device. A calibration that
- * failed as a whole (a stall, a verb's error) says so as a point does, keeping the pairs measured before.
+ * failed as a whole (a stall, a verb's error) says so as a point does, keeping the pairs measured before (a
+ * perftest that fails is its pair's `error`).
  */
-export interface Calibration {
+export interface Calibration extends StepStatus {
   device: string;
   /** The GID index perftest was given; null: the calibration failed before its path was read. */
   gidIndex: number | null;
-  /** failed: the calibration stopped at `reason` (a perftest that fails is its pair's `error`). */
-  status: "ok" | "failed";
-  reason?: Failure;
   bandwidth: BwPair[];
   latency: LatPair[];
   summary: string;
@@ -385,15 +383,14 @@ export function calibrationRecord(
   latency: LatPair[],
   error?: unknown,
 ): Calibration {
-  const reason = error === undefined ? undefined : failureOf(error);
+  const status = stepStatus(error);
   return {
     device,
     gidIndex,
-    status: reason ? "failed" : "ok",
-    ...(reason ? { reason } : {}),
+    ...status,
     bandwidth,
     latency,
-    summary: calibrationSummary(bandwidth, latency, reason),
+    summary: calibrationSummary(bandwidth, latency, status.reason),
   };
 }
 

@@ -22,7 +22,7 @@ import { REMOTE_RW, type Rig } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
 import { median, type PairedRatio, pairedRatio } from "../common/stats.ts";
 import { odpUnsupported } from "./strategies/odp.ts";
-import { type Failure, failureOf } from "./point.ts";
+import { type Failure, failureOf, type StepStatus, stepStatus } from "./point.ts";
 import { Mw1 } from "./strategies/mw1.ts";
 import { Mw2Local } from "./strategies/mw2_local.ts";
 import type { PageKindName } from "./config.ts";
@@ -79,8 +79,11 @@ export interface RegcostMw {
   paired?: PairedRatio | null;
 }
 
-/** The regcost record. */
-export interface RegcostResult {
+/**
+ * The regcost record; one that failed as a whole says why, as a point does (a verb that fails for one size or
+ * window is that entry's).
+ */
+export interface RegcostResult extends StepStatus {
   mr: RegcostMr[];
   mw: RegcostMw[];
   /** Minimum samples and time budget per measurement and side (memreg, C). */
@@ -338,12 +341,33 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
 export function runRegcost(rig: Rig, o: RegcostOptions): RegcostResult {
   const missing = o.reference ? referenceUnavailable() : "not asked for (--no-reference)";
   const opts = { ...o, reference: o.reference && !missing };
+  const mr = measureMrCost(rig, opts);
+  return regcostRecord(
+    o,
+    missing ? { ran: false, reason: missing } : { ran: true },
+    mr,
+    measureMwCost(rig, opts),
+  );
+}
+
+/**
+ * The regcost record of its entries; `error`: what ended it as a whole (status failed, its reason one line: the
+ * verb and errno of a VerbsError).
+ */
+export function regcostRecord(
+  o: Pick<RegcostOptions, "samplesMin" | "budgetMs">,
+  reference: RegcostResult["reference"],
+  mr: RegcostMr[],
+  mw: RegcostMw[],
+  error?: unknown,
+): RegcostResult {
   return {
-    mr: measureMrCost(rig, opts),
-    mw: measureMwCost(rig, opts),
+    ...stepStatus(error),
+    mr,
+    mw,
     samplesMin: o.samplesMin,
     budgetMs: o.budgetMs,
-    reference: missing ? { ran: false, reason: missing } : { ran: true },
+    reference,
     method: METHOD,
     note: "pages faulted in before registering; reg/dereg timed back to back on the same buffer",
   };
