@@ -242,6 +242,11 @@ export interface StepRunner {
   ): Promise<RegscaleResult>;
   /** true for an error that means the peer stopped (this side then stops too), not a failure. */
   stoppedBy(e: unknown): boolean;
+  /**
+   * true for an error that ends the run rather than the step it came from (a pair's broken channel: the peer
+   * is no longer in step, so no later step could run with it).
+   */
+  endsRun(e: unknown): boolean;
   /** After the steps (`stopped`: one of them did not run): the side's closing, and how the run ended. */
   end(stopped: boolean): Promise<StepsEnd>;
 }
@@ -290,10 +295,11 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
   /** Whether the next step may start (false once this side or its peer stops). */
   const go = () => !(stopped ||= side.stopping());
   /**
-   * One step after the matrix, its record streamed as `record`. A throw (not the peer's stop) is the step's
-   * failure as a whole: `failed` makes its record with the reason (the verb and errno of a VerbsError), the side
-   * rebuilds what the step may have left in ERR, and the run goes on. A record that says it failed (thrown, or
-   * returned so by the step with what it measured) is one line; `line` says any other (null: nothing to record).
+   * One step after the matrix, its record streamed as `record`. A throw (not the peer's stop, nor a fault that
+   * ends the run) is the step's failure as a whole: `failed` makes its record with the reason (the verb and
+   * errno of a VerbsError), the side rebuilds what the step may have left in ERR, and the run goes on. A record
+   * that says it failed (thrown, or returned so by the step with what it measured) is one line; `line` says any
+   * other (null: nothing to record).
    */
   const step = async <T extends { reason?: Failure }>(
     what: string,
@@ -307,7 +313,7 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     try {
       r = await run();
     } catch (e) {
-      if (side.stoppedBy(e)) throw e;
+      if (side.stoppedBy(e) || side.endsRun(e)) throw e;
       [r, threw] = [failed(e), true];
     }
     if (r === STOPPED) {

@@ -225,6 +225,11 @@ class OneProcess implements StepRunner, Disposable {
     return false;
   }
 
+  /** Nothing but a step's failure: one process has no peer to lose. */
+  endsRun(): boolean {
+    return false;
+  }
+
   end(): Promise<StepsEnd> {
     const interruptedBy = this.stop.signal;
     return Promise.resolve({ completed: interruptedBy === null, interruptedBy });

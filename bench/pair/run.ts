@@ -189,6 +189,11 @@ class PairRun implements StepRunner {
     return this.ch.endedByPeerStop(e);
   }
 
+  /** A fault of the channel (the peer vanished, went silent or broke the protocol) ends the run on both sides. */
+  endsRun(e: unknown): boolean {
+    return e instanceof OobError;
+  }
+
   /**
    * After the steps: the server hands its loop overhead over (done → bye); a side that stopped winds down
    * with the peer instead, keeping what the server's side sent before it knew.

@@ -3,7 +3,7 @@
 // that fails as a whole (late access, regcost, calibration, regscale) is its record's one-line reason, the side
 // rebuilds its rig, the steps after it and the final document are kept, the document validates, the exit
 // lines name the step, and the terminal and HTML reports show the failure as one line instead of figures.
-import { deepStrictEqual as assertEquals, match, ok as assert } from "node:assert/strict";
+import assert, { deepStrictEqual as assertEquals, match } from "node:assert/strict";
 import { join } from "node:path";
 import { runSteps, type StepRunner, verificationNote } from "../../bench/matrix.ts";
 import { type BwPair, calibrationRecord } from "../../bench/calibrate.ts";
@@ -81,6 +81,9 @@ class Replay implements StepRunner {
     return null;
   }
   stoppedBy() {
+    return false;
+  }
+  endsRun(_e: unknown) {
     return false;
   }
   end() {
@@ -197,6 +200,14 @@ for (const c of CASES) {
       match(reportHtml([run]), c.html);
     }));
 }
+
+Deno.test("bench steps: a fault that ends the run (a pair's broken channel) is not a step's failure", () =>
+  withTempDir("memreg-steps-", async (dir) => {
+    const side = new Replay({ regcost: fail });
+    side.endsRun = (e) => e === error;
+    await assert.rejects(steps(dir, side), (e) => e === error);
+    assertEquals(side.after.filter(([, failed]) => failed), []);
+  }));
 
 Deno.test("bench steps: a calibration that throws has no figures in the reports, only its line", () =>
   withTempDir("memreg-steps-", async (dir) => {
