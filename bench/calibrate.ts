@@ -273,7 +273,8 @@ export function memregLat(
 /**
  * `--calibrate`: perftest's bandwidth and latency tools next to memreg's data path, on the same device. A
  * failure that ends it (a stall, a verb's error, an error completion) is its record's `reason`, with the pairs
- * measured before it; the rig is rebuilt for what follows, since the failed loop left its QPs in ERR.
+ * measured before it; the failed loop left its QPs in ERR, and the rig is rebuilt for what follows (runSteps
+ * has the side do it for any step whose record says failed).
  */
 export async function runCalibration(
   rig: Rig,
@@ -286,9 +287,6 @@ export async function runCalibration(
   try {
     await measure(rig, cfg, points, bandwidth, latency);
   } catch (e) {
-    try {
-      rig.recover();
-    } catch { /* a rig that cannot be rebuilt is closed with the run */ }
     return calibrationRecord(device.name, gid, bandwidth, latency, e);
   }
   return calibrationRecord(device.name, gid, bandwidth, latency);

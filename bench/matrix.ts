@@ -11,7 +11,7 @@ import { type BenchConfig, type Layout, LAYOUT_STRATEGIES, matrix } from "./conf
 import type { Overhead } from "./overhead.ts";
 import type { Failure, PointKey, PointResult } from "./point.ts";
 import { lateAccessFailed, lateAccessKey, type LateAccessResult } from "./revocation.ts";
-import { regcostRecord, type RegcostResult, runRegcost } from "./regcost.ts";
+import { regcostRecord, type RegcostResult, RegcostStopped, runRegcost } from "./regcost.ts";
 import { type Calibration, calibrationRecord } from "./calibrate.ts";
 import {
   type RegscaleCurve,
@@ -161,9 +161,6 @@ export function regcostFailed(cfg: BenchConfig, error: unknown): RegcostResult {
   return regcostRecord(o, { ran: false, reason: "regcost failed before it measured" }, [], [], error);
 }
 
-/** Thrown from regcost's progress callback when a signal asks the run to stop. */
-export class RegcostStopped extends Error {}
-
 /**
  * Regcost on `rig` with the run's settings; STOPPED when `stopped()` turns true at one of its measurements
  * (regcost is one long step: a signal abandons it there, and what it holds is released).
@@ -297,9 +294,9 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
   /**
    * One step after the matrix, its record streamed as `record`. A throw (not the peer's stop, nor a fault that
    * ends the run) is the step's failure as a whole: `failed` makes its record with the reason (the verb and
-   * errno of a VerbsError), the side rebuilds what the step may have left in ERR, and the run goes on. A record
-   * that says it failed (thrown, or returned so by the step with what it measured) is one line; `line` says any
-   * other (null: nothing to record).
+   * errno of a VerbsError). A record that says it failed (thrown, or returned so by the step with what it
+   * measured, as runCalibration and runRegcost do) is one line, and the side rebuilds what the step may have
+   * left in ERR; the run goes on. `line` says any other record (null: nothing to record).
    */
   const step = async <T extends { reason?: Failure }>(
     what: string,
@@ -309,12 +306,12 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     line: (r: T | null) => string | null = () => null,
   ): Promise<OrStopped<T | null>> => {
     bar.step(what);
-    let r: OrStopped<T | null>, threw = false;
+    let r: OrStopped<T | null>;
     try {
       r = await run();
     } catch (e) {
       if (side.stoppedBy(e) || side.endsRun(e)) throw e;
-      [r, threw] = [failed(e), true];
+      r = failed(e);
     }
     if (r === STOPPED) {
       stopped = true;
@@ -323,7 +320,8 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
     if (r) file.write({ record, ...r });
     const said = line(r);
     bar.done(r?.reason ? failedLine(what, r.reason) : said === null ? what : `${what}: ${said}`);
-    const note = threw ? side.afterStep(what, true) : null;
+    // Thrown, or recorded with what it measured: either way its QPs may be in ERR.
+    const note = r?.reason ? side.afterStep(what, true) : null;
     if (note !== null) bar.done(note);
     return r;
   };

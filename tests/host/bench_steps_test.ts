@@ -240,11 +240,13 @@ Deno.test("bench steps: a calibration that stalls part-way keeps the pairs it me
       globalCycleBytesPerSec: null,
     };
     const stall = new ProtocolError("calibration: write latency ping-pong: nothing arrived within 20 s");
-    const r = await steps(
-      dir,
-      new Replay({ calibrate: () => Promise.resolve(calibrationRecord("siw0", 0, [bw], [], stall)) }),
-    );
+    const side = new Replay({
+      calibrate: () => Promise.resolve(calibrationRecord("siw0", 0, [bw], [], stall)),
+    });
+    const r = await steps(dir, side);
     assertEquals(r.stepsFailed, [`calibration failed: ${stall.message}`]);
+    // Returned failed rather than thrown: the stalled loop's QPs are in ERR all the same, the rig is rebuilt.
+    assertEquals(side.after.filter(([, failed]) => failed), [["calibration (perftest)", true]]);
     const run = loadResult(r.out);
     assert(run.kind === "bench" && run.doc.calibration);
     assertEquals([run.doc.calibration.status, run.doc.calibration.bandwidth], ["failed", [bw]]);
