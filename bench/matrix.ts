@@ -5,6 +5,7 @@
 // side.
 import type { RunHeader } from "../record/header.ts";
 import { ResultFile } from "../record/result_file.ts";
+import { pairNumber } from "../record/pair.ts";
 import { fmtSize } from "../common/mod.ts";
 import type { StopSignal } from "../common/signals.ts";
 import { type BenchConfig, type Layout, LAYOUT_STRATEGIES, matrix } from "./config.ts";
@@ -112,9 +113,11 @@ export function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
   };
 }
 
-/** The progress name of a late access, also its failure's. */
-export function lateAccessLabel(c: { strategy: string; layout?: string }): string {
-  return `late access ${c.strategy}${c.layout === "pages" ? " (page layout)" : ""}`;
+/** The progress name of a late access, also its failure's; a merged document's names its pair. */
+export function lateAccessLabel(c: { strategy: string; layout?: string; pair?: number }): string {
+  return `late access ${c.strategy}${c.layout === "pages" ? " (page layout)" : ""}${
+    c.pair !== undefined ? ` of pair ${c.pair}` : ""
+  }`;
 }
 
 /** The one line of a step that failed as a whole: "regcost failed: ibv_reg_mr failed: ENOMEM (…)". */
@@ -122,14 +125,23 @@ export function failedLine(what: string, reason: Failure): string {
   return `${what} failed: ${reason.message.replace(/\s*\n\s*/g, " ")}`;
 }
 
-/** The steps of a document that failed as a whole (their records say why), one line each. */
+/**
+ * The steps of a document that failed as a whole (their records say why), one line each. A merged Slurm
+ * document: every pair's (its late accesses are tagged; its regcost and calibration are in `pairs`).
+ */
 export function failedSteps(
-  doc: Pick<BenchDoc, "revocation" | "regcost" | "calibration" | "regscale">,
+  doc: Pick<BenchDoc, "revocation" | "regcost" | "calibration" | "regscale" | "pairs">,
 ): string[] {
+  type Run = Pick<BenchDoc, "regcost" | "calibration">;
+  const runs: [string, Run][] = doc.pairs?.length
+    ? doc.pairs.map((p, i) => [` of pair ${pairNumber(p, i)}`, p])
+    : [["", doc]];
   const steps: [string, { reason?: Failure } | null | undefined][] = [
     ...doc.revocation.map((c): [string, typeof c] => [lateAccessLabel(c), c]),
-    ["regcost", doc.regcost],
-    ["calibration", doc.calibration],
+    ...runs.flatMap(([of, r]): [string, { reason?: Failure } | null][] => [
+      [`regcost${of}`, r.regcost],
+      [`calibration${of}`, r.calibration],
+    ]),
     ["regscale", doc.regscale],
   ];
   return steps.flatMap(([what, r]) => r?.reason ? [failedLine(what, r.reason)] : []);

@@ -5,7 +5,7 @@
 // lines name the step, and the terminal and HTML reports show the failure as one line instead of figures.
 import assert, { deepStrictEqual as assertEquals, match } from "node:assert/strict";
 import { join } from "node:path";
-import { runSteps, type StepRunner, verificationNote } from "../../bench/matrix.ts";
+import { failedSteps, runSteps, type StepRunner, verificationNote } from "../../bench/matrix.ts";
 import { type BwPair, calibrationRecord } from "../../bench/calibrate.ts";
 import { ProtocolError } from "../../bench/errors.ts";
 import { pointName } from "../../bench/doc.ts";
@@ -200,6 +200,24 @@ for (const c of CASES) {
       match(reportHtml([run]), c.html);
     }));
 }
+
+Deno.test("bench steps: a merged Slurm document names the pair of each step that failed", () => {
+  const failed = (message: string) => ({ status: "failed", reason: { message } });
+  const doc = {
+    revocation: [
+      { strategy: "mw1", op: "write", layout: "contiguous", revoked: false, pair: 1, ...failed("a") },
+      { ...fx.revocation[0], pair: 0 },
+    ],
+    regcost: null,
+    calibration: null,
+    pairs: [{ slurm: { pair: 0 }, regcost, calibration: null }, {
+      slurm: { pair: 1 },
+      regcost: { ...regcost, ...failed("b") },
+      calibration: null,
+    }],
+  } as unknown as Parameters<typeof failedSteps>[0];
+  assertEquals(failedSteps(doc), ["late access mw1 of pair 1 failed: a", "regcost of pair 1 failed: b"]);
+});
 
 Deno.test("bench steps: a fault that ends the run (a pair's broken channel) is not a step's failure", () =>
   withTempDir("memreg-steps-", async (dir) => {
