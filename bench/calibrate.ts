@@ -16,7 +16,7 @@ import { iwarpIpv4 } from "../ffi/link.ts";
 import { readSinkAccess, REMOTE_RW, type Rig, slotOf } from "./rig.ts";
 import { summarizeSamples } from "./stats.ts";
 import type { BenchConfig, Op } from "./config.ts";
-import { type Failure, failureOf, type PointResult } from "./point.ts";
+import { type Failure, type PointResult, type StepStatus, stepStatus } from "./point.ts";
 import { CompletionError, ProtocolError } from "./errors.ts";
 
 /** One bandwidth comparison: perftest and memreg at the same op, size and depth. */
@@ -45,15 +45,13 @@ export interface LatPair {
 
 /**
  * The calibration record: memreg's own figures next to perftest's on the same device. A calibration that
- * failed as a whole (a stall, a verb's error) says so as a point does, keeping the pairs measured before.
+ * failed as a whole (a stall, a verb's error) says so as a point does, keeping the pairs measured before (a
+ * perftest that fails is its pair's `error`).
  */
-export interface Calibration {
+export interface Calibration extends StepStatus {
   device: string;
   /** The GID index perftest was given; null: the calibration failed before its path was read. */
   gidIndex: number | null;
-  /** failed: the calibration stopped at `reason` (a perftest that fails is its pair's `error`). */
-  status: "ok" | "failed";
-  reason?: Failure;
   bandwidth: BwPair[];
   latency: LatPair[];
   summary: string;
@@ -275,7 +273,8 @@ export function memregLat(
 /**
  * `--calibrate`: perftest's bandwidth and latency tools next to memreg's data path, on the same device. A
  * failure that ends it (a stall, a verb's error, an error completion) is its record's `reason`, with the pairs
- * measured before it; the rig is rebuilt for what follows, since the failed loop left its QPs in ERR.
+ * measured before it; the failed loop left its QPs in ERR, and the rig is rebuilt for what follows (runSteps
+ * has the side do it for any step whose record says failed).
  */
 export async function runCalibration(
   rig: Rig,
@@ -288,9 +287,6 @@ export async function runCalibration(
   try {
     await measure(rig, cfg, points, bandwidth, latency);
   } catch (e) {
-    try {
-      rig.recover();
-    } catch { /* a rig that cannot be rebuilt is closed with the run */ }
     return calibrationRecord(device.name, gid, bandwidth, latency, e);
   }
   return calibrationRecord(device.name, gid, bandwidth, latency);
@@ -385,15 +381,14 @@ export function calibrationRecord(
   latency: LatPair[],
   error?: unknown,
 ): Calibration {
-  const reason = error === undefined ? undefined : failureOf(error);
+  const status = stepStatus(error);
   return {
     device,
     gidIndex,
-    status: reason ? "failed" : "ok",
-    ...(reason ? { reason } : {}),
+    ...status,
     bandwidth,
     latency,
-    summary: calibrationSummary(bandwidth, latency, reason),
+    summary: calibrationSummary(bandwidth, latency, status.reason),
   };
 }
 

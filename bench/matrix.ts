@@ -1,18 +1,28 @@
 // The steps every `memreg bench` run walks, in one process (bench/run.ts) or as one side of a pair
 // (bench/pair/run.ts): header, empty-cycle overhead, the matrix of points, the late-access checks, regcost,
-// calibration, the document and the end record. The step sequence, the progress bar, stop handling and the
-// result file live here once; a StepRunner says how each step runs on its side.
+// calibration, regscale, the document and the end record. The step sequence, the progress bar, stop handling,
+// a step's failure as a whole and the result file live here once; a StepRunner says how each step runs on its
+// side.
 import type { RunHeader } from "../record/header.ts";
 import { ResultFile } from "../record/result_file.ts";
+import { pairNumber } from "../record/pair.ts";
 import { fmtSize } from "../common/mod.ts";
 import type { StopSignal } from "../common/signals.ts";
 import { type BenchConfig, type Layout, LAYOUT_STRATEGIES, matrix } from "./config.ts";
 import type { Overhead } from "./overhead.ts";
-import type { PointKey, PointResult } from "./point.ts";
-import { lateAccessKey, type LateAccessResult } from "./revocation.ts";
-import { type RegcostResult, runRegcost } from "./regcost.ts";
+import type { Failure, PointKey, PointResult } from "./point.ts";
+import { lateAccessFailed, lateAccessKey, type LateAccessResult } from "./revocation.ts";
+import { regcostRecord, type RegcostResult, RegcostStopped, runRegcost } from "./regcost.ts";
 import { type Calibration, calibrationRecord } from "./calibrate.ts";
-import type { RegscalePart, RegscaleResult } from "./regscale.ts";
+import {
+  type RegscaleCurve,
+  type RegscaleHead,
+  type RegscalePart,
+  regscaleRecord,
+  type RegscaleResult,
+  unplannedHead,
+  type WorkerCurve,
+} from "./regscale.ts";
 import type { Rig } from "./rig.ts";
 import { makeStrategy } from "./strategies/mod.ts";
 import { progress } from "./progress.ts";
@@ -73,9 +83,10 @@ export interface BenchOutcome {
   out: string;
   doc: BenchDoc;
   failed: number;
+  /** Late accesses that ran and did not revoke (a check that failed as a whole is in stepsFailed). */
   notRevoked: number;
-  /** Why the calibration failed (its record's reason), or null: it ran, or was not asked for. */
-  calibrationFailed: string | null;
+  /** The steps after the matrix that failed as a whole, one line each: "calibration failed: …". */
+  stepsFailed: string[];
   /** The signal that stopped the run early (the document then says completed: false). */
   interruptedBy: StopSignal | null;
   /** A pair's run stopped because the other side got a signal: that one (bench/pair/run.ts). */
@@ -92,14 +103,48 @@ export function outcome(out: string, doc: BenchDoc, of: number): BenchOutcome {
     out,
     doc,
     failed: doc.results.filter((p) => p.status === "failed").length,
-    notRevoked: doc.revocation.filter((c) => !c.revoked).length,
-    calibrationFailed: doc.calibration?.reason?.message ?? null,
+    notRevoked: doc.revocation.filter((c) => !c.revoked && !c.reason).length,
+    stepsFailed: failedSteps(doc),
     interruptedBy: doc.interruptedBy,
     ...(doc.interruptedByPeer !== undefined ? { interruptedByPeer: doc.interruptedByPeer } : {}),
     points: doc.results.length,
     of,
     progress: progressOf(doc, of),
   };
+}
+
+/** The progress name of a late access, also its failure's; a merged document's names its pair. */
+export function lateAccessLabel(c: { strategy: string; layout?: string; pair?: number }): string {
+  return `late access ${c.strategy}${c.layout === "pages" ? " (page layout)" : ""}${
+    c.pair !== undefined ? ` of pair ${c.pair}` : ""
+  }`;
+}
+
+/** The one line of a step that failed as a whole: "regcost failed: ibv_reg_mr failed: ENOMEM (…)". */
+export function failedLine(what: string, reason: Failure): string {
+  return `${what} failed: ${reason.message.replace(/\s*\n\s*/g, " ")}`;
+}
+
+/**
+ * The steps of a document that failed as a whole (their records say why), one line each. A merged Slurm
+ * document: every pair's (its late accesses are tagged; its regcost and calibration are in `pairs`).
+ */
+export function failedSteps(
+  doc: Pick<BenchDoc, "revocation" | "regcost" | "calibration" | "regscale" | "pairs">,
+): string[] {
+  type Run = Pick<BenchDoc, "regcost" | "calibration">;
+  const runs: [string, Run][] = doc.pairs?.length
+    ? doc.pairs.map((p, i) => [` of pair ${pairNumber(p, i)}`, p])
+    : [["", doc]];
+  const steps: [string, { reason?: Failure } | null | undefined][] = [
+    ...doc.revocation.map((c): [string, typeof c] => [lateAccessLabel(c), c]),
+    ...runs.flatMap(([of, r]): [string, { reason?: Failure } | null][] => [
+      [`regcost${of}`, r.regcost],
+      [`calibration${of}`, r.calibration],
+    ]),
+    ["regscale", doc.regscale],
+  ];
+  return steps.flatMap(([what, r]) => r?.reason ? [failedLine(what, r.reason)] : []);
 }
 
 /** How far a run got: its points, and the regscale curves that ended before a signal. */
@@ -119,8 +164,14 @@ export const STOPPED = Symbol("stopped");
 /** A step's result, or STOPPED. */
 export type OrStopped<T> = T | typeof STOPPED;
 
-/** Thrown from regcost's progress callback when a signal asks the run to stop. */
-export class RegcostStopped extends Error {}
+/** The samples regcost takes at least per measurement and side. */
+const REGCOST_SAMPLES_MIN = 3;
+
+/** The record of a regcost that failed as a whole with `error` (a pair's server sends it as its figures). */
+export function regcostFailed(cfg: BenchConfig, error: unknown): RegcostResult {
+  const o = { samplesMin: REGCOST_SAMPLES_MIN, budgetMs: cfg.regcostBudgetMs };
+  return regcostRecord(o, { ran: false, reason: "regcost failed before it measured" }, [], [], error);
+}
 
 /**
  * Regcost on `rig` with the run's settings; STOPPED when `stopped()` turns true at one of its measurements
@@ -137,7 +188,7 @@ export function measureRegcost(
       maxBytes: cfg.regcostMaxBytes,
       pages: cfg.pages,
       budgetMs: cfg.regcostBudgetMs,
-      samplesMin: 3,
+      samplesMin: REGCOST_SAMPLES_MIN,
       reference: cfg.reference,
       onProgress: (what) => {
         if (stopped()) throw new RegcostStopped();
@@ -173,13 +224,21 @@ export interface StepRunner {
   stopping(): boolean;
   /** One point of the matrix (`index` in matrix order). */
   point(index: number, key: PointKey): Promise<OrStopped<PointResult>>;
-  /** A line of the side's own after a point's (a rig that could not be rebuilt), or null. */
-  afterPoint(what: string): string | null;
+  /**
+   * After a point (`failed` false: the rig is rebuilt where the point left it broken) or a step that failed as
+   * a whole (`failed`: rebuilt, since the step may have left its QPs in ERR): a line of the side's own (a rig
+   * that could not be rebuilt), or null.
+   */
+  afterStep(what: string, failed: boolean): string | null;
   /** A revoking strategy's late access (`index` continues the matrix's). */
   lateAccess(index: number, key: PointKey): Promise<OrStopped<LateAccessResult>>;
   /** Regcost; null when the pair's server had none to send. */
   regcost(step: (what: string) => void): Promise<OrStopped<RegcostResult | null>>;
-  /** The perftest calibration; absent where the side has none (a pair). A failure is its record's reason. */
+  /**
+   * The perftest calibration; absent where the side has none (a pair). A step that throws is recorded as
+   * failed by runSteps; one that fails part-way may instead return its record with the reason and what it
+   * measured (runCalibration), as any step may.
+   */
   calibrate?(points: PointResult[]): Promise<Calibration>;
   /**
    * --regscale; absent where the side has none (a pair). `say` prints a line (the plan) beside the bar; `part`
@@ -192,6 +251,11 @@ export interface StepRunner {
   ): Promise<RegscaleResult>;
   /** true for an error that means the peer stopped (this side then stops too), not a failure. */
   stoppedBy(e: unknown): boolean;
+  /**
+   * true for an error that ends the run rather than the step it came from (a pair's broken channel: the peer
+   * is no longer in step, so no later step could run with it).
+   */
+  endsRun(e: unknown): boolean;
   /** After the steps (`stopped`: one of them did not run): the side's closing, and how the run ended. */
   end(stopped: boolean): Promise<StepsEnd>;
 }
@@ -239,6 +303,40 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
   let stopped = false;
   /** Whether the next step may start (false once this side or its peer stops). */
   const go = () => !(stopped ||= side.stopping());
+  /**
+   * One step after the matrix, its record streamed as `record`. A throw (not the peer's stop, nor a fault that
+   * ends the run) is the step's failure as a whole: `failed` makes its record with the reason (the verb and
+   * errno of a VerbsError). A record that says it failed (thrown, or returned so by the step with what it
+   * measured, as runCalibration and runRegcost do) is one line, and the side rebuilds what the step may have
+   * left in ERR; the run goes on. `line` says any other record (null: nothing to record).
+   */
+  const step = async <T extends { reason?: Failure }>(
+    what: string,
+    record: string,
+    run: () => Promise<OrStopped<T | null>>,
+    failed: (e: unknown) => T,
+    line: (r: T | null) => string | null = () => null,
+  ): Promise<OrStopped<T | null>> => {
+    bar.step(what);
+    let r: OrStopped<T | null>;
+    try {
+      r = await run();
+    } catch (e) {
+      if (side.stoppedBy(e) || side.endsRun(e)) throw e;
+      r = failed(e);
+    }
+    if (r === STOPPED) {
+      stopped = true;
+      return r;
+    }
+    if (r) file.write({ record, ...r });
+    const said = line(r);
+    bar.done(r?.reason ? failedLine(what, r.reason) : said === null ? what : `${what}: ${said}`);
+    // Thrown, or recorded with what it measured: either way its QPs may be in ERR.
+    const note = r?.reason ? side.afterStep(what, true) : null;
+    if (note !== null) bar.done(note);
+    return r;
+  };
   try {
     for (const [i, k] of keys.entries()) {
       if (!go()) break;
@@ -252,62 +350,68 @@ export async function runSteps(o: StepsOptions, side: StepRunner): Promise<Bench
       points.push(p);
       file.write({ record: "point", ...p });
       bar.done(pointLine(p, what, told));
-      const note = side.afterPoint(what);
+      const note = side.afterStep(what, false);
       if (note !== null) bar.done(note);
     }
     if (cfg.revocationCheck) {
-      for (const [j, { name, layout }] of revoking.entries()) {
+      for (const [j, info] of revoking.entries()) {
         if (!go()) break;
-        const what = `late access ${name}${layout === "pages" ? " (page layout)" : ""}`;
-        bar.step(what);
+        const key = lateAccessKey(info.name, cfg.ops[0], info.layout);
         // Both sides of a pair know which points ran: the results are the same on both.
-        if (!points.some((p) => p.strategy === name && p.layout === layout && p.status === "ok")) {
-          bar.done(`${what}: skipped (strategy did not run)`);
-          continue;
-        }
-        const c = await side.lateAccess(keys.length + j, lateAccessKey(name, cfg.ops[0], layout));
-        if (c === STOPPED) {
-          stopped = true;
-          break;
-        }
-        checks.push(c);
-        file.write({ record: "revocation", ...c });
-        bar.done(`${what}: ${c.status}`);
+        const ran = points.some((p) =>
+          p.strategy === info.name && p.layout === info.layout && p.status === "ok"
+        );
+        const c = await step(
+          lateAccessLabel({ strategy: info.name, layout: info.layout }),
+          "revocation",
+          () => ran ? side.lateAccess(keys.length + j, key) : Promise.resolve(null),
+          (e) => lateAccessFailed(key, e),
+          (c) => c ? c.status : "skipped (strategy did not run)",
+        );
+        if (c === STOPPED) break;
+        if (c) checks.push(c);
       }
     }
     if (cfg.regcost && go()) {
-      bar.step(side.regcostLabel);
-      const rc = await side.regcost(bar.step);
-      if (rc === STOPPED) stopped = true;
-      else {
-        regcost = rc;
-        if (regcost) file.write({ record: "regcost", ...regcost });
-        bar.done("regcost");
-      }
+      const rc = await step(
+        side.regcostLabel,
+        "regcost",
+        () => side.regcost(bar.step),
+        (e) => regcostFailed(cfg, e),
+      );
+      if (rc !== STOPPED) regcost = rc;
     }
     if (calibrate && go()) {
-      bar.step("calibration (perftest)");
-      // A calibration that fails is recorded as failed, as a point is; the steps after it and the document
-      // go on. runCalibration records its own failures with what it measured; this catches any other side's.
-      calibration = await calibrate(points).catch((e) => {
-        if (side.stoppedBy(e)) throw e;
-        return calibrationRecord(head.device.name, null, [], [], e);
-      });
-      file.write({ record: "calibration", ...calibration });
-      bar.done(calibration.reason ? `calibration failed: ${calibration.reason.message}` : "calibration");
+      const cal = await step(
+        "calibration (perftest)",
+        "calibration",
+        () => calibrate(points),
+        (e) => calibrationRecord(head.device.name, null, [], [], e),
+      );
+      if (cal !== STOPPED) calibration = cal;
     }
     if (regscaleRun && go()) {
-      bar.step("regscale");
       const say = (line: string) => o.quiet || console.error(line);
       // Each curve is streamed as it ends (a run killed mid-sweep keeps the curves before); the whole record,
-      // also of a sweep a signal cut short, at its end.
+      // also of a sweep a signal cut short, at its end. A sweep that fails as a whole keeps what was streamed.
+      let plan: RegscaleHead | null = null;
+      const curves: RegscaleCurve[] = [], workers: WorkerCurve[] = [];
       const part = (p: RegscalePart) => {
+        if (p.part === "plan") plan = p.plan;
+        else if (p.part === "curve") curves.push(p.curve);
+        else workers.push(p.workers);
         const { part: kind, ...rest } = p;
         file.write({ record: `regscale-${kind}`, ...rest });
       };
-      regscale = await regscaleRun(bar.step, say, part);
-      file.write({ record: "regscale", ...regscale });
-      bar.done("regscale");
+      const t0 = Date.now();
+      const rs = await step(
+        "regscale",
+        "regscale",
+        () => regscaleRun(bar.step, say, part),
+        (e) =>
+          regscaleRecord(plan ?? unplannedHead(cfg.regscale!.budgetMs), curves, workers, Date.now() - t0, e),
+      );
+      if (rs !== STOPPED) regscale = rs;
     }
   } catch (e) {
     // A peer that said stop may go before this side reached a step where it looks: it stopped, not failed.

@@ -112,6 +112,17 @@ export function failureOf(e: unknown): Failure {
   return { message: e instanceof Error ? e.message : String(e) };
 }
 
+/** What a step after the matrix ends with: ok, or (`error` given) failed as a whole with its Failure. */
+export interface StepStatus {
+  status: "ok" | "failed";
+  reason?: Failure;
+}
+
+/** The status of a step's record: failed with the Failure of `error` where one is given (see Calibration). */
+export function stepStatus(error?: unknown): StepStatus {
+  return error === undefined ? { status: "ok" } : { status: "failed", reason: failureOf(error) };
+}
+
 /** Whether an error means the device or strategy cannot do this, rather than a failure. */
 export function isUnsupported(e: unknown): boolean {
   return e instanceof UnsupportedError || (e instanceof VerbsError && UNSUPPORTED_ERRNOS.has(e.errnoName));

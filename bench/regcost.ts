@@ -22,7 +22,7 @@ import { REMOTE_RW, type Rig } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
 import { median, type PairedRatio, pairedRatio } from "../common/stats.ts";
 import { odpUnsupported } from "./strategies/odp.ts";
-import { type Failure, failureOf } from "./point.ts";
+import { type Failure, failureOf, type StepStatus, stepStatus } from "./point.ts";
 import { Mw1 } from "./strategies/mw1.ts";
 import { Mw2Local } from "./strategies/mw2_local.ts";
 import type { PageKindName } from "./config.ts";
@@ -79,8 +79,11 @@ export interface RegcostMw {
   paired?: PairedRatio | null;
 }
 
-/** The regcost record. */
-export interface RegcostResult {
+/**
+ * The regcost record; one that failed as a whole says why, as a point does (a verb that fails for one size or
+ * window is that entry's).
+ */
+export interface RegcostResult extends StepStatus {
   mr: RegcostMr[];
   mw: RegcostMw[];
   /** Minimum samples and time budget per measurement and side (memreg, C). */
@@ -234,9 +237,8 @@ function statusOf(e: unknown): "unsupported" | "failed" {
   return e instanceof VerbsError && e.errnoName === "EOPNOTSUPP" ? "unsupported" : "failed";
 }
 
-/** ibv_reg_mr / ibv_dereg_mr per page kind and size. */
-export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
-  const out: RegcostMr[] = [];
+/** ibv_reg_mr / ibv_dereg_mr per page kind and size, pushed to `out` as each is measured. */
+export function measureMrCost(rig: Rig, o: RegcostOptions, out: RegcostMr[] = []): RegcostMr[] {
   for (const pages of o.pages) {
     for (const size of regcostSizes(o.maxBytes)) {
       for (const acc of ACCESS_SETS) {
@@ -280,9 +282,8 @@ export function measureMrCost(rig: Rig, o: RegcostOptions): RegcostMr[] {
   return out;
 }
 
-/** The memory-window verbs: alloc/dealloc, bind/invalidate. */
-export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
-  const out: RegcostMw[] = [];
+/** The memory-window verbs: alloc/dealloc, bind/invalidate, pushed to `out` as each is measured. */
+export function measureMwCost(rig: Rig, o: RegcostOptions, out: RegcostMw[] = []): RegcostMw[] {
   /** Records both verbs of a timer, or why neither could be measured. */
   const run = (verbs: readonly [string, string], why: string | null, make: () => VerbTimer) => {
     if (why) {
@@ -334,16 +335,47 @@ export function measureMwCost(rig: Rig, o: RegcostOptions): RegcostMw[] {
   return out;
 }
 
-/** Regcost on this rig: MRs and MWs, with the C reference where there is one. */
+/** Thrown from regcost's progress callback when a signal asks the run to stop: passed on, never a failure. */
+export class RegcostStopped extends Error {}
+
+/**
+ * Regcost on this rig: MRs and MWs, with the C reference where there is one. A failure of the whole (a buffer
+ * or MR every window verb needs) is the record's `reason`, with the entries measured before it; a bind may have
+ * left QP B in ERR, and the rig is rebuilt for what follows (runSteps has the side do it).
+ */
 export function runRegcost(rig: Rig, o: RegcostOptions): RegcostResult {
   const missing = o.reference ? referenceUnavailable() : "not asked for (--no-reference)";
   const opts = { ...o, reference: o.reference && !missing };
+  const reference = missing ? { ran: false, reason: missing } : { ran: true };
+  const mr: RegcostMr[] = [], mw: RegcostMw[] = [];
+  try {
+    measureMrCost(rig, opts, mr);
+    measureMwCost(rig, opts, mw);
+  } catch (e) {
+    if (e instanceof RegcostStopped) throw e;
+    return regcostRecord(o, reference, mr, mw, e);
+  }
+  return regcostRecord(o, reference, mr, mw);
+}
+
+/**
+ * The regcost record of its entries; `error`: what ended it as a whole (status failed, its reason one line: the
+ * verb and errno of a VerbsError).
+ */
+export function regcostRecord(
+  o: Pick<RegcostOptions, "samplesMin" | "budgetMs">,
+  reference: RegcostResult["reference"],
+  mr: RegcostMr[],
+  mw: RegcostMw[],
+  error?: unknown,
+): RegcostResult {
   return {
-    mr: measureMrCost(rig, opts),
-    mw: measureMwCost(rig, opts),
+    ...stepStatus(error),
+    mr,
+    mw,
     samplesMin: o.samplesMin,
     budgetMs: o.budgetMs,
-    reference: missing ? { ran: false, reason: missing } : { ran: true },
+    reference,
     method: METHOD,
     note: "pages faulted in before registering; reg/dereg timed back to back on the same buffer",
   };

@@ -25,7 +25,7 @@ import { compareToRef, measurePair, type RegcostMr } from "./regcost.ts";
 import { referenceUnavailable, RegMrTimer, SampleSet } from "./timed.ts";
 import { REMOTE_RW } from "./rig.ts";
 import { type LatencySummary, summarizeSamples } from "./stats.ts";
-import { failureOf } from "./point.ts";
+import { failureOf, type StepStatus, stepStatus } from "./point.ts";
 import {
   type Bound,
   type CurvePlan,
@@ -122,9 +122,13 @@ export interface WorkerCurve {
   end: CurveEnd;
 }
 
-/** The regscale record. */
-export interface RegscaleResult {
-  limits: RegscaleLimits;
+/**
+ * The regscale record; one that failed as a whole says why, with the curves that ended before (a limit or
+ * failure within a curve is that curve's end).
+ */
+export interface RegscaleResult extends StepStatus {
+  /** Absent: the sweep failed before it read them. */
+  limits?: RegscaleLimits;
   /** What memreg said before the run (limits, how far each curve goes). */
   plan: string[];
   curves: RegscaleCurve[];
@@ -138,7 +142,42 @@ export interface RegscaleResult {
 }
 
 /** What a regscale run says before its curves: the result less its curves, workers and wall time. */
-export type RegscaleHead = Omit<RegscaleResult, "curves" | "workers" | "wallMs">;
+export type RegscaleHead = Omit<RegscaleResult, "curves" | "workers" | "wallMs" | "status" | "reason">;
+
+/** The samples a regscale probe takes at least per side. */
+export const SAMPLES_MIN = 5;
+
+/** The head of a sweep that failed before it said its plan: its budget, nothing planned. */
+export function unplannedHead(budgetMs: number): RegscaleHead {
+  return {
+    plan: [],
+    workersPlanned: [],
+    budgetMs,
+    samplesMin: SAMPLES_MIN,
+    reference: { ran: false, reason: "the sweep failed before its plan" },
+    method: METHOD,
+  };
+}
+
+/**
+ * The regscale record from its parts; `error`: what ended the sweep as a whole (status failed, its reason one
+ * line: the verb and errno of a VerbsError).
+ */
+export function regscaleRecord(
+  head: RegscaleHead,
+  curves: RegscaleCurve[],
+  workers: WorkerCurve[],
+  wallMs: number,
+  error?: unknown,
+): RegscaleResult {
+  return {
+    ...stepStatus(error),
+    ...head,
+    curves,
+    workers,
+    wallMs,
+  };
+}
 
 /** A part of the result as the run streams it. */
 export type RegscalePart =
@@ -569,5 +608,5 @@ export function runRegscale(pd: PD, dev: DeviceAttr, o: RegscaleOptions): Regsca
     return curve;
   });
   const workers = runWorkers(pd, plan.workers, limits, opts);
-  return { ...head, curves, workers, wallMs: Date.now() - t0 };
+  return regscaleRecord(head, curves, workers, Date.now() - t0);
 }

@@ -1,7 +1,7 @@
 // Proof that a revoking strategy really revokes: one full I/O through the cycle, then the peer tries the
 // advertised (address, key) again. The access must fail with IBV_WC_REM_ACCESS_ERR; anything else (success,
 // another error, no completion) is reported as such. The rig's QPs and CQs are rebuilt afterwards.
-import { type PointKey, Setup } from "./point.ts";
+import { type Failure, type PointKey, Setup, stepStatus } from "./point.ts";
 import { Kind, type Rig, wrId } from "./rig.ts";
 import { SendFlags, SendWr, WrOpcode } from "../ffi/mod.ts";
 import { newHistogram } from "./stats.ts";
@@ -13,10 +13,16 @@ export interface LateAccessResult {
   strategy: StrategyName;
   op: Op;
   layout: Layout;
-  /** The late access's completion status, e.g. IBV_WC_REM_ACCESS_ERR; "no completion" on timeout. */
+  /**
+   * The late access's completion status, e.g. IBV_WC_REM_ACCESS_ERR; "no completion" on timeout; "failed" when
+   * the check failed as a whole (`reason`).
+   */
   status: string;
   revoked: boolean;
-  rkey: number;
+  /** The key tried; absent when the check failed before one was advertised. */
+  rkey?: number;
+  /** Why the check failed as a whole (then status "failed", revoked false): a failure, not a verdict. */
+  reason?: Failure;
   /** A merged Slurm document: the pair that checked it. */
   pair?: number;
 }
@@ -38,6 +44,12 @@ export function lateAccessKey(strategy: StrategyName, op: Op, layout: Layout): P
     buffers: pages ? 16 : 1,
     sweep: false,
   };
+}
+
+/** The record of a late access that failed as a whole with `error` (the verb and errno of a VerbsError). */
+export function lateAccessFailed(key: PointKey, error: unknown): LateAccessResult {
+  const { strategy, op, layout } = key;
+  return { strategy, op, layout, revoked: false, ...stepStatus(error) };
 }
 
 /**

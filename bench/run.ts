@@ -11,7 +11,7 @@ import { measureOverhead, type Overhead } from "./overhead.ts";
 import { failureOf, type PointKey, type PointResult, runPoint } from "./point.ts";
 import { lateAccess, type LateAccessResult } from "./revocation.ts";
 import type { RegcostResult } from "./regcost.ts";
-import { type RegscalePart, type RegscaleResult, runRegscale } from "./regscale.ts";
+import { type RegscalePart, type RegscaleResult, runRegscale, SAMPLES_MIN } from "./regscale.ts";
 import { newHistogram } from "./stats.ts";
 import { type Calibration, runCalibration } from "./calibrate.ts";
 import { SCHEMA_VERSION } from "./doc.ts";
@@ -173,9 +173,10 @@ class OneProcess implements StepRunner, Disposable {
     });
   }
 
-  afterPoint(what: string): string | null {
-    // A point that hit a limit may have left the rig without QPs (max_qp): rebuild it for the next one.
-    if (!this.#r.broken) return null;
+  afterStep(what: string, failed: boolean): string | null {
+    // A point that hit a limit may have left the rig without QPs (max_qp), a step that failed as a whole its QPs
+    // in ERR: rebuild it for the next one.
+    if (!failed && !this.#r.broken) return null;
     try {
       this.#r.recover();
       return null;
@@ -206,7 +207,7 @@ class OneProcess implements StepRunner, Disposable {
       return Promise.resolve(runRegscale(pd, this.#r.dev, {
         ask: rs,
         budgetMs: rs.budgetMs,
-        samplesMin: 5,
+        samplesMin: SAMPLES_MIN,
         reference: this.cfg.reference,
         say,
         onProgress: step,
@@ -221,6 +222,11 @@ class OneProcess implements StepRunner, Disposable {
   }
 
   stoppedBy(): boolean {
+    return false;
+  }
+
+  /** Nothing but a step's failure: one process has no peer to lose. */
+  endsRun(): boolean {
     return false;
   }
 

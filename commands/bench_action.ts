@@ -60,9 +60,10 @@ export async function bench(opts: BenchCliOptions): Promise<void> {
       );
       Deno.exitCode = 1;
     }
-    // Recorded in the document like a failed point, and like one it fails the run's exit status.
-    if (r.calibrationFailed !== null) {
-      console.error(`memreg: ${on}calibration failed: ${r.calibrationFailed}`);
+    // A step that failed as a whole (late access, regcost, calibration, regscale) is recorded in the document
+    // like a failed point, and like one it fails the run's exit status: one line each, naming the step.
+    for (const line of r.stepsFailed) {
+      console.error(`memreg: ${on}${line}`);
       Deno.exitCode = 1;
     }
   }

@@ -30,6 +30,8 @@ export interface Section {
   /** HTML before the figures (explanations, tables without a chart). */
   intro?: string;
   figures: Figure[];
+  /** Shown without figures too: its intro says that its step failed. */
+  keep?: boolean;
   /** Small multiples: many figures of one kind in a grid. */
   grid?: boolean;
 }

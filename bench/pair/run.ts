@@ -38,6 +38,7 @@ import {
   measureRegcost,
   type OrStopped,
   outcome,
+  regcostFailed,
   runSteps,
   type StepRunner,
   type StepsEnd,
@@ -175,14 +176,22 @@ class PairRun implements StepRunner {
     return this.#point(index, key, this.cfg, this.#phases);
   }
 
-  /** Nothing of its own: a point rebuilds the rig's connection itself. */
-  afterPoint(): null {
+  /**
+   * Nothing of its own: a point (a late access too) rebuilds the rig's connection itself, and regcost runs on a
+   * rig of its own.
+   */
+  afterStep(): null {
     return null;
   }
 
   /** The channel's end after the peer said stop. */
   stoppedBy(e: unknown): boolean {
     return this.ch.endedByPeerStop(e);
+  }
+
+  /** A fault of the channel (the peer vanished, went silent or broke the protocol) ends the run on both sides. */
+  endsRun(e: unknown): boolean {
+    return e instanceof OobError;
   }
 
   /**
@@ -475,9 +484,15 @@ class PairRun implements StepRunner {
       this.#inRegcost = false;
       return m.regcost as unknown as RegcostResult | null;
     }
-    using local = new Rig(this.#ctx);
-    // As in one process: a signal abandons regcost at its next measurement (what it holds is released).
-    const r = measureRegcost(local, this.cfg, () => this.stop.signal !== null, step);
+    let r: OrStopped<RegcostResult>;
+    try {
+      using local = new Rig(this.#ctx);
+      // As in one process: a signal abandons regcost at its next measurement (what it holds is released).
+      r = measureRegcost(local, this.cfg, () => this.stop.signal !== null, step);
+    } catch (e) {
+      // Failed as a whole: its record says why, and the client records the same (it would wait for it else).
+      r = regcostFailed(this.cfg, e);
+    }
     if (r === STOPPED) return STOPPED;
     await ch.send("regcost", { t: "regcost", regcost: { ...r } }, T);
     return r;

@@ -13,6 +13,7 @@ import { esc } from "../html/page.ts";
 import { docPairs, type PairPart, pairParts } from "../pairs.ts";
 import { pairNumber } from "../../record/pair.ts";
 import { regscaleSection } from "./regscale.ts";
+import { failedHtml } from "./format.ts";
 
 type LateIn = BenchIn["revocation"][number];
 /** A document or one pair's part of it: `overhead` null where a merged document lacks that pair's. */
@@ -572,6 +573,21 @@ function ratioCell(
   return cell(`${c.ratio.toFixed(2)}× (${c.diffNs >= 0 ? "+" : "−"}${fmtNs(Math.abs(c.diffNs))})`, c.ratio);
 }
 
+/** Regcost's section: its figures, with one line above them when it failed as a whole. */
+function regcostSection(doc: SectionDoc): Section {
+  const figures = regcostFigures(doc), r = doc.regcost;
+  const failed = r?.reason ? failedHtml("Regcost", r.reason, figures.length > 0) : "";
+  const intro = regcostIntro(doc);
+  return {
+    id: "regcost",
+    title: "Registration cost",
+    // Without figures, how they would have been measured says nothing: the line alone.
+    intro: failed ? failed + (figures.length ? intro ?? "" : "") : intro,
+    figures,
+    keep: !!r?.reason,
+  };
+}
+
 function regcostFigures(doc: SectionDoc): Figure[] {
   const r = doc.regcost;
   if (!r) return [];
@@ -724,12 +740,14 @@ function calibrationSection(doc: SectionDoc): Section | null {
   const c = doc.calibration;
   if (!c) return null;
   const figure = c.bandwidth.length || c.latency.length ? calibrationFigure(c) : null;
-  const intro = c.reason
-    ? `<p class="bad">Calibration failed: ${esc(c.reason.message)}${
-      figure ? " (the figures below were measured before it)" : ""
-    }</p>`
-    : undefined;
-  return { id: "calibration", title: "Calibration against perftest", intro, figures: figure ? [figure] : [] };
+  const intro = c.reason ? failedHtml("Calibration", c.reason, figure !== null) : undefined;
+  return {
+    id: "calibration",
+    title: "Calibration against perftest",
+    intro,
+    figures: figure ? [figure] : [],
+    keep: !!c.reason,
+  };
 }
 
 function calibrationFigure(c: NonNullable<SectionDoc["calibration"]>): Figure {
@@ -842,7 +860,7 @@ export function benchSections(doc: SectionDoc): Section[] {
     } per I/O. It is inside every latency and I/O rate below; nothing is subtracted.</p>`
     : "<p>Harness: the empty measurement cycle's cost is not in this document for this pair.</p>";
   const sections: Section[] = [
-    { id: "regcost", title: "Registration cost", intro: regcostIntro(doc), figures: regcostFigures(doc) },
+    regcostSection(doc),
     {
       id: "rate",
       title: "I/O rate and bandwidth per strategy",
@@ -894,9 +912,7 @@ export function benchSections(doc: SectionDoc): Section[] {
   const rs = regscaleSection(doc.regscale);
   if (rs) sections.unshift(rs);
   const cal = calibrationSection(doc);
-  // A failed calibration keeps its section (its one line) even without figures.
-  return [
-    ...sections.filter((s) => s.figures.length),
-    ...(cal && (cal.figures.length || cal.intro) ? [cal] : []),
-  ];
+  if (cal) sections.push(cal);
+  // A step that failed as a whole keeps its section (its one line) even without figures.
+  return sections.filter((s) => s.figures.length || s.keep);
 }

@@ -1,6 +1,7 @@
 // How the bench tables write their figures: µs, exposure, key lifetime and a group's header line (the end-of-run
 // table, the answer on top of it and the HTML page share them).
 import { fmtSize } from "../../common/mod.ts";
+import { esc } from "../html/page.ts";
 
 const PAGE = 4096;
 
@@ -49,3 +50,13 @@ export function groupHeader(
 export const severalSets = (ps: readonly { sweep?: boolean; layout?: string; buffers: number }[]) =>
   new Set(ps.filter((p) => !p.sweep).map((p) => `${p.layout}|${p.buffers}`)).size >
     new Set(ps.filter((p) => !p.sweep).map((p) => p.layout)).size;
+
+/** A step that failed as a whole (its record's `reason`), as one line of text: "failed: ibv_reg_mr failed: …". */
+export const failedText = (reason: { message: string }) =>
+  `failed: ${reason.message.replace(/\s*\n\s*/g, " ")}`;
+
+/** The HTML line of a step that failed as a whole; `measured`: figures from before the failure follow. */
+export const failedHtml = (what: string, reason: { message: string }, measured: boolean) =>
+  `<p class="bad">${what} ${esc(failedText(reason))}${
+    measured ? " (the figures below were measured before it)" : ""
+  }</p>`;

@@ -5,6 +5,7 @@ import type { RegscaleIn } from "../schema/bench.ts";
 import { fmtCount, fmtNs, fmtSize, sig } from "../html/runtime.js";
 import { type Cell, cell, type Figure, type Section, slug } from "../figure.ts";
 import { esc } from "../html/page.ts";
+import { failedHtml, failedText } from "./format.ts";
 
 type Curve = RegscaleIn["curves"][number];
 type Step = Curve["steps"][number];
@@ -54,6 +55,9 @@ function p50Text(l: { p50Ns: number; p50CiNs?: [number, number]; count: number }
 export function regscaleTable(r: RegscaleIn | null | undefined): string {
   if (!r) return "";
   const lines = ["", "regscale: ibv_reg_mr p50 per page of the probe, at 0, 1, 10 and 100 % of each curve"];
+  // One line for a sweep that failed as a whole; the curves that ended before it follow.
+  if (r.reason) lines.push(`  ${failedText(r.reason)}`);
+  if (r.reason && !r.curves.length && !r.workers.length) return lines.join("\n");
   if (!r.reference.ran) lines.push(`  C reference not run: ${r.reference.reason}`);
   for (const c of r.curves) {
     lines.push(`  cost vs ${axisName(c)}: ${endText(c)}`);
@@ -278,12 +282,18 @@ export function regscaleSection(r: RegscaleIn | null | undefined): Section | nul
   const ref = r.reference.ran
     ? "The C reference ran beside memreg's figures at every step (same probe buffer, alternating blocks)."
     : `The C reference did not run${r.reference.reason ? `: ${esc(r.reference.reason)}` : ""}.`;
+  const failed = r.reason ? failedHtml("Regscale", r.reason, figures.length > 0) : "";
+  // A sweep that failed before any curve ended: its line alone.
+  if (failed && !r.curves.length && !r.workers.length) {
+    return { id: "regscale", title: "Registration at scale", intro: failed, figures, keep: true };
+  }
   return {
     id: "regscale",
     title: "Registration at scale",
-    intro: `<p>Before the run: ${r.plan.map(esc).join("<br>")}</p><ul>${ends}</ul><p>How: ${
+    intro: `${failed}<p>Before the run: ${r.plan.map(esc).join("<br>")}</p><ul>${ends}</ul><p>How: ${
       esc(r.method)
     }.</p><p>${ref} The sweep took ${sig(r.wallMs / 1000)} s.</p>`,
     figures,
+    keep: !!r.reason,
   };
 }

@@ -2,7 +2,7 @@
 // did not run and why, the revocation checks, and the regcost curve.
 import { fmtSize } from "../../common/mod.ts";
 import { bestRule, judgeBest, rankPerSize, vsBestCell } from "./rank.ts";
-import { fmtExposure, fmtKeyLife, groupHeader, severalSets, us } from "./format.ts";
+import { failedText, fmtExposure, fmtKeyLife, groupHeader, severalSets, us } from "./format.ts";
 import { answerText, benchAnswer } from "./answer.ts";
 import { percentileSupported, samplesFor } from "../../common/stats.ts";
 import { STRATEGY_NAMES } from "../../bench/config.ts";
@@ -241,7 +241,7 @@ export function revocationTable(checks: LateAccessResult[]): string {
     ...checks.map((c) =>
       `  ${c.strategy.padEnd(12)} ${c.op.padEnd(5)} ${
         (c.layout === "pages" ? "page list" : "").padEnd(9)
-      } → ${c.status}${c.revoked ? "" : "   <-- NOT REVOKED"}`
+      } → ${c.reason ? failedText(c.reason) : `${c.status}${c.revoked ? "" : "   <-- NOT REVOKED"}`}`
     ),
   ].join("\n");
 }
@@ -293,6 +293,9 @@ export function regcostTable(r: RegcostResult | null, label = ""): string {
       ref ? ", beside the C reference (same verbs, tight C loop, same boot)" : ""
     }`,
   ];
+  // One line for a regcost that failed as a whole; the entries measured before it follow.
+  if (r.reason) lines.push(`  ${failedText(r.reason)}`);
+  if (!r.mr.length && !r.mw.length) return lines.join("\n");
   if (r.reference && !r.reference.ran) lines.push(`  C reference not run: ${r.reference.reason}`);
   const groups = new Map<string, typeof r.mr>();
   for (const m of r.mr) {
@@ -378,7 +381,9 @@ export function benchReport(
   },
 ): string {
   const parts = pairParts(doc);
-  return regscaleTable(doc.regscale) + parts.map((part) => {
+  // The regscale lines end without a newline: the parts' first line (an answer) starts after one.
+  const rs = regscaleTable(doc.regscale);
+  return (rs && `${rs}\n`) + parts.map((part) => {
     const label = parts.length > 1 ? `pair ${part.n} ` : "";
     const cal = part.run?.calibration;
     // The answer first: who is fastest, at what cost against global, buying what.

@@ -10,6 +10,7 @@ import { type Charts, esc, runHeader, statusBanner, table, td } from "./page.ts"
 import { fmtNs, fmtSize } from "./runtime.js";
 import { suiteBody } from "./conformance.ts";
 import { benchAnswerHtml } from "./answer.ts";
+import { failedText } from "../bench/format.ts";
 
 type LateIn = BenchIn["revocation"][number];
 
@@ -87,9 +88,14 @@ function lateHtml(checks: BenchRun["doc"]["revocation"], id: string, level: numb
     table(
       ["strategy", "op", "completion", "verdict"],
       checks.map((r) =>
-        `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td><td class="mono">${
-          esc(r.status)
-        }</td><td class="${r.revoked ? "good" : "bad"}">${r.revoked ? "revoked" : "NOT REVOKED"}</td></tr>`
+        `<tr><th scope="row">${esc(r.strategy)}</th><td>${esc(r.op)}</td>${
+          r.reason
+            // A check that failed as a whole has no completion and no verdict: one cell says why.
+            ? `<td colspan="2" class="bad">${esc(failedText(r.reason))}</td>`
+            : `<td class="mono">${esc(r.status)}</td><td class="${r.revoked ? "good" : "bad"}">${
+              r.revoked ? "revoked" : "NOT REVOKED"
+            }</td>`
+        }</tr>`
       ),
     )
   }</section>`;

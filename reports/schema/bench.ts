@@ -92,6 +92,17 @@ export const LatencySchema = z.object({
 });
 
 const FailureSchema = z.object({ message: str, verb: str.optional(), errno: str.optional() });
+/**
+ * Later v2: a step after the matrix (regcost, calibration, regscale) that failed as a whole says so, as a point
+ * does: `status` failed (absent in older documents: ok) and its `reason`, with what it measured before.
+ */
+const stepStatusShape = { status: z.enum(["ok", "failed"]).optional(), reason: FailureSchema.optional() };
+/** A step's record that says failed names why. */
+function failedHasReason(r: { status?: string; reason?: { message: string } }, ctx: z.RefinementCtx): void {
+  if (r.status === "failed" && !r.reason?.message) {
+    ctx.addIssue({ code: "custom", path: ["reason"], message: "status failed without a reason" });
+  }
+}
 /** v2: memreg's p50 over the C reference's, and their difference in ns. */
 const RefComparison = z.object({ ratio: num, diffNs: num });
 const Range = z.object({ min: amount, median: amount, max: amount }).superRefine((r, ctx) =>
@@ -177,15 +188,17 @@ export const PointSchema = z.object({
   }
 });
 
+/** A late access; later v2: one that failed as a whole has status "failed", its `reason`, and maybe no rkey. */
 const LateAccessSchema = z.object({
   strategy: Strategy,
   op: Op,
   layout: Layout.optional(),
   status: str,
   revoked: z.boolean(),
-  rkey: int,
+  rkey: int.optional(),
+  reason: FailureSchema.optional(),
   pair: int.optional(),
-});
+}).superRefine(failedHasReason);
 
 const RegcostMrSchema = z.object({
   pages: Pages,
@@ -220,6 +233,7 @@ const RegcostMwSchema = z.object({
 
 /** The registration-cost curve. */
 export const RegcostSchema = z.object({
+  ...stepStatusShape,
   mr: z.array(RegcostMrSchema),
   mw: z.array(RegcostMwSchema),
   samplesMin: int,
@@ -228,7 +242,7 @@ export const RegcostSchema = z.object({
   /** v2 */
   method: str.optional(),
   reference: z.object({ ran: z.boolean(), reason: str.optional() }).optional(),
-});
+}).superRefine(failedHasReason);
 
 const LimitName = z.enum(["RLIMIT_MEMLOCK", "max_mr", "max_mr_size", "ENOMEM"]);
 const CurveEndSchema = z.object({
@@ -293,8 +307,13 @@ const WorkerCurveSchema = z.object({
   end: CurveEndSchema,
 });
 
-/** `bench --regscale`: cost against what is registered, and concurrent registration. */
-export const RegscaleSchema = z.object({
+/**
+ * `bench --regscale`: cost against what is registered, and concurrent registration. Later v2: a sweep that
+ * failed as a whole (stepStatusShape) keeps the curves that ended before; without limits when it failed before
+ * it read them.
+ */
+const RegscaleShape = z.object({
+  ...stepStatusShape,
   limits: z.object({
     memlock: amount.nullable(),
     ipcLock: z.boolean(),
@@ -303,7 +322,7 @@ export const RegscaleSchema = z.object({
     memAvailable: amount,
     hugeFree: whole,
     cores: int,
-  }),
+  }).optional(),
   plan: z.array(str),
   curves: z.array(RegscaleCurveSchema),
   workers: z.array(WorkerCurveSchema),
@@ -314,6 +333,7 @@ export const RegscaleSchema = z.object({
   method: str,
   wallMs: amount,
 });
+export const RegscaleSchema = RegscaleShape.superRefine(failedHasReason);
 
 const BwPairSchema = z.object({
   op: Op,
@@ -347,16 +367,11 @@ const LatPairSchema = z.object({
 export const CalibrationSchema = z.object({
   device: str,
   gidIndex: int.nullable(),
-  status: z.enum(["ok", "failed"]).optional(),
-  reason: FailureSchema.optional(),
+  ...stepStatusShape,
   bandwidth: z.array(BwPairSchema),
   latency: z.array(LatPairSchema),
   summary: str,
-}).superRefine((c, ctx) => {
-  if (c.status === "failed" && !c.reason?.message) {
-    ctx.addIssue({ code: "custom", path: ["reason"], message: "status failed without a reason" });
-  }
-});
+}).superRefine(failedHasReason);
 
 /** The run's configuration (bench/config.ts BenchConfig). */
 export const ConfigSchema = z.object({
@@ -586,7 +601,13 @@ export const BenchRecords = {
   calibration: CalibrationSchema,
   regscale: RegscaleSchema,
   /** What a regscale run streams before its curves, then each curve as it ends. */
-  "regscale-plan": RegscaleSchema.omit({ curves: true, workers: true, wallMs: true }),
+  "regscale-plan": RegscaleShape.omit({
+    curves: true,
+    workers: true,
+    wallMs: true,
+    status: true,
+    reason: true,
+  }),
   "regscale-curve": RegscaleCurveSchema,
   "regscale-workers": WorkerCurveSchema,
   end: EndRecordSchema,
