@@ -102,9 +102,24 @@ Deno.test({
     assert.ok(one.kind === "conformance" && two.kind === "conformance" && srv.kind === "conformance");
     assert.equal(two.doc.pair?.connection, "rdma-cm");
     assert.deepEqual(srv.doc.results, two.doc.results, "both documents hold the same results");
-    const want = new Map(one.doc.results.map((r) => [r.id, r.class]));
+    // A pass and a known `acceptable` deviation are the same finding: where an iWARP outcome is a race (which
+    // WRs behind a refused one the LLP took before the Terminate came, qp.flush_in_order), the profile lists each.
+    const finding = (r: { class: string; deviation?: { verdict: string } }) =>
+      r.class === "known" && r.deviation?.verdict === "acceptable" ? "pass" : r.class;
+    const want = new Map(one.doc.results.map((r) => [r.id, finding(r)]));
     const ran = two.doc.results.filter((r) => !r.reason?.startsWith(NEEDS_ONE_PROCESS));
     assert.ok(ran.some((r) => r.class !== "unsupported"), "some remote cases ran on siw0");
-    assert.deepEqual(ran.map((r) => `${r.id}=${r.class}`), ran.map((r) => `${r.id}=${want.get(r.id)}`));
+    // Where they differ, what each run observed (the documents are in the guest's temp dir, gone after it).
+    const byId = new Map(one.doc.results.map((r) => [r.id, r]));
+    const differ = ran.filter((r) => finding(r) !== want.get(r.id)).map((r) =>
+      `${r.id}: pair ${r.class} ${JSON.stringify(r.observed)}; one process ${want.get(r.id)} ${
+        JSON.stringify(byId.get(r.id)?.observed)
+      }`
+    );
+    assert.deepEqual(
+      ran.map((r) => `${r.id}=${finding(r)}`),
+      ran.map((r) => `${r.id}=${want.get(r.id)}`),
+      differ.join("\n"),
+    );
   },
 });
