@@ -290,7 +290,7 @@ async function execute(
       f.fact(`${l}.qp${q}`, state);
       out[q] = state === "RTS" ? "RTS" : "ERR";
       // The fixture never leaves a connected QP in RESET: a QP that reads RESET is one whose provider does not
-      // report the state (siw's siw_query_qp() never fills qp_state). Its state is not checked; it is
+      // report the state (siw_query_qp() of Linux 6.1 never fills qp_state). Its state is not checked; it is
       // recovered as if in ERR (a stream may have ended under it).
       if (state === "RESET") unreadable.push(q);
     }

@@ -96,7 +96,7 @@ Deno.test({
     lb.connect();
     assert.notEqual(lb.qpA, before); // siw may give the new QP the old one's number
     assert.equal(before.closed, true);
-    // (ibv_query_qp cannot tell RTS here: siw_query_qp() leaves qp_state unset, so it reads RESET.)
+    // (ibv_query_qp cannot tell RTS here on 6.1: its siw_query_qp() leaves qp_state unset, so it reads RESET.)
     await lb.cqA.collect(64, 300); // what the old QPs left in the CQ (their flushed WRs)
     writePattern(src.u8, 0, size, 4);
     assert.equal(await post(WrOpcode.RDMA_WRITE, 4), "IBV_WC_SUCCESS");
