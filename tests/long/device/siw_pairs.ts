@@ -102,24 +102,26 @@ Deno.test({
     assert.ok(one.kind === "conformance" && two.kind === "conformance" && srv.kind === "conformance");
     assert.equal(two.doc.pair?.connection, "rdma-cm");
     assert.deepEqual(srv.doc.results, two.doc.results, "both documents hold the same results");
-    // A pass and a known `acceptable` deviation are the same finding: where an iWARP outcome is a race (which
-    // WRs behind a refused one the LLP took before the Terminate came, qp.flush_in_order), the profile lists each.
-    const finding = (r: { class: string; deviation?: { verdict: string } }) =>
-      r.class === "known" && r.deviation?.verdict === "acceptable" ? "pass" : r.class;
-    const want = new Map(one.doc.results.map((r) => [r.id, finding(r)]));
+    // The pair is judged by the same rules and profile. Where an iWARP outcome is a race (when the Terminate
+    // or the responder's close reaches the requester: qp.flush_in_order, qp.access_to_err_responder), the two
+    // runs may meet different outcomes of it, each listed in the profile: a case may then be pass in one and
+    // known in the other, never anything else.
+    const byId = new Map(one.doc.results.map((r) => [r.id, r]));
     const ran = two.doc.results.filter((r) => !r.reason?.startsWith(NEEDS_ONE_PROCESS));
     assert.ok(ran.some((r) => r.class !== "unsupported"), "some remote cases ran on siw0");
-    // Where they differ, what each run observed (the documents are in the guest's temp dir, gone after it).
-    const byId = new Map(one.doc.results.map((r) => [r.id, r]));
-    const differ = ran.filter((r) => finding(r) !== want.get(r.id)).map((r) =>
-      `${r.id}: pair ${r.class} ${JSON.stringify(r.observed)}; one process ${want.get(r.id)} ${
+    const listed = (c?: string) => c === "pass" || c === "known";
+    const differ = ran.filter((r) => r.class !== byId.get(r.id)?.class);
+    // What each run observed where they differ (the documents are in the guest's temp dir, gone after it).
+    const said = differ.map((r) =>
+      `${r.id}: pair ${r.class} ${JSON.stringify(r.observed)}; one process ${byId.get(r.id)?.class} ${
         JSON.stringify(byId.get(r.id)?.observed)
       }`
-    );
+    ).join("\n");
+    if (said) console.log(`outcomes of a race, both in the profile:\n${said}`);
     assert.deepEqual(
-      ran.map((r) => `${r.id}=${finding(r)}`),
-      ran.map((r) => `${r.id}=${want.get(r.id)}`),
-      differ.join("\n"),
+      differ.filter((r) => !listed(r.class) || !listed(byId.get(r.id)?.class)).map((r) => r.id),
+      [],
+      said,
     );
   },
 });
