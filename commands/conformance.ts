@@ -32,7 +32,11 @@ export function registerConformance(program: Command): void {
       .option("--isolate", "run each case in its own child process (a crash becomes `crashed`)")
       .option("--strict", "ignore expectation profiles: every deviation is a failure")
       .option("--profile <file>", "expectation profile to apply instead of the built-in one for the driver")
-      .option("--out <file>", "JSON result file (default: results/conformance-<device>-<time>.json)")
+      .option(
+        "--out <file>",
+        "JSON result file (default: results/conformance-<device>-<time>.json); next to it, named by the file " +
+          "less a trailing .json: NAME.jsonl (the records as they come) and, with --fuzz, NAME.replay/ (replay files)",
+      )
       .option("--junit <file>", "also write JUnit XML here")
       .option("--summary <file>", "also write a Markdown summary here")
       .option("--no-html", "do not write the HTML report next to the JSON")

@@ -19,7 +19,14 @@ import { emitCases } from "../conformance/emit_cases.ts";
 import { wantsTapes } from "../conformance/emit_c.ts";
 import { writeDossiers } from "../conformance/dossier.ts";
 import { outputDir } from "../common/output.ts";
-import { fuzzExitCode, fuzzHere, readReplay, replayHere, runDir } from "../conformance/fuzz/session.ts";
+import {
+  checkRunDir,
+  fuzzExitCode,
+  fuzzHere,
+  readReplay,
+  replayHere,
+  runDir,
+} from "../conformance/fuzz/session.ts";
 import type { FuzzDoc } from "../conformance/fuzz/doc.ts";
 import { fuzzInTestbed, replayInTestbed } from "../conformance/fuzz/survive.ts";
 import { formatFuzz, formatReplay } from "../reports/fuzz.ts";
@@ -161,6 +168,7 @@ async function fuzzOrReplay(o: ConformanceOptions): Promise<number> {
     );
   }
   if (o.replay) readReplay(o.replay); // a bad file is bad input here, before any testbed boots
+  if (o.fuzz && o.out) checkRunDir(o.out);
   const profile: Profile | undefined = o.profile ? loadProfile(o.profile) : undefined;
   const seed = o.seed ?? Date.now() % 1_000_000;
   const cli = { ...o, strict: !!o.strict, profilePath: o.profile, profile, paths: userPaths() };

@@ -253,6 +253,14 @@ export const RULES = {
       "message naming the layer (DDP or RDMAP), error type and code, and the RDMAP Stream ends: both QPs go to " +
       "Error and their outstanding WRs, receives included, complete flushed (IBV_WC_WR_FLUSH_ERR)",
   },
+  "rfc5040.stream-teardown": {
+    source: "RFC 5040 (RDMAP Stream Teardown; RDMAP Error Management), RFC 5041 (DDP Stream Teardown) and " +
+      "RFC 5044 (MPA over TCP: the stream is the TCP connection)",
+    text:
+      "an iWARP QP moved to Error tears down its RDMAP Stream: the LLP connection closes, and the peer, whose " +
+      "DDP layer responds to the stream torn down by the LLP, goes to Error too and flushes its WRs, once the " +
+      "close reaches it (asynchronously: it may still read RTS just after the modify returns)",
+  },
   "rfc5040.write-completion": {
     source: "RFC 5040 (RDMAP: Ordering and Completions; RDMAP Error Management)",
     text:

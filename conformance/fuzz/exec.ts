@@ -212,8 +212,9 @@ export async function runSteps(
     // After a known deviation the model follows the device: what it did, its QPs' states as they are.
     st = apply(st, s, d ? { ...p, qpAfter: {}, qpOpen: QPS, qpDown: [] } : p, obs, cx);
     // A pair this step left with a QP in ERR is recovered at once (a qpErr step's ERR is left for the steps
-    // after it): what follows then meets live QPs rather than flushes.
-    if (s.op !== "qpErr") {
+    // after it, but not on iWARP, where its peer's ERR comes when the stream's close reaches it: the steps
+    // after it would race that): what follows then meets live QPs rather than flushes.
+    if (s.op !== "qpErr" || cx.iwarp) {
       const reset = new Set(pairsDown(st, obs).flat());
       if (reset.size) {
         f.recover(PAIRS.filter(([a]) => reset.has(a)).map(([a, b]) => `${a}${b}` as "AB" | "CD"));

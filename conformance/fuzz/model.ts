@@ -129,6 +129,8 @@ export const QPS: readonly QpName[] = ["A", "B", "C", "D"];
 export const PD_OF: Record<QpName, PdSide> = { A: "A", B: "B", C: "A", D: "B" };
 const REQUESTER: Record<"AB" | "CD", QpName> = { AB: "A", CD: "C" };
 const RESPONDER: Record<"AB" | "CD", QpName> = { AB: "B", CD: "D" };
+/** The QP each QP is connected to. */
+const PEER: Record<QpName, QpName> = { A: "B", B: "A", C: "D", D: "C" };
 
 /** The state before a sequence: no objects, all QPs in RTS, the target mapped. */
 export function initialState(): ModelState {
@@ -440,7 +442,17 @@ export function predict(st: ModelState, s: Step, cx: Context): Prediction | null
         ? null
         : { rule: "man.ibv_reg_mr", situation: "munmap", accept: ["ok"], qpAfter: {} };
     case "qpErr":
-      return { rule: "vol1.error-flush", situation: "qpErr", accept: ["ok"], qpAfter: { [s.qp]: "ERR" } };
+      // iWARP: a QP in ERR ends its stream (the LLP connection closes), so the peer QP goes to ERR too, but only
+      // once the close reaches it (asynchronous: it may still read RTS): taken as down, not checked.
+      return cx.iwarp
+        ? {
+          rule: "rfc5040.stream-teardown",
+          situation: "qpErr",
+          accept: ["ok"],
+          qpAfter: { [s.qp]: "ERR" },
+          qpDown: [PEER[s.qp]],
+        }
+        : { rule: "vol1.error-flush", situation: "qpErr", accept: ["ok"], qpAfter: { [s.qp]: "ERR" } };
     case "recover":
       return {
         rule: "vol1.error-flush",

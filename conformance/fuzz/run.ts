@@ -10,6 +10,7 @@ import { writeJson } from "../../record/stream.ts";
 import { runSequence, type SequenceResult } from "./exec.ts";
 import { shrink } from "./shrink.ts";
 import { stopRequested } from "../../common/signals.ts";
+import { guardOutput } from "../../common/output.ts";
 import { deviceCaps } from "../runner.ts";
 import { describe, generate, type Step } from "./steps.ts";
 import type { Prediction } from "./model.ts";
@@ -322,6 +323,7 @@ function writeReplay(o: FuzzOptions, f: Finding): string {
     steps: f.steps,
     described: f.steps.map(describe),
   };
-  writeJson(join(o.dir, file), replay);
+  // A folder the run cannot write (its check before the run passed) is one line naming it, not an OS error.
+  guardOutput(o.dir, "replay folder", () => writeJson(join(o.dir, file), replay));
   return file;
 }

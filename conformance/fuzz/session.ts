@@ -35,9 +35,30 @@ export interface FuzzCliOptions extends FixtureOptions {
   survivor?: string;
 }
 
-/** Replay files and C programs of a run go next to its document: results/x.json → results/x/. */
+/**
+ * The folder of a run's replay files, next to its document: the --out less a trailing `.json`, plus `.replay`
+ * (results/x.json → results/x.replay/, as results/x → results/x.replay/), the rule that names its stream
+ * (record/stream.ts jsonLinesPath: results/x.jsonl): never the document's own name, whatever --out is.
+ */
 export function runDir(out: string): string {
-  return join(dirname(out), basename(out).replace(/\.json$/, ""));
+  return join(dirname(out), `${basename(out).replace(/\.json$/, "")}.replay`);
+}
+
+/**
+ * Checks, before the run, that a run writing `out` can make its replay folder (it is made only when a finding
+ * needs it): not an existing file. Throws a UsageError naming --out otherwise.
+ */
+export function checkRunDir(out: string): void {
+  const dir = runDir(out);
+  let st: Deno.FileInfo | null = null;
+  try {
+    st = Deno.statSync(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+  }
+  if (st && !st.isDirectory) {
+    throw new UsageError(`--out ${out}: its replay folder ${dir} is a file, not a directory`);
+  }
 }
 
 /** 1 when a fuzz document has findings or crashes no profile explains, else 0. */
@@ -71,6 +92,7 @@ export async function fuzzHere(o: FuzzCliOptions): Promise<FuzzHereOutcome> {
   using file = openFile(o);
   // Replay files go next to the document (the host's, under crash survival).
   const out = file.out ?? o.out ?? defaultOutPath("fuzz", o.device ?? "device");
+  checkRunDir(out);
   file.write({ record: file.fresh ? "header" : "boot", mode: "fuzz", ...header });
   const summary = await fuzz(ctx, {
     ...o,

@@ -17,6 +17,10 @@ Deno.writeTextFileSync(
   JSON.stringify({ driver: "rxe", devices: "rxe.*", deviations: [{ case: "x" }] }),
 );
 
+// A file where a fuzz run's replay folder goes (`blocked.replay`), and a file where --out needs a directory.
+const blocked = join(tmp, "blocked");
+Deno.writeTextFileSync(`${blocked}.replay`, "");
+
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
 
 /** [arguments, what the one line must say] */
@@ -72,6 +76,14 @@ const ROWS: [string[], RegExp][] = [
   ],
   [["conformance", "--summary", tmp], /--summary .*: is a directory/],
   [["conformance", "--device", "nope"], /--device nope: no such RDMA device/],
+  [
+    ["conformance", "--fuzz", "--out", blocked],
+    /--out .*blocked: its replay folder .*blocked\.replay is a file/,
+  ],
+  [
+    ["conformance", "--fuzz", "--out", join(notJson, "f")],
+    /--out .*not\.json\/f: .*not\.json is not a directory/,
+  ],
   [["report"], /missing required argument/],
   [["report", join(tmp, "absent.json")], /absent\.json: cannot read: no such file/],
   [["report", tmp], /memreg-bad-\w+: /],

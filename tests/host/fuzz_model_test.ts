@@ -14,6 +14,7 @@ import {
   MR_RANGES,
   NO_RESPONDER,
   type Observation,
+  PAIRS,
   pairsDown,
   predict,
   type Prediction,
@@ -360,7 +361,43 @@ Deno.test("fuzz model on iWARP: a refused SEND_WITH_INV completes at the sender,
   assertEquals(mrOnly(true).predict(local), ib.predict(local));
 });
 
-Deno.test("fuzz model: the transport changes only refused WRITEs and SEND_WITH_INVs", () => {
+Deno.test("fuzz model on iWARP: a QP moved to ERR ends the stream, so its peer goes down too (unchecked: the close is asynchronous)", () => {
+  for (const [q, peer] of [["A", "B"], ["B", "A"], ["C", "D"], ["D", "C"]] as const) {
+    const sim = mrOnly(true);
+    const p = sim.predict({ op: "qpErr", qp: q });
+    assertEquals(p, {
+      rule: "rfc5040.stream-teardown",
+      situation: "qpErr",
+      accept: ["ok"],
+      qpAfter: { [q]: "ERR" },
+      qpDown: [peer],
+    });
+    // The QP itself is checked; its peer may read RTS (the close has not reached it yet) or ERR.
+    const after = { ...RTS, [q]: "ERR" };
+    assertEquals(check(1, p, sim.st, { cls: "ok", qp: after }), null);
+    assertEquals(check(1, p, sim.st, { cls: "ok", qp: { ...after, [peer]: "ERR" } }), null);
+    assertEquals(
+      check(1, p, sim.st, { cls: "ok", qp: RTS })?.signature,
+      `vol1.error-flush|qp${q}.after.qpErr|qp-RTS`,
+    );
+    // The model takes the peer as ERR whatever it reads yet, so the pair is recovered (as after a refused WRITE).
+    sim.step({ op: "qpErr", qp: q }, "ok", after);
+    assertEquals([sim.st.qp[q], sim.st.qp[peer]], ["ERR", "ERR"]);
+    const pair = PAIRS.find((pr) => (pr as readonly QpName[]).includes(q))!;
+    assertEquals(pairsDown(sim.st, { qp: after }), [pair]);
+  }
+  // On IB/RoCE only the QP moved goes to ERR: its peer must still read RTS.
+  const ib = mrOnly(false);
+  const p = ib.predict({ op: "qpErr", qp: "A" });
+  assertEquals(p, { rule: "vol1.error-flush", situation: "qpErr", accept: ["ok"], qpAfter: { A: "ERR" } });
+  assertEquals(
+    check(1, p, ib.st, { cls: "ok", qp: { ...RTS, A: "ERR", B: "ERR" } })?.signature,
+    "vol1.error-flush|qpB.after.qpErr|qp-ERR",
+  );
+  assert(RULES["rfc5040.stream-teardown"].source.startsWith("RFC 5040"));
+});
+
+Deno.test("fuzz model: the transport changes only refused WRITEs and SEND_WITH_INVs, and a qpErr's peer", () => {
   let changed = 0;
   for (const seed of [1, 2, 3]) {
     for (let i = 0; i < 400; i++) {
@@ -376,7 +413,11 @@ Deno.test("fuzz model: the transport changes only refused WRITEs and SEND_WITH_I
         const [a, b] = iw!.accept === "open" && iw!.beneath
           ? [iw!.beneath as Prediction, ib.beneath as Prediction]
           : [iw!, ib];
-        if (a.rule.startsWith("rfc5040.")) {
+        if (s.op === "qpErr") {
+          // On iWARP the QP moved to ERR takes its peer down (rfc5040.stream-teardown); nothing else differs.
+          assertEquals({ ...iw, rule: ib.rule, qpDown: undefined }, { ...ib, qpDown: undefined });
+          assertEquals([iw!.rule, iw!.qpDown?.length], ["rfc5040.stream-teardown", 1]);
+        } else if (a.rule.startsWith("rfc5040.")) {
           changed++;
           assertEquals(a.situation, b.situation);
           assert(

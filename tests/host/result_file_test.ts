@@ -2,7 +2,8 @@
 // document and the end record at finish, and a guest's stream-only file that appends and writes no document.
 import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert/strict";
 import { ResultFile } from "../../record/result_file.ts";
-import { readJsonLines } from "../../record/stream.ts";
+import { jsonLinesPath, readJsonLines, writeJson } from "../../record/stream.ts";
+import { checkRunDir, runDir } from "../../conformance/fuzz/session.ts";
 
 Deno.test("result file: a default path under results/, reserved by its stream", async () => {
   const dir = await Deno.makeTempDir();
@@ -95,4 +96,34 @@ Deno.test("result file: the owner's records land after what another writer appen
   host.write({ record: "last" });
   assertEquals(readJsonLines(host.stream).map((r) => r.record), ["first", "guest", "last"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("result file: a fuzz run's replay folder never takes its document's or stream's name, whatever --out is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // `results/fuzz-6.12` (no .json) once put the replay folder at the document's path: "Is a directory".
+    for (const name of ["r.json", "r", "r.replay", "r.jsonl", "r.json.json"]) {
+      const out = `${dir}/${name}`;
+      const replays = runDir(out);
+      assert(replays !== out && replays !== jsonLinesPath(out), `${out} → ${replays}`);
+      using f = ResultFile.open({ out, kind: "fuzz", device: "siw0" });
+      // A finding's replay file is written during the run, the document at its end.
+      writeJson(`${replays}/replay-0.json`, { kind: "fuzz-replay" });
+      checkRunDir(out);
+      assertEquals(f.finish({ done: 1 }, { completed: true }), out);
+      assertEquals(JSON.parse(Deno.readTextFileSync(out)), { done: 1 });
+      assertEquals(JSON.parse(Deno.readTextFileSync(`${replays}/replay-0.json`)), { kind: "fuzz-replay" });
+      Deno.removeSync(replays, { recursive: true });
+    }
+    assertEquals(runDir("results/x.json"), "results/x.replay");
+    assertEquals(runDir("results/x"), "results/x.replay");
+    // A file where the replay folder goes is refused before the run, in one line naming --out.
+    Deno.writeTextFileSync(`${dir}/blocked.replay`, "");
+    assertThrows(
+      () => checkRunDir(`${dir}/blocked`),
+      /--out .*blocked: its replay folder .*blocked\.replay is a file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -8,7 +8,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { checkTestbedPrereqs } from "../../testbed/setup.ts";
 import { hasRdmaDevice, inTestbed } from "../../testbed/vm.ts";
 import { runCli } from "../helpers/cli.ts";
-import { readReplay } from "../../conformance/fuzz/session.ts";
+import { readReplay, runDir } from "../../conformance/fuzz/session.ts";
 
 Deno.test({
   name: "fuzz --emit-c under crash survival: a boot that panics keeps its findings' C programs",
@@ -44,7 +44,11 @@ Deno.test({
     assertEquals(got, want, "one C program per finding and per crash");
     // Each finding's replay file, written by the guest in the boot that later panicked, is whole on the host.
     for (const f of findings) {
-      assertEquals(readReplay(`${dir}/f/${f.file}`).signature, f.signature, `${f.file} survived the panic`);
+      assertEquals(
+        readReplay(`${runDir(`${dir}/f.json`)}/${f.file}`).signature,
+        f.signature,
+        `${f.file} survived the panic`,
+      );
     }
     await Deno.remove(dir, { recursive: true });
   },
