@@ -9,6 +9,7 @@ import { JsonLines, readJsonLines } from "../../record/stream.ts";
 import { ResultFile } from "../../record/result_file.ts";
 import type { CaseDef } from "../../conformance/model.ts";
 import type { TestbedResult } from "../../testbed/vm.ts";
+import { runDir } from "../../conformance/fuzz/session.ts";
 
 const PANIC = `[    2.100000] rdma_rxe: loaded
 [   19.537522] BUG: kernel NULL pointer dereference, address: 0000000000000138
@@ -250,7 +251,10 @@ Deno.test("fuzz under crash survival: a Ctrl-C that ends a crash-shrinking probe
     [1, 2, 3, false, "6.1.0-56-amd64"],
   ]);
   // The probe's replay file names the kernel that crashed.
-  assertEquals(JSON.parse(Deno.readTextFileSync(`${dir}/f/crash-probe.json`)).kernel, "6.1.0-56-amd64");
+  assertEquals(
+    JSON.parse(Deno.readTextFileSync(`${runDir(`${dir}/f.json`)}/crash-probe.json`)).kernel,
+    "6.1.0-56-amd64",
+  );
   assertEquals(doc.summary.sequences, 2);
   await Deno.remove(dir, { recursive: true });
 });
