@@ -111,7 +111,8 @@ async function imagePackageVersion(version: string): Promise<string | null> {
 /** Downloads a fetched kernel's headers (arch, common, kbuild) and source from its suite into its directory. */
 async function download(k: KernelInfo, inputs: SiwInputs, log: (s: string) => void): Promise<void> {
   const root = join(k.modulesDir, "..", "..", "..");
-  await suiteApt(k.suite ?? "sid", log, async (apt) => {
+  const suite = inputs.suite!; // a fetched kernel's, named by siwInputs
+  await suiteApt(suite, log, async (apt) => {
     // linux-headers-<ver>-amd64 needs its -common and linux-kbuild-<…> (same source version).
     const deps = await apt.text("apt-cache", ["depends", `linux-headers-${k.version}`]).catch(() => "");
     const extra = deps.match(/Depends: (linux-(headers|kbuild)-\S+)/g)?.map((d) => d.slice(9)) ?? [];
@@ -120,7 +121,7 @@ async function download(k: KernelInfo, inputs: SiwInputs, log: (s: string) => vo
     try {
       await apt.download(pkgs, root);
     } catch (e) {
-      throw new SiwMissing(`Debian ${k.suite} has no ${pkgs.join(" / ")}: ${aptError(e)}`);
+      throw new SiwMissing(`Debian ${suite} has no ${pkgs.join(" / ")}: ${aptError(e)}`);
     }
   });
 }
@@ -148,7 +149,10 @@ async function build(
   const here = text.replace(/(^|[\s=])\/usr\/src\//gm, `$1${root}/usr/src/`);
   if (root && here !== text) await Deno.writeTextFile(mk, here);
   const cc = compiler(inputs.headers);
-  const make = "gcc" in cc ? await inSuiteRoot(inputs, cc.gcc, root, log, roots) : null;
+  // make as the host has it (with its CC override), or chrooted in the kernel suite's root.
+  const make = "gcc" in cc
+    ? await inSuiteRoot(inputs, cc.gcc, root, log, roots)
+    : (_dir: string, args: string[]) => run("make", [...cc.make, ...args]);
   const dir = dirname(ko);
   await Deno.mkdir(dir, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir, prefix: ".build-" });
@@ -159,15 +163,7 @@ async function build(
     if (!top) throw new SiwMissing(`${inputs.tarball} has no ${SIW_SRC}`);
     const src = join(tmp, top, SIW_SRC);
     try {
-      const args = [
-        "-C",
-        inputs.headers,
-        `M=${src}`,
-        "CONFIG_RDMA_SIW=m",
-        ...("make" in cc ? cc.make : []),
-        "modules",
-      ];
-      await (make ? make(tmp, args) : run("make", args));
+      await make(tmp, ["-C", inputs.headers, `M=${src}`, "CONFIG_RDMA_SIW=m", "modules"]);
     } catch (e) {
       // run()'s message is the command line, then make's stderr: the line to keep is in the latter.
       const stderr = (e as Error).message.replace(/^[^\n]*? failed \(exit \d+\): /, "");
