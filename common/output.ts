@@ -20,7 +20,8 @@ const isOsError = (e: unknown): e is Error =>
   e instanceof Error && !(e instanceof UsageError) && !(e instanceof KnownError) &&
   (/\(os error \d+\)/.test(e.message) || Object.values(Deno.errors).some((c) => e instanceof c));
 
-function statOrNull(path: string): Deno.FileInfo | null {
+/** A path's stat, or null where nothing is there (also under a file: NotADirectory). */
+export function statOrNull(path: string): Deno.FileInfo | null {
   try {
     return Deno.statSync(path);
   } catch (e) {

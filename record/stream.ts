@@ -56,7 +56,12 @@ export function readJsonLines(path: string): Record<string, unknown>[] {
 
 /** Where a run streams the records of the JSON document `out` (results/x.json → results/x.jsonl). */
 export function jsonLinesPath(out: string): string {
-  return out.replace(/\.json$/, "") + ".jsonl";
+  return `${outStem(out)}.jsonl`;
+}
+
+/** A result file's path less its `.json`: what its stream, report and replay folder are named after. */
+export function outStem(out: string): string {
+  return out.replace(/\.json$/, "");
 }
 
 /**

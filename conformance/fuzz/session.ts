@@ -1,9 +1,10 @@
 // `memreg conformance --fuzz` and `--replay FILE` on the device here: a fuzz run or one replayed sequence,
 // streaming its records (to the crash-surviving host's stream in the testbed: survive.ts), and the document.
-import { basename, dirname, join } from "node:path";
 import { defaultOutPath, runHeader } from "../../record/header.ts";
 import { ResultFile } from "../../record/result_file.ts";
+import { outStem } from "../../record/stream.ts";
 import { UsageError } from "../../common/mod.ts";
+import { statOrNull } from "../../common/output.ts";
 import { SIGNAL_EXIT, stopRequested, watchStop } from "../../common/signals.ts";
 import { openDevice } from "../suite.ts";
 import { type Profile, profileFor } from "../profile.ts";
@@ -41,7 +42,7 @@ export interface FuzzCliOptions extends FixtureOptions {
  * (record/stream.ts jsonLinesPath: results/x.jsonl): never the document's own name, whatever --out is.
  */
 export function runDir(out: string): string {
-  return join(dirname(out), `${basename(out).replace(/\.json$/, "")}.replay`);
+  return `${outStem(out)}.replay`;
 }
 
 /**
@@ -50,12 +51,7 @@ export function runDir(out: string): string {
  */
 export function checkRunDir(out: string): void {
   const dir = runDir(out);
-  let st: Deno.FileInfo | null = null;
-  try {
-    st = Deno.statSync(dir);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
-  }
+  const st = statOrNull(dir);
   if (st && !st.isDirectory) {
     throw new UsageError(`--out ${out}: its replay folder ${dir} is a file, not a directory`);
   }
